@@ -1,0 +1,93 @@
+//! The one error type of the library. Every variant carries what a user needs to act: the file,
+//! line or package involved and, where there is one, the way out.
+
+use std::path::PathBuf;
+
+use crate::classify::ClassifyError;
+use crate::tarball::TarballError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no Cargo.lock found for {manifest}: run `cargo generate-lockfile` first, or pass `--lockfile PATH`"
+    )]
+    NoLockfile { manifest: PathBuf },
+
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Lockfile {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+
+    #[error("`cargo metadata` failed for {manifest}: {message}")]
+    Metadata { manifest: PathBuf, message: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: {message}")]
+    CargoConfig { path: PathBuf, message: String },
+
+    #[error(
+        "checksum mismatch for {package}: Cargo.lock says {expected}, but {origin} has {actual}; \
+         the file may be corrupt or tampered with (delete it to download it again)"
+    )]
+    ChecksumMismatch {
+        package: String,
+        expected: String,
+        actual: String,
+        origin: String,
+    },
+
+    #[error(
+        "could not download {package} from {url}: {message} (use `--offline` to work from caches only)"
+    )]
+    Download {
+        package: String,
+        url: String,
+        message: String,
+    },
+
+    #[error(
+        "registry {registry} is unreachable: {message} (use `--offline` to work from caches only)"
+    )]
+    RegistryUnreachable { registry: String, message: String },
+
+    #[error("{package}: {message}")]
+    UnsupportedSource { package: String, message: String },
+
+    #[error(
+        "--offline: {} crate file(s) are not cached: {}; run once without --offline to download them",
+        missing.len(),
+        missing.join(", ")
+    )]
+    OfflineMissing { missing: Vec<String> },
+
+    #[error("{package}: corrupt or unsafe crate file: {source}")]
+    Tarball {
+        package: String,
+        #[source]
+        source: TarballError,
+    },
+
+    #[error("{package}: {source}")]
+    Classify {
+        package: String,
+        #[source]
+        source: ClassifyError,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

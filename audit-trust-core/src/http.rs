@@ -1,0 +1,90 @@
+//! All network access of the library goes through here: one HTTP client (ureq over rustls),
+//! bounded in time and size, so a hostile or broken server can neither hang us nor fill memory.
+
+use std::time::Duration;
+
+/// What a response body may be at most, unless a caller asks for less.
+pub const DEFAULT_MAX_BODY: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("the response was larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the server answered {status}")]
+    Status { status: u16 },
+}
+
+/// A blocking client shared by worker threads.
+#[derive(Clone)]
+pub struct HttpClient {
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpClient")
+    }
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(120))
+    }
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .max_redirects(5)
+            .user_agent(concat!("cargo-audit-trust/", env!("CARGO_PKG_VERSION")))
+            .build();
+        HttpClient {
+            agent: config.new_agent(),
+        }
+    }
+
+    /// Sends a prepared request (crates-index builds them) and returns the whole response, whatever
+    /// its status, with a body of at most `max_body` bytes.
+    pub fn send(
+        &self,
+        request: http_types::Request<()>,
+        max_body: u64,
+    ) -> Result<http_types::Response<Vec<u8>>, HttpError> {
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(max_body)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: max_body },
+                other => HttpError::Transport(other.to_string()),
+            })?;
+        Ok(http_types::Response::from_parts(parts, bytes))
+    }
+
+    /// GET `url`, expecting 200 with a body of at most `max_body` bytes.
+    pub fn get_ok(&self, url: &str, max_body: u64) -> Result<Vec<u8>, HttpError> {
+        let request = http_types::Request::get(url)
+            .body(())
+            .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
+        let response = self.send(request, max_body)?;
+        if response.status() != http_types::StatusCode::OK {
+            return Err(HttpError::Status {
+                status: response.status().as_u16(),
+            });
+        }
+        Ok(response.into_body())
+    }
+}
+
+// The `http` crate as re-exported by crates-index, so request types agree with ureq's.
+use crates_index::http as http_types;

@@ -1,0 +1,141 @@
+//! Metadata mode: runs `cargo metadata` (through cargo_metadata) and maps its resolve graph onto
+//! the lockfile's packages.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{DependencyKind, MetadataCommand};
+
+use super::PackageId;
+use crate::Error;
+use crate::lockfile::Lockfile;
+
+#[derive(Debug, Clone, Default)]
+pub struct MetadataOptions {
+    pub offline: bool,
+    /// The `cargo` to run; `None` means `$CARGO` or `cargo` on the PATH.
+    pub cargo: Option<PathBuf>,
+}
+
+/// What metadata adds to the lockfile.
+#[derive(Debug, Default)]
+pub(super) struct Graph {
+    pub members: HashSet<PackageId>,
+    /// Packages that appear in cargo's resolve.
+    pub resolved: HashSet<PackageId>,
+    /// Edges `(from, to)` that exist only as dev-dependencies.
+    pub dev_only_edges: HashSet<(PackageId, PackageId)>,
+}
+
+pub(super) fn load(
+    manifest_path: &Path,
+    options: &MetadataOptions,
+) -> Result<(Lockfile, Graph), Error> {
+    let manifest_path = manifest_path.to_path_buf();
+    if !manifest_path.is_file() {
+        return Err(Error::Metadata {
+            manifest: manifest_path,
+            message: "no such manifest; pass `--manifest-path PATH/Cargo.toml` or run inside a cargo project".into(),
+        });
+    }
+    // Find the lockfile first: `cargo metadata` would otherwise create one silently.
+    let lockfile_path = find_lockfile(&manifest_path).ok_or_else(|| Error::NoLockfile {
+        manifest: manifest_path.clone(),
+    })?;
+
+    let mut command = MetadataCommand::new();
+    command.manifest_path(&manifest_path);
+    if let Some(cargo) = &options.cargo {
+        command.cargo_path(cargo);
+    }
+    // The lockfile resolves every feature of the workspace; ask metadata for the same graph.
+    command.features(cargo_metadata::CargoOpt::AllFeatures);
+    let mut extra = vec!["--locked".to_owned()];
+    if options.offline {
+        extra.push("--offline".to_owned());
+    }
+    command.other_options(extra);
+    let metadata = command.exec().map_err(|e| Error::Metadata {
+        manifest: manifest_path.clone(),
+        message: metadata_error_message(e),
+    })?;
+
+    let workspace_lock = metadata.workspace_root.as_std_path().join("Cargo.lock");
+    if workspace_lock != lockfile_path && !workspace_lock.is_file() {
+        return Err(Error::NoLockfile {
+            manifest: manifest_path,
+        });
+    }
+    let lock = Lockfile::load(&workspace_lock)?;
+
+    let mut index: HashMap<(&str, String, Option<&str>), PackageId> = HashMap::new();
+    for (i, p) in lock.packages.iter().enumerate() {
+        index.insert(
+            (p.name.as_str(), p.version.to_string(), p.source.as_deref()),
+            i,
+        );
+    }
+    let mut id_to_lock: HashMap<&cargo_metadata::PackageId, PackageId> = HashMap::new();
+    for p in &metadata.packages {
+        let source = p.source.as_ref().map(|s| s.repr.as_str());
+        if let Some(&i) = index.get(&(p.name.as_str(), p.version.to_string(), source)) {
+            id_to_lock.insert(&p.id, i);
+        }
+    }
+
+    let mut graph = Graph::default();
+    for member in &metadata.workspace_members {
+        if let Some(&i) = id_to_lock.get(member) {
+            graph.members.insert(i);
+        }
+    }
+    if let Some(resolve) = &metadata.resolve {
+        for node in &resolve.nodes {
+            let Some(&from) = id_to_lock.get(&node.id) else {
+                continue;
+            };
+            graph.resolved.insert(from);
+            for dep in &node.deps {
+                let Some(&to) = id_to_lock.get(&dep.pkg) else {
+                    continue;
+                };
+                let dev_only = !dep.dep_kinds.is_empty()
+                    && dep
+                        .dep_kinds
+                        .iter()
+                        .all(|k| k.kind == DependencyKind::Development);
+                if dev_only {
+                    graph.dev_only_edges.insert((from, to));
+                }
+            }
+        }
+    }
+    Ok((lock, graph))
+}
+
+/// The nearest `Cargo.lock` in the manifest's folder or above it, where cargo keeps the
+/// workspace's lockfile.
+fn find_lockfile(manifest_path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(manifest_path).ok()?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("Cargo.lock"))
+        .find(|candidate| candidate.is_file())
+}
+
+fn metadata_error_message(e: cargo_metadata::Error) -> String {
+    match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            let text = stderr.trim();
+            if text.contains("--locked") {
+                format!(
+                    "{text}\nhint: Cargo.lock is out of date; run `cargo update -w` (this tool never rewrites it)"
+                )
+            } else {
+                text.to_owned()
+            }
+        }
+        other => other.to_string(),
+    }
+}

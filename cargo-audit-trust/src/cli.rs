@@ -1,0 +1,147 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-audit-trust",
+    bin_name = "cargo audit-trust",
+    version,
+    about = "Trust a few pinned auditors instead of hundreds of publishers",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to Cargo.toml (default: the nearest one in this folder or above)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Read this Cargo.lock alone: no manifests and no `cargo metadata` needed
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "manifest_path"
+    )]
+    pub lockfile: Option<PathBuf>,
+
+    /// Use caches only; never touch the network
+    #[arg(long, global = true)]
+    pub offline: bool,
+
+    /// Where downloaded crates and cached results live
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "AUDIT_TRUST_CACHE_DIR"
+    )]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// When to use colors
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print only results: no progress, no notes
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more about what is happening (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise the dependencies: how many are leaf, micro, unsafe, build scripts, proc-macros…
+    Stats(StatsArgs),
+    /// One row per package with its classification
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Packages with fewer lines of library code than this are "micro"
+    #[arg(long, value_name = "LINES", default_value_t = audit_trust_core::analyze::DEFAULT_MICRO_LINES)]
+    pub micro_lines: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub classify: ClassifyArgs,
+    /// How many of the largest packages to show
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub classify: ClassifyArgs,
+    /// Only micro packages
+    #[arg(long)]
+    pub micro: bool,
+    /// Only packages that use `unsafe`
+    #[arg(long = "unsafe")]
+    pub uses_unsafe: bool,
+    /// Only leaf packages (no dependencies of their own)
+    #[arg(long)]
+    pub leaf: bool,
+    /// Only packages with a build script
+    #[arg(long)]
+    pub build_script: bool,
+    /// Only proc-macro packages
+    #[arg(long)]
+    pub proc_macro: bool,
+    /// Only packages that build native code
+    #[arg(long)]
+    pub native: bool,
+    /// Only names present in several versions
+    #[arg(long)]
+    pub duplicate: bool,
+    /// Only direct dependencies of the workspace
+    #[arg(long)]
+    pub direct: bool,
+    /// Sort order
+    #[arg(long, value_enum, default_value_t = SortKey::Name)]
+    pub sort: SortKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    /// By name, then version
+    Name,
+    /// Most lines of code first
+    Lines,
+    /// Most unsafe items first
+    Unsafe,
+    /// Most dependencies first
+    Deps,
+}

@@ -1,0 +1,16 @@
+//! One module per subcommand; `run` dispatches.
+
+mod list;
+mod stats;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::context::CliError;
+
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match &cli.command {
+        Command::Stats(args) => stats::run(&cli.global, args),
+        Command::List(args) => list::run(&cli.global, args),
+    }
+}

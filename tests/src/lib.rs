@@ -1,0 +1,95 @@
+//! End-to-end test helpers: a real sparse cargo registry on a loopback port, real cargo
+//! workspaces in temp dirs, and the paths of the workspace's built binaries.
+//!
+//! Nothing here touches the internet or `~/.cargo`: every cargo invocation gets a temp
+//! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
+
+mod crate_file;
+mod registry;
+mod server;
+mod workspace;
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+pub use crate_file::{build_crate, crate_files, tamper_crate};
+pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
+pub use server::{RequestRecord, StaticServer, hex};
+pub use workspace::{LockedPackage, Member, Workspace};
+
+/// A `cargo` command isolated from the developer's environment, with `CARGO_HOME` = `cargo_home`.
+///
+/// Uses the cargo running the tests (`$CARGO`) so the toolchain matches. Inherited `CARGO_*`
+/// variables are removed: `cargo test` exports package variables, and settings such as
+/// `CARGO_TARGET_DIR` or `CARGO_NET_OFFLINE` would leak into fixtures (a shared target dir, or no
+/// access to the local registry). Loopback bypasses any configured proxy.
+pub fn cargo_command(cargo_home: &Path) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut cmd = Command::new(cargo);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CARGO_HOME", cargo_home)
+        .env("CARGO_TERM_COLOR", "never")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("NO_PROXY", "127.0.0.1,localhost");
+    cmd
+}
+
+/// Runs `cmd` to completion; panics with the command line, stdout and stderr when it fails.
+pub fn run_checked(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    out
+}
+
+/// Path of a binary built from this workspace, e.g. `binary_path("cargo-audit-trust")`.
+///
+/// Integration tests run from `target/<profile>/deps/`; binaries of other packages live one level
+/// up. Cargo only builds them for tests of their own package, hence the explicit build step.
+pub fn binary_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the running test binary");
+    let mut dir = exe
+        .parent()
+        .expect("test binary has a parent dir")
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "binary `{name}` not found at {}: run `cargo build --workspace` (same profile as the tests) \
+         before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+pub(crate) fn write_file(path: &Path, contents: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("create {}: {e}", parent.display()));
+    }
+    fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+pub(crate) fn temp_dir(what: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("audit-trust-e2e-{what}-"))
+        .tempdir()
+        .expect("create a temp dir")
+}
