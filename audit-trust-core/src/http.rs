@@ -16,6 +16,17 @@ pub enum HttpError {
     Status { status: u16 },
 }
 
+impl HttpError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Transport(_) => true,
+            HttpError::Status { status } => *status == 429 || *status >= 500,
+            HttpError::TooLarge { .. } => false,
+        }
+    }
+}
+
 /// A blocking client shared by worker threads.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -42,6 +53,13 @@ impl HttpClient {
             .http_status_as_error(false)
             .max_redirects(5)
             .user_agent(concat!("cargo-audit-trust/", env!("CARGO_PKG_VERSION")))
+            // The operating system's trust store, like cargo: organizations that inspect TLS
+            // install their own root there.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build();
         HttpClient {
             agent: config.new_agent(),
@@ -52,9 +70,12 @@ impl HttpClient {
     /// its status, with a body of at most `max_body` bytes.
     pub fn send(
         &self,
-        request: http_types::Request<()>,
+        mut request: http_types::Request<()>,
         max_body: u64,
     ) -> Result<http_types::Response<Vec<u8>>, HttpError> {
+        // crates-index prepares HTTP/2 requests; this client speaks HTTP/1.1, which every
+        // registry serves too.
+        *request.version_mut() = http_types::Version::HTTP_11;
         let response = self
             .agent
             .run(request)
@@ -69,6 +90,26 @@ impl HttpClient {
                 other => HttpError::Transport(other.to_string()),
             })?;
         Ok(http_types::Response::from_parts(parts, bytes))
+    }
+
+    /// [`Self::get_ok`], tried again after a pause when the failure may pass (network errors,
+    /// 429 and 5xx answers): at most `attempts` tries.
+    pub fn get_ok_retrying(
+        &self,
+        url: &str,
+        max_body: u64,
+        attempts: u32,
+    ) -> Result<Vec<u8>, HttpError> {
+        let mut attempt = 1;
+        loop {
+            match self.get_ok(url, max_body) {
+                Err(e) if attempt < attempts && e.is_transient() => {
+                    std::thread::sleep(Duration::from_millis(500) * 3u32.pow(attempt - 1));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.

@@ -14,6 +14,12 @@
 //! - **Non-ASCII bytes** are treated as identifier characters (Rust allows Unicode identifiers), except
 //!   the few Unicode code points Rust counts as whitespace.
 
+use super::bytes::{
+    C_DIGIT, C_DQUOTE, C_HASH, C_IDENT, C_NON_ASCII, C_QUOTE, C_SLASH, C_SPACE, ascii_ident_len,
+    class, count_spaces, find_byte, is_ident_start, skip_block_comment, unicode_space_len,
+    utf8_len,
+};
+
 /// What kind of token was found. Literal kinds are merged because callers only need "a string".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -44,145 +50,6 @@ pub struct Token {
     pub line: usize,
     pub end_line: usize,
 }
-
-/// Character classes for the byte dispatch table.
-const C_OTHER: u8 = 0;
-const C_SPACE: u8 = 1;
-const C_IDENT: u8 = 2; // may start and continue an identifier (letters, `_`, non-ASCII)
-const C_DIGIT: u8 = 3; // continues an identifier, starts a number
-
-const CLASS: [u8; 256] = {
-    let mut table = [C_OTHER; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            C_IDENT
-        } else if c.is_ascii_digit() {
-            C_DIGIT
-        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            C_SPACE
-        } else {
-            C_OTHER
-        };
-        b += 1;
-    }
-    table
-};
-
-#[inline]
-fn class(b: u8) -> u8 {
-    CLASS[usize::from(b)]
-}
-
-/// Length in bytes of the non-ASCII whitespace code point starting at `s`, if any. Rust's
-/// `Pattern_White_Space` outside ASCII is U+0085, U+200E, U+200F, U+2028 and U+2029.
-fn unicode_space_len(s: &[u8]) -> Option<usize> {
-    match s {
-        [0xc2, 0x85, ..] => Some(2),
-        [0xe2, 0x80, 0x8e | 0x8f | 0xa8 | 0xa9, ..] => Some(3),
-        _ => None,
-    }
-}
-
-/// Length of the UTF-8 sequence announced by a leading byte (1 for ASCII or a stray byte).
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf7 => 4,
-        _ => 1,
-    }
-}
-
-/// Reads 8 bytes at `at` as a little-endian word, if there are 8 bytes left.
-#[inline]
-fn word_at(src: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; 8] = src.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Index of the first `needle` in `hay`, or `hay.len()`. Scans a word (8 bytes) at a time: line
-/// comments are a large share of published source, and this is several times faster per byte.
-#[inline]
-fn find_byte(hay: &[u8], needle: u8) -> usize {
-    let pattern = ONES * u64::from(needle);
-    let mut i = 0;
-    while let Some(word) = word_at(hay, i) {
-        let x = word ^ pattern;
-        // Classic "has a zero byte": the lowest set high bit marks the first match exactly.
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return i + (found.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let tail = hay.get(i..).unwrap_or_default();
-    i + tail.iter().position(|&b| b == needle).unwrap_or(tail.len())
-}
-
-/// Number of consecutive spaces at the start of `s`, a word at a time (indentation).
-#[inline]
-fn count_spaces(s: &[u8]) -> usize {
-    const SPACES: u64 = ONES * b' ' as u64;
-    let mut i = 0;
-    while let Some(word) = word_at(s, i) {
-        let x = word ^ SPACES;
-        if x != 0 {
-            return i + (x.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let tail = s.get(i..).unwrap_or_default();
-    i + tail.iter().take_while(|&&b| b == b' ').count()
-}
-
-/// Skips a block comment starting at `pos` (nested, as in Rust); an unterminated one runs to end
-/// of input. Returns the position after it and the updated line number.
-fn skip_block_comment(src: &[u8], mut pos: usize, mut line: usize) -> (usize, usize) {
-    pos += 2;
-    let mut depth = 1usize;
-    loop {
-        let rest = src.get(pos..).unwrap_or_default();
-        let Some(i) = rest.iter().position(|&b| matches!(b, b'\n' | b'*' | b'/')) else {
-            return (src.len(), line);
-        };
-        pos += i;
-        let pair = (rest.get(i).copied(), rest.get(i + 1).copied());
-        match pair {
-            (Some(b'\n'), _) => {
-                line += 1;
-                pos += 1;
-            }
-            (Some(b'*'), Some(b'/')) => {
-                pos += 2;
-                depth -= 1;
-                if depth == 0 {
-                    return (pos, line);
-                }
-            }
-            (Some(b'/'), Some(b'*')) => {
-                pos += 2;
-                depth += 1;
-            }
-            _ => pos += 1,
-        }
-    }
-}
-
-/// ASCII bytes that continue an identifier (non-ASCII bytes are handled separately).
-const ASCII_IDENT_CONTINUE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0usize;
-    while b < 128 {
-        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
-        b += 1;
-    }
-    table
-};
 
 /// Iterator over the tokens of one Rust source file; comments and whitespace are skipped.
 #[derive(Debug, Clone)]
@@ -237,34 +104,27 @@ impl<'a> Lexer<'a> {
         let mut pos = self.pos;
         let mut line = self.line;
         while let Some(&b) = src.get(pos) {
-            if b == b' ' {
+            match class(b) {
+                C_SPACE if b == b'\n' => {
+                    line += 1;
+                    pos += 1;
+                }
                 // Usually a single space between tokens; runs (indentation) go a word at a time.
-                pos += if src.get(pos + 1) == Some(&b' ') {
-                    count_spaces(src.get(pos..).unwrap_or_default())
-                } else {
-                    1
-                };
-            } else if b == b'\n' {
-                line += 1;
-                pos += 1;
-            } else if class(b) == C_SPACE {
-                pos += 1;
-            } else if b == b'/' {
-                match src.get(pos + 1) {
+                C_SPACE if b == b' ' && src.get(pos + 1) == Some(&b' ') => {
+                    pos += count_spaces(src.get(pos..).unwrap_or_default());
+                }
+                C_SPACE => pos += 1,
+                C_SLASH => match src.get(pos + 1) {
                     // Line comment (including `///` and `//!` docs): up to, not including, '\n'.
-                    Some(b'/') => {
-                        pos += find_byte(src.get(pos..).unwrap_or_default(), b'\n');
-                    }
+                    Some(b'/') => pos += find_byte(src.get(pos..).unwrap_or_default(), b'\n'),
                     Some(b'*') => (pos, line) = skip_block_comment(src, pos, line),
                     _ => break,
-                }
-            } else if b >= 0x80 {
-                match unicode_space_len(src.get(pos..).unwrap_or_default()) {
+                },
+                C_NON_ASCII => match unicode_space_len(src.get(pos..).unwrap_or_default()) {
                     Some(n) => pos += n,
                     None => break,
-                }
-            } else {
-                break;
+                },
+                _ => break,
             }
         }
         self.pos = pos;
@@ -278,12 +138,7 @@ impl<'a> Lexer<'a> {
         let src = self.src;
         let mut pos = self.pos;
         loop {
-            let rest = src.get(pos..).unwrap_or_default();
-            // Fast path: ASCII identifier bytes; stop on anything else, including non-ASCII.
-            pos += rest
-                .iter()
-                .position(|&b| !ASCII_IDENT_CONTINUE[usize::from(b)])
-                .unwrap_or(rest.len());
+            pos += ascii_ident_len(src.get(pos..).unwrap_or_default());
             match src.get(pos..) {
                 Some(rest @ [b, ..]) if *b >= 0x80 && unicode_space_len(rest).is_none() => pos += 1,
                 _ => break,
@@ -398,10 +253,10 @@ impl<'a> Lexer<'a> {
             return TokenKind::Char;
         }
         self.pos += 1;
-        if self.peek(0) == b'r' && self.peek(1) == b'#' && class(self.peek(2)) == C_IDENT {
+        if self.peek(0) == b'r' && self.peek(1) == b'#' && is_ident_start(self.peek(2)) {
             self.pos += 2; // raw lifetime `'r#a`
         }
-        if class(self.peek(0)) == C_IDENT {
+        if is_ident_start(self.peek(0)) {
             self.eat_ident_chars();
             TokenKind::Lifetime
         } else {
@@ -432,7 +287,7 @@ impl<'a> Lexer<'a> {
                     self.eat_raw_string_body(hashes);
                     return TokenKind::Str;
                 }
-                if next == b'#' && class(self.peek(2)) == C_IDENT {
+                if next == b'#' && is_ident_start(self.peek(2)) {
                     self.pos += 2;
                     self.eat_ident_chars();
                     return TokenKind::RawIdent;
@@ -487,11 +342,11 @@ impl Iterator for Lexer<'_> {
         let line = self.line;
         let &b = self.src.get(start)?;
         let kind = match class(b) {
-            C_IDENT => self.lex_ident_or_prefixed(b),
+            C_IDENT | C_NON_ASCII => self.lex_ident_or_prefixed(b),
             C_DIGIT => self.lex_number(),
-            _ if b == b'"' => self.lex_string(),
-            _ if b == b'\'' => self.lex_quote(),
-            _ if b == b'#' && start == self.origin && self.is_shebang() => {
+            C_DQUOTE => self.lex_string(),
+            C_QUOTE => self.lex_quote(),
+            C_HASH if start == self.origin && self.is_shebang() => {
                 let rest = self.src.get(start..).unwrap_or_default();
                 self.pos += find_byte(rest, b'\n');
                 TokenKind::Shebang

@@ -21,6 +21,7 @@
 //! Line and `unsafe` counting rules are documented in [`scan`], the tokenizer in [`lexer`], and the
 //! manifest reading in [`manifest`].
 
+mod bytes;
 pub mod lexer;
 pub mod manifest;
 mod scan;

@@ -78,7 +78,7 @@ fn download_one(store: &CrateStore, package: &Package) -> Result<(), Error> {
     let url = download_url(store, &index_url, package, checksum)?;
     let bytes = store
         .http
-        .get_ok(&url, store.options.max_crate_bytes)
+        .get_ok_retrying(&url, store.options.max_crate_bytes, 3)
         .map_err(|e| Error::Download {
             package: package.spec(),
             url: url.clone(),
