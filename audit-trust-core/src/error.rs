@@ -54,9 +54,14 @@ pub enum Error {
     },
 
     #[error(
-        "registry {registry} is unreachable: {message} (use `--offline` to work from caches only)"
+        "cannot download {package}: registry {registry} is unreachable: {message} \
+         (use `--offline` to work from caches only)"
     )]
-    RegistryUnreachable { registry: String, message: String },
+    RegistryUnreachable {
+        package: String,
+        registry: String,
+        message: String,
+    },
 
     #[error("{package}: {message}")]
     UnsupportedSource { package: String, message: String },

@@ -96,8 +96,9 @@ impl<'a> Lexer<'a> {
         self.pos = end;
     }
 
-    /// Skips whitespace and comments. This is where most bytes go (indentation, docs), so the
-    /// loops work on local copies of the position and line, and scan with `position`.
+    /// Skips whitespace and comments. Many bytes are trivia (indentation, docs), so the loop works
+    /// on local copies of the position and line, and skips space runs and line comments a word at
+    /// a time.
     #[inline(always)] // one call site, once per token: the call overhead showed in profiles
     fn skip_trivia(&mut self) {
         let src = self.src;

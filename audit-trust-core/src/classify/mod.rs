@@ -13,9 +13,9 @@
 //!   Vendored sources inside `src/` are counted too: they are compiled into the crate.
 //! - **`unsafe` usage** is summed over those sources plus the build script (it runs on the machine
 //!   building the crate), but not tests, benches or examples (they never reach a dependent).
-//! - **`forbids_unsafe`** for the crate means every lib/bin target root present in the package
-//!   (`src/lib.rs` or `[lib] path`, and each binary's main file) has `#![forbid(unsafe_code)]`, so
-//!   the compiler guarantees the absence of `unsafe` there. The build script is not a target root
+//! - **`forbids_unsafe`** for the crate means the library root (`src/lib.rs` or `[lib] path`) has
+//!   `#![forbid(unsafe_code)]`, so the compiler guarantees the absence of `unsafe` in what
+//!   dependents build; a package without a library needs it in every binary's main file. The build script is not a target root
 //!   of the crate and does not affect it (its `unsafe` is still counted).
 //!
 //! Line and `unsafe` counting rules are documented in [`scan`], the tokenizer in [`lexer`], and the
@@ -24,7 +24,7 @@
 mod bytes;
 pub mod lexer;
 pub mod manifest;
-mod scan;
+pub mod scan;
 #[cfg(test)]
 mod tests;
 
@@ -152,8 +152,11 @@ pub fn classify_files<'a>(
             continue;
         }
         code_lines += scan.code_lines;
-        let is_root =
-            targets.lib.as_deref() == Some(*path) || targets.bins.iter().any(|b| b == path);
+        // Dependents compile only the library, so when there is one its root alone decides.
+        let is_root = match targets.lib.as_deref() {
+            Some(lib) => lib == *path,
+            None => targets.bins.iter().any(|b| b == path),
+        };
         if is_root {
             roots_seen += 1;
             roots_forbidding += usize::from(scan.unsafe_usage.forbids_unsafe);

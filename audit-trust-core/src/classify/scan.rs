@@ -18,7 +18,8 @@
 //!   token-level scan cannot know how often (or whether) that happens. In a `macro_rules!` body an
 //!   unsafe fn named by a metavariable (`unsafe fn $name`) counts as well.
 //! - **`#![forbid(unsafe_code)]`**: an inner attribute whose top-level item is `forbid(..)` with
-//!   `unsafe_code` among its entries (`#![forbid(missing_docs, unsafe_code)]`). `deny` does not
+//!   `unsafe_code` among its entries (`#![forbid(missing_docs, unsafe_code)]`), anywhere in the
+//!   file (so also one inside an inline `mod m { .. }`, which is rare). `deny` does not
 //!   count (it can be overridden with `allow`), and neither does `#![cfg_attr(.., forbid(..))]`,
 //!   because it only applies under a condition.
 
@@ -184,7 +185,7 @@ impl AttrState {
             },
             (Self::List { depth, after_sep }, _) => match kind {
                 Punct(b'(' | b'[' | b'{') => Self::List {
-                    depth: depth + 1,
+                    depth: depth.saturating_add(1),
                     after_sep: false,
                 },
                 Punct(b')' | b']' | b'}') if depth <= 1 => Self::Idle,

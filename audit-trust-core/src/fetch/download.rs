@@ -103,7 +103,7 @@ fn download_url(
     package: &Package,
     checksum: &str,
 ) -> Result<String, Error> {
-    let config = index_config(store, index_url)?;
+    let config = index_config(store, index_url, package)?;
     let mut sum = [0u8; 32];
     for (i, chunk) in checksum.as_bytes().chunks(2).enumerate() {
         let hex = std::str::from_utf8(chunk)
@@ -116,6 +116,7 @@ fn download_url(
     let url = config
         .download_url_with_checksum(&package.name, &package.version.to_string(), &sum)
         .ok_or_else(|| Error::RegistryUnreachable {
+            package: package.spec(),
             registry: index_url.to_owned(),
             message: format!(
                 "its config.json has an unusable download template `{}`",
@@ -124,6 +125,7 @@ fn download_url(
         })?;
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(Error::RegistryUnreachable {
+            package: package.spec(),
             registry: index_url.to_owned(),
             message: format!("its download URL `{url}` is not http(s)"),
         });
@@ -133,11 +135,16 @@ fn download_url(
 
 /// The registry's `config.json`, fetched once per run and per index; the copy crates-index keeps
 /// lives in our cache, not in the user's `CARGO_HOME`.
-fn index_config(store: &CrateStore, index_url: &str) -> Result<crates_index::IndexConfig, Error> {
+fn index_config(
+    store: &CrateStore,
+    index_url: &str,
+    package: &Package,
+) -> Result<crates_index::IndexConfig, Error> {
     if let Some(config) = lock(&store.index_configs).get(index_url) {
         return Ok(config.clone());
     }
     let unreachable = |message: String| Error::RegistryUnreachable {
+        package: package.spec(),
         registry: index_url.to_owned(),
         message,
     };

@@ -58,7 +58,7 @@ checksum = "{c}"
         lock.packages[2].checksum.as_deref(),
         Some(sum('b').as_str())
     );
-    assert_eq!(lock.packages[3].line, 24);
+    assert_eq!(lock.packages[3].line, 25);
 }
 
 #[test]

@@ -130,7 +130,7 @@ fn auxiliary_directories_are_excluded() {
 }
 
 #[test]
-fn crate_forbids_unsafe_only_if_every_root_does() {
+fn crate_forbids_unsafe_when_the_library_root_does() {
     let forbid = "#![forbid(unsafe_code)]\n";
     let lib_only = with_manifest("", &[("src/lib.rs", forbid), ("src/other.rs", "")]);
     assert!(lib_only.unsafe_usage.forbids_unsafe);
@@ -138,7 +138,18 @@ fn crate_forbids_unsafe_only_if_every_root_does() {
         "",
         &[("src/lib.rs", forbid), ("src/main.rs", "fn main() {}")],
     );
-    assert!(!with_bin.unsafe_usage.forbids_unsafe);
+    assert!(
+        with_bin.unsafe_usage.forbids_unsafe,
+        "dependents build only the library"
+    );
+    let bins_only = with_manifest(
+        "",
+        &[("src/main.rs", forbid), ("src/bin/x.rs", "fn main() {}")],
+    );
+    assert!(
+        !bins_only.unsafe_usage.forbids_unsafe,
+        "without a library every binary must forbid"
+    );
     let both = with_manifest("", &[("src/lib.rs", forbid), ("src/bin/x.rs", forbid)]);
     assert!(both.unsafe_usage.forbids_unsafe);
     // A non-root file forbidding unsafe proves nothing.
@@ -186,6 +197,9 @@ fn old_project_table_and_odd_values() {
         manifest("[lib]\nproc-macro = \"yes\"\n[[bin]]\npath = 5\n[build-dependencies]\ncc = 1\n");
     assert!(!m.proc_macro);
     assert!(m.has_native_build_dependency());
+    // A byte-order mark before the manifest is tolerated.
+    let m = parse_manifest("\u{feff}[package]\nname = \"bom\"\n").expect("parses");
+    assert_eq!(m.name.as_deref(), Some("bom"));
 }
 
 #[test]

@@ -1,0 +1,390 @@
+//! End to end: the real `cargo-audit-trust` binary against a real workspace resolved by the real
+//! cargo from a local registry on a loopback port. Nothing here reaches the internet.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace, binary_path, tamper_crate};
+use serde_json::Value;
+
+/// A small world with every kind of package `stats` tells apart.
+struct Fixture {
+    reg: LocalRegistry,
+    ws: Workspace,
+}
+
+const LEAFY_1: &str = r#"//! Leafy: its unsafe words in comments and strings must not count.
+/// Reads a byte. `unsafe { }` in a doc comment.
+pub fn one() -> u8 {
+    // unsafe { not counted }
+    let _s = "unsafe { }";
+    unsafe { std::ptr::read(&1u8) }
+}
+"#;
+
+fn fixture() -> Fixture {
+    let reg = LocalRegistry::start();
+    reg.publish_crate(&CrateSpec::new("leafy", "1.0.0").file("src/lib.rs", LEAFY_1));
+    reg.publish_crate(
+        &CrateSpec::new("leafy", "2.0.0").file("src/lib.rs", "pub fn two() -> u8 {\n    2\n}\n"),
+    );
+    reg.publish_crate(
+        &CrateSpec::new("middle", "0.2.0")
+            .dep("leafy", "^1")
+            .file("src/lib.rs", "pub fn mid() -> u8 {\n    leafy::one()\n}\n"),
+    );
+    reg.publish_crate(&CrateSpec::new("cc", "1.0.0"));
+    reg.publish_crate(
+        &CrateSpec::new("nativelib", "0.1.0")
+            .manifest("links = \"nat\"")
+            .build_dep("cc", "1")
+            .file("build.rs", "fn main() {}\n")
+            .file("src/lib.rs", "extern \"C\" {\n    fn nat();\n}\n"),
+    );
+    reg.publish_crate(
+        &CrateSpec::new("macros", "0.1.0")
+            .manifest("[lib]\nproc-macro = true")
+            .file("src/lib.rs", "#![forbid(unsafe_code)]\n"),
+    );
+    reg.publish_crate(&CrateSpec::new("devonly", "0.1.0"));
+
+    let ws = Workspace::new(&[
+        (
+            "app",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nmiddle = \"0.2\"\nleafy = \"2\"\nnativelib = \"0.1\"\nmacros = \"0.1\"\n\
+             helper = { path = \"../helper\" }\n\n[dev-dependencies]\ndevonly = \"0.1\"\n",
+            &[("src/main.rs", "fn main() {}\n")],
+        ),
+        (
+            "helper",
+            "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            &[],
+        ),
+    ]);
+    ws.generate_lockfile(&reg);
+    Fixture { reg, ws }
+}
+
+impl Fixture {
+    /// Runs the binary with this registry's `CARGO_HOME` and the given cache folder.
+    fn run(&self, cache: &Path, args: &[&str]) -> Output {
+        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("CARGO_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("CARGO_HOME", self.reg.cargo_home())
+            .env("no_proxy", "127.0.0.1")
+            .env("NO_PROXY", "127.0.0.1")
+            .current_dir(self.ws.path())
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(args);
+        cmd.output().expect("run cargo-audit-trust")
+    }
+
+    fn json(&self, cache: &Path, args: &[&str]) -> Value {
+        let out = self.run(cache, args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    fn lockfile_arg(&self) -> String {
+        self.ws.lockfile_path().display().to_string()
+    }
+
+    fn downloads(&self) -> usize {
+        self.reg
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/dl/"))
+            .count()
+    }
+}
+
+fn package<'a>(list: &'a Value, name: &str, version: &str) -> &'a Value {
+    list.as_array()
+        .expect("list is an array")
+        .iter()
+        .find(|p| p["name"] == name && p["version"] == version)
+        .unwrap_or_else(|| panic!("{name}@{version} not listed"))
+}
+
+#[test]
+fn stats_and_list_classify_every_kind_of_package() {
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache dir");
+    let lock = f.lockfile_arg();
+    let stats = f.json(
+        cache.path(),
+        &["stats", "--lockfile", &lock, "--format", "json"],
+    );
+    // app, helper + leafy×2, middle, cc, nativelib, macros, devonly.
+    assert_eq!(stats["packages"], 9, "{stats}");
+    assert_eq!(stats["registry_packages"], 7);
+    assert_eq!(stats["workspace_packages"], 2);
+    assert_eq!(stats["git_packages"], 0);
+    assert_eq!(stats["names"], 8);
+    // leafy 1 and 2, cc, macros, devonly have no dependencies; middle and nativelib do.
+    assert_eq!(stats["leaf"], 5);
+    assert_eq!(stats["micro"], 7);
+    assert_eq!(
+        stats["uses_unsafe"], 2,
+        "leafy 1 (a block) and nativelib (an extern block)"
+    );
+    assert_eq!(stats["build_scripts"], 1);
+    assert_eq!(stats["proc_macros"], 1);
+    assert_eq!(stats["native"], 1);
+    assert_eq!(stats["duplicate_names"], 1);
+
+    let list = f.json(
+        cache.path(),
+        &["list", "--lockfile", &lock, "--format", "json"],
+    );
+    let leafy = package(&list, "leafy", "1.0.0");
+    assert_eq!(leafy["code_lines"], 4, "{leafy}");
+    assert_eq!(leafy["unsafe"]["blocks"], 1);
+    assert_eq!(leafy["unsafe"]["fns"], 0);
+    assert_eq!(leafy["leaf"], true);
+    assert_eq!(leafy["duplicate"], true);
+    assert_eq!(leafy["direct"], false, "only middle uses leafy 1");
+    assert_eq!(leafy["source"], "crates.io");
+    assert_eq!(package(&list, "leafy", "2.0.0")["direct"], true);
+    let native = package(&list, "nativelib", "0.1.0");
+    assert_eq!(native["unsafe"]["extern_blocks"], 1);
+    assert_eq!(native["native"], true);
+    assert_eq!(native["build_script"], true);
+    assert_eq!(native["links"], "nat");
+    assert_eq!(native["dependencies"], serde_json::json!(["cc@1.0.0"]));
+    let macros = package(&list, "macros", "0.1.0");
+    assert_eq!(macros["proc_macro"], true);
+    assert_eq!(macros["unsafe"]["forbids_unsafe"], true);
+    let app = package(&list, "app", "0.1.0");
+    assert_eq!(app["source"], "path");
+    assert_eq!(
+        app["code_lines"],
+        Value::Null,
+        "workspace packages are not classified"
+    );
+
+    // Filters.
+    let unsafe_only = f.json(
+        cache.path(),
+        &["list", "--lockfile", &lock, "--format", "json", "--unsafe"],
+    );
+    let names: Vec<&str> = unsafe_only
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["leafy", "nativelib"]);
+    let direct = f.json(
+        cache.path(),
+        &["list", "--lockfile", &lock, "--format", "json", "--direct"],
+    );
+    assert_eq!(direct.as_array().map(Vec::len), Some(5), "{direct}");
+
+    // Human output carries the summary sentence.
+    let out = f.run(
+        cache.path(),
+        &["stats", "--lockfile", &lock, "--color", "never"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "9 packages: 5 leaf, 7 micro (under 300 lines), 2 use unsafe, 1 runs a build script, \
+             1 proc-macro, 1 native, 1 name in several versions"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn second_run_reads_only_the_cache_and_offline_works_then() {
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache dir");
+    let lock = f.lockfile_arg();
+    let first = f.json(
+        cache.path(),
+        &["stats", "--lockfile", &lock, "--format", "json"],
+    );
+    assert_eq!(f.downloads(), 7, "each registry package downloaded once");
+    let second = f.json(
+        cache.path(),
+        &["stats", "--lockfile", &lock, "--format", "json"],
+    );
+    assert_eq!(f.downloads(), 7, "nothing downloaded again");
+    assert_eq!(first, second);
+    let offline = f.json(
+        cache.path(),
+        &[
+            "stats",
+            "--lockfile",
+            &lock,
+            "--format",
+            "json",
+            "--offline",
+        ],
+    );
+    assert_eq!(first, offline);
+}
+
+#[test]
+fn offline_with_empty_caches_lists_what_is_missing() {
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(
+        cache.path(),
+        &["stats", "--lockfile", &f.lockfile_arg(), "--offline"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--offline: 7 crate file(s) are not cached"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("leafy@1.0.0") && stderr.contains("nativelib@0.1.0"),
+        "{stderr}"
+    );
+    assert_eq!(f.downloads(), 0);
+}
+
+#[test]
+fn a_tampered_download_is_refused_and_nothing_is_cached() {
+    let f = fixture();
+    let path = LocalRegistry::download_path("middle", "0.2.0");
+    let original = f.reg.server().get(&path).expect("middle is served");
+    f.reg.replace_file(
+        &path,
+        tamper_crate(&original, "src/lib.rs", "pub fn mid() -> u8 { 3 }\n"),
+    );
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(cache.path(), &["stats", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("checksum mismatch for middle@0.2.0"),
+        "{stderr}"
+    );
+    let cached_middle = std::fs::read_dir(cache.path().join("crates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("middle-"));
+    assert!(
+        !cached_middle,
+        "a file that failed verification must not be cached"
+    );
+}
+
+#[test]
+fn a_tampered_file_in_cargos_cache_is_a_hard_error() {
+    let f = fixture();
+    f.ws.fetch(&f.reg);
+    let cached = std::fs::read_dir(f.reg.cargo_home().join("registry/cache"))
+        .expect("cargo cache")
+        .flatten()
+        .map(|d| d.path().join("leafy-2.0.0.crate"))
+        .find(|p| p.is_file())
+        .expect("cargo fetched leafy 2");
+    let bytes = std::fs::read(&cached).expect("read");
+    std::fs::write(
+        &cached,
+        tamper_crate(&bytes, "src/lib.rs", "pub fn two() {}\n"),
+    )
+    .expect("write");
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(cache.path(), &["list", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("checksum mismatch for leafy@2.0.0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("leafy-2.0.0.crate"),
+        "the message names the file: {stderr}"
+    );
+}
+
+#[test]
+fn unreachable_registry_names_the_package_and_suggests_offline() {
+    let f = fixture();
+    // Close the registry: the lockfile is already resolved, the crate files are nowhere cached.
+    let lock = f.lockfile_arg();
+    let port_free_home = tempfile::tempdir().expect("home");
+    std::fs::write(
+        port_free_home.path().join("config.toml"),
+        "[source.crates-io]\nreplace-with = \"gone\"\n[source.gone]\nregistry = \"sparse+http://127.0.0.1:9/index/\"\n",
+    )
+    .expect("config");
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = Command::new(binary_path("cargo-audit-trust"))
+        .env("CARGO_HOME", port_free_home.path())
+        .args(["stats", "--lockfile", &lock, "--cache-dir"])
+        .arg(cache.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unreachable") && stderr.contains("--offline"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot download "), "{stderr}");
+}
+
+#[test]
+fn metadata_mode_agrees_with_lockfile_mode_and_knows_dev_only() {
+    let f = fixture();
+    // Metadata mode makes cargo download the crates into CARGO_HOME; we then read them there.
+    let cache = tempfile::tempdir().expect("cache dir");
+    let from_metadata = f.json(cache.path(), &["list", "--format", "json"]);
+    let downloads_by_cargo = f.downloads();
+    let cache2 = tempfile::tempdir().expect("cache dir");
+    let from_lockfile = f.json(
+        cache2.path(),
+        &["list", "--format", "json", "--lockfile", &f.lockfile_arg()],
+    );
+    assert_eq!(
+        f.downloads(),
+        downloads_by_cargo,
+        "cargo's own cache was used, nothing downloaded"
+    );
+
+    let strip = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let o = p.as_object_mut().expect("object");
+                o.remove("dev_only");
+                o.remove("workspace_member");
+                p
+            })
+            .collect()
+    };
+    assert_eq!(strip(&from_metadata), strip(&from_lockfile));
+    assert_eq!(
+        package(&from_metadata, "devonly", "0.1.0")["dev_only"],
+        true
+    );
+    assert_eq!(package(&from_metadata, "leafy", "1.0.0")["dev_only"], false);
+    assert_eq!(
+        package(&from_lockfile, "devonly", "0.1.0")["dev_only"],
+        Value::Null
+    );
+    assert_eq!(
+        package(&from_metadata, "helper", "0.1.0")["workspace_member"],
+        true
+    );
+}
