@@ -20,6 +20,21 @@ pub enum Error {
         message: String,
     },
 
+    #[error(
+        "{path}{}: {message}",
+        match (line, column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            (Some(l), None) => format!(":{l}"),
+            _ => String::new(),
+        }
+    )]
+    AuditFile {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+
     #[error("`cargo metadata` failed for {manifest}: {message}")]
     Metadata { manifest: PathBuf, message: String },
 

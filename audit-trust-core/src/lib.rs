@@ -2,6 +2,7 @@
 //! values (an [`Inventory`], a [`report::InventoryReport`]) that the binaries render.
 
 pub mod analyze;
+pub mod audit_file;
 pub mod cache;
 pub mod classify;
 pub mod error;

@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     )]
     pub lockfile: Option<PathBuf>,
 
+    /// The audit file (default: Cargo.audit next to Cargo.lock, when there is one)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_file: Option<PathBuf>,
+
     /// Use caches only; never touch the network
     #[arg(long, global = true)]
     pub offline: bool,
@@ -88,8 +92,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
     /// Packages with fewer lines of library code than this are "micro"
-    #[arg(long, value_name = "LINES", default_value_t = audit_trust_core::analyze::DEFAULT_MICRO_LINES)]
-    pub micro_lines: u64,
+    /// [default: `[policy] micro-lines` in Cargo.audit, else 300]
+    #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub micro_lines: Option<u64>,
 }
 
 #[derive(Debug, Args)]

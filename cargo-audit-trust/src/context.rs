@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trust_core::analyze::{AnalyzeOptions, analyze};
+use audit_trust_core::analyze::{AnalyzeOptions, DEFAULT_MICRO_LINES, analyze};
+use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::cache::ClassificationCache;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
 use audit_trust_core::http::HttpClient;
@@ -45,14 +46,31 @@ pub fn analyze_inventory(
     };
     let store = CrateStore::new(store_options, &inventory.root, HttpClient::default())?;
     let cache = ClassificationCache::new(&cache_dir);
+    let audit_file = load_audit_file(global, inventory)?;
+    let micro_lines = classify
+        .micro_lines
+        .or(audit_file.policy.micro_lines)
+        .unwrap_or(DEFAULT_MICRO_LINES);
     let options = AnalyzeOptions {
-        micro_lines: classify.micro_lines,
+        micro_lines,
         ..AnalyzeOptions::default()
     };
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let progress = BarProgress::new(show_progress);
     Ok(analyze(inventory, &store, &cache, &options, &progress)?)
+}
+
+/// `--audit-file`, else `Cargo.audit` next to the lockfile, else an empty policy.
+pub fn load_audit_file(global: &GlobalArgs, inventory: &Inventory) -> Result<AuditFile, CliError> {
+    let path = match &global.audit_file {
+        Some(path) => Some(path.clone()),
+        None => AuditFile::find(&inventory.root),
+    };
+    match path {
+        Some(path) => Ok(AuditFile::load(&path)?),
+        None => Ok(AuditFile::default()),
+    }
 }
 
 /// The nearest `Cargo.toml` in the current folder or above, as cargo finds it.

@@ -388,3 +388,43 @@ fn metadata_mode_agrees_with_lockfile_mode_and_knows_dev_only() {
         true
     );
 }
+
+#[test]
+fn cargo_audit_policy_sets_the_micro_threshold_and_typos_fail() {
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache dir");
+    f.ws.write_file("Cargo.audit", "[policy]\nmicro-lines = 4\n");
+    let list = f.json(
+        cache.path(),
+        &["list", "--format", "json", "--lockfile", &f.lockfile_arg()],
+    );
+    assert_eq!(
+        package(&list, "leafy", "1.0.0")["micro"],
+        false,
+        "4 lines is not under 4"
+    );
+    assert_eq!(package(&list, "leafy", "2.0.0")["micro"], true);
+    // The command line wins over the file.
+    let list = f.json(
+        cache.path(),
+        &[
+            "list",
+            "--format",
+            "json",
+            "--micro-lines",
+            "5",
+            "--lockfile",
+            &f.lockfile_arg(),
+        ],
+    );
+    assert_eq!(package(&list, "leafy", "1.0.0")["micro"], true);
+
+    f.ws.write_file("Cargo.audit", "[policy]\nmicro_lines = 4\n");
+    let out = f.run(cache.path(), &["stats", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Cargo.audit:2:1: unknown field `micro_lines`"),
+        "{stderr}"
+    );
+}
