@@ -192,3 +192,17 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The annotated example shipped with the project must always be a valid audit file.
+    #[test]
+    fn the_shipped_example_parses() {
+        let text = include_str!("../../Cargo.audit.example");
+        let file =
+            AuditFile::parse(text, Path::new("Cargo.audit.example")).expect("example is valid");
+        assert_eq!(file.policy.micro_lines, Some(300));
+    }
+}

@@ -20,6 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to Cargo.toml (default: the nearest one in this folder or above)
     #[arg(long, global = true, value_name = "PATH")]
