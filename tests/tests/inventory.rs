@@ -428,3 +428,86 @@ fn cargo_audit_policy_sets_the_micro_threshold_and_typos_fail() {
         "{stderr}"
     );
 }
+
+/// A registry that serves a hostile archive whose checksum the lockfile agrees with (a malicious
+/// registry plus a pull request that edits `Cargo.lock`): the checksum passes, the safe reader
+/// must still refuse the archive and name the package and the entry.
+#[test]
+fn a_hostile_archive_with_a_matching_checksum_is_refused() {
+    let f = fixture();
+    let path = LocalRegistry::download_path("leafy", "2.0.0");
+    let original = f.reg.server().get(&path).expect("leafy 2 is served");
+    let mut files = audit_trust_e2e::crate_files(&original);
+    files.insert(
+        "other-1.0.0/src/evil.rs".into(),
+        b"pub fn evil() {}\n".to_vec(),
+    );
+    let hostile = audit_trust_e2e::build_crate(&files);
+    f.reg.replace_file(&path, hostile.clone());
+    let old_sum = audit_trust_e2e::hex(&sha256(&original));
+    let lock =
+        f.ws.read_file("Cargo.lock")
+            .replace(&old_sum, &audit_trust_e2e::hex(&sha256(&hostile)));
+    f.ws.write_file("Cargo.lock", &lock);
+
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(cache.path(), &["stats", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("leafy@2.0.0: corrupt or unsafe crate file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("other-1.0.0/src/evil.rs"),
+        "names the entry: {stderr}"
+    );
+}
+
+/// A package whose lockfile source is a sparse registry URL (an alternative registry) is
+/// downloaded from that registry directly.
+#[test]
+fn alternative_sparse_registries_are_downloaded_from_directly() {
+    let reg = LocalRegistry::start();
+    let published = reg
+        .publish_crate(&CrateSpec::new("altcrate", "1.2.3").file("src/lib.rs", "pub fn a() {}\n"));
+    let dir = tempfile::tempdir().expect("dir");
+    let lock = format!(
+        "version = 4\n\n[[package]]\nname = \"altcrate\"\nversion = \"1.2.3\"\nsource = \"{}\"\nchecksum = \"{}\"\n\n\
+         [[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"altcrate\"]\n",
+        reg.index_url(),
+        published.checksum_hex
+    );
+    let lockfile = dir.path().join("Cargo.lock");
+    std::fs::write(&lockfile, lock).expect("write lockfile");
+    let empty_home = tempfile::tempdir().expect("home");
+    let cache = tempfile::tempdir().expect("cache");
+    let out = Command::new(binary_path("cargo-audit-trust"))
+        .env("CARGO_HOME", empty_home.path())
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["list", "--format", "json", "--lockfile"])
+        .arg(&lockfile)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let alt = package(&list, "altcrate", "1.2.3");
+    assert_eq!(alt["source"], "registry");
+    assert_eq!(alt["code_lines"], 1);
+    assert_eq!(alt["direct"], true);
+    assert_eq!(
+        reg.request_count(&LocalRegistry::download_path("altcrate", "1.2.3")),
+        1
+    );
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
+}
