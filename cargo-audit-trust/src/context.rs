@@ -58,7 +58,19 @@ pub fn analyze_inventory(
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let progress = BarProgress::new(show_progress);
-    Ok(analyze(inventory, &store, &cache, &options, &progress)?)
+    let report = analyze(inventory, &store, &cache, &options, &progress)?;
+    if global.verbose > 0 {
+        let w = &report.work;
+        eprintln!(
+            "note: {} packages from the classification cache, {} classified from crate files ({} downloaded); \
+             cache folder {}",
+            w.cached,
+            w.classified,
+            w.downloaded,
+            cache_dir.display()
+        );
+    }
+    Ok(report)
 }
 
 /// `--audit-file`, else `Cargo.audit` next to the lockfile, else an empty policy.

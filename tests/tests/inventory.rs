@@ -222,6 +222,12 @@ fn second_run_reads_only_the_cache_and_offline_works_then() {
     );
     assert_eq!(f.downloads(), 7, "nothing downloaded again");
     assert_eq!(first, second);
+    let verbose = f.run(cache.path(), &["stats", "--lockfile", &lock, "-v"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("note: 7 packages from the classification cache, 0 classified from crate files (0 downloaded)"),
+        "{stderr}"
+    );
     let offline = f.json(
         cache.path(),
         &[
