@@ -1,10 +1,12 @@
 //! Everything `cargo audit-trust` computes. This crate never prints and never exits: it returns
 //! values (an [`Inventory`], a [`report::InventoryReport`]) that the binaries render.
 
+pub mod advisories;
 pub mod analyze;
 pub mod audit_file;
 pub mod cache;
 pub mod classify;
+pub mod clock;
 pub mod error;
 pub mod fetch;
 pub mod http;
