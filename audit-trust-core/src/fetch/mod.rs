@@ -3,6 +3,7 @@
 
 pub mod cargo_config;
 mod download;
+pub mod index;
 
 pub use download::write_atomically;
 
