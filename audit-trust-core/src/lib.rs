@@ -13,7 +13,9 @@ pub mod lockfile;
 pub mod names;
 pub mod progress;
 pub mod report;
+pub mod signoff;
 pub mod tarball;
+pub mod time;
 
 pub use error::Error;
 pub use inventory::{Inventory, Package, PackageId, SourceKind};
