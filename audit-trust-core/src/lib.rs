@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod audit_file;
 pub mod cache;
+pub mod child_env;
 pub mod classify;
 pub mod error;
 pub mod fetch;

@@ -4,9 +4,11 @@
 
 mod criteria;
 mod key;
+mod key_file;
 
 pub use criteria::Criterion;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
+pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
