@@ -8,7 +8,7 @@ use rustsec::{Collection, Database};
 use serde::Serialize;
 
 use crate::Error;
-use crate::clock::Date;
+use crate::time::Date;
 
 /// cargo-audit's default: a database older than this is stale.
 pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;

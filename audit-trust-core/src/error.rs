@@ -98,6 +98,11 @@ pub enum Error {
         source: TarballError,
     },
 
+    /// A signing key that cannot be used; `origin` is the file or the environment variable. The
+    /// message never contains secret material.
+    #[error("signing key {origin}: {message}")]
+    Key { origin: String, message: String },
+
     #[error("{package}: {source}")]
     Classify {
         package: String,

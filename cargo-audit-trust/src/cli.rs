@@ -88,6 +88,29 @@ pub enum Command {
     Stats(StatsArgs),
     /// One row per package with its classification
     List(ListArgs),
+    /// Make or show the ed25519 key you sign with
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new key pair; prints the public key to pin in Cargo.audit
+    New {
+        /// Where to write the secret key [default: signing-key in the user's config folder]
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Print the public key of the key `sign` would use
+    Show(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The secret key file [default: $AUDIT_TRUST_SIGNING_KEY, else signing-key in the user's
+    /// config folder]
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,23 @@ fn find_manifest() -> Result<PathBuf, CliError> {
         })
 }
 
+/// The user's configuration folder for this tool (where `key new` puts the key by default).
+pub fn config_dir() -> Result<PathBuf, CliError> {
+    let base = if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(PathBuf::from(xdg))
+    } else if cfg!(windows) {
+        std::env::var_os("APPDATA").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        home_dir().map(|h| h.join("Library").join("Application Support"))
+    } else {
+        home_dir().map(|h| h.join(".config"))
+    };
+    base.map(|b| absolute(&b.join("cargo-audit-trust")))
+        .ok_or_else(|| {
+            CliError::Usage("cannot find a config folder: set HOME or XDG_CONFIG_HOME".into())
+        })
+}
+
 fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))

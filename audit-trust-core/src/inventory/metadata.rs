@@ -55,6 +55,10 @@ pub(super) fn load(
         extra.push("--offline".to_owned());
     }
     command.other_options(extra);
+    // cargo runs build scripts and credential helpers: no secret of ours may reach them.
+    for name in crate::child_env::SECRET_ENV_VARS {
+        command.env_remove(*name);
+    }
     let metadata = command.exec().map_err(|e| Error::Metadata {
         manifest: manifest_path.clone(),
         message: metadata_error_message(e),
