@@ -9,6 +9,7 @@ pub mod child_env;
 pub mod classify;
 pub mod error;
 pub mod fetch;
+pub mod gate;
 pub mod http;
 pub mod inventory;
 pub mod lockfile;

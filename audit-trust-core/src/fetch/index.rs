@@ -47,6 +47,15 @@ impl IndexReport {
             .get(&package.version.to_string())
     }
 
+    /// Records what the index says about one version (for callers that read an index another
+    /// way, and for tests).
+    pub fn insert(&mut self, source_id: &str, name: &str, version: &str, entry: IndexVersion) {
+        self.entries
+            .entry((source_id.to_owned(), name.to_owned()))
+            .or_default()
+            .insert(version.to_owned(), entry);
+    }
+
     /// Whether the entry for this package's crate was read (even if it lacks the version).
     pub fn has_entry(&self, package: &Package) -> bool {
         let source = package.source_id.clone().unwrap_or_default();
