@@ -73,6 +73,8 @@ pub struct GlobalArgs {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (`check` only), for code-scanning dashboards
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +86,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The CI gate: may every package be used? Exit 0 clean, 1 blocked, 2 error
+    Check(CheckArgs),
     /// Summarise the dependencies: how many are leaf, micro, unsafe, build scripts, proc-macros…
     Stats(StatsArgs),
     /// One row per package with its classification
@@ -111,6 +115,19 @@ pub struct KeyArgs {
     /// config folder]
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    /// Pass even when the advisory database is older than the policy allows
+    #[arg(long)]
+    pub allow_stale: bool,
+    /// The date to decide expiry and database age with (YYYY-MM-DD; default: today, UTC)
+    #[arg(long, value_name = "DATE", hide = true, env = "AUDIT_TRUST_TODAY")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ fn package(name: &str, version: &str, checksum: &str) -> Package {
         direct: true,
         dev_only: None,
         workspace_member: false,
+        lock_line: 1,
     }
 }
 
