@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod lockfile;
 pub mod names;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod tarball;
 
