@@ -5,6 +5,7 @@
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
 
 mod crate_file;
+mod git_repo;
 mod registry;
 mod server;
 mod workspace;
@@ -17,6 +18,7 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 pub use crate_file::{build_crate, crate_files, tamper_crate};
+pub use git_repo::{GitRepo, PackagedCrate, git_command, package_crate};
 pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};
 pub use workspace::{LockedPackage, Member, Workspace};

@@ -219,18 +219,23 @@ impl LocalRegistry {
         for (path, contents) in &spec.files {
             write_file(&dir.join(path), contents);
         }
+        self.publish_manifest(&dir.join("Cargo.toml"), &["--allow-dirty"])
+    }
 
+    /// Packages the package of `manifest` as it is on disk (say, in a git repository, so cargo
+    /// records `.cargo_vcs_info.json`) with `cargo package --no-verify [extra]`, and serves it.
+    pub fn publish_manifest(&self, manifest: &Path, extra: &[&str]) -> Published {
+        let dir = manifest
+            .parent()
+            .expect("a manifest has a folder")
+            .to_path_buf();
         let target = self.work.path().join("target");
         let mut package = cargo_command(self.publish_home.path());
         package
-            .args([
-                "package",
-                "--no-verify",
-                "--allow-dirty",
-                "--quiet",
-                "--manifest-path",
-            ])
-            .arg(dir.join("Cargo.toml"))
+            .args(["package", "--no-verify", "--quiet"])
+            .args(extra)
+            .arg("--manifest-path")
+            .arg(manifest)
             .arg("--target-dir")
             .arg(&target);
         run_checked(&mut package);
@@ -286,6 +291,7 @@ impl LocalRegistry {
     /// The manifest exactly as cargo reads it: the index entry is derived from this, like
     /// `cargo publish` does, so `extra_manifest` features/optional deps/targets are reflected.
     fn metadata(&self, dir: &Path) -> Value {
+        let manifest = dir.join("Cargo.toml");
         let mut cmd = cargo_command(self.publish_home.path());
         cmd.args([
             "metadata",
@@ -295,10 +301,22 @@ impl LocalRegistry {
             "--offline",
             "--manifest-path",
         ])
-        .arg(dir.join("Cargo.toml"));
+        .arg(&manifest);
         let out = run_checked(&mut cmd);
         let mut meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-        meta["packages"][0].take()
+        // In a workspace every member is listed: take the one packaged.
+        let wanted = fs::canonicalize(&manifest).expect("manifest path");
+        let packages = meta["packages"].as_array_mut().expect("packages array");
+        let index = packages
+            .iter()
+            .position(|p| {
+                p["manifest_path"]
+                    .as_str()
+                    .and_then(|m| fs::canonicalize(m).ok())
+                    == Some(wanted.clone())
+            })
+            .unwrap_or(0);
+        packages[index].take()
     }
 }
 
