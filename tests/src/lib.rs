@@ -6,6 +6,7 @@
 
 mod crate_file;
 mod git_repo;
+mod index_entry;
 mod registry;
 mod server;
 mod workspace;
