@@ -2,8 +2,9 @@
 //! parses it strictly — an unknown key is an error, because a typo must never weaken a policy —
 //! and every error points at the line and column.
 //!
-//! Sections so far: `[policy]` (`micro-lines`) and `[sources]` (pinned repositories). The
-//! auditor and gate issues add `[[auditor]]`, exemptions and the rest of the policy.
+//! Sections so far: `[policy]` (`micro-lines`), `[sources]` (pinned repositories) and
+//! `[url-rewrite]` (fetch repositories from mirrors). The auditor and gate issues add
+//! `[[auditor]]`, exemptions and the rest of the policy.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,10 @@ pub struct AuditFile {
     /// one provenance checks use for that crate, whatever its tarball claims.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
+    /// Repository URL rewrites, like git's `insteadOf`: URL prefix → the prefix to fetch from
+    /// instead (an internal mirror). The repository's identity stays the original URL.
+    #[serde(default)]
+    pub url_rewrite: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -74,6 +79,20 @@ impl AuditFile {
                          (https://, ssh://, git@host:path, file:// or an absolute path)"
                     ),
                 ));
+            }
+        }
+        for (prefix, replacement) in &file.url_rewrite {
+            let at = find_key(text, "url-rewrite", prefix);
+            for url in [prefix, replacement] {
+                if !is_supported_repository_url(url) {
+                    return Err(error(
+                        at,
+                        format!(
+                            "[url-rewrite] `{url}` is not a repository URL prefix this tool \
+                             accepts (https://, ssh://, git@host:, file:// or an absolute path)"
+                        ),
+                    ));
+                }
             }
         }
         if file.policy.micro_lines == Some(0) {
@@ -176,6 +195,26 @@ mod tests {
             err.starts_with("Cargo.audit:3:1: [policy] micro-lines must be at least 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn reads_url_rewrites_and_refuses_bad_ones() {
+        let f = parse(
+            "[url-rewrite]\n\"https://github.com/\" = \"https://git.corp.example/github/\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            f.url_rewrite["https://github.com/"],
+            "https://git.corp.example/github/"
+        );
+        let err = parse("[url-rewrite]\n\n\"https://github.com/\" = \"http://mirror/\"\n")
+            .expect_err("plain http must fail");
+        assert!(
+            err.starts_with("Cargo.audit:3:1: [url-rewrite] `http://mirror/`"),
+            "{err}"
+        );
+        let err = parse("[url-rewrites]\n").expect_err("typo must fail");
+        assert!(err.starts_with("Cargo.audit:1:"), "{err}");
     }
 
     #[test]
