@@ -8,6 +8,7 @@
 //! rule for users.
 
 pub mod compare;
+pub mod crate_file;
 mod fetch_worker;
 pub mod git_cache;
 pub mod manifest_check;

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod diff;
 mod list;
 mod stats;
 
@@ -12,5 +13,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match &cli.command {
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
+        Command::Diff(args) => diff::run(&cli.global, args),
     }
 }

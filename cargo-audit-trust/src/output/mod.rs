@@ -1,5 +1,6 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
+pub mod escape;
 pub mod progress;
 
 use std::io::{self, IsTerminal, Write};
