@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod lockfile;
 pub mod names;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod signoff;
 pub mod tarball;

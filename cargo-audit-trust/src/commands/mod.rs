@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
+mod diff;
 mod key;
 mod list;
 mod stats;
@@ -16,5 +17,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Key(command) => key::run(&cli.global, command),
+        Command::Diff(args) => diff::run(&cli.global, args),
     }
 }
