@@ -74,7 +74,8 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
                 .unwrap_or(crate::advisories::DEFAULT_MAX_AGE_DAYS as u32),
         );
         AdvisoryDbSummary {
-            path: db.path.display().to_string(),
+            path: db.source.clone(),
+            commit: db.commit.clone(),
             date: db.date,
             age_days,
             advisories: db.advisories,
