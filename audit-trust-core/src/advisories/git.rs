@@ -47,10 +47,10 @@ pub fn fetch_advisory_db(
     let commit_id = branch.target;
     let folder = cache_dir
         .join("advisory-db")
-        .join(crate::fetch::sha256_hex(url.as_bytes())[..16].to_owned())
+        .join(&crate::fetch::sha256_hex(url.as_bytes())[..16])
         .join(commit_id.to_string());
     if !folder.join("crates").is_dir() {
-        export_crates_tree(&fetched.repo, commit_id, &folder).map_err(|m| unreachable(m))?;
+        export_crates_tree(&fetched.repo, commit_id, &folder).map_err(&unreachable)?;
     }
     let commit = fetched
         .repo
