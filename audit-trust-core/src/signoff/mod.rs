@@ -17,6 +17,8 @@ mod lock;
 mod record;
 mod rejection;
 mod signed;
+mod source;
+mod store;
 pub mod verify;
 mod wire;
 
@@ -32,6 +34,8 @@ pub use record::{
 };
 pub use rejection::Rejection;
 pub use signed::SignedRecord;
+pub use source::{AcceptedRecord, RejectedItem, VerifiedSource, verify_source};
+pub use store::{LocalStore, Location, StoreContents, StoredRecord};
 pub use wire::MAX_RECORD_LINE_BYTES;
 
 /// Lowercase hex of `bytes`.

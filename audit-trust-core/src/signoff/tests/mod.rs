@@ -2,6 +2,8 @@
 
 mod heads;
 mod records;
+mod source;
+mod store;
 
 use super::*;
 use crate::audit_file::{Auditor, CratePattern, PinnedKey, RecordLocation};
