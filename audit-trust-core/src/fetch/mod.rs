@@ -3,8 +3,10 @@
 
 pub mod cargo_config;
 mod download;
+mod index;
 
 pub use download::write_atomically;
+pub use index::IndexVersion;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -135,7 +137,11 @@ impl CrateStore {
     }
 
     fn location(&self, package: &Package) -> RegistryLocation {
-        match &package.source {
+        self.location_of(&package.source)
+    }
+
+    fn location_of(&self, source: &SourceKind) -> RegistryLocation {
+        match source {
             SourceKind::Registry { id, crates_io } => self.sources.locate(id, *crates_io),
             _ => RegistryLocation::Unsupported {
                 reason: "only registry packages have crate files".into(),

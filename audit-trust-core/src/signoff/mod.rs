@@ -7,6 +7,7 @@
 //! ([`verify::authorize`]); a source's records must match the key's signed head, and that head
 //! must not be older than the highest one seen ([`HeadCache`]).
 
+mod crate_file;
 mod criteria;
 mod encoding;
 mod head;
@@ -14,6 +15,7 @@ mod head_cache;
 mod key;
 mod key_file;
 mod lock;
+mod project_sources;
 mod record;
 mod rejection;
 mod signed;
@@ -22,12 +24,16 @@ mod store;
 pub mod verify;
 mod wire;
 
+pub use crate_file::{
+    SourceMatchesRequest, VerifiedCrate, source_matches_evidence, verified_crate,
+};
 pub use criteria::Criterion;
 pub use head::{Head, SignedHead, records_hash};
 pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
 pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
 pub use lock::FolderLock;
+pub use project_sources::{ProjectRecords, verify_project_sources};
 pub use record::{
     DeltaBase, FORMAT_VERSION, MAX_NOTES_BYTES, MAX_REASON_BYTES, Record, RecordId,
     RepositoryTrust, SourceEvidence, Statement, Subject, VERDICT_MATCHES,

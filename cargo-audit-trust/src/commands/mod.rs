@@ -2,6 +2,8 @@
 
 mod key;
 mod list;
+mod query;
+mod sign;
 mod stats;
 
 use std::process::ExitCode;
@@ -14,5 +16,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Key(command) => key::run(&cli.global, command),
+        Command::Sign(args) => sign::run(&cli.global, args),
+        Command::Query(args) => query::run(&cli.global, args),
     }
 }

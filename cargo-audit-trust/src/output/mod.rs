@@ -1,6 +1,7 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod progress;
+pub mod text;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

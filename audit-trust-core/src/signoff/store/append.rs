@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use super::{LocalStore, StoreContents};
 use crate::Error;
-use crate::fetch::write_atomically;
 use crate::signoff::SigningKey;
 use crate::signoff::head::{Head, SignedHead};
 use crate::signoff::lock::FolderLock;
@@ -76,7 +75,7 @@ impl LocalStore {
         }
         let head = Head::next(previous, public, &ids, now, head_lifetime_days);
         let head = SignedHead::sign(head, key).map_err(|m| self.error(&m))?;
-        write_atomically(&self.head_file(&public), head.to_json().as_bytes(), true)?;
+        write_store_file(&self.head_file(&public), head.to_json().as_bytes())?;
         Ok(head)
     }
 
@@ -136,7 +135,30 @@ fn append_lines(file: &std::path::Path, lines: &[String]) -> Result<(), Error> {
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
     }
-    write_atomically(file, &bytes, true)
+    write_store_file(file, &bytes)
+}
+
+/// Writes through a synced temporary file renamed into place. Store files are shared (and
+/// committed), so they get the usual permissions rather than a temporary file's private ones.
+fn write_store_file(target: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = target.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The process umask still applies, as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, e.error))?;
+    Ok(())
 }
 
 /// The lock file is local state, not something to commit.
@@ -145,5 +167,5 @@ fn ensure_gitignore(root: &std::path::Path) -> Result<(), Error> {
     if path.exists() {
         return Ok(());
     }
-    write_atomically(&path, b"/.lock\n", false)
+    write_store_file(&path, b"/.lock\n")
 }

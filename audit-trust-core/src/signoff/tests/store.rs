@@ -62,6 +62,18 @@ fn records_go_to_one_file_per_crate_and_the_head_to_its_key_s_file() {
         "/.lock\n"
     );
 
+    #[cfg(unix)]
+    {
+        // Store files are shared like any source file: as readable as a plain new file.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).expect("file").permissions().mode() & 0o777;
+        let reference = dir.path().join("reference");
+        std::fs::write(&reference, "").expect("write");
+        assert_eq!(
+            mode(&root.join("crates/serde.jsonl")) & 0o644,
+            mode(&reference) & 0o644
+        );
+    }
     let contents = store.read().expect("read");
     assert!(contents.problems.is_empty(), "{:?}", contents.problems);
     assert_eq!(contents.records.len(), 3);

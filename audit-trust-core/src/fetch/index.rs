@@ -1,0 +1,106 @@
+//! A crate's entry in its registry's sparse index: the checksums the registry itself states,
+//! which a sign-off is bound to (a lockfile can be edited in a pull request; the index cannot be
+//! edited by one), and the yanked flags.
+
+use crates_index::SparseIndex;
+
+use super::CrateStore;
+use super::cargo_config::RegistryLocation;
+use crate::Error;
+use crate::inventory::SourceKind;
+
+/// Index files of the largest crates are a few megabytes.
+const MAX_INDEX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// One version as the index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexVersion {
+    pub version: semver::Version,
+    /// SHA-256 of the `.crate` file, lowercase hex.
+    pub checksum: String,
+    pub yanked: bool,
+}
+
+impl CrateStore {
+    /// Every version of `name` in the index of `source` (a registry source), fetched now; with
+    /// `--offline`, from the copy a previous fetch left in our cache.
+    pub fn index_versions(
+        &self,
+        name: &str,
+        source: &SourceKind,
+    ) -> Result<Vec<IndexVersion>, Error> {
+        crate::names::validate_crate_name(name).map_err(|e| Error::UnsupportedSource {
+            package: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let index_url = match self.location_of(source) {
+            RegistryLocation::Sparse { index_url } => index_url,
+            RegistryLocation::LocalRegistry { path } => {
+                return Err(Error::UnsupportedSource {
+                    package: name.to_owned(),
+                    message: format!(
+                        "the local registry {} has no index this tool reads",
+                        path.display()
+                    ),
+                });
+            }
+            RegistryLocation::Unsupported { reason } => {
+                return Err(Error::UnsupportedSource {
+                    package: name.to_owned(),
+                    message: reason,
+                });
+            }
+        };
+        let unreachable = |message: String| Error::RegistryUnreachable {
+            package: name.to_owned(),
+            registry: index_url.clone(),
+            message,
+        };
+        let index = SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
+            .map_err(|e| unreachable(e.to_string()))?;
+        let entry =
+            if self.options.offline {
+                Some(index.crate_from_cache(name).map_err(|e| {
+                    unreachable(format!("--offline and no cached index entry: {e}"))
+                })?)
+            } else {
+                let request = index
+                    .make_cache_request(name)
+                    .and_then(|b| {
+                        b.body(())
+                            .map_err(|e| crates_index::Error::Url(e.to_string()))
+                    })
+                    .map_err(|e| unreachable(e.to_string()))?;
+                let response = self
+                    .http
+                    .send(request, MAX_INDEX_FILE_BYTES)
+                    .map_err(|e| unreachable(e.to_string()))?;
+                index
+                    .parse_cache_response(name, response, true)
+                    .map_err(|e| unreachable(format!("index entry: {e}")))?
+            };
+        let Some(entry) = entry else {
+            return Err(Error::UnsupportedSource {
+                package: name.to_owned(),
+                message: format!("the registry {index_url} has no crate of this name"),
+            });
+        };
+        let mut out = Vec::new();
+        for v in entry.versions() {
+            // The entry is the registry's word, but it is still input: a line about another
+            // crate, or a version that is not semver, is left out.
+            if v.name() != name {
+                continue;
+            }
+            let Ok(version) = crate::names::validate_version(v.version()) else {
+                continue;
+            };
+            out.push(IndexVersion {
+                version,
+                checksum: crate::signoff::hex(v.checksum()),
+                yanked: v.is_yanked(),
+            });
+        }
+        Ok(out)
+    }
+}
