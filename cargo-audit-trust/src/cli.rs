@@ -98,6 +98,21 @@ pub enum Command {
     Sign(SignArgs),
     /// Who that you trust signed off on (or flagged) a crate, verified
     Query(QueryArgs),
+    /// Withdraw one of your earlier records, by the id `query` shows
+    Revoke(RevokeArgs),
+    /// Sign a fresh head over your key's records (before it expires, or after a merge)
+    RefreshHead(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The id of the record to withdraw (64 hex digits)
+    pub id: String,
+    /// Why it is withdrawn
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Args)]

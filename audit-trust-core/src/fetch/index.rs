@@ -7,6 +7,7 @@ use crates_index::SparseIndex;
 use super::CrateStore;
 use super::cargo_config::RegistryLocation;
 use crate::Error;
+use crate::http::HttpError;
 use crate::inventory::SourceKind;
 
 /// Index files of the largest crates are a few megabytes.
@@ -56,29 +57,45 @@ impl CrateStore {
             registry: index_url.clone(),
             message,
         };
-        let index = SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
-            .map_err(|e| unreachable(e.to_string()))?;
-        let entry =
+        // Our own copy of the entry, written atomically: crates-index's cache files are written
+        // in place, and two runs at once could read one half-written.
+        let copy = self
+            .options
+            .cache_dir
+            .join("index-entries")
+            .join(&crate::fetch::sha256_hex(index_url.as_bytes())[..16])
+            .join(name.to_ascii_lowercase());
+        let bytes =
             if self.options.offline {
-                Some(index.crate_from_cache(name).map_err(|e| {
-                    unreachable(format!("--offline and no cached index entry: {e}"))
+                Some(std::fs::read(&copy).map_err(|e| {
+                    unreachable(format!("--offline and no cached index entry ({e})"))
                 })?)
             } else {
-                let request = index
-                    .make_cache_request(name)
-                    .and_then(|b| {
-                        b.body(())
-                            .map_err(|e| crates_index::Error::Url(e.to_string()))
-                    })
-                    .map_err(|e| unreachable(e.to_string()))?;
-                let response = self
-                    .http
-                    .send(request, MAX_INDEX_FILE_BYTES)
-                    .map_err(|e| unreachable(e.to_string()))?;
-                index
-                    .parse_cache_response(name, response, true)
-                    .map_err(|e| unreachable(format!("index entry: {e}")))?
+                let index =
+                    SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                let url = index
+                    .crate_url(name)
+                    .ok_or_else(|| unreachable("no index URL for this name".into()))?;
+                match self.http.get_ok_retrying(&url, MAX_INDEX_FILE_BYTES, 3) {
+                    Ok(bytes) => {
+                        crate::fetch::write_atomically(&copy, &bytes, false)?;
+                        Some(bytes)
+                    }
+                    // What crates-index (and cargo) read as "no such crate".
+                    Err(HttpError::Status {
+                        status: 404 | 410 | 451,
+                    }) => None,
+                    Err(e) => return Err(unreachable(e.to_string())),
+                }
             };
+        let entry = match bytes {
+            Some(bytes) => Some(
+                crates_index::Crate::from_slice(&bytes)
+                    .map_err(|e| unreachable(format!("malformed index entry: {e}")))?,
+            ),
+            None => None,
+        };
         let Some(entry) = entry else {
             return Err(Error::UnsupportedSource {
                 package: name.to_owned(),

@@ -3,6 +3,7 @@
 mod key;
 mod list;
 mod query;
+mod revoke;
 mod sign;
 mod stats;
 
@@ -18,5 +19,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Key(command) => key::run(&cli.global, command),
         Command::Sign(args) => sign::run(&cli.global, args),
         Command::Query(args) => query::run(&cli.global, args),
+        Command::Revoke(args) => revoke::run(&cli.global, args),
+        Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
     }
 }

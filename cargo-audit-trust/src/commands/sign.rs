@@ -5,14 +5,13 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use audit_trust_core::audit_file::Auditor;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
 use audit_trust_core::signoff::{
-    Criterion, LocalStore, PublicKey, Record, SignedRecord, SourceMatchesRequest, Statement,
-    source_matches_evidence, verified_crate,
+    Criterion, Record, SignedRecord, SourceMatchesRequest, Statement, source_matches_evidence,
+    verified_crate,
 };
 use serde::Serialize;
 
@@ -20,12 +19,8 @@ use crate::cli::{Format, GlobalArgs, SignArgs};
 use crate::context::{CliError, cache_dir, cargo_home};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
-use crate::project::{Project, load_lockfile, load_project, now};
-use crate::signing::load_signing_key;
-
-/// How long a head written by `sign` stays valid. A frozen copy of the store stops being
-/// believed after this; signing anything (or nothing new) renews it.
-pub const HEAD_LIFETIME_DAYS: i64 = 365;
+use crate::project::{Project, load_lockfile, load_project};
+use crate::signing::Signer;
 
 #[derive(Serialize)]
 struct SignJson<'a> {
@@ -46,27 +41,8 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     validate_crate_name(&args.name).map_err(|e| usage(e.to_string()))?;
     let version = validate_version(&args.crate_version).map_err(|e| usage(e.to_string()))?;
     let project = load_project(global)?;
-    let loaded = load_signing_key(args.key.key.as_deref())?;
-    let public = loaded.key.public_key();
-    let auditor = signing_auditor(&project, &public, &loaded.origin)?;
-    let now = now(global)?;
-    let pin = auditor
-        .key(&public)
-        .ok_or_else(|| usage("key vanished".into()))?;
-    if !pin.is_live(now) {
-        return Err(usage(format!(
-            "the pin of your key {public} in {} ended on {}: nothing it signs would count",
-            project.audit_path.display(),
-            pin.not_after.map(|d| d.to_string()).unwrap_or_default()
-        )));
-    }
-    let folder = auditor.records.folder(&project.dir).ok_or_else(|| {
-        usage(format!(
-            "auditor `{}` keeps its records in a registry; publishing to one is not available yet, \
-             so sign into a local folder (`records = {{ folder = \"…\" }}`)",
-            auditor.name
-        ))
-    })?;
+    let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
+    let (auditor, pin, now, public) = (signer.auditor, signer.pin, signer.now, signer.public());
     let criteria = parse_criteria(&args.criteria)?;
     if let Some(denied) = criteria.iter().find(|c| !pin.may_assert(c)) {
         return Err(usage(format!(
@@ -150,16 +126,10 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         created: now,
         statement,
     };
-    let signed = SignedRecord::sign(record, &loaded.key)
+    let signed = SignedRecord::sign(record, &signer.loaded.key)
         .map_err(|m| usage(format!("cannot sign {}@{version}: {m}", args.name)))?;
-    let store = LocalStore::new(&folder);
-    let head = store.append(
-        std::slice::from_ref(&signed),
-        &loaded.key,
-        now,
-        HEAD_LIFETIME_DAYS,
-    )?;
-    let file = store.crate_file(&args.name)?;
+    let head = signer.append(std::slice::from_ref(&signed))?;
+    let file = signer.store.crate_file(&args.name)?;
     let kind = signed.record().statement.kind();
     let checksum = match &krate.subject {
         audit_trust_core::signoff::Subject::Crate { checksum, .. } => checksum.as_str(),
@@ -202,26 +172,6 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The auditor whose pinned keys include the signing key.
-fn signing_auditor<'a>(
-    project: &'a Project,
-    public: &PublicKey,
-    origin: &str,
-) -> Result<&'a Auditor, CliError> {
-    project
-        .audit_file
-        .auditors
-        .iter()
-        .find(|a| a.key(public).is_some())
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "no auditor in {} pins the key {public} (from {origin}); add it to an auditor's \
-                 `keys`, or sign with a key that is pinned (`--key PATH`)",
-                project.audit_path.display()
-            ))
-        })
 }
 
 /// Criteria as given, parsed, sorted and without duplicates.
