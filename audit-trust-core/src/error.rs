@@ -103,6 +103,15 @@ pub enum Error {
     #[error("signing key {origin}: {message}")]
     Key { origin: String, message: String },
 
+    /// `sign` cannot make this record.
+    #[error("cannot sign {package}: {message}")]
+    Sign { package: String, message: String },
+
+    /// A sign-off store or the cache of heads is unusable: never silently skipped, because a
+    /// skipped source could hide a flag.
+    #[error("{path}: {message}")]
+    Store { path: PathBuf, message: String },
+
     #[error("{package}: {source}")]
     Classify {
         package: String,

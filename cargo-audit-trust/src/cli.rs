@@ -67,6 +67,10 @@ pub struct GlobalArgs {
     /// Say more about what the run did (cache use, downloads)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ): reproducible tests and output
+    #[arg(long, global = true, hide = true, value_name = "INSTANT")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +101,62 @@ pub enum Command {
     /// Make or show the ed25519 key you sign with
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Sign off on (or flag) a crate version, into your auditor's local store
+    Sign(SignArgs),
+    /// Who that you trust signed off on (or flagged) a crate, verified
+    Query(QueryArgs),
+    /// Withdraw one of your earlier records, by the id `query` shows
+    Revoke(RevokeArgs),
+    /// Sign a fresh head over your key's records (before it expires, or after a merge)
+    RefreshHead(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The id of the record to withdraw (64 hex digits)
+    pub id: String,
+    /// Why it is withdrawn
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The crate's name
+    pub name: String,
+    /// The version you checked
+    #[arg(value_name = "VERSION")]
+    pub crate_version: String,
+    /// What you checked: `reviewed`, `source-matches` or a custom criterion (comma-separated)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CRITERIA",
+        required_unless_present = "flag"
+    )]
+    pub criteria: Vec<String>,
+    /// You reviewed the change from this earlier version (a delta sign-off)
+    #[arg(long, value_name = "OLD", conflicts_with = "flag")]
+    pub delta_from: Option<String>,
+    /// Notes for other people (shown by `query`)
+    #[arg(long, value_name = "TEXT")]
+    pub notes: Option<String>,
+    /// Flag the version instead: it must not be used, for this reason
+    #[arg(long, value_name = "REASON", conflicts_with = "criteria")]
+    pub flag: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The crate's name
+    pub name: String,
+    /// Only this version
+    #[arg(value_name = "VERSION")]
+    pub crate_version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,4 +280,13 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

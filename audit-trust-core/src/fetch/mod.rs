@@ -4,10 +4,10 @@
 pub mod cargo_config;
 mod download;
 pub mod index;
-mod published;
+pub mod index_report;
 
 pub use download::write_atomically;
-pub use published::{PublishedVersion, published_package};
+pub use index::{IndexVersion, package_of};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use crate::advisories::AdvisoryDatabase;
 use crate::audit_file::AuditFile;
-use crate::fetch::index::IndexReport;
+use crate::fetch::index_report::IndexReport;
 use crate::inventory::{Inventory, PackageId, SourceKind};
 use crate::time::Date;
 

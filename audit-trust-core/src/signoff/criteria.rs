@@ -6,7 +6,8 @@ use std::fmt;
 /// Longest criterion name: names are identifiers, not prose.
 const MAX_CRITERION_LEN: usize = 64;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ordered by name, which is the order records list them in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Criterion {
     /// The published tarball equals the git repository at the recorded commit (generated files
     /// aside), checked by the provenance engine.
@@ -49,6 +50,18 @@ impl Criterion {
             Criterion::Reviewed => "reviewed",
             Criterion::Custom(name) => name,
         }
+    }
+}
+
+impl Ord for Criterion {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Criterion {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

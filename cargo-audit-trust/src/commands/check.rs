@@ -51,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         .collect();
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
-    let index = store.index_versions(
+    let index = store.index_report(
         &registry_packages,
         Duration::from_secs(policy.index_max_age_minutes() * 60),
         &BarProgress::new(show_progress),

@@ -4,6 +4,7 @@ pub mod check;
 pub mod escape;
 pub mod progress;
 pub mod sarif;
+pub mod text;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

@@ -98,7 +98,7 @@ pub fn run(
 
     match global.format {
         Format::Json => write_json(&report)?,
-        // `diff` rejects SARIF before doing any work (see `diff::run`).
+        // SARIF is refused for every command but `check` (see `commands::run`).
         Format::Human | Format::Sarif => write_stdout(&render_provenance(
             &report,
             &archive,

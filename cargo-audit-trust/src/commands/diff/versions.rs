@@ -29,7 +29,7 @@ pub fn run(
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
     match global.format {
         Format::Json => write_json(&diff)?,
-        // `diff` rejects SARIF before doing any work (see `diff::run`).
+        // SARIF is refused for every command but `check` (see `commands::run`).
         Format::Human | Format::Sarif => write_stdout(&render(
             &diff,
             &old_archive,
