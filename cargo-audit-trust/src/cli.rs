@@ -187,9 +187,6 @@ pub struct CheckArgs {
     /// Pass even when the advisory database is older than the policy allows
     #[arg(long)]
     pub allow_stale: bool,
-    /// The date to decide expiry and database age with (YYYY-MM-DD; default: today, UTC)
-    #[arg(long, value_name = "DATE", hide = true, env = "AUDIT_TRUST_TODAY")]
-    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,11 +6,13 @@ use audit_trust_core::analyze::{AnalyzeOptions, DEFAULT_MICRO_LINES, analyze};
 use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::cache::ClassificationCache;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
-use audit_trust_core::gate::{Evidence, RejectedEvidence};
+use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{MetadataOptions, find_lockfile};
 use audit_trust_core::report::InventoryReport;
-use audit_trust_core::time::Date;
+use audit_trust_core::signoff::HeadCache;
+use audit_trust_core::signoff::verify_project_sources;
+use audit_trust_core::time::Timestamp;
 use audit_trust_core::{Error, Inventory};
 
 use crate::cli::{ClassifyArgs, Format, GlobalArgs};
@@ -135,20 +137,27 @@ pub struct EvidenceSet {
     pub notes: Vec<String>,
 }
 
-/// Reads every auditor's records. Until the sign-off store lands this reads nothing and says
-/// so: every package then needs an exemption, so the gate fails closed.
+/// Reads and verifies every auditor's records (pins, signatures, heads, revocations) and
+/// turns what counts into gate evidence.
 pub fn load_evidence(
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     project: &Project,
-    _today: Date,
+    now: Timestamp,
 ) -> Result<EvidenceSet, CliError> {
-    let mut set = EvidenceSet::default();
-    if !project.audit_file.auditors.is_empty() {
-        set.notes.push(
-            "sign-off records are not read by this build; only exemptions admit packages".into(),
-        );
-    }
-    Ok(set)
+    let audit_dir = project
+        .audit_path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| project.inventory.root.clone());
+    let cache = HeadCache::new(&cache_dir(global)?);
+    let records = verify_project_sources(&project.audit_file, &audit_dir, &cache, now)?;
+    let (accepted, rejected, notes) = evidence_from_records(&records);
+    Ok(EvidenceSet {
+        accepted,
+        rejected,
+        notes,
+    })
 }
 
 /// The nearest `Cargo.toml` in the current folder or above, as cargo finds it.

@@ -7,7 +7,7 @@ use std::path::Path;
 use audit_trust_e2e::fixture::{Fixture, fixture};
 use serde_json::Value;
 
-const TODAY: &str = "2026-11-01";
+const TODAY: &str = "2026-11-01T12:00:00Z";
 
 /// Every registry package of the fixture, exempted until `expires`.
 fn exemptions(expires: &str) -> String {
@@ -79,8 +79,8 @@ impl Setup {
             "--color",
             "never",
         ];
-        if !extra.contains(&"--today") {
-            args.extend_from_slice(&["--today", TODAY]);
+        if !extra.contains(&"--now") {
+            args.extend_from_slice(&["--now", TODAY]);
         }
         args.extend_from_slice(extra);
         let out = self.f.run(self.cache.path(), &args);
@@ -170,7 +170,7 @@ fn exemptions_and_an_ignore_make_it_pass_until_they_expire() {
     );
 
     // A month later the exemptions have expired: everything is blocked again, and said why.
-    let (code, report) = s.check_json(&["--today", "2027-01-15"]);
+    let (code, report) = s.check_json(&["--now", "2027-01-15T12:00:00Z"]);
     assert_eq!(code, Some(1));
     let leafy = verdict(&report, "leafy", "1.0.0");
     assert_eq!(reason_codes(leafy), ["exemption-expired", "unassigned"]);
@@ -228,13 +228,13 @@ fn a_stale_database_fails_unless_allowed() {
         "{}[[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2027-12-31\n",
         exemptions("2027-12-31")
     ));
-    let (code, stdout, _) = s.check(&["--today", "2027-03-01"]);
+    let (code, stdout, _) = s.check(&["--now", "2027-03-01T12:00:00Z"]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("STALE") && stdout.contains("--allow-stale"),
         "{stdout}"
     );
-    let (code, stdout, _) = s.check(&["--today", "2027-03-01", "--allow-stale"]);
+    let (code, stdout, _) = s.check(&["--now", "2027-03-01T12:00:00Z", "--allow-stale"]);
     assert_eq!(code, Some(0), "{stdout}");
 }
 
@@ -275,7 +275,7 @@ fn sarif_and_github_annotations() {
             &lock,
             "--advisory-db",
             &db,
-            "--today",
+            "--now",
             TODAY,
         ],
     );
@@ -331,7 +331,7 @@ fn the_database_is_fetched_with_git_and_dated_by_its_commit() {
             "check",
             "--lockfile",
             &lock,
-            "--today",
+            "--now",
             TODAY,
             "--format",
             "json",
@@ -357,7 +357,7 @@ fn the_database_is_fetched_with_git_and_dated_by_its_commit() {
             "check",
             "--lockfile",
             &lock,
-            "--today",
+            "--now",
             TODAY,
             "--offline",
             "--format",
@@ -380,7 +380,7 @@ fn an_unreachable_database_is_reported_and_never_a_pass() {
     let lock = s.f.lockfile_arg();
     let out = s.f.run(
         s.cache.path(),
-        &["check", "--lockfile", &lock, "--today", TODAY],
+        &["check", "--lockfile", &lock, "--now", TODAY],
     );
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -389,4 +389,130 @@ fn an_unreachable_database_is_reported_and_never_a_pass() {
         stdout.contains("--advisory-db"),
         "says what to do: {stdout}"
     );
+}
+
+/// The whole loop through the real binary: a key, a sign-off in the local store, `check` passes;
+/// a flag blocks again; a tampered store is rejected and reported, never trusted.
+#[test]
+fn sign_offs_in_the_local_store_admit_and_flags_block() {
+    let s = setup("");
+    let home = tempfile::tempdir().expect("home");
+    let key = home.path().join("key");
+    let key_arg = key.display().to_string();
+    let env = [("HOME", home.path().to_str().expect("utf-8"))];
+    let run = |args: &[&str]| s.f.run_with_env(s.cache.path(), &env, args);
+    let out = run(&["key", "new", "--out", &key_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let others: String = exemptions("2026-12-31")
+        .split("\n\n")
+        .filter(|e| !e.is_empty() && !e.contains("leafy@2.0.0"))
+        .map(|e| format!("{e}\n\n"))
+        .collect();
+    s.f.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{public}\" }}]\n\n{others}\
+             [[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2026-12-31\n"
+        ),
+    );
+    let check = || {
+        let (code, report) = s.check_json(&[]);
+        let leafy = verdict(&report, "leafy", "2.0.0").clone();
+        (code, leafy, report)
+    };
+    let (code, leafy, _) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(1), Some("unaudited"))
+    );
+
+    let signed = run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--criteria",
+        "reviewed",
+        "--key",
+        &key_arg,
+        "--now",
+        TODAY,
+    ]);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let (code, leafy, report) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(0), Some("audited")),
+        "{report}"
+    );
+    assert!(
+        leafy["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("signed off by team"))
+    );
+
+    // Tampering with the store: the record no longer matches the signed head, so nothing from
+    // that key counts, and the report says so.
+    let store_file = walk(&s.f.ws.path().join("sign-offs"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("leafy"))
+        .expect("a record file for leafy");
+    let text = std::fs::read_to_string(&store_file).expect("read store");
+    std::fs::write(&store_file, text.replace("reviewed", "reviewer")).expect("tamper");
+    let (code, leafy, report) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(1), Some("unaudited"))
+    );
+    assert!(
+        report["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{report}"
+    );
+    std::fs::write(&store_file, text).expect("restore");
+
+    let flagged = run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--flag",
+        "contains a backdoor",
+        "--key",
+        &key_arg,
+        "--now",
+        TODAY,
+    ]);
+    assert!(
+        flagged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flagged.stderr)
+    );
+    let (code, leafy, _) = check();
+    assert_eq!((code, leafy["status"].as_str()), (Some(1), Some("flagged")));
+    assert!(
+        leafy["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("contains a backdoor"))
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

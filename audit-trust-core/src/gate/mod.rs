@@ -4,6 +4,7 @@
 
 mod checks;
 pub mod evidence;
+mod from_records;
 pub mod report;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,7 @@ use crate::inventory::{Inventory, PackageId, SourceKind};
 use crate::time::Date;
 
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+pub use from_records::evidence_from_records;
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
 /// Everything the gate decides from.

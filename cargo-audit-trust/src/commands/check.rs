@@ -11,7 +11,6 @@ use audit_trust_core::advisories::{
 use audit_trust_core::gate::{GateInput, GateReport, evaluate};
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
-use audit_trust_core::time::{Clock, Date, SystemClock};
 use audit_trust_core::{Error, Package};
 
 use crate::cli::{CheckArgs, Format, GlobalArgs};
@@ -20,17 +19,14 @@ use crate::output::check::{render_github_annotations, render_human};
 use crate::output::progress::BarProgress;
 use crate::output::sarif::render_sarif;
 use crate::output::{Palette, write_json, write_stdout};
+use crate::project::now;
 
 /// Exit code when any package is blocked.
 const EXIT_BLOCKED: u8 = 1;
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let today = match &args.today {
-        Some(text) => Date::parse(text).ok_or_else(|| {
-            CliError::Usage(format!("--today `{text}` is not a date (YYYY-MM-DD)"))
-        })?,
-        None => SystemClock.now().date(),
-    };
+    let now = now(global)?;
+    let today = now.date();
     let project = load_project(global, true)?;
     let policy = &project.audit_file.policy;
     let mut notes = Vec::new();
@@ -79,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         }
         Err(other) => return Err(other),
     };
-    let evidence = load_evidence(global, &project, today)?;
+    let evidence = load_evidence(global, &project, now)?;
     notes.extend(evidence.notes);
 
     let report = evaluate(&GateInput {

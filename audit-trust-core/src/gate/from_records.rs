@@ -1,0 +1,76 @@
+//! Verified sign-off records as gate evidence. Verification (signature, pinned and live key,
+//! allowed criteria, heads, revocations) happened in `signoff::project_sources`; this only
+//! changes the shape.
+
+use super::evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+use crate::signoff::ProjectRecords;
+use crate::signoff::{Statement, Subject};
+
+/// Sign-offs and flags that count, and every rejected item, for the gate.
+pub fn evidence_from_records(
+    records: &ProjectRecords,
+) -> (Vec<Evidence>, Vec<RejectedEvidence>, Vec<String>) {
+    let mut accepted = Vec::new();
+    for a in &records.accepted {
+        let record = a.record.record();
+        let (subject, criteria, delta_from, flag) = match &record.statement {
+            Statement::SignOff {
+                subject,
+                criteria,
+                delta_from,
+                ..
+            } => (
+                subject,
+                criteria.clone(),
+                delta_from
+                    .as_ref()
+                    .map(|d| (d.version.clone(), d.checksum.clone())),
+                None,
+            ),
+            Statement::Flag {
+                subject, reason, ..
+            } => (subject, Vec::new(), None, Some(reason.clone())),
+            // Revocations were applied during verification.
+            Statement::Revocation { .. } => continue,
+        };
+        let evidence_subject = match subject {
+            Subject::Crate { checksum, .. } => EvidenceSubject::Crate {
+                checksum: checksum.clone(),
+            },
+            Subject::Git {
+                repository, commit, ..
+            } => EvidenceSubject::Git {
+                repository: repository.clone(),
+                commit: commit.clone(),
+            },
+        };
+        accepted.push(Evidence {
+            auditor: a.auditor.clone(),
+            name: subject.name().to_owned(),
+            version: subject.version().clone(),
+            subject: evidence_subject,
+            criteria,
+            delta_from,
+            flag,
+            record_id: a.record.id().to_string(),
+        });
+    }
+    let rejected = records
+        .rejected
+        .iter()
+        .map(|r| RejectedEvidence {
+            auditor: r.auditor.clone().unwrap_or_else(|| "(unknown key)".into()),
+            name: None,
+            version: None,
+            reason: format!("{} ({})", r.rejection, r.location),
+        })
+        .collect();
+    let notes = records
+        .unread
+        .iter()
+        .map(|(auditor, location)| {
+            format!("the records of auditor `{auditor}` at {location} were not read: only local folders are read so far")
+        })
+        .collect();
+    (accepted, rejected, notes)
+}
