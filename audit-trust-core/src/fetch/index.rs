@@ -108,37 +108,61 @@ impl CrateStore {
                     Err(e) => return Err(unreachable(e.to_string())),
                 }
             };
-        let entry = match bytes {
-            Some(bytes) => Some(
-                crates_index::Crate::from_slice(&bytes)
-                    .map_err(|e| unreachable(format!("malformed index entry: {e}")))?,
-            ),
-            None => None,
-        };
-        let Some(entry) = entry else {
+        let Some(bytes) = bytes else {
             return Err(Error::UnsupportedSource {
                 package: name.to_owned(),
                 message: format!("the registry {index_url} has no crate of this name"),
             });
         };
-        let mut out = Vec::new();
-        for v in entry.versions() {
-            // The entry is the registry's word, but it is still input: a line about another
-            // crate, or a version that is not semver, is left out.
-            if v.name() != name {
-                continue;
-            }
-            let Ok(version) = crate::names::validate_version(v.version()) else {
-                continue;
-            };
-            out.push(IndexVersion {
-                version,
-                checksum: crate::signoff::hex(v.checksum()),
-                yanked: v.is_yanked(),
-            });
+        let out = parse_index_entry(&bytes, name);
+        if out.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(unreachable(
+                "malformed index entry: no valid version line".into(),
+            ));
         }
         Ok((out, used_cache))
     }
+}
+
+/// The fields of an index line the tool uses; the rest (dependencies, features) is skipped
+/// unparsed, which keeps reading the index of a whole lockfile cheap.
+#[derive(serde::Deserialize)]
+struct IndexLine<'a> {
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    vers: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    cksum: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    yanked: bool,
+}
+
+/// Every valid version line of an index entry for `name`. The entry is the registry's word, but
+/// it is still input: a malformed line, a line about another crate, a version that is not
+/// semver or a checksum that is not SHA-256 hex is left out.
+fn parse_index_entry(bytes: &[u8], name: &str) -> Vec<IndexVersion> {
+    let mut out = Vec::new();
+    for line in bytes.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Ok(parsed) = serde_json::from_slice::<IndexLine<'_>>(line) else {
+            continue;
+        };
+        if parsed.name != name || !crate::lockfile::is_sha256_hex(&parsed.cksum) {
+            continue;
+        }
+        let Ok(version) = crate::names::validate_version(&parsed.vers) else {
+            continue;
+        };
+        out.push(IndexVersion {
+            version,
+            checksum: parsed.cksum.into_owned(),
+            yanked: parsed.yanked,
+        });
+    }
+    out
 }
 
 /// A registry package for a version known from the index, so that [`CrateStore::ensure_all`]
@@ -160,5 +184,37 @@ pub fn package_of(name: &str, listed: &IndexVersion, source: &SourceKind) -> Pac
         workspace_member: false,
         // Not in the lockfile.
         lock_line: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_index_entry;
+
+    #[test]
+    fn keeps_only_valid_lines_for_the_crate() {
+        let sum = "a".repeat(64);
+        let text = format!(
+            "{{\"name\":\"foo\",\"vers\":\"1.0.0\",\"deps\":[{{\"name\":\"x\"}}],\"cksum\":\"{sum}\",\"features\":{{}},\"yanked\":false}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0.1\",\"cksum\":\"{sum}\",\"yanked\":true}}\n\
+             {{\"name\":\"bar\",\"vers\":\"1.0.2\",\"cksum\":\"{sum}\"}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0\",\"cksum\":\"{sum}\"}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0.3\",\"cksum\":\"XYZ\"}}\n\
+             not json at all\n\
+             {{\"name\":\"f\\u006fo\",\"vers\":\"2.0.0\",\"cksum\":\"{sum}\"}}\n\n"
+        );
+        let versions = parse_index_entry(text.as_bytes(), "foo");
+        let listed: Vec<(String, bool)> = versions
+            .iter()
+            .map(|v| (v.version.to_string(), v.yanked))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("1.0.0".into(), false),
+                ("1.0.1".into(), true),
+                ("2.0.0".into(), false)
+            ]
+        );
     }
 }
