@@ -82,10 +82,11 @@ pub fn check_provenance(
         };
     report.repository = Some(repository.url.clone());
     report.repository_source = Some(repository.source);
-    if let Some(reason) = refuse_url(&repository.url, repository.source) {
+    // Forge web URLs (also `http://` ones, upgraded to https) become the repository's URL first.
+    let canonical = fetch_url(&repository.url);
+    if let Some(reason) = refuse_url(&canonical, repository.source) {
         return Ok(report.unverifiable(reason));
     }
-    let canonical = fetch_url(&repository.url);
     let fetched_from = rewrites.apply(&canonical).unwrap_or(canonical);
     if let Some(reason) = refuse_url(&fetched_from, RepositorySource::Pinned) {
         return Ok(report.unverifiable(format!("after URL rewriting: {reason}")));
