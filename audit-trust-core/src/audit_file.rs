@@ -2,9 +2,17 @@
 //! parses it strictly — an unknown key is an error, because a typo must never weaken a policy —
 //! and every error points at the line and column.
 //!
-//! Sections so far: `[policy]` (`micro-lines`), `[sources]` (pinned repositories) and
-//! `[url-rewrite]` (fetch repositories from mirrors). The auditor and gate issues add
-//! `[[auditor]]`, exemptions and the rest of the policy.
+//! Sections: `[policy]` (see [`policy`]), `[sources]` (pinned repositories), `[url-rewrite]`
+//! (fetch repositories from mirrors), `[[auditor]]` (pinned keys, see [`auditor`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
+//! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
+
+mod auditor;
+mod gate;
+mod policy;
+
+pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation};
+pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
+pub use policy::{Action, Policy};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +22,7 @@ use serde::Deserialize;
 use crate::Error;
 use crate::lockfile::line_of;
 use crate::names::validate_crate_name;
+use crate::signoff::Criterion;
 
 /// The file name looked for next to `Cargo.lock`.
 pub const AUDIT_FILE_NAME: &str = "Cargo.audit";
@@ -31,16 +40,33 @@ pub struct AuditFile {
     /// instead (an internal mirror). The repository's identity stays the original URL.
     #[serde(default)]
     pub url_rewrite: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Policy {
-    /// Packages with fewer lines of library code than this are "micro".
-    pub micro_lines: Option<u64>,
+    /// The auditors this project trusts, each with its pinned keys.
+    #[serde(default, rename = "auditor")]
+    pub auditors: Vec<Auditor>,
+    /// Packages admitted without a sign-off, each with a reason and an expiry date.
+    #[serde(default, rename = "exemption")]
+    pub exemptions: Vec<Exemption>,
+    /// Advisories accepted for a while, each with a reason and an expiry date.
+    #[serde(default, rename = "ignore-advisory")]
+    pub ignored_advisories: Vec<AdvisoryIgnore>,
+    /// Custom criteria and what they imply.
+    #[serde(default)]
+    pub criteria: BTreeMap<String, CustomCriterion>,
+    #[serde(default)]
+    pub allowed_sources: AllowedSources,
+    #[serde(default)]
+    pub advisories: AdvisoriesConfig,
 }
 
 impl AuditFile {
+    /// The auditors whose `covers` patterns match `crate_name`.
+    pub fn auditors_covering<'a>(
+        &'a self,
+        crate_name: &'a str,
+    ) -> impl Iterator<Item = &'a Auditor> + 'a {
+        self.auditors.iter().filter(move |a| a.covers(crate_name))
+    }
+
     /// `Cargo.audit` in `dir`, if there is one.
     pub fn find(dir: &Path) -> Option<PathBuf> {
         let path = dir.join(AUDIT_FILE_NAME);
@@ -95,11 +121,29 @@ impl AuditFile {
                 }
             }
         }
-        if file.policy.micro_lines == Some(0) {
-            return Err(error(
-                find_key(text, "policy", "micro-lines"),
-                "[policy] micro-lines must be at least 1".into(),
-            ));
+        auditor::check_auditors(&file.auditors)
+            .map_err(|(span, message)| error(Some(span.start), message))?;
+        file.policy
+            .validate()
+            .map_err(|(key, message)| error(find_key(text, "policy", key), message))?;
+        gate::check_criteria(&file.criteria)
+            .map_err(|(name, message)| error(text.find(&format!("[criteria.{name}]")), message))?;
+        for (criterion_list, key) in [
+            (file.policy.criteria.iter().flatten(), "criteria"),
+            (file.policy.dev_criteria.iter().flatten(), "dev-criteria"),
+        ] {
+            for c in criterion_list {
+                if let Criterion::Custom(name) = c
+                    && !file.criteria.contains_key(name)
+                {
+                    return Err(error(
+                        find_key(text, "policy", key),
+                        format!(
+                            "[policy] {key}: `{name}` is not defined; add a `[criteria.{name}]` table"
+                        ),
+                    ));
+                }
+            }
         }
         Ok(file)
     }
@@ -230,4 +274,170 @@ mod tests {
             assert!(err.contains("not a repository URL"), "{err}");
         }
     }
+
+    const KEY_A: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const KEY_B: &str = "ed25519:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+    fn auditor_file(keys: &str, extra: &str) -> String {
+        format!(
+            "[[auditor]]\nname = \"tokio-team\"\ncovers = [\"tokio\", \"tokio-*\"]\n\
+             records = {{ folder = \"sign-offs\" }}\nkeys = [{keys}]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn reads_auditors_with_keys_dates_criteria_and_locations() {
+        let text = format!(
+            "{}\n[[auditor]]\nname = \"bot\"\ncovers = [\"*\"]\n\
+             records = {{ registry = \"https://audit.example.com\" }}\n\n\
+             [[auditor.keys]]\nkey = \"{KEY_B}\"\nnot-after = 2026-12-31\ncriteria = [\"source-matches\"]\n",
+            auditor_file(&format!("{{ key = \"{KEY_A}\" }}"), "")
+        );
+        let f = parse(&text).expect("valid");
+        assert_eq!(f.auditors.len(), 2);
+        let team = &f.auditors[0];
+        assert!(team.covers("tokio-util") && team.covers("tokio") && !team.covers("mio"));
+        assert_eq!(
+            team.records.folder(Path::new("/p")),
+            Some(PathBuf::from("/p/sign-offs"))
+        );
+        let bot = &f.auditors[1];
+        assert_eq!(
+            bot.records,
+            RecordLocation::Registry("https://audit.example.com".into())
+        );
+        let key = &bot.keys[0];
+        assert_eq!(key.key.to_string(), KEY_B);
+        let last_second = crate::time::Timestamp::parse("2026-12-31T23:59:59Z").expect("valid");
+        assert!(key.is_live(last_second));
+        assert!(!key.is_live(crate::time::Timestamp(last_second.0 + 1)));
+        assert!(key.may_assert(&crate::signoff::Criterion::SourceMatches));
+        assert!(!key.may_assert(&crate::signoff::Criterion::Reviewed));
+        assert!(team.keys[0].may_assert(&crate::signoff::Criterion::Reviewed));
+        let covering: Vec<&str> = f
+            .auditors_covering("tokio-util")
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(covering, ["tokio-team", "bot"]);
+    }
+
+    #[test]
+    fn auditor_errors_point_at_the_value() {
+        let cases = [
+            // An unknown key in the auditor table.
+            (
+                auditor_file(&format!("{{ key = \"{KEY_A}\" }}"), "cover = []\n"),
+                "Cargo.audit:6:1: unknown field `cover`",
+            ),
+            // A malformed key, at its string.
+            (
+                auditor_file("{ key = \"ed25519:abc\" }", ""),
+                "Cargo.audit:5:17: `ed25519:abc` is not a valid ed25519 public key",
+            ),
+            (
+                auditor_file("{ key = \"rsa:abc\" }", ""),
+                "Cargo.audit:5:17: a public key must look like",
+            ),
+            // A date that is not one.
+            (
+                auditor_file(
+                    &format!("{{ key = \"{KEY_A}\", not-after = \"soon\" }}"),
+                    "",
+                ),
+                "`soon` is not a date",
+            ),
+            (
+                auditor_file(
+                    &format!("{{ key = \"{KEY_A}\", not-after = 2026-02-30 }}"),
+                    "",
+                ),
+                "Cargo.audit:5:",
+            ),
+            (
+                auditor_file(
+                    &format!("{{ key = \"{KEY_A}\", criteria = [\"Reviewed\"] }}"),
+                    "",
+                ),
+                "`Reviewed` is not a criterion name",
+            ),
+            (
+                auditor_file(&format!("{{ key = \"{KEY_A}\", criterion = [] }}"), ""),
+                "unknown field `criterion`",
+            ),
+            (auditor_file("", ""), "auditor `tokio-team` pins no key"),
+            (
+                auditor_file(
+                    &format!("{{ key = \"{KEY_A}\" }}, {{ key = \"{KEY_A}\" }}"),
+                    "",
+                ),
+                "pins the key",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(&text).expect_err(&text);
+            assert!(
+                err.contains(expected),
+                "{text}\n=> {err}\nexpected {expected}"
+            );
+        }
+        let located = |text: &str| parse(text).expect_err(text);
+        let with_records = |records: &str| {
+            format!(
+                "[[auditor]]\nname = \"x\"\ncovers = [\"*\"]\nkeys = [{{ key = \"{KEY_A}\" }}]\nrecords = {records}\n"
+            )
+        };
+        for records in [
+            "{ folder = \"a\", url = \"https://x\" }",
+            "{}",
+            "{ url = \"http://example.com/x\" }",
+            "{ registry = \"ftp://example.com\" }",
+            "{ folder = \"\" }",
+            "{ path = \"a\" }",
+        ] {
+            let err = located(&with_records(records));
+            assert!(err.starts_with("Cargo.audit:5:"), "{records} => {err}");
+        }
+        assert!(parse(&with_records("{ registry = \"http://127.0.0.1:8080\" }")).is_ok());
+        let bad_pattern = "[[auditor]]\nname = \"x\"\ncovers = [\"../etc\"]\n";
+        assert!(
+            located(bad_pattern).starts_with("Cargo.audit:3:10:"),
+            "{}",
+            located(bad_pattern)
+        );
+        let bad_name = located(&with_records("{ folder = \"a\" }").replace("\"x\"", "\"a b\""));
+        assert!(bad_name.contains("auditor name `a b`"), "{bad_name}");
+    }
+
+    #[test]
+    fn auditors_must_be_distinct() {
+        let one = auditor_file(&format!("{{ key = \"{KEY_A}\" }}"), "");
+        let err = parse(&format!("{one}\n{one}")).expect_err("duplicate name");
+        assert!(
+            err.starts_with("Cargo.audit:7:1: there are two auditors named `tokio-team`"),
+            "{err}"
+        );
+        let other = one.replace("tokio-team", "other");
+        let err = parse(&format!("{one}\n{other}")).expect_err("shared key");
+        assert!(
+            err.contains("is pinned by both `tokio-team` and `other`"),
+            "{err}"
+        );
+    }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The annotated example shipped with the project must always be a valid audit file.
+    #[test]
+    fn the_shipped_example_parses() {
+        let text = include_str!("../../Cargo.audit.example");
+        let file =
+            AuditFile::parse(text, Path::new("Cargo.audit.example")).expect("example is valid");
+        assert_eq!(file.policy.micro_lines, Some(300));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests;

@@ -35,6 +35,9 @@ pub enum Error {
         message: String,
     },
 
+    #[error("advisory database {path}: {message}")]
+    AdvisoryDb { path: PathBuf, message: String },
+
     #[error("`cargo metadata` failed for {manifest}: {message}")]
     Metadata { manifest: PathBuf, message: String },
 
@@ -94,6 +97,20 @@ pub enum Error {
         #[source]
         source: TarballError,
     },
+
+    /// A signing key that cannot be used; `origin` is the file or the environment variable. The
+    /// message never contains secret material.
+    #[error("signing key {origin}: {message}")]
+    Key { origin: String, message: String },
+
+    /// `sign` cannot make this record.
+    #[error("cannot sign {package}: {message}")]
+    Sign { package: String, message: String },
+
+    /// A sign-off store or the cache of heads is unusable: never silently skipped, because a
+    /// skipped source could hide a flag.
+    #[error("{path}: {message}")]
+    Store { path: PathBuf, message: String },
 
     #[error("{package}: {source}")]
     Classify {

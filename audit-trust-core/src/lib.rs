@@ -1,12 +1,15 @@
 //! Everything `cargo audit-trust` computes. This crate never prints and never exits: it returns
 //! values (an [`Inventory`], a [`report::InventoryReport`]) that the binaries render.
 
+pub mod advisories;
 pub mod analyze;
 pub mod audit_file;
 pub mod cache;
+pub mod child_env;
 pub mod classify;
 pub mod error;
 pub mod fetch;
+pub mod gate;
 pub mod http;
 pub mod inventory;
 pub mod lockfile;
@@ -14,7 +17,9 @@ pub mod names;
 pub mod progress;
 pub mod provenance;
 pub mod report;
+pub mod signoff;
 pub mod tarball;
+pub mod time;
 
 pub use error::Error;
 pub use inventory::{Inventory, Package, PackageId, SourceKind};

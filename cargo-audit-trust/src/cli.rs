@@ -20,6 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to Cargo.toml (default: the nearest one in this folder or above)
     #[arg(long, global = true, value_name = "PATH")]
@@ -63,15 +64,21 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Say more about what is happening (repeat for more)
+    /// Say more about what the run did (cache use, downloads)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ): reproducible tests and output
+    #[arg(long, global = true, hide = true, value_name = "INSTANT")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (`check` only), for code-scanning dashboards
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,12 +90,106 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The CI gate: may every package be used? Exit 0 clean, 1 blocked, 2 error
+    Check(CheckArgs),
     /// Summarise the dependencies: how many are leaf, micro, unsafe, build scripts, proc-macros…
     Stats(StatsArgs),
     /// One row per package with its classification
     List(ListArgs),
     /// Compare a published crate with its git repository, or two published versions
     Diff(DiffArgs),
+    /// Make or show the ed25519 key you sign with
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign off on (or flag) a crate version, into your auditor's local store
+    Sign(SignArgs),
+    /// Who that you trust signed off on (or flagged) a crate, verified
+    Query(QueryArgs),
+    /// Withdraw one of your earlier records, by the id `query` shows
+    Revoke(RevokeArgs),
+    /// Sign a fresh head over your key's records (before it expires, or after a merge)
+    RefreshHead(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The id of the record to withdraw (64 hex digits)
+    pub id: String,
+    /// Why it is withdrawn
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The crate's name
+    pub name: String,
+    /// The version you checked
+    #[arg(value_name = "VERSION")]
+    pub crate_version: String,
+    /// What you checked: `reviewed`, `source-matches` or a custom criterion (comma-separated)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CRITERIA",
+        required_unless_present = "flag"
+    )]
+    pub criteria: Vec<String>,
+    /// You reviewed the change from this earlier version (a delta sign-off)
+    #[arg(long, value_name = "OLD", conflicts_with = "flag")]
+    pub delta_from: Option<String>,
+    /// Notes for other people (shown by `query`)
+    #[arg(long, value_name = "TEXT")]
+    pub notes: Option<String>,
+    /// Flag the version instead: it must not be used, for this reason
+    #[arg(long, value_name = "REASON", conflicts_with = "criteria")]
+    pub flag: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The crate's name
+    pub name: String,
+    /// Only this version
+    #[arg(value_name = "VERSION")]
+    pub crate_version: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new key pair; prints the public key to pin in Cargo.audit
+    New {
+        /// Where to write the secret key [default: signing-key in the user's config folder]
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Print the public key of the key `sign` would use
+    Show(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The secret key file [default: $AUDIT_TRUST_SIGNING_KEY, else signing-key in the user's
+    /// config folder]
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    /// Pass even when the advisory database is older than the policy allows
+    #[arg(long)]
+    pub allow_stale: bool,
+    /// The date to decide expiry and database age with (YYYY-MM-DD; default: today, UTC)
+    #[arg(long, value_name = "DATE", hide = true, env = "AUDIT_TRUST_TODAY")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -179,4 +280,13 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -5,6 +5,8 @@ mod cli;
 mod commands;
 mod context;
 mod output;
+mod project;
+mod signing;
 
 use std::process::ExitCode;
 

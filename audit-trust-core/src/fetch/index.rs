@@ -1,21 +1,23 @@
-//! The versions a registry has published for a crate, from its sparse index: what `diff` needs
-//! for versions that are not in the lockfile (`diff NAME OLD NEW`, the previous version's
-//! repository). The checksum of such a version comes from the index, so the index is the trust
-//! anchor there, as it is for cargo when it first locks a version.
+//! A crate's entry in its registry's sparse index: the checksums the registry itself states,
+//! which a sign-off is bound to (a lockfile can be edited in a pull request; the index cannot be
+//! edited by one), and the yanked flags.
+
+use std::time::{Duration, SystemTime};
 
 use crates_index::SparseIndex;
 
 use super::CrateStore;
 use super::cargo_config::RegistryLocation;
 use crate::Error;
+use crate::http::HttpError;
 use crate::inventory::{Package, SourceKind};
 
-/// An index file is a few hundred bytes per version; this is far above any real crate.
-const MAX_INDEX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Index files of the largest crates are a few megabytes.
+const MAX_INDEX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// One published version, as the index lists it.
+/// One version as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedVersion {
+pub struct IndexVersion {
     pub version: semver::Version,
     /// SHA-256 of the `.crate` file, lowercase hex.
     pub checksum: String,
@@ -23,13 +25,25 @@ pub struct PublishedVersion {
 }
 
 impl CrateStore {
-    /// Every version of `name` the registry of `source` lists, sorted by version. Offline, the
-    /// copy cached by an earlier run is used.
-    pub fn published_versions(
+    /// Every version of `name` in the index of `source` (a registry source), fetched now; with
+    /// `--offline`, from the copy a previous fetch left in our cache.
+    pub fn index_versions(
         &self,
         name: &str,
         source: &SourceKind,
-    ) -> Result<Vec<PublishedVersion>, Error> {
+    ) -> Result<Vec<IndexVersion>, Error> {
+        self.index_versions_within(name, source, Duration::ZERO)
+            .map(|(versions, _)| versions)
+    }
+
+    /// [`Self::index_versions`], but a cached copy younger than `max_age` is used without asking
+    /// the registry. Also returns when the copy used was fetched, if it was a cached one.
+    pub fn index_versions_within(
+        &self,
+        name: &str,
+        source: &SourceKind,
+        max_age: Duration,
+    ) -> Result<(Vec<IndexVersion>, Option<SystemTime>), Error> {
         crate::names::validate_crate_name(name).map_err(|e| Error::UnsupportedSource {
             package: name.to_owned(),
             message: e.to_string(),
@@ -57,64 +71,94 @@ impl CrateStore {
             registry: index_url.clone(),
             message,
         };
-        let index = SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
-            .map_err(|e| unreachable(e.to_string()))?;
-        let krate = if self.options.offline {
-            index.crate_from_cache(name).map_err(|e| {
-                unreachable(format!("--offline and the index entry is not cached: {e}"))
-            })?
-        } else {
-            let request = index
-                .make_cache_request(name)
-                .and_then(|b| {
-                    b.body(())
-                        .map_err(|e| crates_index::Error::Url(e.to_string()))
-                })
-                .map_err(|e| unreachable(e.to_string()))?;
-            let response = self
-                .http
-                .send(request, MAX_INDEX_FILE_BYTES)
-                .map_err(|e| unreachable(e.to_string()))?;
-            index
-                .parse_cache_response(name, response, true)
-                .map_err(|e| unreachable(format!("index entry: {e}")))?
-                .ok_or_else(|| Error::UnsupportedSource {
-                    package: name.to_owned(),
-                    message: format!("the registry {index_url} has no crate of that name"),
-                })?
+        // Our own copy of the entry, written atomically: crates-index's cache files are written
+        // in place, and two runs at once could read one half-written.
+        let copy = self
+            .options
+            .cache_dir
+            .join("index-entries")
+            .join(&crate::fetch::sha256_hex(index_url.as_bytes())[..16])
+            .join(name.to_ascii_lowercase());
+        let fetched_at = std::fs::metadata(&copy).and_then(|m| m.modified()).ok();
+        let fresh = fetched_at.is_some_and(|t| t.elapsed().is_ok_and(|age| age <= max_age));
+        let used_cache = (self.options.offline || fresh)
+            .then_some(fetched_at)
+            .flatten();
+        let bytes =
+            if self.options.offline || fresh {
+                Some(std::fs::read(&copy).map_err(|e| {
+                    unreachable(format!("--offline and no cached index entry ({e})"))
+                })?)
+            } else {
+                let index =
+                    SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                let url = index
+                    .crate_url(name)
+                    .ok_or_else(|| unreachable("no index URL for this name".into()))?;
+                match self.http.get_ok_retrying(&url, MAX_INDEX_FILE_BYTES, 3) {
+                    Ok(bytes) => {
+                        crate::fetch::write_atomically(&copy, &bytes, false)?;
+                        Some(bytes)
+                    }
+                    // What crates-index (and cargo) read as "no such crate".
+                    Err(HttpError::Status {
+                        status: 404 | 410 | 451,
+                    }) => None,
+                    Err(e) => return Err(unreachable(e.to_string())),
+                }
+            };
+        let entry = match bytes {
+            Some(bytes) => Some(
+                crates_index::Crate::from_slice(&bytes)
+                    .map_err(|e| unreachable(format!("malformed index entry: {e}")))?,
+            ),
+            None => None,
         };
-        let mut versions: Vec<PublishedVersion> = krate
-            .versions()
-            .iter()
-            .filter_map(|v| {
-                Some(PublishedVersion {
-                    version: semver::Version::parse(v.version()).ok()?,
-                    checksum: super::hex(v.checksum()),
-                    yanked: v.is_yanked(),
-                })
-            })
-            .collect();
-        versions.sort_by(|a, b| a.version.cmp(&b.version));
-        Ok(versions)
+        let Some(entry) = entry else {
+            return Err(Error::UnsupportedSource {
+                package: name.to_owned(),
+                message: format!("the registry {index_url} has no crate of this name"),
+            });
+        };
+        let mut out = Vec::new();
+        for v in entry.versions() {
+            // The entry is the registry's word, but it is still input: a line about another
+            // crate, or a version that is not semver, is left out.
+            if v.name() != name {
+                continue;
+            }
+            let Ok(version) = crate::names::validate_version(v.version()) else {
+                continue;
+            };
+            out.push(IndexVersion {
+                version,
+                checksum: crate::signoff::hex(v.checksum()),
+                yanked: v.is_yanked(),
+            });
+        }
+        Ok((out, used_cache))
     }
 }
 
 /// A registry package for a version known from the index, so that [`CrateStore::ensure_all`]
 /// and [`CrateStore::read_verified`] fetch and verify it like a locked one.
-pub fn published_package(name: &str, published: &PublishedVersion, source: &SourceKind) -> Package {
+pub fn package_of(name: &str, listed: &IndexVersion, source: &SourceKind) -> Package {
     let source_id = match source {
         SourceKind::Registry { id, .. } => Some(id.clone()),
         _ => None,
     };
     Package {
         name: name.to_owned(),
-        version: published.version.clone(),
+        version: listed.version.clone(),
         source: source.clone(),
         source_id,
-        checksum: Some(published.checksum.clone()),
+        checksum: Some(listed.checksum.clone()),
         dependencies: Vec::new(),
         direct: false,
         dev_only: None,
         workspace_member: false,
+        // Not in the lockfile.
+        lock_line: 0,
     }
 }

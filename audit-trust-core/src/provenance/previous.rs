@@ -5,7 +5,7 @@
 
 use super::repository::PreviousClaim;
 use crate::Error;
-use crate::fetch::{CrateStore, published_package};
+use crate::fetch::{CrateStore, package_of};
 use crate::inventory::SourceKind;
 use crate::progress::NoProgress;
 use crate::tarball::{Limits, read_crate};
@@ -20,7 +20,7 @@ pub fn previous_claim(
     source: &SourceKind,
     limits: &Limits,
 ) -> Result<Option<PreviousClaim>, Error> {
-    let versions = store.published_versions(name, source)?;
+    let versions = store.index_versions(name, source)?;
     let Some(previous) = versions
         .iter()
         .rev()
@@ -28,7 +28,7 @@ pub fn previous_claim(
     else {
         return Ok(None);
     };
-    let package = published_package(name, previous, source);
+    let package = package_of(name, previous, source);
     store.ensure_all(&[&package], &NoProgress)?;
     let bytes = store.read_verified(&package)?;
     let archive =

@@ -1,7 +1,10 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
+pub mod check;
 pub mod escape;
 pub mod progress;
+pub mod sarif;
+pub mod text;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -91,12 +94,20 @@ pub fn report_error(error: &CliError) -> ExitCode {
     ExitCode::from(EXIT_ERROR)
 }
 
+/// [`escape::terminal_safe`] for one-line messages: newlines and tabs are escaped too, so a
+/// stranger's text (a note, an advisory title) cannot fake extra report lines.
+pub fn escape_text(text: &str) -> String {
+    escape::terminal_safe(text)
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+}
+
 /// Formats an integer with thousands separators: 1234567 → "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -106,7 +117,16 @@ pub fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{escape_text, thousands};
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_text("ok ünïcode"), "ok ünïcode");
+        assert_eq!(escape_text("a\x1b[31mred\x07"), "a\\u{1b}[31mred\\u{7}");
+        assert_eq!(escape_text("line\nbreak\r"), "line\\nbreak\\r");
+        assert_eq!(escape_text("\u{202E}evil"), "\\u{202e}evil");
+        assert_eq!(escape_text("\u{9b}c1"), "\\u{9b}c1");
+    }
 
     #[test]
     fn thousands_separators() {

@@ -18,6 +18,11 @@ use crate::context::CliError;
 const EXIT_DIFFERS: u8 = 1;
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<ExitCode, CliError> {
+    if global.format == crate::cli::Format::Sarif {
+        return Err(CliError::Usage(
+            "--format sarif is for `check`; use human or json".into(),
+        ));
+    }
     let (name, version) = parse_spec(&args.krate)?;
     match args.versions.as_slice() {
         [] => provenance::run(global, args, &name, version.as_deref()),

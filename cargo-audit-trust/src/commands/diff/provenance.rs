@@ -98,7 +98,8 @@ pub fn run(
 
     match global.format {
         Format::Json => write_json(&report)?,
-        Format::Human => write_stdout(&render_provenance(
+        // SARIF is refused for every command but `check` (see `commands::run`).
+        Format::Human | Format::Sarif => write_stdout(&render_provenance(
             &report,
             &archive,
             args.stat,

@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::fetch::{
-    CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions, published_package,
-};
+use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions, package_of};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::CRATES_IO_SOURCE_ID;
 use audit_trust_core::progress::NoProgress;
@@ -122,14 +120,14 @@ impl CrateSource {
             return Ok(locked.clone());
         }
         let registry = self.registry(name);
-        let published = self.store.published_versions(name, &registry)?;
+        let published = self.store.index_versions(name, &registry)?;
         let found = published
             .iter()
             .find(|p| p.version.to_string() == version)
             .ok_or_else(|| {
                 CliError::Usage(format!("{name}@{version} is not published in its registry"))
             })?;
-        Ok(published_package(name, found, &registry))
+        Ok(package_of(name, found, &registry))
     }
 
     /// The verified crate file of `package`, read safely.

@@ -29,7 +29,8 @@ pub fn run(
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
     match global.format {
         Format::Json => write_json(&diff)?,
-        Format::Human => write_stdout(&render(
+        // SARIF is refused for every command but `check` (see `commands::run`).
+        Format::Human | Format::Sarif => write_stdout(&render(
             &diff,
             &old_archive,
             &new_archive,

@@ -1,0 +1,171 @@
+//! Appending records and the key's new head, under the store's exclusive lock.
+//!
+//! Each file is rewritten whole through a temporary file and a rename, so a reader sees the old
+//! or the new file, never half of one. Records go first, the head last: a crash in between
+//! leaves records the head does not cover yet, which readers refuse (fail closed) and the next
+//! append repairs by signing a head over everything present.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::{LocalStore, StoreContents};
+use crate::Error;
+use crate::signoff::SigningKey;
+use crate::signoff::head::{Head, SignedHead};
+use crate::signoff::lock::FolderLock;
+use crate::signoff::record::{RecordId, Statement};
+use crate::signoff::signed::SignedRecord;
+use crate::time::Timestamp;
+
+impl LocalStore {
+    /// Appends `records` (all signed by `key`; ones already present are skipped) and a new head
+    /// of `key` over all its records, valid for `head_lifetime_days`. Returns the new head.
+    pub fn append(
+        &self,
+        records: &[SignedRecord],
+        key: &SigningKey,
+        now: Timestamp,
+        head_lifetime_days: i64,
+    ) -> Result<SignedHead, Error> {
+        let public = key.public_key();
+        if records.iter().any(|r| r.key() != &public) {
+            return Err(
+                self.error("every appended record must be signed by the key that signs the head")
+            );
+        }
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        ensure_gitignore(&self.root)?;
+        let _lock = FolderLock::exclusive(&self.root)?;
+        let contents = self.read_unlocked()?;
+
+        let mut ids: BTreeSet<RecordId> = contents
+            .records
+            .iter()
+            .filter(|r| r.record.key() == &public)
+            .map(|r| r.record.id())
+            .collect();
+        let previous = contents.heads.get(&public).map(SignedHead::head);
+        if let Some(previous) = previous {
+            // Fewer records than the last head covered: some were deleted. Signing a head over
+            // what is left would bless the deletion.
+            if (ids.len() as u64) < previous.count {
+                return Err(self.error(&format!(
+                    "the store holds {} record(s) of {public}, but its head #{} covers {}: records \
+                     were removed; restore them (for example from git) before signing more",
+                    ids.len(),
+                    previous.sequence,
+                    previous.count
+                )));
+            }
+        }
+
+        let mut additions: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        for record in records {
+            if !ids.insert(record.id()) {
+                continue;
+            }
+            let file = self.file_for(record, &contents)?;
+            additions
+                .entry(file)
+                .or_default()
+                .push(record.to_json_line());
+        }
+        for (file, lines) in &additions {
+            append_lines(file, lines)?;
+        }
+        let head = Head::next(previous, public, &ids, now, head_lifetime_days);
+        let head = SignedHead::sign(head, key).map_err(|m| self.error(&m))?;
+        write_store_file(&self.head_file(&public), head.to_json().as_bytes())?;
+        Ok(head)
+    }
+
+    /// The crate file a record goes to: its crate's; for a revocation, the file of the record
+    /// it revokes, so the two are read together.
+    fn file_for(&self, record: &SignedRecord, contents: &StoreContents) -> Result<PathBuf, Error> {
+        let name = match &record.record().statement {
+            Statement::Revocation { revokes, .. } => {
+                let target = contents
+                    .records
+                    .iter()
+                    .find(|r| r.record.id() == *revokes)
+                    .ok_or_else(|| {
+                        self.error(&format!("no record {revokes} in this store to revoke"))
+                    })?;
+                return Ok(target.location.path.clone());
+            }
+            Statement::SignOff { subject, .. } | Statement::Flag { subject, .. } => subject.name(),
+        };
+        // Case-only collisions: `Serde` and `serde` would share one file (and collide on
+        // case-insensitive file systems); the first spelling in the file wins.
+        let file = self.crate_file(name)?;
+        let existing = contents.records.iter().find_map(|r| {
+            let subject = r.record.record().statement.subject()?;
+            (r.location.path == file).then(|| subject.name().to_owned())
+        });
+        if let Some(existing) = existing
+            && existing != name
+        {
+            return Err(self.error(&format!(
+                "`{name}` differs from `{existing}` only in case; crate names are unique \
+                     regardless of case"
+            )));
+        }
+        Ok(file)
+    }
+
+    fn error(&self, message: &str) -> Error {
+        Error::Store {
+            path: self.root.clone(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// Rewrites `file` with `lines` added at the end (through a renamed temporary file).
+fn append_lines(file: &std::path::Path, lines: &[String]) -> Result<(), Error> {
+    let mut bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(file, e)),
+    };
+    if bytes.last().is_some_and(|&b| b != b'\n') {
+        bytes.push(b'\n');
+    }
+    for line in lines {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+    }
+    write_store_file(file, &bytes)
+}
+
+/// Writes through a synced temporary file renamed into place. Store files are shared (and
+/// committed), so they get the usual permissions rather than a temporary file's private ones.
+fn write_store_file(target: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = target.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The process umask still applies, as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, e.error))?;
+    Ok(())
+}
+
+/// The lock file is local state, not something to commit.
+fn ensure_gitignore(root: &std::path::Path) -> Result<(), Error> {
+    let path = root.join(".gitignore");
+    if path.exists() {
+        return Ok(());
+    }
+    write_store_file(&path, b"/.lock\n")
+}

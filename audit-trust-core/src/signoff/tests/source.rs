@@ -1,0 +1,228 @@
+//! Verifying a local store as a source: heads, pins, revocations, and a store rolled back to an
+//! earlier state.
+
+use super::*;
+use crate::audit_file::Auditor;
+use crate::time::Timestamp;
+
+const LIFETIME_DAYS: i64 = 30;
+
+fn now() -> Timestamp {
+    at("2025-03-01T12:00:00Z")
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    cache_dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            dir: tempfile::tempdir().expect("temp dir"),
+            cache_dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn store(&self) -> LocalStore {
+        LocalStore::new(self.dir.path())
+    }
+
+    fn append(&self, records: &[SignedRecord], k: &SigningKey) {
+        self.store()
+            .append(records, k, now(), LIFETIME_DAYS)
+            .expect("append");
+    }
+
+    fn verify(&self, auditors: &[&Auditor], at: Timestamp) -> VerifiedSource {
+        let contents = self.store().read().expect("read");
+        let cache = HeadCache::new(self.cache_dir.path());
+        verify_source(
+            contents,
+            self.dir.path(),
+            auditors,
+            "folder:test",
+            &cache,
+            at,
+        )
+        .unwrap_or_else(|e| panic!("cache unusable: {e}"))
+    }
+
+    /// Every file of the store, to put back later (a rollback).
+    fn snapshot(&self) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        for sub in ["crates", "heads"] {
+            for entry in std::fs::read_dir(self.dir.path().join(sub)).expect("list") {
+                let path = entry.expect("entry").path();
+                let bytes = std::fs::read(&path).expect("read");
+                out.push((path, bytes));
+            }
+        }
+        out
+    }
+
+    fn restore(&self, snapshot: &[(std::path::PathBuf, Vec<u8>)]) {
+        for sub in ["crates", "heads"] {
+            std::fs::remove_dir_all(self.dir.path().join(sub)).expect("clear");
+            std::fs::create_dir_all(self.dir.path().join(sub)).expect("create");
+        }
+        for (path, bytes) in snapshot {
+            std::fs::write(path, bytes).expect("write");
+        }
+    }
+}
+
+fn codes(v: &VerifiedSource) -> Vec<&'static str> {
+    v.rejected.iter().map(|r| r.rejection.code()).collect()
+}
+
+fn accepted_ids(v: &VerifiedSource) -> Vec<RecordId> {
+    v.accepted.iter().map(|a| a.record.id()).collect()
+}
+
+#[test]
+fn a_consistent_store_is_accepted_for_the_auditor_that_pins_its_key() {
+    let w = World::new();
+    let (k, stranger) = (key(1), key(9));
+    let r = reviewed(&k, "serde", "1.0.0");
+    w.append(std::slice::from_ref(&r), &k);
+    w.append(&[reviewed(&stranger, "serde", "1.0.1")], &stranger);
+    let team = auditor(vec![pin(&k)]);
+    let v = w.verify(&[&team], now());
+    assert_eq!(accepted_ids(&v), [r.id()]);
+    assert_eq!(v.accepted[0].auditor, "team");
+    assert_eq!(codes(&v), ["key-not-pinned"]);
+}
+
+#[test]
+fn withheld_added_or_unheaded_records_reject_the_key_s_records() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(
+        &[reviewed(&k, "a", "1.0.0"), reviewed(&k, "b", "1.0.0")],
+        &k,
+    );
+    // Withhold b: a no longer counts either.
+    let b_file = w.dir.path().join("crates/b.jsonl");
+    let b_line = std::fs::read(&b_file).expect("read");
+    std::fs::remove_file(&b_file).expect("remove");
+    let v = w.verify(&[&team], now());
+    assert!(v.accepted.is_empty());
+    assert_eq!(codes(&v), ["records-do-not-match-head"]);
+    std::fs::write(&b_file, b_line).expect("restore");
+    assert_eq!(w.verify(&[&team], now()).accepted.len(), 2);
+    // A record the head does not cover (a crash between the two writes, or an injection).
+    let extra = reviewed(&k, "c", "1.0.0").to_json_line();
+    std::fs::write(w.dir.path().join("crates/c.jsonl"), format!("{extra}\n")).expect("write");
+    let v = w.verify(&[&team], now());
+    assert_eq!(codes(&v), ["records-do-not-match-head"; 3]);
+    // The next append signs a head over everything present: repaired.
+    w.append(&[reviewed(&k, "d", "1.0.0")], &k);
+    assert_eq!(w.verify(&[&team], now()).accepted.len(), 4);
+    // No head at all.
+    std::fs::remove_dir_all(w.dir.path().join("heads")).expect("remove");
+    assert_eq!(codes(&w.verify(&[&team], now())), ["no-head"; 4]);
+}
+
+#[test]
+fn an_expired_head_rejects_everything_of_its_key() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    assert_eq!(w.verify(&[&team], now().plus_days(29)).accepted.len(), 1);
+    assert_eq!(
+        codes(&w.verify(&[&team], now().plus_days(30))),
+        ["head-expired"]
+    );
+}
+
+#[test]
+fn a_store_rolled_back_to_hide_a_flag_is_caught_by_the_cache() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    let before_flag = w.snapshot();
+    assert_eq!(w.verify(&[&team], now()).accepted.len(), 1);
+    let flag = SignedRecord::sign(
+        Record {
+            key: k.public_key(),
+            created: now(),
+            statement: Statement::Flag {
+                subject: crate_subject("a", "1.0.0"),
+                reason: "malware".into(),
+                notes: None,
+            },
+        },
+        &k,
+    )
+    .expect("valid");
+    w.append(&[flag], &k);
+    assert_eq!(
+        w.verify(&[&team], now()).accepted.len(),
+        2,
+        "the cache saw head #2"
+    );
+    w.restore(&before_flag);
+    let v = w.verify(&[&team], now());
+    assert!(v.accepted.is_empty());
+    assert_eq!(codes(&v), ["head-rollback"]);
+    // Dropping the key's records and head altogether is a rollback too.
+    std::fs::remove_dir_all(w.dir.path().join("crates")).expect("remove");
+    std::fs::remove_dir_all(w.dir.path().join("heads")).expect("remove");
+    let v = w.verify(&[&team], now());
+    assert_eq!(codes(&v), ["head-rollback"]);
+}
+
+#[test]
+fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
+    let w = World::new();
+    let (k, bot) = (key(1), key(2));
+    let target = reviewed(&k, "a", "1.0.0");
+    let revocation = SignedRecord::sign(
+        Record {
+            key: bot.public_key(),
+            created: now(),
+            statement: Statement::Revocation {
+                revokes: target.id(),
+                reason: "mistake".into(),
+            },
+        },
+        &bot,
+    )
+    .expect("valid");
+    w.append(std::slice::from_ref(&target), &k);
+    w.append(std::slice::from_ref(&revocation), &bot);
+    // Same auditor, two keys: the revocation counts.
+    let team = auditor(vec![pin(&k), pin(&bot)]);
+    let v = w.verify(&[&team], now());
+    assert_eq!(accepted_ids(&v), [revocation.id()]);
+    assert_eq!(
+        v.rejected[0].rejection,
+        Rejection::Revoked {
+            by: revocation.id()
+        }
+    );
+    // The bot key belongs to another auditor: it cannot revoke the team's record.
+    let mut team_only = auditor(vec![pin(&k)]);
+    team_only.name = "team".into();
+    let mut bots = auditor(vec![pin(&bot)]);
+    bots.name = "bots".into();
+    let fresh = World::new();
+    fresh.append(std::slice::from_ref(&target), &k);
+    fresh.append(&[revocation], &bot);
+    let v = fresh.verify(&[&team_only, &bots], now());
+    assert_eq!(v.accepted.len(), 2);
+    assert!(v.rejected.is_empty());
+    // A key limited to source-matches cannot carry a `reviewed` sign-off.
+    let mut limited = pin(&k);
+    limited.criteria = Some(vec![Criterion::SourceMatches]);
+    let v = w.verify(&[&auditor(vec![limited, pin(&bot)])], now());
+    assert!(
+        codes(&v).contains(&"criterion-not-allowed"),
+        "{:?}",
+        codes(&v)
+    );
+}

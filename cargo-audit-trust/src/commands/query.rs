@@ -1,0 +1,259 @@
+//! `query`: has anyone this project trusts signed off on (or flagged) a crate? Every record
+//! shown was verified against the keys pinned in `Cargo.audit` and its auditor's head; records
+//! that failed are listed apart with the reason. Text from records is escaped.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::signoff::{
+    AcceptedRecord, HeadCache, ProjectRecords, Statement, Subject, verify_project_sources,
+};
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, QueryArgs};
+use crate::context::{CliError, cache_dir};
+use crate::output::text::escape_untrusted;
+use crate::output::{write_json, write_stdout};
+use crate::project::{load_project, now};
+
+#[derive(Serialize)]
+struct QueryJson<'a> {
+    name: &'a str,
+    version: Option<&'a str>,
+    records: Vec<RecordJson>,
+    rejected: Vec<RejectedJson>,
+    unread_sources: Vec<UnreadJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RecordJson {
+    auditor: String,
+    /// Whether the auditor's `covers` patterns include this crate (only then does it count).
+    covers: bool,
+    kind: &'static str,
+    name: String,
+    version: String,
+    checksum: Option<String>,
+    commit: Option<String>,
+    criteria: Vec<String>,
+    delta_from: Option<String>,
+    reason: Option<String>,
+    notes: Option<String>,
+    id: String,
+    key: String,
+    created: String,
+    location: String,
+}
+
+#[derive(Serialize)]
+struct RejectedJson {
+    auditor: Option<String>,
+    location: String,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct UnreadJson<'a> {
+    auditor: &'a str,
+    location: &'a str,
+}
+
+pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> {
+    validate_crate_name(&args.name).map_err(|e| CliError::Usage(e.to_string()))?;
+    let version = match &args.crate_version {
+        Some(v) => Some(validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?),
+        None => None,
+    };
+    let project = load_project(global)?;
+    let cache = HeadCache::new(&cache_dir(global)?);
+    let all = verify_project_sources(&project.audit_file, &project.dir, &cache, now(global)?)?;
+    let covers = |auditor: &str| {
+        project
+            .audit_file
+            .auditors
+            .iter()
+            .any(|a| a.name == auditor && a.covers(&args.name))
+    };
+    let records: Vec<RecordJson> = all
+        .accepted
+        .iter()
+        .filter(|a| is_about(a, &args.name, version.as_ref()))
+        .map(|a| record_json(a, covers(&a.auditor)))
+        .collect();
+    let rejected = rejected_for(&all, &args.name);
+    let unread: Vec<UnreadJson<'_>> = all
+        .unread
+        .iter()
+        .map(|(auditor, location)| UnreadJson { auditor, location })
+        .collect();
+    let out = QueryJson {
+        name: &args.name,
+        version: args.crate_version.as_deref(),
+        records,
+        rejected,
+        unread_sources: unread,
+    };
+    match global.format {
+        Format::Json => write_json(&out)?,
+        Format::Human | Format::Sarif => write_stdout(&render_human(&out))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_about(accepted: &AcceptedRecord, name: &str, version: Option<&semver::Version>) -> bool {
+    accepted
+        .record
+        .record()
+        .statement
+        .subject()
+        .is_some_and(|s| {
+            s.name().eq_ignore_ascii_case(name) && version.is_none_or(|v| s.version() == v)
+        })
+}
+
+/// Rejections in this crate's file, and the ones that concern a whole source (they may hide
+/// this crate's records).
+fn rejected_for(all: &ProjectRecords, name: &str) -> Vec<RejectedJson> {
+    let file = format!("{}.jsonl", name.to_ascii_lowercase());
+    all.rejected
+        .iter()
+        .filter(|r| {
+            let path = &r.location.path;
+            path.is_dir()
+                || path
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy() == file)
+                || path.parent().is_some_and(|p| p.ends_with("heads"))
+        })
+        .map(|r| RejectedJson {
+            auditor: r.auditor.clone(),
+            location: r.location.to_string(),
+            code: r.rejection.code(),
+            message: r.rejection.to_string(),
+        })
+        .collect()
+}
+
+fn record_json(a: &AcceptedRecord, covers: bool) -> RecordJson {
+    let record = a.record.record();
+    let (mut checksum, mut commit, mut name, mut version) =
+        (None, None, String::new(), String::new());
+    if let Some(subject) = record.statement.subject() {
+        name = subject.name().to_owned();
+        version = subject.version().to_string();
+        match subject {
+            Subject::Crate { checksum: c, .. } => checksum = Some(c.clone()),
+            Subject::Git { commit: c, .. } => commit = Some(c.clone()),
+        }
+    }
+    let (mut criteria, mut delta_from, mut reason, mut notes) = (Vec::new(), None, None, None);
+    match &record.statement {
+        Statement::SignOff {
+            criteria: c,
+            delta_from: d,
+            notes: n,
+            ..
+        } => {
+            criteria = c.iter().map(|c| c.as_str().to_owned()).collect();
+            delta_from = d.as_ref().map(|d| d.version.to_string());
+            notes = n.clone();
+        }
+        Statement::Flag {
+            reason: r,
+            notes: n,
+            ..
+        } => {
+            reason = Some(r.clone());
+            notes = n.clone();
+        }
+        Statement::Revocation { .. } => {}
+    }
+    RecordJson {
+        auditor: a.auditor.clone(),
+        covers,
+        kind: record.statement.kind(),
+        name,
+        version,
+        checksum,
+        commit,
+        criteria,
+        delta_from,
+        reason,
+        notes,
+        id: a.record.id().to_string(),
+        key: record.key.to_string(),
+        created: record.created.to_string(),
+        location: a.location.to_string(),
+    }
+}
+
+fn render_human(q: &QueryJson<'_>) -> String {
+    let mut out = String::new();
+    let subject = match q.version {
+        Some(v) => format!("{}@{v}", q.name),
+        None => q.name.to_owned(),
+    };
+    let flags = q.records.iter().filter(|r| r.kind == "flag").count();
+    let _ = writeln!(
+        out,
+        "{subject}: {} sign-off(s), {flags} flag(s) from auditors you trust",
+        q.records.len() - flags
+    );
+    for r in &q.records {
+        let what = match r.kind {
+            "flag" => "FLAGGED".to_owned(),
+            _ => match &r.delta_from {
+                Some(base) => format!("{} (delta from {base})", r.criteria.join(", ")),
+                None => r.criteria.join(", "),
+            },
+        };
+        let coverage = if r.covers {
+            ""
+        } else {
+            " [does not cover this crate]"
+        };
+        let _ = writeln!(
+            out,
+            "  {}@{}  {what}  by {}{coverage}, {}",
+            r.name,
+            r.version,
+            escape_untrusted(&r.auditor),
+            r.created
+        );
+        if let Some(reason) = &r.reason {
+            let _ = writeln!(out, "      reason: {}", escape_untrusted(reason));
+        }
+        if let Some(notes) = &r.notes {
+            let _ = writeln!(out, "      notes: {}", escape_untrusted(notes));
+        }
+        let _ = writeln!(
+            out,
+            "      checksum {}  record {}",
+            r.checksum.as_deref().or(r.commit.as_deref()).unwrap_or("-"),
+            r.id
+        );
+    }
+    if !q.rejected.is_empty() {
+        let _ = writeln!(out, "\nIgnored, because they did not verify:");
+        for r in &q.rejected {
+            let _ = writeln!(
+                out,
+                "  {}: {} ({})",
+                escape_untrusted(&r.location),
+                escape_untrusted(&r.message),
+                r.code
+            );
+        }
+    }
+    for u in &q.unread_sources {
+        let _ = writeln!(
+            out,
+            "\nnote: auditor `{}` keeps its records at {}, which this version cannot read yet",
+            u.auditor,
+            escape_untrusted(u.location)
+        );
+    }
+    out
+}

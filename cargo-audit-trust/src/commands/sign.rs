@@ -1,0 +1,210 @@
+//! `sign`: sign off on (or flag) one crate version. The record is bound to the SHA-256 of the
+//! exact crate file that was read, which must be the one the registry index states; it goes into
+//! the local store of the auditor in `Cargo.audit` that pins the signing key.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
+use audit_trust_core::http::HttpClient;
+use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
+use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::signoff::{
+    Criterion, Record, SignedRecord, SourceMatchesRequest, Statement, source_matches_evidence,
+    verified_crate,
+};
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, SignArgs};
+use crate::context::{CliError, cache_dir, cargo_home};
+use crate::output::progress::BarProgress;
+use crate::output::{write_json, write_stdout};
+use crate::project::{Project, load_lockfile, load_project};
+use crate::signing::Signer;
+
+#[derive(Serialize)]
+struct SignJson<'a> {
+    id: String,
+    kind: &'a str,
+    auditor: &'a str,
+    name: &'a str,
+    version: &'a str,
+    checksum: &'a str,
+    criteria: Vec<&'a str>,
+    file: String,
+    head_sequence: u64,
+    head_expires: String,
+}
+
+pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
+    let usage = |m: String| CliError::Usage(m);
+    validate_crate_name(&args.name).map_err(|e| usage(e.to_string()))?;
+    let version = validate_version(&args.crate_version).map_err(|e| usage(e.to_string()))?;
+    let project = load_project(global)?;
+    let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
+    let (auditor, pin, now, public) = (signer.auditor, signer.pin, signer.now, signer.public());
+    let criteria = parse_criteria(&args.criteria)?;
+    if let Some(denied) = criteria.iter().find(|c| !pin.may_assert(c)) {
+        return Err(usage(format!(
+            "your key may not assert `{denied}` (its `criteria` in {})",
+            project.audit_path.display()
+        )));
+    }
+    let note = |text: String| {
+        if !global.quiet {
+            let _ = writeln!(std::io::stderr(), "note: {text}");
+        }
+    };
+    if !auditor.covers(&args.name) {
+        note(format!(
+            "auditor `{}` does not cover `{}` in Cargo.audit, so this record will not count for it",
+            auditor.name, args.name
+        ));
+    }
+
+    let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
+    let store_options = StoreOptions {
+        cargo_home: cargo_home()?,
+        cache_dir: cache_dir(global)?,
+        offline: global.offline,
+        jobs: 1,
+        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
+    };
+    let crates = CrateStore::new(store_options, &project.dir, HttpClient::default())?;
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let krate = verified_crate(
+        &crates,
+        &args.name,
+        &version,
+        &source,
+        locked_checksum.as_deref(),
+        &BarProgress::new(show_progress),
+    )?;
+    if krate.yanked {
+        note(format!("{}@{version} is yanked in its registry", args.name));
+    }
+
+    let statement = match &args.flag {
+        Some(reason) => Statement::Flag {
+            subject: krate.subject.clone(),
+            reason: reason.clone(),
+            notes: args.notes.clone(),
+        },
+        None => {
+            let delta_from = match &args.delta_from {
+                Some(old) => {
+                    let old = validate_version(old).map_err(|e| usage(e.to_string()))?;
+                    Some(krate.delta_base(&old)?)
+                }
+                None => None,
+            };
+            let source = if criteria.contains(&Criterion::SourceMatches) {
+                let pinned = project
+                    .audit_file
+                    .sources
+                    .get(&args.name)
+                    .map(String::as_str);
+                Some(source_matches_evidence(&SourceMatchesRequest {
+                    krate: &krate,
+                    pinned_repository: pinned,
+                })?)
+            } else {
+                None
+            };
+            Statement::SignOff {
+                subject: krate.subject.clone(),
+                criteria: criteria.clone(),
+                delta_from,
+                notes: args.notes.clone(),
+                source,
+            }
+        }
+    };
+    let record = Record {
+        key: public,
+        created: now,
+        statement,
+    };
+    let signed = SignedRecord::sign(record, &signer.loaded.key)
+        .map_err(|m| usage(format!("cannot sign {}@{version}: {m}", args.name)))?;
+    let head = signer.append(std::slice::from_ref(&signed))?;
+    let file = signer.store.crate_file(&args.name)?;
+    let kind = signed.record().statement.kind();
+    let checksum = match &krate.subject {
+        audit_trust_core::signoff::Subject::Crate { checksum, .. } => checksum.as_str(),
+        audit_trust_core::signoff::Subject::Git { commit, .. } => commit.as_str(),
+    };
+    match global.format {
+        Format::Json => write_json(&SignJson {
+            id: signed.id().to_string(),
+            kind,
+            auditor: &auditor.name,
+            name: &args.name,
+            version: &args.crate_version,
+            checksum,
+            criteria: criteria.iter().map(Criterion::as_str).collect(),
+            file: file.display().to_string(),
+            head_sequence: head.head().sequence,
+            head_expires: head.head().expires.to_string(),
+        })?,
+        Format::Human | Format::Sarif => {
+            let what = match &args.flag {
+                Some(_) => "Flagged".to_owned(),
+                None => format!(
+                    "Signed off ({})",
+                    criteria
+                        .iter()
+                        .map(Criterion::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            write_stdout(&format!(
+                "{what} {}@{version} as auditor `{}`\n  record {} in {}\n  checksum {checksum}\n  head #{} of {public}, valid until {}\n",
+                args.name,
+                auditor.name,
+                signed.id(),
+                file.display(),
+                head.head().sequence,
+                head.head().expires,
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Criteria as given, parsed, sorted and without duplicates.
+fn parse_criteria(given: &[String]) -> Result<Vec<Criterion>, CliError> {
+    let mut criteria = given
+        .iter()
+        .map(|c| Criterion::parse(c.trim()).map_err(CliError::Usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    criteria.sort();
+    criteria.dedup();
+    Ok(criteria)
+}
+
+/// Where the package comes from and the checksum the lockfile states, when the project's
+/// lockfile has it; otherwise crates.io and no lockfile checksum.
+fn locked_source(
+    global: &GlobalArgs,
+    project: &Project,
+    name: &str,
+    version: &semver::Version,
+) -> Result<(SourceKind, Option<String>), CliError> {
+    let lockfile = load_lockfile(global, project)?;
+    let locked = lockfile.as_ref().and_then(|l| {
+        l.packages
+            .iter()
+            .filter(|p| p.name == name && &p.version == version)
+            .find(|p| SourceKind::from_source_id(p.source.as_deref()).is_registry())
+    });
+    match locked {
+        Some(p) => Ok((
+            SourceKind::from_source_id(p.source.as_deref()),
+            p.checksum.clone(),
+        )),
+        None => Ok((SourceKind::from_source_id(Some(CRATES_IO_SOURCE_ID)), None)),
+    }
+}
