@@ -18,6 +18,7 @@ pub mod refs;
 mod remote_callbacks;
 pub mod report;
 pub mod repository;
+pub mod signing;
 pub mod text_diff;
 pub mod tree;
 pub mod vcs_info;
@@ -32,6 +33,7 @@ pub use report::{
     Verdict,
 };
 pub use repository::{PreviousClaim, RepositoryChoice, SignedOffRepository, UrlRewrites};
+pub use signing::{SourceMatch, source_match};
 pub use versions::{VersionDiff, diff_versions};
 
 use git2::Oid;
