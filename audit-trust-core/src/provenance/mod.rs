@@ -18,6 +18,7 @@ pub mod refs;
 mod remote_callbacks;
 pub mod report;
 pub mod repository;
+pub mod signing;
 pub mod text_diff;
 pub mod tree;
 pub mod vcs_info;
@@ -32,6 +33,7 @@ pub use report::{
     Verdict,
 };
 pub use repository::{PreviousClaim, RepositoryChoice, SignedOffRepository, UrlRewrites};
+pub use signing::{SourceMatch, source_match};
 pub use versions::{VersionDiff, diff_versions};
 
 use git2::Oid;
@@ -82,10 +84,11 @@ pub fn check_provenance(
         };
     report.repository = Some(repository.url.clone());
     report.repository_source = Some(repository.source);
-    if let Some(reason) = refuse_url(&repository.url, repository.source) {
+    // Forge web URLs (also `http://` ones, upgraded to https) become the repository's URL first.
+    let canonical = fetch_url(&repository.url);
+    if let Some(reason) = refuse_url(&canonical, repository.source) {
         return Ok(report.unverifiable(reason));
     }
-    let canonical = fetch_url(&repository.url);
     let fetched_from = rewrites.apply(&canonical).unwrap_or(canonical);
     if let Some(reason) = refuse_url(&fetched_from, RepositorySource::Pinned) {
         return Ok(report.unverifiable(format!("after URL rewriting: {reason}")));

@@ -285,6 +285,10 @@ mod tests {
             "https://github.com/o/r"
         );
         assert_eq!(
+            fetch_url("http://www.github.com/o/r"),
+            "https://github.com/o/r"
+        );
+        assert_eq!(
             fetch_url("https://git.example/a/b/c"),
             "https://git.example/a/b/c"
         );

@@ -330,3 +330,44 @@ fn files_only_in_the_repository_are_counted() {
     assert_eq!(statuses(&report), clean_release());
     assert_eq!(report.only_in_repository, 2);
 }
+
+#[test]
+fn a_license_file_outside_the_repository_is_never_followed() {
+    let f = Fixture::empty();
+    // Beside the repository's folder, so `../NAME` from the root climbs out of the repository.
+    let parent = f.repo.path().parent().expect("a parent folder");
+    let name = format!(
+        "audit-trust-outside-{}-{}.txt",
+        std::process::id(),
+        f.repo
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("x")
+    );
+    let outside = parent.join(&name);
+    std::fs::write(&outside, "a license nobody committed\n").expect("write");
+    f.write_crate(
+        "",
+        "climber",
+        "1.0.0",
+        &format!("license-file = \"../{name}\"\n"),
+    );
+    f.repo.commit_all("release");
+    let bytes = f.package();
+    std::fs::remove_file(&outside).expect("clean up");
+
+    let report = f.check("climber", "1.0.0", &bytes);
+    assert_verdict(&report, Verdict::Differs);
+    let mut expected = clean_release();
+    expected.push((name.as_str(), FileStatus::OnlyInTarball));
+    expected.sort();
+    assert_eq!(statuses(&report), expected);
+    let license = report
+        .files
+        .iter()
+        .find(|f| f.path == name)
+        .expect("listed");
+    let note = license.note.as_deref().unwrap_or_default();
+    assert!(note.contains("points outside the repository"), "{note}");
+}

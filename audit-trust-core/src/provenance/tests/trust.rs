@@ -339,3 +339,37 @@ fn hostile_vcs_info_is_refused() {
         assert!(report.reason.contains(expected), "{}", report.reason);
     }
 }
+
+#[test]
+fn a_remote_that_never_answers_is_abandoned_at_the_deadline() {
+    let f = Fixture::with_crate("silent", "1.0.0");
+    // Accepts connections and never says a word: a hung forge.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let limits = FetchLimits {
+        timeout: std::time::Duration::from_secs(1),
+        ..FetchLimits::default()
+    };
+    let cache = GitCache::new(&f.outside().join("timeout-cache"), limits, false);
+    let choice = RepositoryChoice {
+        pinned: Some(format!("https://127.0.0.1:{port}/silent.git")),
+        ..RepositoryChoice::default()
+    };
+    let started = std::time::Instant::now();
+    let report = check_in(
+        &cache,
+        "silent",
+        "1.0.0",
+        &f.package(),
+        &choice,
+        &UrlRewrites::default(),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_verdict(&report, Verdict::Unverifiable);
+    assert!(
+        report.reason.contains("took longer than 1 s"),
+        "{}",
+        report.reason
+    );
+    drop(listener);
+}

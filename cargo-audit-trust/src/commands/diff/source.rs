@@ -166,17 +166,23 @@ pub fn read_crate_file(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(io)
 }
 
-/// `--lockfile`, else the `Cargo.lock` of the workspace around `--manifest-path` or the current
-/// folder (the nearest one at or above it).
+/// `--lockfile`, else the `Cargo.lock` of the workspace around `--manifest-path` or the nearest
+/// `Cargo.toml` at or above the current folder (the nearest lockfile at or above it, as cargo's
+/// workspace root holds it).
 fn find_lockfile(global: &GlobalArgs) -> Option<PathBuf> {
     if let Some(lockfile) = &global.lockfile {
         return Some(lockfile.clone());
     }
-    let start = match &global.manifest_path {
-        Some(manifest) => std::path::absolute(manifest).ok()?.parent()?.to_path_buf(),
-        None => std::env::current_dir().ok()?,
+    let manifest = match &global.manifest_path {
+        Some(manifest) => std::path::absolute(manifest).ok()?,
+        None => std::env::current_dir()
+            .ok()?
+            .ancestors()
+            .map(|dir| dir.join("Cargo.toml"))
+            .find(|path| path.is_file())?,
     };
-    start
+    manifest
+        .parent()?
         .ancestors()
         .map(|dir| dir.join("Cargo.lock"))
         .find(|path| path.is_file())
