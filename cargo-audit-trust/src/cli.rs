@@ -19,7 +19,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to Cargo.toml (default: the nearest one in this folder or above)
@@ -109,6 +109,17 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Sign a fresh head over your key's records (before it expires, or after a merge)
     RefreshHead(KeyArgs),
+    /// Review what is not audited yet, interactively: queue, evidence, diffs, sign-offs
+    Review(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -171,7 +182,7 @@ pub enum KeyCommand {
     Show(KeyArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
     /// The secret key file [default: $AUDIT_TRUST_SIGNING_KEY, else signing-key in the user's
     /// config folder]

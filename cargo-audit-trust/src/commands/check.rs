@@ -1,7 +1,8 @@
 //! `check`: the CI gate. Gathers what the core needs (inventory, policy, index, advisories,
 //! verified sign-offs), lets it decide, renders the report, and exits 0 clean, 1 blocked.
+//! `review` reuses [`gather_gate_report`] so the queue is exactly what `check` blocks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
 use audit_trust_core::{Error, Package};
 
 use crate::cli::{CheckArgs, Format, GlobalArgs};
-use crate::context::{CliError, Project, cache_dir, crate_store, load_evidence, load_project};
+use crate::context::{
+    CliError, EvidenceSet, Project, cache_dir, crate_store, load_evidence, load_project,
+};
 use crate::output::check::{render_github_annotations, render_human};
 use crate::output::progress::BarProgress;
 use crate::output::sarif::render_sarif;
@@ -25,6 +28,42 @@ use crate::project::now;
 const EXIT_BLOCKED: u8 = 1;
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> {
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let gathered = gather_gate_report(global, args.advisory_db.as_deref(), show_progress)?;
+    let (project, report) = (&gathered.project, &gathered.report);
+    let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
+    render(global, project, report, stale)?;
+    if gathered.advisory_db_error.is_some() {
+        // The report is printed, but a gate that could not check advisories has not passed.
+        return Ok(ExitCode::from(crate::output::EXIT_ERROR));
+    }
+    Ok(if report.is_clean() && !stale {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_BLOCKED)
+    })
+}
+
+/// The gate's decision on the project, with what it was decided from; `check` renders it and
+/// `review` builds its queue from it.
+pub struct GatheredGate {
+    pub project: Project,
+    pub report: GateReport,
+    /// Verified sign-offs and flags (the review shows them per package).
+    pub evidence: EvidenceSet,
+    /// Set when the advisory database could not be opened: the report then says advisories
+    /// were not checked.
+    pub advisory_db_error: Option<Error>,
+}
+
+/// Gathers what the core needs (inventory, policy, index, advisories, verified sign-offs) and
+/// lets it decide. `advisory_db` is `--advisory-db`.
+pub fn gather_gate_report(
+    global: &GlobalArgs,
+    advisory_db: Option<&Path>,
+    show_progress: bool,
+) -> Result<GatheredGate, CliError> {
     let now = now(global)?;
     let today = now.date();
     let project = load_project(global, true)?;
@@ -45,8 +84,6 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         .iter()
         .filter(|p| p.source.is_registry())
         .collect();
-    let show_progress =
-        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let index = store.index_report(
         &registry_packages,
         Duration::from_secs(policy.index_max_age_minutes() * 60),
@@ -67,7 +104,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
     }
 
     let progress = BarProgress::new(show_progress);
-    let (db, db_error) = match open_advisory_db(global, args, &project, &progress) {
+    let (db, advisory_db_error) = match open_advisory_db(global, advisory_db, &project, &progress) {
         Ok(db) => (Some(db), None),
         Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
             notes.push(format!("ADVISORIES WERE NOT CHECKED: {e}"));
@@ -75,8 +112,8 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         }
         Err(other) => return Err(other),
     };
-    let evidence = load_evidence(global, &project, now)?;
-    notes.extend(evidence.notes);
+    let mut evidence = load_evidence(global, &project, now)?;
+    notes.append(&mut evidence.notes);
 
     let report = evaluate(&GateInput {
         inventory: &project.inventory,
@@ -89,16 +126,11 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         on_targets: project.inventory.on_targets.as_ref(),
         notes,
     });
-    let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
-    render(global, &project, &report, stale)?;
-    if db_error.is_some() {
-        // The report is printed, but a gate that could not check advisories has not passed.
-        return Ok(ExitCode::from(crate::output::EXIT_ERROR));
-    }
-    Ok(if report.is_clean() && !stale {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_BLOCKED)
+    Ok(GatheredGate {
+        project,
+        report,
+        evidence,
+        advisory_db_error,
     })
 }
 
@@ -106,7 +138,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
 /// repository of `[advisories] git` (RustSec's by default), fetched into the cache.
 fn open_advisory_db(
     global: &GlobalArgs,
-    args: &CheckArgs,
+    advisory_db: Option<&Path>,
     project: &Project,
     progress: &dyn Progress,
 ) -> Result<AdvisoryDatabase, CliError> {
@@ -119,7 +151,7 @@ fn open_advisory_db(
             .unwrap_or_default();
         base.join(db)
     });
-    if let Some(path) = args.advisory_db.clone().or(configured) {
+    if let Some(path) = advisory_db.map(Path::to_path_buf).or(configured) {
         return Ok(AdvisoryDatabase::open(&path)?);
     }
     let url = project

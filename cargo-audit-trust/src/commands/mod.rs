@@ -1,12 +1,13 @@
 //! One module per subcommand; `run` dispatches.
 
-mod check;
-mod diff;
+pub mod check;
+pub mod diff;
 mod key;
 mod list;
 mod query;
+mod review;
 mod revoke;
-mod sign;
+pub mod sign;
 mod stats;
 
 use std::process::ExitCode;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Query(args) => query::run(&cli.global, args),
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
+        Command::Review(args) => review::run(&cli.global, args),
     }
 }

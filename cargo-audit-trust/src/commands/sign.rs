@@ -3,6 +3,7 @@
 //! the local store of the auditor in `Cargo.audit` that pins the signing key.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
@@ -37,6 +38,79 @@ struct SignJson<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let signed = sign_record(global, args, show_progress)?;
+    if !global.quiet {
+        for note in &signed.notes {
+            let _ = writeln!(std::io::stderr(), "note: {note}");
+        }
+    }
+    match global.format {
+        Format::Json => write_json(&SignJson {
+            id: signed.id.clone(),
+            kind: signed.kind,
+            auditor: &signed.auditor,
+            name: &args.name,
+            version: &args.crate_version,
+            checksum: &signed.checksum,
+            criteria: signed.criteria.iter().map(String::as_str).collect(),
+            file: signed.file.display().to_string(),
+            head_sequence: signed.head_sequence,
+            head_expires: signed.head_expires.clone(),
+        })?,
+        Format::Human | Format::Sarif => write_stdout(&format!(
+            "{} {}@{}\n  record {} in {}\n  checksum {}\n  head #{} of {}, valid until {}\n",
+            signed.summary(),
+            args.name,
+            args.crate_version,
+            signed.id,
+            signed.file.display(),
+            signed.checksum,
+            signed.head_sequence,
+            signed.public_key,
+            signed.head_expires,
+        ))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`sign_record`] appended, for the caller to show.
+#[derive(Debug, Clone)]
+pub struct SignedOutcome {
+    pub id: String,
+    pub kind: &'static str,
+    pub auditor: String,
+    pub checksum: String,
+    pub criteria: Vec<String>,
+    pub flagged: bool,
+    pub file: PathBuf,
+    pub head_sequence: u64,
+    pub head_expires: String,
+    pub public_key: String,
+    /// Things worth knowing that did not stop the record (not covered, yanked).
+    pub notes: Vec<String>,
+}
+
+impl SignedOutcome {
+    /// "Signed off (reviewed) as auditor `team`" or "Flagged as auditor `team`".
+    pub fn summary(&self) -> String {
+        let what = if self.flagged {
+            "Flagged".to_owned()
+        } else {
+            format!("Signed off ({})", self.criteria.join(", "))
+        };
+        format!("{what} as auditor `{}`:", self.auditor)
+    }
+}
+
+/// Makes, signs and appends the record `args` describe; prints nothing, so `sign` and the
+/// review UI share it.
+pub fn sign_record(
+    global: &GlobalArgs,
+    args: &SignArgs,
+    show_progress: bool,
+) -> Result<SignedOutcome, CliError> {
     let usage = |m: String| CliError::Usage(m);
     validate_crate_name(&args.name).map_err(|e| usage(e.to_string()))?;
     let version = validate_version(&args.crate_version).map_err(|e| usage(e.to_string()))?;
@@ -50,13 +124,9 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
             project.audit_path.display()
         )));
     }
-    let note = |text: String| {
-        if !global.quiet {
-            let _ = writeln!(std::io::stderr(), "note: {text}");
-        }
-    };
+    let mut notes = Vec::new();
     if !auditor.covers(&args.name) {
-        note(format!(
+        notes.push(format!(
             "auditor `{}` does not cover `{}` in Cargo.audit, so this record will not count for it",
             auditor.name, args.name
         ));
@@ -71,8 +141,6 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
     };
     let crates = CrateStore::new(store_options, &project.dir, HttpClient::default())?;
-    let show_progress =
-        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let krate = verified_crate(
         &crates,
         &args.name,
@@ -82,7 +150,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         &BarProgress::new(show_progress),
     )?;
     if krate.yanked {
-        note(format!("{}@{version} is yanked in its registry", args.name));
+        notes.push(format!("{}@{version} is yanked in its registry", args.name));
     }
 
     let statement = match &args.flag {
@@ -130,48 +198,23 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         .map_err(|m| usage(format!("cannot sign {}@{version}: {m}", args.name)))?;
     let head = signer.append(std::slice::from_ref(&signed))?;
     let file = signer.store.crate_file(&args.name)?;
-    let kind = signed.record().statement.kind();
     let checksum = match &krate.subject {
-        audit_trust_core::signoff::Subject::Crate { checksum, .. } => checksum.as_str(),
-        audit_trust_core::signoff::Subject::Git { commit, .. } => commit.as_str(),
+        audit_trust_core::signoff::Subject::Crate { checksum, .. } => checksum.clone(),
+        audit_trust_core::signoff::Subject::Git { commit, .. } => commit.clone(),
     };
-    match global.format {
-        Format::Json => write_json(&SignJson {
-            id: signed.id().to_string(),
-            kind,
-            auditor: &auditor.name,
-            name: &args.name,
-            version: &args.crate_version,
-            checksum,
-            criteria: criteria.iter().map(Criterion::as_str).collect(),
-            file: file.display().to_string(),
-            head_sequence: head.head().sequence,
-            head_expires: head.head().expires.to_string(),
-        })?,
-        Format::Human | Format::Sarif => {
-            let what = match &args.flag {
-                Some(_) => "Flagged".to_owned(),
-                None => format!(
-                    "Signed off ({})",
-                    criteria
-                        .iter()
-                        .map(Criterion::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            write_stdout(&format!(
-                "{what} {}@{version} as auditor `{}`\n  record {} in {}\n  checksum {checksum}\n  head #{} of {public}, valid until {}\n",
-                args.name,
-                auditor.name,
-                signed.id(),
-                file.display(),
-                head.head().sequence,
-                head.head().expires,
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(SignedOutcome {
+        id: signed.id().to_string(),
+        kind: signed.record().statement.kind(),
+        auditor: auditor.name.clone(),
+        checksum,
+        criteria: criteria.iter().map(|c| c.as_str().to_owned()).collect(),
+        flagged: args.flag.is_some(),
+        file,
+        head_sequence: head.head().sequence,
+        head_expires: head.head().expires.to_string(),
+        public_key: public.to_string(),
+        notes,
+    })
 }
 
 /// Criteria as given, parsed, sorted and without duplicates.

@@ -1,9 +1,9 @@
 //! `diff`: a published crate against its git repository (`diff NAME[@VERSION]`), or two
 //! published versions against each other (`diff NAME OLD NEW`).
 
-mod provenance;
-mod render;
-mod source;
+pub mod provenance;
+pub mod render;
+pub mod source;
 mod versions;
 
 use std::process::ExitCode;

@@ -2,15 +2,17 @@
 
 use std::process::ExitCode;
 
-use audit_trust_core::audit_file::is_supported_repository_url;
+use audit_trust_core::SourceKind;
+use audit_trust_core::audit_file::{AuditFile, is_supported_repository_url};
 use audit_trust_core::names::validate_version;
+use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::crate_file::version_in_crate_file;
 use audit_trust_core::provenance::previous::previous_claim;
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, UrlRewrites, Verdict,
-    check_provenance, claimed_repository,
+    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, UrlRewrites,
+    Verdict, check_provenance, claimed_repository,
 };
-use audit_trust_core::tarball::Limits;
+use audit_trust_core::tarball::{CrateArchive, Limits};
 
 use super::exit_code;
 use super::render::render_provenance;
@@ -56,12 +58,67 @@ pub fn run(
         }
     };
 
-    let pinned = pinned_by_flag.or_else(|| audit_file.sources.get(name).cloned());
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let report = provenance_report(
+        global,
+        &source,
+        &audit_file,
+        &Published {
+            name,
+            version: &version,
+            archive: &archive,
+            registry: &registry,
+        },
+        pinned_by_flag,
+        &BarProgress::new(show_progress),
+    )?;
+
+    match global.format {
+        Format::Json => write_json(&report)?,
+        // SARIF is refused for every command but `check` (see `commands::run`).
+        Format::Human | Format::Sarif => write_stdout(&render_provenance(
+            &report,
+            &archive,
+            args.stat,
+            global.quiet,
+            &Palette::new(global.color),
+        ))?,
+    }
+    Ok(exit_code(report.verdict == Verdict::Matches))
+}
+
+/// One published crate version, read.
+pub struct Published<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub archive: &'a CrateArchive,
+    pub registry: &'a SourceKind,
+}
+
+/// The provenance verdict of a published crate: the repository chosen by the rules (`pinned`,
+/// else `[sources]`, else the claim, checked against the previous version's claim), then the
+/// engine. Shared by `diff` and the review UI.
+pub fn provenance_report(
+    global: &GlobalArgs,
+    source: &CrateSource,
+    audit_file: &AuditFile,
+    published: &Published<'_>,
+    pinned: Option<String>,
+    progress: &dyn Progress,
+) -> Result<ProvenanceReport, CliError> {
+    let Published {
+        name,
+        version,
+        archive,
+        registry,
+    } = *published;
+    let pinned = pinned.or_else(|| audit_file.sources.get(name).cloned());
     let mut lookup_warnings = Vec::new();
     // The previous version's claim matters only when the claim is what would be used.
-    let previous_claimed = if pinned.is_none() && claimed_repository(&archive).is_some() {
-        let parsed = validate_version(&version).map_err(|e| CliError::Usage(e.to_string()))?;
-        match previous_claim(source.store(), name, &parsed, &registry, &Limits::default()) {
+    let previous_claimed = if pinned.is_none() && claimed_repository(archive).is_some() {
+        let parsed = validate_version(version).map_err(|e| CliError::Usage(e.to_string()))?;
+        match previous_claim(source.store(), name, &parsed, registry, &Limits::default()) {
             Ok(claim) => claim,
             Err(e) => {
                 lookup_warnings.push(format!(
@@ -81,33 +138,17 @@ pub fn run(
         signed_off: None,
         previous_claimed,
     };
-
     let cache = GitCache::new(&cache_dir(global)?, FetchLimits::default(), global.offline);
     let rewrites = UrlRewrites::new(audit_file.url_rewrite.clone());
-    let show_progress =
-        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
-    let progress = BarProgress::new(show_progress);
     let input = ProvenanceInput {
         name,
-        version: &version,
-        archive: &archive,
+        version,
+        archive,
         repositories: &choice,
     };
-    let mut report = check_provenance(&input, &cache, &rewrites, &progress)?;
+    let mut report = check_provenance(&input, &cache, &rewrites, progress)?;
     report.warnings.splice(0..0, lookup_warnings);
-
-    match global.format {
-        Format::Json => write_json(&report)?,
-        // SARIF is refused for every command but `check` (see `commands::run`).
-        Format::Human | Format::Sarif => write_stdout(&render_provenance(
-            &report,
-            &archive,
-            args.stat,
-            global.quiet,
-            &Palette::new(global.color),
-        ))?,
-    }
-    Ok(exit_code(report.verdict == Verdict::Matches))
+    Ok(report)
 }
 
 /// `--repo`: a URL, or a local path (made absolute). Anything else is a usage error.

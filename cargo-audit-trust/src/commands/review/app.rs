@@ -1,0 +1,256 @@
+//! The review's state and the only function that changes it. `update` never draws and never
+//! does I/O: slow work (downloads, clones, diffs, signing) is returned as a [`Request`] that the
+//! runtime hands to a background worker, whose answer comes back as an [`Event::Done`].
+
+use std::collections::HashMap;
+
+use crossterm::event::KeyEvent;
+
+use super::diff_view::{DiffKind, DiffView, LoadedDiff};
+use super::input;
+use super::queue::QueueEntry;
+
+/// What can happen to the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Key(KeyEvent),
+    ScrollUp,
+    ScrollDown,
+    Resize(u16, u16),
+    /// Time passed (animates the progress indicator).
+    Tick,
+    Done(Outcome),
+}
+
+/// Work for the background worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    LoadDiff {
+        kind: DiffKind,
+        name: String,
+        version: String,
+        /// The older version, for a delta.
+        base: Option<String>,
+    },
+    Sign(SignRequest),
+}
+
+/// A sign-off or a flag, exactly as confirmed by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRequest {
+    pub name: String,
+    pub version: String,
+    pub criteria: Vec<String>,
+    pub delta_from: Option<String>,
+    pub notes: Option<String>,
+    /// `Some(reason)`: a flag instead of a sign-off.
+    pub flag: Option<String>,
+}
+
+impl SignRequest {
+    /// What the confirmation asks, in words.
+    pub fn describe(&self) -> String {
+        match &self.flag {
+            Some(reason) => format!("Flag {} {}: {reason}", self.name, self.version),
+            None => {
+                let delta = self
+                    .delta_from
+                    .as_ref()
+                    .map(|b| format!(" (the change from {b})"))
+                    .unwrap_or_default();
+                format!(
+                    "Sign off {} {}{delta} as {}",
+                    self.name,
+                    self.version,
+                    self.criteria.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// What the worker reports back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Diff(Result<LoadedDiff, String>),
+    Signed {
+        request: SignRequest,
+        /// A one-line summary, or the error.
+        result: Result<String, String>,
+    },
+}
+
+/// The sign-off form: which criteria, a delta when a base exists, notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignForm {
+    pub reviewed: bool,
+    pub source_matches: bool,
+    /// `Some(base)` when a delta is possible; the bool says whether it is chosen.
+    pub delta: Option<(String, bool)>,
+    pub notes: String,
+    /// Which field has the focus: 0 reviewed, 1 source-matches, 2 delta, 3 notes.
+    pub focus: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Sign(SignForm),
+    Flag { reason: String },
+    Confirm(SignRequest),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    Queue,
+    Diff(Box<DiffView>),
+}
+
+/// Background work under way, shown with a spinner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy {
+    pub what: String,
+    pub ticks: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    pub entries: Vec<QueueEntry>,
+    /// Index into [`App::visible`].
+    pub selected: usize,
+    pub search: String,
+    pub searching: bool,
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    pub busy: Option<Busy>,
+    /// The last result or hint, shown at the bottom.
+    pub message: Option<String>,
+    /// Provenance summaries loaded so far, by `(name, version)`, for the details pane.
+    pub provenance: HashMap<(String, String), Vec<String>>,
+    /// Whether publishing to a registry exists yet (it does not: records go to local folders).
+    pub publish_available: bool,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(entries: Vec<QueueEntry>, size: (u16, u16)) -> App {
+        App {
+            entries,
+            selected: 0,
+            search: String::new(),
+            searching: false,
+            screen: Screen::Queue,
+            overlay: None,
+            busy: None,
+            message: None,
+            provenance: HashMap::new(),
+            publish_available: false,
+            size,
+            quit: false,
+        }
+    }
+
+    /// Indices of the entries that match the search, in queue order.
+    pub fn visible(&self) -> Vec<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.matches(&self.search))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn selected_entry(&self) -> Option<&QueueEntry> {
+        let visible = self.visible();
+        visible
+            .get(self.selected)
+            .and_then(|&i| self.entries.get(i))
+    }
+
+    /// Rows of text a page scroll moves.
+    pub fn page(&self) -> usize {
+        usize::from(self.size.1.saturating_sub(8)).max(1)
+    }
+
+    /// Starts background work unless some is under way (one at a time keeps the order of
+    /// results obvious).
+    pub(super) fn start(&mut self, what: String, request: Request) -> Option<Request> {
+        if let Some(busy) = &self.busy {
+            self.message = Some(format!("still busy: {} (wait for it)", busy.what));
+            return None;
+        }
+        self.busy = Some(Busy { what, ticks: 0 });
+        Some(request)
+    }
+}
+
+/// Applies one event to the state; returns the background work it asks for, if any.
+pub fn update(app: &mut App, event: Event) -> Option<Request> {
+    match event {
+        Event::Key(key) => input::on_key(app, key),
+        Event::ScrollUp => {
+            input::scroll(app, -3);
+            None
+        }
+        Event::ScrollDown => {
+            input::scroll(app, 3);
+            None
+        }
+        Event::Resize(width, height) => {
+            app.size = (width, height);
+            if let Screen::Diff(view) = &mut app.screen {
+                view.scroll_by(0, usize::from(height.saturating_sub(8)));
+            }
+            None
+        }
+        Event::Tick => {
+            if let Some(busy) = &mut app.busy {
+                busy.ticks = busy.ticks.wrapping_add(1);
+            }
+            None
+        }
+        Event::Done(outcome) => {
+            app.busy = None;
+            on_done(app, outcome);
+            None
+        }
+    }
+}
+
+fn on_done(app: &mut App, outcome: Outcome) {
+    match outcome {
+        Outcome::Diff(Ok(diff)) => {
+            if diff.kind == DiffKind::Provenance {
+                app.provenance.insert(
+                    (diff.name.clone(), diff.version.clone()),
+                    diff.summary.clone(),
+                );
+            }
+            app.message = Some(format!("{} (n/p: next/previous file)", diff.title));
+            app.screen = Screen::Diff(Box::new(DiffView::new(diff)));
+        }
+        Outcome::Diff(Err(error)) => {
+            app.message = Some(format!("could not load the diff: {error}"))
+        }
+        Outcome::Signed {
+            request,
+            result: Ok(summary),
+        } => {
+            if let Some(entry) = app
+                .entries
+                .iter_mut()
+                .find(|e| e.name == request.name && e.version == request.version)
+            {
+                entry.signoffs.push(format!(
+                    "{} (just now; `check` counts it on its next run)",
+                    request.describe()
+                ));
+            }
+            app.message = Some(summary);
+        }
+        Outcome::Signed {
+            result: Err(error), ..
+        } => app.message = Some(format!("NOT signed: {error}")),
+    }
+}

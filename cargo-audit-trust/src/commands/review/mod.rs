@@ -1,0 +1,58 @@
+//! `review`: the interactive review. The queue is exactly what `check` blocks or what has no
+//! sign-off yet; the evidence (classification, sign-offs, provenance, deltas) is one key away
+//! and a sign-off two keys away. Shape: [`app`] holds the state and `update` changes it,
+//! [`view`] draws it, [`worker`] does the slow work, [`terminal`] connects them.
+
+pub mod app;
+pub mod diff_view;
+mod input;
+mod overlay;
+pub mod queue;
+mod terminal;
+#[cfg(test)]
+mod tests;
+pub mod view;
+pub mod worker;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use crate::cli::{ClassifyArgs, Format, GlobalArgs, ReviewArgs};
+use crate::commands::check::gather_gate_report;
+use crate::context::{CliError, analyze_inventory};
+
+use app::App;
+use queue::{QueueInput, build_queue};
+
+pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError> {
+    if global.format != Format::Human {
+        return Err(CliError::Usage(
+            "`review` is interactive; for machine-readable output use `check --format json`".into(),
+        ));
+    }
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::Usage(
+            "`review` needs a terminal; in scripts use `check` or `suggest`".into(),
+        ));
+    }
+    let show_progress = !global.quiet;
+    let gathered = gather_gate_report(global, args.advisory_db.as_deref(), show_progress)?;
+    // The amount of code is what a reviewer plans by; without it the queue still works.
+    let classified = analyze_inventory(
+        global,
+        &ClassifyArgs { micro_lines: None },
+        &gathered.project,
+    )
+    .map(|r| r.packages)
+    .unwrap_or_default();
+    let entries = build_queue(&QueueInput {
+        report: &gathered.report,
+        classified: &classified,
+        audit_file: &gathered.project.audit_file,
+        evidence: &gathered.evidence.accepted,
+        rejected: &gathered.evidence.rejected,
+    });
+    let app = App::new(entries, (80, 24));
+    terminal::run(global.clone(), args.key.key.clone(), app)?;
+    Ok(ExitCode::SUCCESS)
+}

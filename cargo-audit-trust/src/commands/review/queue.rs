@@ -1,0 +1,230 @@
+//! The review queue: every package `check` blocks or that has no sign-off yet, with what the
+//! details pane shows about it. Built once from the gate's report, the classification and the
+//! verified evidence; every string that came from a crate or a record is made terminal-safe here,
+//! so the views never see raw untrusted text.
+
+use audit_trust_core::audit_file::AuditFile;
+use audit_trust_core::gate::{Evidence, GateReport, RejectedEvidence, Status};
+use audit_trust_core::report::PackageReport;
+
+use crate::output::escape::terminal_safe;
+
+/// Text safe to draw: control characters escaped, tabs as spaces (a terminal cell grid has no
+/// tab stops), one line.
+pub fn display_safe(text: &str) -> String {
+    terminal_safe(text).replace('\t', "    ").replace('\n', " ")
+}
+
+/// A property worth a reviewer's attention, always shown as a word (never by color alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Badge {
+    Micro,
+    Unsafe,
+    BuildScript,
+    ProcMacro,
+    Native,
+    Advisory,
+    Flagged,
+}
+
+impl Badge {
+    pub fn label(self) -> &'static str {
+        match self {
+            Badge::Micro => "micro",
+            Badge::Unsafe => "unsafe",
+            Badge::BuildScript => "build",
+            Badge::ProcMacro => "macro",
+            Badge::Native => "native",
+            Badge::Advisory => "advisory",
+            Badge::Flagged => "flagged",
+        }
+    }
+}
+
+/// One package waiting for review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    pub name: String,
+    pub version: String,
+    pub status: Status,
+    pub blocked: bool,
+    pub badges: Vec<Badge>,
+    /// Lines of library code (what there is to read); `None` when not classified.
+    pub code_lines: Option<u64>,
+    /// "unsafe 3, build script, proc-macro …", or why it is unknown.
+    pub classification: String,
+    pub reasons: Vec<String>,
+    pub next_step: Option<String>,
+    /// Auditors in `Cargo.audit` whose patterns cover the package.
+    pub auditors: Vec<String>,
+    /// Valid sign-offs and flags of this version: "team: reviewed".
+    pub signoffs: Vec<String>,
+    /// Records for this package that were ignored, with why.
+    pub rejected: Vec<String>,
+    pub advisories: Vec<String>,
+    /// The newest version of the same crate with a valid (unflagged) sign-off, older than this
+    /// one: the base of the delta view and of a delta sign-off.
+    pub delta_base: Option<String>,
+}
+
+impl QueueEntry {
+    pub fn matches(&self, search: &str) -> bool {
+        let search = search.to_lowercase();
+        search.is_empty()
+            || self.name.to_lowercase().contains(&search)
+            || self.status.as_str().contains(&search)
+            || self.badges.iter().any(|b| b.label() == search)
+    }
+}
+
+/// Everything the queue is built from.
+pub struct QueueInput<'a> {
+    pub report: &'a GateReport,
+    pub classified: &'a [PackageReport],
+    pub audit_file: &'a AuditFile,
+    pub evidence: &'a [Evidence],
+    pub rejected: &'a [RejectedEvidence],
+}
+
+/// The queue, grouped by status (blocking statuses in the gate's order first), then by name.
+pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
+    let mut entries: Vec<QueueEntry> = input
+        .report
+        .packages
+        .iter()
+        .filter(|v| v.blocked || !matches!(v.status, Status::Audited | Status::FirstParty))
+        .map(|v| {
+            let classified = input
+                .classified
+                .iter()
+                .find(|p| p.name == v.name && p.version == v.version);
+            let mut badges = classified.map(badges_of).unwrap_or_default();
+            let advisories: Vec<String> = v
+                .reasons
+                .iter()
+                .filter(|r| r.code == "advisory" || r.code == "advisory-informational")
+                .map(|r| display_safe(&r.message))
+                .collect();
+            if !advisories.is_empty() {
+                badges.push(Badge::Advisory);
+            }
+            if v.status == Status::Flagged {
+                badges.push(Badge::Flagged);
+            }
+            QueueEntry {
+                name: display_safe(&v.name),
+                version: display_safe(&v.version),
+                status: v.status,
+                blocked: v.blocked,
+                badges,
+                code_lines: classified.and_then(|p| p.code_lines),
+                classification: classified
+                    .map(describe_classification)
+                    .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
+                reasons: v.reasons.iter().map(|r| display_safe(&r.message)).collect(),
+                next_step: v.next_step.as_deref().map(display_safe),
+                auditors: input
+                    .audit_file
+                    .auditors
+                    .iter()
+                    .filter(|a| a.covers(&v.name))
+                    .map(|a| display_safe(&a.name))
+                    .collect(),
+                signoffs: signoffs_of(input.evidence, &v.name, &v.version),
+                rejected: input
+                    .rejected
+                    .iter()
+                    .filter(|r| r.name.as_deref() == Some(v.name.as_str()))
+                    .filter(|r| r.version.as_deref().is_none_or(|ver| ver == v.version))
+                    .map(|r| display_safe(&format!("{}: {}", r.auditor, r.reason)))
+                    .collect(),
+                advisories,
+                delta_base: newest_audited_below(input.evidence, &v.name, &v.version),
+            }
+        })
+        .collect();
+    // Blocked first (what fails CI), then the statuses in the gate's order, then by name.
+    entries.sort_by(|a, b| {
+        (!a.blocked, a.status, &a.name, &a.version)
+            .cmp(&(!b.blocked, b.status, &b.name, &b.version))
+    });
+    entries
+}
+
+fn badges_of(p: &PackageReport) -> Vec<Badge> {
+    let flags = [
+        (p.micro, Badge::Micro),
+        (p.uses_unsafe, Badge::Unsafe),
+        (p.build_script, Badge::BuildScript),
+        (p.proc_macro, Badge::ProcMacro),
+        (p.native, Badge::Native),
+    ];
+    flags
+        .into_iter()
+        .filter(|(on, _)| *on == Some(true))
+        .map(|(_, badge)| badge)
+        .collect()
+}
+
+fn describe_classification(p: &PackageReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(lines) = p.code_lines {
+        parts.push(format!("{lines} lines of code"));
+    }
+    if p.micro == Some(true) {
+        parts.push("micro".to_owned());
+    }
+    match p.uses_unsafe {
+        Some(true) => parts.push("uses unsafe".to_owned()),
+        Some(false) => parts.push("no unsafe".to_owned()),
+        None => {}
+    }
+    if p.build_script == Some(true) {
+        parts.push("build script".to_owned());
+    }
+    if p.proc_macro == Some(true) {
+        parts.push("proc-macro".to_owned());
+    }
+    if p.native == Some(true) {
+        parts.push("native code".to_owned());
+    }
+    if let Some(links) = &p.links {
+        parts.push(format!("links {}", display_safe(links)));
+    }
+    if p.leaf {
+        parts.push("leaf".to_owned());
+    }
+    parts.join(", ")
+}
+
+fn signoffs_of(evidence: &[Evidence], name: &str, version: &str) -> Vec<String> {
+    evidence
+        .iter()
+        .filter(|e| e.name == name && e.version.to_string() == version)
+        .map(|e| {
+            let what = match &e.flag {
+                Some(reason) => format!("FLAGGED: {reason}"),
+                None => {
+                    let criteria: Vec<&str> = e.criteria.iter().map(|c| c.as_str()).collect();
+                    let delta = e
+                        .delta_from
+                        .as_ref()
+                        .map(|(base, _)| format!(" (delta from {base})"))
+                        .unwrap_or_default();
+                    format!("{}{delta}", criteria.join(", "))
+                }
+            };
+            display_safe(&format!("{}: {what}", e.auditor))
+        })
+        .collect()
+}
+
+fn newest_audited_below(evidence: &[Evidence], name: &str, version: &str) -> Option<String> {
+    let current = semver::Version::parse(version).ok()?;
+    evidence
+        .iter()
+        .filter(|e| e.name == name && e.flag.is_none() && e.version < current)
+        .map(|e| &e.version)
+        .max()
+        .map(ToString::to_string)
+}

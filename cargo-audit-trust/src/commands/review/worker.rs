@@ -1,0 +1,281 @@
+//! The background worker: downloads, clones, diffs and signing run here, one request at a time,
+//! so the UI keeps drawing and answering keys. Nothing here touches the terminal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use audit_trust_core::audit_file::AuditFile;
+use audit_trust_core::progress::NoProgress;
+use audit_trust_core::provenance::versions::ChangeStatus;
+use audit_trust_core::provenance::{FileStatus, ProvenanceReport, Verdict, diff_versions};
+
+use super::app::{Outcome, Request, SignRequest};
+use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
+use super::queue::display_safe;
+use crate::cli::{GlobalArgs, KeyArgs, SignArgs};
+use crate::commands::diff::provenance::{Published, provenance_report};
+use crate::commands::diff::source::CrateSource;
+use crate::commands::sign::sign_record;
+use crate::context::CliError;
+
+/// Answers requests until the UI hangs up.
+pub fn run(
+    global: GlobalArgs,
+    key: Option<PathBuf>,
+    requests: Receiver<Request>,
+    results: Sender<Outcome>,
+) {
+    let mut crates: Option<(CrateSource, AuditFile)> = None;
+    for request in requests {
+        let outcome = match request {
+            Request::LoadDiff {
+                kind,
+                name,
+                version,
+                base,
+            } => Outcome::Diff(
+                load_diff(&global, &mut crates, kind, &name, &version, base.as_deref())
+                    .map_err(|e| display_safe(&describe(&e))),
+            ),
+            Request::Sign(request) => {
+                let result = sign(&global, key.clone(), &request);
+                Outcome::Signed { request, result }
+            }
+        };
+        if results.send(outcome).is_err() {
+            return;
+        }
+    }
+}
+
+fn describe(error: &CliError) -> String {
+    match error {
+        CliError::Usage(message) => message.clone(),
+        CliError::Core(error) => error.to_string(),
+    }
+}
+
+fn sign(
+    global: &GlobalArgs,
+    key: Option<PathBuf>,
+    request: &SignRequest,
+) -> Result<String, String> {
+    let args = SignArgs {
+        name: request.name.clone(),
+        crate_version: request.version.clone(),
+        criteria: request.criteria.clone(),
+        delta_from: request.delta_from.clone(),
+        notes: request.notes.clone(),
+        flag: request.flag.clone(),
+        key: KeyArgs { key },
+    };
+    let signed = sign_record(global, &args, false).map_err(|e| display_safe(&describe(&e)))?;
+    let mut summary = format!(
+        "{} {}@{} (record {:.12}…)",
+        signed.summary(),
+        request.name,
+        request.version,
+        signed.id
+    );
+    for note in &signed.notes {
+        summary.push_str(&format!("; note: {}", display_safe(note)));
+    }
+    Ok(summary)
+}
+
+fn load_diff(
+    global: &GlobalArgs,
+    crates: &mut Option<(CrateSource, AuditFile)>,
+    kind: DiffKind,
+    name: &str,
+    version: &str,
+    base: Option<&str>,
+) -> Result<LoadedDiff, CliError> {
+    let (source, audit_file) = match crates {
+        Some(opened) => opened,
+        None => {
+            let source = CrateSource::open(global, false)?;
+            let audit_file = source.audit_file(global)?;
+            crates.insert((source, audit_file))
+        }
+    };
+    let package = source.package(name, version)?;
+    let (_, archive) = source.read(&package)?;
+    match (kind, base) {
+        (DiffKind::Delta, Some(base)) => {
+            let (_, old) = source.read(&source.package(name, base)?)?;
+            let diff = diff_versions(name, base, &old, version, &archive);
+            let t = &diff.totals;
+            let title = display_safe(&format!(
+                "{name} {base} -> {version}: {} files changed, +{} -{}",
+                diff.files.len(),
+                t.lines_added,
+                t.lines_removed
+            ));
+            let files = diff
+                .files
+                .iter()
+                .map(|f| {
+                    let bytes = |a: &audit_trust_core::tarball::CrateArchive| {
+                        Arc::new(
+                            a.get(&f.path)
+                                .map(|c| c.contents.clone())
+                                .unwrap_or_default(),
+                        )
+                    };
+                    let status = match f.status {
+                        ChangeStatus::Added => "added",
+                        ChangeStatus::Removed => "removed",
+                        ChangeStatus::Modified => "modified",
+                    };
+                    DiffFile {
+                        path: display_safe(&f.path),
+                        status: status.to_owned(),
+                        changed: true,
+                        old: bytes(&old),
+                        new: bytes(&archive),
+                        old_label: format!("{base}/{}", f.path),
+                        new_label: format!("{version}/{}", f.path),
+                        note: None,
+                    }
+                })
+                .collect();
+            Ok(LoadedDiff {
+                kind,
+                name: name.to_owned(),
+                version: version.to_owned(),
+                summary: vec![title.clone()],
+                title,
+                files,
+            })
+        }
+        _ => {
+            let published = Published {
+                name,
+                version,
+                archive: &archive,
+                registry: &package.source,
+            };
+            let report =
+                provenance_report(global, source, audit_file, &published, None, &NoProgress)?;
+            let files = if report.files.is_empty() {
+                // Nothing to compare with (unverifiable): the published files are still what
+                // the reviewer has to read, so they are shown whole.
+                archive.files().iter().map(unverified_file).collect()
+            } else {
+                report
+                    .files
+                    .iter()
+                    .map(|f| provenance_file(f, &archive))
+                    .collect()
+            };
+            Ok(LoadedDiff {
+                kind: DiffKind::Provenance,
+                name: name.to_owned(),
+                version: version.to_owned(),
+                title: display_safe(&format!(
+                    "{name} {version} vs git: {}",
+                    verdict_word(report.verdict)
+                )),
+                summary: provenance_summary(&report),
+                files,
+            })
+        }
+    }
+}
+
+fn provenance_file(
+    f: &audit_trust_core::provenance::FileComparison,
+    archive: &audit_trust_core::tarball::CrateArchive,
+) -> DiffFile {
+    let repository_path = f.repository_path.as_deref().unwrap_or(&f.path);
+    let note = match f.status {
+        FileStatus::LineEndings => {
+            Some("the same text with other line endings (CRLF vs LF): every line differs".into())
+        }
+        FileStatus::ManifestMismatch => {
+            Some("the normalized Cargo.toml does not build what Cargo.toml.orig describes".into())
+        }
+        _ => f.note.as_deref().map(display_safe),
+    };
+    DiffFile {
+        path: display_safe(&f.path),
+        status: f.status.as_str().to_owned(),
+        changed: f.status.is_difference(),
+        old: Arc::new(f.repository_contents.clone().unwrap_or_default()),
+        new: Arc::new(
+            archive
+                .get(&f.path)
+                .map(|c| c.contents.clone())
+                .unwrap_or_default(),
+        ),
+        old_label: match f.status {
+            FileStatus::OnlyInTarball => "/dev/null".to_owned(),
+            _ => format!("repository/{repository_path}"),
+        },
+        new_label: format!("published/{}", f.path),
+        note,
+    }
+}
+
+fn unverified_file(file: &audit_trust_core::tarball::CrateFile) -> DiffFile {
+    DiffFile {
+        path: display_safe(&file.path),
+        status: "not compared".to_owned(),
+        changed: true,
+        old: Arc::new(Vec::new()),
+        new: Arc::new(file.contents.clone()),
+        old_label: "/dev/null".to_owned(),
+        new_label: format!("published/{}", file.path),
+        note: None,
+    }
+}
+
+/// The details pane's provenance lines: verdict, reason, repository, release link.
+fn provenance_summary(report: &ProvenanceReport) -> Vec<String> {
+    let mut lines = vec![
+        format!("verdict: {}", verdict_word(report.verdict)),
+        report.reason.clone(),
+    ];
+    if let Some(repository) = &report.repository {
+        lines.push(format!("repository: {repository}"));
+        if let Some(link) =
+            release_link(repository, report.tag.as_deref(), report.commit.as_deref())
+        {
+            lines.push(format!("release: {link}"));
+        }
+    }
+    if let Some(commit) = &report.commit {
+        lines.push(format!("commit: {commit}"));
+    }
+    lines.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
+    lines.iter().map(|l| display_safe(l)).collect()
+}
+
+/// The release's page on the forge: the tag page on GitHub or GitLab, else the commit page;
+/// for other hosts, the commit id alone (`None` when neither is known).
+pub fn release_link(repository: &str, tag: Option<&str>, commit: Option<&str>) -> Option<String> {
+    let base = repository.trim_end_matches('/').trim_end_matches(".git");
+    let forge = if base.starts_with("https://github.com/") {
+        Some(("/releases/tag/", "/commit/"))
+    } else if base.starts_with("https://gitlab.com/") {
+        Some(("/-/tags/", "/-/commit/"))
+    } else {
+        None
+    };
+    match (forge, tag, commit) {
+        (Some((tags, _)), Some(tag), _) => Some(format!("{base}{tags}{tag}")),
+        (Some((_, commits)), None, Some(commit)) => Some(format!("{base}{commits}{commit}")),
+        (None, _, Some(commit)) => Some(format!("commit {commit}")),
+        _ => None,
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Matches => "matches",
+        Verdict::Differs => "DIFFERS",
+        Verdict::Unverifiable => "UNVERIFIABLE",
+    }
+}
