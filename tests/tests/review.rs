@@ -1,0 +1,239 @@
+//! End to end: `review` in a real terminal. The real binary runs inside tmux (send-keys,
+//! capture-pane) on the standard fixture: open, go to a package, open its diff, sign it off,
+//! quit — and then `check` passes for that package. Without tmux the test says it was skipped.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use audit_trust_e2e::binary_path;
+use audit_trust_e2e::fixture::fixture;
+
+const TODAY: &str = "2026-11-01T12:00:00Z";
+
+/// A tmux server of our own (its own socket), killed when the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "review"];
+        args.extend_from_slice(keys);
+        let out = self.cmd(&args);
+        assert!(out.status.success(), "send-keys {keys:?}");
+    }
+
+    fn pane(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "review"]).stdout)
+            .into_owned()
+    }
+
+    /// Waits until the screen shows `text`; fails with the screen when it never does.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let pane = self.pane();
+            if pane.contains(text) {
+                return pane;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the screen never showed {text:?}:\n{pane}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn session_ended(&self) -> bool {
+        !self.cmd(&["has-session", "-t", "review"]).status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn advisory_db(dir: &Path) {
+    let folder = dir.join("crates").join("middle");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("RUSTSEC-2026-0100.md"),
+        "```toml\n[advisory]\nid = \"RUSTSEC-2026-0100\"\npackage = \"middle\"\ndate = \"2026-10-01\"\n\n\
+         [versions]\npatched = [\">= 0.3.0\"]\n```\n\n# middle is broken\n\nText.\n",
+    )
+    .expect("write advisory");
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+#[test]
+fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED review_in_tmux…: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache");
+    let home = tempfile::tempdir().expect("home");
+    let db = tempfile::tempdir().expect("db");
+    advisory_db(db.path());
+    let key = home.path().join("key");
+    let key_arg = key.display().to_string();
+    let env = [("HOME", home.path().to_str().expect("utf-8"))];
+    let out = f.run_with_env(cache.path(), &env, &["key", "new", "--out", &key_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let exemptions: String = [
+        "leafy@1.0.0",
+        "middle@0.2.0",
+        "cc@1.0.0",
+        "nativelib@0.1.0",
+        "macros@0.1.0",
+        "devonly@0.1.0",
+    ]
+    .iter()
+    .map(|p| {
+        format!("[[exemption]]\npackage = \"{p}\"\nreason = \"fixture\"\nexpires = 2026-12-31\n\n")
+    })
+    .collect();
+    f.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{public}\" }}]\n\n{exemptions}\
+             [[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2026-12-31\n"
+        ),
+    );
+    let lockfile = f.lockfile_arg();
+    let dbs = db.path().display().to_string();
+    let check = || {
+        let out = f.run(
+            cache.path(),
+            &[
+                "check",
+                "--lockfile",
+                &lockfile,
+                "--advisory-db",
+                &dbs,
+                "--now",
+                TODAY,
+                "--format",
+                "json",
+            ],
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("check --format json");
+        let leafy = report["packages"]
+            .as_array()
+            .and_then(|p| {
+                p.iter()
+                    .find(|p| p["name"] == "leafy" && p["version"] == "2.0.0")
+            })
+            .map(|p| p["status"].clone());
+        (out.status.code(), leafy)
+    };
+    assert_eq!(check(), (Some(1), Some("unaudited".into())));
+
+    // A clean environment for the terminal: the registry's CARGO_HOME, the temporary HOME.
+    let script = home.path().join("review.sh");
+    let command = [
+        binary_path("cargo-audit-trust").display().to_string(),
+        "--cache-dir".into(),
+        cache.path().display().to_string(),
+        "review".into(),
+        "--lockfile".into(),
+        lockfile.clone(),
+        "--advisory-db".into(),
+        dbs.clone(),
+        "--now".into(),
+        TODAY.into(),
+        "--key".into(),
+        key_arg.clone(),
+        "--quiet".into(),
+    ]
+    .iter()
+    .map(|a| shell_quote(a))
+    .collect::<Vec<_>>()
+    .join(" ");
+    std::fs::write(
+        &script,
+        format!(
+            "cd {}\nexec env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME={} CARGO_HOME={} \
+             no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 {command}\n",
+            shell_quote(&f.ws.path().display().to_string()),
+            shell_quote(&home.path().display().to_string()),
+            shell_quote(&f.reg.cargo_home().display().to_string()),
+        ),
+    )
+    .expect("write script");
+    let tmux = Tmux {
+        socket: format!("audit-trust-review-{}", std::process::id()),
+    };
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "review",
+        &format!("sh {}", shell_quote(&script.display().to_string())),
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    // Open: the queue, with the one blocked package first.
+    let screen = tmux.wait_for("audit-trust review");
+    assert!(screen.contains("leafy 2.0.0"), "{screen}");
+    // Go to the package by searching for it.
+    tmux.keys(&["/", "leafy", "Enter"]);
+    let screen = tmux.wait_for("/leafy");
+    assert!(screen.contains(">!leafy 2.0.0"), "{screen}");
+    // Its diff against git (the fixture's crates name no repository: unverifiable, files listed).
+    tmux.keys(&["d"]);
+    let screen = tmux.wait_for("Files (");
+    assert!(screen.contains("src/lib.rs"), "{screen}");
+    // Sign it off: the form, the confirmation, the result.
+    tmux.keys(&["s"]);
+    tmux.wait_for("what did you check?");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("y: sign with your key");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Signed off (reviewed)");
+    // Quit: back from the diff, then out.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Queue (");
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while !tmux.session_ended() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "review did not quit:\n{}",
+            tmux.pane()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    assert_eq!(check(), (Some(0), Some("audited".into())));
+}
