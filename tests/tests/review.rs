@@ -220,7 +220,7 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("y: sign with your key");
     tmux.keys(&["y"]);
-    tmux.wait_for("Signed off (reviewed)");
+    tmux.wait_for("Signed off (reviewed) leafy@2.0.0 as auditor `team`");
     // Quit: back from the diff, then out.
     tmux.keys(&["q"]);
     tmux.wait_for("Queue (");

@@ -60,10 +60,8 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
             head_expires: signed.head_expires.clone(),
         })?,
         Format::Human | Format::Sarif => write_stdout(&format!(
-            "{} {}@{}\n  record {} in {}\n  checksum {}\n  head #{} of {}, valid until {}\n",
-            signed.summary(),
-            args.name,
-            args.crate_version,
+            "{}\n  record {} in {}\n  checksum {}\n  head #{} of {}, valid until {}\n",
+            signed.summary(&args.name, &args.crate_version),
             signed.id,
             signed.file.display(),
             signed.checksum,
@@ -93,14 +91,14 @@ pub struct SignedOutcome {
 }
 
 impl SignedOutcome {
-    /// "Signed off (reviewed) as auditor `team`" or "Flagged as auditor `team`".
-    pub fn summary(&self) -> String {
+    /// "Signed off (reviewed) leafy@1.0.0 as auditor `team`" or "Flagged leafy@1.0.0 as …".
+    pub fn summary(&self, name: &str, version: &str) -> String {
         let what = if self.flagged {
             "Flagged".to_owned()
         } else {
             format!("Signed off ({})", self.criteria.join(", "))
         };
-        format!("{what} as auditor `{}`:", self.auditor)
+        format!("{what} {name}@{version} as auditor `{}`", self.auditor)
     }
 }
 

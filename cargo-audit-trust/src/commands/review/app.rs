@@ -127,6 +127,9 @@ pub struct App {
     pub message: Option<String>,
     /// Provenance summaries loaded so far, by `(name, version)`, for the details pane.
     pub provenance: HashMap<(String, String), Vec<String>>,
+    /// What the gate could not check or did not trust in this run (advisories not checked,
+    /// ignored records): shown under every package, because they change what a status means.
+    pub notes: Vec<String>,
     /// Whether publishing to a registry exists yet (it does not: records go to local folders).
     pub publish_available: bool,
     pub size: (u16, u16),
@@ -145,6 +148,7 @@ impl App {
             busy: None,
             message: None,
             provenance: HashMap::new(),
+            notes: Vec::new(),
             publish_available: false,
             size,
             quit: false,

@@ -81,6 +81,7 @@ impl DiffView {
     }
 
     /// How many files have been rendered: lazy loading made visible to tests.
+    #[cfg(test)]
     pub fn rendered_files(&self) -> usize {
         self.rendered.len()
     }

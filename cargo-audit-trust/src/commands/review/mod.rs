@@ -22,7 +22,7 @@ use crate::commands::check::gather_gate_report;
 use crate::context::{CliError, analyze_inventory};
 
 use app::App;
-use queue::{QueueInput, build_queue};
+use queue::{QueueInput, build_queue, display_safe};
 
 pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError> {
     if global.format != Format::Human {
@@ -52,7 +52,16 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
         evidence: &gathered.evidence.accepted,
         rejected: &gathered.evidence.rejected,
     });
-    let app = App::new(entries, (80, 24));
+    let mut app = App::new(entries, (80, 24));
+    app.notes = gathered
+        .report
+        .notes
+        .iter()
+        .map(|n| display_safe(n))
+        .collect();
+    if gathered.advisory_db_error.is_some() {
+        app.message = Some("ADVISORIES WERE NOT CHECKED (see the notes under each package)".into());
+    }
     terminal::run(global.clone(), args.key.key.clone(), app)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -195,6 +195,13 @@ fn draw_details(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if let Some(step) = &entry.next_step {
         lines.push(Line::from(format!("next: {step}")));
     }
+    if !app.notes.is_empty() {
+        lines.push(Line::styled(
+            "notes on this run:",
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        lines.extend(app.notes.iter().map(|n| Line::from(format!("  {n}"))));
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

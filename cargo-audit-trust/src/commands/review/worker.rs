@@ -72,10 +72,8 @@ fn sign(
     };
     let signed = sign_record(global, &args, false).map_err(|e| display_safe(&describe(&e)))?;
     let mut summary = format!(
-        "{} {}@{} (record {:.12}…)",
-        signed.summary(),
-        request.name,
-        request.version,
+        "{} (record {:.12}…)",
+        signed.summary(&request.name, &request.version),
         signed.id
     );
     for note in &signed.notes {

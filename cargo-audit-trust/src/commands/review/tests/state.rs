@@ -168,7 +168,7 @@ fn nothing_is_signed_without_the_confirmation_key() {
         &mut app,
         Event::Done(Outcome::Signed {
             request: request.clone(),
-            result: Ok("Signed off (reviewed) as auditor `team`: leafy@2.0.0".into()),
+            result: Ok("Signed off (reviewed) leafy@2.0.0 as auditor `team`".into()),
         }),
     );
     assert!(
@@ -303,4 +303,23 @@ fn release_links_point_at_the_tag_page_on_known_forges_else_the_commit() {
         Some("commit abc")
     );
     assert_eq!(release_link("https://git.example/r", None, None), None);
+}
+
+#[test]
+fn the_runs_notes_show_under_every_package() {
+    let mut app = super::sample_app();
+    app.notes = vec!["ADVISORIES WERE NOT CHECKED: unreachable".to_owned()];
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 40)).expect("test backend");
+    terminal
+        .draw(|frame| crate::commands::review::view::view(&app, frame))
+        .expect("draw");
+    let text: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("ADVISORIES WERE NOT CHECKED"));
 }
