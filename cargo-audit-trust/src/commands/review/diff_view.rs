@@ -147,8 +147,49 @@ fn render_file(file: &DiffFile) -> Vec<String> {
         &file.new_label,
         CONTEXT_LINES,
     ) {
-        Some(text) => lines.extend(text.lines().map(display_safe)),
+        // Split on `\n` only: a `\r` stays in the line and is shown escaped, never hidden.
+        Some(text) => lines.extend(text.split_terminator('\n').map(display_safe)),
         None => lines.push(not_text_note(&file.old, &file.new)),
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{DiffFile, DiffKind, DiffView, LoadedDiff};
+
+    #[test]
+    fn file_contents_cannot_drive_the_terminal() {
+        let file = DiffFile {
+            path: "src/lib.rs".into(),
+            status: "modified".into(),
+            changed: true,
+            old: Arc::new(b"a\n".to_vec()),
+            new: Arc::new(b"a\n\x1b[2J\tb\r\n".to_vec()),
+            old_label: "old".into(),
+            new_label: "new".into(),
+            note: None,
+        };
+        let view = DiffView::new(LoadedDiff {
+            kind: DiffKind::Delta,
+            name: "x".into(),
+            version: "1.0.0".into(),
+            title: "t".into(),
+            summary: Vec::new(),
+            files: vec![file],
+        });
+        let added: Vec<&String> = view
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("+\\"))
+            .collect();
+        assert_eq!(added, ["+\\u{1b}[2J    b\\r"]);
+        assert!(
+            view.lines()
+                .iter()
+                .all(|l| !l.chars().any(char::is_control))
+        );
+    }
 }

@@ -23,6 +23,7 @@ use crate::context::{CliError, analyze_inventory};
 
 use app::App;
 use queue::{QueueInput, build_queue, display_safe};
+use worker::describe;
 
 pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError> {
     if global.format != Format::Human {
@@ -38,13 +39,18 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
     let show_progress = !global.quiet;
     let gathered = gather_gate_report(global, args.advisory_db.as_deref(), show_progress)?;
     // The amount of code is what a reviewer plans by; without it the queue still works.
-    let classified = analyze_inventory(
+    let mut run_notes = gathered.report.notes.clone();
+    let classified = match analyze_inventory(
         global,
         &ClassifyArgs { micro_lines: None },
         &gathered.project,
-    )
-    .map(|r| r.packages)
-    .unwrap_or_default();
+    ) {
+        Ok(report) => report.packages,
+        Err(e) => {
+            run_notes.push(format!("the amount of code is unknown: {}", describe(&e)));
+            Vec::new()
+        }
+    };
     let entries = build_queue(&QueueInput {
         report: &gathered.report,
         classified: &classified,

@@ -73,8 +73,18 @@ fn event_loop(
         } else {
             events.push(Event::Tick);
         }
-        while let Ok(outcome) = outcome_rx.try_recv() {
-            events.push(Event::Done(outcome));
+        loop {
+            match outcome_rx.try_recv() {
+                Ok(outcome) => events.push(Event::Done(outcome)),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    if app.busy.take().is_some() {
+                        app.message =
+                            Some("the background worker stopped; restart the review".into());
+                    }
+                    break;
+                }
+            }
         }
         for event in events {
             if let Some(request) = update(app, event)

@@ -49,7 +49,7 @@ pub fn run(
     }
 }
 
-fn describe(error: &CliError) -> String {
+pub fn describe(error: &CliError) -> String {
     match error {
         CliError::Usage(message) => message.clone(),
         CliError::Core(error) => error.to_string(),
