@@ -204,8 +204,8 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     );
 
     // Open: the queue, with the one blocked package first.
-    let screen = tmux.wait_for("audit-trust review");
-    assert!(screen.contains("leafy 2.0.0"), "{screen}");
+    let screen = tmux.wait_for("1 blocked");
+    assert!(screen.contains("!leafy 2.0.0"), "{screen}");
     // Go to the package by searching for it.
     tmux.keys(&["/", "leafy", "Enter"]);
     let screen = tmux.wait_for("/leafy");
@@ -222,8 +222,10 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     tmux.keys(&["y"]);
     tmux.wait_for("Signed off (reviewed) leafy@2.0.0 as auditor `team`");
     // Quit: back from the diff, then out.
+    // The project is re-checked in the background: nothing blocks any more.
     tmux.keys(&["q"]);
-    tmux.wait_for("Queue (");
+    let screen = tmux.wait_for("0 blocked");
+    assert!(!screen.contains("!leafy 2.0.0"), "{screen}");
     tmux.keys(&["q"]);
     let start = Instant::now();
     while !tmux.session_ended() {

@@ -33,6 +33,9 @@ pub enum Request {
         base: Option<String>,
     },
     Sign(SignRequest),
+    /// Gather, classify and build the queue (at the start, and after a sign-off so the statuses
+    /// are `check`'s again).
+    LoadQueue,
 }
 
 /// A sign-off or a flag, exactly as confirmed by the user.
@@ -69,9 +72,20 @@ impl SignRequest {
     }
 }
 
+/// The queue and the run's notes, as the worker built them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueLoaded {
+    pub entries: Vec<QueueEntry>,
+    pub notes: Vec<String>,
+    pub advisories_unchecked: bool,
+}
+
 /// What the worker reports back.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// `Err`: the project cannot be reviewed (bad `Cargo.audit`, no lockfile…); the UI closes
+    /// and the error is reported as `check` would.
+    Queue(Result<QueueLoaded, String>),
     Diff(Result<LoadedDiff, String>),
     Signed {
         request: SignRequest,
@@ -134,6 +148,10 @@ pub struct App {
     pub publish_available: bool,
     pub size: (u16, u16),
     pub quit: bool,
+    /// Whether the queue has been built (until then the queue pane says it is loading).
+    pub loaded: bool,
+    /// Why the review had to stop; reported after the terminal is restored.
+    pub fatal: Option<String>,
 }
 
 impl App {
@@ -152,6 +170,20 @@ impl App {
             publish_available: false,
             size,
             quit: false,
+            loaded: true,
+            fatal: None,
+        }
+    }
+
+    /// The state at start-up, while the worker builds the queue.
+    pub fn loading(size: (u16, u16)) -> App {
+        App {
+            loaded: false,
+            busy: Some(Busy {
+                what: "reading the lockfile, the policy, advisories and sign-offs".to_owned(),
+                ticks: 0,
+            }),
+            ..App::new(Vec::new(), size)
         }
     }
 
@@ -216,14 +248,41 @@ pub fn update(app: &mut App, event: Event) -> Option<Request> {
         }
         Event::Done(outcome) => {
             app.busy = None;
-            on_done(app, outcome);
-            None
+            on_done(app, outcome)
         }
     }
 }
 
-fn on_done(app: &mut App, outcome: Outcome) {
+fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
     match outcome {
+        Outcome::Queue(Ok(loaded)) => {
+            let selected = app
+                .selected_entry()
+                .map(|e| (e.name.clone(), e.version.clone()));
+            app.entries = loaded.entries;
+            app.notes = loaded.notes;
+            app.loaded = true;
+            // Keep the cursor on the same package when it is still there, else in range.
+            let visible = app.visible();
+            app.selected = selected
+                .and_then(|(name, version)| {
+                    visible.iter().position(|&i| {
+                        app.entries
+                            .get(i)
+                            .is_some_and(|e| e.name == name && e.version == version)
+                    })
+                })
+                .unwrap_or(app.selected)
+                .min(visible.len().saturating_sub(1));
+            if loaded.advisories_unchecked {
+                app.message =
+                    Some("ADVISORIES WERE NOT CHECKED (see the notes under each package)".into());
+            }
+        }
+        Outcome::Queue(Err(error)) => {
+            app.fatal = Some(error);
+            app.quit = true;
+        }
         Outcome::Diff(Ok(diff)) => {
             if diff.kind == DiffKind::Provenance {
                 app.provenance.insert(
@@ -252,9 +311,12 @@ fn on_done(app: &mut App, outcome: Outcome) {
                 ));
             }
             app.message = Some(summary);
+            // Re-check, so the queue shows what `check` now says.
+            return app.start("re-checking the project".to_owned(), Request::LoadQueue);
         }
         Outcome::Signed {
             result: Err(error), ..
         } => app.message = Some(format!("NOT signed: {error}")),
     }
+    None
 }

@@ -36,8 +36,31 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
             "`review` needs a terminal; in scripts use `check` or `suggest`".into(),
         ));
     }
-    let show_progress = !global.quiet;
-    let gathered = gather_gate_report(global, args.advisory_db.as_deref(), show_progress)?;
+    let mut app = App::loading((80, 24));
+    let context = worker::WorkerContext {
+        // Nothing may print while the UI owns the terminal: no progress bars, no notes.
+        global: GlobalArgs {
+            quiet: true,
+            verbose: 0,
+            ..global.clone()
+        },
+        key: args.key.key.clone(),
+        advisory_db: args.advisory_db.clone(),
+    };
+    terminal::run(context, &mut app)?;
+    match app.fatal {
+        Some(error) => Err(CliError::Usage(error)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The queue as `check` sees the project now: gathered, classified and built. Runs on the
+/// worker, at the start and again after every sign-off.
+pub fn load_queue(
+    global: &GlobalArgs,
+    advisory_db: Option<&std::path::Path>,
+) -> Result<app::QueueLoaded, CliError> {
+    let gathered = gather_gate_report(global, advisory_db, false)?;
     // The amount of code is what a reviewer plans by; without it the queue still works.
     let mut run_notes = gathered.report.notes.clone();
     let classified = match analyze_inventory(
@@ -58,16 +81,9 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
         evidence: &gathered.evidence.accepted,
         rejected: &gathered.evidence.rejected,
     });
-    let mut app = App::new(entries, (80, 24));
-    app.notes = gathered
-        .report
-        .notes
-        .iter()
-        .map(|n| display_safe(n))
-        .collect();
-    if gathered.advisory_db_error.is_some() {
-        app.message = Some("ADVISORIES WERE NOT CHECKED (see the notes under each package)".into());
-    }
-    terminal::run(global.clone(), args.key.key.clone(), app)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(app::QueueLoaded {
+        entries,
+        notes: run_notes.iter().map(|n| display_safe(n)).collect(),
+        advisories_unchecked: gathered.advisory_db_error.is_some(),
+    })
 }

@@ -3,7 +3,6 @@
 //! `input`). Events are read with a timeout so the spinner moves and worker results show up.
 
 use std::io::stdout;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,10 +11,9 @@ use crossterm::event::{
 };
 use crossterm::execute;
 
-use super::app::{App, Event, update};
+use super::app::{App, Event, Request, update};
 use super::view::view;
-use super::worker;
-use crate::cli::GlobalArgs;
+use super::worker::{self, WorkerContext};
 use crate::context::CliError;
 
 /// How long to wait for input before a tick.
@@ -27,7 +25,7 @@ fn io_error(e: std::io::Error) -> CliError {
 
 /// Runs the UI until the user quits. The worker thread is not joined: quitting must not wait
 /// for a clone or a download that is still running.
-pub fn run(global: GlobalArgs, key: Option<PathBuf>, mut app: App) -> Result<(), CliError> {
+pub fn run(context: WorkerContext, app: &mut App) -> Result<(), CliError> {
     let mut terminal = ratatui::try_init().map_err(io_error)?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -36,7 +34,7 @@ pub fn run(global: GlobalArgs, key: Option<PathBuf>, mut app: App) -> Result<(),
         previous(info);
     }));
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, global, key, &mut app);
+    let result = event_loop(&mut terminal, context, app);
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -44,13 +42,18 @@ pub fn run(global: GlobalArgs, key: Option<PathBuf>, mut app: App) -> Result<(),
 
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    global: GlobalArgs,
-    key: Option<PathBuf>,
+    context: WorkerContext,
     app: &mut App,
 ) -> Result<(), CliError> {
     let (request_tx, request_rx) = mpsc::channel();
     let (outcome_tx, outcome_rx) = mpsc::channel();
-    std::thread::spawn(move || worker::run(global, key, request_rx, outcome_tx));
+    std::thread::spawn(move || worker::run(context, request_rx, outcome_tx));
+    // The first job: the queue itself, so the UI is up before any network access.
+    if request_tx.send(Request::LoadQueue).is_err() {
+        return Err(CliError::Usage(
+            "the background worker did not start".into(),
+        ));
+    }
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }

@@ -39,10 +39,14 @@ pub fn view(app: &App, frame: &mut Frame<'_>) {
 
 fn draw_title(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let blocked = app.entries.iter().filter(|e| e.blocked).count();
-    let text = format!(
-        " audit-trust review: {} to review, {blocked} blocked   ? help  q quit",
-        app.entries.len()
-    );
+    let text = if app.loaded {
+        format!(
+            " audit-trust review: {} to review, {blocked} blocked   ? help  q quit",
+            app.entries.len()
+        )
+    } else {
+        " audit-trust review: loading   ? help  q quit".to_owned()
+    };
     frame.render_widget(
         Paragraph::new(text).style(Style::new().add_modifier(Modifier::REVERSED)),
         area,
@@ -128,7 +132,9 @@ fn draw_queue(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let block = Block::new().borders(Borders::ALL).title(title);
     let height = usize::from(block.inner(area).height);
     let (lines, selected_row) = queue_lines(app, &visible);
-    let lines = if lines.is_empty() {
+    let lines = if !app.loaded {
+        vec![Line::from("Loading the queue…")]
+    } else if lines.is_empty() {
         vec![Line::from(if app.entries.is_empty() {
             "Nothing to review: every package is audited."
         } else {

@@ -19,27 +19,36 @@ use crate::commands::diff::source::CrateSource;
 use crate::commands::sign::sign_record;
 use crate::context::CliError;
 
+/// What the worker needs from the command line.
+pub struct WorkerContext {
+    /// Quiet: nothing may print while the UI owns the terminal.
+    pub global: GlobalArgs,
+    /// `--key`.
+    pub key: Option<PathBuf>,
+    /// `--advisory-db`.
+    pub advisory_db: Option<PathBuf>,
+}
+
 /// Answers requests until the UI hangs up.
-pub fn run(
-    global: GlobalArgs,
-    key: Option<PathBuf>,
-    requests: Receiver<Request>,
-    results: Sender<Outcome>,
-) {
+pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<Outcome>) {
+    let global = &context.global;
     let mut crates: Option<(CrateSource, AuditFile)> = None;
     for request in requests {
         let outcome = match request {
+            Request::LoadQueue => Outcome::Queue(
+                super::load_queue(global, context.advisory_db.as_deref()).map_err(|e| describe(&e)),
+            ),
             Request::LoadDiff {
                 kind,
                 name,
                 version,
                 base,
             } => Outcome::Diff(
-                load_diff(&global, &mut crates, kind, &name, &version, base.as_deref())
+                load_diff(global, &mut crates, kind, &name, &version, base.as_deref())
                     .map_err(|e| display_safe(&describe(&e))),
             ),
             Request::Sign(request) => {
-                let result = sign(&global, key.clone(), &request);
+                let result = sign(global, context.key.clone(), &request);
                 Outcome::Signed { request, result }
             }
         };

@@ -90,3 +90,9 @@ fn a_larger_terminal_uses_the_room() {
     let app = sample_app();
     assert_snapshot("queue_120x30", &screen(&app, 120, 30));
 }
+
+#[test]
+fn start_up_while_the_queue_loads() {
+    let app = App::loading((80, 24));
+    assert_snapshot("loading", &screen(&app, 80, 24));
+}

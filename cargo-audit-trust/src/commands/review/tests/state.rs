@@ -4,7 +4,9 @@ use audit_trust_core::gate::{GateReport, Reason, Severity, Status, Summary, Verd
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{key, loaded, press, sample_app};
-use crate::commands::review::app::{Event, Outcome, Overlay, Request, Screen, update};
+use crate::commands::review::app::{
+    App, Event, Outcome, Overlay, QueueLoaded, Request, Screen, update,
+};
 use crate::commands::review::diff_view::DiffKind;
 use crate::commands::review::queue::{QueueInput, build_queue};
 use crate::commands::review::worker::release_link;
@@ -164,12 +166,17 @@ fn nothing_is_signed_without_the_confirmation_key() {
     assert_eq!(request.notes.as_deref(), Some("read it all"));
     assert_eq!(request.flag, None);
 
-    update(
+    let next = update(
         &mut app,
         Event::Done(Outcome::Signed {
             request: request.clone(),
             result: Ok("Signed off (reviewed) leafy@2.0.0 as auditor `team`".into()),
         }),
+    );
+    assert_eq!(
+        next,
+        Some(Request::LoadQueue),
+        "a sign-off re-checks the project"
     );
     assert!(
         app.entries[0]
@@ -322,4 +329,44 @@ fn the_runs_notes_show_under_every_package() {
         .map(|c| c.symbol())
         .collect();
     assert!(text.contains("ADVISORIES WERE NOT CHECKED"));
+}
+
+#[test]
+fn the_queue_loads_in_the_background_and_a_reload_keeps_the_cursor() {
+    let mut app = App::loading((80, 24));
+    assert!(!app.loaded && app.busy.is_some());
+    let full = sample_app().entries;
+    update(
+        &mut app,
+        Event::Done(Outcome::Queue(Ok(QueueLoaded {
+            entries: full.clone(),
+            notes: vec!["a note".into()],
+            advisories_unchecked: true,
+        }))),
+    );
+    assert!(app.loaded && app.busy.is_none());
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("ADVISORIES WERE NOT CHECKED"))
+    );
+    press(&mut app, "jj");
+    assert_eq!(app.selected_entry().map(|e| e.name.as_str()), Some("cc"));
+    // leafy was signed off and left the queue: the cursor stays on cc.
+    update(
+        &mut app,
+        Event::Done(Outcome::Queue(Ok(QueueLoaded {
+            entries: full[1..].to_vec(),
+            notes: Vec::new(),
+            advisories_unchecked: false,
+        }))),
+    );
+    assert_eq!(app.selected_entry().map(|e| e.name.as_str()), Some("cc"));
+
+    update(
+        &mut app,
+        Event::Done(Outcome::Queue(Err("Cargo.audit:3:1: unknown key".into()))),
+    );
+    assert!(app.quit);
+    assert_eq!(app.fatal.as_deref(), Some("Cargo.audit:3:1: unknown key"));
 }
