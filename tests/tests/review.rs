@@ -239,3 +239,20 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
 
     assert_eq!(check(), (Some(0), Some("audited".into())));
 }
+
+#[test]
+fn review_refuses_to_run_without_a_terminal_and_says_what_to_use() {
+    let f = fixture();
+    let cache = tempfile::tempdir().expect("cache");
+    let lockfile = f.lockfile_arg();
+    // The test harness captures stdout: no terminal.
+    let out = f.run(cache.path(), &["review", "--lockfile", &lockfile]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a terminal"), "{stderr}");
+    let out = f.run(
+        cache.path(),
+        &["review", "--lockfile", &lockfile, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -8,7 +8,7 @@ use crossterm::event::KeyEvent;
 
 use super::diff_view::{DiffKind, DiffView, LoadedDiff};
 use super::input;
-use super::queue::QueueEntry;
+use super::queue::{QueueEntry, display_safe};
 
 /// What can happen to the UI.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,9 +279,14 @@ fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
                     Some("ADVISORIES WERE NOT CHECKED (see the notes under each package)".into());
             }
         }
-        Outcome::Queue(Err(error)) => {
+        // Without a queue there is nothing to review: close and report it like `check`.
+        Outcome::Queue(Err(error)) if !app.loaded => {
             app.fatal = Some(error);
             app.quit = true;
+        }
+        // A failed re-check keeps the queue the user is working on.
+        Outcome::Queue(Err(error)) => {
+            app.message = Some(display_safe(&format!("re-check failed: {error}")));
         }
         Outcome::Diff(Ok(diff)) => {
             if diff.kind == DiffKind::Provenance {

@@ -365,6 +365,14 @@ fn the_queue_loads_in_the_background_and_a_reload_keeps_the_cursor() {
 
     update(
         &mut app,
+        Event::Done(Outcome::Queue(Err("index unreachable".into()))),
+    );
+    assert!(!app.quit, "a failed re-check keeps the queue");
+    assert_eq!(app.visible().len(), 3);
+
+    let mut app = App::loading((80, 24));
+    update(
+        &mut app,
         Event::Done(Outcome::Queue(Err("Cargo.audit:3:1: unknown key".into()))),
     );
     assert!(app.quit);
