@@ -9,7 +9,7 @@ use crate::classify::{Classification, classify_files};
 use crate::fetch::CrateStore;
 use crate::inventory::{Inventory, PackageId};
 use crate::progress::Progress;
-use crate::report::InventoryReport;
+use crate::report::{InventoryReport, WorkSummary};
 use crate::tarball::{Limits, read_crate};
 use crate::{Error, Package};
 
@@ -54,19 +54,27 @@ pub fn analyze(
             None => misses.push(id),
         }
     }
+    let mut work = WorkSummary {
+        cached: inventory
+            .packages
+            .iter()
+            .filter(|p| p.source.is_registry())
+            .count()
+            - misses.len(),
+        classified: misses.len(),
+        downloaded: 0,
+    };
     if !misses.is_empty() {
         let missing: Vec<&Package> = misses.iter().map(|&id| &inventory.packages[id]).collect();
-        store.ensure_all(&missing, progress)?;
+        work.downloaded = store.ensure_all(&missing, progress)?;
         let computed = classify_in_parallel(inventory, &misses, store, cache, options, progress)?;
         for (id, classification) in misses.iter().zip(computed) {
             classifications[*id] = classification;
         }
     }
-    Ok(InventoryReport::build(
-        inventory,
-        &classifications,
-        options.micro_lines,
-    ))
+    let mut report = InventoryReport::build(inventory, &classifications, options.micro_lines);
+    report.work = work;
+    Ok(report)
 }
 
 fn classify_in_parallel(

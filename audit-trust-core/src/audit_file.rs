@@ -2,13 +2,17 @@
 //! parses it strictly — an unknown key is an error, because a typo must never weaken a policy —
 //! and every error points at the line and column.
 //!
-//! Sections so far: `[policy]` (`micro-lines`), `[sources]` (pinned repositories) and
-//! `[[auditor]]` (pinned keys, see [`auditor`]). The gate issue adds exemptions and the rest of
-//! the policy.
+//! Sections: `[policy]` (see [`policy`]), `[sources]` (pinned repositories), `[[auditor]]`
+//! (pinned keys, see [`auditor`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
+//! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
 
 mod auditor;
+mod gate;
+mod policy;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation};
+pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
+pub use policy::{Action, Policy};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +22,7 @@ use serde::Deserialize;
 use crate::Error;
 use crate::lockfile::line_of;
 use crate::names::validate_crate_name;
+use crate::signoff::Criterion;
 
 /// The file name looked for next to `Cargo.lock`.
 pub const AUDIT_FILE_NAME: &str = "Cargo.audit";
@@ -34,13 +39,19 @@ pub struct AuditFile {
     /// The auditors this project trusts, each with its pinned keys.
     #[serde(default, rename = "auditor")]
     pub auditors: Vec<Auditor>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Policy {
-    /// Packages with fewer lines of library code than this are "micro".
-    pub micro_lines: Option<u64>,
+    /// Packages admitted without a sign-off, each with a reason and an expiry date.
+    #[serde(default, rename = "exemption")]
+    pub exemptions: Vec<Exemption>,
+    /// Advisories accepted for a while, each with a reason and an expiry date.
+    #[serde(default, rename = "ignore-advisory")]
+    pub ignored_advisories: Vec<AdvisoryIgnore>,
+    /// Custom criteria and what they imply.
+    #[serde(default)]
+    pub criteria: BTreeMap<String, CustomCriterion>,
+    #[serde(default)]
+    pub allowed_sources: AllowedSources,
+    #[serde(default)]
+    pub advisories: AdvisoriesConfig,
 }
 
 impl AuditFile {
@@ -94,11 +105,27 @@ impl AuditFile {
         }
         auditor::check_auditors(&file.auditors)
             .map_err(|(span, message)| error(Some(span.start), message))?;
-        if file.policy.micro_lines == Some(0) {
-            return Err(error(
-                find_key(text, "policy", "micro-lines"),
-                "[policy] micro-lines must be at least 1".into(),
-            ));
+        file.policy
+            .validate()
+            .map_err(|(key, message)| error(find_key(text, "policy", key), message))?;
+        gate::check_criteria(&file.criteria)
+            .map_err(|(name, message)| error(text.find(&format!("[criteria.{name}]")), message))?;
+        for (criterion_list, key) in [
+            (file.policy.criteria.iter().flatten(), "criteria"),
+            (file.policy.dev_criteria.iter().flatten(), "dev-criteria"),
+        ] {
+            for c in criterion_list {
+                if let Criterion::Custom(name) = c
+                    && !file.criteria.contains_key(name)
+                {
+                    return Err(error(
+                        find_key(text, "policy", key),
+                        format!(
+                            "[policy] {key}: `{name}` is not defined; add a `[criteria.{name}]` table"
+                        ),
+                    ));
+                }
+            }
         }
         Ok(file)
     }
@@ -359,3 +386,20 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The annotated example shipped with the project must always be a valid audit file.
+    #[test]
+    fn the_shipped_example_parses() {
+        let text = include_str!("../../Cargo.audit.example");
+        let file =
+            AuditFile::parse(text, Path::new("Cargo.audit.example")).expect("example is valid");
+        assert_eq!(file.policy.micro_lines, Some(300));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests;

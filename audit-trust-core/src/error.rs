@@ -35,6 +35,9 @@ pub enum Error {
         message: String,
     },
 
+    #[error("advisory database {path}: {message}")]
+    AdvisoryDb { path: PathBuf, message: String },
+
     #[error("`cargo metadata` failed for {manifest}: {message}")]
     Metadata { manifest: PathBuf, message: String },
 

@@ -1,6 +1,7 @@
 //! Everything `cargo audit-trust` computes. This crate never prints and never exits: it returns
 //! values (an [`Inventory`], a [`report::InventoryReport`]) that the binaries render.
 
+pub mod advisories;
 pub mod analyze;
 pub mod audit_file;
 pub mod cache;
@@ -8,8 +9,10 @@ pub mod child_env;
 pub mod classify;
 pub mod error;
 pub mod fetch;
+pub mod gate;
 pub mod http;
 pub mod inventory;
+pub mod lock;
 pub mod lockfile;
 pub mod names;
 pub mod progress;

@@ -69,6 +69,18 @@ pub struct InventoryReport {
     pub micro_lines: u64,
     pub stats: Stats,
     pub packages: Vec<PackageReport>,
+    /// What this run had to do; for `-v`, not part of the JSON output.
+    #[serde(skip)]
+    pub work: WorkSummary,
+}
+
+/// How much work a run did: answers read from the classification cache, packages classified
+/// from their crate files, and crate files downloaded for that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkSummary {
+    pub cached: usize,
+    pub classified: usize,
+    pub downloaded: usize,
 }
 
 impl InventoryReport {
@@ -128,6 +140,7 @@ impl InventoryReport {
             micro_lines,
             stats,
             packages,
+            work: WorkSummary::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to Cargo.toml (default: the nearest one in this folder or above)
     #[arg(long, global = true, value_name = "PATH")]
@@ -63,7 +64,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Say more about what is happening (repeat for more)
+    /// Say more about what the run did (cache use, downloads)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
@@ -76,6 +77,8 @@ pub struct GlobalArgs {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (`check` only), for code-scanning dashboards
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +90,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The CI gate: may every package be used? Exit 0 clean, 1 blocked, 2 error
+    Check(CheckArgs),
     /// Summarise the dependencies: how many are leaf, micro, unsafe, build scripts, proc-macros…
     Stats(StatsArgs),
     /// One row per package with its classification
@@ -170,6 +175,19 @@ pub struct KeyArgs {
     /// config folder]
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    /// Pass even when the advisory database is older than the policy allows
+    #[arg(long)]
+    pub allow_stale: bool,
+    /// The date to decide expiry and database age with (YYYY-MM-DD; default: today, UTC)
+    #[arg(long, value_name = "DATE", hide = true, env = "AUDIT_TRUST_TODAY")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

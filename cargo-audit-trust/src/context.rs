@@ -6,50 +6,89 @@ use audit_trust_core::analyze::{AnalyzeOptions, DEFAULT_MICRO_LINES, analyze};
 use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::cache::ClassificationCache;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
+use audit_trust_core::gate::{Evidence, RejectedEvidence};
 use audit_trust_core::http::HttpClient;
-use audit_trust_core::inventory::MetadataOptions;
+use audit_trust_core::inventory::{MetadataOptions, find_lockfile};
 use audit_trust_core::report::InventoryReport;
+use audit_trust_core::signoff::{HeadCache, verify_project_sources};
+use audit_trust_core::time::{Clock, Date, SystemClock};
 use audit_trust_core::{Error, Inventory};
 
 use crate::cli::{ClassifyArgs, Format, GlobalArgs};
 use crate::output::progress::BarProgress;
 
-/// Builds the inventory the way the options ask: lockfile-only or with `cargo metadata`.
-pub fn load_inventory(global: &GlobalArgs) -> Result<Inventory, CliError> {
-    if let Some(lockfile) = &global.lockfile {
-        return Ok(Inventory::from_lockfile(lockfile)?);
-    }
-    let manifest = match &global.manifest_path {
-        Some(path) => path.clone(),
-        None => find_manifest()?,
+/// A project as the commands see it: its inventory and its audit file.
+pub struct Project {
+    pub inventory: Inventory,
+    pub audit_file: AuditFile,
+    /// Where the audit file was read from (`None`: no audit file, defaults apply).
+    pub audit_path: Option<PathBuf>,
+}
+
+/// Reads the audit file, then builds the inventory the way the options ask: lockfile-only or
+/// with `cargo metadata` (for the policy's target platforms when `with_targets`).
+pub fn load_project(global: &GlobalArgs, with_targets: bool) -> Result<Project, CliError> {
+    let (lockfile, manifest) = match &global.lockfile {
+        Some(lockfile) => (lockfile.clone(), None),
+        None => {
+            let manifest = match &global.manifest_path {
+                Some(path) => path.clone(),
+                None => find_manifest()?,
+            };
+            let lockfile = find_lockfile(&manifest).ok_or_else(|| Error::NoLockfile {
+                manifest: manifest.clone(),
+            })?;
+            (lockfile, Some(manifest))
+        }
     };
-    let options = MetadataOptions {
-        offline: global.offline,
-        cargo: None,
+    let audit_path = match &global.audit_file {
+        Some(path) => Some(path.clone()),
+        None => lockfile.parent().and_then(AuditFile::find),
     };
-    Ok(Inventory::from_manifest(&manifest, &options)?)
+    let audit_file = match &audit_path {
+        Some(path) => AuditFile::load(path)?,
+        None => AuditFile::default(),
+    };
+    let inventory = match manifest {
+        None => Inventory::from_lockfile(&lockfile)?,
+        Some(manifest) => {
+            let options = MetadataOptions {
+                offline: global.offline,
+                cargo: None,
+                targets: if with_targets {
+                    audit_file.policy.targets.clone()
+                } else {
+                    Vec::new()
+                },
+            };
+            Inventory::from_manifest(&manifest, &options)?
+        }
+    };
+    Ok(Project {
+        inventory,
+        audit_file,
+        audit_path,
+    })
 }
 
 /// Classifies the inventory's packages, downloading what no cache has.
 pub fn analyze_inventory(
     global: &GlobalArgs,
     classify: &ClassifyArgs,
-    inventory: &Inventory,
+    project: &Project,
 ) -> Result<InventoryReport, CliError> {
+    let inventory = &project.inventory;
+    if global.format == Format::Sarif {
+        return Err(CliError::Usage(
+            "--format sarif is for `check`; use human or json".into(),
+        ));
+    }
     let cache_dir = cache_dir(global)?;
-    let store_options = StoreOptions {
-        cargo_home: cargo_home()?,
-        cache_dir: cache_dir.clone(),
-        offline: global.offline,
-        jobs: 8,
-        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-    };
-    let store = CrateStore::new(store_options, &inventory.root, HttpClient::default())?;
+    let store = crate_store(global, project)?;
     let cache = ClassificationCache::new(&cache_dir);
-    let audit_file = load_audit_file(global, inventory)?;
     let micro_lines = classify
         .micro_lines
-        .or(audit_file.policy.micro_lines)
+        .or(project.audit_file.policy.micro_lines)
         .unwrap_or(DEFAULT_MICRO_LINES);
     let options = AnalyzeOptions {
         micro_lines,
@@ -58,19 +97,76 @@ pub fn analyze_inventory(
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let progress = BarProgress::new(show_progress);
-    Ok(analyze(inventory, &store, &cache, &options, &progress)?)
+    let report = analyze(inventory, &store, &cache, &options, &progress)?;
+    if global.verbose > 0 {
+        let w = &report.work;
+        eprintln!(
+            "note: {} packages from the classification cache, {} classified from crate files ({} downloaded); \
+             cache folder {}",
+            w.cached,
+            w.classified,
+            w.downloaded,
+            cache_dir.display()
+        );
+    }
+    Ok(report)
 }
 
-/// `--audit-file`, else `Cargo.audit` next to the lockfile, else an empty policy.
-pub fn load_audit_file(global: &GlobalArgs, inventory: &Inventory) -> Result<AuditFile, CliError> {
-    let path = match &global.audit_file {
-        Some(path) => Some(path.clone()),
-        None => AuditFile::find(&inventory.root),
+/// Where crate files and index entries come from, per the global options.
+pub fn crate_store(global: &GlobalArgs, project: &Project) -> Result<CrateStore, CliError> {
+    let options = StoreOptions {
+        cargo_home: cargo_home()?,
+        cache_dir: cache_dir(global)?,
+        offline: global.offline,
+        jobs: 8,
+        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
     };
-    match path {
-        Some(path) => Ok(AuditFile::load(&path)?),
-        None => Ok(AuditFile::default()),
-    }
+    Ok(CrateStore::new(
+        options,
+        &project.inventory.root,
+        HttpClient::default(),
+    )?)
+}
+
+/// Verified sign-offs and flags of the auditors in `Cargo.audit`, and what was rejected.
+#[derive(Debug, Default)]
+pub struct EvidenceSet {
+    pub accepted: Vec<Evidence>,
+    pub rejected: Vec<RejectedEvidence>,
+    pub notes: Vec<String>,
+}
+
+/// Reads and verifies every auditor's records (local folders; registry sources are noted as not
+/// read). Heads are checked against the highest ones seen, kept in the cache folder. The clock
+/// is `--now` when given, else the start of `today` when that is not the real date (`check
+/// --today`), else the system clock.
+pub fn load_evidence(
+    global: &GlobalArgs,
+    project: &Project,
+    today: Date,
+) -> Result<EvidenceSet, CliError> {
+    let Some(audit_dir) = project.audit_path.as_deref().and_then(Path::parent) else {
+        return Ok(EvidenceSet::default());
+    };
+    let now = match &global.now {
+        Some(_) => crate::audit_project::now(global)?,
+        None => {
+            let system = SystemClock.now();
+            if system.date() == today {
+                system
+            } else {
+                today.start()
+            }
+        }
+    };
+    let cache = HeadCache::new(&cache_dir(global)?);
+    let records = verify_project_sources(&project.audit_file, audit_dir, &cache, now)?;
+    let evidence = records.into_gate_evidence();
+    Ok(EvidenceSet {
+        accepted: evidence.accepted,
+        rejected: evidence.rejected,
+        notes: evidence.notes,
+    })
 }
 
 /// The nearest `Cargo.toml` in the current folder or above, as cargo finds it.

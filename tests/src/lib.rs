@@ -5,6 +5,7 @@
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
 
 mod crate_file;
+pub mod fixture;
 mod registry;
 mod server;
 mod workspace;

@@ -1,120 +1,11 @@
 //! End to end: the real `cargo-audit-trust` binary against a real workspace resolved by the real
 //! cargo from a local registry on a loopback port. Nothing here reaches the internet.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace, binary_path, tamper_crate};
+use audit_trust_e2e::fixture::{fixture, package};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, binary_path, tamper_crate};
 use serde_json::Value;
-
-/// A small world with every kind of package `stats` tells apart.
-struct Fixture {
-    reg: LocalRegistry,
-    ws: Workspace,
-}
-
-const LEAFY_1: &str = r#"//! Leafy: its unsafe words in comments and strings must not count.
-/// Reads a byte. `unsafe { }` in a doc comment.
-pub fn one() -> u8 {
-    // unsafe { not counted }
-    let _s = "unsafe { }";
-    unsafe { std::ptr::read(&1u8) }
-}
-"#;
-
-fn fixture() -> Fixture {
-    let reg = LocalRegistry::start();
-    reg.publish_crate(&CrateSpec::new("leafy", "1.0.0").file("src/lib.rs", LEAFY_1));
-    reg.publish_crate(
-        &CrateSpec::new("leafy", "2.0.0").file("src/lib.rs", "pub fn two() -> u8 {\n    2\n}\n"),
-    );
-    reg.publish_crate(
-        &CrateSpec::new("middle", "0.2.0")
-            .dep("leafy", "^1")
-            .file("src/lib.rs", "pub fn mid() -> u8 {\n    leafy::one()\n}\n"),
-    );
-    reg.publish_crate(&CrateSpec::new("cc", "1.0.0"));
-    reg.publish_crate(
-        &CrateSpec::new("nativelib", "0.1.0")
-            .manifest("links = \"nat\"")
-            .build_dep("cc", "1")
-            .file("build.rs", "fn main() {}\n")
-            .file("src/lib.rs", "extern \"C\" {\n    fn nat();\n}\n"),
-    );
-    reg.publish_crate(
-        &CrateSpec::new("macros", "0.1.0")
-            .manifest("[lib]\nproc-macro = true")
-            .file("src/lib.rs", "#![forbid(unsafe_code)]\n"),
-    );
-    reg.publish_crate(&CrateSpec::new("devonly", "0.1.0"));
-
-    let ws = Workspace::new(&[
-        (
-            "app",
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-             [dependencies]\nmiddle = \"0.2\"\nleafy = \"2\"\nnativelib = \"0.1\"\nmacros = \"0.1\"\n\
-             helper = { path = \"../helper\" }\n\n[dev-dependencies]\ndevonly = \"0.1\"\n",
-            &[("src/main.rs", "fn main() {}\n")],
-        ),
-        (
-            "helper",
-            "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-            &[],
-        ),
-    ]);
-    ws.generate_lockfile(&reg);
-    Fixture { reg, ws }
-}
-
-impl Fixture {
-    /// Runs the binary with this registry's `CARGO_HOME` and the given cache folder.
-    fn run(&self, cache: &Path, args: &[&str]) -> Output {
-        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CARGO_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_HOME", self.reg.cargo_home())
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
-            .current_dir(self.ws.path())
-            .arg("--cache-dir")
-            .arg(cache)
-            .args(args);
-        cmd.output().expect("run cargo-audit-trust")
-    }
-
-    fn json(&self, cache: &Path, args: &[&str]) -> Value {
-        let out = self.run(cache, args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON output")
-    }
-
-    fn lockfile_arg(&self) -> String {
-        self.ws.lockfile_path().display().to_string()
-    }
-
-    fn downloads(&self) -> usize {
-        self.reg
-            .requests()
-            .iter()
-            .filter(|r| r.path.starts_with("/dl/"))
-            .count()
-    }
-}
-
-fn package<'a>(list: &'a Value, name: &str, version: &str) -> &'a Value {
-    list.as_array()
-        .expect("list is an array")
-        .iter()
-        .find(|p| p["name"] == name && p["version"] == version)
-        .unwrap_or_else(|| panic!("{name}@{version} not listed"))
-}
 
 #[test]
 fn stats_and_list_classify_every_kind_of_package() {
@@ -222,6 +113,12 @@ fn second_run_reads_only_the_cache_and_offline_works_then() {
     );
     assert_eq!(f.downloads(), 7, "nothing downloaded again");
     assert_eq!(first, second);
+    let verbose = f.run(cache.path(), &["stats", "--lockfile", &lock, "-v"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("note: 7 packages from the classification cache, 0 classified from crate files (0 downloaded)"),
+        "{stderr}"
+    );
     let offline = f.json(
         cache.path(),
         &[
@@ -427,4 +324,87 @@ fn cargo_audit_policy_sets_the_micro_threshold_and_typos_fail() {
         stderr.contains("Cargo.audit:2:1: unknown field `micro_lines`"),
         "{stderr}"
     );
+}
+
+/// A registry that serves a hostile archive whose checksum the lockfile agrees with (a malicious
+/// registry plus a pull request that edits `Cargo.lock`): the checksum passes, the safe reader
+/// must still refuse the archive and name the package and the entry.
+#[test]
+fn a_hostile_archive_with_a_matching_checksum_is_refused() {
+    let f = fixture();
+    let path = LocalRegistry::download_path("leafy", "2.0.0");
+    let original = f.reg.server().get(&path).expect("leafy 2 is served");
+    let mut files = audit_trust_e2e::crate_files(&original);
+    files.insert(
+        "other-1.0.0/src/evil.rs".into(),
+        b"pub fn evil() {}\n".to_vec(),
+    );
+    let hostile = audit_trust_e2e::build_crate(&files);
+    f.reg.replace_file(&path, hostile.clone());
+    let old_sum = audit_trust_e2e::hex(&sha256(&original));
+    let lock =
+        f.ws.read_file("Cargo.lock")
+            .replace(&old_sum, &audit_trust_e2e::hex(&sha256(&hostile)));
+    f.ws.write_file("Cargo.lock", &lock);
+
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(cache.path(), &["stats", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("leafy@2.0.0: corrupt or unsafe crate file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("other-1.0.0/src/evil.rs"),
+        "names the entry: {stderr}"
+    );
+}
+
+/// A package whose lockfile source is a sparse registry URL (an alternative registry) is
+/// downloaded from that registry directly.
+#[test]
+fn alternative_sparse_registries_are_downloaded_from_directly() {
+    let reg = LocalRegistry::start();
+    let published = reg
+        .publish_crate(&CrateSpec::new("altcrate", "1.2.3").file("src/lib.rs", "pub fn a() {}\n"));
+    let dir = tempfile::tempdir().expect("dir");
+    let lock = format!(
+        "version = 4\n\n[[package]]\nname = \"altcrate\"\nversion = \"1.2.3\"\nsource = \"{}\"\nchecksum = \"{}\"\n\n\
+         [[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"altcrate\"]\n",
+        reg.index_url(),
+        published.checksum_hex
+    );
+    let lockfile = dir.path().join("Cargo.lock");
+    std::fs::write(&lockfile, lock).expect("write lockfile");
+    let empty_home = tempfile::tempdir().expect("home");
+    let cache = tempfile::tempdir().expect("cache");
+    let out = Command::new(binary_path("cargo-audit-trust"))
+        .env("CARGO_HOME", empty_home.path())
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["list", "--format", "json", "--lockfile"])
+        .arg(&lockfile)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let alt = package(&list, "altcrate", "1.2.3");
+    assert_eq!(alt["source"], "registry");
+    assert_eq!(alt["code_lines"], 1);
+    assert_eq!(alt["direct"], true);
+    assert_eq!(
+        reg.request_count(&LocalRegistry::download_path("altcrate", "1.2.3")),
+        1
+    );
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
 }

@@ -3,10 +3,9 @@
 
 pub mod cargo_config;
 mod download;
-mod index;
+pub mod index;
 
 pub use download::write_atomically;
-pub use index::IndexVersion;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,8 +62,12 @@ impl CrateStore {
 
     /// Makes sure a crate file is on disk for every package: cached ones are left alone, the
     /// others are downloaded in parallel (verified before they are written). With `--offline`,
-    /// missing files are an error that lists all of them.
-    pub fn ensure_all(&self, packages: &[&Package], progress: &dyn Progress) -> Result<(), Error> {
+    /// missing files are an error that lists all of them. Returns how many were downloaded.
+    pub fn ensure_all(
+        &self,
+        packages: &[&Package],
+        progress: &dyn Progress,
+    ) -> Result<usize, Error> {
         let mut missing = Vec::new();
         for &p in packages {
             if self.candidates(p)?.is_empty() {
@@ -72,14 +75,15 @@ impl CrateStore {
             }
         }
         if missing.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         if self.options.offline {
             return Err(Error::OfflineMissing {
                 missing: missing.iter().map(|p| p.spec()).collect(),
             });
         }
-        download::download_all(self, &missing, progress)
+        download::download_all(self, &missing, progress)?;
+        Ok(missing.len())
     }
 
     /// The verified bytes of a package's crate file.
@@ -137,11 +141,7 @@ impl CrateStore {
     }
 
     fn location(&self, package: &Package) -> RegistryLocation {
-        self.location_of(&package.source)
-    }
-
-    fn location_of(&self, source: &SourceKind) -> RegistryLocation {
-        match source {
+        match &package.source {
             SourceKind::Registry { id, crates_io } => self.sources.locate(id, *crates_io),
             _ => RegistryLocation::Unsupported {
                 reason: "only registry packages have crate files".into(),

@@ -15,6 +15,9 @@ pub struct MetadataOptions {
     pub offline: bool,
     /// The `cargo` to run; `None` means `$CARGO` or `cargo` on the PATH.
     pub cargo: Option<PathBuf>,
+    /// Target triples that matter: for each, cargo resolves the graph for that platform only
+    /// (`--filter-platform`), and the inventory records which packages any of them uses.
+    pub targets: Vec<String>,
 }
 
 /// What metadata adds to the lockfile.
@@ -25,6 +28,8 @@ pub(super) struct Graph {
     pub resolved: HashSet<PackageId>,
     /// Edges `(from, to)` that exist only as dev-dependencies.
     pub dev_only_edges: HashSet<(PackageId, PackageId)>,
+    /// Packages resolved for at least one requested target platform.
+    pub on_targets: Option<HashSet<PackageId>>,
 }
 
 pub(super) fn load(
@@ -114,12 +119,61 @@ pub(super) fn load(
             }
         }
     }
+    if !options.targets.is_empty() {
+        let mut on_targets = graph.members.clone();
+        for target in &options.targets {
+            let filtered = run_metadata(&manifest_path, options, Some(target))?;
+            let ids: HashMap<&cargo_metadata::PackageId, PackageId> = filtered
+                .packages
+                .iter()
+                .filter_map(|p| {
+                    let source = p.source.as_ref().map(|s| s.repr.as_str());
+                    index
+                        .get(&(p.name.as_str(), p.version.to_string(), source))
+                        .map(|&i| (&p.id, i))
+                })
+                .collect();
+            for node in filtered.resolve.iter().flat_map(|r| &r.nodes) {
+                if let Some(&i) = ids.get(&node.id) {
+                    on_targets.insert(i);
+                }
+            }
+        }
+        graph.on_targets = Some(on_targets);
+    }
     Ok((lock, graph))
+}
+
+/// `cargo metadata --locked --all-features` (the lockfile resolves every feature, so metadata
+/// must too), optionally for one target platform.
+fn run_metadata(
+    manifest_path: &Path,
+    options: &MetadataOptions,
+    target: Option<&str>,
+) -> Result<cargo_metadata::Metadata, Error> {
+    let mut command = MetadataCommand::new();
+    command.manifest_path(manifest_path);
+    if let Some(cargo) = &options.cargo {
+        command.cargo_path(cargo);
+    }
+    command.features(cargo_metadata::CargoOpt::AllFeatures);
+    let mut extra = vec!["--locked".to_owned()];
+    if options.offline {
+        extra.push("--offline".to_owned());
+    }
+    if let Some(target) = target {
+        extra.push(format!("--filter-platform={target}"));
+    }
+    command.other_options(extra);
+    command.exec().map_err(|e| Error::Metadata {
+        manifest: manifest_path.to_owned(),
+        message: metadata_error_message(e),
+    })
 }
 
 /// The nearest `Cargo.lock` in the manifest's folder or above it, where cargo keeps the
 /// workspace's lockfile.
-fn find_lockfile(manifest_path: &Path) -> Option<PathBuf> {
+pub fn find_lockfile(manifest_path: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(manifest_path).ok()?;
     absolute
         .ancestors()

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::Error;
 use crate::lockfile::Lockfile;
 
-pub use metadata::MetadataOptions;
+pub use metadata::{MetadataOptions, find_lockfile};
 
 /// The lockfile source id cargo writes for crates.io. It is an identifier inside lockfiles, not
 /// an address this tool connects to: downloads use crates-index's sparse URL and the index's
@@ -88,6 +88,8 @@ pub struct Package {
     pub dev_only: Option<bool>,
     /// A member of the workspace (metadata mode) or a path package (lockfile mode).
     pub workspace_member: bool,
+    /// Line of its `[[package]]` entry in `Cargo.lock`, for annotations.
+    pub lock_line: usize,
 }
 
 impl Package {
@@ -112,6 +114,9 @@ pub struct Inventory {
     /// Folder that holds the lockfile; cargo config lookups start here.
     pub root: PathBuf,
     pub packages: Vec<Package>,
+    /// Packages used on at least one of the requested target platforms; `None` when no targets
+    /// were asked for or the mode cannot know (lockfile-only).
+    pub on_targets: Option<HashSet<PackageId>>,
 }
 
 impl Inventory {
@@ -145,6 +150,7 @@ impl Inventory {
                 direct: false,
                 dev_only: None,
                 workspace_member: p.source.is_none(),
+                lock_line: p.line,
             })
             .collect();
 
@@ -185,6 +191,7 @@ impl Inventory {
             lockfile: lock.path,
             root,
             packages,
+            on_targets: graph.and_then(|g| g.on_targets),
         }
     }
 

@@ -10,11 +10,12 @@
 mod crate_file;
 mod criteria;
 mod encoding;
+mod gate_evidence;
 mod head;
 mod head_cache;
 mod key;
 mod key_file;
-mod lock;
+
 mod project_sources;
 mod record;
 mod rejection;
@@ -28,11 +29,12 @@ pub use crate_file::{
     SourceMatchesRequest, VerifiedCrate, source_matches_evidence, verified_crate,
 };
 pub use criteria::Criterion;
+pub use gate_evidence::GateEvidence;
 pub use head::{Head, SignedHead, records_hash};
 pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
 pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
-pub use lock::FolderLock;
+
 pub use project_sources::{ProjectRecords, verify_project_sources};
 pub use record::{
     DeltaBase, FORMAT_VERSION, MAX_NOTES_BYTES, MAX_REASON_BYTES, Record, RecordId,

@@ -26,13 +26,13 @@ pub fn authorize(
             not_after: pin.not_after.unwrap_or(now.date()),
         });
     }
-    if let Statement::SignOff { criteria, .. } = &record.record().statement {
-        if let Some(criterion) = criteria.iter().find(|c| !pin.may_assert(c)) {
-            return Err(Rejection::CriterionNotAllowed {
-                key,
-                criterion: criterion.clone(),
-            });
-        }
+    if let Statement::SignOff { criteria, .. } = &record.record().statement
+        && let Some(criterion) = criteria.iter().find(|c| !pin.may_assert(c))
+    {
+        return Err(Rejection::CriterionNotAllowed {
+            key,
+            criterion: criterion.clone(),
+        });
     }
     Ok(())
 }

@@ -57,6 +57,6 @@ fn show(global: &GlobalArgs, key: &SigningKey, origin: &str) -> Result<(), CliEr
             public_key: key.public_key().to_string(),
             origin,
         }),
-        Format::Human => write_stdout(&format!("{}\n", key.public_key())),
+        Format::Human | Format::Sarif => write_stdout(&format!("{}\n", key.public_key())),
     }
 }

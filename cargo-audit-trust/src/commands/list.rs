@@ -6,17 +6,19 @@ use std::process::ExitCode;
 use audit_trust_core::report::{PackageReport, unsafe_total};
 
 use crate::cli::{Format, GlobalArgs, ListArgs, SortKey};
-use crate::context::{CliError, analyze_inventory, load_inventory};
+use crate::context::{CliError, analyze_inventory, load_project};
 use crate::output::{Palette, thousands, write_json, write_stdout};
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitCode, CliError> {
-    let inventory = load_inventory(global)?;
-    let report = analyze_inventory(global, &args.classify, &inventory)?;
+    let project = load_project(global, false)?;
+    let report = analyze_inventory(global, &args.classify, &project)?;
     let mut rows: Vec<&PackageReport> = report.packages.iter().filter(|p| keep(p, args)).collect();
     sort(&mut rows, args.sort);
     match global.format {
         Format::Json => write_json(&rows)?,
-        Format::Human => write_stdout(&render_human(&rows, &Palette::new(global.color)))?,
+        Format::Human | Format::Sarif => {
+            write_stdout(&render_human(&rows, &Palette::new(global.color)))?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod check;
 mod key;
 mod list;
 mod query;
@@ -14,6 +15,7 @@ use crate::context::CliError;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match &cli.command {
+        Command::Check(args) => check::run(&cli.global, args),
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Key(command) => key::run(&cli.global, command),

@@ -11,11 +11,11 @@ use audit_trust_core::signoff::{
 };
 use serde::Serialize;
 
+use crate::audit_project::{load_audit_project, now};
 use crate::cli::{Format, GlobalArgs, QueryArgs};
 use crate::context::{CliError, cache_dir};
 use crate::output::text::escape_untrusted;
 use crate::output::{write_json, write_stdout};
-use crate::project::{load_project, now};
 
 #[derive(Serialize)]
 struct QueryJson<'a> {
@@ -66,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         Some(v) => Some(validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?),
         None => None,
     };
-    let project = load_project(global)?;
+    let project = load_audit_project(global)?;
     let cache = HeadCache::new(&cache_dir(global)?);
     let all = verify_project_sources(&project.audit_file, &project.dir, &cache, now(global)?)?;
     let covers = |auditor: &str| {
@@ -97,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
     };
     match global.format {
         Format::Json => write_json(&out)?,
-        Format::Human => write_stdout(&render_human(&out))?,
+        Format::Human | Format::Sarif => write_stdout(&render_human(&out))?,
     }
     Ok(ExitCode::SUCCESS)
 }

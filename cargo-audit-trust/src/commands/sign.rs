@@ -15,11 +15,11 @@ use audit_trust_core::signoff::{
 };
 use serde::Serialize;
 
+use crate::audit_project::{AuditProject, load_audit_project, load_lockfile};
 use crate::cli::{Format, GlobalArgs, SignArgs};
 use crate::context::{CliError, cache_dir, cargo_home};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
-use crate::project::{Project, load_lockfile, load_project};
 use crate::signing::Signer;
 
 #[derive(Serialize)]
@@ -40,10 +40,19 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     let usage = |m: String| CliError::Usage(m);
     validate_crate_name(&args.name).map_err(|e| usage(e.to_string()))?;
     let version = validate_version(&args.crate_version).map_err(|e| usage(e.to_string()))?;
-    let project = load_project(global)?;
+    let project = load_audit_project(global)?;
     let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
     let (auditor, pin, now, public) = (signer.auditor, signer.pin, signer.now, signer.public());
     let criteria = parse_criteria(&args.criteria)?;
+    // A custom criterion nobody defined is a typo, and would never satisfy a policy.
+    if let Some(undefined) = criteria.iter().find(
+        |c| matches!(c, Criterion::Custom(name) if !project.audit_file.criteria.contains_key(name)),
+    ) {
+        return Err(usage(format!(
+            "`{undefined}` is not a criterion of {}: define it under `[criteria.{undefined}]`",
+            project.audit_path.display()
+        )));
+    }
     if let Some(denied) = criteria.iter().find(|c| !pin.may_assert(c)) {
         return Err(usage(format!(
             "your key may not assert `{denied}` (its `criteria` in {})",
@@ -148,7 +157,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
             head_sequence: head.head().sequence,
             head_expires: head.head().expires.to_string(),
         })?,
-        Format::Human => {
+        Format::Human | Format::Sarif => {
             let what = match &args.flag {
                 Some(_) => "Flagged".to_owned(),
                 None => format!(
@@ -189,7 +198,7 @@ fn parse_criteria(given: &[String]) -> Result<Vec<Criterion>, CliError> {
 /// lockfile has it; otherwise crates.io and no lockfile checksum.
 fn locked_source(
     global: &GlobalArgs,
-    project: &Project,
+    project: &AuditProject,
     name: &str,
     version: &semver::Version,
 ) -> Result<(SourceKind, Option<String>), CliError> {

@@ -7,7 +7,7 @@ use audit_trust_core::report::{InventoryReport, PackageReport, Stats};
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, StatsArgs};
-use crate::context::{CliError, analyze_inventory, load_inventory};
+use crate::context::{CliError, analyze_inventory, load_project};
 use crate::output::{Palette, thousands, write_json, write_stdout};
 
 #[derive(Serialize)]
@@ -27,8 +27,8 @@ struct Largest<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> {
-    let inventory = load_inventory(global)?;
-    let report = analyze_inventory(global, &args.classify, &inventory)?;
+    let project = load_project(global, false)?;
+    let report = analyze_inventory(global, &args.classify, &project)?;
     let largest = largest(&report, args.top);
     match global.format {
         Format::Json => write_json(&StatsJson {
@@ -44,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> 
                 })
                 .collect(),
         })?,
-        Format::Human => write_stdout(&render_human(
+        Format::Human | Format::Sarif => write_stdout(&render_human(
             &report,
             &largest,
             &Palette::new(global.color),

@@ -1,6 +1,8 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
+pub mod check;
 pub mod progress;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, IsTerminal, Write};
@@ -91,12 +93,28 @@ pub fn report_error(error: &CliError) -> ExitCode {
     ExitCode::from(EXIT_ERROR)
 }
 
+/// Text from strangers (crate names in records, notes, advisory titles, file names) with every
+/// control character, and the Unicode controls that reorder text, shown escaped: nothing from
+/// input may drive the terminal.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Formats an integer with thousands separators: 1234567 → "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -106,7 +124,16 @@ pub fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{escape_text, thousands};
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_text("ok ünïcode"), "ok ünïcode");
+        assert_eq!(escape_text("a\x1b[31mred\x07"), "a\\u{1b}[31mred\\u{7}");
+        assert_eq!(escape_text("line\nbreak\r"), "line\\nbreak\\r");
+        assert_eq!(escape_text("\u{202E}evil"), "\\u{202e}evil");
+        assert_eq!(escape_text("\u{9b}c1"), "\\u{9b}c1");
+    }
 
     #[test]
     fn thousands_separators() {

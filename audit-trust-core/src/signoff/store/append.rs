@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use super::{LocalStore, StoreContents};
 use crate::Error;
+use crate::lock::FolderLock;
 use crate::signoff::SigningKey;
 use crate::signoff::head::{Head, SignedHead};
-use crate::signoff::lock::FolderLock;
 use crate::signoff::record::{RecordId, Statement};
 use crate::signoff::signed::SignedRecord;
 use crate::time::Timestamp;
@@ -102,13 +102,13 @@ impl LocalStore {
             let subject = r.record.record().statement.subject()?;
             (r.location.path == file).then(|| subject.name().to_owned())
         });
-        if let Some(existing) = existing {
-            if existing != name {
-                return Err(self.error(&format!(
-                    "`{name}` differs from `{existing}` only in case; crate names are unique \
-                     regardless of case"
-                )));
-            }
+        if let Some(existing) = existing
+            && existing != name
+        {
+            return Err(self.error(&format!(
+                "`{name}` differs from `{existing}` only in case; crate names are unique \
+                 regardless of case"
+            )));
         }
         Ok(file)
     }

@@ -1,0 +1,460 @@
+//! The rules for one package. Every finding becomes a [`Reason`]; the status is the most severe
+//! blocking finding, or the best non-blocking one.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::evidence::{Evidence, EvidenceSubject, vouched_criteria, vouched_git_criteria};
+use super::report::{Reason, Severity, Status, Verdict};
+use super::{GateInput, source_allowed};
+use crate::advisories::AdvisoryKind;
+use crate::audit_file::Action;
+use crate::inventory::{Package, PackageId, SourceKind};
+use crate::signoff::Criterion;
+
+pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verdict {
+    let mut v = Verdict {
+        name: p.name.clone(),
+        version: p.version.to_string(),
+        source: p.source.label(),
+        status: Status::FirstParty,
+        blocked: false,
+        reasons: Vec::new(),
+        next_step: None,
+    };
+    if p.source == SourceKind::Path {
+        return v;
+    }
+    if input.on_targets.is_some_and(|on| !on.contains(&id)) {
+        v.status = Status::OtherPlatform;
+        v.reasons.push(reason(
+            "other-platform",
+            Severity::Info,
+            "used only on platforms outside `[policy] targets`".into(),
+            serde_json::Value::Null,
+        ));
+        return v;
+    }
+    let mut blocking: Vec<Status> = Vec::new();
+    check_source(input, p, &mut v, &mut blocking);
+    check_index(input, p, &mut v, &mut blocking);
+    check_advisories(input, p, &mut v, &mut blocking);
+    let flagged = check_flags(input, p, &mut v, &mut blocking);
+    if !flagged {
+        check_sign_offs(input, p, &mut v, &mut blocking);
+    }
+    if let Some(worst) = blocking.iter().max() {
+        v.status = *worst;
+        v.blocked = true;
+        v.next_step = Some(next_step(*worst, p, &v));
+    } else if !matches!(v.status, Status::Audited | Status::Exempted) {
+        // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
+        v.status = v
+            .reasons
+            .iter()
+            .filter(|r| r.severity == Severity::Warn)
+            .filter_map(|r| status_of_code(r.code))
+            .max()
+            .unwrap_or(Status::Unaudited);
+    }
+    v
+}
+
+/// The status a warning-level reason stands for.
+fn status_of_code(code: &str) -> Option<Status> {
+    Some(match code {
+        "unassigned" => Status::Unassigned,
+        "yanked" => Status::Yanked,
+        "advisory-informational" => Status::Advisory,
+        _ => return None,
+    })
+}
+
+fn reason(
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    details: serde_json::Value,
+) -> Reason {
+    Reason {
+        code,
+        severity,
+        message,
+        details,
+    }
+}
+
+fn severity_of(action: Action) -> Severity {
+    match action {
+        Action::Deny => Severity::Deny,
+        Action::Warn => Severity::Warn,
+    }
+}
+
+fn check_source(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &mut Vec<Status>) {
+    if source_allowed(input.audit_file, &p.source) {
+        return;
+    }
+    let source = p.source_id.clone().unwrap_or_default();
+    v.reasons.push(reason(
+        "source-not-allowed",
+        Severity::Deny,
+        format!("comes from `{source}`, which `[allowed-sources]` does not list"),
+        json!({ "source": source }),
+    ));
+    blocking.push(Status::SourceNotAllowed);
+}
+
+fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &mut Vec<Status>) {
+    let (Some(index), SourceKind::Registry { .. }) = (input.index, &p.source) else {
+        return;
+    };
+    let Some(entry) = index.version(p) else {
+        if index.has_entry(p) {
+            v.reasons.push(reason(
+                "not-in-index",
+                Severity::Deny,
+                "the registry's index does not list this version".into(),
+                serde_json::Value::Null,
+            ));
+            blocking.push(Status::ChecksumMismatch);
+        }
+        return;
+    };
+    if p.checksum.as_deref() != Some(entry.checksum.as_str()) {
+        v.reasons.push(reason(
+            "checksum-mismatch",
+            Severity::Deny,
+            format!(
+                "Cargo.lock says checksum {}, the registry's index says {}",
+                p.checksum.as_deref().unwrap_or("(none)"),
+                entry.checksum
+            ),
+            json!({ "lockfile": p.checksum, "index": entry.checksum }),
+        ));
+        blocking.push(Status::ChecksumMismatch);
+    }
+    if entry.yanked {
+        let action = input.audit_file.policy.yanked_action();
+        v.reasons.push(reason(
+            "yanked",
+            severity_of(action),
+            "this version was yanked from its registry".into(),
+            serde_json::Value::Null,
+        ));
+        if action == Action::Deny {
+            blocking.push(Status::Yanked);
+        }
+    }
+}
+
+fn check_advisories(
+    input: &GateInput<'_>,
+    p: &Package,
+    v: &mut Verdict,
+    blocking: &mut Vec<Status>,
+) {
+    let (
+        Some(db),
+        SourceKind::Registry {
+            crates_io: true, ..
+        },
+    ) = (input.advisories, &p.source)
+    else {
+        return;
+    };
+    for advisory in db.for_package(&p.name, &p.version) {
+        let details = json!({
+            "id": advisory.id,
+            "kind": advisory.kind,
+            "title": advisory.title,
+            "patched": advisory.patched,
+            "url": advisory.url,
+        });
+        let ignore = input
+            .audit_file
+            .ignored_advisories
+            .iter()
+            .find(|i| i.id == advisory.id);
+        if let Some(ignore) = ignore {
+            if ignore.is_live(input.today) {
+                v.reasons.push(reason(
+                    "advisory-ignored",
+                    Severity::Info,
+                    format!(
+                        "{} ignored until {}: {}",
+                        advisory.id, ignore.expires, ignore.reason
+                    ),
+                    details,
+                ));
+                continue;
+            }
+            v.reasons.push(reason(
+                "ignore-expired",
+                Severity::Warn,
+                format!(
+                    "the ignore of {} expired on {}",
+                    advisory.id, ignore.expires
+                ),
+                json!({ "id": advisory.id, "expired": ignore.expires }),
+            ));
+        }
+        let patched = if advisory.patched.is_empty() {
+            "no fixed version".to_owned()
+        } else {
+            format!("fixed in {}", advisory.patched.join(" or "))
+        };
+        let message = format!(
+            "{} ({}): {}; {patched}",
+            advisory.id,
+            kind_word(advisory.kind),
+            advisory.title
+        );
+        if advisory.kind.is_vulnerability() {
+            v.reasons
+                .push(reason("advisory", Severity::Deny, message, details));
+            blocking.push(Status::Advisory);
+        } else {
+            let action = input.audit_file.policy.informational_action();
+            v.reasons.push(reason(
+                "advisory-informational",
+                severity_of(action),
+                message,
+                details,
+            ));
+            if action == Action::Deny {
+                blocking.push(Status::Advisory);
+            }
+        }
+    }
+}
+
+fn kind_word(kind: AdvisoryKind) -> &'static str {
+    match kind {
+        AdvisoryKind::Vulnerability => "vulnerability",
+        AdvisoryKind::Unmaintained => "unmaintained",
+        AdvisoryKind::Unsound => "unsound",
+        AdvisoryKind::Notice => "notice",
+        AdvisoryKind::Informational => "informational",
+    }
+}
+
+/// Evidence about this crate name of the package's kind (crate files or git commits); the
+/// chain rules pick out what applies to the exact file or commit.
+fn about<'a>(input: &'a GateInput<'_>, p: &Package) -> Vec<&'a Evidence> {
+    input
+        .evidence
+        .iter()
+        .filter(|e| e.name == p.name)
+        .filter(|e| {
+            matches!(
+                (&e.subject, &p.source),
+                (EvidenceSubject::Crate { .. }, SourceKind::Registry { .. })
+                    | (EvidenceSubject::Git { .. }, SourceKind::Git { .. })
+            )
+        })
+        .collect()
+}
+
+fn covering_auditors<'a>(input: &'a GateInput<'_>, p: &'a Package) -> Vec<&'a str> {
+    input
+        .audit_file
+        .auditors_covering(&p.name)
+        .map(|a| a.name.as_str())
+        .collect()
+}
+
+/// Flags from covering auditors win over any sign-off. Returns whether the package is flagged.
+fn check_flags(
+    input: &GateInput<'_>,
+    p: &Package,
+    v: &mut Verdict,
+    blocking: &mut Vec<Status>,
+) -> bool {
+    let auditors = covering_auditors(input, p);
+    let mut flagged = false;
+    for e in input
+        .evidence
+        .iter()
+        .filter(|e| e.name == p.name && e.version == p.version)
+    {
+        let Some(why) = &e.flag else { continue };
+        let same = match (&e.subject, &p.source) {
+            (EvidenceSubject::Crate { checksum }, _) => {
+                p.checksum.as_deref() == Some(checksum.as_str())
+            }
+            (EvidenceSubject::Git { commit, .. }, SourceKind::Git { commit: locked, .. }) => {
+                locked.as_deref() == Some(commit.as_str())
+            }
+            _ => false,
+        };
+        if same && auditors.contains(&e.auditor.as_str()) {
+            v.reasons.push(reason(
+                "flagged",
+                Severity::Deny,
+                format!("flagged by `{}`: {why}", e.auditor),
+                json!({ "auditor": e.auditor, "reason": why, "record": e.record_id }),
+            ));
+            flagged = true;
+        }
+    }
+    if flagged {
+        blocking.push(Status::Flagged);
+    }
+    flagged
+}
+
+fn check_sign_offs(
+    input: &GateInput<'_>,
+    p: &Package,
+    v: &mut Verdict,
+    blocking: &mut Vec<Status>,
+) {
+    let policy = &input.audit_file.policy;
+    let required: Vec<Criterion> = if p.dev_only == Some(true) {
+        policy.dev_required_criteria()
+    } else {
+        policy.required_criteria()
+    };
+    let needed: BTreeSet<Criterion> =
+        super::evidence::closure(&required, &input.audit_file.criteria);
+    let auditors = covering_auditors(input, p);
+    let evidence = about(input, p);
+    let mut satisfied = Vec::new();
+    let mut partial = Vec::new();
+    for auditor in &auditors {
+        let vouched = match (&p.source, p.checksum.as_deref()) {
+            (
+                SourceKind::Git {
+                    commit: Some(commit),
+                    ..
+                },
+                _,
+            ) => vouched_git_criteria(&evidence, auditor, commit, &input.audit_file.criteria),
+            (_, Some(checksum)) => vouched_criteria(
+                &evidence,
+                auditor,
+                &p.version,
+                checksum,
+                &input.audit_file.criteria,
+            ),
+            _ => BTreeSet::new(),
+        };
+        if needed.is_subset(&vouched) {
+            satisfied.push(*auditor);
+        } else if !vouched.is_empty() {
+            partial.push(format!(
+                "`{auditor}` vouches for {}",
+                vouched
+                    .iter()
+                    .map(Criterion::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let wanted = policy.sign_offs_required() as usize;
+    let needed_text = required
+        .iter()
+        .map(Criterion::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if satisfied.len() >= wanted {
+        v.status = Status::Audited;
+        v.reasons.push(reason(
+            "audited",
+            Severity::Info,
+            format!("{needed_text} signed off by {}", satisfied.join(", ")),
+            json!({ "auditors": satisfied, "criteria": needed_text }),
+        ));
+        return;
+    }
+    let exemption = input
+        .audit_file
+        .exemptions
+        .iter()
+        .find(|x| x.matches(&p.name, &p.version));
+    if let Some(x) = exemption {
+        if x.is_live(input.today) {
+            v.status = Status::Exempted;
+            v.reasons.push(reason(
+                "exempted",
+                Severity::Info,
+                format!("exempted until {}: {}", x.expires, x.reason),
+                json!({ "expires": x.expires, "reason": x.reason }),
+            ));
+            return;
+        }
+        v.reasons.push(reason(
+            "exemption-expired",
+            Severity::Warn,
+            format!("the exemption expired on {} ({})", x.expires, x.reason),
+            json!({ "expired": x.expires }),
+        ));
+    }
+    if auditors.is_empty() {
+        let action = policy.unassigned_action();
+        v.reasons.push(reason(
+            "unassigned",
+            severity_of(action),
+            "no auditor in Cargo.audit covers this package".into(),
+            serde_json::Value::Null,
+        ));
+        if action == Action::Deny {
+            blocking.push(Status::Unassigned);
+        }
+        return;
+    }
+    let mut message = if wanted == 1 {
+        format!("no sign-off for {needed_text} from {}", auditors.join(", "))
+    } else {
+        format!(
+            "{} of {wanted} required sign-offs for {needed_text} (auditors: {})",
+            satisfied.len(),
+            auditors.join(", ")
+        )
+    };
+    if !partial.is_empty() {
+        message.push_str(&format!("; {}", partial.join("; ")));
+    }
+    v.reasons.push(reason(
+        "unaudited",
+        Severity::Deny,
+        message,
+        json!({ "required": needed_text, "auditors": auditors, "satisfied": satisfied }),
+    ));
+    blocking.push(Status::Unaudited);
+}
+
+fn next_step(status: Status, p: &Package, v: &Verdict) -> String {
+    let spec = p.spec();
+    match status {
+        Status::ChecksumMismatch => {
+            "restore Cargo.lock from your main branch or run `cargo update -p` for it: its checksum is not the registry's".into()
+        }
+        Status::SourceNotAllowed => "add its source to `[allowed-sources]` in Cargo.audit, or replace the dependency".into(),
+        Status::Flagged => format!("move off this version: `cargo audit-trust update` (flagged: see `cargo audit-trust query {}`)", p.name),
+        Status::Advisory => {
+            let patched = v
+                .reasons
+                .iter()
+                .find(|r| r.code == "advisory")
+                .and_then(|r| r.details.get("patched"))
+                .and_then(|p| p.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" or "))
+                .unwrap_or_default();
+            if patched.is_empty() {
+                "no fixed version: replace the dependency, or add `[[ignore-advisory]]` with a reason".into()
+            } else {
+                format!("`cargo audit-trust update` (fixed in {patched})")
+            }
+        }
+        Status::Yanked => format!("`cargo update -p {spec}` to a version that is not yanked"),
+        Status::Unassigned => format!("add an `[[auditor]]` whose `covers` matches `{}`", p.name),
+        _ => format!(
+            "`cargo audit-trust review {spec}` or `cargo audit-trust sign {} {} --criteria …`",
+            p.name, p.version
+        ),
+    }
+}

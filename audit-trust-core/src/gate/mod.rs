@@ -1,0 +1,133 @@
+//! The CI gate: for every package of the lockfile, may it be used? A pure evaluation over values
+//! gathered elsewhere (inventory, policy, verified evidence, advisories, index), so every rule is
+//! testable without a network.
+
+mod checks;
+pub mod evidence;
+pub mod report;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use crate::advisories::AdvisoryDatabase;
+use crate::audit_file::AuditFile;
+use crate::fetch::index::IndexReport;
+use crate::inventory::{Inventory, PackageId, SourceKind};
+use crate::time::Date;
+
+pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
+
+/// Everything the gate decides from.
+#[derive(Debug)]
+pub struct GateInput<'a> {
+    pub inventory: &'a Inventory,
+    pub audit_file: &'a AuditFile,
+    pub today: Date,
+    /// Verified, unrevoked statements from pinned keys.
+    pub evidence: &'a [Evidence],
+    /// Records that failed verification (reported as notes).
+    pub rejected: &'a [RejectedEvidence],
+    /// `None`: advisories were not checked (the caller says why in `notes`).
+    pub advisories: Option<&'a AdvisoryDatabase>,
+    /// `None`: the index was not consulted (the caller says why in `notes`).
+    pub index: Option<&'a IndexReport>,
+    /// Packages used on the policy's target platforms; `None` when unknown (lockfile mode or
+    /// no `targets`), in which case every package counts.
+    pub on_targets: Option<&'a HashSet<PackageId>>,
+    /// Extra notes from the caller (what it could not check).
+    pub notes: Vec<String>,
+}
+
+/// Decides every package.
+pub fn evaluate(input: &GateInput<'_>) -> GateReport {
+    let mut packages: Vec<Verdict> = input
+        .inventory
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(id, p)| checks::verdict(input, id, p))
+        .collect();
+    packages
+        .sort_by(|a, b| (&a.name, semver_key(&a.version)).cmp(&(&b.name, semver_key(&b.version))));
+
+    let mut notes = input.notes.clone();
+    for r in input.rejected {
+        let what = match (&r.name, &r.version) {
+            (Some(n), Some(v)) => format!(" for {n}@{v}"),
+            (Some(n), None) => format!(" for {n}"),
+            _ => String::new(),
+        };
+        notes.push(format!(
+            "ignored a record of auditor `{}`{what}: {}",
+            r.auditor, r.reason
+        ));
+    }
+    let advisory_db = input.advisories.map(|db| {
+        let age_days = db.age_days(input.today);
+        let max = i64::from(
+            input
+                .audit_file
+                .advisories
+                .max_age_days
+                .unwrap_or(crate::advisories::DEFAULT_MAX_AGE_DAYS as u32),
+        );
+        AdvisoryDbSummary {
+            path: db.path.display().to_string(),
+            date: db.date,
+            age_days,
+            advisories: db.advisories,
+            stale: age_days.is_none_or(|a| a > max),
+        }
+    });
+    let summary = summarize(&packages);
+    GateReport {
+        date: input.today,
+        packages,
+        summary,
+        advisory_db,
+        notes,
+    }
+}
+
+fn summarize(packages: &[Verdict]) -> Summary {
+    let mut by_status: Vec<(Status, usize)> = Vec::new();
+    for v in packages {
+        match by_status.iter_mut().find(|(s, _)| *s == v.status) {
+            Some((_, n)) => *n += 1,
+            None => by_status.push((v.status, 1)),
+        }
+    }
+    by_status.sort();
+    Summary {
+        packages: packages.len(),
+        blocked: packages.iter().filter(|v| v.blocked).count(),
+        warnings: packages
+            .iter()
+            .flat_map(|v| &v.reasons)
+            .filter(|r| r.severity == Severity::Warn)
+            .count(),
+        by_status,
+    }
+}
+
+fn semver_key(v: &str) -> Option<semver::Version> {
+    semver::Version::parse(v).ok()
+}
+
+/// Whether a package's source is allowed by `[allowed-sources]`.
+pub(crate) fn source_allowed(audit_file: &AuditFile, source: &SourceKind) -> bool {
+    let allowed = &audit_file.allowed_sources;
+    match source {
+        SourceKind::Path => true,
+        SourceKind::Registry { id, crates_io } => allowed
+            .registries
+            .iter()
+            .any(|r| (r == "crates-io" && *crates_io) || r == id),
+        SourceKind::Git { url, .. } => allowed
+            .git
+            .as_ref()
+            .is_none_or(|prefixes| prefixes.iter().any(|p| url.starts_with(p.as_str()))),
+    }
+}

@@ -1,0 +1,123 @@
+//! The gate's report: one verdict per package with machine-readable reasons, and a summary.
+
+use serde::Serialize;
+
+use crate::time::Date;
+
+/// Where a package stands. The first four are good; the others are findings, which block the
+/// package (exit code 1) unless the policy turned them into warnings (see [`Verdict::blocked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// A workspace member or path dependency: your own code.
+    FirstParty,
+    /// Enough valid sign-offs from covering, pinned auditors.
+    Audited,
+    /// Admitted by a live exemption.
+    Exempted,
+    /// Used only on platforms the policy does not target.
+    OtherPlatform,
+    /// No sign-off meets the required criteria.
+    Unaudited,
+    /// No auditor covers the package.
+    Unassigned,
+    /// Yanked from its registry.
+    Yanked,
+    /// A RustSec advisory covers this version.
+    Advisory,
+    /// An auditor flagged this version.
+    Flagged,
+    /// From a registry or git repository the policy does not allow.
+    SourceNotAllowed,
+    /// The lockfile's checksum is not the registry index's.
+    ChecksumMismatch,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::FirstParty => "first-party",
+            Status::Audited => "audited",
+            Status::Exempted => "exempted",
+            Status::OtherPlatform => "other-platform",
+            Status::Unaudited => "unaudited",
+            Status::Unassigned => "unassigned",
+            Status::Yanked => "yanked",
+            Status::Advisory => "advisory",
+            Status::Flagged => "flagged",
+            Status::SourceNotAllowed => "source-not-allowed",
+            Status::ChecksumMismatch => "checksum-mismatch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Blocks the package.
+    Deny,
+    /// Reported; does not block.
+    Warn,
+    /// Explains a non-blocking status (which sign-offs, which exemption).
+    Info,
+}
+
+/// One reason behind a verdict. `code` is stable and listed in `docs/check.md`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Code-specific fields (advisory id, auditor, checksums, …).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub name: String,
+    pub version: String,
+    pub source: &'static str,
+    pub status: Status,
+    /// Whether any reason denies the package.
+    pub blocked: bool,
+    pub reasons: Vec<Reason>,
+    /// The command (or action) that moves this package forward, for blocked packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<String>,
+}
+
+/// What the advisory check was based on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdvisoryDbSummary {
+    pub path: String,
+    pub date: Option<Date>,
+    pub age_days: Option<i64>,
+    pub advisories: usize,
+    pub stale: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub packages: usize,
+    pub blocked: usize,
+    pub warnings: usize,
+    /// Count per status, in status order.
+    pub by_status: Vec<(Status, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateReport {
+    pub date: Date,
+    pub packages: Vec<Verdict>,
+    pub summary: Summary,
+    pub advisory_db: Option<AdvisoryDbSummary>,
+    /// Things the run could not check or decided not to trust, in plain words.
+    pub notes: Vec<String>,
+}
+
+impl GateReport {
+    pub fn is_clean(&self) -> bool {
+        self.summary.blocked == 0
+    }
+}

@@ -1,0 +1,147 @@
+//! `check`: the CI gate. Gathers what the core needs (inventory, policy, index, advisories,
+//! verified sign-offs), lets it decide, renders the report, and exits 0 clean, 1 blocked.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use audit_trust_core::Package;
+use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_MAX_AGE_DAYS};
+use audit_trust_core::gate::{GateInput, GateReport, evaluate};
+use audit_trust_core::time::{Clock, Date, SystemClock};
+
+use crate::cli::{CheckArgs, Format, GlobalArgs};
+use crate::context::{CliError, Project, crate_store, load_evidence, load_project};
+use crate::output::check::{render_github_annotations, render_human};
+use crate::output::progress::BarProgress;
+use crate::output::sarif::render_sarif;
+use crate::output::{Palette, write_json, write_stdout};
+
+/// Exit code when any package is blocked.
+const EXIT_BLOCKED: u8 = 1;
+
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> {
+    let today = match &args.today {
+        Some(text) => Date::parse(text).ok_or_else(|| {
+            CliError::Usage(format!("--today `{text}` is not a date (YYYY-MM-DD)"))
+        })?,
+        None => SystemClock.now().date(),
+    };
+    let project = load_project(global, true)?;
+    let policy = &project.audit_file.policy;
+    let mut notes = Vec::new();
+    if global.lockfile.is_some() {
+        notes.push(
+            "lockfile-only mode: dev-only packages and target platforms are unknown, so every package \
+             is held to the full criteria"
+                .to_owned(),
+        );
+    }
+
+    let store = crate_store(global, &project)?;
+    let registry_packages: Vec<&Package> = project
+        .inventory
+        .packages
+        .iter()
+        .filter(|p| p.source.is_registry())
+        .collect();
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let index = store.index_versions(
+        &registry_packages,
+        Duration::from_secs(policy.index_max_age_minutes() * 60),
+        &BarProgress::new(show_progress),
+    )?;
+    if let Some(oldest) = index.oldest_cached
+        && let Ok(age) = oldest.elapsed()
+    {
+        notes.push(format!(
+            "--offline: index data (yanked flags, checksums) is up to {} hours old",
+            age.as_secs() / 3600
+        ));
+    }
+    for (package, why) in &index.unavailable {
+        notes.push(format!(
+            "{package}: yanked status and index checksum not checked: {why}"
+        ));
+    }
+
+    let db = open_advisory_db(args, &project)?;
+    let evidence = load_evidence(global, &project, today)?;
+    notes.extend(evidence.notes);
+
+    let report = evaluate(&GateInput {
+        inventory: &project.inventory,
+        audit_file: &project.audit_file,
+        today,
+        evidence: &evidence.accepted,
+        rejected: &evidence.rejected,
+        advisories: Some(&db),
+        index: Some(&index),
+        on_targets: project.inventory.on_targets.as_ref(),
+        notes,
+    });
+    let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
+    render(global, &project, &report, stale)?;
+    Ok(if report.is_clean() && !stale {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_BLOCKED)
+    })
+}
+
+/// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder).
+fn open_advisory_db(args: &CheckArgs, project: &Project) -> Result<AdvisoryDatabase, CliError> {
+    let configured = project.audit_file.advisories.db.as_ref().map(|db| {
+        let base = project
+            .audit_path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        base.join(db)
+    });
+    let Some(path) = args.advisory_db.clone().or(configured) else {
+        return Err(CliError::Usage(
+            "no advisory database: pass `--advisory-db PATH` (a copy of the RustSec advisory-db repository) \
+             or set `[advisories] db` in Cargo.audit"
+                .into(),
+        ));
+    };
+    Ok(AdvisoryDatabase::open(&path)?)
+}
+
+fn render(
+    global: &GlobalArgs,
+    project: &Project,
+    report: &GateReport,
+    stale: bool,
+) -> Result<(), CliError> {
+    let lockfile = project.inventory.lockfile.display().to_string();
+    match global.format {
+        Format::Json => write_json(report),
+        Format::Sarif => write_json(&render_sarif(report, &project.inventory, &lockfile)),
+        Format::Human => {
+            let palette = Palette::new(global.color);
+            let mut text = render_human(report, &palette, global.verbose > 0);
+            if stale {
+                let max = project
+                    .audit_file
+                    .advisories
+                    .max_age_days
+                    .map_or(DEFAULT_MAX_AGE_DAYS, i64::from);
+                text.push_str(&format!(
+                    "\nThe advisory database is older than {max} days: update it, or pass --allow-stale.\n"
+                ));
+            }
+            if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+                text.push_str(&render_github_annotations(
+                    report,
+                    &project.inventory,
+                    &lockfile,
+                ));
+            }
+            write_stdout(&text)
+        }
+    }
+}

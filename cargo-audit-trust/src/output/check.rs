@@ -1,0 +1,176 @@
+//! Human rendering of the gate report, and GitHub Actions annotations.
+
+use std::fmt::Write as _;
+
+use audit_trust_core::Inventory;
+use audit_trust_core::gate::{GateReport, Severity, Status, Verdict};
+
+use super::{Palette, escape_text};
+
+/// Blocked packages grouped by status with their reasons and next step, then warnings, then
+/// one line of counts for what passed (`verbose` lists those too).
+pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+    let headline = if s.blocked == 0 {
+        format!("check passed: {} packages, none blocked", s.packages)
+    } else {
+        format!(
+            "check failed: {} of {} packages blocked",
+            s.blocked, s.packages
+        )
+    };
+    let _ = writeln!(out, "{}", palette.paint(palette.bold, &headline));
+    if let Some(db) = &report.advisory_db {
+        let date = db
+            .date
+            .map_or_else(|| "undated".to_owned(), |d| d.to_string());
+        let age = db
+            .age_days
+            .map_or_else(String::new, |a| format!(", {a} days old"));
+        let stale = if db.stale { " — STALE" } else { "" };
+        let _ = writeln!(
+            out,
+            "advisory database: {} ({date}{age}, {} advisories){stale}",
+            escape_text(&db.path),
+            db.advisories
+        );
+    }
+
+    let blocked: Vec<&Verdict> = report.packages.iter().filter(|v| v.blocked).collect();
+    for status in statuses_in(&blocked) {
+        let group: Vec<&&Verdict> = blocked.iter().filter(|v| v.status == status).collect();
+        let _ = writeln!(
+            out,
+            "\n{} ({})",
+            palette.paint(palette.bold, status.as_str()),
+            group.len()
+        );
+        for v in group {
+            let _ = writeln!(out, "  {}@{}", v.name, v.version);
+            for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
+                let _ = writeln!(out, "    {}: {}", r.code, escape_text(&r.message));
+            }
+            if let Some(step) = &v.next_step {
+                let _ = writeln!(out, "    next: {}", escape_text(step));
+            }
+        }
+    }
+
+    let warnings: Vec<(&Verdict, &str, &str)> = report
+        .packages
+        .iter()
+        .filter(|v| !v.blocked)
+        .flat_map(|v| {
+            v.reasons
+                .iter()
+                .filter(|r| r.severity == Severity::Warn)
+                .map(move |r| (v, r.code, r.message.as_str()))
+        })
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} ({})",
+            palette.paint(palette.bold, "warnings"),
+            warnings.len()
+        );
+        for (v, code, message) in warnings {
+            let _ = writeln!(
+                out,
+                "  {}@{}: {code}: {}",
+                v.name,
+                v.version,
+                escape_text(message)
+            );
+        }
+    }
+
+    let passed: Vec<String> = [
+        Status::Audited,
+        Status::Exempted,
+        Status::FirstParty,
+        Status::OtherPlatform,
+    ]
+    .iter()
+    .filter_map(|status| {
+        let n = report
+            .packages
+            .iter()
+            .filter(|v| !v.blocked && v.status == *status)
+            .count();
+        (n > 0).then(|| format!("{n} {}", status.as_str()))
+    })
+    .collect();
+    if !passed.is_empty() {
+        let _ = writeln!(out, "\npassed: {}", passed.join(", "));
+    }
+    if verbose {
+        for v in report.packages.iter().filter(|v| !v.blocked) {
+            let why = v
+                .reasons
+                .first()
+                .map_or(String::new(), |r| format!(": {}", escape_text(&r.message)));
+            let _ = writeln!(out, "  {}@{} {}{why}", v.name, v.version, v.status.as_str());
+        }
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "\nnotes:");
+        for note in &report.notes {
+            let _ = writeln!(out, "  - {}", escape_text(note));
+        }
+    }
+    out
+}
+
+fn statuses_in(verdicts: &[&Verdict]) -> Vec<Status> {
+    let mut statuses: Vec<Status> = verdicts.iter().map(|v| v.status).collect();
+    statuses.sort();
+    statuses.dedup();
+    statuses.reverse();
+    statuses
+}
+
+/// `::error file=…,line=…::…` workflow commands, one per blocked package and warning, so the
+/// findings show on the pull request's `Cargo.lock`.
+pub fn render_github_annotations(
+    report: &GateReport,
+    inventory: &Inventory,
+    lockfile: &str,
+) -> String {
+    let mut out = String::new();
+    for v in &report.packages {
+        let line = inventory
+            .packages
+            .iter()
+            .find(|p| p.name == v.name && p.version.to_string() == v.version)
+            .map_or(1, |p| p.lock_line);
+        for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
+            let level = if r.severity == Severity::Deny {
+                "error"
+            } else {
+                "warning"
+            };
+            let _ = writeln!(
+                out,
+                "::{level} file={},line={line},title={}::{}",
+                annotation_property(lockfile),
+                annotation_property(&format!("{}@{} {}", v.name, v.version, r.code)),
+                annotation_data(&r.message)
+            );
+        }
+    }
+    out
+}
+
+// GitHub's escaping rules for workflow command data and properties.
+fn annotation_data(s: &str) -> String {
+    escape_text(s)
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn annotation_property(s: &str) -> String {
+    annotation_data(s).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,298 @@
+//! End to end: `check`, the CI gate, with the real binary, a real workspace resolved from a
+//! local registry on a loopback port, and an advisory database written by the test (the live
+//! RustSec database is never read here).
+
+use std::path::Path;
+
+use audit_trust_e2e::fixture::{Fixture, fixture};
+use serde_json::Value;
+
+const TODAY: &str = "2026-11-01";
+
+/// Every registry package of the fixture, exempted until `expires`.
+fn exemptions(expires: &str) -> String {
+    [
+        "leafy@1.0.0",
+        "leafy@2.0.0",
+        "middle@0.2.0",
+        "cc@1.0.0",
+        "nativelib@0.1.0",
+        "macros@0.1.0",
+        "devonly@0.1.0",
+    ]
+    .iter()
+    .map(|p| {
+        format!("[[exemption]]\npackage = \"{p}\"\nreason = \"fixture\"\nexpires = {expires}\n\n")
+    })
+    .collect()
+}
+
+fn advisory_db(dir: &Path, date: &str) {
+    let write = |name: &str, id: &str, extra: &str, patched: &str| {
+        let folder = dir.join("crates").join(name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let text = format!(
+            "```toml\n[advisory]\nid = \"{id}\"\npackage = \"{name}\"\ndate = \"{date}\"\n{extra}\n\
+             [versions]\npatched = [{patched}]\n```\n\n# {id} in {name}\n\nText.\n"
+        );
+        std::fs::write(folder.join(format!("{id}.md")), text).expect("write");
+    };
+    write("middle", "RUSTSEC-2026-0100", "", "\">= 0.3.0\"");
+    write(
+        "cc",
+        "RUSTSEC-2026-0101",
+        "informational = \"unmaintained\"",
+        "",
+    );
+}
+
+struct Setup {
+    f: Fixture,
+    cache: tempfile::TempDir,
+    db: tempfile::TempDir,
+}
+
+fn setup(audit: &str) -> Setup {
+    let f = fixture();
+    if !audit.is_empty() {
+        f.ws.write_file("Cargo.audit", audit);
+    }
+    let db = tempfile::tempdir().expect("db dir");
+    advisory_db(db.path(), "2026-10-01");
+    Setup {
+        f,
+        cache: tempfile::tempdir().expect("cache"),
+        db,
+    }
+}
+
+impl Setup {
+    fn check(&self, extra: &[&str]) -> (Option<i32>, String, String) {
+        let db = self.db.path().display().to_string();
+        let lock = self.f.lockfile_arg();
+        let mut args = vec![
+            "check",
+            "--lockfile",
+            &lock,
+            "--advisory-db",
+            &db,
+            "--color",
+            "never",
+        ];
+        if !extra.contains(&"--today") {
+            args.extend_from_slice(&["--today", TODAY]);
+        }
+        args.extend_from_slice(extra);
+        let out = self.f.run(self.cache.path(), &args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn check_json(&self, extra: &[&str]) -> (Option<i32>, Value) {
+        let mut args = if extra.contains(&"--format") {
+            vec![]
+        } else {
+            vec!["--format", "json"]
+        };
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = self.check(&args);
+        let json =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        (code, json)
+    }
+}
+
+fn verdict<'a>(report: &'a Value, name: &str, version: &str) -> &'a Value {
+    report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == name && p["version"] == version)
+        .unwrap_or_else(|| panic!("{name}@{version} not in the report"))
+}
+
+fn reason_codes(v: &Value) -> Vec<&str> {
+    v["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect()
+}
+
+#[test]
+fn without_an_audit_file_everything_is_unassigned_and_advisories_block() {
+    let s = setup("");
+    let (code, report) = s.check_json(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["summary"]["packages"], 9);
+    assert_eq!(report["summary"]["blocked"], 7);
+    assert_eq!(verdict(&report, "app", "0.1.0")["status"], "first-party");
+    let middle = verdict(&report, "middle", "0.2.0");
+    assert_eq!(middle["status"], "advisory");
+    assert_eq!(reason_codes(middle), ["advisory", "unassigned"]);
+    assert_eq!(middle["reasons"][0]["details"]["id"], "RUSTSEC-2026-0100");
+    assert!(
+        middle["next_step"]
+            .as_str()
+            .is_some_and(|s| s.contains(">=0.3.0"))
+    );
+    let leafy = verdict(&report, "leafy", "2.0.0");
+    assert_eq!(
+        (&leafy["status"], leafy["blocked"].as_bool()),
+        (&Value::from("unassigned"), Some(true))
+    );
+    assert_eq!(report["advisory_db"]["age_days"], 31);
+    assert_eq!(report["advisory_db"]["stale"], false);
+}
+
+#[test]
+fn exemptions_and_an_ignore_make_it_pass_until_they_expire() {
+    let ignore = "[[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"not reachable\"\nexpires = 2026-12-31\n";
+    let s = setup(&format!("{}{ignore}", exemptions("2026-12-31")));
+    let (code, stdout, stderr) = s.check(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("check passed: 9 packages, none blocked"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("passed: 7 exempted, 2 first-party"),
+        "{stdout}"
+    );
+    // The informational advisory on cc warns by default.
+    assert!(
+        stdout.contains("cc@1.0.0: advisory-informational: RUSTSEC-2026-0101 (unmaintained)"),
+        "{stdout}"
+    );
+
+    // A month later the exemptions have expired: everything is blocked again, and said why.
+    let (code, report) = s.check_json(&["--today", "2027-01-15"]);
+    assert_eq!(code, Some(1));
+    let leafy = verdict(&report, "leafy", "1.0.0");
+    assert_eq!(reason_codes(leafy), ["exemption-expired", "unassigned"]);
+    let middle = verdict(&report, "middle", "0.2.0");
+    assert_eq!(
+        reason_codes(middle),
+        [
+            "ignore-expired",
+            "advisory",
+            "exemption-expired",
+            "unassigned"
+        ]
+    );
+}
+
+#[test]
+fn an_exemption_never_waives_an_advisory() {
+    let s = setup(&exemptions("2026-12-31"));
+    let (code, report) = s.check_json(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["summary"]["blocked"], 1);
+    assert_eq!(verdict(&report, "middle", "0.2.0")["status"], "advisory");
+}
+
+#[test]
+fn yanked_versions_and_edited_lockfile_checksums_are_caught_from_the_index() {
+    let s = setup(&exemptions("2026-12-31"));
+    s.f.reg.set_yanked("leafy", "2.0.0", true);
+    let lock = s.f.ws.read_file("Cargo.lock");
+    let leafy1 =
+        s.f.ws
+            .locked_packages()
+            .into_iter()
+            .find(|p| p.name == "leafy" && p.version == "1.0.0")
+            .and_then(|p| p.checksum)
+            .expect("leafy 1 checksum");
+    let forged: String = std::iter::repeat_n('e', 64).collect();
+    s.f.ws
+        .write_file("Cargo.lock", &lock.replace(&leafy1, &forged));
+
+    let (code, report) = s.check_json(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(verdict(&report, "leafy", "2.0.0")["status"], "yanked");
+    let forged_entry = verdict(&report, "leafy", "1.0.0");
+    assert_eq!(forged_entry["status"], "checksum-mismatch");
+    assert_eq!(
+        forged_entry["reasons"][0]["details"]["index"],
+        leafy1.as_str()
+    );
+}
+
+#[test]
+fn a_stale_database_fails_unless_allowed() {
+    let s = setup(&format!(
+        "{}[[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2027-12-31\n",
+        exemptions("2027-12-31")
+    ));
+    let (code, stdout, _) = s.check(&["--today", "2027-03-01"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("STALE") && stdout.contains("--allow-stale"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = s.check(&["--today", "2027-03-01", "--allow-stale"]);
+    assert_eq!(code, Some(0), "{stdout}");
+}
+
+#[test]
+fn sarif_and_github_annotations() {
+    let s = setup("");
+    let (code, sarif) = s.check_json(&["--format", "sarif"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cargo-audit-trust");
+    let results = run["results"].as_array().expect("results");
+    let advisory = results
+        .iter()
+        .find(|r| r["ruleId"] == "advisory")
+        .expect("advisory result");
+    assert_eq!(advisory["level"], "error");
+    assert!(advisory["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() > Some(1));
+    let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(
+        rule_ids.contains(&"unassigned") && rule_ids.contains(&"advisory-informational"),
+        "{rule_ids:?}"
+    );
+
+    let db = s.db.path().display().to_string();
+    let lock = s.f.lockfile_arg();
+    let out = s.f.run_with_env(
+        s.cache.path(),
+        &[("GITHUB_ACTIONS", "true")],
+        &[
+            "check",
+            "--lockfile",
+            &lock,
+            "--advisory-db",
+            &db,
+            "--today",
+            TODAY,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("::error file="), "{stdout}");
+    assert!(
+        stdout.contains("title=middle@0.2.0 advisory::RUSTSEC-2026-0100"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn no_advisory_database_is_a_usage_error() {
+    let s = setup("");
+    let lock = s.f.lockfile_arg();
+    let out = s.f.run(s.cache.path(), &["check", "--lockfile", &lock]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--advisory-db"), "{stderr}");
+}
