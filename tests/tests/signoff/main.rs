@@ -3,5 +3,6 @@
 //! port, with a real `Cargo.audit` and a local sign-off store. Nothing here reaches the internet.
 
 mod gate;
+mod revoke;
 mod sign_query;
 mod world;
