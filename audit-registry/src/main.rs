@@ -8,7 +8,7 @@ use std::sync::Arc;
 use audit_registry::db::Db;
 use audit_registry::{AppState, Limits, router};
 use audit_trust_core::signoff::PublicKey;
-use audit_trust_core::time::{Clock, SystemClock};
+use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -41,6 +41,9 @@ enum Command {
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
+        /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
+        #[arg(long, hide = true, value_name = "INSTANT")]
+        now: Option<String>,
     },
     /// Manage the auditors (keys) whose records are accepted
     #[command(subcommand)]
@@ -98,7 +101,16 @@ async fn run(command: Command) -> Result<(), String> {
             max_body_bytes,
             max_batch,
             rate_per_minute,
+            now,
         } => {
+            let clock: Arc<dyn Clock> = match now {
+                Some(text) => {
+                    Arc::new(FixedClock(Timestamp::parse(&text).ok_or_else(|| {
+                        format!("--now `{text}`: write 2025-01-31T12:00:00Z")
+                    })?))
+                }
+                None => Arc::new(SystemClock),
+            };
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -113,7 +125,7 @@ async fn run(command: Command) -> Result<(), String> {
                 rate_per_minute,
                 ..Limits::default()
             };
-            let state = AppState::new(db, limits, Arc::new(SystemClock) as Arc<dyn Clock>);
+            let state = AppState::new(db, limits, clock);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

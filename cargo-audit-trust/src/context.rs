@@ -10,7 +10,7 @@ use audit_trust_core::gate::{Evidence, RejectedEvidence};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{MetadataOptions, find_lockfile};
 use audit_trust_core::report::InventoryReport;
-use audit_trust_core::signoff::{HeadCache, verify_project_sources};
+use audit_trust_core::signoff::{HeadCache, RemoteAccess, verify_project_sources};
 use audit_trust_core::time::{Clock, Date, SystemClock};
 use audit_trust_core::{Error, Inventory};
 
@@ -136,8 +136,8 @@ pub struct EvidenceSet {
     pub notes: Vec<String>,
 }
 
-/// Reads and verifies every auditor's records (local folders; registry sources are noted as not
-/// read). Heads are checked against the highest ones seen, kept in the cache folder. The clock
+/// Reads and verifies every auditor's records (local folders, and registries through a mirror in
+/// the cache folder). Heads are checked against the highest ones seen, kept in the cache folder. The clock
 /// is `--now` when given, else the start of `today` when that is not the real date (`check
 /// --today`), else the system clock.
 pub fn load_evidence(
@@ -159,8 +159,19 @@ pub fn load_evidence(
             }
         }
     };
-    let cache = HeadCache::new(&cache_dir(global)?);
-    let records = verify_project_sources(&project.audit_file, audit_dir, &cache, now)?;
+    let cache_dir = cache_dir(global)?;
+    let cache = HeadCache::new(&cache_dir);
+    let http = HttpClient::default();
+    let remote = RemoteAccess {
+        http: &http,
+        cache_dir: &cache_dir,
+        offline: global.offline,
+        max_mirror_age: std::time::Duration::from_secs(
+            project.audit_file.policy.cache_max_age_hours() * 3600,
+        ),
+    };
+    let records =
+        verify_project_sources(&project.audit_file, audit_dir, &cache, now, Some(&remote))?;
     let evidence = records.into_gate_evidence();
     Ok(EvidenceSet {
         accepted: evidence.accepted,

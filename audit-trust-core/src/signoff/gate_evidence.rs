@@ -74,10 +74,11 @@ impl ProjectRecords {
                 reason: format!("{} ({}, {})", r.rejection, r.rejection.code(), r.location),
             });
         }
+        out.notes.extend(self.notes);
         for (auditor, location) in self.unread {
             out.notes.push(format!(
-                "auditor `{auditor}`: records at {location} are not read by this build (registry \
-                 sources come with `audit-registry`); its sign-offs do not count"
+                "auditor `{auditor}`: records at {location} are not read by this build; its \
+                 sign-offs do not count"
             ));
         }
         out

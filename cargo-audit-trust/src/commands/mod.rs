@@ -3,6 +3,7 @@
 mod check;
 mod key;
 mod list;
+mod publish;
 mod query;
 mod revoke;
 mod sign;
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Query(args) => query::run(&cli.global, args),
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
+        Command::Publish(args) => publish::run(&cli.global, args),
     }
 }

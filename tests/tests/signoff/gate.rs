@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::world::{World, path_arg, world};
 
-const TODAY: &str = "2025-06-01";
+pub const TODAY: &str = "2025-06-01";
 
-fn advisory_db(w: &World) -> String {
+pub fn advisory_db(w: &World) -> String {
     let dir = w.home.path().join("advisory-db/crates/unrelated");
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(
