@@ -54,7 +54,7 @@ async fn registry(url: &str, limits: Limits, dir: Option<tempfile::TempDir>) -> 
 }
 
 /// A new schema in the test database, and a URL whose connections use it.
-async fn fresh_schema(base: &str) -> String {
+pub async fn fresh_schema(base: &str) -> String {
     use sqlx::Executor as _;
     sqlx::any::install_default_drivers();
     let schema = format!(
