@@ -2,8 +2,8 @@
 //! parses it strictly — an unknown key is an error, because a typo must never weaken a policy —
 //! and every error points at the line and column.
 //!
-//! Sections: `[policy]` (see [`policy`]), `[sources]` (pinned repositories), `[[auditor]]`
-//! (pinned keys, see [`auditor`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
+//! Sections: `[policy]` (see [`policy`]), `[sources]` (pinned repositories), `[url-rewrite]`
+//! (fetch repositories from mirrors), `[[auditor]]` (pinned keys, see [`auditor`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
 //! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
 
 mod auditor;
@@ -36,6 +36,10 @@ pub struct AuditFile {
     /// one provenance checks use for that crate, whatever its tarball claims.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
+    /// Repository URL rewrites, like git's `insteadOf`: URL prefix → the prefix to fetch from
+    /// instead (an internal mirror). The repository's identity stays the original URL.
+    #[serde(default)]
+    pub url_rewrite: BTreeMap<String, String>,
     /// The auditors this project trusts, each with its pinned keys.
     #[serde(default, rename = "auditor")]
     pub auditors: Vec<Auditor>,
@@ -101,6 +105,20 @@ impl AuditFile {
                          (https://, ssh://, git@host:path, file:// or an absolute path)"
                     ),
                 ));
+            }
+        }
+        for (prefix, replacement) in &file.url_rewrite {
+            let at = find_key(text, "url-rewrite", prefix);
+            for url in [prefix, replacement] {
+                if !is_supported_repository_url(url) {
+                    return Err(error(
+                        at,
+                        format!(
+                            "[url-rewrite] `{url}` is not a repository URL prefix this tool \
+                             accepts (https://, ssh://, git@host:, file:// or an absolute path)"
+                        ),
+                    ));
+                }
             }
         }
         auditor::check_auditors(&file.auditors)
@@ -221,6 +239,26 @@ mod tests {
             err.starts_with("Cargo.audit:3:1: [policy] micro-lines must be at least 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn reads_url_rewrites_and_refuses_bad_ones() {
+        let f = parse(
+            "[url-rewrite]\n\"https://github.com/\" = \"https://git.corp.example/github/\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            f.url_rewrite["https://github.com/"],
+            "https://git.corp.example/github/"
+        );
+        let err = parse("[url-rewrite]\n\n\"https://github.com/\" = \"http://mirror/\"\n")
+            .expect_err("plain http must fail");
+        assert!(
+            err.starts_with("Cargo.audit:3:1: [url-rewrite] `http://mirror/`"),
+            "{err}"
+        );
+        let err = parse("[url-rewrites]\n").expect_err("typo must fail");
+        assert!(err.starts_with("Cargo.audit:1:"), "{err}");
     }
 
     #[test]

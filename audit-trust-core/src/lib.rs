@@ -16,6 +16,7 @@ pub mod lock;
 pub mod lockfile;
 pub mod names;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod signoff;
 pub mod tarball;

@@ -96,6 +96,8 @@ pub enum Command {
     Stats(StatsArgs),
     /// One row per package with its classification
     List(ListArgs),
+    /// Compare a published crate with its git repository, or two published versions
+    Diff(DiffArgs),
     /// Make or show the ed25519 key you sign with
     #[command(subcommand)]
     Key(KeyCommand),
@@ -199,9 +201,6 @@ pub struct CheckArgs {
     /// Pass even when the advisory database is older than the policy allows
     #[arg(long)]
     pub allow_stale: bool,
-    /// The date to decide expiry and database age with (YYYY-MM-DD; default: today, UTC)
-    #[arg(long, value_name = "DATE", hide = true, env = "AUDIT_TRUST_TODAY")]
-    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +263,34 @@ pub enum SortKey {
     Unsafe,
     /// Most dependencies first
     Deps,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when the crate matches its repository (or the two \
+versions are the same), 1 when it differs or cannot be verified, 2 on usage or configuration \
+errors."
+)]
+pub struct DiffArgs {
+    /// The crate, `NAME` or `NAME@VERSION` (the version is taken from Cargo.lock when omitted)
+    #[arg(value_name = "NAME[@VERSION]")]
+    pub krate: String,
+
+    /// `OLD NEW`: compare these two published versions with each other instead
+    #[arg(value_name = "VERSION", num_args = 0..=2)]
+    pub versions: Vec<String>,
+
+    /// Compare with this repository (URL or local path), whatever the crate names
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+
+    /// Check this local .crate file (no download, no checksum lookup)
+    #[arg(long, value_name = "PATH")]
+    pub crate_file: Option<PathBuf>,
+
+    /// Only list the differing files with their line counts, no diffs
+    #[arg(long)]
+    pub stat: bool,
 }
 
 #[cfg(test)]

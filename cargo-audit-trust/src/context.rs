@@ -6,12 +6,12 @@ use audit_trust_core::analyze::{AnalyzeOptions, DEFAULT_MICRO_LINES, analyze};
 use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::cache::ClassificationCache;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
-use audit_trust_core::gate::{Evidence, RejectedEvidence};
+use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{MetadataOptions, find_lockfile};
 use audit_trust_core::report::InventoryReport;
 use audit_trust_core::signoff::{HeadCache, RemoteAccess, verify_project_sources};
-use audit_trust_core::time::{Clock, Date, SystemClock};
+use audit_trust_core::time::Timestamp;
 use audit_trust_core::{Error, Inventory};
 
 use crate::cli::{ClassifyArgs, Format, GlobalArgs};
@@ -136,29 +136,20 @@ pub struct EvidenceSet {
     pub notes: Vec<String>,
 }
 
-/// Reads and verifies every auditor's records (local folders, and registries through a mirror in
-/// the cache folder). Heads are checked against the highest ones seen, kept in the cache folder. The clock
-/// is `--now` when given, else the start of `today` when that is not the real date (`check
-/// --today`), else the system clock.
+/// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
+/// folders and from registries through a mirror in the cache folder, and turns what counts into
+/// gate evidence.
 pub fn load_evidence(
     global: &GlobalArgs,
     project: &Project,
-    today: Date,
+    now: Timestamp,
 ) -> Result<EvidenceSet, CliError> {
-    let Some(audit_dir) = project.audit_path.as_deref().and_then(Path::parent) else {
-        return Ok(EvidenceSet::default());
-    };
-    let now = match &global.now {
-        Some(_) => crate::audit_project::now(global)?,
-        None => {
-            let system = SystemClock.now();
-            if system.date() == today {
-                system
-            } else {
-                today.start()
-            }
-        }
-    };
+    let audit_dir = project
+        .audit_path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| project.inventory.root.clone());
     let cache_dir = cache_dir(global)?;
     let cache = HeadCache::new(&cache_dir);
     let http = HttpClient::default();
@@ -171,12 +162,12 @@ pub fn load_evidence(
         ),
     };
     let records =
-        verify_project_sources(&project.audit_file, audit_dir, &cache, now, Some(&remote))?;
-    let evidence = records.into_gate_evidence();
+        verify_project_sources(&project.audit_file, &audit_dir, &cache, now, Some(&remote))?;
+    let (accepted, rejected, notes) = evidence_from_records(&records);
     Ok(EvidenceSet {
-        accepted: evidence.accepted,
-        rejected: evidence.rejected,
-        notes: evidence.notes,
+        accepted,
+        rejected,
+        notes,
     })
 }
 

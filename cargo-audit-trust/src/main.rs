@@ -1,11 +1,11 @@
 //! `cargo audit-trust`: the cargo subcommand. Parses arguments, asks `audit-trust-core` for a
 //! report and renders it. Exit codes: 0 clean, 1 policy findings, 2 usage or configuration errors.
 
-mod audit_project;
 mod cli;
 mod commands;
 mod context;
 mod output;
+mod project;
 mod signing;
 
 use std::process::ExitCode;

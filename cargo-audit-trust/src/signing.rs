@@ -11,9 +11,9 @@ use audit_trust_core::signoff::{
 };
 use audit_trust_core::time::Timestamp;
 
-use crate::audit_project::{AuditProject, now};
 use crate::cli::GlobalArgs;
 use crate::context::{CliError, config_dir};
+use crate::project::{Project, now};
 
 /// How long a head written by this tool stays valid. A frozen copy of the store stops being
 /// believed after this; `refresh-head` (or any new record) renews it.
@@ -66,7 +66,7 @@ pub struct Signer<'a> {
 impl<'a> Signer<'a> {
     pub fn for_project(
         global: &GlobalArgs,
-        project: &'a AuditProject,
+        project: &'a Project,
         key: Option<&Path>,
     ) -> Result<Signer<'a>, CliError> {
         let usage = CliError::Usage;

@@ -6,6 +6,8 @@
 
 mod crate_file;
 pub mod fixture;
+mod git_repo;
+mod index_entry;
 mod registry;
 mod server;
 mod workspace;
@@ -18,6 +20,7 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 pub use crate_file::{build_crate, crate_files, tamper_crate};
+pub use git_repo::{GitRepo, PackagedCrate, git_command, package_crate};
 pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};
 pub use workspace::{LockedPackage, Member, Workspace};

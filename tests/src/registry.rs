@@ -8,10 +8,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+use crate::index_entry::index_entry;
 use crate::server::{RequestRecord, StaticServer, hex};
 use crate::{cargo_command, run_checked, temp_dir, write_file};
 
@@ -219,18 +220,23 @@ impl LocalRegistry {
         for (path, contents) in &spec.files {
             write_file(&dir.join(path), contents);
         }
+        self.publish_manifest(&dir.join("Cargo.toml"), &["--allow-dirty"])
+    }
 
+    /// Packages the package of `manifest` as it is on disk (say, in a git repository, so cargo
+    /// records `.cargo_vcs_info.json`) with `cargo package --no-verify [extra]`, and serves it.
+    pub fn publish_manifest(&self, manifest: &Path, extra: &[&str]) -> Published {
+        let dir = manifest
+            .parent()
+            .expect("a manifest has a folder")
+            .to_path_buf();
         let target = self.work.path().join("target");
         let mut package = cargo_command(self.publish_home.path());
         package
-            .args([
-                "package",
-                "--no-verify",
-                "--allow-dirty",
-                "--quiet",
-                "--manifest-path",
-            ])
-            .arg(dir.join("Cargo.toml"))
+            .args(["package", "--no-verify", "--quiet"])
+            .args(extra)
+            .arg("--manifest-path")
+            .arg(manifest)
             .arg("--target-dir")
             .arg(&target);
         run_checked(&mut package);
@@ -286,6 +292,7 @@ impl LocalRegistry {
     /// The manifest exactly as cargo reads it: the index entry is derived from this, like
     /// `cargo publish` does, so `extra_manifest` features/optional deps/targets are reflected.
     fn metadata(&self, dir: &Path) -> Value {
+        let manifest = dir.join("Cargo.toml");
         let mut cmd = cargo_command(self.publish_home.path());
         cmd.args([
             "metadata",
@@ -295,78 +302,23 @@ impl LocalRegistry {
             "--offline",
             "--manifest-path",
         ])
-        .arg(dir.join("Cargo.toml"));
+        .arg(&manifest);
         let out = run_checked(&mut cmd);
         let mut meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-        meta["packages"][0].take()
+        // In a workspace every member is listed: take the one packaged.
+        let wanted = fs::canonicalize(&manifest).expect("manifest path");
+        let packages = meta["packages"].as_array_mut().expect("packages array");
+        let index = packages
+            .iter()
+            .position(|p| {
+                p["manifest_path"]
+                    .as_str()
+                    .and_then(|m| fs::canonicalize(m).ok())
+                    == Some(wanted.clone())
+            })
+            .unwrap_or(0);
+        packages[index].take()
     }
-}
-
-/// One index line in the format crates.io serves (see the cargo book, "Registry Index").
-fn index_entry(pkg: &Value, cksum: &str) -> Value {
-    let deps: Vec<Value> = pkg["dependencies"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|d| {
-            let real = str_field(d, "name");
-            // The index names a renamed dependency by its key and keeps the crate in `package`.
-            let (name, package) = match d["rename"].as_str() {
-                Some(alias) => (alias.to_owned(), Some(real)),
-                None => (real, None),
-            };
-            let mut dep = json!({
-                "name": name,
-                "req": d["req"],
-                "features": d["features"],
-                "optional": d["optional"],
-                "default_features": d["uses_default_features"],
-                "target": d["target"],
-                // metadata says null for normal deps; the index spells it out.
-                "kind": d["kind"].as_str().unwrap_or("normal"),
-            });
-            if let Some(package) = package {
-                dep["package"] = package.into();
-            }
-            if let Some(registry) = d["registry"].as_str() {
-                dep["registry"] = registry.into();
-            }
-            dep
-        })
-        .collect();
-    // `dep:` and `?/` syntax goes in `features2` with `v: 2`, as crates.io does, so the entries
-    // stay readable by index parsers that predate it.
-    let (mut features, mut features2) = (Map::new(), Map::new());
-    for (k, v) in pkg["features"].as_object().cloned().unwrap_or_default() {
-        let new_syntax = v.as_array().is_some_and(|vals| {
-            vals.iter()
-                .filter_map(Value::as_str)
-                .any(|s| s.starts_with("dep:") || s.contains("?/"))
-        });
-        if new_syntax {
-            features2.insert(k, v)
-        } else {
-            features.insert(k, v)
-        };
-    }
-    let mut entry = json!({
-        "name": pkg["name"],
-        "vers": pkg["version"],
-        "deps": deps,
-        "cksum": cksum,
-        "features": features,
-        "yanked": false,
-        "links": pkg["links"],
-    });
-    if !features2.is_empty() {
-        entry["features2"] = features2.into();
-        entry["v"] = 2.into();
-    }
-    if let Some(rv) = pkg["rust_version"].as_str() {
-        entry["rust_version"] = rv.into();
-    }
-    entry
 }
 
 /// Cargo's index layout: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`, lowercased.
@@ -381,7 +333,7 @@ pub fn index_path(name: &str) -> String {
     }
 }
 
-fn str_field(v: &Value, key: &str) -> String {
+pub(crate) fn str_field(v: &Value, key: &str) -> String {
     v[key]
         .as_str()
         .unwrap_or_else(|| panic!("missing string field {key:?} in {v}"))

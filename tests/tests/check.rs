@@ -7,7 +7,7 @@ use std::path::Path;
 use audit_trust_e2e::fixture::{Fixture, fixture};
 use serde_json::Value;
 
-const TODAY: &str = "2026-11-01";
+const TODAY: &str = "2026-11-01T12:00:00Z";
 
 /// Every registry package of the fixture, exempted until `expires`.
 fn exemptions(expires: &str) -> String {
@@ -79,8 +79,8 @@ impl Setup {
             "--color",
             "never",
         ];
-        if !extra.contains(&"--today") {
-            args.extend_from_slice(&["--today", TODAY]);
+        if !extra.contains(&"--now") {
+            args.extend_from_slice(&["--now", TODAY]);
         }
         args.extend_from_slice(extra);
         let out = self.f.run(self.cache.path(), &args);
@@ -170,7 +170,7 @@ fn exemptions_and_an_ignore_make_it_pass_until_they_expire() {
     );
 
     // A month later the exemptions have expired: everything is blocked again, and said why.
-    let (code, report) = s.check_json(&["--today", "2027-01-15"]);
+    let (code, report) = s.check_json(&["--now", "2027-01-15T12:00:00Z"]);
     assert_eq!(code, Some(1));
     let leafy = verdict(&report, "leafy", "1.0.0");
     assert_eq!(reason_codes(leafy), ["exemption-expired", "unassigned"]);
@@ -228,13 +228,13 @@ fn a_stale_database_fails_unless_allowed() {
         "{}[[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2027-12-31\n",
         exemptions("2027-12-31")
     ));
-    let (code, stdout, _) = s.check(&["--today", "2027-03-01"]);
+    let (code, stdout, _) = s.check(&["--now", "2027-03-01T12:00:00Z"]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("STALE") && stdout.contains("--allow-stale"),
         "{stdout}"
     );
-    let (code, stdout, _) = s.check(&["--today", "2027-03-01", "--allow-stale"]);
+    let (code, stdout, _) = s.check(&["--now", "2027-03-01T12:00:00Z", "--allow-stale"]);
     assert_eq!(code, Some(0), "{stdout}");
 }
 
@@ -275,7 +275,7 @@ fn sarif_and_github_annotations() {
             &lock,
             "--advisory-db",
             &db,
-            "--today",
+            "--now",
             TODAY,
         ],
     );
@@ -287,12 +287,295 @@ fn sarif_and_github_annotations() {
     );
 }
 
+/// Commits the test's advisory database into a git repository (standing in for RustSec's).
+fn advisory_git_repo(dir: &Path) {
+    advisory_db(dir, "2026-10-01");
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_DATE", "2026-10-20T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-10-20T00:00:00Z")
+            .status()
+            .expect("git");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "crates"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-q",
+        "-m",
+        "db",
+    ]);
+}
+
 #[test]
-fn no_advisory_database_is_a_usage_error() {
-    let s = setup("");
+fn the_database_is_fetched_with_git_and_dated_by_its_commit() {
+    let upstream = tempfile::tempdir().expect("upstream");
+    advisory_git_repo(upstream.path());
+    let audit = format!(
+        "{}[advisories]\ngit = \"file://{}\"\n",
+        exemptions("2026-12-31"),
+        upstream.path().display()
+    );
+    let s = setup(&audit);
     let lock = s.f.lockfile_arg();
-    let out = s.f.run(s.cache.path(), &["check", "--lockfile", &lock]);
+    let out = s.f.run(
+        s.cache.path(),
+        &[
+            "check",
+            "--lockfile",
+            &lock,
+            "--now",
+            TODAY,
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(1), "middle's advisory blocks");
+    assert_eq!(
+        report["advisory_db"]["date"], "2026-10-20",
+        "the commit date"
+    );
+    assert!(
+        report["advisory_db"]["commit"]
+            .as_str()
+            .is_some_and(|c| c.len() == 40)
+    );
+    assert_eq!(verdict(&report, "middle", "0.2.0")["status"], "advisory");
+
+    // Offline, the copy fetched before is used.
+    let out = s.f.run(
+        s.cache.path(),
+        &[
+            "check",
+            "--lockfile",
+            &lock,
+            "--now",
+            TODAY,
+            "--offline",
+            "--format",
+            "json",
+        ],
+    );
+    let offline: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        offline["advisory_db"]["commit"],
+        report["advisory_db"]["commit"]
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_reported_and_never_a_pass() {
+    let s = setup(&format!(
+        "{}[advisories]\ngit = \"file:///nonexistent/advisory-db\"\n",
+        exemptions("2026-12-31")
+    ));
+    let lock = s.f.lockfile_arg();
+    let out = s.f.run(
+        s.cache.path(),
+        &["check", "--lockfile", &lock, "--now", TODAY],
+    );
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--advisory-db"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ADVISORIES WERE NOT CHECKED"), "{stdout}");
+    assert!(
+        stdout.contains("--advisory-db"),
+        "says what to do: {stdout}"
+    );
+}
+
+/// The whole loop through the real binary: a key, a sign-off in the local store, `check` passes;
+/// a flag blocks again; a tampered store is rejected and reported, never trusted.
+#[test]
+fn sign_offs_in_the_local_store_admit_and_flags_block() {
+    let s = setup("");
+    let home = tempfile::tempdir().expect("home");
+    let key = home.path().join("key");
+    let key_arg = key.display().to_string();
+    let env = [("HOME", home.path().to_str().expect("utf-8"))];
+    let run = |args: &[&str]| s.f.run_with_env(s.cache.path(), &env, args);
+    let out = run(&["key", "new", "--out", &key_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let others: String = exemptions("2026-12-31")
+        .split("\n\n")
+        .filter(|e| !e.is_empty() && !e.contains("leafy@2.0.0"))
+        .map(|e| format!("{e}\n\n"))
+        .collect();
+    s.f.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{public}\" }}]\n\n{others}\
+             [[ignore-advisory]]\nid = \"RUSTSEC-2026-0100\"\nreason = \"r\"\nexpires = 2026-12-31\n"
+        ),
+    );
+    let check = || {
+        let (code, report) = s.check_json(&[]);
+        let leafy = verdict(&report, "leafy", "2.0.0").clone();
+        (code, leafy, report)
+    };
+    let (code, leafy, _) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(1), Some("unaudited"))
+    );
+
+    let signed = run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--criteria",
+        "reviewed",
+        "--key",
+        &key_arg,
+        "--now",
+        TODAY,
+    ]);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let (code, leafy, report) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(0), Some("audited")),
+        "{report}"
+    );
+    assert!(
+        leafy["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("signed off by team"))
+    );
+
+    // Tampering with the store: the record no longer matches the signed head, so nothing from
+    // that key counts, and the report says so.
+    let store_file = walk(&s.f.ws.path().join("sign-offs"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("leafy"))
+        .expect("a record file for leafy");
+    let text = std::fs::read_to_string(&store_file).expect("read store");
+    std::fs::write(&store_file, text.replace("reviewed", "reviewer")).expect("tamper");
+    let (code, leafy, report) = check();
+    assert_eq!(
+        (code, leafy["status"].as_str()),
+        (Some(1), Some("unaudited"))
+    );
+    assert!(
+        report["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{report}"
+    );
+    std::fs::write(&store_file, text).expect("restore");
+
+    let flagged = run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--flag",
+        "contains a backdoor",
+        "--key",
+        &key_arg,
+        "--now",
+        TODAY,
+    ]);
+    assert!(
+        flagged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flagged.stderr)
+    );
+    let (code, leafy, _) = check();
+    assert_eq!((code, leafy["status"].as_str()), (Some(1), Some("flagged")));
+    assert!(
+        leafy["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("contains a backdoor"))
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// With manifests, `[policy] targets` decides which packages matter: a Windows-only dependency
+/// does not block a Linux-only project, and dev-only packages are held to the dev criteria.
+#[test]
+fn target_platforms_and_dev_only_packages_in_metadata_mode() {
+    use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
+    let reg = LocalRegistry::start();
+    reg.publish_crate(&CrateSpec::new("winonly", "1.0.0"));
+    reg.publish_crate(&CrateSpec::new("everywhere", "1.0.0"));
+    reg.publish_crate(&CrateSpec::new("testonly", "1.0.0"));
+    let ws = Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\neverywhere = \"1\"\n\n\
+         [target.'cfg(windows)'.dependencies]\nwinonly = \"1\"\n\n\
+         [dev-dependencies]\ntestonly = \"1\"\n",
+        &[("src/lib.rs", "")],
+    );
+    ws.generate_lockfile(&reg);
+    ws.write_file(
+        "Cargo.audit",
+        "[policy]\ntargets = [\"x86_64-unknown-linux-gnu\"]\n\n\
+         [[auditor]]\nname = \"team\"\ncovers = [\"testonly\"]\nrecords = { folder = \"sign-offs\" }\n\
+         keys = [{ key = \"ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\" }]\n\n\
+         [[exemption]]\npackage = \"everywhere@1.0.0\"\nreason = \"r\"\nexpires = 2026-12-31\n",
+    );
+    let db = tempfile::tempdir().expect("db");
+    advisory_db(db.path(), "2026-10-01");
+    let cache = tempfile::tempdir().expect("cache");
+    let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .env("CARGO_HOME", reg.cargo_home())
+        .env("NO_PROXY", "127.0.0.1")
+        .current_dir(ws.path())
+        .args(["check", "--format", "json", "--now", TODAY, "--advisory-db"])
+        .arg(db.path())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        verdict(&report, "winonly", "1.0.0")["status"],
+        "other-platform"
+    );
+    assert_eq!(
+        verdict(&report, "everywhere", "1.0.0")["status"],
+        "exempted"
+    );
+    // The dev-only package is held to the dev criteria (source-matches), not `reviewed`.
+    let testonly = verdict(&report, "testonly", "1.0.0");
+    assert_eq!(testonly["status"], "unaudited");
+    assert_eq!(
+        testonly["reasons"][0]["details"]["required"], "source-matches",
+        "{testonly}"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -110,3 +110,81 @@ fn a_folder_that_is_not_a_database_is_an_error() {
         "names the bad file: {err}"
     );
 }
+
+/// Commits the fixture database into a new git repository with a fixed commit date.
+fn git_fixture(dir: &Path) -> git2::Oid {
+    fixture(dir);
+    let repo = git2::Repository::init(dir).expect("init");
+    let mut index = repo.index().expect("index");
+    index
+        .add_all(["crates"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
+    index.write().expect("write index");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    // 2026-11-20T00:00:00Z
+    let when = git2::Time::new(1_795_132_800, 0);
+    let sig = git2::Signature::new("RustSec", "rustsec@example.com", &when).expect("signature");
+    repo.commit(Some("HEAD"), &sig, &sig, "advisories", &tree, &[])
+        .expect("commit")
+}
+
+#[test]
+fn a_git_working_copy_is_dated_by_its_commit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let commit = git_fixture(dir.path());
+    let db = AdvisoryDatabase::open(dir.path()).expect("opens");
+    assert_eq!(
+        db.date,
+        Date::parse("2026-11-20"),
+        "the commit date, not the newest advisory"
+    );
+    assert_eq!(db.commit, Some(commit.to_string()));
+}
+
+#[test]
+fn fetched_with_git_from_a_local_repository() {
+    use crate::provenance::git_cache::{FetchLimits, GitCache};
+    let upstream = tempfile::tempdir().expect("upstream");
+    let commit = git_fixture(upstream.path());
+    let url = format!("file://{}", upstream.path().display());
+    let cache = tempfile::tempdir().expect("cache");
+    let git = GitCache::new(cache.path(), FetchLimits::default(), false);
+    let db =
+        fetch_advisory_db(&url, &git, cache.path(), &crate::progress::NoProgress).expect("fetched");
+    assert_eq!(db.commit, Some(commit.to_string()));
+    assert_eq!(db.date, Date::parse("2026-11-20"));
+    assert_eq!(db.advisories, 4);
+    assert_eq!(db.for_package("smallvec", &v("0.6.9")).len(), 2);
+    assert_eq!(db.source, url);
+
+    // Offline, the cached copy serves; an unknown URL offline is a clear error.
+    let offline = GitCache::new(cache.path(), FetchLimits::default(), true);
+    let again = fetch_advisory_db(&url, &offline, cache.path(), &crate::progress::NoProgress)
+        .expect("cached");
+    assert_eq!(again.commit, db.commit);
+    let err = fetch_advisory_db(
+        "file:///nonexistent/db",
+        &offline,
+        cache.path(),
+        &crate::progress::NoProgress,
+    )
+    .expect_err("nothing cached");
+    assert!(err.to_string().contains("--advisory-db"), "{err}");
+}
+
+#[test]
+fn an_unreachable_repository_is_an_error_not_a_pass() {
+    use crate::provenance::git_cache::{FetchLimits, GitCache};
+    let cache = tempfile::tempdir().expect("cache");
+    let git = GitCache::new(cache.path(), FetchLimits::default(), false);
+    let err = fetch_advisory_db(
+        "file:///nonexistent/advisory-db",
+        &git,
+        cache.path(),
+        &crate::progress::NoProgress,
+    )
+    .expect_err("unreachable");
+    assert!(err.to_string().contains("advisory database"), "{err}");
+}

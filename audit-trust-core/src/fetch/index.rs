@@ -1,10 +1,7 @@
-//! What the registry's index says about each package version: its checksum and whether it was
-//! yanked. The lockfile's checksum is what a pull request can edit; the index's is the registry's
-//! word. Index entries are cached (with their ETag, so revalidation is a cheap 304) in our cache.
+//! A crate's entry in its registry's sparse index: the checksums the registry itself states,
+//! which a sign-off is bound to (a lockfile can be edited in a pull request; the index cannot be
+//! edited by one), and the yanked flags.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crates_index::SparseIndex;
@@ -12,242 +9,212 @@ use crates_index::SparseIndex;
 use super::CrateStore;
 use super::cargo_config::RegistryLocation;
 use crate::Error;
+use crate::http::HttpError;
 use crate::inventory::{Package, SourceKind};
-use crate::progress::Progress;
 
-/// An index entry for one crate is at most this big (crates with thousands of versions are a
-/// few MB).
-const MAX_INDEX_ENTRY_BYTES: u64 = 32 * 1024 * 1024;
+/// Index files of the largest crates are a few megabytes.
+const MAX_INDEX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// One version as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexVersion {
+    pub version: semver::Version,
+    /// SHA-256 of the `.crate` file, lowercase hex.
     pub checksum: String,
     pub yanked: bool,
 }
 
-/// The index entries of the packages asked about.
-#[derive(Debug, Default)]
-pub struct IndexReport {
-    /// Keyed by `(source id, crate name)`; the inner map by version string.
-    entries: HashMap<(String, String), HashMap<String, IndexVersion>>,
-    /// Packages whose registry index could not be read, with the reason.
-    pub unavailable: Vec<(String, String)>,
-    /// The oldest cached entry used without revalidation (only with `--offline`).
-    pub oldest_cached: Option<SystemTime>,
-}
-
-impl IndexReport {
-    /// The index's word on a package; `None` when its entry was unavailable or does not list
-    /// that version.
-    pub fn version(&self, package: &Package) -> Option<&IndexVersion> {
-        let source = package.source_id.clone().unwrap_or_default();
-        self.entries
-            .get(&(source, package.name.clone()))?
-            .get(&package.version.to_string())
-    }
-
-    /// Records what the index says about one version (for callers that read an index another
-    /// way, and for tests).
-    pub fn insert(&mut self, source_id: &str, name: &str, version: &str, entry: IndexVersion) {
-        self.entries
-            .entry((source_id.to_owned(), name.to_owned()))
-            .or_default()
-            .insert(version.to_owned(), entry);
-    }
-
-    /// Whether the entry for this package's crate was read (even if it lacks the version).
-    pub fn has_entry(&self, package: &Package) -> bool {
-        let source = package.source_id.clone().unwrap_or_default();
-        self.entries.contains_key(&(source, package.name.clone()))
-    }
-}
-
 impl CrateStore {
-    /// Reads the index entries of the given registry packages: from the cache when younger than
-    /// `max_age`, else revalidated with the registry; with `--offline`, from the cache whatever
-    /// its age. A registry that cannot be reached is an error unless offline (the gate fails
-    /// closed).
+    /// Every version of `name` in the index of `source` (a registry source), fetched now; with
+    /// `--offline`, from the copy a previous fetch left in our cache.
     pub fn index_versions(
         &self,
-        packages: &[&Package],
+        name: &str,
+        source: &SourceKind,
+    ) -> Result<Vec<IndexVersion>, Error> {
+        self.index_versions_within(name, source, Duration::ZERO)
+            .map(|(versions, _)| versions)
+    }
+
+    /// [`Self::index_versions`], but a cached copy younger than `max_age` is used without asking
+    /// the registry. Also returns when the copy used was fetched, if it was a cached one.
+    pub fn index_versions_within(
+        &self,
+        name: &str,
+        source: &SourceKind,
         max_age: Duration,
-        progress: &dyn Progress,
-    ) -> Result<IndexReport, Error> {
-        let mut crates: Vec<(String, String, Option<String>)> = Vec::new();
-        let mut report = IndexReport::default();
-        for p in packages {
-            let SourceKind::Registry { id, .. } = &p.source else {
-                continue;
-            };
-            let key = (id.clone(), p.name.clone());
-            if crates.iter().any(|(s, n, _)| (s, n) == (&key.0, &key.1)) {
-                continue;
-            }
-            match self.location(p) {
-                RegistryLocation::Sparse { index_url } => {
-                    crates.push((key.0, key.1, Some(index_url)))
-                }
-                RegistryLocation::LocalRegistry { .. } | RegistryLocation::Unsupported { .. } => {
-                    report.unavailable.push((
-                        p.spec(),
-                        "its registry has no sparse index to check against".into(),
-                    ));
-                }
-            }
-        }
-        progress.begin("Index", crates.len() as u64);
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Result<Fetched, Error>>> = Mutex::new(Vec::new());
-        let workers = self.options.jobs.clamp(1, 32).min(crates.len());
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((source, name, Some(url))) = crates.get(i) else {
-                            return;
-                        };
-                        let fetched = self.index_entry(source, name, url, max_age);
-                        progress.advance(1);
-                        lock(&results).push(fetched);
-                    }
+    ) -> Result<(Vec<IndexVersion>, Option<SystemTime>), Error> {
+        crate::names::validate_crate_name(name).map_err(|e| Error::UnsupportedSource {
+            package: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let index_url = match self.location_of(source) {
+            RegistryLocation::Sparse { index_url } => index_url,
+            RegistryLocation::LocalRegistry { path } => {
+                return Err(Error::UnsupportedSource {
+                    package: name.to_owned(),
+                    message: format!(
+                        "the local registry {} has no index this tool reads",
+                        path.display()
+                    ),
                 });
             }
-        });
-        progress.finish();
-        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            let fetched = result?;
-            if let Some(age) = fetched.stale_since {
-                report.oldest_cached = Some(report.oldest_cached.map_or(age, |o| o.min(age)));
+            RegistryLocation::Unsupported { reason } => {
+                return Err(Error::UnsupportedSource {
+                    package: name.to_owned(),
+                    message: reason,
+                });
             }
-            report
-                .entries
-                .insert((fetched.source, fetched.name), fetched.versions);
-        }
-        Ok(report)
-    }
-
-    fn index_entry(
-        &self,
-        source: &str,
-        name: &str,
-        index_url: &str,
-        max_age: Duration,
-    ) -> Result<Fetched, Error> {
+        };
         let unreachable = |message: String| Error::RegistryUnreachable {
             package: name.to_owned(),
-            registry: index_url.to_owned(),
+            registry: index_url.clone(),
             message,
         };
-        let (index_dir, canonical_url) = crates_index::local_path_and_canonical_url(
-            index_url,
-            Some(&self.options.cache_dir.join("index-home")),
-        )
-        .map_err(|e| unreachable(e.to_string()))?;
-        // crates-index writes its cache entries in place: two runs at once (two `sign`s, or
-        // `check` next to `sign`) could otherwise read an entry half-written. One lock per
-        // crate keeps the parallel fetches of one run independent.
-        crate::names::validate_crate_name(name).map_err(|e| unreachable(e.to_string()))?;
-        let _entry_lock = crate::lock::FolderLock::exclusive_file(
-            &index_dir
-                .join(".locks")
-                .join(format!("{}.lock", name.to_ascii_lowercase())),
-        )?;
-        let index = SparseIndex::at_path(index_dir.clone(), canonical_url);
-        let cache_file = index_cache_file(&index, &index_dir, name);
-        let cached_at = cache_file
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .and_then(|m| m.modified().ok());
-        let fresh = cached_at.is_some_and(|t| t.elapsed().is_ok_and(|age| age <= max_age));
-        let mut stale_since = None;
-        let krate = if fresh || (self.options.offline && cached_at.is_some()) {
-            if !fresh {
-                stale_since = cached_at;
-            }
-            index
-                .crate_from_cache(name)
-                .map_err(|e| unreachable(format!("cached index entry: {e}")))?
-        } else if self.options.offline {
-            return Err(Error::OfflineMissing {
-                missing: vec![format!("{name} (index entry)")],
+        // Our own copy of the entry, written atomically: crates-index's cache files are written
+        // in place, and two runs at once could read one half-written.
+        let copy = self
+            .options
+            .cache_dir
+            .join("index-entries")
+            .join(&crate::fetch::sha256_hex(index_url.as_bytes())[..16])
+            .join(name.to_ascii_lowercase());
+        let fetched_at = std::fs::metadata(&copy).and_then(|m| m.modified()).ok();
+        let fresh = fetched_at.is_some_and(|t| t.elapsed().is_ok_and(|age| age <= max_age));
+        let used_cache = (self.options.offline || fresh)
+            .then_some(fetched_at)
+            .flatten();
+        let bytes =
+            if self.options.offline || fresh {
+                Some(std::fs::read(&copy).map_err(|e| {
+                    unreachable(format!("--offline and no cached index entry ({e})"))
+                })?)
+            } else {
+                let index =
+                    SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                let url = index
+                    .crate_url(name)
+                    .ok_or_else(|| unreachable("no index URL for this name".into()))?;
+                match self.http.get_ok_retrying(&url, MAX_INDEX_FILE_BYTES, 3) {
+                    Ok(bytes) => {
+                        crate::fetch::write_atomically(&copy, &bytes, false)?;
+                        Some(bytes)
+                    }
+                    // What crates-index (and cargo) read as "no such crate".
+                    Err(HttpError::Status {
+                        status: 404 | 410 | 451,
+                    }) => None,
+                    Err(e) => return Err(unreachable(e.to_string())),
+                }
+            };
+        let Some(bytes) = bytes else {
+            return Err(Error::UnsupportedSource {
+                package: name.to_owned(),
+                message: format!("the registry {index_url} has no crate of this name"),
             });
-        } else {
-            let request = index
-                .make_cache_request(name)
-                .and_then(|b| {
-                    b.body(())
-                        .map_err(|e| crates_index::Error::Url(e.to_string()))
-                })
-                .map_err(|e| unreachable(e.to_string()))?;
-            let response = self
-                .http
-                .send(request, MAX_INDEX_ENTRY_BYTES)
-                .map_err(|e| unreachable(e.to_string()))?;
-            let status = response.status().as_u16();
-            let krate = index
-                .parse_cache_response(name, response, true)
-                .map_err(|e| unreachable(format!("index entry (HTTP {status}): {e}")))?
-                .ok_or_else(|| {
-                    unreachable(format!("the index has no crate `{name}` (HTTP {status})"))
-                })?;
-            // A 304 leaves the file as it was; mark it as just checked.
-            if let Some(path) = &cache_file
-                && let Ok(file) = std::fs::File::options().write(true).open(path)
-            {
-                let _ = file.set_modified(SystemTime::now());
-            }
-            krate
         };
-        let versions = krate
-            .versions()
-            .iter()
-            .map(|v| {
-                (
-                    v.version().to_owned(),
-                    IndexVersion {
-                        checksum: hex(v.checksum()),
-                        yanked: v.is_yanked(),
-                    },
-                )
-            })
-            .collect();
-        Ok(Fetched {
-            source: source.to_owned(),
-            name: name.to_owned(),
-            versions,
-            stale_since,
-        })
+        let out = parse_index_entry(&bytes, name);
+        if out.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(unreachable(
+                "malformed index entry: no valid version line".into(),
+            ));
+        }
+        Ok((out, used_cache))
     }
 }
 
-struct Fetched {
-    source: String,
-    name: String,
-    versions: HashMap<String, IndexVersion>,
-    stale_since: Option<SystemTime>,
+/// The fields of an index line the tool uses; the rest (dependencies, features) is skipped
+/// unparsed, which keeps reading the index of a whole lockfile cheap.
+#[derive(serde::Deserialize)]
+struct IndexLine<'a> {
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    vers: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    cksum: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    yanked: bool,
 }
 
-/// Where crates-index keeps its cache entry for `name`: `.cache/` plus the index's own relative
-/// path (`se/rd/serde`), as cargo lays it out.
-fn index_cache_file(
-    index: &SparseIndex,
-    index_dir: &std::path::Path,
-    name: &str,
-) -> Option<std::path::PathBuf> {
-    let url = index.crate_url(name)?;
-    let relative = url.strip_prefix(index.url())?;
-    Some(index_dir.join(".cache").join(relative))
+/// Every valid version line of an index entry for `name`. The entry is the registry's word, but
+/// it is still input: a malformed line, a line about another crate, a version that is not
+/// semver or a checksum that is not SHA-256 hex is left out.
+fn parse_index_entry(bytes: &[u8], name: &str) -> Vec<IndexVersion> {
+    let mut out = Vec::new();
+    for line in bytes.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Ok(parsed) = serde_json::from_slice::<IndexLine<'_>>(line) else {
+            continue;
+        };
+        if parsed.name != name || !crate::lockfile::is_sha256_hex(&parsed.cksum) {
+            continue;
+        }
+        let Ok(version) = crate::names::validate_version(&parsed.vers) else {
+            continue;
+        };
+        out.push(IndexVersion {
+            version,
+            checksum: parsed.cksum.into_owned(),
+            yanked: parsed.yanked,
+        });
+    }
+    out
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A registry package for a version known from the index, so that [`CrateStore::ensure_all`]
+/// and [`CrateStore::read_verified`] fetch and verify it like a locked one.
+pub fn package_of(name: &str, listed: &IndexVersion, source: &SourceKind) -> Package {
+    let source_id = match source {
+        SourceKind::Registry { id, .. } => Some(id.clone()),
+        _ => None,
+    };
+    Package {
+        name: name.to_owned(),
+        version: listed.version.clone(),
+        source: source.clone(),
+        source_id,
+        checksum: Some(listed.checksum.clone()),
+        dependencies: Vec::new(),
+        direct: false,
+        dev_only: None,
+        workspace_member: false,
+        // Not in the lockfile.
+        lock_line: 0,
+    }
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::parse_index_entry;
+
+    #[test]
+    fn keeps_only_valid_lines_for_the_crate() {
+        let sum = "a".repeat(64);
+        let text = format!(
+            "{{\"name\":\"foo\",\"vers\":\"1.0.0\",\"deps\":[{{\"name\":\"x\"}}],\"cksum\":\"{sum}\",\"features\":{{}},\"yanked\":false}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0.1\",\"cksum\":\"{sum}\",\"yanked\":true}}\n\
+             {{\"name\":\"bar\",\"vers\":\"1.0.2\",\"cksum\":\"{sum}\"}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0\",\"cksum\":\"{sum}\"}}\n\
+             {{\"name\":\"foo\",\"vers\":\"1.0.3\",\"cksum\":\"XYZ\"}}\n\
+             not json at all\n\
+             {{\"name\":\"f\\u006fo\",\"vers\":\"2.0.0\",\"cksum\":\"{sum}\"}}\n\n"
+        );
+        let versions = parse_index_entry(text.as_bytes(), "foo");
+        let listed: Vec<(String, bool)> = versions
+            .iter()
+            .map(|v| (v.version.to_string(), v.yanked))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("1.0.0".into(), false),
+                ("1.0.1".into(), true),
+                ("2.0.0".into(), false)
+            ]
+        );
+    }
+}

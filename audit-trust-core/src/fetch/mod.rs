@@ -4,8 +4,10 @@
 pub mod cargo_config;
 mod download;
 pub mod index;
+pub mod index_report;
 
 pub use download::write_atomically;
+pub use index::{IndexVersion, package_of};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -141,7 +143,11 @@ impl CrateStore {
     }
 
     fn location(&self, package: &Package) -> RegistryLocation {
-        match &package.source {
+        self.location_of(&package.source)
+    }
+
+    fn location_of(&self, source: &SourceKind) -> RegistryLocation {
+        match source {
             SourceKind::Registry { id, crates_io } => self.sources.locate(id, *crates_io),
             _ => RegistryLocation::Unsupported {
                 reason: "only registry packages have crate files".into(),
@@ -185,9 +191,13 @@ fn expected_checksum(package: &Package) -> Result<&str, Error> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
         out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
     }

@@ -4,6 +4,7 @@
 
 mod checks;
 pub mod evidence;
+mod from_records;
 pub mod report;
 #[cfg(test)]
 mod tests;
@@ -12,11 +13,12 @@ use std::collections::HashSet;
 
 use crate::advisories::AdvisoryDatabase;
 use crate::audit_file::AuditFile;
-use crate::fetch::index::IndexReport;
+use crate::fetch::index_report::IndexReport;
 use crate::inventory::{Inventory, PackageId, SourceKind};
 use crate::time::Date;
 
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+pub use from_records::evidence_from_records;
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
 /// Everything the gate decides from.
@@ -74,7 +76,8 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
                 .unwrap_or(crate::advisories::DEFAULT_MAX_AGE_DAYS as u32),
         );
         AdvisoryDbSummary {
-            path: db.path.display().to_string(),
+            path: db.source.clone(),
+            commit: db.commit.clone(),
             date: db.date,
             age_days,
             advisories: db.advisories,

@@ -90,7 +90,10 @@ pub struct Verdict {
 /// What the advisory check was based on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdvisoryDbSummary {
+    /// The folder, or the git URL the database was fetched from.
     pub path: String,
+    /// The commit read, for a git copy.
+    pub commit: Option<String>,
     pub date: Option<Date>,
     pub age_days: Option<i64>,
     pub advisories: usize,

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::*;
-use crate::fetch::index::IndexVersion;
+use crate::fetch::IndexVersion;
 use crate::inventory::CRATES_IO_SOURCE_ID;
 use crate::signoff::Criterion;
 
@@ -398,24 +398,13 @@ fn custom_criteria_dev_criteria_and_several_sign_offs() {
 fn index_checksum_and_yanked() {
     let audit = audit_file("");
     let mut index = IndexReport::default();
-    index.insert(
-        CRATES_IO_SOURCE_ID,
-        "alpha",
-        "1.1.0",
-        IndexVersion {
-            checksum: sum('f'),
-            yanked: false,
-        },
-    );
-    index.insert(
-        CRATES_IO_SOURCE_ID,
-        "beta",
-        "2.0.0",
-        IndexVersion {
-            checksum: sum('c'),
-            yanked: true,
-        },
-    );
+    let listed = |version: &str, checksum: char, yanked: bool| IndexVersion {
+        version: semver::Version::parse(version).expect("version"),
+        checksum: sum(checksum),
+        yanked,
+    };
+    index.insert(CRATES_IO_SOURCE_ID, "alpha", listed("1.1.0", 'f', false));
+    index.insert(CRATES_IO_SOURCE_ID, "beta", listed("2.0.0", 'c', true));
     let evidence = [
         signoff("team", "alpha", "1.1.0", 'a', &["reviewed"]),
         signoff("team", "beta", "2.0.0", 'c', &["reviewed"]),

@@ -1,13 +1,10 @@
 //! What `sign` binds a record to: the exact bytes of a crate file whose SHA-256 is the one the
 //! registry index states. The lockfile's checksum is compared too, never trusted alone.
 
-use std::time::Duration;
-
 use super::record::{DeltaBase, SourceEvidence, Subject};
 use crate::Error;
-use crate::fetch::index::IndexReport;
-use crate::fetch::{CrateStore, sha256_hex};
-use crate::inventory::{Package, SourceKind};
+use crate::fetch::{CrateStore, IndexVersion, sha256_hex};
+use crate::inventory::SourceKind;
 use crate::progress::Progress;
 
 /// A crate version whose file was read and checked against the index.
@@ -17,14 +14,12 @@ pub struct VerifiedCrate {
     /// The bytes that were hashed; what a reviewer is shown and the provenance engine compares.
     pub bytes: Vec<u8>,
     pub yanked: bool,
-    /// The package as looked up (its registry source), and the index's entry for its crate.
-    package: Package,
-    index: IndexReport,
+    /// All versions of the crate in the index (for delta bases).
+    pub index_versions: Vec<IndexVersion>,
 }
 
-/// Looks `name@version` up in the index of `source` (revalidated now; the cached entry with
-/// `--offline`), refuses a lockfile checksum that differs from it, and reads (downloading if
-/// needed) the crate file verified against the index.
+/// Looks `name@version` up in the index of `source`, refuses a lockfile checksum that differs
+/// from it, and reads (downloading if needed) the crate file verified against the index.
 pub fn verified_crate(
     store: &CrateStore,
     name: &str,
@@ -34,34 +29,10 @@ pub fn verified_crate(
     progress: &dyn Progress,
 ) -> Result<VerifiedCrate, Error> {
     let spec = format!("{name}@{version}");
-    let SourceKind::Registry { id, .. } = source else {
-        return Err(Error::Sign {
-            package: spec,
-            message: "only registry packages can be signed by version".into(),
-        });
-    };
-    let mut package = Package {
-        name: name.to_owned(),
-        version: version.clone(),
-        source: source.clone(),
-        source_id: Some(id.clone()),
-        checksum: None,
-        dependencies: Vec::new(),
-        direct: false,
-        dev_only: None,
-        workspace_member: false,
-        lock_line: 0,
-    };
-    let index = store.index_versions(&[&package], Duration::ZERO, progress)?;
-    if let Some((_, why)) = index.unavailable.first() {
-        return Err(Error::Sign {
-            package: spec,
-            message: why.clone(),
-        });
-    }
-    let listed = index
-        .version(&package)
-        .cloned()
+    let index_versions = store.index_versions(name, source)?;
+    let listed = index_versions
+        .iter()
+        .find(|v| &v.version == version)
         .ok_or_else(|| Error::Sign {
             package: spec.clone(),
             message: "the registry index lists no such version".into(),
@@ -76,7 +47,7 @@ pub fn verified_crate(
             origin: "the registry index".into(),
         });
     }
-    package.checksum = Some(listed.checksum.clone());
+    let package = crate::fetch::package_of(name, listed, source);
     store.ensure_all(&[&package], progress)?;
     let bytes = store.read_verified(&package)?;
     // `read_verified` already compared; hash again what is signed, so the record can only ever
@@ -98,20 +69,21 @@ pub fn verified_crate(
         },
         bytes,
         yanked: listed.yanked,
-        package,
-        index,
+        index_versions: index_versions.clone(),
     })
 }
 
 impl VerifiedCrate {
     /// The delta base `old`, with its checksum from the same index entry.
     pub fn delta_base(&self, old: &semver::Version) -> Result<DeltaBase, Error> {
-        let mut base = self.package.clone();
-        base.version = old.clone();
-        let listed = self.index.version(&base).ok_or_else(|| Error::Sign {
-            package: base.spec(),
-            message: "the delta base is not a version the registry index lists".into(),
-        })?;
+        let listed = self
+            .index_versions
+            .iter()
+            .find(|v| &v.version == old)
+            .ok_or_else(|| Error::Sign {
+                package: format!("{}@{old}", self.subject.name()),
+                message: "the delta base is not a version the registry index lists".into(),
+            })?;
         Ok(DeltaBase {
             version: old.clone(),
             checksum: listed.checksum.clone(),

@@ -10,7 +10,6 @@
 mod crate_file;
 mod criteria;
 mod encoding;
-mod gate_evidence;
 mod head;
 mod head_cache;
 mod key;
@@ -31,7 +30,6 @@ pub use crate_file::{
     SourceMatchesRequest, VerifiedCrate, source_matches_evidence, verified_crate,
 };
 pub use criteria::Criterion;
-pub use gate_evidence::GateEvidence;
 pub use head::{Head, SignedHead, records_hash};
 pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};

@@ -5,28 +5,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use audit_trust_core::Package;
-use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_MAX_AGE_DAYS};
+use audit_trust_core::advisories::{
+    AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, DEFAULT_MAX_AGE_DAYS, fetch_advisory_db,
+};
 use audit_trust_core::gate::{GateInput, GateReport, evaluate};
-use audit_trust_core::time::{Clock, Date, SystemClock};
+use audit_trust_core::progress::Progress;
+use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
+use audit_trust_core::{Error, Package};
 
 use crate::cli::{CheckArgs, Format, GlobalArgs};
-use crate::context::{CliError, Project, crate_store, load_evidence, load_project};
+use crate::context::{CliError, Project, cache_dir, crate_store, load_evidence, load_project};
 use crate::output::check::{render_github_annotations, render_human};
 use crate::output::progress::BarProgress;
 use crate::output::sarif::render_sarif;
 use crate::output::{Palette, write_json, write_stdout};
+use crate::project::now;
 
 /// Exit code when any package is blocked.
 const EXIT_BLOCKED: u8 = 1;
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let today = match &args.today {
-        Some(text) => Date::parse(text).ok_or_else(|| {
-            CliError::Usage(format!("--today `{text}` is not a date (YYYY-MM-DD)"))
-        })?,
-        None => SystemClock.now().date(),
-    };
+    let now = now(global)?;
+    let today = now.date();
     let project = load_project(global, true)?;
     let policy = &project.audit_file.policy;
     let mut notes = Vec::new();
@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         .collect();
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
-    let index = store.index_versions(
+    let index = store.index_report(
         &registry_packages,
         Duration::from_secs(policy.index_max_age_minutes() * 60),
         &BarProgress::new(show_progress),
@@ -66,8 +66,16 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         ));
     }
 
-    let db = open_advisory_db(args, &project)?;
-    let evidence = load_evidence(global, &project, today)?;
+    let progress = BarProgress::new(show_progress);
+    let (db, db_error) = match open_advisory_db(global, args, &project, &progress) {
+        Ok(db) => (Some(db), None),
+        Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
+            notes.push(format!("ADVISORIES WERE NOT CHECKED: {e}"));
+            (None, Some(e))
+        }
+        Err(other) => return Err(other),
+    };
+    let evidence = load_evidence(global, &project, now)?;
     notes.extend(evidence.notes);
 
     let report = evaluate(&GateInput {
@@ -76,13 +84,17 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
         today,
         evidence: &evidence.accepted,
         rejected: &evidence.rejected,
-        advisories: Some(&db),
+        advisories: db.as_ref(),
         index: Some(&index),
         on_targets: project.inventory.on_targets.as_ref(),
         notes,
     });
     let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
     render(global, &project, &report, stale)?;
+    if db_error.is_some() {
+        // The report is printed, but a gate that could not check advisories has not passed.
+        return Ok(ExitCode::from(crate::output::EXIT_ERROR));
+    }
     Ok(if report.is_clean() && !stale {
         ExitCode::SUCCESS
     } else {
@@ -90,8 +102,14 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
     })
 }
 
-/// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder).
-fn open_advisory_db(args: &CheckArgs, project: &Project) -> Result<AdvisoryDatabase, CliError> {
+/// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder), else the git
+/// repository of `[advisories] git` (RustSec's by default), fetched into the cache.
+fn open_advisory_db(
+    global: &GlobalArgs,
+    args: &CheckArgs,
+    project: &Project,
+    progress: &dyn Progress,
+) -> Result<AdvisoryDatabase, CliError> {
     let configured = project.audit_file.advisories.db.as_ref().map(|db| {
         let base = project
             .audit_path
@@ -101,14 +119,18 @@ fn open_advisory_db(args: &CheckArgs, project: &Project) -> Result<AdvisoryDatab
             .unwrap_or_default();
         base.join(db)
     });
-    let Some(path) = args.advisory_db.clone().or(configured) else {
-        return Err(CliError::Usage(
-            "no advisory database: pass `--advisory-db PATH` (a copy of the RustSec advisory-db repository) \
-             or set `[advisories] db` in Cargo.audit"
-                .into(),
-        ));
-    };
-    Ok(AdvisoryDatabase::open(&path)?)
+    if let Some(path) = args.advisory_db.clone().or(configured) {
+        return Ok(AdvisoryDatabase::open(&path)?);
+    }
+    let url = project
+        .audit_file
+        .advisories
+        .git
+        .as_deref()
+        .unwrap_or(DEFAULT_ADVISORY_DB_URL);
+    let cache_dir = cache_dir(global)?;
+    let git = GitCache::new(&cache_dir, FetchLimits::default(), global.offline);
+    Ok(fetch_advisory_db(url, &git, &cache_dir, progress)?)
 }
 
 fn render(

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
+mod diff;
 mod key;
 mod list;
 mod publish;
@@ -11,15 +12,22 @@ mod stats;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format};
 use crate::context::CliError;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    // SARIF describes findings; only the gate has them. Other commands render SARIF as human.
+    if cli.global.format == Format::Sarif && !matches!(cli.command, Command::Check(_)) {
+        return Err(CliError::Usage(
+            "--format sarif is for `check`; use human or json".into(),
+        ));
+    }
     match &cli.command {
         Command::Check(args) => check::run(&cli.global, args),
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Key(command) => key::run(&cli.global, command),
+        Command::Diff(args) => diff::run(&cli.global, args),
         Command::Sign(args) => sign::run(&cli.global, args),
         Command::Query(args) => query::run(&cli.global, args),
         Command::Revoke(args) => revoke::run(&cli.global, args),

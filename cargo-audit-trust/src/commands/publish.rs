@@ -10,10 +10,10 @@ use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::{RegistryClient, SignedRecord, publish_records};
 use serde::Serialize;
 
-use crate::audit_project::load_audit_project;
 use crate::cli::{Format, GlobalArgs, PublishArgs};
 use crate::context::CliError;
 use crate::output::{write_json, write_stdout};
+use crate::project::load_project;
 use crate::signing::{HEAD_LIFETIME_DAYS, Signer};
 
 /// Records per publish request (the registry accepts 1,000 by default).
@@ -30,7 +30,7 @@ struct PublishJson<'a> {
 
 pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<ExitCode, CliError> {
     check_registry_url(&args.registry)?;
-    let project = load_audit_project(global)?;
+    let project = load_project(global)?;
     let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
     let public = signer.public();
     let contents = signer.store.read()?;

@@ -16,12 +16,12 @@ use audit_trust_core::signoff::{
 };
 use serde::Serialize;
 
-use crate::audit_project::{load_audit_project, now};
 use crate::cli::{Format, GlobalArgs, QueryArgs};
 use crate::commands::publish::check_registry_url;
 use crate::context::{CliError, cache_dir};
 use crate::output::text::escape_untrusted;
 use crate::output::{write_json, write_stdout};
+use crate::project::{load_project, now};
 
 #[derive(Serialize)]
 struct QueryJson<'a> {
@@ -73,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         Some(v) => Some(validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?),
         None => None,
     };
-    let mut project = load_audit_project(global)?;
+    let mut project = load_project(global)?;
     if let Some(url) = &args.registry {
         check_registry_url(url)?;
         for auditor in &mut project.audit_file.auditors {

@@ -6,16 +6,16 @@ use std::process::ExitCode;
 
 use audit_trust_core::signoff::{Record, RecordId, SignedHead, SignedRecord, Statement};
 
-use crate::audit_project::load_audit_project;
 use crate::cli::{Format, GlobalArgs, KeyArgs, RevokeArgs};
 use crate::context::CliError;
 use crate::output::{write_json, write_stdout};
+use crate::project::load_project;
 use crate::signing::Signer;
 
 pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitCode, CliError> {
     let revokes = RecordId::parse(args.id.trim())
         .map_err(|e| CliError::Usage(format!("`{}`: {e}", args.id.escape_default())))?;
-    let project = load_audit_project(global)?;
+    let project = load_project(global)?;
     let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
     let record = Record {
         key: signer.public(),
@@ -38,7 +38,7 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitCode, CliError>
 }
 
 pub fn refresh_head(global: &GlobalArgs, args: &KeyArgs) -> Result<ExitCode, CliError> {
-    let project = load_audit_project(global)?;
+    let project = load_project(global)?;
     let signer = Signer::for_project(global, &project, args.key.as_deref())?;
     let head = signer.append(&[])?;
     report(global, &signer, &head, None, "Signed a fresh head")

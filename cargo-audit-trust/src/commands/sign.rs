@@ -15,11 +15,11 @@ use audit_trust_core::signoff::{
 };
 use serde::Serialize;
 
-use crate::audit_project::{AuditProject, load_audit_project, load_lockfile};
 use crate::cli::{Format, GlobalArgs, SignArgs};
 use crate::context::{CliError, cache_dir, cargo_home};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
+use crate::project::{Project, load_lockfile, load_project};
 use crate::signing::Signer;
 
 #[derive(Serialize)]
@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     let usage = |m: String| CliError::Usage(m);
     validate_crate_name(&args.name).map_err(|e| usage(e.to_string()))?;
     let version = validate_version(&args.crate_version).map_err(|e| usage(e.to_string()))?;
-    let project = load_audit_project(global)?;
+    let project = load_project(global)?;
     let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
     let (auditor, pin, now, public) = (signer.auditor, signer.pin, signer.now, signer.public());
     let criteria = parse_criteria(&args.criteria)?;
@@ -198,7 +198,7 @@ fn parse_criteria(given: &[String]) -> Result<Vec<Criterion>, CliError> {
 /// lockfile has it; otherwise crates.io and no lockfile checksum.
 fn locked_source(
     global: &GlobalArgs,
-    project: &AuditProject,
+    project: &Project,
     name: &str,
     version: &semver::Version,
 ) -> Result<(SourceKind, Option<String>), CliError> {

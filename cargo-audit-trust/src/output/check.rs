@@ -29,9 +29,13 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
             .age_days
             .map_or_else(String::new, |a| format!(", {a} days old"));
         let stale = if db.stale { " — STALE" } else { "" };
+        let commit = db
+            .commit
+            .as_deref()
+            .map_or(String::new(), |c| format!(" at {}", &c[..c.len().min(12)]));
         let _ = writeln!(
             out,
-            "advisory database: {} ({date}{age}, {} advisories){stale}",
+            "advisory database: {}{commit} ({date}{age}, {} advisories){stale}",
             escape_text(&db.path),
             db.advisories
         );

@@ -1,6 +1,7 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod check;
+pub mod escape;
 pub mod progress;
 pub mod sarif;
 pub mod text;
@@ -93,20 +94,12 @@ pub fn report_error(error: &CliError) -> ExitCode {
     ExitCode::from(EXIT_ERROR)
 }
 
-/// Text from strangers (crate names in records, notes, advisory titles, file names) with every
-/// control character, and the Unicode controls that reorder text, shown escaped: nothing from
-/// input may drive the terminal.
+/// [`escape::terminal_safe`] for one-line messages: newlines and tabs are escaped too, so a
+/// stranger's text (a note, an advisory title) cannot fake extra report lines.
 pub fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escape::terminal_safe(text)
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
 }
 
 /// Formats an integer with thousands separators: 1234567 → "1,234,567".

@@ -5,8 +5,6 @@ use serde_json::Value;
 
 use crate::world::{World, path_arg, world};
 
-pub const TODAY: &str = "2025-06-01";
-
 pub fn advisory_db(w: &World) -> String {
     let dir = w.home.path().join("advisory-db/crates/unrelated");
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -23,15 +21,7 @@ pub fn advisory_db(w: &World) -> String {
 fn check(w: &World, db: &str) -> (Option<i32>, String, Value) {
     let out = w
         .cmd()
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--today",
-            TODAY,
-            "--advisory-db",
-            db,
-        ])
+        .args(["check", "--format", "json", "--advisory-db", db])
         .output()
         .expect("run check");
     let report: Value = serde_json::from_slice(&out.stdout)

@@ -209,8 +209,6 @@ fn publish_to_a_registry_and_read_it_back_verified() {
             "check",
             "--format",
             "json",
-            "--today",
-            crate::gate::TODAY,
             "--advisory-db",
             &db_dir,
             "--audit-file",

@@ -11,7 +11,7 @@ use crate::cli::GlobalArgs;
 use crate::context::CliError;
 
 /// A loaded `Cargo.audit` and the folder it is in (record folders are relative to it).
-pub struct AuditProject {
+pub struct Project {
     pub audit_file: AuditFile,
     pub audit_path: PathBuf,
     pub dir: PathBuf,
@@ -19,7 +19,7 @@ pub struct AuditProject {
 
 /// `--audit-file`, else the nearest `Cargo.audit` at or above the lockfile's, the manifest's
 /// or the current folder.
-pub fn load_audit_project(global: &GlobalArgs) -> Result<AuditProject, CliError> {
+pub fn load_project(global: &GlobalArgs) -> Result<Project, CliError> {
     let audit_path = match &global.audit_file {
         Some(path) => absolute(path),
         None => {
@@ -42,7 +42,7 @@ pub fn load_audit_project(global: &GlobalArgs) -> Result<AuditProject, CliError>
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    Ok(AuditProject {
+    Ok(Project {
         audit_file,
         audit_path,
         dir,
@@ -51,10 +51,7 @@ pub fn load_audit_project(global: &GlobalArgs) -> Result<AuditProject, CliError>
 
 /// The project's lockfile, if there is one: `--lockfile`, else `Cargo.lock` next to
 /// `Cargo.audit`.
-pub fn load_lockfile(
-    global: &GlobalArgs,
-    project: &AuditProject,
-) -> Result<Option<Lockfile>, CliError> {
+pub fn load_lockfile(global: &GlobalArgs, project: &Project) -> Result<Option<Lockfile>, CliError> {
     let path = match &global.lockfile {
         Some(path) => path.clone(),
         None => project.dir.join("Cargo.lock"),

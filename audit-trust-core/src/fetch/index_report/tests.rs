@@ -52,7 +52,7 @@ fn reads_checksums_and_yanked_flags_and_caches_them() {
     let index_path = LocalRegistry::index_file_path("idx");
 
     let report = store(&reg, cache.path(), false)
-        .index_versions(&refs, Duration::ZERO, &NoProgress)
+        .index_report(&refs, Duration::ZERO, &NoProgress)
         .expect("index read");
     let v1 = report.version(&packages[0]).expect("1.0.0 listed");
     assert!(v1.yanked);
@@ -66,21 +66,20 @@ fn reads_checksums_and_yanked_flags_and_caches_them() {
         "one request per crate, not per version"
     );
 
-    // Younger than max-age: no request at all. Older: a conditional request (the server
-    // answers 304 and the cached entry is used).
+    // Younger than max-age: no request at all. Older: asked again.
     let s = store(&reg, cache.path(), false);
-    s.index_versions(&refs, Duration::from_secs(3600), &NoProgress)
+    s.index_report(&refs, Duration::from_secs(3600), &NoProgress)
         .expect("cached");
     assert_eq!(reg.request_count(&index_path), 1);
     let again = s
-        .index_versions(&refs, Duration::ZERO, &NoProgress)
+        .index_report(&refs, Duration::ZERO, &NoProgress)
         .expect("revalidated");
     assert_eq!(reg.request_count(&index_path), 2);
     assert_eq!(again.version(&packages[0]), Some(v1));
 
     // Offline: the cache whatever its age, and the report says how old it is.
     let offline = store(&reg, cache.path(), true)
-        .index_versions(&refs, Duration::ZERO, &NoProgress)
+        .index_report(&refs, Duration::ZERO, &NoProgress)
         .expect("offline from cache");
     assert!(offline.version(&packages[0]).is_some_and(|v| v.yanked));
     assert!(offline.oldest_cached.is_some());
@@ -94,13 +93,17 @@ fn offline_without_a_cache_and_unknown_versions() {
     let cache = tempfile::tempdir().expect("cache");
     let real = package("idx2", "0.1.0", &published.checksum_hex);
     let err = store(&reg, cache.path(), true)
-        .index_versions(&[&real], Duration::ZERO, &NoProgress)
+        .index_report(&[&real], Duration::ZERO, &NoProgress)
         .expect_err("nothing cached");
-    assert!(err.to_string().contains("idx2 (index entry)"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("idx2") && text.contains("no cached index entry"),
+        "{text}"
+    );
 
     let ghost = package("idx2", "9.9.9", &published.checksum_hex);
     let report = store(&reg, cache.path(), false)
-        .index_versions(&[&ghost], Duration::ZERO, &NoProgress)
+        .index_report(&[&ghost], Duration::ZERO, &NoProgress)
         .expect("read");
     assert!(report.has_entry(&ghost));
     assert_eq!(
@@ -131,7 +134,7 @@ fn an_unreachable_registry_is_an_error_naming_the_crate() {
     let store = CrateStore::new(options, cache.path(), HttpClient::default()).expect("store");
     let p = package("idx3", "0.1.0", &published.checksum_hex);
     let err = store
-        .index_versions(&[&p], Duration::ZERO, &NoProgress)
+        .index_report(&[&p], Duration::ZERO, &NoProgress)
         .expect_err("unreachable");
     assert!(
         err.to_string().contains("idx3") && err.to_string().contains("unreachable"),

@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::Error;
 use crate::time::Date;
 
+mod git;
+
+pub use git::{DEFAULT_ADVISORY_DB_URL, fetch_advisory_db, working_copy_commit};
+
 /// cargo-audit's default: a database older than this is stale.
 pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
 
@@ -50,8 +54,13 @@ pub struct AdvisoryMatch {
 pub struct AdvisoryDatabase {
     db: Database,
     pub path: PathBuf,
-    /// The newest advisory's date (`YYYY-MM-DD`), the best freshness signal a plain folder has.
+    /// The commit's date for a git copy, else the newest advisory's date (the best freshness
+    /// signal a plain folder has).
     pub date: Option<Date>,
+    /// The commit read, for a git copy.
+    pub commit: Option<String>,
+    /// Where it came from: the folder, or the git URL it was fetched from.
+    pub source: String,
     pub advisories: usize,
 }
 
@@ -68,15 +77,21 @@ impl AdvisoryDatabase {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let date = db
+        let newest_advisory = db
             .iter()
             .filter_map(|a| Date::parse(a.date().as_str()))
             .max();
+        let (commit, date) = match working_copy_commit(path) {
+            Some((commit, date)) => (Some(commit), Some(date)),
+            None => (None, newest_advisory),
+        };
         let advisories = db.iter().count();
         Ok(AdvisoryDatabase {
             db,
             path: path.to_owned(),
             date,
+            commit,
+            source: path.display().to_string(),
             advisories,
         })
     }

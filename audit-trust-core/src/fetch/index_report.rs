@@ -1,0 +1,127 @@
+//! The index's word on every registry package of a lockfile, for the gate: checksums and
+//! yanked flags, read in parallel through [`CrateStore::index_versions_within`] (cached for the
+//! policy's maximum age).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use super::CrateStore;
+use super::cargo_config::RegistryLocation;
+use super::index::IndexVersion;
+use crate::Error;
+use crate::inventory::{Package, SourceKind};
+use crate::progress::Progress;
+
+/// The index entries of the packages asked about.
+#[derive(Debug, Default)]
+pub struct IndexReport {
+    /// Keyed by `(source id, crate name)`; the inner map by version string.
+    entries: HashMap<(String, String), HashMap<String, IndexVersion>>,
+    /// Packages whose registry index could not be read, with the reason.
+    pub unavailable: Vec<(String, String)>,
+    /// The oldest cached entry used without asking the registry (only with `--offline`, or
+    /// within the maximum age).
+    pub oldest_cached: Option<SystemTime>,
+}
+
+impl IndexReport {
+    /// The index's word on a package; `None` when its entry was unavailable or does not list
+    /// that version.
+    pub fn version(&self, package: &Package) -> Option<&IndexVersion> {
+        let source = package.source_id.clone().unwrap_or_default();
+        self.entries
+            .get(&(source, package.name.clone()))?
+            .get(&package.version.to_string())
+    }
+
+    /// Records what the index says about one version.
+    pub fn insert(&mut self, source_id: &str, name: &str, entry: IndexVersion) {
+        self.entries
+            .entry((source_id.to_owned(), name.to_owned()))
+            .or_default()
+            .insert(entry.version.to_string(), entry);
+    }
+
+    /// Whether the entry for this package's crate was read (even if it lacks the version).
+    pub fn has_entry(&self, package: &Package) -> bool {
+        let source = package.source_id.clone().unwrap_or_default();
+        self.entries.contains_key(&(source, package.name.clone()))
+    }
+}
+
+impl CrateStore {
+    /// Reads the index entries of the given registry packages in parallel: from the cache when
+    /// younger than `max_age`, else from the registry; with `--offline`, from the cache whatever
+    /// its age. A registry that cannot be reached is an error (the gate fails closed).
+    pub fn index_report(
+        &self,
+        packages: &[&Package],
+        max_age: Duration,
+        progress: &dyn Progress,
+    ) -> Result<IndexReport, Error> {
+        let mut crates: Vec<(&Package, String)> = Vec::new();
+        let mut report = IndexReport::default();
+        for &p in packages {
+            let SourceKind::Registry { id, .. } = &p.source else {
+                continue;
+            };
+            if crates.iter().any(|(q, s)| s == id && q.name == p.name) {
+                continue;
+            }
+            match self.location(p) {
+                RegistryLocation::Sparse { .. } => crates.push((p, id.clone())),
+                RegistryLocation::LocalRegistry { .. } | RegistryLocation::Unsupported { .. } => {
+                    report.unavailable.push((
+                        p.spec(),
+                        "its registry has no sparse index to check against".into(),
+                    ));
+                }
+            }
+        }
+        progress.begin("Index", crates.len() as u64);
+        let next = AtomicUsize::new(0);
+        type Fetched = (String, String, Vec<IndexVersion>, Option<SystemTime>);
+        let results: Mutex<Vec<Result<Fetched, Error>>> = Mutex::new(Vec::new());
+        let workers = self.options.jobs.clamp(1, 32).min(crates.len());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((package, source_id)) = crates.get(i) else {
+                            return;
+                        };
+                        let fetched = self
+                            .index_versions_within(&package.name, &package.source, max_age)
+                            .map(|(versions, cached_at)| {
+                                (source_id.clone(), package.name.clone(), versions, cached_at)
+                            });
+                        progress.advance(1);
+                        lock(&results).push(fetched);
+                    }
+                });
+            }
+        });
+        progress.finish();
+        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            let (source_id, name, versions, cached_at) = result?;
+            if let Some(at) = cached_at {
+                report.oldest_cached = Some(report.oldest_cached.map_or(at, |o| o.min(at)));
+            }
+            let entry = report.entries.entry((source_id, name)).or_default();
+            for v in versions {
+                entry.insert(v.version.to_string(), v);
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests;

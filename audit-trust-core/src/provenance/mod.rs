@@ -1,0 +1,309 @@
+//! Provenance: is a published `.crate` what its git repository holds at the commit it names?
+//! And what changed between two published versions?
+//!
+//! The engine takes the tarball and the repository candidates as values and returns a
+//! [`ProvenanceReport`]; it never prints. What a repository or a commit is claimed to be is
+//! checked, not trusted: see [`repository`] for which repository counts, [`refs`] for which
+//! commits count, and [`compare`] for how files are compared. `docs/provenance.md` explains every
+//! rule for users.
+
+pub mod compare;
+pub mod crate_file;
+mod fetch_worker;
+pub mod git_cache;
+pub mod manifest_check;
+pub mod manifest_deps;
+pub mod previous;
+pub mod refs;
+mod remote_callbacks;
+pub mod report;
+pub mod repository;
+pub mod signing;
+pub mod text_diff;
+pub mod tree;
+pub mod vcs_info;
+pub mod versions;
+
+#[cfg(test)]
+mod tests;
+
+pub use git_cache::{FetchLimits, GitCache};
+pub use report::{
+    CommitSource, FileComparison, FileStatus, FolderSource, ProvenanceReport, RepositorySource,
+    Verdict,
+};
+pub use repository::{PreviousClaim, RepositoryChoice, SignedOffRepository, UrlRewrites};
+pub use signing::{SourceMatch, source_match};
+pub use versions::{VersionDiff, diff_versions};
+
+use git2::Oid;
+
+use crate::Error;
+use crate::progress::Progress;
+use crate::tarball::CrateArchive;
+use git_cache::{FetchError, Wanted};
+use refs::{Reachability, describe_ref, find_commit};
+use repository::{Selection, fetch_url, refuse_url, select_repository};
+use tree::CommitTree;
+use vcs_info::{VCS_INFO_FILE, VcsInfo, parse_vcs_info};
+
+/// One crate to check.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvenanceInput<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub archive: &'a CrateArchive,
+    pub repositories: &'a RepositoryChoice,
+}
+
+/// Checks `input` against its repository. Everything about the repository (unreachable, commit
+/// missing, history rewritten) is a verdict; only a failing cache is an error.
+pub fn check_provenance(
+    input: &ProvenanceInput<'_>,
+    cache: &GitCache,
+    rewrites: &UrlRewrites,
+    progress: &dyn Progress,
+) -> Result<ProvenanceReport, Error> {
+    let mut report = ProvenanceReport::new(input.name, input.version);
+    report.claimed_repository = claimed_repository(input.archive);
+
+    let repository =
+        match select_repository(input.repositories, report.claimed_repository.as_deref()) {
+            Selection::Use {
+                repository,
+                warnings,
+            } => {
+                report.warnings.extend(warnings);
+                repository
+            }
+            Selection::Unverifiable { repository, reason } => {
+                report.repository = repository.as_ref().map(|r| r.url.clone());
+                report.repository_source = repository.map(|r| r.source);
+                return Ok(report.unverifiable(reason));
+            }
+        };
+    report.repository = Some(repository.url.clone());
+    report.repository_source = Some(repository.source);
+    // Forge web URLs (also `http://` ones, upgraded to https) become the repository's URL first.
+    let canonical = fetch_url(&repository.url);
+    if let Some(reason) = refuse_url(&canonical, repository.source) {
+        return Ok(report.unverifiable(reason));
+    }
+    let fetched_from = rewrites.apply(&canonical).unwrap_or(canonical);
+    if let Some(reason) = refuse_url(&fetched_from, RepositorySource::Pinned) {
+        return Ok(report.unverifiable(format!("after URL rewriting: {reason}")));
+    }
+    if fetched_from != repository.url {
+        report.fetched_from = Some(fetched_from.clone());
+    }
+
+    let vcs = match input
+        .archive
+        .get(VCS_INFO_FILE)
+        .map(|f| parse_vcs_info(&f.contents))
+    {
+        Some(Ok(info)) => Some(info),
+        Some(Err(reason)) => return Ok(report.unverifiable(reason)),
+        None => None,
+    };
+    if let Some(info) = &vcs {
+        report.dirty = info.dirty;
+        report.path_in_vcs = info.path_in_vcs.clone();
+    }
+    let tags = version_tags(input.name, input.version);
+    let wanted = Wanted {
+        commit: vcs.as_ref().and_then(|v| Oid::from_str(&v.sha1).ok()),
+        tags: tags.clone(),
+    };
+    let fetched = match cache.fetch(&fetched_from, &wanted, progress) {
+        Ok(fetched) => fetched,
+        Err(FetchError::Unreachable(why)) => {
+            return Ok(report.unverifiable(format!("the repository is unreachable: {why}")));
+        }
+        Err(FetchError::Cache(e)) => return Err(e),
+    };
+    if fetched.offline {
+        report
+            .warnings
+            .push("--offline: branches and tags are as of the last fetch".into());
+    }
+
+    let version_tag = tags
+        .iter()
+        .find_map(|t| fetched.refs.tag(t).map(|r| (t, r.target)));
+    report.tag = version_tag.map(|(name, _)| name.clone());
+    let commit = match (&wanted.commit, version_tag) {
+        (Some(commit), tag) => {
+            report.commit_source = Some(CommitSource::VcsInfo);
+            if let Some((name, target)) = tag
+                && target != *commit
+            {
+                report.tag_commit_mismatch = true;
+                report.warnings.push(format!(
+                    "tag {name} points to commit {}, not to the commit in {VCS_INFO_FILE}",
+                    short(&target.to_string())
+                ));
+            }
+            *commit
+        }
+        (None, Some((_, target))) => {
+            report.commit_source = Some(CommitSource::Tag);
+            target
+        }
+        (None, None) => {
+            return Ok(report.unverifiable(format!(
+                "the crate has no {VCS_INFO_FILE} and the repository has no tag for version {} \
+                 (looked for {})",
+                input.version,
+                tags.join(", ")
+            )));
+        }
+    };
+    report.commit = Some(commit.to_string());
+    match find_commit(&fetched.repo, &fetched.refs, commit) {
+        Reachability::Reachable { reference } => report.reference = Some(reference),
+        Reachability::NotFound { pull_ref } => {
+            return Ok(report.unverifiable(format!(
+                "commit {} is not on any branch or tag of {}{}",
+                short(&commit.to_string()),
+                repository.url,
+                pull_ref_hint(pull_ref)
+            )));
+        }
+        Reachability::NotOnBranchOrTag { pull_ref } => {
+            return Ok(report.unverifiable(format!(
+                "commit {} exists but is not on any branch or tag of {}{}",
+                short(&commit.to_string()),
+                repository.url,
+                pull_ref_hint(pull_ref)
+            )));
+        }
+    }
+
+    let tree = CommitTree::new(&fetched.repo, commit).map_err(|e| {
+        Error::io(
+            fetched.repo.path(),
+            std::io::Error::other(e.message().to_owned()),
+        )
+    })?;
+    let Some(folder) = package_folder(&mut report, vcs.as_ref(), &tree, input.name) else {
+        let reason = format!(
+            "no Cargo.toml for package {} at commit {}",
+            input.name,
+            short(&commit.to_string())
+        );
+        return Ok(report.unverifiable(reason));
+    };
+    let comparison = compare::compare_files(input.archive, &tree, &folder);
+    report.package_folder = Some(folder);
+    report.files = comparison.files;
+    report.only_in_repository = comparison.only_in_repository;
+    report.warnings.extend(comparison.warnings);
+    conclude(&mut report);
+    Ok(report)
+}
+
+/// Tag names that may mark `version`, in the order they are tried.
+pub fn version_tags(name: &str, version: &str) -> Vec<String> {
+    vec![
+        format!("v{version}"),
+        version.to_owned(),
+        format!("{name}-v{version}"),
+        format!("{name}-{version}"),
+        format!("{name}/v{version}"),
+        format!("{name}@{version}"),
+    ]
+}
+
+/// `package.repository` of the published (normalized) `Cargo.toml`.
+pub fn claimed_repository(archive: &CrateArchive) -> Option<String> {
+    let text = std::str::from_utf8(&archive.get("Cargo.toml")?.contents).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    let url = table.get("package")?.get("repository")?.as_str()?.trim();
+    (!url.is_empty()).then(|| url.to_owned())
+}
+
+/// The package's folder: `path_in_vcs`, else the shallowest folder whose `Cargo.toml` names it.
+fn package_folder(
+    report: &mut ProvenanceReport,
+    vcs: Option<&VcsInfo>,
+    tree: &CommitTree<'_>,
+    name: &str,
+) -> Option<String> {
+    if let Some(folder) = vcs.and_then(|v| v.path_in_vcs.clone()) {
+        report.package_folder_source = Some(FolderSource::PathInVcs);
+        if !tree.has_folder(&folder) {
+            report.warnings.push(format!(
+                "path_in_vcs `{folder}` is not a folder at this commit"
+            ));
+        }
+        return Some(folder);
+    }
+    let folders = tree.package_folders(name);
+    let first = folders.first()?.clone();
+    report.package_folder_source = Some(FolderSource::ManifestSearch);
+    if folders.len() > 1 {
+        report.warnings.push(format!(
+            "{} folders have a Cargo.toml for {name}; using the shallowest, `{first}`",
+            folders.len()
+        ));
+    }
+    Some(first)
+}
+
+/// Sets the verdict and its reason from the compared files.
+fn conclude(report: &mut ProvenanceReport) {
+    let commit = report.commit.as_deref().map(short).unwrap_or_default();
+    let on = report
+        .reference
+        .as_deref()
+        .map(describe_ref)
+        .unwrap_or_default();
+    let differing: Vec<String> = report
+        .differing_files()
+        .map(|f| format!("{} ({})", f.path, f.status.as_str()))
+        .collect();
+    if differing.is_empty() {
+        report.verdict = Verdict::Matches;
+        report.reason = format!(
+            "all {} files match commit {commit} ({on})",
+            report.files.len()
+        );
+        if report.dirty {
+            report.warnings.push(
+                "the crate was packaged from a checkout with uncommitted changes \
+                 (`cargo package --allow-dirty`), though every file matches the commit"
+                    .into(),
+            );
+        }
+    } else {
+        report.verdict = Verdict::Differs;
+        const SHOWN: usize = 5;
+        let more = differing.len().saturating_sub(SHOWN);
+        report.reason = format!(
+            "{} of {} files differ from commit {commit} ({on}): {}{}",
+            differing.len(),
+            report.files.len(),
+            differing[..differing.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn pull_ref_hint(pull_ref: Option<String>) -> String {
+    match pull_ref {
+        Some(name) => format!(
+            "; it is only on `{name}`, a ref that anyone can create by opening a pull request"
+        ),
+        None => String::new(),
+    }
+}
+
+/// The first 12 hex digits of a commit id.
+pub fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}

@@ -1,0 +1,69 @@
+//! `diff`: a published crate against its git repository (`diff NAME[@VERSION]`), or two
+//! published versions against each other (`diff NAME OLD NEW`).
+
+mod provenance;
+mod render;
+mod source;
+mod versions;
+
+use std::process::ExitCode;
+
+use audit_trust_core::names::{validate_crate_name, validate_version};
+
+use crate::cli::{DiffArgs, GlobalArgs};
+use crate::context::CliError;
+
+/// Exit code when the crate differs from its repository or cannot be verified, or when two
+/// versions differ.
+const EXIT_DIFFERS: u8 = 1;
+
+pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<ExitCode, CliError> {
+    if global.format == crate::cli::Format::Sarif {
+        return Err(CliError::Usage(
+            "--format sarif is for `check`; use human or json".into(),
+        ));
+    }
+    let (name, version) = parse_spec(&args.krate)?;
+    match args.versions.as_slice() {
+        [] => provenance::run(global, args, &name, version.as_deref()),
+        [old, new] => {
+            if version.is_some() || args.repo.is_some() || args.crate_file.is_some() {
+                return Err(CliError::Usage(
+                    "`diff NAME OLD NEW` compares two published versions: it takes no \
+                     NAME@VERSION, --repo or --crate-file"
+                        .into(),
+                ));
+            }
+            for v in [old, new] {
+                validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?;
+            }
+            versions::run(global, args, &name, old, new)
+        }
+        _ => Err(CliError::Usage(
+            "give two versions to compare (`diff NAME OLD NEW`), or none to compare with the \
+             repository"
+                .into(),
+        )),
+    }
+}
+
+/// `NAME` or `NAME@VERSION`, both validated before they name files or URLs.
+fn parse_spec(spec: &str) -> Result<(String, Option<String>), CliError> {
+    let (name, version) = match spec.split_once('@') {
+        Some((name, version)) => (name, Some(version)),
+        None => (spec, None),
+    };
+    validate_crate_name(name).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(version) = version {
+        validate_version(version).map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    Ok((name.to_owned(), version.map(str::to_owned)))
+}
+
+fn exit_code(same: bool) -> ExitCode {
+    if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DIFFERS)
+    }
+}

@@ -1,0 +1,195 @@
+//! Human output of `diff`. Every piece of text that comes from a crate or a repository goes
+//! through [`terminal_safe`] before it is written.
+
+use std::fmt::Write as _;
+
+use audit_trust_core::provenance::text_diff::{line_changes, not_text_note, unified_diff};
+use audit_trust_core::provenance::{
+    CommitSource, FileComparison, FileStatus, FolderSource, ProvenanceReport, RepositorySource,
+    Verdict, refs::describe_ref,
+};
+use audit_trust_core::tarball::CrateArchive;
+
+use crate::output::Palette;
+use crate::output::escape::terminal_safe as safe;
+
+/// Lines of context around each change in a unified diff.
+pub const CONTEXT_LINES: usize = 3;
+
+pub fn render_provenance(
+    report: &ProvenanceReport,
+    archive: &CrateArchive,
+    stat: bool,
+    quiet: bool,
+    palette: &Palette,
+) -> String {
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Matches => "matches",
+        Verdict::Differs => "DIFFERS",
+        Verdict::Unverifiable => "UNVERIFIABLE",
+    };
+    let heading = format!("{} {}: {verdict}", report.name, report.version);
+    let _ = writeln!(out, "{}", palette.paint(palette.bold, &heading));
+    let _ = writeln!(out, "  {}", safe(&report.reason));
+    if !quiet {
+        summary(&mut out, report);
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {}", safe(warning));
+    }
+    let differing: Vec<&FileComparison> = report.differing_files().collect();
+    if differing.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nFiles that differ:");
+    let width = differing
+        .iter()
+        .map(|f| f.status.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for file in &differing {
+        let counts = if stat {
+            stat_of(file, archive)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}{counts}",
+            file.status.as_str(),
+            safe(&file.path)
+        );
+        if let Some(note) = &file.note {
+            let _ = writeln!(out, "  {:<width$}    {}", "", safe(note));
+        }
+    }
+    if !stat {
+        for file in differing {
+            out.push('\n');
+            out.push_str(&file_diff(file, archive));
+        }
+    }
+    out
+}
+
+fn summary(out: &mut String, report: &ProvenanceReport) {
+    let mut field = |label: &str, value: String| {
+        let _ = writeln!(out, "  {label:<11} {}", safe(&value));
+    };
+    if let Some(repository) = &report.repository {
+        let source = match report.repository_source {
+            Some(RepositorySource::Pinned) => "pinned",
+            Some(RepositorySource::SignedOff) => "signed off",
+            Some(RepositorySource::Claimed) => "claimed by the crate",
+            None => "",
+        };
+        let via = report
+            .fetched_from
+            .as_deref()
+            .map(|f| format!(", fetched from {f}"))
+            .unwrap_or_default();
+        field("repository", format!("{repository} ({source}{via})"));
+    }
+    if let Some(commit) = &report.commit {
+        let how = match report.commit_source {
+            Some(CommitSource::VcsInfo) => "from .cargo_vcs_info.json",
+            Some(CommitSource::Tag) => "from the version tag",
+            None => "",
+        };
+        let on = report
+            .reference
+            .as_deref()
+            .map(|r| format!(", on {}", describe_ref(r)))
+            .unwrap_or_default();
+        let dirty = if report.dirty { ", dirty" } else { "" };
+        field("commit", format!("{commit} ({how}{on}{dirty})"));
+    }
+    if let Some(tag) = &report.tag {
+        let mismatch = if report.tag_commit_mismatch {
+            " (points to another commit)"
+        } else {
+            ""
+        };
+        field("tag", format!("{tag}{mismatch}"));
+    }
+    if let Some(folder) = &report.package_folder {
+        let how = match report.package_folder_source {
+            Some(FolderSource::PathInVcs) => "from path_in_vcs",
+            Some(FolderSource::ManifestSearch) => "found by its Cargo.toml",
+            None => "",
+        };
+        let shown = if folder.is_empty() {
+            "(repository root)"
+        } else {
+            folder
+        };
+        field("package", format!("{shown} ({how})"));
+    }
+    if !report.files.is_empty() {
+        let differ = report.differing_files().count();
+        field(
+            "files",
+            format!(
+                "{} identical, {} generated, {differ} differ; {} only in the repository",
+                report.count(FileStatus::Identical),
+                report.count(FileStatus::Generated),
+                report.only_in_repository
+            ),
+        );
+    }
+}
+
+/// ` (+3 -1)`, or a note for content that is not text.
+fn stat_of(file: &FileComparison, archive: &CrateArchive) -> String {
+    let published = archive
+        .get(&file.path)
+        .map(|f| f.contents.as_slice())
+        .unwrap_or_default();
+    let theirs = file.repository_contents.as_deref().unwrap_or_default();
+    match file.status {
+        FileStatus::ManifestMismatch => String::new(),
+        _ => match line_changes(theirs, published) {
+            Some(c) => format!(" (+{} -{})", c.added, c.removed),
+            None => " (binary)".to_owned(),
+        },
+    }
+}
+
+/// The unified diff of one file (repository → published), or a note when there is none to show.
+fn file_diff(file: &FileComparison, archive: &CrateArchive) -> String {
+    let published = archive
+        .get(&file.path)
+        .map(|f| f.contents.as_slice())
+        .unwrap_or_default();
+    let repository_path = file.repository_path.as_deref().unwrap_or(&file.path);
+    let header = format!("=== {} ({})\n", safe(&file.path), file.status.as_str());
+    let body = match file.status {
+        FileStatus::ManifestMismatch => {
+            "the normalized Cargo.toml does not build what Cargo.toml.orig describes (see above)\n"
+                .to_owned()
+        }
+        FileStatus::LineEndings => {
+            "the same text with other line endings (CRLF vs LF): every line differs\n".to_owned()
+        }
+        FileStatus::Modified | FileStatus::OnlyInTarball => {
+            let theirs = file.repository_contents.as_deref().unwrap_or_default();
+            let old_label = match file.status {
+                FileStatus::OnlyInTarball => "/dev/null".to_owned(),
+                _ => format!("repository/{repository_path}"),
+            };
+            match unified_diff(
+                theirs,
+                published,
+                &old_label,
+                &format!("published/{}", file.path),
+                CONTEXT_LINES,
+            ) {
+                Some(diff) => safe(&diff),
+                None => format!("{}\n", not_text_note(theirs, published)),
+            }
+        }
+        FileStatus::Identical | FileStatus::Generated => String::new(),
+    };
+    header + &body
+}
