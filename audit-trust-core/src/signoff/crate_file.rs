@@ -1,11 +1,18 @@
 //! What `sign` binds a record to: the exact bytes of a crate file whose SHA-256 is the one the
 //! registry index states. The lockfile's checksum is compared too, never trusted alone.
 
-use super::record::{DeltaBase, SourceEvidence, Subject};
+use super::record::{DeltaBase, RepositoryTrust, SourceEvidence, Subject};
 use crate::Error;
 use crate::fetch::{CrateStore, IndexVersion, sha256_hex};
 use crate::inventory::SourceKind;
 use crate::progress::Progress;
+use crate::provenance::previous::previous_claim;
+use crate::provenance::signing::source_match;
+use crate::provenance::{
+    GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, SignedOffRepository,
+    UrlRewrites, check_provenance,
+};
+use crate::tarball::{Limits, read_crate};
 
 /// A crate version whose file was read and checked against the index.
 #[derive(Debug)]
@@ -91,30 +98,86 @@ impl VerifiedCrate {
     }
 }
 
-/// What the provenance engine (issue 3) is asked for a `source-matches` sign-off.
-#[derive(Debug)]
+/// What the provenance engine is asked for a `source-matches` sign-off.
 pub struct SourceMatchesRequest<'a> {
     pub krate: &'a VerifiedCrate,
+    /// Where the crate comes from (for the previous version's claim).
+    pub source: &'a SourceKind,
     /// The repository pinned for this crate in `Cargo.audit` `[sources]`, if any.
     pub pinned_repository: Option<&'a str>,
+    /// The repository the newest `source-matches` sign-off of an earlier version recorded.
+    pub signed_off: Option<SignedOffRepository>,
+    pub store: &'a CrateStore,
+    pub git: &'a GitCache,
+    pub rewrites: &'a UrlRewrites,
+    pub progress: &'a dyn Progress,
 }
 
-/// The evidence for a `source-matches` sign-off. This is where the provenance engine plugs in:
-/// it must compare exactly `request.krate.bytes` with the repository, and return evidence only
-/// for the verdict `matches` against a `pinned` or `signed-off` repository; anything else is an
-/// error that names the verdict. Until it exists, `source-matches` cannot be signed.
+/// The evidence for a `source-matches` sign-off: the provenance engine compares exactly the
+/// bytes that were hashed (`krate.bytes`) with the repository, and only a `matches` against a
+/// pinned or signed-off repository is evidence ([`source_match`]); anything else is an error
+/// that names the verdict and its reason.
 pub fn source_matches_evidence(
     request: &SourceMatchesRequest<'_>,
 ) -> Result<SourceEvidence, Error> {
-    Err(Error::Sign {
-        package: format!(
-            "{}@{}",
-            request.krate.subject.name(),
-            request.krate.subject.version()
-        ),
-        message: "`--criteria source-matches` is not available yet: it needs the provenance \
-                  engine, which this build does not have. Sign `reviewed` (or a custom \
-                  criterion) instead."
-            .into(),
+    let krate = request.krate;
+    let (name, version) = (krate.subject.name(), krate.subject.version());
+    let spec = format!("{name}@{version}");
+    let version_text = version.to_string();
+    let archive =
+        read_crate(&krate.bytes, name, &version_text, &Limits::default()).map_err(|source| {
+            Error::Tarball {
+                package: spec.clone(),
+                source,
+            }
+        })?;
+    let pinned = request.pinned_repository.map(str::to_owned);
+    // The previous version's claim only matters when the claim is what would be used; a
+    // registry that cannot be asked leaves it unknown, which the engine treats with suspicion.
+    let previous_claimed = if pinned.is_none() && request.signed_off.is_none() {
+        previous_claim(
+            request.store,
+            name,
+            version,
+            request.source,
+            &Limits::default(),
+        )
+        .ok()
+        .flatten()
+    } else {
+        None
+    };
+    let choice = RepositoryChoice {
+        pinned,
+        signed_off: request.signed_off.clone(),
+        previous_claimed,
+    };
+    let input = ProvenanceInput {
+        name,
+        version: &version_text,
+        archive: &archive,
+        repositories: &choice,
+    };
+    let report = check_provenance(&input, request.git, request.rewrites, request.progress)?;
+    let evidence = source_match(&report).map_err(|message| Error::Sign {
+        package: spec.clone(),
+        message: format!("not signing source-matches: {message}"),
+    })?;
+    let repository_trust = match evidence.repository_source {
+        RepositorySource::Pinned => RepositoryTrust::Pinned,
+        RepositorySource::SignedOff => RepositoryTrust::SignedOff,
+        // `source_match` never returns a claimed repository; refuse rather than trust one.
+        RepositorySource::Claimed => {
+            return Err(Error::Sign {
+                package: spec,
+                message: "the repository is only claimed by the crate".into(),
+            });
+        }
+    };
+    Ok(SourceEvidence {
+        repository: evidence.repository,
+        commit: evidence.commit,
+        git_ref: evidence.reference,
+        repository_trust,
     })
 }

@@ -9,9 +9,10 @@ use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions}
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::provenance::{FetchLimits, GitCache, SignedOffRepository, UrlRewrites};
 use audit_trust_core::signoff::{
-    Criterion, Record, SignedRecord, SourceMatchesRequest, Statement, source_matches_evidence,
-    verified_crate,
+    Criterion, HeadCache, Record, SignedRecord, SourceMatchesRequest, Statement,
+    source_matches_evidence, verified_crate, verify_project_sources,
 };
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ use crate::cli::{Format, GlobalArgs, SignArgs};
 use crate::context::{CliError, cache_dir, cargo_home};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
-use crate::project::{Project, load_lockfile, load_project};
+use crate::project::{Project, load_lockfile, load_project, now};
 use crate::signing::Signer;
 
 #[derive(Serialize)]
@@ -114,9 +115,20 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
                     .sources
                     .get(&args.name)
                     .map(String::as_str);
+                let progress = BarProgress::new(show_progress);
                 Some(source_matches_evidence(&SourceMatchesRequest {
                     krate: &krate,
+                    source: &source,
                     pinned_repository: pinned,
+                    signed_off: signed_off_repository(global, &project, &args.name, &version)?,
+                    store: &crates,
+                    git: &GitCache::new(
+                        &cache_dir(global)?,
+                        FetchLimits::default(),
+                        global.offline,
+                    ),
+                    rewrites: &UrlRewrites::new(project.audit_file.url_rewrite.clone()),
+                    progress: &progress,
                 })?)
             } else {
                 None
@@ -181,6 +193,43 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The repository recorded by the newest verified `source-matches` sign-off of an earlier
+/// version of the crate, among the project's local stores: after a first check against a pinned
+/// repository, later versions are checked against the same one.
+fn signed_off_repository(
+    global: &GlobalArgs,
+    project: &Project,
+    name: &str,
+    version: &semver::Version,
+) -> Result<Option<SignedOffRepository>, CliError> {
+    let cache = HeadCache::new(&cache_dir(global)?);
+    let records = verify_project_sources(
+        &project.audit_file,
+        &project.dir,
+        &cache,
+        now(global)?,
+        None,
+    )?;
+    let newest = records
+        .accepted
+        .iter()
+        .filter_map(|a| match &a.record.record().statement {
+            Statement::SignOff {
+                subject,
+                source: Some(evidence),
+                ..
+            } if subject.name() == name && subject.version() < version => {
+                Some((subject.version().clone(), evidence.repository.clone()))
+            }
+            _ => None,
+        })
+        .max_by(|a, b| a.0.cmp(&b.0));
+    Ok(newest.map(|(v, url)| SignedOffRepository {
+        url,
+        version: v.to_string(),
+    }))
 }
 
 /// Criteria as given, parsed, sorted and without duplicates.

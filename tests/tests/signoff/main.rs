@@ -6,4 +6,5 @@ mod gate;
 mod registry;
 mod revoke;
 mod sign_query;
+mod source_matches;
 mod world;

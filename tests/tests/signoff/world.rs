@@ -20,7 +20,8 @@ pub struct World {
     pub reg: LocalRegistry,
     pub ws: Workspace,
     pub home: tempfile::TempDir,
-    pub leafy_101: Published,
+    /// leafy 1.0.1 as published (`None` in worlds without leafy).
+    pub leafy_101: Option<Published>,
 }
 
 pub fn world() -> World {
@@ -40,7 +41,7 @@ pub fn world() -> World {
         reg,
         ws,
         home: tempfile::tempdir().expect("temp dir"),
-        leafy_101,
+        leafy_101: Some(leafy_101),
     }
 }
 
@@ -108,6 +109,15 @@ impl World {
                  records = {{ folder = \"supply-chain/sign-offs\" }}\nkeys = [{keys}]\n"
             ),
         );
+    }
+
+    /// SHA-256 of leafy 1.0.1's crate file.
+    pub fn leafy_checksum(&self) -> &str {
+        &self
+            .leafy_101
+            .as_ref()
+            .expect("a world with leafy")
+            .checksum_hex
     }
 
     pub fn store(&self) -> PathBuf {
