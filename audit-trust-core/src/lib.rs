@@ -14,6 +14,7 @@ pub mod http;
 pub mod inventory;
 pub mod lockfile;
 pub mod names;
+pub mod parallel;
 pub mod progress;
 pub mod provenance;
 pub mod report;

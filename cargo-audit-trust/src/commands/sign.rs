@@ -5,8 +5,6 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
-use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
 use audit_trust_core::signoff::{
@@ -16,7 +14,7 @@ use audit_trust_core::signoff::{
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, SignArgs};
-use crate::context::{CliError, cache_dir, cargo_home};
+use crate::context::{CliError, crate_store_at};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
 use crate::project::{Project, load_lockfile, load_project};
@@ -63,14 +61,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     }
 
     let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
-    let store_options = StoreOptions {
-        cargo_home: cargo_home()?,
-        cache_dir: cache_dir(global)?,
-        offline: global.offline,
-        jobs: 1,
-        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-    };
-    let crates = CrateStore::new(store_options, &project.dir, HttpClient::default())?;
+    let crates = crate_store_at(global, &project.dir)?;
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let krate = verified_crate(

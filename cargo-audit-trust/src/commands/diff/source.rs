@@ -4,15 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions, package_of};
-use audit_trust_core::http::HttpClient;
+use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, package_of};
 use audit_trust_core::inventory::CRATES_IO_SOURCE_ID;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::tarball::{CrateArchive, Limits, read_crate};
 use audit_trust_core::{Error, Inventory, Package, SourceKind};
 
 use crate::cli::GlobalArgs;
-use crate::context::{CliError, cache_dir, cargo_home};
+use crate::context::{CliError, crate_store_at};
 
 pub struct CrateSource {
     store: CrateStore,
@@ -41,14 +40,7 @@ impl CrateSource {
             None => std::env::current_dir()
                 .map_err(|e| CliError::Usage(format!("cannot read the current folder: {e}")))?,
         };
-        let options = StoreOptions {
-            cargo_home: cargo_home()?,
-            cache_dir: cache_dir(global)?,
-            offline: global.offline,
-            jobs: 2,
-            max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-        };
-        let store = CrateStore::new(options, &project_dir, HttpClient::default())?;
+        let store = crate_store_at(global, &project_dir)?;
         Ok(CrateSource {
             store,
             inventory,
