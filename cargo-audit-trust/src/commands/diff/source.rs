@@ -54,15 +54,27 @@ impl CrateSource {
 
     /// `--audit-file`, else `Cargo.audit` next to `Cargo.lock` (or in the current folder when
     /// there is no lockfile), as for the other commands.
-    pub fn audit_file(&self, global: &GlobalArgs) -> Result<AuditFile, CliError> {
+    /// The audit file and the folder its record folders are relative to; `None` without one.
+    pub fn audit_file_and_dir(
+        &self,
+        global: &GlobalArgs,
+    ) -> Result<Option<(AuditFile, std::path::PathBuf)>, CliError> {
         let path = match &global.audit_file {
             Some(path) => Some(path.clone()),
             None => AuditFile::find(&self.project_dir),
         };
-        match path {
-            Some(path) => Ok(AuditFile::load(&path)?),
-            None => Ok(AuditFile::default()),
-        }
+        let Some(path) = path else { return Ok(None) };
+        let dir = path
+            .parent()
+            .map_or_else(|| self.project_dir.clone(), std::path::Path::to_path_buf);
+        Ok(Some((AuditFile::load(&path)?, dir)))
+    }
+
+    pub fn audit_file(&self, global: &GlobalArgs) -> Result<AuditFile, CliError> {
+        Ok(self
+            .audit_file_and_dir(global)?
+            .map(|(file, _)| file)
+            .unwrap_or_default())
     }
 
     fn locked(&self, name: &str) -> Vec<&Package> {
