@@ -7,14 +7,17 @@ use std::process::ExitCode;
 
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::provenance::signed_off::signed_off_repository;
+use audit_trust_core::provenance::{FetchLimits, GitCache, UrlRewrites};
 use audit_trust_core::signoff::{
-    Criterion, Record, SignedRecord, SourceMatchesRequest, Statement, source_matches_evidence,
-    verified_crate,
+    Criterion, HeadCache, Record, SignedRecord, SourceEvidence, SourceMatchesRequest, Statement,
+    VerifiedCrate, source_matches_evidence, verified_crate, verify_project_sources,
 };
+use audit_trust_core::time::Timestamp;
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, SignArgs};
-use crate::context::{CliError, crate_store_at};
+use crate::context::{CliError, cache_dir, crate_store_at};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
 use crate::project::{Project, load_lockfile, load_project};
@@ -91,15 +94,9 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
                 None => None,
             };
             let source = if criteria.contains(&Criterion::SourceMatches) {
-                let pinned = project
-                    .audit_file
-                    .sources
-                    .get(&args.name)
-                    .map(String::as_str);
-                Some(source_matches_evidence(&SourceMatchesRequest {
-                    krate: &krate,
-                    pinned_repository: pinned,
-                })?)
+                Some(source_evidence(
+                    global, &project, &krate, &args.name, &version, now,
+                )?)
             } else {
                 None
             };
@@ -198,4 +195,38 @@ fn locked_source(
         )),
         None => Ok((SourceKind::from_source_id(Some(CRATES_IO_SOURCE_ID)), None)),
     }
+}
+
+/// Runs the provenance engine on the exact bytes being signed, against the pinned repository or
+/// the one an earlier verified `source-matches` sign-off recorded.
+fn source_evidence(
+    global: &GlobalArgs,
+    project: &Project,
+    krate: &VerifiedCrate,
+    name: &str,
+    version: &semver::Version,
+    now: Timestamp,
+) -> Result<SourceEvidence, CliError> {
+    let pinned = project.audit_file.sources.get(name).map(String::as_str);
+    let signed_off = match pinned {
+        Some(_) => None,
+        None => {
+            let cache = HeadCache::new(&cache_dir(global)?);
+            let records = verify_project_sources(&project.audit_file, &project.dir, &cache, now)?;
+            signed_off_repository(&records, name, version)
+        }
+    };
+    let git = GitCache::new(&cache_dir(global)?, FetchLimits::default(), global.offline);
+    let rewrites = UrlRewrites::new(project.audit_file.url_rewrite.clone());
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let progress = BarProgress::new(show_progress);
+    Ok(source_matches_evidence(&SourceMatchesRequest {
+        krate,
+        pinned_repository: pinned,
+        signed_off,
+        git: &git,
+        rewrites: &rewrites,
+        progress: &progress,
+    })?)
 }
