@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod lock;
 pub mod lockfile;
 pub mod names;
+pub mod parallel;
 pub mod progress;
 pub mod provenance;
 pub mod report;

@@ -114,6 +114,11 @@ pub fn analyze_inventory(
 
 /// Where crate files and index entries come from, per the global options.
 pub fn crate_store(global: &GlobalArgs, project: &Project) -> Result<CrateStore, CliError> {
+    crate_store_at(global, &project.inventory.root)
+}
+
+/// [`crate_store`] for a project folder (cargo config lookups start there).
+pub fn crate_store_at(global: &GlobalArgs, project_dir: &Path) -> Result<CrateStore, CliError> {
     let options = StoreOptions {
         cargo_home: cargo_home()?,
         cache_dir: cache_dir(global)?,
@@ -123,7 +128,7 @@ pub fn crate_store(global: &GlobalArgs, project: &Project) -> Result<CrateStore,
     };
     Ok(CrateStore::new(
         options,
-        &project.inventory.root,
+        project_dir,
         HttpClient::default(),
     )?)
 }

@@ -6,11 +6,9 @@ use crate::Error;
 use crate::fetch::{CrateStore, IndexVersion, sha256_hex};
 use crate::inventory::SourceKind;
 use crate::progress::Progress;
-use crate::provenance::previous::previous_claim;
-use crate::provenance::signing::source_match;
 use crate::provenance::{
     GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, SignedOffRepository,
-    UrlRewrites, check_provenance,
+    UrlRewrites, check_provenance, source_match,
 };
 use crate::tarball::{Limits, read_crate};
 
@@ -101,83 +99,75 @@ impl VerifiedCrate {
 /// What the provenance engine is asked for a `source-matches` sign-off.
 pub struct SourceMatchesRequest<'a> {
     pub krate: &'a VerifiedCrate,
-    /// Where the crate comes from (for the previous version's claim).
-    pub source: &'a SourceKind,
     /// The repository pinned for this crate in `Cargo.audit` `[sources]`, if any.
     pub pinned_repository: Option<&'a str>,
-    /// The repository the newest `source-matches` sign-off of an earlier version recorded.
+    /// The repository of the newest verified `source-matches` sign-off of an earlier version.
     pub signed_off: Option<SignedOffRepository>,
-    pub store: &'a CrateStore,
     pub git: &'a GitCache,
     pub rewrites: &'a UrlRewrites,
     pub progress: &'a dyn Progress,
 }
 
+impl std::fmt::Debug for SourceMatchesRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceMatchesRequest")
+            .field("subject", &self.krate.subject)
+            .field("pinned_repository", &self.pinned_repository)
+            .field("signed_off", &self.signed_off)
+            .finish()
+    }
+}
+
 /// The evidence for a `source-matches` sign-off: the provenance engine compares exactly the
-/// bytes that were hashed (`krate.bytes`) with the repository, and only a `matches` against a
-/// pinned or signed-off repository is evidence ([`source_match`]); anything else is an error
-/// that names the verdict and its reason.
+/// bytes that are being signed with the repository, and only a `matches` against a **pinned**
+/// or **signed-off** repository is evidence — a repository the crate merely claims never is.
+/// Anything else is an error that names the verdict and its reason.
 pub fn source_matches_evidence(
     request: &SourceMatchesRequest<'_>,
 ) -> Result<SourceEvidence, Error> {
-    let krate = request.krate;
-    let (name, version) = (krate.subject.name(), krate.subject.version());
+    let name = request.krate.subject.name();
+    let version = request.krate.subject.version().to_string();
     let spec = format!("{name}@{version}");
-    let version_text = version.to_string();
     let archive =
-        read_crate(&krate.bytes, name, &version_text, &Limits::default()).map_err(|source| {
+        read_crate(&request.krate.bytes, name, &version, &Limits::default()).map_err(|source| {
             Error::Tarball {
                 package: spec.clone(),
                 source,
             }
         })?;
-    let pinned = request.pinned_repository.map(str::to_owned);
-    // The previous version's claim only matters when the claim is what would be used; a
-    // registry that cannot be asked leaves it unknown, which the engine treats with suspicion.
-    let previous_claimed = if pinned.is_none() && request.signed_off.is_none() {
-        previous_claim(
-            request.store,
-            name,
-            version,
-            request.source,
-            &Limits::default(),
-        )
-        .ok()
-        .flatten()
-    } else {
-        None
-    };
     let choice = RepositoryChoice {
-        pinned,
+        pinned: request.pinned_repository.map(str::to_owned),
         signed_off: request.signed_off.clone(),
-        previous_claimed,
+        // A claimed repository can never be evidence, so what the previous version claimed
+        // cannot change the outcome.
+        previous_claimed: None,
     };
     let input = ProvenanceInput {
         name,
-        version: &version_text,
+        version: &version,
         archive: &archive,
         repositories: &choice,
     };
     let report = check_provenance(&input, request.git, request.rewrites, request.progress)?;
-    let evidence = source_match(&report).map_err(|message| Error::Sign {
+    let found = source_match(&report).map_err(|message| Error::Sign {
         package: spec.clone(),
-        message: format!("not signing source-matches: {message}"),
+        message: format!("cannot sign source-matches: {message}"),
     })?;
-    let repository_trust = match evidence.repository_source {
+    let repository_trust = match found.repository_source {
         RepositorySource::Pinned => RepositoryTrust::Pinned,
         RepositorySource::SignedOff => RepositoryTrust::SignedOff,
-        // `source_match` never returns a claimed repository; refuse rather than trust one.
+        // `source_match` refuses claimed repositories; say so rather than trust it silently.
         RepositorySource::Claimed => {
             return Err(Error::Sign {
                 package: spec,
-                message: "the repository is only claimed by the crate".into(),
+                message: "a claimed repository is never evidence for source-matches".into(),
             });
         }
     };
     Ok(SourceEvidence {
-        repository: evidence.repository,
-        commit: evidence.commit,
-        git_ref: evidence.reference,
+        repository: found.repository,
+        commit: found.commit,
+        git_ref: found.reference,
         repository_trust,
     })
 }

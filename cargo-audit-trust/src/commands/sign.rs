@@ -5,22 +5,22 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
-use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
-use audit_trust_core::provenance::{FetchLimits, GitCache, SignedOffRepository, UrlRewrites};
+use audit_trust_core::provenance::signed_off::signed_off_repository;
+use audit_trust_core::provenance::{FetchLimits, GitCache, UrlRewrites};
 use audit_trust_core::signoff::{
-    Criterion, HeadCache, Record, SignedRecord, SourceMatchesRequest, Statement,
-    source_matches_evidence, verified_crate, verify_project_sources,
+    Criterion, HeadCache, Record, SignedRecord, SourceEvidence, SourceMatchesRequest, Statement,
+    VerifiedCrate, source_matches_evidence, verified_crate, verify_project_sources,
 };
+use audit_trust_core::time::Timestamp;
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, SignArgs};
-use crate::context::{CliError, cache_dir, cargo_home};
+use crate::context::{CliError, cache_dir, crate_store_at};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
-use crate::project::{Project, load_lockfile, load_project, now};
+use crate::project::{Project, load_lockfile, load_project};
 use crate::signing::Signer;
 
 #[derive(Serialize)]
@@ -73,14 +73,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     }
 
     let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
-    let store_options = StoreOptions {
-        cargo_home: cargo_home()?,
-        cache_dir: cache_dir(global)?,
-        offline: global.offline,
-        jobs: 1,
-        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-    };
-    let crates = CrateStore::new(store_options, &project.dir, HttpClient::default())?;
+    let crates = crate_store_at(global, &project.dir)?;
     let show_progress =
         !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
     let krate = verified_crate(
@@ -110,26 +103,9 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
                 None => None,
             };
             let source = if criteria.contains(&Criterion::SourceMatches) {
-                let pinned = project
-                    .audit_file
-                    .sources
-                    .get(&args.name)
-                    .map(String::as_str);
-                let progress = BarProgress::new(show_progress);
-                Some(source_matches_evidence(&SourceMatchesRequest {
-                    krate: &krate,
-                    source: &source,
-                    pinned_repository: pinned,
-                    signed_off: signed_off_repository(global, &project, &args.name, &version)?,
-                    store: &crates,
-                    git: &GitCache::new(
-                        &cache_dir(global)?,
-                        FetchLimits::default(),
-                        global.offline,
-                    ),
-                    rewrites: &UrlRewrites::new(project.audit_file.url_rewrite.clone()),
-                    progress: &progress,
-                })?)
+                Some(source_evidence(
+                    global, &project, &krate, &args.name, &version, now,
+                )?)
             } else {
                 None
             };
@@ -195,43 +171,6 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The repository recorded by the newest verified `source-matches` sign-off of an earlier
-/// version of the crate, among the project's local stores: after a first check against a pinned
-/// repository, later versions are checked against the same one.
-fn signed_off_repository(
-    global: &GlobalArgs,
-    project: &Project,
-    name: &str,
-    version: &semver::Version,
-) -> Result<Option<SignedOffRepository>, CliError> {
-    let cache = HeadCache::new(&cache_dir(global)?);
-    let records = verify_project_sources(
-        &project.audit_file,
-        &project.dir,
-        &cache,
-        now(global)?,
-        None,
-    )?;
-    let newest = records
-        .accepted
-        .iter()
-        .filter_map(|a| match &a.record.record().statement {
-            Statement::SignOff {
-                subject,
-                source: Some(evidence),
-                ..
-            } if subject.name() == name && subject.version() < version => {
-                Some((subject.version().clone(), evidence.repository.clone()))
-            }
-            _ => None,
-        })
-        .max_by(|a, b| a.0.cmp(&b.0));
-    Ok(newest.map(|(v, url)| SignedOffRepository {
-        url,
-        version: v.to_string(),
-    }))
-}
-
 /// Criteria as given, parsed, sorted and without duplicates.
 fn parse_criteria(given: &[String]) -> Result<Vec<Criterion>, CliError> {
     let mut criteria = given
@@ -265,4 +204,39 @@ fn locked_source(
         )),
         None => Ok((SourceKind::from_source_id(Some(CRATES_IO_SOURCE_ID)), None)),
     }
+}
+
+/// Runs the provenance engine on the exact bytes being signed, against the pinned repository or
+/// the one an earlier verified `source-matches` sign-off recorded.
+fn source_evidence(
+    global: &GlobalArgs,
+    project: &Project,
+    krate: &VerifiedCrate,
+    name: &str,
+    version: &semver::Version,
+    now: Timestamp,
+) -> Result<SourceEvidence, CliError> {
+    let pinned = project.audit_file.sources.get(name).map(String::as_str);
+    let signed_off = match pinned {
+        Some(_) => None,
+        None => {
+            let cache = HeadCache::new(&cache_dir(global)?);
+            let records =
+                verify_project_sources(&project.audit_file, &project.dir, &cache, now, None)?;
+            signed_off_repository(&records, name, version)
+        }
+    };
+    let git = GitCache::new(&cache_dir(global)?, FetchLimits::default(), global.offline);
+    let rewrites = UrlRewrites::new(project.audit_file.url_rewrite.clone());
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let progress = BarProgress::new(show_progress);
+    Ok(source_matches_evidence(&SourceMatchesRequest {
+        krate,
+        pinned_repository: pinned,
+        signed_off,
+        git: &git,
+        rewrites: &rewrites,
+        progress: &progress,
+    })?)
 }

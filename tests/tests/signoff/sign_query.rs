@@ -179,7 +179,7 @@ fn sign_refuses_what_would_not_verify() {
     ]);
     assert!(
         // leafy names no repository and none is pinned: nothing to compare with.
-        err.contains("not signing source-matches"),
+        err.contains("cannot sign source-matches"),
         "{err}"
     );
     let err = w.fails(&[

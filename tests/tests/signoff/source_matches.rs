@@ -99,7 +99,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         "--key",
         key,
     ]);
-    assert!(err.contains("not signing source-matches"), "{err}");
+    assert!(err.contains("cannot sign source-matches"), "{err}");
     assert!(err.contains("only because the crate names it"), "{err}");
 
     // Pinned: matches, and the evidence says so.
@@ -145,7 +145,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         "--key",
         key,
     ]);
-    assert!(err.contains("not signing source-matches"), "{err}");
+    assert!(err.contains("cannot sign source-matches"), "{err}");
     assert!(err.contains("unverifiable"), "{err}");
     let q = w.query(&["popular"]);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(2), "{q}");
