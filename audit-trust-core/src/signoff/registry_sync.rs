@@ -18,6 +18,10 @@ use super::{PublicKey, SignedRecord, SigningKey};
 use crate::Error;
 use crate::time::Timestamp;
 
+/// `publish` with nothing new still signs a fresh registry head when the current one expires
+/// within this many days.
+const RENEW_WITHIN_DAYS: i64 = 30;
+
 /// Written after every successful sync; its age is the age of the mirror.
 const SYNCED_MARKER: &str = ".synced";
 
@@ -143,6 +147,18 @@ pub fn publish_records(
         already_there: mine - missing.len(),
         head_sequence: previous.as_ref().map_or(0, |h| h.sequence),
     };
+    // Nothing new, but the registry's head is close to expiring (or gone stale): renew it, or
+    // consumers would stop counting every record of the key.
+    let renew = missing.is_empty()
+        && previous
+            .as_ref()
+            .is_some_and(|h| h.expires <= now.plus_days(RENEW_WITHIN_DAYS));
+    if renew {
+        let head = Head::next(previous.as_ref(), public, &ids, now, head_lifetime_days);
+        let signed = SignedHead::sign(head.clone(), key).map_err(registry_error)?;
+        client.publish(&[], &signed)?;
+        summary.head_sequence = head.sequence;
+    }
     for chunk in missing.chunks(batch.max(1)) {
         ids.extend(chunk.iter().map(|r| r.id()));
         let head = Head::next(previous.as_ref(), public, &ids, now, head_lifetime_days);

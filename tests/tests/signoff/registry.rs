@@ -168,6 +168,18 @@ fn publish_to_a_registry_and_read_it_back_verified() {
         out.starts_with("Published 0 record(s)") && out.contains("1 already there"),
         "{out}"
     );
+    assert!(
+        out.contains("its head there is #1"),
+        "nothing new, no renewal due: {out}"
+    );
+    // Two weeks before the registry's head expires, with nothing new, publish renews it.
+    let later = w
+        .cmd_at("2026-05-15T12:00:00Z")
+        .args(["publish", "--registry", &server.url, "--key", key])
+        .output()
+        .expect("run publish");
+    let later = String::from_utf8_lossy(&later.stdout);
+    assert!(later.contains("its head there is #2"), "{later}");
 
     let consumer = consumer_audit_file(&w, &public, &server.url);
     let q = consumer_query(&w, &consumer);
