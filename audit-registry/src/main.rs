@@ -1,14 +1,183 @@
-//! `audit-registry`: stores signed sign-offs for an organization. The server is built in its own
-//! issue; until then the binary only says so.
+//! `audit-registry`: serve the sign-off registry, or manage the auditors it accepts.
+//! Exit codes: 0 success, 2 usage or start-up errors.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use audit_registry::db::Db;
+use audit_registry::{AppState, Limits, router};
+use audit_trust_core::signoff::PublicKey;
+use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "audit-registry",
+    version,
+    about = "Stores signed sign-offs for an organization"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API
+    Serve {
+        /// Address to listen on (port 0: any free port; the address is printed)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// sqlite://PATH (created on first start) or postgres://…
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+        /// Largest request body accepted, in bytes
+        #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+        max_body_bytes: usize,
+        /// Most records in one publish
+        #[arg(long, default_value_t = Limits::default().max_batch)]
+        max_batch: usize,
+        /// Requests per minute per client address (0: unlimited)
+        #[arg(long, default_value_t = Limits::default().rate_per_minute)]
+        rate_per_minute: u32,
+        /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
+        #[arg(long, hide = true, value_name = "INSTANT")]
+        now: Option<String>,
+    },
+    /// Manage the auditors (keys) whose records are accepted
+    #[command(subcommand)]
+    Auditor(AuditorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditorCommand {
+    /// Accept records signed with this key
+    Add {
+        name: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
+    /// List the accepted auditors
+    List {
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
+    /// Stop accepting new records from an auditor (its records stay)
+    Remove {
+        name: String,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--version" || a == "-V") {
-        println!("audit-registry {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
     }
-    eprintln!("audit-registry: the server is not built yet; see docs/ for the plan");
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
     ExitCode::from(2)
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve {
+            listen,
+            db,
+            max_body_bytes,
+            max_batch,
+            rate_per_minute,
+            now,
+        } => {
+            let clock: Arc<dyn Clock> = match now {
+                Some(text) => {
+                    Arc::new(FixedClock(Timestamp::parse(&text).ok_or_else(|| {
+                        format!("--now `{text}`: write 2025-01-31T12:00:00Z")
+                    })?))
+                }
+                None => Arc::new(SystemClock),
+            };
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            let limits = Limits {
+                max_body_bytes,
+                max_batch,
+                rate_per_minute,
+                ..Limits::default()
+            };
+            let state = AppState::new(db, limits, clock);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            // The first line of stdout, for scripts and tests that asked for port 0.
+            println!("listening on http://{bound}");
+            tracing::info!(%bound, "serving");
+            axum::serve(
+                listener,
+                router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+        Command::Auditor(AuditorCommand::Add { name, key, db }) => {
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid_name {
+                return Err(
+                    "an auditor name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`".into(),
+                );
+            }
+            let key = PublicKey::parse(&key).map_err(|e| e.to_string())?;
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            let today = SystemClock.now().to_string();
+            db.add_auditor(&name, &key, &today)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("added auditor `{name}` with key {key}");
+            Ok(())
+        }
+        Command::Auditor(AuditorCommand::List { db }) => {
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            for (name, key) in db.auditors().await.map_err(|e| e.to_string())? {
+                println!("{name}\t{key}");
+            }
+            Ok(())
+        }
+        Command::Auditor(AuditorCommand::Remove { name, db }) => {
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            if db.remove_auditor(&name).await.map_err(|e| e.to_string())? {
+                println!("removed auditor `{name}`; its records stay");
+                Ok(())
+            } else {
+                Err(format!("no auditor named `{name}`"))
+            }
+        }
+    }
 }

@@ -1,13 +1,11 @@
 //! The classification pipeline: cached answers first, then crate files (downloaded in parallel
 //! where missing), then both cores classify what is left.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::cache::ClassificationCache;
 use crate::classify::{Classification, classify_files};
 use crate::fetch::CrateStore;
 use crate::inventory::{Inventory, PackageId};
+use crate::parallel::map_until_error;
 use crate::progress::Progress;
 use crate::report::{InventoryReport, WorkSummary};
 use crate::tarball::{Limits, read_crate};
@@ -69,7 +67,7 @@ pub fn analyze(
         work.downloaded = store.ensure_all(&missing, progress)?;
         let computed = classify_in_parallel(inventory, &misses, store, cache, options, progress)?;
         for (id, classification) in misses.iter().zip(computed) {
-            classifications[*id] = classification;
+            classifications[*id] = Some(classification);
         }
     }
     let mut report = InventoryReport::build(inventory, &classifications, options.micro_lines);
@@ -84,41 +82,15 @@ fn classify_in_parallel(
     cache: &ClassificationCache,
     options: &AnalyzeOptions,
     progress: &dyn Progress,
-) -> Result<Vec<Option<Classification>>, Error> {
+) -> Result<Vec<Classification>, Error> {
     progress.begin("Classifying", ids.len() as u64);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Classification>>> = Mutex::new(vec![None; ids.len()]);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = options.jobs.clamp(1, 64).min(ids.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if lock(&first_error).is_some() {
-                        return;
-                    }
-                    let slot = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&id) = ids.get(slot) else { return };
-                    match classify_one(&inventory.packages[id], store, cache, options) {
-                        Ok(c) => {
-                            lock(&results)[slot] = Some(c);
-                            progress.advance(1);
-                        }
-                        Err(e) => {
-                            lock(&first_error).get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
+    let result = map_until_error(ids, options.jobs.clamp(1, 64), |&id| {
+        let c = classify_one(&inventory.packages[id], store, cache, options)?;
+        progress.advance(1);
+        Ok(c)
     });
     progress.finish();
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    // Workers stop early only on an error, returned above, so every slot is filled.
-    Ok(results.into_inner().unwrap_or_else(|p| p.into_inner()))
+    result
 }
 
 fn classify_one(
@@ -150,8 +122,4 @@ fn classify_one(
         cache.put(checksum, &classification)?;
     }
     Ok(classification)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -10,7 +10,7 @@ mod auditor;
 mod gate;
 mod policy;
 
-pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation};
+pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use policy::{Action, Policy};
 

@@ -103,6 +103,11 @@ pub enum Error {
     #[error("signing key {origin}: {message}")]
     Key { origin: String, message: String },
 
+    /// A sign-off registry could not be used; `message` says why (its JSON error when it gave
+    /// one).
+    #[error("registry {url}: {message}")]
+    Registry { url: String, message: String },
+
     /// `sign` cannot make this record.
     #[error("cannot sign {package}: {message}")]
     Sign { package: String, message: String },

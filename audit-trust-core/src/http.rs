@@ -112,6 +112,38 @@ impl HttpClient {
         }
     }
 
+    /// POST a JSON body to `url`; returns the status and a body of at most `max_body` bytes,
+    /// whatever the status (the registry explains its 4xx answers in JSON).
+    pub fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let request = http_types::Request::post(url)
+            .header("content-type", "application/json")
+            .body(())
+            .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
+        let (parts, ()) = request.into_parts();
+        let mut request = http_types::Request::from_parts(parts, body);
+        *request.version_mut() = http_types::Version::HTTP_11;
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let (_, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(max_body)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: max_body },
+                other => HttpError::Transport(other.to_string()),
+            })?;
+        Ok((status, bytes))
+    }
+
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.
     pub fn get_ok(&self, url: &str, max_body: u64) -> Result<Vec<u8>, HttpError> {
         let request = http_types::Request::get(url)

@@ -118,6 +118,11 @@ impl Date {
         self.days_since_epoch() - earlier.days_since_epoch()
     }
 
+    /// The first instant of this day.
+    pub fn start(self) -> Timestamp {
+        Timestamp(self.days_since_epoch() * SECONDS_PER_DAY)
+    }
+
     /// The first instant after this day has ended: a key valid "until 2026-12-31" is valid for
     /// all of that day.
     pub fn end(self) -> Timestamp {

@@ -109,6 +109,8 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Sign a fresh head over your key's records (before it expires, or after a merge)
     RefreshHead(KeyArgs),
+    /// Send your records that a registry lacks
+    Publish(PublishArgs),
     /// Review what is not audited yet, interactively: queue, evidence, diffs, sign-offs
     Review(ReviewArgs),
 }
@@ -168,6 +170,18 @@ pub struct QueryArgs {
     /// Only this version
     #[arg(value_name = "VERSION")]
     pub crate_version: Option<String>,
+    /// Read every auditor's records from this registry instead of where Cargo.audit says
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The audit-registry to send your records to
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,8 +10,7 @@ use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{MetadataOptions, find_lockfile};
 use audit_trust_core::report::InventoryReport;
-use audit_trust_core::signoff::HeadCache;
-use audit_trust_core::signoff::verify_project_sources;
+use audit_trust_core::signoff::{HeadCache, RemoteAccess, verify_project_sources};
 use audit_trust_core::time::Timestamp;
 use audit_trust_core::{Error, Inventory};
 
@@ -115,6 +114,11 @@ pub fn analyze_inventory(
 
 /// Where crate files and index entries come from, per the global options.
 pub fn crate_store(global: &GlobalArgs, project: &Project) -> Result<CrateStore, CliError> {
+    crate_store_at(global, &project.inventory.root)
+}
+
+/// [`crate_store`] for a project folder (cargo config lookups start there).
+pub fn crate_store_at(global: &GlobalArgs, project_dir: &Path) -> Result<CrateStore, CliError> {
     let options = StoreOptions {
         cargo_home: cargo_home()?,
         cache_dir: cache_dir(global)?,
@@ -124,7 +128,7 @@ pub fn crate_store(global: &GlobalArgs, project: &Project) -> Result<CrateStore,
     };
     Ok(CrateStore::new(
         options,
-        &project.inventory.root,
+        project_dir,
         HttpClient::default(),
     )?)
 }
@@ -137,8 +141,9 @@ pub struct EvidenceSet {
     pub notes: Vec<String>,
 }
 
-/// Reads and verifies every auditor's records (pins, signatures, heads, revocations) and
-/// turns what counts into gate evidence.
+/// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
+/// folders and from registries through a mirror in the cache folder, and turns what counts into
+/// gate evidence.
 pub fn load_evidence(
     global: &GlobalArgs,
     project: &Project,
@@ -150,8 +155,19 @@ pub fn load_evidence(
         .and_then(|p| p.parent())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| project.inventory.root.clone());
-    let cache = HeadCache::new(&cache_dir(global)?);
-    let records = verify_project_sources(&project.audit_file, &audit_dir, &cache, now)?;
+    let cache_dir = cache_dir(global)?;
+    let cache = HeadCache::new(&cache_dir);
+    let http = HttpClient::default();
+    let remote = RemoteAccess {
+        http: &http,
+        cache_dir: &cache_dir,
+        offline: global.offline,
+        max_mirror_age: std::time::Duration::from_secs(
+            project.audit_file.policy.cache_max_age_hours() * 3600,
+        ),
+    };
+    let records =
+        verify_project_sources(&project.audit_file, &audit_dir, &cache, now, Some(&remote))?;
     let (accepted, rejected, notes) = evidence_from_records(&records);
     Ok(EvidenceSet {
         accepted,

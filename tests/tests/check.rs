@@ -516,3 +516,66 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// With manifests, `[policy] targets` decides which packages matter: a Windows-only dependency
+/// does not block a Linux-only project, and dev-only packages are held to the dev criteria.
+#[test]
+fn target_platforms_and_dev_only_packages_in_metadata_mode() {
+    use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
+    let reg = LocalRegistry::start();
+    reg.publish_crate(&CrateSpec::new("winonly", "1.0.0"));
+    reg.publish_crate(&CrateSpec::new("everywhere", "1.0.0"));
+    reg.publish_crate(&CrateSpec::new("testonly", "1.0.0"));
+    let ws = Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\neverywhere = \"1\"\n\n\
+         [target.'cfg(windows)'.dependencies]\nwinonly = \"1\"\n\n\
+         [dev-dependencies]\ntestonly = \"1\"\n",
+        &[("src/lib.rs", "")],
+    );
+    ws.generate_lockfile(&reg);
+    ws.write_file(
+        "Cargo.audit",
+        "[policy]\ntargets = [\"x86_64-unknown-linux-gnu\"]\n\n\
+         [[auditor]]\nname = \"team\"\ncovers = [\"testonly\"]\nrecords = { folder = \"sign-offs\" }\n\
+         keys = [{ key = \"ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\" }]\n\n\
+         [[exemption]]\npackage = \"everywhere@1.0.0\"\nreason = \"r\"\nexpires = 2026-12-31\n",
+    );
+    let db = tempfile::tempdir().expect("db");
+    advisory_db(db.path(), "2026-10-01");
+    let cache = tempfile::tempdir().expect("cache");
+    let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .env("CARGO_HOME", reg.cargo_home())
+        .env("NO_PROXY", "127.0.0.1")
+        .current_dir(ws.path())
+        .args(["check", "--format", "json", "--now", TODAY, "--advisory-db"])
+        .arg(db.path())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        verdict(&report, "winonly", "1.0.0")["status"],
+        "other-platform"
+    );
+    assert_eq!(
+        verdict(&report, "everywhere", "1.0.0")["status"],
+        "exempted"
+    );
+    // The dev-only package is held to the dev criteria (source-matches), not `reviewed`.
+    let testonly = verdict(&report, "testonly", "1.0.0");
+    assert_eq!(testonly["status"], "unaudited");
+    assert_eq!(
+        testonly["reasons"][0]["details"]["required"], "source-matches",
+        "{testonly}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -188,7 +188,7 @@ impl RecordLocation {
 /// https everywhere; plain http only on the loopback interface (a registry on this machine).
 /// Signatures make records unforgeable on any transport, but withholding and tracking are easier
 /// on plain http.
-fn check_http_url(url: &str) -> Result<(), String> {
+pub fn check_http_url(url: &str) -> Result<(), String> {
     let loopback = [
         "http://127.0.0.1:",
         "http://127.0.0.1/",

@@ -2,8 +2,6 @@
 //! lockfile checksum in memory and only then written, atomically, into our cache.
 
 use std::io::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crates_index::SparseIndex;
 
@@ -11,6 +9,7 @@ use super::cargo_config::RegistryLocation;
 use super::{CrateStore, expected_checksum, sha256_hex};
 use crate::Error;
 use crate::inventory::Package;
+use crate::parallel::map_until_error;
 use crate::progress::Progress;
 
 /// `config.json` is tiny; anything larger is not a registry config.
@@ -22,40 +21,13 @@ pub(super) fn download_all(
     progress: &dyn Progress,
 ) -> Result<(), Error> {
     progress.begin("Downloading", packages.len() as u64);
-    let next = AtomicUsize::new(0);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = store.options.jobs.clamp(1, 32).min(packages.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if lock(&first_error).is_some() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(package) = packages.get(i) else {
-                        return;
-                    };
-                    match download_one(store, package) {
-                        Ok(()) => progress.advance(1),
-                        Err(e) => {
-                            lock(&first_error).get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
+    let result = map_until_error(packages, store.options.jobs.clamp(1, 32), |package| {
+        download_one(store, package)?;
+        progress.advance(1);
+        Ok(())
     });
     progress.finish();
-    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    result.map(|_| ())
 }
 
 fn download_one(store: &CrateStore, package: &Package) -> Result<(), Error> {
@@ -188,4 +160,8 @@ pub fn write_atomically(
     tmp.persist(target)
         .map_err(|e| Error::io(target, e.error))?;
     Ok(())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -71,48 +71,40 @@ impl CrateStore {
             registry: index_url.clone(),
             message,
         };
-        // Our own copy of the entry, written atomically: crates-index's cache files are written
-        // in place, and two runs at once could read one half-written.
+        // Our own copy of what we use of the entry (version, checksum, yanked — a few bytes a
+        // version instead of the registry's full JSON, so a warm run reads little), written
+        // atomically: crates-index's cache files are written in place, and two runs at once
+        // could read one half-written.
         let copy = self
             .options
             .cache_dir
-            .join("index-entries")
+            .join("index-entries-v2")
             .join(&crate::fetch::sha256_hex(index_url.as_bytes())[..16])
             .join(name.to_ascii_lowercase());
         let fetched_at = std::fs::metadata(&copy).and_then(|m| m.modified()).ok();
         let fresh = fetched_at.is_some_and(|t| t.elapsed().is_ok_and(|age| age <= max_age));
-        let used_cache = (self.options.offline || fresh)
-            .then_some(fetched_at)
-            .flatten();
-        let bytes =
-            if self.options.offline || fresh {
-                Some(std::fs::read(&copy).map_err(|e| {
-                    unreachable(format!("--offline and no cached index entry ({e})"))
-                })?)
-            } else {
-                let index =
-                    SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
-                        .map_err(|e| unreachable(e.to_string()))?;
-                let url = index
-                    .crate_url(name)
-                    .ok_or_else(|| unreachable("no index URL for this name".into()))?;
-                match self.http.get_ok_retrying(&url, MAX_INDEX_FILE_BYTES, 3) {
-                    Ok(bytes) => {
-                        crate::fetch::write_atomically(&copy, &bytes, false)?;
-                        Some(bytes)
-                    }
-                    // What crates-index (and cargo) read as "no such crate".
-                    Err(HttpError::Status {
-                        status: 404 | 410 | 451,
-                    }) => None,
-                    Err(e) => return Err(unreachable(e.to_string())),
-                }
-            };
-        let Some(bytes) = bytes else {
-            return Err(Error::UnsupportedSource {
-                package: name.to_owned(),
-                message: format!("the registry {index_url} has no crate of this name"),
-            });
+        if self.options.offline || fresh {
+            let text = std::fs::read_to_string(&copy)
+                .map_err(|e| unreachable(format!("--offline and no cached index entry ({e})")))?;
+            return Ok((parse_compact(&text), fetched_at));
+        }
+        let index = SparseIndex::with_path(self.options.cache_dir.join("index-home"), &index_url)
+            .map_err(|e| unreachable(e.to_string()))?;
+        let url = index
+            .crate_url(name)
+            .ok_or_else(|| unreachable("no index URL for this name".into()))?;
+        let bytes = match self.http.get_ok_retrying(&url, MAX_INDEX_FILE_BYTES, 3) {
+            Ok(bytes) => bytes,
+            // What crates-index (and cargo) read as "no such crate".
+            Err(HttpError::Status {
+                status: 404 | 410 | 451,
+            }) => {
+                return Err(Error::UnsupportedSource {
+                    package: name.to_owned(),
+                    message: format!("the registry {index_url} has no crate of this name"),
+                });
+            }
+            Err(e) => return Err(unreachable(e.to_string())),
         };
         let out = parse_index_entry(&bytes, name);
         if out.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
@@ -120,8 +112,47 @@ impl CrateStore {
                 "malformed index entry: no valid version line".into(),
             ));
         }
-        Ok((out, used_cache))
+        crate::fetch::write_atomically(&copy, to_compact(&out).as_bytes(), false)?;
+        Ok((out, None))
     }
+}
+
+/// `VERSION CHECKSUM YANKED` lines: what the cache keeps of an index entry.
+fn to_compact(versions: &[IndexVersion]) -> String {
+    let mut text = String::with_capacity(versions.len() * 80);
+    for v in versions {
+        text.push_str(&format!(
+            "{} {} {}\n",
+            v.version,
+            v.checksum,
+            u8::from(v.yanked)
+        ));
+    }
+    text
+}
+
+/// Reads [`to_compact`]'s format back, validating it like index input (the cache folder is
+/// writable by anything that runs as the user).
+fn parse_compact(text: &str) -> Vec<IndexVersion> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let version = crate::names::validate_version(fields.next()?).ok()?;
+            let checksum = fields
+                .next()
+                .filter(|c| crate::lockfile::is_sha256_hex(c))?;
+            let yanked = match fields.next()? {
+                "1" => true,
+                "0" => false,
+                _ => return None,
+            };
+            Some(IndexVersion {
+                version,
+                checksum: checksum.to_owned(),
+                yanked,
+            })
+        })
+        .collect()
 }
 
 /// The fields of an index line the tool uses; the rest (dependencies, features) is skipped
@@ -189,7 +220,21 @@ pub fn package_of(name: &str, listed: &IndexVersion, source: &SourceKind) -> Pac
 
 #[cfg(test)]
 mod tests {
-    use super::parse_index_entry;
+    use super::{parse_compact, parse_index_entry, to_compact};
+
+    #[test]
+    fn the_compact_cache_round_trips_and_drops_bad_lines() {
+        let sum = "b".repeat(64);
+        let text = format!(
+            "{{\"name\":\"x\",\"vers\":\"0.1.0\",\"cksum\":\"{sum}\"}}\n{{\"name\":\"x\",\"vers\":\"0.2.0-rc.1\",\"cksum\":\"{sum}\",\"yanked\":true}}\n"
+        );
+        let versions = parse_index_entry(text.as_bytes(), "x");
+        assert_eq!(versions.len(), 2);
+        let compact = to_compact(&versions);
+        assert_eq!(parse_compact(&compact), versions);
+        let tampered = format!("{compact}../../x {sum} 0\n1.0.0 nothex 0\n1.0.0 {sum} maybe\n");
+        assert_eq!(parse_compact(&tampered), versions);
+    }
 
     #[test]
     fn keeps_only_valid_lines_for_the_crate() {

@@ -3,8 +3,6 @@
 //! policy's maximum age).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::CrateStore;
@@ -12,6 +10,7 @@ use super::cargo_config::RegistryLocation;
 use super::index::IndexVersion;
 use crate::Error;
 use crate::inventory::{Package, SourceKind};
+use crate::parallel::map_until_error;
 use crate::progress::Progress;
 
 /// The index entries of the packages asked about.
@@ -81,32 +80,18 @@ impl CrateStore {
             }
         }
         progress.begin("Index", crates.len() as u64);
-        let next = AtomicUsize::new(0);
-        type Fetched = (String, String, Vec<IndexVersion>, Option<SystemTime>);
-        let results: Mutex<Vec<Result<Fetched, Error>>> = Mutex::new(Vec::new());
-        let workers = self.options.jobs.clamp(1, 32).min(crates.len());
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((package, source_id)) = crates.get(i) else {
-                            return;
-                        };
-                        let fetched = self
-                            .index_versions_within(&package.name, &package.source, max_age)
-                            .map(|(versions, cached_at)| {
-                                (source_id.clone(), package.name.clone(), versions, cached_at)
-                            });
-                        progress.advance(1);
-                        lock(&results).push(fetched);
-                    }
-                });
-            }
-        });
+        let fetched = map_until_error(
+            &crates,
+            self.options.jobs.clamp(1, 32),
+            |(package, source_id)| {
+                let (versions, cached_at) =
+                    self.index_versions_within(&package.name, &package.source, max_age)?;
+                progress.advance(1);
+                Ok::<_, Error>((source_id.clone(), package.name.clone(), versions, cached_at))
+            },
+        );
         progress.finish();
-        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            let (source_id, name, versions, cached_at) = result?;
+        for (source_id, name, versions, cached_at) in fetched? {
             if let Some(at) = cached_at {
                 report.oldest_cached = Some(report.oldest_cached.map_or(at, |o| o.min(at)));
             }
@@ -117,10 +102,6 @@ impl CrateStore {
         }
         Ok(report)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

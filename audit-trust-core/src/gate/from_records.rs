@@ -60,17 +60,25 @@ pub fn evidence_from_records(
         .iter()
         .map(|r| RejectedEvidence {
             auditor: r.auditor.clone().unwrap_or_else(|| "(unknown key)".into()),
-            name: None,
+            // A crate file is named after its crate, which says what the record was about.
+            name: crate_of_location(&r.location.path),
             version: None,
-            reason: format!("{} ({})", r.rejection, r.location),
+            reason: format!("{} ({}, {})", r.rejection, r.rejection.code(), r.location),
         })
         .collect();
-    let notes = records
-        .unread
-        .iter()
-        .map(|(auditor, location)| {
-            format!("the records of auditor `{auditor}` at {location} were not read: only local folders are read so far")
-        })
-        .collect();
+    let mut notes = records.notes.clone();
+    notes.extend(records.unread.iter().map(|(auditor, location)| {
+        format!(
+            "the records of auditor `{auditor}` at {location} were not read: static URL sources \
+             are not read yet"
+        )
+    }));
     (accepted, rejected, notes)
+}
+
+/// `serde` for `…/crates/serde.jsonl`.
+fn crate_of_location(path: &std::path::Path) -> Option<String> {
+    let in_crates = path.parent().is_some_and(|p| p.ends_with("crates"));
+    let stem = path.file_stem()?.to_string_lossy();
+    (in_crates && path.extension().is_some_and(|e| e == "jsonl")).then(|| stem.into_owned())
 }

@@ -195,6 +195,14 @@ impl Inventory {
         }
     }
 
+    /// Line of `name@version`'s entry in `Cargo.lock` (1 when unknown), for annotations.
+    pub fn lock_line(&self, name: &str, version: &str) -> usize {
+        self.packages
+            .iter()
+            .find(|p| p.name == name && p.version.to_string() == version)
+            .map_or(1, |p| p.lock_line.max(1))
+    }
+
     /// How many packages share each name; a name with more than one is a duplicate.
     pub fn versions_per_name(&self) -> BTreeMap<&str, usize> {
         let mut counts = BTreeMap::new();

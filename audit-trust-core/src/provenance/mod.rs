@@ -18,6 +18,7 @@ pub mod refs;
 mod remote_callbacks;
 pub mod report;
 pub mod repository;
+pub mod signed_off;
 pub mod signing;
 pub mod text_diff;
 pub mod tree;

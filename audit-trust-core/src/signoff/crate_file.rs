@@ -1,11 +1,16 @@
 //! What `sign` binds a record to: the exact bytes of a crate file whose SHA-256 is the one the
 //! registry index states. The lockfile's checksum is compared too, never trusted alone.
 
-use super::record::{DeltaBase, SourceEvidence, Subject};
+use super::record::{DeltaBase, RepositoryTrust, SourceEvidence, Subject};
 use crate::Error;
 use crate::fetch::{CrateStore, IndexVersion, sha256_hex};
 use crate::inventory::SourceKind;
 use crate::progress::Progress;
+use crate::provenance::{
+    GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, SignedOffRepository,
+    UrlRewrites, check_provenance, source_match,
+};
+use crate::tarball::{Limits, read_crate};
 
 /// A crate version whose file was read and checked against the index.
 #[derive(Debug)]
@@ -91,30 +96,78 @@ impl VerifiedCrate {
     }
 }
 
-/// What the provenance engine (issue 3) is asked for a `source-matches` sign-off.
-#[derive(Debug)]
+/// What the provenance engine is asked for a `source-matches` sign-off.
 pub struct SourceMatchesRequest<'a> {
     pub krate: &'a VerifiedCrate,
     /// The repository pinned for this crate in `Cargo.audit` `[sources]`, if any.
     pub pinned_repository: Option<&'a str>,
+    /// The repository of the newest verified `source-matches` sign-off of an earlier version.
+    pub signed_off: Option<SignedOffRepository>,
+    pub git: &'a GitCache,
+    pub rewrites: &'a UrlRewrites,
+    pub progress: &'a dyn Progress,
 }
 
-/// The evidence for a `source-matches` sign-off. This is where the provenance engine plugs in:
-/// it must compare exactly `request.krate.bytes` with the repository, and return evidence only
-/// for the verdict `matches` against a `pinned` or `signed-off` repository; anything else is an
-/// error that names the verdict. Until it exists, `source-matches` cannot be signed.
+impl std::fmt::Debug for SourceMatchesRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceMatchesRequest")
+            .field("subject", &self.krate.subject)
+            .field("pinned_repository", &self.pinned_repository)
+            .field("signed_off", &self.signed_off)
+            .finish()
+    }
+}
+
+/// The evidence for a `source-matches` sign-off: the provenance engine compares exactly the
+/// bytes that are being signed with the repository, and only a `matches` against a **pinned**
+/// or **signed-off** repository is evidence — a repository the crate merely claims never is.
+/// Anything else is an error that names the verdict and its reason.
 pub fn source_matches_evidence(
     request: &SourceMatchesRequest<'_>,
 ) -> Result<SourceEvidence, Error> {
-    Err(Error::Sign {
-        package: format!(
-            "{}@{}",
-            request.krate.subject.name(),
-            request.krate.subject.version()
-        ),
-        message: "`--criteria source-matches` is not available yet: it needs the provenance \
-                  engine, which this build does not have. Sign `reviewed` (or a custom \
-                  criterion) instead."
-            .into(),
+    let name = request.krate.subject.name();
+    let version = request.krate.subject.version().to_string();
+    let spec = format!("{name}@{version}");
+    let archive =
+        read_crate(&request.krate.bytes, name, &version, &Limits::default()).map_err(|source| {
+            Error::Tarball {
+                package: spec.clone(),
+                source,
+            }
+        })?;
+    let choice = RepositoryChoice {
+        pinned: request.pinned_repository.map(str::to_owned),
+        signed_off: request.signed_off.clone(),
+        // A claimed repository can never be evidence, so what the previous version claimed
+        // cannot change the outcome.
+        previous_claimed: None,
+    };
+    let input = ProvenanceInput {
+        name,
+        version: &version,
+        archive: &archive,
+        repositories: &choice,
+    };
+    let report = check_provenance(&input, request.git, request.rewrites, request.progress)?;
+    let found = source_match(&report).map_err(|message| Error::Sign {
+        package: spec.clone(),
+        message: format!("cannot sign source-matches: {message}"),
+    })?;
+    let repository_trust = match found.repository_source {
+        RepositorySource::Pinned => RepositoryTrust::Pinned,
+        RepositorySource::SignedOff => RepositoryTrust::SignedOff,
+        // `source_match` refuses claimed repositories; say so rather than trust it silently.
+        RepositorySource::Claimed => {
+            return Err(Error::Sign {
+                package: spec,
+                message: "a claimed repository is never evidence for source-matches".into(),
+            });
+        }
+    };
+    Ok(SourceEvidence {
+        repository: found.repository,
+        commit: found.commit,
+        git_ref: found.reference,
+        repository_trust,
     })
 }

@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 
 use super::PublicKey;
 use super::head::SignedHead;
-use super::lock::FolderLock;
 use super::record::RecordId;
 use super::rejection::Rejection;
 use crate::Error;
+use crate::lock::FolderLock;
 
 const FORMAT: &str = "heads-v1";
 

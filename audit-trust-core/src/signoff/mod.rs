@@ -14,9 +14,11 @@ mod head;
 mod head_cache;
 mod key;
 mod key_file;
-mod lock;
+
 mod project_sources;
 mod record;
+mod registry_client;
+mod registry_sync;
 mod rejection;
 mod signed;
 mod source;
@@ -32,12 +34,14 @@ pub use head::{Head, SignedHead, records_hash};
 pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
 pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
-pub use lock::FolderLock;
-pub use project_sources::{ProjectRecords, verify_project_sources};
+
+pub use project_sources::{ProjectRecords, RemoteAccess, verify_project_sources};
 pub use record::{
     DeltaBase, FORMAT_VERSION, MAX_NOTES_BYTES, MAX_REASON_BYTES, Record, RecordId,
     RepositoryTrust, SourceEvidence, Statement, Subject, VERDICT_MATCHES,
 };
+pub use registry_client::{KeyLog, RegistryClient};
+pub use registry_sync::{PublishSummary, mirror_age, mirror_path, publish_records, sync_mirror};
 pub use rejection::Rejection;
 pub use signed::SignedRecord;
 pub use source::{AcceptedRecord, RejectedItem, VerifiedSource, verify_source};

@@ -1,15 +1,21 @@
-//! All the records a project trusts: every auditor of `Cargo.audit` whose records are in a local
-//! folder, each folder read once and verified for the auditors that share it. Registry and URL
-//! sources are listed as not read yet (the registry is a later step).
+//! All the records a project trusts: every auditor of `Cargo.audit`, each source read once and
+//! verified for the auditors that share it. A local folder is read as it is; a registry is first
+//! synced into a mirror in the cache folder (one request for all its keys), then read the same
+//! way. An unreachable registry is an error unless its mirror is younger than the policy allows
+//! (the gate fails closed). Static URLs are not read yet.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::head_cache::HeadCache;
+use super::registry_client::RegistryClient;
+use super::registry_sync::{mirror_age, mirror_path, sync_mirror};
 use super::source::{AcceptedRecord, RejectedItem, verify_source};
 use super::store::LocalStore;
 use crate::Error;
 use crate::audit_file::{AuditFile, Auditor, RecordLocation};
+use crate::http::HttpClient;
 use crate::time::Timestamp;
 
 #[derive(Debug, Default)]
@@ -18,36 +24,121 @@ pub struct ProjectRecords {
     pub rejected: Vec<RejectedItem>,
     /// `(auditor, location)` of sources this version cannot read.
     pub unread: Vec<(String, String)>,
+    /// What the reader should know, such as a registry answered from its mirror.
+    pub notes: Vec<String>,
 }
 
-/// Reads and verifies the local folders of `audit_file` (relative to `audit_dir`).
+/// How to reach registries; without it, registry sources are listed as unread.
+#[derive(Debug)]
+pub struct RemoteAccess<'a> {
+    pub http: &'a HttpClient,
+    pub cache_dir: &'a Path,
+    pub offline: bool,
+    /// How old a mirror may be when its registry cannot be reached.
+    pub max_mirror_age: Duration,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Folder(PathBuf),
+    Registry(String),
+}
+
+/// Reads and verifies the sources of `audit_file` (folders relative to `audit_dir`).
 pub fn verify_project_sources(
     audit_file: &AuditFile,
     audit_dir: &Path,
     cache: &HeadCache,
     now: Timestamp,
+    remote: Option<&RemoteAccess<'_>>,
 ) -> Result<ProjectRecords, Error> {
     let mut out = ProjectRecords::default();
-    let mut folders: BTreeMap<PathBuf, Vec<&Auditor>> = BTreeMap::new();
+    let mut sources: BTreeMap<Source, Vec<&Auditor>> = BTreeMap::new();
     for auditor in &audit_file.auditors {
-        match &auditor.records {
-            RecordLocation::Folder(_) => {
+        match (&auditor.records, remote) {
+            (RecordLocation::Folder(_), _) => {
                 let folder = auditor.records.folder(audit_dir).unwrap_or_default();
                 // One folder reached by two spellings is still one source.
                 let folder = std::fs::canonicalize(&folder).unwrap_or(folder);
-                folders.entry(folder).or_default().push(auditor);
+                sources
+                    .entry(Source::Folder(folder))
+                    .or_default()
+                    .push(auditor);
             }
-            RecordLocation::Registry(url) | RecordLocation::Url(url) => {
+            (RecordLocation::Registry(url), Some(_)) => {
+                let url = url.trim_end_matches('/').to_owned();
+                sources
+                    .entry(Source::Registry(url))
+                    .or_default()
+                    .push(auditor);
+            }
+            (RecordLocation::Registry(url) | RecordLocation::Url(url), _) => {
                 out.unread.push((auditor.name.clone(), url.clone()));
             }
         }
     }
-    for (folder, auditors) in folders {
+    for (source, auditors) in sources {
+        let (folder, source_id) = match source {
+            Source::Folder(folder) => {
+                let id = format!("folder:{}", folder.display());
+                (folder, id)
+            }
+            Source::Registry(url) => {
+                let Some(remote) = remote else { continue };
+                let mirror = mirror_registry(&url, &auditors, remote, &mut out.notes)?;
+                (mirror, format!("registry:{url}"))
+            }
+        };
         let contents = LocalStore::new(&folder).read()?;
-        let source_id = format!("folder:{}", folder.display());
         let verified = verify_source(contents, &folder, &auditors, &source_id, cache, now)?;
         out.accepted.extend(verified.accepted);
         out.rejected.extend(verified.rejected);
     }
     Ok(out)
+}
+
+/// Syncs the mirror of `url` for the keys of `auditors`; falls back to a young enough mirror
+/// when the registry cannot be reached (or with `--offline`), and fails otherwise.
+fn mirror_registry(
+    url: &str,
+    auditors: &[&Auditor],
+    remote: &RemoteAccess<'_>,
+    notes: &mut Vec<String>,
+) -> Result<PathBuf, Error> {
+    let path = mirror_path(remote.cache_dir, url);
+    let mirror = LocalStore::new(&path);
+    let keys: Vec<_> = auditors
+        .iter()
+        .flat_map(|a| a.keys.iter().map(|k| k.key))
+        .collect();
+    let failure = if remote.offline {
+        None
+    } else {
+        match sync_mirror(&RegistryClient::new(url, remote.http), &mirror, &keys) {
+            Ok(()) => return Ok(path),
+            Err(e) => Some(e),
+        }
+    };
+    let hours = |d: Duration| d.as_secs() / 3600;
+    match mirror_age(&mirror) {
+        Some(age) if remote.offline || age <= remote.max_mirror_age => {
+            let why =
+                failure.map_or_else(|| format!("registry {url}: --offline"), |e| e.to_string());
+            notes.push(format!(
+                "{why}; using its records as mirrored {} hour(s) ago",
+                hours(age)
+            ));
+            Ok(path)
+        }
+        age => Err(failure.unwrap_or_else(|| Error::Registry {
+            url: url.to_owned(),
+            message: format!(
+                "--offline and {}",
+                match age {
+                    Some(a) => format!("its mirror is {} hour(s) old", hours(a)),
+                    None => "it was never mirrored".into(),
+                }
+            ),
+        })),
+    }
 }

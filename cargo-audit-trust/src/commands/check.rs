@@ -89,12 +89,20 @@ pub fn gather_gate_report(
         Duration::from_secs(policy.index_max_age_minutes() * 60),
         &BarProgress::new(show_progress),
     )?;
-    if let Some(oldest) = index.oldest_cached
+    // Within the policy's maximum age cached index data is as good as fresh; offline it may
+    // be older, and the report says how old.
+    if global.offline
+        && let Some(oldest) = index.oldest_cached
         && let Ok(age) = oldest.elapsed()
     {
+        let minutes = age.as_secs() / 60;
+        let age = if minutes < 120 {
+            format!("{minutes} minutes")
+        } else {
+            format!("{} hours", minutes / 60)
+        };
         notes.push(format!(
-            "--offline: index data (yanked flags, checksums) is up to {} hours old",
-            age.as_secs() / 3600
+            "--offline: index data (yanked flags, checksums) is up to {age} old"
         ));
     }
     for (package, why) in &index.unavailable {

@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 mod key;
 mod list;
+mod publish;
 mod query;
 mod review;
 mod revoke;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Query(args) => query::run(&cli.global, args),
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
+        Command::Publish(args) => publish::run(&cli.global, args),
         Command::Review(args) => review::run(&cli.global, args),
     }
 }

@@ -6,12 +6,18 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use audit_trust_core::names::{validate_crate_name, validate_version};
+use std::time::Duration;
+
+use audit_trust_core::audit_file::RecordLocation;
+use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::{
-    AcceptedRecord, HeadCache, ProjectRecords, Statement, Subject, verify_project_sources,
+    AcceptedRecord, HeadCache, ProjectRecords, RemoteAccess, Statement, Subject,
+    verify_project_sources,
 };
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, QueryArgs};
+use crate::commands::publish::check_registry_url;
 use crate::context::{CliError, cache_dir};
 use crate::output::text::escape_untrusted;
 use crate::output::{write_json, write_stdout};
@@ -24,6 +30,7 @@ struct QueryJson<'a> {
     records: Vec<RecordJson>,
     rejected: Vec<RejectedJson>,
     unread_sources: Vec<UnreadJson<'a>>,
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -66,9 +73,29 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         Some(v) => Some(validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?),
         None => None,
     };
-    let project = load_project(global)?;
-    let cache = HeadCache::new(&cache_dir(global)?);
-    let all = verify_project_sources(&project.audit_file, &project.dir, &cache, now(global)?)?;
+    let mut project = load_project(global)?;
+    if let Some(url) = &args.registry {
+        check_registry_url(url)?;
+        for auditor in &mut project.audit_file.auditors {
+            auditor.records = RecordLocation::Registry(url.clone());
+        }
+    }
+    let cache_dir = cache_dir(global)?;
+    let cache = HeadCache::new(&cache_dir);
+    let http = HttpClient::default();
+    let remote = RemoteAccess {
+        http: &http,
+        cache_dir: &cache_dir,
+        offline: global.offline,
+        max_mirror_age: Duration::from_secs(project.audit_file.policy.cache_max_age_hours() * 3600),
+    };
+    let all = verify_project_sources(
+        &project.audit_file,
+        &project.dir,
+        &cache,
+        now(global)?,
+        Some(&remote),
+    )?;
     let covers = |auditor: &str| {
         project
             .audit_file
@@ -94,6 +121,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         records,
         rejected,
         unread_sources: unread,
+        notes: &all.notes,
     };
     match global.format {
         Format::Json => write_json(&out)?,
@@ -246,6 +274,9 @@ fn render_human(q: &QueryJson<'_>) -> String {
                 r.code
             );
         }
+    }
+    for note in q.notes {
+        let _ = writeln!(out, "\nnote: {}", escape_untrusted(note));
     }
     for u in &q.unread_sources {
         let _ = writeln!(

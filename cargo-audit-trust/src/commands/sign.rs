@@ -6,18 +6,19 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
-use audit_trust_core::http::HttpClient;
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::provenance::signed_off::signed_off_repository;
+use audit_trust_core::provenance::{FetchLimits, GitCache, UrlRewrites};
 use audit_trust_core::signoff::{
-    Criterion, Record, SignedRecord, SourceMatchesRequest, Statement, source_matches_evidence,
-    verified_crate,
+    Criterion, HeadCache, Record, SignedRecord, SourceEvidence, SourceMatchesRequest, Statement,
+    VerifiedCrate, source_matches_evidence, verified_crate, verify_project_sources,
 };
+use audit_trust_core::time::Timestamp;
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, SignArgs};
-use crate::context::{CliError, cache_dir, cargo_home};
+use crate::context::{CliError, cache_dir, crate_store_at};
 use crate::output::progress::BarProgress;
 use crate::output::{write_json, write_stdout};
 use crate::project::{Project, load_lockfile, load_project};
@@ -116,6 +117,15 @@ pub fn sign_record(
     let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
     let (auditor, pin, now, public) = (signer.auditor, signer.pin, signer.now, signer.public());
     let criteria = parse_criteria(&args.criteria)?;
+    // A custom criterion nobody defined is a typo, and would never satisfy a policy.
+    if let Some(undefined) = criteria.iter().find(
+        |c| matches!(c, Criterion::Custom(name) if !project.audit_file.criteria.contains_key(name)),
+    ) {
+        return Err(usage(format!(
+            "`{undefined}` is not a criterion of {}: define it under `[criteria.{undefined}]`",
+            project.audit_path.display()
+        )));
+    }
     if let Some(denied) = criteria.iter().find(|c| !pin.may_assert(c)) {
         return Err(usage(format!(
             "your key may not assert `{denied}` (its `criteria` in {})",
@@ -131,14 +141,7 @@ pub fn sign_record(
     }
 
     let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
-    let store_options = StoreOptions {
-        cargo_home: cargo_home()?,
-        cache_dir: cache_dir(global)?,
-        offline: global.offline,
-        jobs: 1,
-        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-    };
-    let crates = CrateStore::new(store_options, &project.dir, HttpClient::default())?;
+    let crates = crate_store_at(global, &project.dir)?;
     let krate = verified_crate(
         &crates,
         &args.name,
@@ -166,15 +169,9 @@ pub fn sign_record(
                 None => None,
             };
             let source = if criteria.contains(&Criterion::SourceMatches) {
-                let pinned = project
-                    .audit_file
-                    .sources
-                    .get(&args.name)
-                    .map(String::as_str);
-                Some(source_matches_evidence(&SourceMatchesRequest {
-                    krate: &krate,
-                    pinned_repository: pinned,
-                })?)
+                Some(source_evidence(
+                    global, &project, &krate, &args.name, &version, now,
+                )?)
             } else {
                 None
             };
@@ -248,4 +245,39 @@ fn locked_source(
         )),
         None => Ok((SourceKind::from_source_id(Some(CRATES_IO_SOURCE_ID)), None)),
     }
+}
+
+/// Runs the provenance engine on the exact bytes being signed, against the pinned repository or
+/// the one an earlier verified `source-matches` sign-off recorded.
+fn source_evidence(
+    global: &GlobalArgs,
+    project: &Project,
+    krate: &VerifiedCrate,
+    name: &str,
+    version: &semver::Version,
+    now: Timestamp,
+) -> Result<SourceEvidence, CliError> {
+    let pinned = project.audit_file.sources.get(name).map(String::as_str);
+    let signed_off = match pinned {
+        Some(_) => None,
+        None => {
+            let cache = HeadCache::new(&cache_dir(global)?);
+            let records =
+                verify_project_sources(&project.audit_file, &project.dir, &cache, now, None)?;
+            signed_off_repository(&records, name, version)
+        }
+    };
+    let git = GitCache::new(&cache_dir(global)?, FetchLimits::default(), global.offline);
+    let rewrites = UrlRewrites::new(project.audit_file.url_rewrite.clone());
+    let show_progress =
+        !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none();
+    let progress = BarProgress::new(show_progress);
+    Ok(source_matches_evidence(&SourceMatchesRequest {
+        krate,
+        pinned_repository: pinned,
+        signed_off,
+        git: &git,
+        rewrites: &rewrites,
+        progress: &progress,
+    })?)
 }

@@ -144,11 +144,7 @@ pub fn render_github_annotations(
 ) -> String {
     let mut out = String::new();
     for v in &report.packages {
-        let line = inventory
-            .packages
-            .iter()
-            .find(|p| p.name == v.name && p.version.to_string() == v.version)
-            .map_or(1, |p| p.lock_line);
+        let line = inventory.lock_line(&v.name, &v.version);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             let level = if r.severity == Severity::Deny {
                 "error"

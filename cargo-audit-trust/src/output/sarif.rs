@@ -11,11 +11,7 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
     let mut rules: BTreeMap<&str, Value> = BTreeMap::new();
     let mut results = Vec::new();
     for v in &report.packages {
-        let line = inventory
-            .packages
-            .iter()
-            .find(|p| p.name == v.name && p.version.to_string() == v.version)
-            .map_or(1, |p| p.lock_line);
+        let line = inventory.lock_line(&v.name, &v.version);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             rules.entry(r.code).or_insert_with(|| {
                 json!({

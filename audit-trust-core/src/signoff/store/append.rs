@@ -5,14 +5,14 @@
 //! leaves records the head does not cover yet, which readers refuse (fail closed) and the next
 //! append repairs by signing a head over everything present.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use super::{LocalStore, StoreContents};
 use crate::Error;
+use crate::lock::FolderLock;
 use crate::signoff::SigningKey;
 use crate::signoff::head::{Head, SignedHead};
-use crate::signoff::lock::FolderLock;
 use crate::signoff::record::{RecordId, Statement};
 use crate::signoff::signed::SignedRecord;
 use crate::time::Timestamp;
@@ -59,20 +59,15 @@ impl LocalStore {
             }
         }
 
-        let mut additions: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        let mut planned = Planned::default();
         for record in records {
             if !ids.insert(record.id()) {
                 continue;
             }
-            let file = self.file_for(record, &contents)?;
-            additions
-                .entry(file)
-                .or_default()
-                .push(record.to_json_line());
+            let file = self.file_for(record, &contents, &planned.files)?;
+            planned.add(file, record);
         }
-        for (file, lines) in &additions {
-            append_lines(file, lines)?;
-        }
+        planned.write()?;
         let head = Head::next(previous, public, &ids, now, head_lifetime_days);
         let head = SignedHead::sign(head, key).map_err(|m| self.error(&m))?;
         write_store_file(&self.head_file(&public), head.to_json().as_bytes())?;
@@ -81,9 +76,17 @@ impl LocalStore {
 
     /// The crate file a record goes to: its crate's; for a revocation, the file of the record
     /// it revokes, so the two are read together.
-    fn file_for(&self, record: &SignedRecord, contents: &StoreContents) -> Result<PathBuf, Error> {
+    fn file_for(
+        &self,
+        record: &SignedRecord,
+        contents: &StoreContents,
+        planned: &HashMap<RecordId, PathBuf>,
+    ) -> Result<PathBuf, Error> {
         let name = match &record.record().statement {
             Statement::Revocation { revokes, .. } => {
+                if let Some(file) = planned.get(revokes) {
+                    return Ok(file.clone());
+                }
                 let target = contents
                     .records
                     .iter()
@@ -107,7 +110,7 @@ impl LocalStore {
         {
             return Err(self.error(&format!(
                 "`{name}` differs from `{existing}` only in case; crate names are unique \
-                     regardless of case"
+                 regardless of case"
             )));
         }
         Ok(file)
@@ -118,6 +121,62 @@ impl LocalStore {
             path: self.root.clone(),
             message: message.to_owned(),
         }
+    }
+}
+
+impl LocalStore {
+    /// Adds records and a head as another source served them, without signing anything: a
+    /// local mirror of a registry. Nothing is trusted here; the mirror is verified like any
+    /// store when read. Records whose file cannot be determined (a revocation of a record the
+    /// source did not serve) are left out, which the head check then reports.
+    pub fn import(&self, records: &[SignedRecord], head: Option<&SignedHead>) -> Result<(), Error> {
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let _lock = FolderLock::exclusive(&self.root)?;
+        let contents = self.read_unlocked()?;
+        let mut present: std::collections::HashSet<RecordId> =
+            contents.records.iter().map(|r| r.record.id()).collect();
+        let mut planned = Planned::default();
+        // Targets before the revocations that name them.
+        let (revocations, others): (Vec<&SignedRecord>, Vec<&SignedRecord>) = records
+            .iter()
+            .partition(|r| matches!(r.record().statement, Statement::Revocation { .. }));
+        for record in others.into_iter().chain(revocations) {
+            if !present.insert(record.id()) {
+                continue;
+            }
+            if let Ok(file) = self.file_for(record, &contents, &planned.files) {
+                planned.add(file, record);
+            }
+        }
+        planned.write()?;
+        if let Some(head) = head {
+            write_store_file(&self.head_file(&head.head().key), head.to_json().as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Lines to append, per file, and the file each new record went to.
+#[derive(Default)]
+struct Planned {
+    lines: BTreeMap<PathBuf, Vec<String>>,
+    files: HashMap<RecordId, PathBuf>,
+}
+
+impl Planned {
+    fn add(&mut self, file: PathBuf, record: &SignedRecord) {
+        self.files.insert(record.id(), file.clone());
+        self.lines
+            .entry(file)
+            .or_default()
+            .push(record.to_json_line());
+    }
+
+    fn write(&self) -> Result<(), Error> {
+        for (file, lines) in &self.lines {
+            append_lines(file, lines)?;
+        }
+        Ok(())
     }
 }
 

@@ -19,16 +19,16 @@ use std::path::{Path, PathBuf};
 
 use super::PublicKey;
 use super::head::SignedHead;
-use super::lock::FolderLock;
 use super::rejection::Rejection;
 use super::signed::SignedRecord;
 use crate::Error;
+use crate::lock::FolderLock;
 use crate::names::validate_crate_name;
 
 /// A crate file larger than this is refused (about 20,000 records).
 const MAX_CRATE_FILE_BYTES: u64 = 32 * 1024 * 1024;
 const MAX_HEAD_FILE_BYTES: u64 = 4096;
-pub(super) const CRATES_DIR: &str = "crates";
+pub(crate) const CRATES_DIR: &str = "crates";
 pub(super) const HEADS_DIR: &str = "heads";
 
 #[derive(Debug, Clone)]

@@ -226,3 +226,39 @@ fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
         codes(&v)
     );
 }
+
+#[test]
+fn two_branches_that_both_signed_are_reconciled_by_a_fresh_head() {
+    // The documented merge workflow: each branch appended a record and a head #2; after the git
+    // merge the folder holds both records and one of the heads. That head does not cover the
+    // other branch's record, so nothing counts until `refresh-head` signs #3 over the union.
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "base", "1.0.0")], &k);
+    let base = w.snapshot();
+    let (a, b) = (reviewed(&k, "a", "1.0.0"), reviewed(&k, "b", "1.0.0"));
+    w.append(std::slice::from_ref(&a), &k);
+    let branch_a = w.snapshot();
+    w.restore(&base);
+    w.append(std::slice::from_ref(&b), &k);
+    // CI on branch b saw its head #2.
+    assert_eq!(w.verify(&[&team], now()).accepted.len(), 2);
+    // The merge keeps branch a's head file and gains a's crate file.
+    for (path, bytes) in &branch_a {
+        if path.ends_with("a.jsonl") || path.parent().is_some_and(|p| p.ends_with("heads")) {
+            std::fs::write(path, bytes).expect("write");
+        }
+    }
+    let codes_after_merge = codes(&w.verify(&[&team], now()));
+    assert!(
+        codes_after_merge
+            .iter()
+            .all(|c| *c == "records-do-not-match-head"),
+        "{codes_after_merge:?}"
+    );
+    w.append(&[], &k);
+    let v = w.verify(&[&team], now());
+    assert_eq!(v.accepted.len(), 3, "{:?}", codes(&v));
+    assert!(v.rejected.is_empty());
+}

@@ -8,10 +8,12 @@ use audit_trust_core::names::validate_version;
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::crate_file::version_in_crate_file;
 use audit_trust_core::provenance::previous::previous_claim;
+use audit_trust_core::provenance::signed_off::signed_off_repository;
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, UrlRewrites,
-    Verdict, check_provenance, claimed_repository,
+    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice,
+    SignedOffRepository, UrlRewrites, Verdict, check_provenance, claimed_repository,
 };
+use audit_trust_core::signoff::{HeadCache, verify_project_sources};
 use audit_trust_core::tarball::{CrateArchive, Limits};
 
 use super::exit_code;
@@ -21,6 +23,7 @@ use crate::cli::{DiffArgs, Format, GlobalArgs};
 use crate::context::{CliError, cache_dir};
 use crate::output::progress::BarProgress;
 use crate::output::{Palette, write_json, write_stdout};
+use crate::project::now;
 
 pub fn run(
     global: &GlobalArgs,
@@ -97,8 +100,8 @@ pub struct Published<'a> {
 }
 
 /// The provenance verdict of a published crate: the repository chosen by the rules (`pinned`,
-/// else `[sources]`, else the claim, checked against the previous version's claim), then the
-/// engine. Shared by `diff` and the review UI.
+/// else `[sources]`, else a signed-off one, else the claim, checked against the previous
+/// version's claim), then the engine. Shared by `diff` and the review UI.
 pub fn provenance_report(
     global: &GlobalArgs,
     source: &CrateSource,
@@ -131,13 +134,16 @@ pub fn provenance_report(
     } else {
         None
     };
+    let signed_off = match &pinned {
+        Some(_) => None,
+        None => signed_off_from_records(global, source, name, version, &mut lookup_warnings)?,
+    };
     let choice = RepositoryChoice {
         pinned,
-        // Sign-offs (and the repository the newest `source-matches` one recorded) come with the
-        // sign-off sources; until they are wired in, only pinned and claimed repositories exist.
-        signed_off: None,
+        signed_off,
         previous_claimed,
     };
+
     let cache = GitCache::new(&cache_dir(global)?, FetchLimits::default(), global.offline);
     let rewrites = UrlRewrites::new(audit_file.url_rewrite.clone());
     let input = ProvenanceInput {
@@ -171,4 +177,28 @@ fn repository_argument(repo: &str) -> Result<String, CliError> {
         )));
     }
     Ok(url)
+}
+
+/// The repository recorded by the newest verified `source-matches` sign-off of an earlier
+/// version, from the auditors of Cargo.audit (none without a Cargo.audit).
+fn signed_off_from_records(
+    global: &GlobalArgs,
+    source: &CrateSource,
+    name: &str,
+    version: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<SignedOffRepository>, CliError> {
+    let Some((audit_file, audit_dir)) = source.audit_file_and_dir(global)? else {
+        return Ok(None);
+    };
+    let parsed = validate_version(version).map_err(|e| CliError::Usage(e.to_string()))?;
+    let cache = HeadCache::new(&cache_dir(global)?);
+    let records = verify_project_sources(&audit_file, &audit_dir, &cache, now(global)?, None)?;
+    if !records.rejected.is_empty() {
+        warnings.push(format!(
+            "{} sign-off record(s) failed verification and were not used to choose the repository",
+            records.rejected.len()
+        ));
+    }
+    Ok(signed_off_repository(&records, name, &parsed))
 }

@@ -4,15 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions, package_of};
-use audit_trust_core::http::HttpClient;
+use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, package_of};
 use audit_trust_core::inventory::CRATES_IO_SOURCE_ID;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::tarball::{CrateArchive, Limits, read_crate};
 use audit_trust_core::{Error, Inventory, Package, SourceKind};
 
 use crate::cli::GlobalArgs;
-use crate::context::{CliError, cache_dir, cargo_home};
+use crate::context::{CliError, crate_store_at};
 
 pub struct CrateSource {
     store: CrateStore,
@@ -41,14 +40,7 @@ impl CrateSource {
             None => std::env::current_dir()
                 .map_err(|e| CliError::Usage(format!("cannot read the current folder: {e}")))?,
         };
-        let options = StoreOptions {
-            cargo_home: cargo_home()?,
-            cache_dir: cache_dir(global)?,
-            offline: global.offline,
-            jobs: 2,
-            max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
-        };
-        let store = CrateStore::new(options, &project_dir, HttpClient::default())?;
+        let store = crate_store_at(global, &project_dir)?;
         Ok(CrateSource {
             store,
             inventory,
@@ -62,15 +54,27 @@ impl CrateSource {
 
     /// `--audit-file`, else `Cargo.audit` next to `Cargo.lock` (or in the current folder when
     /// there is no lockfile), as for the other commands.
-    pub fn audit_file(&self, global: &GlobalArgs) -> Result<AuditFile, CliError> {
+    /// The audit file and the folder its record folders are relative to; `None` without one.
+    pub fn audit_file_and_dir(
+        &self,
+        global: &GlobalArgs,
+    ) -> Result<Option<(AuditFile, std::path::PathBuf)>, CliError> {
         let path = match &global.audit_file {
             Some(path) => Some(path.clone()),
             None => AuditFile::find(&self.project_dir),
         };
-        match path {
-            Some(path) => Ok(AuditFile::load(&path)?),
-            None => Ok(AuditFile::default()),
-        }
+        let Some(path) = path else { return Ok(None) };
+        let dir = path
+            .parent()
+            .map_or_else(|| self.project_dir.clone(), std::path::Path::to_path_buf);
+        Ok(Some((AuditFile::load(&path)?, dir)))
+    }
+
+    pub fn audit_file(&self, global: &GlobalArgs) -> Result<AuditFile, CliError> {
+        Ok(self
+            .audit_file_and_dir(global)?
+            .map(|(file, _)| file)
+            .unwrap_or_default())
     }
 
     fn locked(&self, name: &str) -> Vec<&Package> {

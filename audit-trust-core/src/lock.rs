@@ -1,5 +1,5 @@
-//! Advisory locks on a folder (a `.lock` file inside it), released when dropped or when the
-//! process dies: a crashed writer never leaves a stale lock behind.
+//! Advisory locks on a folder (a `.lock` file inside it) or on a named lock file, released when
+//! dropped or when the process dies: a crashed writer never leaves a stale lock behind.
 
 use std::fs::File;
 use std::path::Path;
@@ -18,6 +18,16 @@ impl FolderLock {
         let (file, path) = open(dir)?;
         // Fully qualified: std's own `File::lock` needs a newer Rust than ours.
         fs4::FileExt::lock(&file).map_err(|e| Error::io(&path, e))?;
+        Ok(FolderLock { file })
+    }
+
+    /// Waits for exclusive use of whatever `lock_file` stands for (creating it and its folder).
+    pub fn exclusive_file(lock_file: &Path) -> Result<FolderLock, Error> {
+        if let Some(dir) = lock_file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let file = open_file(lock_file)?;
+        fs4::FileExt::lock(&file).map_err(|e| Error::io(lock_file, e))?;
         Ok(FolderLock { file })
     }
 
@@ -41,11 +51,14 @@ impl Drop for FolderLock {
 
 fn open(dir: &Path) -> Result<(File, std::path::PathBuf), Error> {
     let path = dir.join(".lock");
-    let file = std::fs::OpenOptions::new()
+    Ok((open_file(&path)?, path))
+}
+
+fn open_file(path: &Path) -> Result<File, Error> {
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    Ok((file, path))
+        .open(path)
+        .map_err(|e| Error::io(path, e))
 }

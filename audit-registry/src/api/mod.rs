@@ -1,0 +1,174 @@
+//! The HTTP API: `router(state)` and the middleware every request passes (rate limit, metrics,
+//! JSON errors). Handlers live one resource per file.
+
+mod publish;
+mod sync;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use audit_trust_core::time::Clock;
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+
+/// Bounds on what one client may ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    /// Records in one publish.
+    pub max_batch: usize,
+    /// Keys in one sync.
+    pub max_sync_keys: usize,
+    /// Requests per minute per client address (0: no limit).
+    pub rate_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_batch: 1000,
+            max_sync_keys: 256,
+            rate_per_minute: 600,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub limits: Limits,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    rate: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: Db, limits: Limits, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            db,
+            limits,
+            clock,
+            metrics: Arc::default(),
+            rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/v1/auditors", get(auditors))
+        .route("/v1/publish", post(publish::publish))
+        .route("/v1/sync", post(sync::sync))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Rate limit, metrics, and a JSON body for every error axum produces itself (404, 405, 413…).
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    Metrics::add(&state.metrics.requests, 1);
+    if !state.rate.allow(client, Instant::now()) {
+        Metrics::add(&state.metrics.rate_limited, 1);
+        Metrics::add(&state.metrics.client_errors, 1);
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many requests from this address; slow down",
+        )
+        .into_response();
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_server_error() {
+        Metrics::add(&state.metrics.server_errors, 1);
+    } else if status.is_client_error() {
+        Metrics::add(&state.metrics.client_errors, 1);
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if !is_json {
+            let code = match status {
+                StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+                StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+                StatusCode::NOT_FOUND => "not-found",
+                _ => "bad-request",
+            };
+            let reason = status.canonical_reason().unwrap_or("bad request");
+            return ApiError::new(status, code, reason).into_response();
+        }
+    }
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn auditors(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let list: Vec<serde_json::Value> = state
+        .db
+        .auditors()
+        .await?
+        .into_iter()
+        .map(|(name, key)| json!({ "name": name, "key": key }))
+        .collect();
+    Ok(Json(json!({ "auditors": list })))
+}
+
+/// The request body, or the 4xx that explains why there is none.
+fn body_bytes(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body-too-large"
+        } else {
+            "bad-request"
+        };
+        ApiError::new(status, code, e.body_text())
+    })
+}

@@ -1,0 +1,122 @@
+//! `POST /v1/publish`: a batch of records with their key's new head. Everything is verified
+//! before anything is stored: the key is registered, every record is well formed and signed by
+//! that key, the head is signed, live, covers exactly the stored and new records and follows the
+//! stored head. Success means committed.
+
+use std::collections::HashMap;
+
+use audit_trust_core::signoff::{RecordId, SignedHead, SignedRecord, Statement};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, body_bytes};
+use crate::db::NewRecord;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    head: Value,
+    records: Vec<Value>,
+}
+
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
+    let request: PublishRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("bad-json", format!("not a publish request: {e}")))?;
+    if request.records.len() > state.limits.max_batch {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            format!("at most {} records per publish", state.limits.max_batch),
+        ));
+    }
+    let head = SignedHead::from_json(&request.head.to_string())
+        .map_err(|r| ApiError::bad_request("invalid-head", r.to_string()))?;
+    let key = head.head().key;
+    if state.db.auditor_for_key(&key).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unknown-key",
+            format!("{key} is not registered with this registry (`audit-registry auditor add`)"),
+        ));
+    }
+    head.check_not_expired(state.clock.now())
+        .map_err(|r| ApiError::bad_request("head-expired", r.to_string()))?;
+
+    let mut records = Vec::with_capacity(request.records.len());
+    for (i, value) in request.records.iter().enumerate() {
+        let record = SignedRecord::from_json_line(&value.to_string()).map_err(|r| {
+            ApiError::bad_request("invalid-record", format!("record {i}: {r} ({})", r.code()))
+        })?;
+        if record.key() != &key {
+            return Err(ApiError::bad_request(
+                "invalid-record",
+                format!("record {i} is signed by another key than the head"),
+            ));
+        }
+        records.push(record);
+    }
+    let new_records = file_records(&state, &records).await?;
+    let h = head.head();
+    let outcome = state
+        .db
+        .publish(
+            &key,
+            (h.sequence, &head.id_hex(), &head.to_json()),
+            &new_records,
+            |ids| head.check_records(ids).map_err(|r| r.to_string()),
+        )
+        .await?;
+    Metrics::add(&state.metrics.publishes, 1);
+    Metrics::add(&state.metrics.records_stored, outcome.added as u64);
+    tracing::info!(%key, head = h.sequence, stored = outcome.added, "publish");
+    Ok(Json(
+        json!({ "stored": outcome.added, "head_sequence": h.sequence }),
+    ))
+}
+
+/// The crate each record is filed under: its subject's name, or for a revocation the crate of
+/// the record it withdraws (in this batch or already stored).
+async fn file_records(
+    state: &AppState,
+    records: &[SignedRecord],
+) -> Result<Vec<NewRecord>, ApiError> {
+    let mut crate_of: HashMap<RecordId, String> = HashMap::new();
+    for r in records {
+        if let Some(subject) = r.record().statement.subject() {
+            crate_of.insert(r.id(), subject.name().to_ascii_lowercase());
+        }
+    }
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        let crate_name = match &r.record().statement {
+            Statement::Revocation { revokes, .. } => match crate_of.get(revokes) {
+                Some(name) => name.clone(),
+                None => state.db.crate_of(revokes).await?.ok_or_else(|| {
+                    ApiError::bad_request(
+                        "unknown-revoked-record",
+                        format!(
+                            "record {} revokes {revokes}, which this registry does not have",
+                            r.id()
+                        ),
+                    )
+                })?,
+            },
+            _ => crate_of.get(&r.id()).cloned().unwrap_or_default(),
+        };
+        out.push(NewRecord {
+            id: r.id(),
+            crate_name,
+            body: r.to_json_line(),
+        });
+    }
+    Ok(out)
+}

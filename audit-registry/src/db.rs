@@ -1,0 +1,326 @@
+//! The one database layer: sqlx's `Any` driver over SQLite (the embedded default) or PostgreSQL,
+//! with portable SQL. Tables are created at start. Records are inserted, never updated or
+//! deleted; a key's head moves forward only by an optimistic update on its sequence number, so
+//! two publishes racing for the same key cannot both win, on either engine.
+
+use std::collections::BTreeSet;
+
+use audit_trust_core::signoff::{PublicKey, RecordId};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor as _, Row as _};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+/// Statements that create the schema; each is valid on SQLite and PostgreSQL.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS auditors (
+        name TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL UNIQUE,
+        added TEXT NOT NULL
+    )",
+    // `head_sequence`: the head that first covered the record, so a client that has seen head
+    // N asks only for what came after it.
+    "CREATE TABLE IF NOT EXISTS records (
+        id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        crate_name TEXT NOT NULL,
+        head_sequence BIGINT NOT NULL,
+        body TEXT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS records_by_key ON records (public_key, head_sequence)",
+    "CREATE INDEX IF NOT EXISTS records_by_crate ON records (crate_name)",
+    "CREATE TABLE IF NOT EXISTS heads (
+        public_key TEXT PRIMARY KEY,
+        sequence BIGINT NOT NULL,
+        head_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    )",
+];
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    /// Publishes of this process go one at a time: SQLite allows one writer anyway (and a
+    /// deferred transaction could not be upgraded once another committed), and PostgreSQL
+    /// instances still race safely through the head's optimistic update.
+    publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A key's current head as stored.
+#[derive(Debug, Clone)]
+pub struct StoredHead {
+    pub sequence: u64,
+    pub head_id: String,
+    pub body: String,
+}
+
+/// One record to insert: id, lowercase crate name it is filed under, canonical JSON.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub id: RecordId,
+    pub crate_name: String,
+    pub body: String,
+}
+
+impl Db {
+    /// Connects and creates the schema. A SQLite file is created on first start and every
+    /// commit is synced to disk (`synchronous = FULL`) before a publish is acknowledged.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        install_default_drivers();
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.contains('?') {
+                url.to_owned()
+            } else {
+                format!("sqlite://{path}?mode=rwc")
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.to_owned()
+        } else {
+            return Err(DbError::UnsupportedUrl(url.to_owned()));
+        };
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        for statement in SCHEMA {
+            pool.execute(*statement).await?;
+        }
+        Ok(Db {
+            pool,
+            publish_lock: std::sync::Arc::default(),
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.pool.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn add_auditor(
+        &self,
+        name: &str,
+        key: &PublicKey,
+        added: &str,
+    ) -> Result<(), DbError> {
+        let result = sqlx::query(
+            "INSERT INTO auditors (name, public_key, added) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(key.to_string())
+        .bind(added)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(DbError::Conflict(format!(
+                "an auditor named `{name}` or with the key {key} is already registered"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether an auditor of that name was removed. Its records stay: nothing is deleted.
+    pub async fn remove_auditor(&self, name: &str) -> Result<bool, DbError> {
+        let result = sqlx::query("DELETE FROM auditors WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    pub async fn auditors(&self) -> Result<Vec<(String, String)>, DbError> {
+        let rows = sqlx::query("SELECT name, public_key FROM auditors ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
+            .collect()
+    }
+
+    pub async fn auditor_for_key(&self, key: &PublicKey) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT name FROM auditors WHERE public_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get::<String, _>(0)?),
+            None => None,
+        })
+    }
+
+    /// The crate file a stored record is under (for revocations of it).
+    pub async fn crate_of(&self, id: &RecordId) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT crate_name FROM records WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get::<String, _>(0)?),
+            None => None,
+        })
+    }
+
+    /// Stores `records` and moves the key's head to `head`, in one transaction, provided the
+    /// head covers exactly the stored and the new records (`check` is given the union) and
+    /// follows the stored head. Returns how many records were new.
+    pub async fn publish<F>(
+        &self,
+        key: &PublicKey,
+        head: (u64, &str, &str),
+        records: &[NewRecord],
+        check: F,
+    ) -> Result<PublishOutcome, DbError>
+    where
+        F: FnOnce(&BTreeSet<RecordId>) -> Result<(), String>,
+    {
+        let (sequence, head_id, head_body) = head;
+        let key_text = key.to_string();
+        let _one_at_a_time = self.publish_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let current = sqlx::query("SELECT sequence, head_id FROM heads WHERE public_key = $1")
+            .bind(&key_text)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = match current {
+            Some(r) => Some((to_u64(r.try_get::<i64, _>(0)?), r.try_get::<String, _>(1)?)),
+            None => None,
+        };
+        let mut ids = BTreeSet::new();
+        for row in sqlx::query("SELECT id FROM records WHERE public_key = $1")
+            .bind(&key_text)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let text: String = row.try_get(0)?;
+            if let Ok(id) = RecordId::parse(&text) {
+                ids.insert(id);
+            }
+        }
+        let before = ids.len();
+        ids.extend(records.iter().map(|r| r.id));
+        let added = ids.len() - before;
+        check(&ids).map_err(DbError::Conflict)?;
+        if let Some((current_seq, current_id)) = &current {
+            if sequence == *current_seq && head_id == current_id {
+                // The same head again: a retried publish. Nothing to do.
+                return Ok(PublishOutcome { added: 0 });
+            }
+            if sequence <= *current_seq {
+                return Err(DbError::Conflict(format!(
+                    "head #{sequence} does not follow the stored head #{current_seq}"
+                )));
+            }
+        }
+        for r in records {
+            sqlx::query(
+                "INSERT INTO records (id, public_key, crate_name, head_sequence, body) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(r.id.to_string())
+            .bind(&key_text)
+            .bind(&r.crate_name)
+            .bind(to_i64(sequence))
+            .bind(&r.body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let moved = match &current {
+            Some((current_seq, _)) => sqlx::query(
+                "UPDATE heads SET sequence = $1, head_id = $2, body = $3 \
+                 WHERE public_key = $4 AND sequence = $5",
+            )
+            .bind(to_i64(sequence))
+            .bind(head_id)
+            .bind(head_body)
+            .bind(&key_text)
+            .bind(to_i64(*current_seq))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            None => sqlx::query(
+                "INSERT INTO heads (public_key, sequence, head_id, body) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&key_text)
+            .bind(to_i64(sequence))
+            .bind(head_id)
+            .bind(head_body)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
+        if moved != 1 {
+            return Err(DbError::Conflict(
+                "another publish for this key won the race; fetch and publish again".into(),
+            ));
+        }
+        tx.commit().await?;
+        Ok(PublishOutcome { added })
+    }
+
+    /// A key's head and its records first covered by a head after `after` (oldest first).
+    pub async fn log_after(
+        &self,
+        key: &PublicKey,
+        after: u64,
+    ) -> Result<(Option<StoredHead>, Vec<String>), DbError> {
+        let key_text = key.to_string();
+        let head = sqlx::query("SELECT sequence, head_id, body FROM heads WHERE public_key = $1")
+            .bind(&key_text)
+            .fetch_optional(&self.pool)
+            .await?;
+        let head = match head {
+            Some(r) => Some(StoredHead {
+                sequence: to_u64(r.try_get::<i64, _>(0)?),
+                head_id: r.try_get(1)?,
+                body: r.try_get(2)?,
+            }),
+            None => None,
+        };
+        let rows = sqlx::query(
+            "SELECT body FROM records WHERE public_key = $1 AND head_sequence > $2 \
+             ORDER BY head_sequence, id",
+        )
+        .bind(&key_text)
+        .bind(to_i64(after))
+        .fetch_all(&self.pool)
+        .await?;
+        let bodies = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((head, bodies))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PublishOutcome {
+    pub added: usize,
+}
+
+/// Sequence numbers are stored as BIGINT; anything beyond i64 is saturated (never reached).
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}

@@ -1,0 +1,70 @@
+//! Counters for Prometheus (`GET /metrics`, text format 0.0.4). Plain atomics: a handful of
+//! numbers needs no metrics framework.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub client_errors: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub publishes: AtomicU64,
+    pub records_stored: AtomicU64,
+    pub syncs: AtomicU64,
+}
+
+impl Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, counter) in [
+            (
+                "audit_registry_requests_total",
+                "HTTP requests answered",
+                &self.requests,
+            ),
+            (
+                "audit_registry_client_errors_total",
+                "requests answered with a 4xx",
+                &self.client_errors,
+            ),
+            (
+                "audit_registry_server_errors_total",
+                "requests answered with a 5xx",
+                &self.server_errors,
+            ),
+            (
+                "audit_registry_rate_limited_total",
+                "requests refused by the rate limit",
+                &self.rate_limited,
+            ),
+            (
+                "audit_registry_publishes_total",
+                "successful publishes",
+                &self.publishes,
+            ),
+            (
+                "audit_registry_records_stored_total",
+                "records newly stored",
+                &self.records_stored,
+            ),
+            (
+                "audit_registry_syncs_total",
+                "successful sync requests",
+                &self.syncs,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,159 @@
+//! A real `audit-registry` process killed with SIGKILL in the middle of a publish burst from
+//! several clients: after a restart, every acknowledged record is there, and each key's stored
+//! records match its stored head exactly (nothing half-written). On SQLite, and on PostgreSQL
+//! when `$AUDIT_REGISTRY_TEST_POSTGRES` is set.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use audit_trust_core::http::HttpClient;
+use audit_trust_core::signoff::{RecordId, RegistryClient, SignedHead, SignedRecord, SigningKey};
+use support::{NOW, head, key, signoff};
+
+const CLIENTS: usize = 4;
+
+fn serve(db_url: &str, listen: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit-registry"))
+        .args([
+            "serve",
+            "--listen",
+            listen,
+            "--now",
+            NOW,
+            "--rate-per-minute",
+            "0",
+            "--db",
+            db_url,
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start audit-registry");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    (child, url)
+}
+
+fn add_auditor(db_url: &str, name: &str, key: &SigningKey) {
+    let status = Command::new(env!("CARGO_BIN_EXE_audit-registry"))
+        .args([
+            "auditor",
+            "add",
+            name,
+            "--key",
+            &key.public_key().to_string(),
+            "--db",
+            db_url,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run auditor add");
+    assert!(status.success());
+}
+
+/// Publishes one record at a time, each with the head over all so far, until the server stops
+/// answering; returns the acknowledged records.
+fn burst(url: &str, k: &SigningKey, crate_name: &str) -> Vec<SignedRecord> {
+    let http = HttpClient::new(Duration::from_secs(5));
+    let client = RegistryClient::new(url, &http);
+    let mut all: Vec<SignedRecord> = Vec::new();
+    let mut previous: Option<SignedHead> = None;
+    let mut acked = Vec::new();
+    for i in 0..10_000 {
+        let record = signoff(k, crate_name, &format!("1.0.{i}"));
+        all.push(record.clone());
+        let refs: Vec<&SignedRecord> = all.iter().collect();
+        let h = head(k, previous.as_ref(), &refs);
+        if client.publish(&[&record], &h).is_err() {
+            break;
+        }
+        acked.push(record);
+        previous = Some(h);
+    }
+    acked
+}
+
+async fn run(db_url: &str) {
+    let keys: Vec<SigningKey> = (0..CLIENTS).map(|_| key()).collect();
+    for (i, k) in keys.iter().enumerate() {
+        add_auditor(db_url, &format!("client-{i}"), k);
+    }
+    let (mut child, url) = serve(db_url, "127.0.0.1:0");
+    let acked: Mutex<Vec<Vec<SignedRecord>>> = Mutex::new(vec![Vec::new(); CLIENTS]);
+    std::thread::scope(|scope| {
+        for (i, k) in keys.iter().enumerate() {
+            let (url, acked) = (&url, &acked);
+            scope.spawn(move || {
+                let done = burst(url, k, &format!("crate-{i}"));
+                acked.lock().expect("lock")[i] = done;
+            });
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        // SIGKILL: no shutdown, no flushing beyond what was committed.
+        child.kill().expect("kill");
+        let _ = child.wait();
+    });
+    let acked = acked.into_inner().expect("lock");
+    assert!(
+        acked.iter().all(|a| !a.is_empty()),
+        "every client published before the kill"
+    );
+    let total: usize = acked.iter().map(Vec::len).sum();
+    eprintln!("{db_url}: {total} publishes acknowledged before SIGKILL");
+
+    let (mut child, url) = serve(db_url, url.trim_start_matches("http://"));
+    let http = HttpClient::new(Duration::from_secs(10));
+    let client = RegistryClient::new(&url, &http);
+    for (k, acked) in keys.iter().zip(&acked) {
+        let logs = client
+            .sync(&[(k.public_key(), 0)].into_iter().collect())
+            .expect("sync after restart");
+        let log = logs.get(&k.public_key()).expect("a log for the key");
+        let stored: BTreeSet<RecordId> = log
+            .records
+            .iter()
+            .map(|l| {
+                SignedRecord::from_json_line(l)
+                    .expect("stored records verify")
+                    .id()
+            })
+            .collect();
+        for r in acked {
+            assert!(stored.contains(&r.id()), "an acknowledged record was lost");
+        }
+        let head = SignedHead::from_json(log.head.as_deref().expect("a head")).expect("verifies");
+        assert_eq!(
+            head.check_records(&stored),
+            Ok(()),
+            "records and head disagree"
+        );
+        assert!(
+            stored.len() <= acked.len() + 1,
+            "at most the one in flight was committed"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_records_survive_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    run(&format!(
+        "sqlite://{}",
+        dir.path().join("registry.db").display()
+    ))
+    .await;
+    if let Ok(base) = std::env::var("AUDIT_REGISTRY_TEST_POSTGRES") {
+        run(&support::fresh_schema(&base).await).await;
+    }
+}

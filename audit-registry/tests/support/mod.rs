@@ -1,0 +1,204 @@
+//! Shared by the API tests: a registry on SQLite (a temp file) or PostgreSQL (a fresh schema in
+//! `$AUDIT_REGISTRY_TEST_POSTGRES`, which `.ci/run` sets), requests through the in-process
+//! router, and records signed with real keys.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use audit_registry::db::Db;
+use audit_registry::{AppState, Limits, router};
+use audit_trust_core::signoff::{
+    Criterion, Head, Record, RecordId, SignedHead, SignedRecord, SigningKey, Statement, Subject,
+};
+use audit_trust_core::time::{Clock, FixedClock, Timestamp};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+pub const NOW: &str = "2025-06-01T12:00:00Z";
+
+pub fn now() -> Timestamp {
+    Timestamp::parse(NOW).expect("valid")
+}
+
+pub struct Registry {
+    pub state: AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// One registry per backend available: SQLite always, PostgreSQL when configured.
+pub async fn backends(limits: Limits) -> Vec<(&'static str, Registry)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let mut out = vec![("sqlite", registry(&url, limits, Some(dir)).await)];
+    if let Ok(base) = std::env::var("AUDIT_REGISTRY_TEST_POSTGRES") {
+        out.push((
+            "postgres",
+            registry(&fresh_schema(&base).await, limits, None).await,
+        ));
+    }
+    out
+}
+
+async fn registry(url: &str, limits: Limits, dir: Option<tempfile::TempDir>) -> Registry {
+    let db = Db::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let clock = Arc::new(FixedClock(now())) as Arc<dyn Clock>;
+    Registry {
+        state: AppState::new(db, limits, clock),
+        _dir: dir,
+    }
+}
+
+/// A new schema in the test database, and a URL whose connections use it.
+pub async fn fresh_schema(base: &str) -> String {
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    let schema = format!(
+        "t_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let pool = sqlx::AnyPool::connect(base)
+        .await
+        .expect("PostgreSQL reachable");
+    pool.execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+impl Registry {
+    pub fn from_state(state: AppState) -> Registry {
+        Registry { state, _dir: None }
+    }
+
+    pub async fn register(&self, name: &str, key: &SigningKey) {
+        self.state
+            .db
+            .add_auditor(name, &key.public_key(), NOW)
+            .await
+            .expect("add auditor");
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when not JSON).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(body.into())
+            .expect("request");
+        let response = router(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn publish(
+        &self,
+        records: &[&SignedRecord],
+        head: &SignedHead,
+    ) -> (StatusCode, Value) {
+        let body = publish_body(records, head);
+        self.send("POST", "/v1/publish", body.to_string()).await
+    }
+
+    pub async fn sync(&self, key: &SigningKey, after: u64) -> (StatusCode, Value) {
+        let body = serde_json::json!({ "keys": { key.public_key().to_string(): after } });
+        self.send("POST", "/v1/sync", body.to_string()).await
+    }
+}
+
+pub fn publish_body(records: &[&SignedRecord], head: &SignedHead) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| serde_json::from_str(&r.to_json_line()).expect("json"))
+        .collect();
+    let head: Value = serde_json::from_str(&head.to_json()).expect("json");
+    serde_json::json!({ "head": head, "records": records })
+}
+
+pub fn key() -> SigningKey {
+    SigningKey::generate().expect("OS randomness")
+}
+
+pub fn signoff(key: &SigningKey, name: &str, version: &str) -> SignedRecord {
+    let record = Record {
+        key: key.public_key(),
+        created: now(),
+        statement: Statement::SignOff {
+            subject: Subject::Crate {
+                name: name.into(),
+                version: version.parse().expect("version"),
+                checksum: "ab".repeat(32),
+            },
+            criteria: vec![Criterion::Reviewed],
+            delta_from: None,
+            notes: None,
+            source: None,
+        },
+    };
+    SignedRecord::sign(record, key).expect("valid")
+}
+
+pub fn revocation(key: &SigningKey, target: &SignedRecord) -> SignedRecord {
+    let record = Record {
+        key: key.public_key(),
+        created: now(),
+        statement: Statement::Revocation {
+            revokes: target.id(),
+            reason: "mistake".into(),
+        },
+    };
+    SignedRecord::sign(record, key).expect("valid")
+}
+
+/// The head after `previous` over exactly `records`, valid for 30 days.
+pub fn head(
+    key: &SigningKey,
+    previous: Option<&SignedHead>,
+    records: &[&SignedRecord],
+) -> SignedHead {
+    head_lasting(key, previous, records, 30)
+}
+
+pub fn head_lasting(
+    key: &SigningKey,
+    previous: Option<&SignedHead>,
+    records: &[&SignedRecord],
+    days: i64,
+) -> SignedHead {
+    let ids: std::collections::BTreeSet<RecordId> = records.iter().map(|r| r.id()).collect();
+    let head = Head::next(
+        previous.map(SignedHead::head),
+        key.public_key(),
+        &ids,
+        now(),
+        days,
+    );
+    SignedHead::sign(head, key).expect("valid")
+}
+
+pub fn codes(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}

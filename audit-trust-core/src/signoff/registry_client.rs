@@ -1,0 +1,139 @@
+//! The client side of `audit-registry`'s HTTP API (`docs/registry-api.md`). It moves bytes
+//! only: whatever the registry answers is verified afterwards like any other source.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{PublicKey, SignedHead, SignedRecord};
+use crate::Error;
+use crate::http::HttpClient;
+
+/// A sync answer for one key is bounded like any download.
+const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug)]
+pub struct RegistryClient<'a> {
+    base: String,
+    http: &'a HttpClient,
+}
+
+/// What the registry holds for one key: its head, and records (JSON lines) first covered by a
+/// head after the one the client had.
+#[derive(Debug, Default)]
+pub struct KeyLog {
+    pub head: Option<String>,
+    pub records: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct SyncAnswer {
+    logs: BTreeMap<String, LogAnswer>,
+}
+
+#[derive(Deserialize)]
+struct LogAnswer {
+    head: Value,
+    records: Vec<Value>,
+}
+
+impl<'a> RegistryClient<'a> {
+    pub fn new(url: &str, http: &'a HttpClient) -> RegistryClient<'a> {
+        RegistryClient {
+            base: url.trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::Registry {
+            url: self.base.clone(),
+            message,
+        }
+    }
+
+    /// `POST /v1/sync`: for each key, what came after the head sequence given.
+    pub fn sync(
+        &self,
+        keys: &BTreeMap<PublicKey, u64>,
+    ) -> Result<BTreeMap<PublicKey, KeyLog>, Error> {
+        let request: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|(k, after)| (k.to_string(), Value::from(*after)))
+            .collect();
+        let body = json!({ "keys": request });
+        let answer = self.post("/v1/sync", &body)?;
+        let answer: SyncAnswer = serde_json::from_slice(&answer)
+            .map_err(|e| self.error(format!("not a sync answer: {e}")))?;
+        let mut out = BTreeMap::new();
+        for (key, log) in answer.logs {
+            // Answers about keys not asked for are ignored.
+            let Ok(key) = PublicKey::parse(&key) else {
+                continue;
+            };
+            if !keys.contains_key(&key) {
+                continue;
+            }
+            out.insert(
+                key,
+                KeyLog {
+                    head: (!log.head.is_null()).then(|| log.head.to_string()),
+                    records: log.records.iter().map(Value::to_string).collect(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// `POST /v1/publish`; returns how many records were new to the registry.
+    pub fn publish(&self, records: &[&SignedRecord], head: &SignedHead) -> Result<u64, Error> {
+        let records: Vec<Value> = records
+            .iter()
+            .map(|r| serde_json::from_str(&r.to_json_line()).unwrap_or(Value::Null))
+            .collect();
+        let head: Value = serde_json::from_str(&head.to_json()).unwrap_or(Value::Null);
+        let answer = self.post("/v1/publish", &json!({ "head": head, "records": records }))?;
+        let answer: Value = serde_json::from_slice(&answer)
+            .map_err(|e| self.error(format!("not a publish answer: {e}")))?;
+        Ok(answer["stored"].as_u64().unwrap_or(0))
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Result<Vec<u8>, Error> {
+        let url = format!("{}{path}", self.base);
+        let (status, bytes) = self
+            .http
+            .post_json(&url, body.to_string().into_bytes(), MAX_RESPONSE_BYTES)
+            .map_err(|e| self.error(e.to_string()))?;
+        if status == 200 {
+            return Ok(bytes);
+        }
+        // The registry's own explanation, escaped: it is input like any other.
+        let explained = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+            let e = &v["error"];
+            Some(format!(
+                "{} ({})",
+                e["message"].as_str()?,
+                e["code"].as_str()?
+            ))
+        });
+        let message = explained
+            .unwrap_or_else(|| format!("HTTP {status}"))
+            .chars()
+            .take(500)
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect::<String>();
+        Err(self.error(format!("{path} answered {status}: {message}")))
+    }
+}

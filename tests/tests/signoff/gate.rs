@@ -1,0 +1,97 @@
+//! `check` reads the local sign-off store: a sign-off admits a package, a flag blocks it, a
+//! revocation withdraws the flag, and an altered store counts for nothing (fail closed).
+
+use serde_json::Value;
+
+use crate::world::{World, path_arg, world};
+
+pub fn advisory_db(w: &World) -> String {
+    let dir = w.home.path().join("advisory-db/crates/unrelated");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("RUSTSEC-2025-0001.md"),
+        "```toml\n[advisory]\nid = \"RUSTSEC-2025-0001\"\npackage = \"unrelated\"\ndate = \"2025-05-01\"\n\n\
+         [versions]\npatched = [\">= 1.0.0\"]\n```\n\n# Unrelated\n\nText.\n",
+    )
+    .expect("write advisory");
+    w.home.path().join("advisory-db").display().to_string()
+}
+
+/// `check --format json`: the exit code and the status of leafy@1.0.1.
+fn check(w: &World, db: &str) -> (Option<i32>, String, Value) {
+    let out = w
+        .cmd()
+        .args(["check", "--format", "json", "--advisory-db", db])
+        .output()
+        .expect("run check");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let leafy = report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "leafy")
+        .expect("leafy in the report")
+        .clone();
+    let status = leafy["status"].as_str().unwrap_or_default().to_owned();
+    (out.status.code(), status, report)
+}
+
+#[test]
+fn check_counts_verified_sign_offs_and_flags_from_the_local_store() {
+    let w = world();
+    let (key, public) = w.new_key("team.key");
+    w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
+    let key = path_arg(&key);
+    let db = advisory_db(&w);
+
+    let (code, status, _) = check(&w, &db);
+    assert_eq!((code, status.as_str()), (Some(1), "unaudited"));
+
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--criteria",
+        "reviewed",
+        "--key",
+        key,
+    ]);
+    let (code, status, report) = check(&w, &db);
+    assert_eq!((code, status.as_str()), (Some(0), "audited"), "{report}");
+
+    let out = w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--flag",
+        "steals tokens",
+        "--key",
+        key,
+        "--format",
+        "json",
+    ]);
+    let flag_id = serde_json::from_str::<Value>(&out).expect("JSON")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (code, status, _) = check(&w, &db);
+    assert_eq!((code, status.as_str()), (Some(1), "flagged"));
+
+    w.ok(&["revoke", &flag_id, "--reason", "false alarm", "--key", key]);
+    let (code, status, _) = check(&w, &db);
+    assert_eq!((code, status.as_str()), (Some(0), "audited"));
+
+    // An edited store counts for nothing, and the report says why.
+    let file = w.store().join("crates/leafy.jsonl");
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, text.replace("false alarm", "false alarm!")).expect("write");
+    let (code, status, report) = check(&w, &db);
+    assert_eq!((code, status.as_str()), (Some(1), "unaudited"), "{report}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("ignored a record of auditor `team` for leafy"),
+        "{notes}"
+    );
+    assert!(notes.contains("bad-signature"), "{notes}");
+}

@@ -1,0 +1,264 @@
+//! The registry as a real process on a loopback port, driven by the real CLI: `publish` from a
+//! team's local store, and a consumer whose `Cargo.audit` reads the team from the registry with
+//! `query` and `check`. A registry restored from an old backup (a rollback that hides a flag) is
+//! caught by the consumer's cache of heads.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use audit_trust_e2e::binary_path;
+use serde_json::Value;
+
+use crate::world::{World, path_arg, world};
+
+/// A running `audit-registry serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(db: &Path) -> Server {
+        Server::start_at(db, "127.0.0.1:0")
+    }
+
+    /// Starts again where a stopped server listened, so clients find it at the same URL.
+    fn restart(db: &Path, url: &str) -> Server {
+        Server::start_at(db, url.trim_start_matches("http://"))
+    }
+
+    fn start_at(db: &Path, listen: &str) -> Server {
+        let mut child = Command::new(binary_path("audit-registry"))
+            .args([
+                "serve",
+                "--listen",
+                listen,
+                "--now",
+                crate::world::NOW,
+                "--db",
+            ])
+            .arg(db_url(db))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start audit-registry");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a SQLite database with its write-ahead log (committed data may still be there).
+fn copy_database(from: &Path, to: &Path) {
+    std::fs::copy(from, to).expect("copy database");
+    for suffix in ["-wal", "-shm"] {
+        let (src, dst) = (
+            format!("{}{suffix}", from.display()),
+            format!("{}{suffix}", to.display()),
+        );
+        let _ = std::fs::remove_file(&dst);
+        if Path::new(&src).exists() {
+            std::fs::copy(&src, &dst).expect("copy log");
+        }
+    }
+}
+
+fn db_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+fn registry_admin(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(binary_path("audit-registry"))
+        .args(args)
+        .arg("--db")
+        .arg(db_url(db))
+        .output()
+        .expect("run audit-registry");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A consumer's `Cargo.audit` that reads auditor `team` from the registry.
+fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
+    let path = w.home.path().join("consumer/Cargo.audit");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &path,
+        format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"leafy\", \"other\"]\n\
+             records = {{ registry = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n"
+        ),
+    )
+    .expect("write");
+    path
+}
+
+fn consumer_query(w: &World, audit: &Path) -> Value {
+    let out = w
+        .cmd()
+        .args(["query", "leafy", "--format", "json", "--audit-file"])
+        .arg(audit)
+        .output()
+        .expect("run query");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn codes(q: &Value) -> Vec<String> {
+    q["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .filter_map(|r| r["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn publish_to_a_registry_and_read_it_back_verified() {
+    let w = world();
+    let (key, public) = w.new_key("team.key");
+    w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
+    let key = path_arg(&key);
+    let db = w.home.path().join("registry.db");
+    let server = Server::start(&db);
+    registry_admin(&db, &["auditor", "add", "team", "--key", &public]);
+    assert!(registry_admin(&db, &["auditor", "list"]).contains(&public));
+
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--criteria",
+        "reviewed",
+        "--key",
+        key,
+    ]);
+    let out = w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    assert!(
+        out.starts_with("Published 1 record(s) of auditor `team`"),
+        "{out}"
+    );
+    let out = w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    assert!(
+        out.starts_with("Published 0 record(s)") && out.contains("1 already there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("its head there is #1"),
+        "nothing new, no renewal due: {out}"
+    );
+    // Two weeks before the registry's head expires, with nothing new, publish renews it.
+    let later = w
+        .cmd_at("2026-05-15T12:00:00Z")
+        .args(["publish", "--registry", &server.url, "--key", key])
+        .output()
+        .expect("run publish");
+    let later = String::from_utf8_lossy(&later.stdout);
+    assert!(later.contains("its head there is #2"), "{later}");
+
+    let consumer = consumer_audit_file(&w, &public, &server.url);
+    let q = consumer_query(&w, &consumer);
+    assert_eq!(q["records"].as_array().map(Vec::len), Some(1), "{q}");
+    assert_eq!(q["records"][0]["criteria"], serde_json::json!(["reviewed"]));
+    // `query --registry` reads the project's own auditors from the registry instead.
+    let q = w.query(&["leafy", "--registry", &server.url]);
+    assert_eq!(q["records"].as_array().map(Vec::len), Some(1), "{q}");
+
+    // Back up the registry, then flag: the consumer sees the flag.
+    let url = server.url.clone();
+    drop(server);
+    let backup = w.home.path().join("registry-backup.db");
+    copy_database(&db, &backup);
+    let server = Server::restart(&db, &url);
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--flag",
+        "compromised release",
+        "--key",
+        key,
+    ]);
+    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    let q = consumer_query(&w, &consumer);
+    let kinds: Vec<&str> = q["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["sign-off", "flag"], "{q}");
+    // The gate reads the registry the same way: the flag blocks.
+    let db_dir = crate::gate::advisory_db(&w);
+    let out = w
+        .cmd()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--advisory-db",
+            &db_dir,
+            "--audit-file",
+        ])
+        .arg(&consumer)
+        .output()
+        .expect("run check");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let leafy = report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "leafy")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (out.status.code(), leafy["status"].as_str()),
+        (Some(1), Some("flagged")),
+        "{report}"
+    );
+
+    // The registry is restored from the old backup: its records and head are consistent and
+    // correctly signed, but older than what the consumer has seen. The consumer's mirror is
+    // dropped too, so only the cache of heads can notice.
+    drop(server);
+    copy_database(&backup, &db);
+    std::fs::remove_dir_all(w.home.path().join("cache/registry-mirrors")).expect("drop mirror");
+    let server = Server::restart(&db, &url);
+    let q = consumer_query(&w, &consumer);
+    assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
+    assert!(codes(&q).contains(&"head-rollback".to_owned()), "{q}");
+
+    // Unreachable registry: a young mirror is used, and said so.
+    drop(server);
+    let q = consumer_query(&w, &consumer);
+    let notes = q["notes"].to_string();
+    assert!(
+        notes.contains("using its records as mirrored 0 hour(s) ago"),
+        "{notes}"
+    );
+}
