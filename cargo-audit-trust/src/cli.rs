@@ -120,6 +120,9 @@ pub struct ReviewArgs {
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
+    /// The audit-registry `P` publishes your records to (without it, `P` says how to set it)
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     #[command(flatten)]
     pub key: KeyArgs,
 }

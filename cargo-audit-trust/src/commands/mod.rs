@@ -4,7 +4,7 @@ pub mod check;
 pub mod diff;
 mod key;
 mod list;
-mod publish;
+pub mod publish;
 mod query;
 mod review;
 mod revoke;

@@ -29,9 +29,49 @@ struct PublishJson<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<ExitCode, CliError> {
-    check_registry_url(&args.registry)?;
+    let done = publish_to(global, &args.registry, args.key.key.as_deref())?;
+    match global.format {
+        Format::Json => write_json(&PublishJson {
+            registry: &done.registry,
+            auditor: &done.auditor,
+            published: done.published,
+            already_there: done.already_there,
+            head_sequence: done.head_sequence,
+        })?,
+        Format::Human | Format::Sarif => write_stdout(&format!("{}\n", done.summary()))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`publish_to`] sent.
+#[derive(Debug, Clone)]
+pub struct PublishOutcome {
+    pub registry: String,
+    pub auditor: String,
+    pub published: usize,
+    pub already_there: usize,
+    pub head_sequence: u64,
+}
+
+impl PublishOutcome {
+    pub fn summary(&self) -> String {
+        format!(
+            "Published {} record(s) of auditor `{}` to {} ({} already there); its head there is #{}",
+            self.published, self.auditor, self.registry, self.already_there, self.head_sequence
+        )
+    }
+}
+
+/// Sends the records of the signing key that `registry` lacks; prints nothing, so `publish` and
+/// the review UI share it.
+pub fn publish_to(
+    global: &GlobalArgs,
+    registry: &str,
+    key: Option<&std::path::Path>,
+) -> Result<PublishOutcome, CliError> {
+    check_registry_url(registry)?;
     let project = load_project(global)?;
-    let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
+    let signer = Signer::for_project(global, &project, key)?;
     let public = signer.public();
     let contents = signer.store.read()?;
     let records: Vec<SignedRecord> = contents
@@ -53,7 +93,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<ExitCode, CliError
         )));
     }
     let http = HttpClient::default();
-    let client = RegistryClient::new(&args.registry, &http);
+    let client = RegistryClient::new(registry, &http);
     let summary = publish_records(
         &client,
         &records,
@@ -62,24 +102,13 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<ExitCode, CliError
         HEAD_LIFETIME_DAYS,
         BATCH,
     )?;
-    match global.format {
-        Format::Json => write_json(&PublishJson {
-            registry: client.url(),
-            auditor: &signer.auditor.name,
-            published: summary.published,
-            already_there: summary.already_there,
-            head_sequence: summary.head_sequence,
-        })?,
-        Format::Human | Format::Sarif => write_stdout(&format!(
-            "Published {} record(s) of auditor `{}` to {} ({} already there); its head there is #{}\n",
-            summary.published,
-            signer.auditor.name,
-            client.url(),
-            summary.already_there,
-            summary.head_sequence
-        ))?,
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(PublishOutcome {
+        registry: client.url().to_owned(),
+        auditor: signer.auditor.name.clone(),
+        published: summary.published,
+        already_there: summary.already_there,
+        head_sequence: summary.head_sequence,
+    })
 }
 
 /// A registry URL as `Cargo.audit` accepts one: https, or http on the loopback interface.

@@ -33,6 +33,10 @@ pub enum Request {
         base: Option<String>,
     },
     Sign(SignRequest),
+    /// Send the signing key's records to this registry.
+    Publish {
+        registry: String,
+    },
     /// Gather, classify and build the queue (at the start, and after a sign-off so the statuses
     /// are `check`'s again).
     LoadQueue,
@@ -92,6 +96,8 @@ pub enum Outcome {
         /// A one-line summary, or the error.
         result: Result<String, String>,
     },
+    /// A one-line summary of what was published, or the error.
+    Published(Result<String, String>),
 }
 
 /// The sign-off form: which criteria, a delta when a base exists, notes.
@@ -110,8 +116,12 @@ pub struct SignForm {
 pub enum Overlay {
     Help,
     Sign(SignForm),
-    Flag { reason: String },
+    Flag {
+        reason: String,
+    },
     Confirm(SignRequest),
+    /// Publishing to this registry, awaiting `y`.
+    ConfirmPublish(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,8 +154,8 @@ pub struct App {
     /// What the gate could not check or did not trust in this run (advisories not checked,
     /// ignored records): shown under every package, because they change what a status means.
     pub notes: Vec<String>,
-    /// Whether publishing to a registry exists yet (it does not: records go to local folders).
-    pub publish_available: bool,
+    /// `--registry`: where `P` publishes the signing key's records.
+    pub registry: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
     /// Whether the queue has been built (until then the queue pane says it is loading).
@@ -167,7 +177,7 @@ impl App {
             message: None,
             provenance: HashMap::new(),
             notes: Vec::new(),
-            publish_available: false,
+            registry: None,
             size,
             quit: false,
             loaded: true,
@@ -322,6 +332,10 @@ fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
         Outcome::Signed {
             result: Err(error), ..
         } => app.message = Some(format!("NOT signed: {error}")),
+        Outcome::Published(Ok(summary)) => app.message = Some(summary),
+        Outcome::Published(Err(error)) => {
+            app.message = Some(format!("NOT published: {error}"));
+        }
     }
     None
 }

@@ -135,13 +135,16 @@ fn on_action_key(app: &mut App, key: KeyEvent) {
                 reason: String::new(),
             });
         }
-        KeyCode::Char('P') if !app.publish_available => {
-            app.message = Some(
-                "publish: not available yet (no registry client); sign-offs are written to \
-                 your auditor's local folder, commit them with the project"
-                    .to_owned(),
-            );
-        }
+        KeyCode::Char('P') => match &app.registry {
+            Some(registry) => app.overlay = Some(Overlay::ConfirmPublish(registry.clone())),
+            None => {
+                app.message = Some(
+                    "publish: start the review with `--registry URL` (or run `cargo \
+                     audit-trust publish --registry URL`)"
+                        .to_owned(),
+                );
+            }
+        },
         _ => {}
     }
 }
@@ -206,6 +209,16 @@ fn on_overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Option<Requ
             }
             None
         }
+        Overlay::ConfirmPublish(registry) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => app.start(
+                format!("publishing to {registry}"),
+                Request::Publish { registry },
+            ),
+            _ => {
+                app.message = Some("cancelled: nothing was published".to_owned());
+                None
+            }
+        },
         Overlay::Confirm(request) => match key.code {
             // Only an explicit `y` signs; every other key cancels.
             KeyCode::Char('y') | KeyCode::Char('Y') => {

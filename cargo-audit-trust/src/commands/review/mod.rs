@@ -37,6 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
         ));
     }
     let mut app = App::loading((80, 24));
+    app.registry = args.registry.clone();
     let context = worker::WorkerContext {
         // Nothing may print while the UI owns the terminal: no progress bars, no notes.
         global: GlobalArgs {

@@ -21,7 +21,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("] [", "next, previous file"),
     ("s", "sign off (criteria, delta, notes)"),
     ("x", "flag with a reason"),
-    ("P", "publish to the registry"),
+    ("P", "publish to --registry URL"),
     ("q h Left", "back; quit from the queue"),
     ("Ctrl-C", "quit"),
     ("mouse wheel", "move, scroll"),
@@ -120,6 +120,17 @@ pub fn draw_overlay(app: &App, frame: &mut Frame<'_>) {
                 Line::from(format!("> {reason}_")),
                 Line::from(""),
                 Line::from("Enter: continue to confirmation   Esc: cancel"),
+            ],
+        ),
+        Overlay::ConfirmPublish(registry) => (
+            "Confirm".to_owned(),
+            vec![
+                Line::from(format!("Publish your records to {registry}")),
+                Line::from(""),
+                Line::styled(
+                    "y: publish   any other key: cancel",
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
             ],
         ),
         Overlay::Confirm(request) => (

@@ -16,6 +16,7 @@ use super::queue::display_safe;
 use crate::cli::{GlobalArgs, KeyArgs, SignArgs};
 use crate::commands::diff::provenance::{Published, provenance_report};
 use crate::commands::diff::source::CrateSource;
+use crate::commands::publish::publish_to;
 use crate::commands::sign::sign_record;
 use crate::context::CliError;
 
@@ -45,6 +46,11 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
                 base,
             } => Outcome::Diff(
                 load_diff(global, &mut crates, kind, &name, &version, base.as_deref())
+                    .map_err(|e| display_safe(&describe(&e))),
+            ),
+            Request::Publish { registry } => Outcome::Published(
+                publish_to(global, &registry, context.key.as_deref())
+                    .map(|done| display_safe(&done.summary()))
                     .map_err(|e| display_safe(&describe(&e))),
             ),
             Request::Sign(request) => {

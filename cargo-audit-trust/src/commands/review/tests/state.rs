@@ -218,13 +218,35 @@ fn a_sign_off_needs_a_criterion_and_a_flag_needs_a_reason() {
 }
 
 #[test]
-fn publish_says_it_is_not_available_and_help_and_ctrl_c_work_everywhere() {
+fn publish_needs_a_registry_and_a_confirmation_and_help_and_ctrl_c_work_everywhere() {
     let mut app = sample_app();
-    press(&mut app, "P");
+    assert!(press(&mut app, "P").is_empty());
     assert!(
         app.message
             .as_deref()
-            .is_some_and(|m| m.contains("not available yet"))
+            .is_some_and(|m| m.contains("--registry URL"))
+    );
+    app.registry = Some("https://audit.example".to_owned());
+    assert!(press(&mut app, "Pn").is_empty(), "n cancels");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("nothing was published"))
+    );
+    assert_eq!(
+        press(&mut app, "Py"),
+        [Request::Publish {
+            registry: "https://audit.example".to_owned()
+        }]
+    );
+    update(
+        &mut app,
+        Event::Done(Outcome::Published(Err("registry unreachable".into()))),
+    );
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("NOT published"))
     );
     press(&mut app, "?");
     assert_eq!(app.overlay, Some(Overlay::Help));
