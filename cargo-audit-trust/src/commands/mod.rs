@@ -2,8 +2,10 @@
 
 mod check;
 mod diff;
+mod init;
 mod key;
 mod list;
+mod prune;
 mod query;
 mod revoke;
 mod sign;
@@ -31,5 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Query(args) => query::run(&cli.global, args),
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Prune(args) => prune::run(&cli.global, args),
     }
 }
