@@ -113,6 +113,10 @@ pub enum Command {
     Init(InitArgs),
     /// Remove exemptions and advisory ignores that no longer match anything
     Prune(PruneArgs),
+    /// What to review next, the least code to read first
+    Suggest(SuggestArgs),
+    /// Move packages only to versions your auditors signed off (runs `cargo update --precise`)
+    Update(UpdateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +135,23 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Only list what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Only print the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
+use audit_trust_core::fetch::CrateStore;
 use audit_trust_core::fetch::index_report::IndexReport;
 use audit_trust_core::gate::GateInput;
 use audit_trust_core::progress::Progress;
@@ -23,6 +24,7 @@ use crate::project::now;
 /// The gate's inputs, owned; [`GateContext::input`] lends them to `evaluate`.
 pub struct GateContext {
     pub project: Project,
+    pub store: CrateStore,
     pub index: IndexReport,
     /// `None` when the database could not be read; `db_error` says why.
     pub db: Option<AdvisoryDatabase>,
@@ -87,6 +89,7 @@ impl GateContext {
         notes.append(&mut evidence.notes);
         Ok(GateContext {
             project,
+            store,
             index,
             db,
             db_error,

@@ -10,6 +10,8 @@ mod query;
 mod revoke;
 mod sign;
 mod stats;
+mod suggest;
+mod update;
 
 use std::process::ExitCode;
 
@@ -35,5 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
         Command::Init(args) => init::run(&cli.global, args),
         Command::Prune(args) => prune::run(&cli.global, args),
+        Command::Update(args) => update::run(&cli.global, args),
+        Command::Suggest(args) => suggest::run(&cli.global, args),
     }
 }
