@@ -269,3 +269,12 @@ fn suggest_orders_reviews_by_lines_to_read() {
     // tiny has no code at all: it comes first.
     assert_eq!(list[0]["name"], "tiny", "{json}");
 }
+
+#[test]
+fn update_needs_the_workspace_not_a_bare_lockfile() {
+    let w = world("", |_| {}, |_| {});
+    let lock = w.ws.lockfile_path().display().to_string();
+    let (code, _, stderr) = w.run(&["update", "--lockfile", &lock, "--dry-run"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not --lockfile"), "{stderr}");
+}
