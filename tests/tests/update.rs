@@ -278,3 +278,34 @@ fn update_needs_the_workspace_not_a_bare_lockfile() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("not --lockfile"), "{stderr}");
 }
+
+#[test]
+fn a_flag_beats_sign_offs_when_choosing_a_target() {
+    let w = world("", |_| {}, |_| {});
+    w.audit_file(&["leafy@1.0.0", "vuln@0.3.0", "tiny@1.0.0"]);
+    w.sign("leafy", "1.1.0");
+    w.ok(&["sign", "leafy", "1.1.0", "--flag", "leaks the token"]);
+    let plan: Value =
+        serde_json::from_str(&w.ok(&["update", "--dry-run", "--format", "json"])).expect("json");
+    // 1.1.0 is signed off and flagged, 1.2.0 is not signed off: leafy has nowhere to go. The
+    // package is exempted today, so it is not listed as blocked either.
+    assert!(step(&plan, "leafy").is_none(), "{plan}");
+    // vuln is under an advisory with no audited way out: the plan says so.
+    let vuln = step(&plan, "vuln").expect("vuln is listed");
+    assert!(vuln["to"].is_null(), "{plan}");
+    assert!(
+        vuln["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("no audited")),
+        "{plan}"
+    );
+    let human = w.ok(&["suggest"]);
+    assert!(
+        human.contains("reviews to do, fewest lines first"),
+        "{human}"
+    );
+    assert!(
+        human.contains("start: cargo audit-trust diff leafy@1.0.0"),
+        "{human}"
+    );
+}
