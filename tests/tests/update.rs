@@ -309,3 +309,21 @@ fn a_flag_beats_sign_offs_when_choosing_a_target() {
         "{human}"
     );
 }
+
+#[test]
+fn a_move_cargo_refuses_is_reported_and_the_others_go_on() {
+    let w = world("", |_| {}, |_| {});
+    w.audit_file(&["leafy@1.0.0", "vuln@0.3.0", "tiny@1.0.0"]);
+    w.sign("leafy", "1.1.0");
+    w.sign("vuln", "0.3.1");
+    // An exact requirement: cargo will not move leafy, whatever the plan says.
+    let manifest =
+        w.ws.read_file("Cargo.toml")
+            .replace("leafy = \"1\"", "leafy = \"=1.0.0\"");
+    w.ws.write_file("Cargo.toml", &manifest);
+    let out = w.ok(&["update"]);
+    assert!(out.contains("cargo refused leafy@1.0.0 -> 1.1.0"), "{out}");
+    assert!(out.contains("updated 1 packages"), "{out}");
+    assert_eq!(w.locked("leafy"), ["1.0.0"]);
+    assert_eq!(w.locked("vuln"), ["0.3.1"]);
+}

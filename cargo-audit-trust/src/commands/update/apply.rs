@@ -18,6 +18,9 @@ use crate::gate_context::GateContext;
 #[derive(Debug, serde::Serialize)]
 pub struct Outcome {
     pub applied: usize,
+    /// Moves cargo refused (a manifest requirement that excludes the version, say), with
+    /// cargo's message; the lockfile is left as it was for them and the other moves go on.
+    pub refused: Vec<(String, String)>,
     /// The result did not pass the gate, so the previous Cargo.lock was put back.
     pub rolled_back: bool,
     /// The packages that blocked the result (when rolled back).
@@ -38,20 +41,25 @@ pub fn apply(
         None => inventory.root.join("Cargo.toml"),
     };
     let mut applied = 0;
+    let mut refused = Vec::new();
     for step in plan.moves() {
         let Some(to) = &step.to else { continue };
-        if let Err(e) = cargo_update(
+        let refusal = cargo_update(
             global,
             &manifest,
             &inventory.root,
             &step.name,
             &step.from,
             to,
-        ) {
-            restore(&lockfile, &before)?;
-            return Err(e);
+        );
+        match refusal {
+            Ok(None) => applied += 1,
+            Ok(Some(why)) => refused.push((format!("{}@{} -> {to}", step.name, step.from), why)),
+            Err(e) => {
+                restore(&lockfile, &before)?;
+                return Err(e);
+            }
         }
-        applied += 1;
     }
     // The lockfile changed: read everything again, as `check` would in CI.
     let after = match GateContext::gather(global, advisory_db) {
@@ -68,11 +76,14 @@ pub fn apply(
     }
     Ok(Outcome {
         applied,
+        refused,
         rolled_back: !clean,
         blocked: report.packages.into_iter().filter(|v| v.blocked).collect(),
     })
 }
 
+/// Runs one precise update. `Ok(Some(message))` when cargo refused it (cargo leaves the
+/// lockfile untouched then); `Err` only when cargo could not be started.
 fn cargo_update(
     global: &GlobalArgs,
     manifest: &Path,
@@ -80,7 +91,7 @@ fn cargo_update(
     name: &str,
     from: &str,
     to: &str,
-) -> Result<(), CliError> {
+) -> Result<Option<String>, CliError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -98,13 +109,15 @@ fn cargo_update(
     let output = scrub(&mut command)
         .output()
         .map_err(|e| CliError::Usage(format!("cannot run cargo: {e}")))?;
-    if !output.status.success() {
-        return Err(CliError::Usage(format!(
-            "`cargo update -p {name}@{from} --precise {to}` failed; Cargo.lock was restored:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        )));
+    if output.status.success() {
+        return Ok(None);
     }
-    Ok(())
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first_error = stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or("cargo update failed");
+    Ok(Some(first_error.to_owned()))
 }
 
 /// Puts the previous lockfile back atomically.

@@ -65,6 +65,9 @@ pub fn outcome(global: &GlobalArgs, plan: &UpdatePlan, outcome: &Outcome) -> Res
         }),
         Format::Human | Format::Sarif => {
             let mut out = steps_text(&plan.steps);
+            for (step, why) in &outcome.refused {
+                out.push_str(&format!("cargo refused {}: {}\n", safe(step), safe(why)));
+            }
             if outcome.rolled_back {
                 out.push_str(&format!(
                     "rolled back: after {} updates the lockfile did not pass the gate, so the \
