@@ -132,7 +132,7 @@ fn prune_removes_only_what_nothing_uses() {
     let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("would remove 2 entries"), "{stdout}");
-    assert!(stdout.contains("exemption for leafy =0.9.0"), "{stdout}");
+    assert!(stdout.contains("exemption for leafy@0.9.0"), "{stdout}");
     assert!(stdout.contains("ignore of RUSTSEC-2026-0200"), "{stdout}");
     assert_eq!(s.f.ws.read_file("Cargo.audit"), format!("{starter}{stale}"));
 

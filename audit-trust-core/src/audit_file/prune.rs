@@ -51,7 +51,7 @@ pub fn unused_entries(
         if !not_first_party().any(|p| x.matches(&p.name, &p.version)) {
             out.push(UnusedEntry {
                 kind: EntryKind::Exemption,
-                label: format!("{} {}", x.name, x.versions),
+                label: exemption_label(&x.name, &x.versions),
                 line: line_of(text, x.offset),
                 offset: x.offset,
             });
@@ -76,6 +76,16 @@ pub fn unused_entries(
     }
     out.sort_by_key(|e| e.offset);
     out
+}
+
+/// `name@1.2.3` for an exact exemption (as it is written), `name >=1, <2` for a range.
+fn exemption_label(name: &str, versions: &semver::VersionReq) -> String {
+    match versions.comparators.as_slice() {
+        [only] if only.op == semver::Op::Exact && only.minor.is_some() && only.patch.is_some() => {
+            format!("{name}@{}", versions.to_string().trim_start_matches('='))
+        }
+        _ => format!("{name} {versions}"),
+    }
 }
 
 /// `text` without the given entries. Each entry runs from its `[[…]]` header line to the last
