@@ -2,12 +2,13 @@
 //! (`check`, `prune`, `suggest`, `update`): the project, the index's word on each registry
 //! package, the advisory database and the auditors' verified evidence.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
-use audit_trust_core::fetch::CrateStore;
 use audit_trust_core::fetch::index_report::IndexReport;
+use audit_trust_core::fetch::{CrateStore, IndexVersion};
 use audit_trust_core::gate::GateInput;
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
@@ -97,6 +98,31 @@ impl GateContext {
             now,
             notes,
         })
+    }
+
+    /// Every published version of each registry crate in the lockfile, by name, from the index
+    /// entries `gather` just cached. A crate whose index cannot be read is left out, with a
+    /// note: nothing can move to or be measured against versions nobody can see.
+    pub fn published_versions(&mut self) -> HashMap<String, Vec<IndexVersion>> {
+        let max_age = self.project.audit_file.policy.index_max_age_minutes() * 60;
+        let mut published = HashMap::new();
+        for p in &self.project.inventory.packages {
+            if !p.source.is_registry() || published.contains_key(&p.name) {
+                continue;
+            }
+            match self
+                .store
+                .index_versions_within(&p.name, &p.source, Duration::from_secs(max_age))
+            {
+                Ok((versions, _)) => {
+                    published.insert(p.name.clone(), versions);
+                }
+                Err(e) => self
+                    .notes
+                    .push(format!("{}: published versions unknown: {e}", p.name)),
+            }
+        }
+        published
     }
 
     pub fn today(&self) -> Date {

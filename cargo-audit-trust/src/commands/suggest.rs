@@ -1,7 +1,6 @@
 //! `suggest`: what to review next, the fewest lines to read first, each with the command that
 //! starts the review and the one that records it.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
 use audit_trust_core::Package;
@@ -20,19 +19,11 @@ use crate::output::escape::terminal_safe as safe;
 use crate::output::{write_json, write_stdout};
 
 pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError> {
-    let context = GateContext::gather(global, args.advisory_db.as_deref())?;
+    let mut context = GateContext::gather(global, args.advisory_db.as_deref())?;
+    let published = context.published_versions();
     let input = context.input();
     let report = evaluate(&input);
     let inventory = &context.project.inventory;
-    let mut published: HashMap<String, Vec<IndexVersion>> = HashMap::new();
-    for p in inventory.packages.iter().filter(|p| p.source.is_registry()) {
-        if !published.contains_key(&p.name) {
-            published.insert(
-                p.name.clone(),
-                context.store.index_versions(&p.name, &p.source)?,
-            );
-        }
-    }
     let targets = review_targets(&input, &report, &published);
     let classified = analyze_inventory(
         global,

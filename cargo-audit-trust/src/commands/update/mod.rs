@@ -35,8 +35,9 @@ pub fn run(global: &GlobalArgs, args: &UpdateArgs) -> Result<ExitCode, CliError>
         // Without advisories the plan could walk into a vulnerable version: fail closed.
         return Err(CliError::Core(e));
     }
+    let published = context.published_versions();
     let report = evaluate(&context.input());
-    let plan = make_plan(global, &context, &report)?;
+    let plan = make_plan(global, &context, &report, &published)?;
     if args.dry_run || plan.moves().next().is_none() {
         render::plan(global, &plan, args.dry_run, &context.notes)?;
         return Ok(ExitCode::SUCCESS);
@@ -54,6 +55,7 @@ fn make_plan(
     global: &GlobalArgs,
     context: &GateContext,
     report: &GateReport,
+    published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.project.inventory;
     let blocked_specs: HashSet<(&str, &str)> = report
@@ -63,16 +65,9 @@ fn make_plan(
         .map(|v| (v.name.as_str(), v.version.as_str()))
         .collect();
     let mut blocked: HashSet<PackageId> = HashSet::new();
-    let mut published: HashMap<String, Vec<IndexVersion>> = HashMap::new();
     for (id, p) in inventory.packages.iter().enumerate() {
         if blocked_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())) {
             blocked.insert(id);
-        }
-        if p.source.is_registry() && !published.contains_key(&p.name) {
-            published.insert(
-                p.name.clone(),
-                context.store.index_versions(&p.name, &p.source)?,
-            );
         }
     }
     // Micro packages stay put; which ones are micro comes from the classification (cached).
@@ -97,7 +92,7 @@ fn make_plan(
     Ok(plan_updates(
         &context.input(),
         &PlanInput {
-            published: &published,
+            published,
             micro: &micro,
             blocked: &blocked,
         },
