@@ -6,6 +6,8 @@ pub mod audited;
 mod checks;
 pub mod evidence;
 mod from_records;
+#[cfg(test)]
+mod plan_tests;
 pub mod report;
 pub mod suggest;
 #[cfg(test)]
