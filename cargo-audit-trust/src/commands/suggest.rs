@@ -58,7 +58,15 @@ pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError
     let suggestions = rank(suggestions);
     match global.format {
         Format::Json => write_json(&suggestions)?,
-        Format::Human | Format::Sarif => write_stdout(&render(&suggestions, &targets))?,
+        Format::Human | Format::Sarif => {
+            let mut text = render(&suggestions, &targets);
+            if !global.quiet {
+                for note in &context.notes {
+                    text.push_str(&format!("note: {}\n", safe(note)));
+                }
+            }
+            write_stdout(&text)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
