@@ -2,13 +2,17 @@
 
 mod check;
 mod diff;
+mod init;
 mod key;
 mod list;
+mod prune;
 mod publish;
 mod query;
 mod revoke;
 mod sign;
 mod stats;
+mod suggest;
+mod update;
 
 use std::process::ExitCode;
 
@@ -33,5 +37,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
         Command::Publish(args) => publish::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Prune(args) => prune::run(&cli.global, args),
+        Command::Update(args) => update::run(&cli.global, args),
+        Command::Suggest(args) => suggest::run(&cli.global, args),
     }
 }
