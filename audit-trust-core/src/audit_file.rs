@@ -9,6 +9,8 @@
 mod auditor;
 mod gate;
 mod policy;
+pub mod prune;
+pub mod starter;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};

@@ -111,8 +111,56 @@ pub enum Command {
     RefreshHead(KeyArgs),
     /// Send your records that a registry lacks
     Publish(PublishArgs),
+    /// Write a starter Cargo.audit: your key as auditor, today's packages exempted for a while
+    Init(InitArgs),
+    /// Remove exemptions and advisory ignores that no longer match anything
+    Prune(PruneArgs),
+    /// What to review next, the least code to read first
+    Suggest(SuggestArgs),
+    /// Move packages only to versions your auditors signed off (runs `cargo update --precise`)
+    Update(UpdateArgs),
     /// Review what is not audited yet, interactively: queue, evidence, diffs, sign-offs
     Review(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The name of the auditor that pins your key
+    #[arg(long, value_name = "NAME", default_value = "me")]
+    pub auditor: String,
+    /// How many days the starter exemptions count
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub exempt_days: u32,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Only list what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Only print the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

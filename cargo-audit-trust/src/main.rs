@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod context;
+mod gate_context;
 mod output;
 mod project;
 mod signing;

@@ -384,6 +384,10 @@ fn an_unreachable_database_is_reported_and_never_a_pass() {
     );
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("check incomplete: advisories were not checked"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ADVISORIES WERE NOT CHECKED"), "{stdout}");
     assert!(
         stdout.contains("--advisory-db"),

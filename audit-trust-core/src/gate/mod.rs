@@ -2,12 +2,17 @@
 //! gathered elsewhere (inventory, policy, verified evidence, advisories, index), so every rule is
 //! testable without a network.
 
+pub mod audited;
 mod checks;
 pub mod evidence;
 mod from_records;
+#[cfg(test)]
+mod plan_tests;
 pub mod report;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
+pub mod update_plan;
 
 use std::collections::HashSet;
 

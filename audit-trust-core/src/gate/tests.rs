@@ -11,12 +11,12 @@ use crate::signoff::Criterion;
 const KEY: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const OTHER_KEY: &str = "ed25519:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
-fn sum(c: char) -> String {
+pub(super) fn sum(c: char) -> String {
     std::iter::repeat_n(c, 64).collect()
 }
 
 /// app → alpha 1.1.0, beta 2.0.0, gitdep; plus alpha 1.0.0 (for deltas) reached through beta.
-fn inventory(dir: &Path) -> Inventory {
+pub(super) fn inventory(dir: &Path) -> Inventory {
     let lock = format!(
         r#"version = 4
 [[package]]
@@ -57,7 +57,7 @@ source = "git+https://example.com/gitdep.git#0123456789abcdef0123456789abcdef012
     Inventory::from_lockfile(&path).expect("inventory")
 }
 
-fn audit_file(extra: &str) -> AuditFile {
+pub(super) fn audit_file(extra: &str) -> AuditFile {
     let text = format!(
         "[[auditor]]\nname = \"team\"\ncovers = [\"alpha\", \"beta\", \"gitdep\"]\nrecords = {{ folder = \"s\" }}\nkeys = [{{ key = \"{KEY}\" }}]\n\n\
          [[auditor]]\nname = \"other\"\ncovers = [\"beta\"]\nrecords = {{ folder = \"o\" }}\nkeys = [{{ key = \"{OTHER_KEY}\" }}]\n\n{extra}"
@@ -65,7 +65,7 @@ fn audit_file(extra: &str) -> AuditFile {
     AuditFile::parse(&text, Path::new("Cargo.audit")).expect("valid audit file")
 }
 
-fn signoff(
+pub(super) fn signoff(
     auditor: &str,
     name: &str,
     version: &str,
@@ -89,7 +89,7 @@ fn signoff(
     }
 }
 
-fn delta(
+pub(super) fn delta(
     auditor: &str,
     version: &str,
     checksum: char,
@@ -103,7 +103,7 @@ fn delta(
     }
 }
 
-fn today() -> Date {
+pub(super) fn today() -> Date {
     Date::parse("2026-11-23").expect("date")
 }
 

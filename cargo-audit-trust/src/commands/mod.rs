@@ -1,15 +1,19 @@
 //! One module per subcommand; `run` dispatches.
 
-pub mod check;
+mod check;
 pub mod diff;
+mod init;
 mod key;
 mod list;
+mod prune;
 pub mod publish;
 mod query;
 mod review;
 mod revoke;
 pub mod sign;
 mod stats;
+mod suggest;
+mod update;
 
 use std::process::ExitCode;
 
@@ -34,6 +38,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Revoke(args) => revoke::run(&cli.global, args),
         Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
         Command::Publish(args) => publish::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Prune(args) => prune::run(&cli.global, args),
+        Command::Update(args) => update::run(&cli.global, args),
+        Command::Suggest(args) => suggest::run(&cli.global, args),
         Command::Review(args) => review::run(&cli.global, args),
     }
 }

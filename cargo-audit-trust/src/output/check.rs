@@ -12,13 +12,18 @@ use super::{Palette, escape_text};
 pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> String {
     let mut out = String::new();
     let s = &report.summary;
-    let headline = if s.blocked == 0 {
-        format!("check passed: {} packages, none blocked", s.packages)
-    } else {
-        format!(
-            "check failed: {} of {} packages blocked",
-            s.blocked, s.packages
-        )
+    let headline = match (report.advisory_db.is_some(), s.blocked) {
+        // Without advisories the gate has not done its job, whatever else passed.
+        (false, 0) => format!(
+            "check incomplete: advisories were not checked (see the notes); {} packages, none blocked otherwise",
+            s.packages
+        ),
+        (false, n) => format!(
+            "check failed: {n} of {} packages blocked, and advisories were not checked (see the notes)",
+            s.packages
+        ),
+        (true, 0) => format!("check passed: {} packages, none blocked", s.packages),
+        (true, n) => format!("check failed: {n} of {} packages blocked", s.packages),
     };
     let _ = writeln!(out, "{}", palette.paint(palette.bold, &headline));
     if let Some(db) = &report.advisory_db {

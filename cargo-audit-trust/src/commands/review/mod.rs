@@ -18,8 +18,10 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use crate::cli::{ClassifyArgs, Format, GlobalArgs, ReviewArgs};
-use crate::commands::check::gather_gate_report;
+use audit_trust_core::gate::evaluate;
+
 use crate::context::{CliError, analyze_inventory};
+use crate::gate_context::GateContext;
 
 use app::App;
 use queue::{QueueInput, build_queue, display_safe};
@@ -61,13 +63,15 @@ pub fn load_queue(
     global: &GlobalArgs,
     advisory_db: Option<&std::path::Path>,
 ) -> Result<app::QueueLoaded, CliError> {
-    let gathered = gather_gate_report(global, advisory_db, false)?;
+    // `global` is quiet here, so gathering draws no progress bars over the UI.
+    let context = GateContext::gather(global, advisory_db)?;
+    let report = evaluate(&context.input());
     // The amount of code is what a reviewer plans by; without it the queue still works.
-    let mut run_notes = gathered.report.notes.clone();
+    let mut run_notes = report.notes.clone();
     let classified = match analyze_inventory(
         global,
         &ClassifyArgs { micro_lines: None },
-        &gathered.project,
+        &context.project,
     ) {
         Ok(report) => report.packages,
         Err(e) => {
@@ -76,15 +80,15 @@ pub fn load_queue(
         }
     };
     let entries = build_queue(&QueueInput {
-        report: &gathered.report,
+        report: &report,
         classified: &classified,
-        audit_file: &gathered.project.audit_file,
-        evidence: &gathered.evidence.accepted,
-        rejected: &gathered.evidence.rejected,
+        audit_file: &context.project.audit_file,
+        evidence: &context.evidence.accepted,
+        rejected: &context.evidence.rejected,
     });
     Ok(app::QueueLoaded {
         entries,
         notes: run_notes.iter().map(|n| display_safe(n)).collect(),
-        advisories_unchecked: gathered.advisory_db_error.is_some(),
+        advisories_unchecked: context.db_error.is_some(),
     })
 }

@@ -1,0 +1,168 @@
+//! `update`'s plan: for each registry package, the version to move to. The rules (issue 5):
+//! the newest semver-compatible version its auditors signed off and nobody flagged; never a
+//! version nobody audited; micro packages stay unless an advisory covers the current version;
+//! a package under an advisory moves to the oldest audited version the advisory does not cover.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::GateInput;
+use super::audited::{advisory_blocks, audited_versions};
+use crate::fetch::index::IndexVersion;
+use crate::inventory::{Package, PackageId};
+
+/// What happens to one package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    pub name: String,
+    pub from: String,
+    /// `None`: the package stays where it is.
+    pub to: Option<String>,
+    /// Who signed off the target version.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auditors: Vec<String>,
+    /// Why, in plain words.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UpdatePlan {
+    /// Packages that move, then packages that need to and cannot; in name order.
+    pub steps: Vec<PlannedStep>,
+}
+
+impl UpdatePlan {
+    pub fn moves(&self) -> impl Iterator<Item = &PlannedStep> {
+        self.steps.iter().filter(|s| s.to.is_some())
+    }
+}
+
+/// What the plan needs besides the gate's input: every published version of each registry
+/// package (keyed by name), which packages are micro, and which are blocked today.
+#[derive(Debug)]
+pub struct PlanInput<'a> {
+    pub published: &'a HashMap<String, Vec<IndexVersion>>,
+    pub micro: &'a HashSet<PackageId>,
+    pub blocked: &'a HashSet<PackageId>,
+}
+
+pub fn plan_updates(input: &GateInput<'_>, plan: &PlanInput<'_>) -> UpdatePlan {
+    let mut steps = Vec::new();
+    for (id, p) in input.inventory.packages.iter().enumerate() {
+        if !p.source.is_registry() {
+            continue;
+        }
+        let Some(published) = plan.published.get(&p.name) else {
+            continue;
+        };
+        if let Some(step) = plan_one(input, plan, id, p, published) {
+            steps.push(step);
+        }
+    }
+    steps.sort_by(|a, b| (&a.name, &a.from).cmp(&(&b.name, &b.from)));
+    UpdatePlan { steps }
+}
+
+fn plan_one(
+    input: &GateInput<'_>,
+    plan: &PlanInput<'_>,
+    id: PackageId,
+    p: &Package,
+    published: &[IndexVersion],
+) -> Option<PlannedStep> {
+    let compatible: Vec<IndexVersion> = published
+        .iter()
+        .filter(|v| semver_compatible(&p.version, &v.version))
+        .cloned()
+        .collect();
+    let audited = audited_versions(input, &p.name, &compatible, p.dev_only == Some(true));
+    let unaffected: Vec<_> = audited
+        .into_iter()
+        .filter(|(v, _)| advisory_blocks(input, &p.name, &v.version) != Some(true))
+        .collect();
+    let step = |to: Option<(&IndexVersion, &Vec<String>)>, why: String| PlannedStep {
+        name: p.name.clone(),
+        from: p.version.to_string(),
+        to: to.map(|(v, _)| v.version.to_string()),
+        auditors: to.map(|(_, by)| by.clone()).unwrap_or_default(),
+        why,
+    };
+    let under_advisory = advisory_blocks(input, &p.name, &p.version) == Some(true);
+    if under_advisory {
+        // The smallest move that leaves the advisory behind: least new code to trust.
+        let target = unaffected.iter().find(|(v, _)| v.version != p.version);
+        return Some(match target {
+            Some((v, by)) => step(
+                Some((v, by)),
+                "an advisory covers the current version; the oldest audited version it does not cover".into(),
+            ),
+            None => step(
+                None,
+                "an advisory covers the current version and no audited, semver-compatible version \
+                 escapes it: review a fixed version, or change the requirement in Cargo.toml"
+                    .into(),
+            ),
+        });
+    }
+    let blocked = plan.blocked.contains(&id);
+    if plan.micro.contains(&id) {
+        // Micro packages change rarely and matter little; each update is review work for nothing.
+        return blocked.then(|| {
+            step(
+                None,
+                "micro package: stays unless an advisory covers it".into(),
+            )
+        });
+    }
+    let newest = unaffected.last();
+    match newest {
+        Some((v, by)) if v.version > p.version || (blocked && v.version != p.version) => Some(step(
+            Some((v, by)),
+            if v.version > p.version {
+                "the newest semver-compatible version its auditors signed off".into()
+            } else {
+                "the current version is not admitted; the newest audited one is older".into()
+            },
+        )),
+        Some(_) => None,
+        None if blocked => Some(step(
+            None,
+            "no semver-compatible version is signed off: review one first (`cargo audit-trust suggest`)".into(),
+        )),
+        None => None,
+    }
+}
+
+/// Whether cargo's default (caret) requirement on `current` admits `candidate`: same major, or
+/// for 0.x the same minor, or for 0.0.x the same patch.
+pub fn semver_compatible(current: &semver::Version, candidate: &semver::Version) -> bool {
+    if !candidate.pre.is_empty() && candidate != current {
+        return false;
+    }
+    match (current.major, current.minor) {
+        (0, 0) => candidate.major == 0 && candidate.minor == 0 && candidate.patch == current.patch,
+        (0, minor) => candidate.major == 0 && candidate.minor == minor,
+        (major, _) => candidate.major == major,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::semver_compatible;
+
+    fn v(text: &str) -> semver::Version {
+        semver::Version::parse(text).expect("version")
+    }
+
+    #[test]
+    fn compatibility_follows_cargo_caret_rules() {
+        assert!(semver_compatible(&v("1.2.3"), &v("1.9.0")));
+        assert!(semver_compatible(&v("1.2.3"), &v("1.0.0")));
+        assert!(!semver_compatible(&v("1.2.3"), &v("2.0.0")));
+        assert!(semver_compatible(&v("0.2.0"), &v("0.2.7")));
+        assert!(!semver_compatible(&v("0.2.0"), &v("0.3.0")));
+        assert!(!semver_compatible(&v("0.0.1"), &v("0.0.2")));
+        assert!(!semver_compatible(&v("1.0.0"), &v("1.1.0-rc.1")));
+    }
+}

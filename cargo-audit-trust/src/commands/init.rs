@@ -1,0 +1,127 @@
+//! `init`: a starter `Cargo.audit` for the current lockfile. Never overwrites a file.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use audit_trust_core::audit_file::starter::{STARTER_RECORDS_FOLDER, Starter, starter_audit_file};
+use audit_trust_core::audit_file::{AUDIT_FILE_NAME, AuditFile};
+use audit_trust_core::names::validate_crate_name;
+use audit_trust_core::{Error, SourceKind};
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, InitArgs};
+use crate::context::{CliError, load_project};
+use crate::output::{write_json, write_stdout};
+use crate::project::now;
+use crate::signing::load_signing_key;
+
+#[derive(Serialize)]
+struct InitJson {
+    path: String,
+    auditor: String,
+    public_key: String,
+    exemptions: usize,
+    expires: String,
+}
+
+pub fn run(global: &GlobalArgs, args: &InitArgs) -> Result<ExitCode, CliError> {
+    // Auditor names follow crate-name rules (letters, digits, `-`, `_`): refuse others early,
+    // before anything is written.
+    validate_crate_name(&args.auditor)
+        .map_err(|e| CliError::Usage(format!("--auditor `{}`: {e}", args.auditor)))?;
+    if let Some(path) = &global.audit_file
+        && path.exists()
+    {
+        return Err(refuse(path));
+    }
+    let project = load_project(global, false)?;
+    let target = match (&global.audit_file, &project.audit_path) {
+        (Some(path), _) => path.clone(),
+        (None, Some(existing)) => return Err(refuse(existing)),
+        (None, None) => project
+            .inventory
+            .lockfile
+            .parent()
+            .map(|dir| dir.join(AUDIT_FILE_NAME))
+            .unwrap_or_else(|| PathBuf::from(AUDIT_FILE_NAME)),
+    };
+    let key = load_signing_key(args.key.key.as_deref())?.key.public_key();
+    let now = now(global)?;
+    let today = now.date();
+    let expires = now.plus_days(i64::from(args.exempt_days)).date();
+    let text = starter_audit_file(
+        &Starter {
+            auditor: &args.auditor,
+            key: &key,
+            today,
+            expires,
+        },
+        &project.inventory.packages,
+    );
+    // The file we write must be one we can read back: a starter that fails `check` is a bug.
+    AuditFile::parse(&text, &target)?;
+    let dir = target.parent().map(PathBuf::from).unwrap_or_default();
+    let records = dir.join(STARTER_RECORDS_FOLDER);
+    std::fs::create_dir_all(&records).map_err(|e| io_error(&records, e))?;
+    write_new(&target, &text)?;
+
+    let exemptions = project
+        .inventory
+        .packages
+        .iter()
+        .filter(|p| p.source != SourceKind::Path)
+        .count();
+    match global.format {
+        Format::Json => write_json(&InitJson {
+            path: target.display().to_string(),
+            auditor: args.auditor.clone(),
+            public_key: key.to_string(),
+            exemptions,
+            expires: expires.to_string(),
+        })?,
+        Format::Human | Format::Sarif => write_stdout(&format!(
+            "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions until {expires}.\n\
+             Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
+            target.display(),
+            args.auditor,
+            records.display()
+        ))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refuse(path: &std::path::Path) -> CliError {
+    CliError::Usage(format!(
+        "{} already exists; `init` never overwrites it (edit it, or move it away first)",
+        path.display()
+    ))
+}
+
+/// Writes `text` to a new file at `target` atomically: a temporary file in the same folder,
+/// renamed into place only if nothing is there yet (a file that appeared meanwhile wins).
+fn write_new(target: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| io_error(&dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| io_error(tmp.path(), e))?;
+    tmp.persist_noclobber(target).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            refuse(target)
+        } else {
+            CliError::Core(io_error(target, e.error))
+        }
+    })?;
+    Ok(())
+}
+
+fn io_error(path: &std::path::Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,115 @@
+//! `prune`: removes the exemptions and advisory ignores that no longer match anything, editing
+//! `Cargo.audit`'s text so everything else stays byte for byte.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use audit_trust_core::Error;
+use audit_trust_core::audit_file::prune::{EntryKind, UnusedEntry, remove_entries, unused_entries};
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, PruneArgs};
+use crate::context::{CliError, load_project};
+use crate::gate_context::{open_advisory_db, show_progress};
+use crate::output::progress::BarProgress;
+use crate::output::{write_json, write_stdout};
+
+#[derive(Serialize)]
+struct PruneJson<'a> {
+    path: String,
+    dry_run: bool,
+    removed: &'a [UnusedEntry],
+    /// Why ignores were not judged, when the advisory database could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advisories_unchecked: Option<String>,
+}
+
+pub fn run(global: &GlobalArgs, args: &PruneArgs) -> Result<ExitCode, CliError> {
+    let project = load_project(global, false)?;
+    let Some(path) = project.audit_path.clone() else {
+        return Err(CliError::Usage(
+            "no Cargo.audit to prune next to Cargo.lock; pass `--audit-file PATH`".into(),
+        ));
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+    let progress = BarProgress::new(show_progress(global));
+    // Without a database the ignores cannot be judged: they are kept, and the output says so.
+    let (db, unchecked) =
+        match open_advisory_db(global, args.advisory_db.as_deref(), &project, &progress) {
+            Ok(db) => (Some(db), None),
+            Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => (None, Some(e.to_string())),
+            Err(other) => return Err(other),
+        };
+    let unused = unused_entries(&text, &project.audit_file, &project.inventory, db.as_ref());
+    if !args.dry_run && !unused.is_empty() {
+        let edited = remove_entries(&text, &project.audit_file, &unused, &path)?;
+        replace_file(&path, &edited)?;
+    }
+    match global.format {
+        Format::Json => write_json(&PruneJson {
+            path: path.display().to_string(),
+            dry_run: args.dry_run,
+            removed: &unused,
+            advisories_unchecked: unchecked,
+        })?,
+        Format::Human | Format::Sarif => {
+            write_stdout(&render(&path, &unused, args.dry_run, unchecked.as_deref()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(path: &Path, unused: &[UnusedEntry], dry_run: bool, unchecked: Option<&str>) -> String {
+    let mut out = String::new();
+    let verb = if dry_run { "would remove" } else { "removed" };
+    if unused.is_empty() {
+        out.push_str(&format!("{}: nothing to prune\n", path.display()));
+    } else {
+        out.push_str(&format!(
+            "{}: {verb} {} entries\n",
+            path.display(),
+            unused.len()
+        ));
+        for entry in unused {
+            let what = match entry.kind {
+                EntryKind::Exemption => "exemption for",
+                EntryKind::IgnoreAdvisory => "ignore of",
+            };
+            let why = match entry.kind {
+                EntryKind::Exemption => "no package in Cargo.lock matches it",
+                EntryKind::IgnoreAdvisory => "the advisory covers no package in Cargo.lock",
+            };
+            out.push_str(&format!(
+                "  line {}: {what} {}: {why}\n",
+                entry.line, entry.label
+            ));
+        }
+    }
+    if let Some(why) = unchecked {
+        out.push_str(&format!(
+            "note: advisory ignores were kept unjudged: the advisory database could not be read ({why})\n"
+        ));
+    }
+    out
+}
+
+/// Replaces `path` atomically: a reader sees the old file or the new one, never half of it.
+fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| io_error(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(())
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,121 @@
+//! `suggest`: what to review next, the fewest lines to read first, each with the command that
+//! starts the review and the one that records it.
+
+use std::process::ExitCode;
+
+use audit_trust_core::Package;
+use audit_trust_core::fetch::index::IndexVersion;
+use audit_trust_core::fetch::package_of;
+use audit_trust_core::gate::evaluate;
+use audit_trust_core::gate::suggest::{ReviewTarget, Suggestion, rank, review_targets};
+use audit_trust_core::progress::NoProgress;
+use audit_trust_core::provenance::diff_versions;
+use audit_trust_core::tarball::{Limits, read_crate};
+
+use crate::cli::{ClassifyArgs, Format, GlobalArgs, SuggestArgs};
+use crate::context::{CliError, analyze_inventory};
+use crate::gate_context::GateContext;
+use crate::output::escape::terminal_safe as safe;
+use crate::output::{write_json, write_stdout};
+
+pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError> {
+    let mut context = GateContext::gather(global, args.advisory_db.as_deref())?;
+    let published = context.published_versions();
+    let input = context.input();
+    let report = evaluate(&input);
+    let inventory = &context.project.inventory;
+    let targets = review_targets(&input, &report, &published);
+    let classified = analyze_inventory(
+        global,
+        &ClassifyArgs { micro_lines: None },
+        &context.project,
+    )?;
+    let mut suggestions = Vec::new();
+    for target in &targets {
+        let Some(p) = inventory.packages.get(target.id) else {
+            continue;
+        };
+        let version = p.version.to_string();
+        let status = report
+            .packages
+            .iter()
+            .find(|v| v.name == p.name && v.version == version)
+            .map(|v| v.status);
+        let lines = match &target.base {
+            Some(base) => delta_lines(&context, p, base),
+            None => classified
+                .packages
+                .iter()
+                .find(|c| c.name == p.name && c.version == version)
+                .and_then(|c| c.code_lines),
+        };
+        if let Some(status) = status
+            && let Some(s) = Suggestion::new(&input, target, status, lines)
+        {
+            suggestions.push(s);
+        }
+    }
+    let suggestions = rank(suggestions);
+    match global.format {
+        Format::Json => write_json(&suggestions)?,
+        Format::Human | Format::Sarif => {
+            let mut text = render(&suggestions, &targets);
+            if !global.quiet {
+                for note in &context.notes {
+                    text.push_str(&format!("note: {}\n", safe(note)));
+                }
+            }
+            write_stdout(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lines added and removed between the audited base and the package; `None` when either crate
+/// file cannot be read (the suggestion is still listed, last).
+fn delta_lines(context: &GateContext, p: &Package, base: &IndexVersion) -> Option<u64> {
+    let old = package_of(&p.name, base, &p.source);
+    let read = |package: &Package| {
+        context.store.ensure_all(&[package], &NoProgress).ok()?;
+        let bytes = context.store.read_verified(package).ok()?;
+        read_crate(
+            &bytes,
+            &package.name,
+            &package.version.to_string(),
+            &Limits::default(),
+        )
+        .ok()
+    };
+    let (old_archive, new_archive) = (read(&old)?, read(p)?);
+    let diff = diff_versions(
+        &p.name,
+        &base.version.to_string(),
+        &old_archive,
+        &p.version.to_string(),
+        &new_archive,
+    );
+    u64::try_from(diff.totals.lines_added + diff.totals.lines_removed).ok()
+}
+
+fn render(suggestions: &[Suggestion], targets: &[ReviewTarget]) -> String {
+    if targets.is_empty() {
+        return "nothing to review: every covered package is audited\n".into();
+    }
+    let mut out = format!("{} reviews to do, fewest lines first:\n", suggestions.len());
+    for s in suggestions {
+        let size = match (s.lines_to_read, &s.delta_from) {
+            (Some(n), Some(base)) => format!("{n} changed lines since audited {}", safe(base)),
+            (Some(n), None) => format!("{n} lines of code"),
+            (None, _) => "size unknown".into(),
+        };
+        out.push_str(&format!(
+            "  {}@{} ({}, {size})\n      start: {}\n      then:  {}\n",
+            safe(&s.name),
+            safe(&s.version),
+            s.status.as_str(),
+            safe(&s.start),
+            safe(&s.sign)
+        ));
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! `update`: moves packages only to versions the project's auditors signed off. Plans with the
+//! core's rules, applies each move with `cargo update -p NAME@OLD --precise NEW`, checks the
+//! whole lockfile again (a precise update can pull in new transitive versions), and puts the
+//! previous `Cargo.lock` back when the result is not clean.
+
+mod apply;
+mod render;
+
+use std::collections::{HashMap, HashSet};
+use std::process::ExitCode;
+
+use audit_trust_core::fetch::index::IndexVersion;
+use audit_trust_core::gate::update_plan::{PlanInput, UpdatePlan, plan_updates};
+use audit_trust_core::gate::{GateReport, evaluate};
+use audit_trust_core::inventory::PackageId;
+
+use crate::cli::{ClassifyArgs, GlobalArgs, UpdateArgs};
+use crate::context::{CliError, analyze_inventory};
+use crate::gate_context::GateContext;
+
+/// Exit code when the plan was not applied because the result would not pass the gate.
+const EXIT_ROLLED_BACK: u8 = 1;
+
+pub fn run(global: &GlobalArgs, args: &UpdateArgs) -> Result<ExitCode, CliError> {
+    if global.lockfile.is_some() {
+        return Err(CliError::Usage(
+            "`update` runs cargo on the workspace: use --manifest-path (or none), not --lockfile"
+                .into(),
+        ));
+    }
+    let mut context = GateContext::gather(global, args.advisory_db.as_deref())?;
+    if !args.dry_run
+        && let Some(e) = context.db_error.take()
+    {
+        // Without advisories the plan could walk into a vulnerable version: fail closed.
+        return Err(CliError::Core(e));
+    }
+    let published = context.published_versions();
+    let report = evaluate(&context.input());
+    let plan = make_plan(global, &context, &report, &published)?;
+    if args.dry_run || plan.moves().next().is_none() {
+        render::plan(global, &plan, args.dry_run, &context.notes)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcome = apply::apply(global, &context, &plan, args.advisory_db.as_deref())?;
+    render::outcome(global, &plan, &outcome)?;
+    Ok(if outcome.rolled_back {
+        ExitCode::from(EXIT_ROLLED_BACK)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn make_plan(
+    global: &GlobalArgs,
+    context: &GateContext,
+    report: &GateReport,
+    published: &HashMap<String, Vec<IndexVersion>>,
+) -> Result<UpdatePlan, CliError> {
+    let inventory = &context.project.inventory;
+    let blocked_specs: HashSet<(&str, &str)> = report
+        .packages
+        .iter()
+        .filter(|v| v.blocked)
+        .map(|v| (v.name.as_str(), v.version.as_str()))
+        .collect();
+    let mut blocked: HashSet<PackageId> = HashSet::new();
+    for (id, p) in inventory.packages.iter().enumerate() {
+        if blocked_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())) {
+            blocked.insert(id);
+        }
+    }
+    // Micro packages stay put; which ones are micro comes from the classification (cached).
+    let classified = analyze_inventory(
+        global,
+        &ClassifyArgs { micro_lines: None },
+        &context.project,
+    )?;
+    let micro_specs: HashSet<(&str, &str)> = classified
+        .packages
+        .iter()
+        .filter(|p| p.micro == Some(true))
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    let micro: HashSet<PackageId> = inventory
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| micro_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())))
+        .map(|(id, _)| id)
+        .collect();
+    Ok(plan_updates(
+        &context.input(),
+        &PlanInput {
+            published,
+            micro: &micro,
+            blocked: &blocked,
+        },
+    ))
+}

@@ -1,0 +1,123 @@
+//! `update`'s output: the plan (dry run), or what applying it did.
+
+use serde::Serialize;
+
+use audit_trust_core::gate::update_plan::{PlannedStep, UpdatePlan};
+
+use super::apply::Outcome;
+use crate::cli::{Format, GlobalArgs};
+use crate::context::CliError;
+use crate::output::escape::terminal_safe as safe;
+use crate::output::{write_json, write_stdout};
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    dry_run: bool,
+    steps: &'a [PlannedStep],
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct OutcomeJson<'a> {
+    dry_run: bool,
+    steps: &'a [PlannedStep],
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+pub fn plan(
+    global: &GlobalArgs,
+    plan: &UpdatePlan,
+    dry_run: bool,
+    notes: &[String],
+) -> Result<(), CliError> {
+    match global.format {
+        Format::Json => write_json(&PlanJson {
+            dry_run,
+            steps: &plan.steps,
+            notes,
+        }),
+        Format::Human | Format::Sarif => {
+            let moves = plan.moves().count();
+            let mut out = if moves == 0 {
+                "nothing to update: no package has a newer version its auditors signed off\n"
+                    .to_owned()
+            } else {
+                format!("update plan: {moves} to move (dry run: nothing changed)\n")
+            };
+            out.push_str(&steps_text(&plan.steps));
+            if !global.quiet {
+                for note in notes {
+                    out.push_str(&format!("note: {}\n", safe(note)));
+                }
+            }
+            write_stdout(&out)
+        }
+    }
+}
+
+pub fn outcome(global: &GlobalArgs, plan: &UpdatePlan, outcome: &Outcome) -> Result<(), CliError> {
+    match global.format {
+        Format::Json => write_json(&OutcomeJson {
+            dry_run: false,
+            steps: &plan.steps,
+            outcome,
+        }),
+        Format::Human | Format::Sarif => {
+            let mut out = steps_text(&plan.steps);
+            for (step, why) in &outcome.refused {
+                out.push_str(&format!("cargo refused {}: {}\n", safe(step), safe(why)));
+            }
+            if outcome.rolled_back {
+                out.push_str(&format!(
+                    "rolled back: after {} updates the lockfile did not pass the gate, so the \
+                     previous Cargo.lock was restored. Blocked:\n",
+                    outcome.applied
+                ));
+                for v in &outcome.blocked {
+                    let why = v
+                        .reasons
+                        .iter()
+                        .find(|r| r.severity == audit_trust_core::gate::Severity::Deny);
+                    out.push_str(&format!(
+                        "  {}@{}: {}{}\n",
+                        safe(&v.name),
+                        safe(&v.version),
+                        v.status.as_str(),
+                        why.map(|r| format!(": {}", safe(&r.message)))
+                            .unwrap_or_default()
+                    ));
+                }
+            } else {
+                out.push_str(&format!(
+                    "updated {} packages; the new Cargo.lock passes the gate\n",
+                    outcome.applied
+                ));
+            }
+            write_stdout(&out)
+        }
+    }
+}
+
+fn steps_text(steps: &[PlannedStep]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        match &s.to {
+            Some(to) => out.push_str(&format!(
+                "  {} {} -> {} (signed off by {}): {}\n",
+                safe(&s.name),
+                safe(&s.from),
+                safe(to),
+                s.auditors.join(", "),
+                s.why
+            )),
+            None => out.push_str(&format!(
+                "  {} {} stays: {}\n",
+                safe(&s.name),
+                safe(&s.from),
+                s.why
+            )),
+        }
+    }
+    out
+}

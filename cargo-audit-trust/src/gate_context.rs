@@ -1,0 +1,189 @@
+//! Everything the gate decides from, gathered once for every command that evaluates it
+//! (`check`, `prune`, `suggest`, `update`): the project, the index's word on each registry
+//! package, the advisory database and the auditors' verified evidence.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
+use audit_trust_core::fetch::index_report::IndexReport;
+use audit_trust_core::fetch::{CrateStore, IndexVersion};
+use audit_trust_core::gate::GateInput;
+use audit_trust_core::progress::Progress;
+use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
+use audit_trust_core::time::{Date, Timestamp};
+use audit_trust_core::{Error, Package};
+
+use crate::cli::{Format, GlobalArgs};
+use crate::context::{
+    CliError, EvidenceSet, Project, cache_dir, crate_store, load_evidence, load_project,
+};
+use crate::output::progress::BarProgress;
+use crate::project::now;
+
+/// The gate's inputs, owned; [`GateContext::input`] lends them to `evaluate`.
+pub struct GateContext {
+    pub project: Project,
+    pub store: CrateStore,
+    pub index: IndexReport,
+    /// `None` when the database could not be read; `db_error` says why.
+    pub db: Option<AdvisoryDatabase>,
+    pub db_error: Option<Error>,
+    pub evidence: EvidenceSet,
+    pub now: Timestamp,
+    /// What could not be checked, in plain words (the report shows them).
+    pub notes: Vec<String>,
+}
+
+impl GateContext {
+    /// Reads the project (with `cargo metadata` unless `--lockfile`), the index entries, the
+    /// advisory database (`advisory_db`, else `[advisories]`) and the verified sign-offs. An
+    /// unreadable advisory database is not an error here: the caller decides (the gate fails).
+    pub fn gather(global: &GlobalArgs, advisory_db: Option<&Path>) -> Result<Self, CliError> {
+        let now = now(global)?;
+        let project = load_project(global, true)?;
+        let mut notes = Vec::new();
+        if global.lockfile.is_some() {
+            notes.push(
+                "lockfile-only mode: dev-only packages and target platforms are unknown, so every \
+                 package is held to the full criteria"
+                    .to_owned(),
+            );
+        }
+        let store = crate_store(global, &project)?;
+        let registry_packages: Vec<&Package> = project
+            .inventory
+            .packages
+            .iter()
+            .filter(|p| p.source.is_registry())
+            .collect();
+        let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
+        let index = store.index_report(
+            &registry_packages,
+            Duration::from_secs(max_age),
+            &BarProgress::new(show_progress(global)),
+        )?;
+        // Within the policy's maximum age cached index data is as good as fresh; offline it
+        // may be older, and the report says how old.
+        if global.offline
+            && let Some(oldest) = index.oldest_cached
+            && let Ok(age) = oldest.elapsed()
+        {
+            let minutes = age.as_secs() / 60;
+            let age = if minutes < 120 {
+                format!("{minutes} minutes")
+            } else {
+                format!("{} hours", minutes / 60)
+            };
+            notes.push(format!(
+                "--offline: index data (yanked flags, checksums) is up to {age} old"
+            ));
+        }
+        for (package, why) in &index.unavailable {
+            notes.push(format!(
+                "{package}: yanked status and index checksum not checked: {why}"
+            ));
+        }
+        let progress = BarProgress::new(show_progress(global));
+        let (db, db_error) = match open_advisory_db(global, advisory_db, &project, &progress) {
+            Ok(db) => (Some(db), None),
+            Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
+                notes.push(format!("ADVISORIES WERE NOT CHECKED: {e}"));
+                (None, Some(e))
+            }
+            Err(other) => return Err(other),
+        };
+        let mut evidence = load_evidence(global, &project, now)?;
+        notes.append(&mut evidence.notes);
+        Ok(GateContext {
+            project,
+            store,
+            index,
+            db,
+            db_error,
+            evidence,
+            now,
+            notes,
+        })
+    }
+
+    /// Every published version of each registry crate in the lockfile, by name, from the index
+    /// entries `gather` just cached. A crate whose index cannot be read is left out, with a
+    /// note: nothing can move to or be measured against versions nobody can see.
+    pub fn published_versions(&mut self) -> HashMap<String, Vec<IndexVersion>> {
+        let max_age = self.project.audit_file.policy.index_max_age_minutes() * 60;
+        let mut published = HashMap::new();
+        for p in &self.project.inventory.packages {
+            if !p.source.is_registry() || published.contains_key(&p.name) {
+                continue;
+            }
+            match self
+                .store
+                .index_versions_within(&p.name, &p.source, Duration::from_secs(max_age))
+            {
+                Ok((versions, _)) => {
+                    published.insert(p.name.clone(), versions);
+                }
+                Err(e) => self
+                    .notes
+                    .push(format!("{}: published versions unknown: {e}", p.name)),
+            }
+        }
+        published
+    }
+
+    pub fn today(&self) -> Date {
+        self.now.date()
+    }
+
+    pub fn input(&self) -> GateInput<'_> {
+        GateInput {
+            inventory: &self.project.inventory,
+            audit_file: &self.project.audit_file,
+            today: self.today(),
+            evidence: &self.evidence.accepted,
+            rejected: &self.evidence.rejected,
+            advisories: self.db.as_ref(),
+            index: Some(&self.index),
+            on_targets: self.project.inventory.on_targets.as_ref(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// Progress bars only for a person watching a human report, never in CI.
+pub fn show_progress(global: &GlobalArgs) -> bool {
+    !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none()
+}
+
+/// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder), else the git
+/// repository of `[advisories] git` (RustSec's by default), fetched into the cache.
+pub fn open_advisory_db(
+    global: &GlobalArgs,
+    explicit: Option<&Path>,
+    project: &Project,
+    progress: &dyn Progress,
+) -> Result<AdvisoryDatabase, CliError> {
+    let configured = project.audit_file.advisories.db.as_ref().map(|db| {
+        let base = project
+            .audit_path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        base.join(db)
+    });
+    if let Some(path) = explicit.map(Path::to_path_buf).or(configured) {
+        return Ok(AdvisoryDatabase::open(&path)?);
+    }
+    let url = project
+        .audit_file
+        .advisories
+        .git
+        .as_deref()
+        .unwrap_or(DEFAULT_ADVISORY_DB_URL);
+    let cache_dir = cache_dir(global)?;
+    let git = GitCache::new(&cache_dir, FetchLimits::default(), global.offline);
+    Ok(fetch_advisory_db(url, &git, &cache_dir, progress)?)
+}

@@ -1,0 +1,152 @@
+//! End to end: `init` writes a starter Cargo.audit that passes `check` at once and refuses to
+//! overwrite; `prune` removes only the entries nothing uses, leaving every other byte.
+
+use std::path::Path;
+
+use audit_trust_e2e::fixture::{Fixture, fixture};
+
+const TODAY: &str = "2026-11-01T12:00:00Z";
+
+/// An advisory database with one advisory for a crate the fixture does not use.
+fn advisory_db(dir: &Path) {
+    let folder = dir.join("crates").join("elsewhere");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("RUSTSEC-2026-0200.md"),
+        "```toml\n[advisory]\nid = \"RUSTSEC-2026-0200\"\npackage = \"elsewhere\"\n\
+         date = \"2026-10-01\"\n\n[versions]\npatched = [\">= 2.0.0\"]\n```\n\n# Bad\n\nText.\n",
+    )
+    .expect("write advisory");
+}
+
+struct Setup {
+    f: Fixture,
+    cache: tempfile::TempDir,
+    home: tempfile::TempDir,
+    db: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let s = Setup {
+            f: fixture(),
+            cache: tempfile::tempdir().expect("cache"),
+            home: tempfile::tempdir().expect("home"),
+            db: tempfile::tempdir().expect("db"),
+        };
+        advisory_db(s.db.path());
+        let key = s.key();
+        let out = s.run(&["key", "new", "--out", &key]);
+        assert!(out.0 == Some(0), "{out:?}");
+        s
+    }
+
+    fn key(&self) -> String {
+        self.home.path().join("key").display().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let lock = self.f.lockfile_arg();
+        let db = self.db.path().display().to_string();
+        let mut all = vec!["--lockfile", &lock, "--now", TODAY, "--color", "never"];
+        all.extend_from_slice(args);
+        if matches!(args.first(), Some(&"check" | &"prune")) {
+            all.extend_from_slice(&["--advisory-db", &db]);
+        }
+        let home = self.home.path().to_str().expect("utf-8");
+        let out = self
+            .f
+            .run_with_env(self.cache.path(), &[("HOME", home)], &all);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn init_writes_a_starter_that_passes_check_and_never_overwrites() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, stdout, stderr) = s.run(&["init", "--key", &key, "--exempt-days", "30"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("7 exemptions until 2026-12-01"), "{stdout}");
+    let written = s.f.ws.read_file("Cargo.audit");
+    assert!(written.contains("package = \"leafy@2.0.0\""), "{written}");
+    assert!(written.contains("cargo audit-trust suggest"), "{written}");
+    assert!(s.f.ws.path().join("supply-chain/sign-offs").is_dir());
+
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("7 exempted, 2 first-party"), "{stdout}");
+
+    // A second init refuses, and the file is untouched.
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(s.f.ws.read_file("Cargo.audit"), written);
+
+    // After the expiry the debt shows: check blocks.
+    let (code, _, _) = {
+        let lock = s.f.lockfile_arg();
+        let db = s.db.path().display().to_string();
+        let out = s.f.run(
+            s.cache.path(),
+            &[
+                "check",
+                "--lockfile",
+                &lock,
+                "--advisory-db",
+                &db,
+                "--now",
+                "2026-12-02T00:00:00Z",
+            ],
+        );
+        (out.status.code(), (), ())
+    };
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn init_needs_a_key() {
+    let s = Setup::new();
+    let missing = s.home.path().join("no-such-key").display().to_string();
+    let (code, _, stderr) = s.run(&["init", "--key", &missing]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!s.f.ws.path().join("Cargo.audit").exists());
+}
+
+#[test]
+fn prune_removes_only_what_nothing_uses() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let starter = s.f.ws.read_file("Cargo.audit");
+    let stale = "\n# gone since the upgrade\n[[exemption]]\npackage = \"leafy@0.9.0\"\nreason = \"old\"\nexpires = 2027-01-01\n\n\
+                 [[ignore-advisory]]\nid = \"RUSTSEC-2026-0200\"\nreason = \"not ours\"\nexpires = 2027-01-01\n";
+    s.f.ws
+        .write_file("Cargo.audit", &format!("{starter}{stale}"));
+
+    let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("would remove 2 entries"), "{stdout}");
+    assert!(stdout.contains("exemption for leafy@0.9.0"), "{stdout}");
+    assert!(stdout.contains("ignore of RUSTSEC-2026-0200"), "{stdout}");
+    assert_eq!(s.f.ws.read_file("Cargo.audit"), format!("{starter}{stale}"));
+
+    let (code, stdout, stderr) = s.run(&["prune", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(json["removed"].as_array().map(Vec::len), Some(2), "{json}");
+    // Everything else is byte for byte what it was; the comment above the removed entry is
+    // the only trace (comments are never guessed away).
+    assert_eq!(
+        s.f.ws.read_file("Cargo.audit"),
+        format!("{starter}\n# gone since the upgrade\n")
+    );
+    let (code, stdout, _) = s.run(&["prune"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("nothing to prune"), "{stdout}");
+}
