@@ -453,7 +453,7 @@ fn next_step(status: Status, p: &Package, v: &Verdict) -> String {
         Status::Yanked => format!("`cargo update -p {spec}` to a version that is not yanked"),
         Status::Unassigned => format!("add an `[[auditor]]` whose `covers` matches `{}`", p.name),
         _ => format!(
-            "`cargo audit-trust review {spec}` or `cargo audit-trust sign {} {} --criteria …`",
+            "read it (`cargo audit-trust diff {spec}`, or `cargo audit-trust review`), then `cargo audit-trust sign {} {} --criteria …`",
             p.name, p.version
         ),
     }

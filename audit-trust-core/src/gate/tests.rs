@@ -156,7 +156,7 @@ fn statuses_without_evidence() {
         alpha
             .next_step
             .as_deref()
-            .is_some_and(|s| s.contains("cargo audit-trust review alpha@1.1.0"))
+            .is_some_and(|s| s.contains("cargo audit-trust diff alpha@1.1.0"))
     );
     assert_eq!(
         verdict(&report, "gitdep", "0.3.0").status,
