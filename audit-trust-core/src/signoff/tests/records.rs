@@ -300,16 +300,3 @@ fn a_record_binds_one_exact_crate_file() {
         Err(Rejection::OtherPackage { .. })
     ));
 }
-
-/// Prints a sample record and head for the documentation (`cargo test -- --ignored
-/// print_samples --nocapture`).
-#[test]
-#[ignore]
-fn print_samples() {
-    let k = key(1);
-    let r = full_signoff(&k);
-    println!("{}", r.to_json_line());
-    let set: std::collections::BTreeSet<_> = [r.id()].into_iter().collect();
-    let head = Head::next(None, k.public_key(), &set, at("2025-03-01T10:00:00Z"), 365);
-    print!("{}", SignedHead::sign(head, &k).expect("valid").to_json());
-}
