@@ -12,3 +12,13 @@ pub mod limits;
 pub mod metrics;
 
 pub use api::{AppState, Limits, router};
+
+/// Names of auditors and admin tokens: 1 to 64 ASCII letters, digits, `-`, `_` or `.` (they
+/// appear in URLs, logs and the dashboard).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}

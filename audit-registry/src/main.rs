@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use audit_registry::db::Db;
-use audit_registry::{AppState, Limits, router};
+use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use clap::{Parser, Subcommand};
@@ -41,6 +41,9 @@ enum Command {
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
+        /// Log lines as JSON objects (one per line) or as text
+        #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "AUDIT_REGISTRY_LOG_FORMAT")]
+        log_format: LogFormat,
         /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
         #[arg(long, hide = true, value_name = "INSTANT")]
         now: Option<String>,
@@ -48,6 +51,37 @@ enum Command {
     /// Manage the auditors (keys) whose records are accepted
     #[command(subcommand)]
     Auditor(AuditorCommand),
+    /// Manage the tokens that may change the registry over HTTP
+    #[command(subcommand, name = "admin-token")]
+    AdminToken(AdminTokenCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminTokenCommand {
+    /// Make a token; it is printed once and only its hash is stored
+    New {
+        /// A name for the token, to list and revoke it by
+        name: String,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
+    /// List token names
+    List {
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
+    /// Revoke a token
+    Revoke {
+        name: String,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +135,7 @@ async fn run(command: Command) -> Result<(), String> {
             max_body_bytes,
             max_batch,
             rate_per_minute,
+            log_format,
             now,
         } => {
             let clock: Arc<dyn Clock> = match now {
@@ -111,13 +146,7 @@ async fn run(command: Command) -> Result<(), String> {
                 }
                 None => Arc::new(SystemClock),
             };
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            init_logs(log_format);
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
             let limits = Limits {
                 max_body_bytes,
@@ -144,12 +173,7 @@ async fn run(command: Command) -> Result<(), String> {
             .map_err(|e| e.to_string())
         }
         Command::Auditor(AuditorCommand::Add { name, key, db }) => {
-            let valid_name = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if !valid_name {
+            if !valid_name(&name) {
                 return Err(
                     "an auditor name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`".into(),
                 );
@@ -179,5 +203,55 @@ async fn run(command: Command) -> Result<(), String> {
                 Err(format!("no auditor named `{name}`"))
             }
         }
+        Command::AdminToken(AdminTokenCommand::New { name, db }) => {
+            if !valid_name(&name) {
+                return Err(
+                    "a token name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`".into(),
+                );
+            }
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            let today = SystemClock.now().to_string();
+            let token = db
+                .create_admin_token(&name, &today)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The only time the secret is shown: stdout alone, so `> file` captures just it.
+            println!("{}", token.secret);
+            eprintln!(
+                "admin token `{}` made; it is shown once, only its hash is stored",
+                token.name
+            );
+            Ok(())
+        }
+        Command::AdminToken(AdminTokenCommand::List { db }) => {
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            for (name, created) in db.admin_tokens().await.map_err(|e| e.to_string())? {
+                println!("{name}\t{created}");
+            }
+            Ok(())
+        }
+        Command::AdminToken(AdminTokenCommand::Revoke { name, db }) => {
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            if db.revoke_admin_token(&name).await.map_err(|e| e.to_string())? {
+                println!("revoked admin token `{name}`");
+                Ok(())
+            } else {
+                Err(format!("no admin token named `{name}`"))
+            }
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`). JSON puts one object per line
+/// with the fields of each event, for log collectors.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }

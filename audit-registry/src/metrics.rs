@@ -13,6 +13,8 @@ pub struct Metrics {
     pub publishes: AtomicU64,
     pub records_stored: AtomicU64,
     pub syncs: AtomicU64,
+    pub crate_reads: AtomicU64,
+    pub crate_queries: AtomicU64,
 }
 
 impl Metrics {
@@ -57,6 +59,16 @@ impl Metrics {
                 "audit_registry_syncs_total",
                 "successful sync requests",
                 &self.syncs,
+            ),
+            (
+                "audit_registry_crate_reads_total",
+                "single-crate reads answered",
+                &self.crate_reads,
+            ),
+            (
+                "audit_registry_crate_queries_total",
+                "crate batch queries answered",
+                &self.crate_queries,
             ),
         ] {
             let _ = writeln!(

@@ -47,7 +47,28 @@ impl Default for HttpClient {
 
 impl HttpClient {
     pub fn new(timeout: Duration) -> Self {
-        let config = ureq::Agent::config_builder()
+        HttpClient {
+            agent: Self::config(timeout).build().new_agent(),
+        }
+    }
+
+    /// A client for a server's outbound fetches: every connection, redirects included, is
+    /// checked against `policy` at the moment its address is resolved (see [`crate::egress`]).
+    /// Proxies from the environment are ignored, since through a proxy the policy would only
+    /// ever see the proxy's address.
+    pub fn guarded(timeout: Duration, policy: crate::egress::EgressPolicy) -> Self {
+        let config = Self::config(timeout).proxy(None).build();
+        HttpClient {
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                crate::egress::GuardedResolver::new(policy),
+            ),
+        }
+    }
+
+    fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+        ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .timeout_connect(Some(Duration::from_secs(15)))
             .http_status_as_error(false)
@@ -60,10 +81,6 @@ impl HttpClient {
                     .root_certs(ureq::tls::RootCerts::PlatformVerifier)
                     .build(),
             )
-            .build();
-        HttpClient {
-            agent: config.new_agent(),
-        }
     }
 
     /// Sends a prepared request (crates-index builds them) and returns the whole response, whatever

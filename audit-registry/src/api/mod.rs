@@ -1,6 +1,8 @@
 //! The HTTP API: `router(state)` and the middleware every request passes (rate limit, metrics,
 //! JSON errors). Handlers live one resource per file.
 
+pub mod admin;
+mod crates;
 mod publish;
 mod sync;
 
@@ -15,7 +17,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::json;
 
 use crate::db::Db;
@@ -31,6 +33,8 @@ pub struct Limits {
     pub max_batch: usize,
     /// Keys in one sync.
     pub max_sync_keys: usize,
+    /// Crate names in one crate query.
+    pub max_query_crates: usize,
     /// Requests per minute per client address (0: no limit).
     pub rate_per_minute: u32,
 }
@@ -41,6 +45,7 @@ impl Default for Limits {
             max_body_bytes: 8 * 1024 * 1024,
             max_batch: 1000,
             max_sync_keys: 256,
+            max_query_crates: 5000,
             rate_per_minute: 600,
         }
     }
@@ -53,6 +58,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     rate: Arc<RateLimiter>,
+    crate_cache: crates::SharedCrateCache,
 }
 
 impl AppState {
@@ -63,6 +69,7 @@ impl AppState {
             clock,
             metrics: Arc::default(),
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
+            crate_cache: Arc::default(),
         }
     }
 }
@@ -74,6 +81,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auditors", get(auditors))
         .route("/v1/publish", post(publish::publish))
         .route("/v1/sync", post(sync::sync))
+        .route("/v1/crates", post(crates::query))
+        .route("/v1/crates/{name}", get(crates::one))
+        .route("/v1/heads", get(crates::heads))
+        .route("/v1/admin/auditors", post(admin::add_auditor))
+        .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -87,6 +99,10 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     Metrics::add(&state.metrics.requests, 1);
+    let started = Instant::now();
+    let method = request.method().clone();
+    // Debug formatting escapes whatever a client put in the path.
+    let path = request.uri().path().to_owned();
     if !state.rate.allow(client, Instant::now()) {
         Metrics::add(&state.metrics.rate_limited, 1);
         Metrics::add(&state.metrics.client_errors, 1);
@@ -99,6 +115,15 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     }
     let response = next.run(request).await;
     let status = response.status();
+    tracing::info!(
+        target: "audit_registry::request",
+        %method,
+        path = ?path,
+        status = status.as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        %client,
+        "request"
+    );
     if status.is_server_error() {
         Metrics::add(&state.metrics.server_errors, 1);
     } else if status.is_client_error() {

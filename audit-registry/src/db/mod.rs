@@ -9,17 +9,25 @@ use audit_trust_core::signoff::{PublicKey, RecordId};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
+mod admin;
+mod reads;
+
+pub use admin::AdminToken;
+pub use reads::CrateRow;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
 }
 
-/// Statements that create the schema; each is valid on SQLite and PostgreSQL.
+/// Statements that create the records' schema; each is valid on SQLite and PostgreSQL.
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS auditors (
         name TEXT PRIMARY KEY,
@@ -101,7 +109,8 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        for statement in SCHEMA {
+        // Each area of the registry owns its tables; all are created at start.
+        for statement in SCHEMA.iter().chain(admin::SCHEMA).chain(reads::SCHEMA) {
             pool.execute(*statement).await?;
         }
         Ok(Db {
@@ -272,6 +281,7 @@ impl Db {
                 "another publish for this key won the race; fetch and publish again".into(),
             ));
         }
+        sqlx::query(reads::BUMP).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(PublishOutcome { added })
     }

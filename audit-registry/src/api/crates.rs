@@ -1,0 +1,237 @@
+//! Reads by crate: `GET /v1/crates/{name}` and `POST /v1/crates` (a whole lockfile in one
+//! round trip), with ETags so clients re-download only crates whose records changed.
+//!
+//! A crate's ETag is a hash of the ids of its records: records are immutable and only ever
+//! added, so the id set names the content exactly. Answers are cached in memory per crate and
+//! the whole cache is dropped when the database's generation moves (any publish, through any
+//! instance), so a read costs one tiny query plus copying cached text.
+//!
+//! These answers are for people and dashboards ("who signed off serde?"): each record verifies
+//! on its own, but only a key's whole log (`/v1/sync`) can show that none was left out, so the
+//! gate reads through sync.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use audit_trust_core::names::validate_crate_name;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use super::{AppState, body_bytes};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// One crate's answer, rendered once: its ETag and the JSON object `{"etag":…,"records":[…]}`.
+#[derive(Debug)]
+struct Rendered {
+    etag: String,
+    json: String,
+}
+
+/// Rendered answers valid for one database generation.
+#[derive(Debug, Default)]
+pub struct CrateCache {
+    generation: i64,
+    entries: HashMap<String, Arc<Rendered>>,
+}
+
+/// Cached answers stop growing past this many crates (the cache then starts afresh).
+const CACHE_CRATES: usize = 100_000;
+
+pub type SharedCrateCache = Arc<Mutex<CrateCache>>;
+
+fn lowercase_name(name: &str) -> Result<String, ApiError> {
+    validate_crate_name(name).map_err(|e| ApiError::bad_request("bad-name", e.to_string()))?;
+    Ok(name.to_ascii_lowercase())
+}
+
+fn etag_of(ids: &[&str]) -> String {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let mut hasher = Sha256::new();
+    for id in sorted {
+        hasher.update(id.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    digest[..16].iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The rendered answers for `names` (lowercase, valid), from the cache or the database.
+async fn rendered(
+    state: &AppState,
+    names: &[String],
+) -> Result<BTreeMap<String, Arc<Rendered>>, ApiError> {
+    let generation = state.db.generation().await?;
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    {
+        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.generation != generation || cache.entries.len() > CACHE_CRATES {
+            cache.generation = generation;
+            cache.entries.clear();
+        }
+        for name in names {
+            match cache.entries.get(name) {
+                Some(r) => {
+                    out.insert(name.clone(), Arc::clone(r));
+                }
+                None => missing.push(name.clone()),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let rows = state.db.crate_records(&missing).await?;
+    let mut by_crate: HashMap<&str, Vec<&crate::db::CrateRow>> = HashMap::new();
+    for row in &rows {
+        by_crate.entry(row.crate_name.as_str()).or_default().push(row);
+    }
+    let mut fresh = Vec::with_capacity(missing.len());
+    for name in missing {
+        let rows = by_crate.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let etag = etag_of(&ids);
+        // Stored bodies are the canonical JSON the registry verified on the way in.
+        let mut json = format!("{{\"etag\":\"{etag}\",\"records\":[");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&row.body);
+        }
+        json.push_str("]}");
+        fresh.push((name, Arc::new(Rendered { etag, json })));
+    }
+    let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, r) in fresh {
+        // A publish may have moved the generation meanwhile: cache only what is still current.
+        if cache.generation == generation {
+            cache.entries.insert(name.clone(), Arc::clone(&r));
+        }
+        out.insert(name, r);
+    }
+    Ok(out)
+}
+
+fn json_response(status: StatusCode, etag: Option<&str>, body: String) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(tag) = etag
+        && let Ok(value) = format!("\"{tag}\"").parse()
+    {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`).
+fn matches_if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| t == etag || t == "*")
+}
+
+/// `GET /v1/crates/{name}`: every record filed under the crate, by every key.
+pub(super) async fn one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = lowercase_name(&name)?;
+    let answers = rendered(&state, std::slice::from_ref(&name)).await?;
+    let Some(answer) = answers.get(&name) else {
+        return Err(ApiError::internal("crate read", &"no answer rendered"));
+    };
+    Metrics::add(&state.metrics.crate_reads, 1);
+    if matches_if_none_match(&headers, &answer.etag) {
+        return Ok(json_response(StatusCode::NOT_MODIFIED, Some(&answer.etag), String::new()));
+    }
+    let body = format!("{{\"crate\":\"{name}\",{}", &answer.json[1..]);
+    Ok(json_response(StatusCode::OK, Some(&answer.etag), body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Query {
+    /// Crate name → the ETag the client has for it ("" or null: none).
+    crates: BTreeMap<String, Option<String>>,
+}
+
+/// `POST /v1/crates`: many crates in one round trip. A crate whose ETag the client sent
+/// and still matches comes back as `{"etag": …, "not_modified": true}` without its records.
+pub(super) async fn query(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let request: Query = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("bad-json", format!("not a crate query: {e}")))?;
+    if request.crates.len() > state.limits.max_query_crates {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            format!("at most {} crates per query", state.limits.max_query_crates),
+        ));
+    }
+    let mut known: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (name, etag) in request.crates {
+        known.insert(lowercase_name(&name)?, etag);
+    }
+    let names: Vec<String> = known.keys().cloned().collect();
+    let answers = rendered(&state, &names).await?;
+    let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
+    out.push_str("{\"crates\":{");
+    for (i, (name, answer)) in answers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"{name}\":");
+        let unchanged = known
+            .get(name)
+            .and_then(Option::as_deref)
+            .is_some_and(|t| t.trim_matches('"') == answer.etag);
+        if unchanged {
+            let _ = write!(out, "{{\"etag\":\"{}\",\"not_modified\":true}}", answer.etag);
+        } else {
+            out.push_str(&answer.json);
+        }
+    }
+    out.push_str("}}");
+    Metrics::add(&state.metrics.crate_queries, 1);
+    Ok(json_response(StatusCode::OK, None, out))
+}
+
+/// `GET /v1/heads`: every key's current head, with an ETag over their ids.
+pub(super) async fn heads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let heads = state.db.heads().await?;
+    let ids: Vec<&str> = heads.values().map(|h| h.head_id.as_str()).collect();
+    let etag = etag_of(&ids);
+    if matches_if_none_match(&headers, &etag) {
+        return Ok(json_response(StatusCode::NOT_MODIFIED, Some(&etag), String::new()));
+    }
+    let mut out = String::from("{\"heads\":{");
+    for (i, (key, head)) in heads.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let key_json = serde_json::to_string(key).map_err(|e| ApiError::internal("heads", &e))?;
+        let _ = write!(out, "{key_json}:{}", head.body);
+    }
+    out.push_str("}}");
+    Ok(json_response(StatusCode::OK, Some(&etag), out))
+}
