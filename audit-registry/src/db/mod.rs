@@ -10,6 +10,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
+mod export;
 mod reads;
 
 pub use admin::AdminToken;

@@ -281,7 +281,7 @@ fn render_human(q: &QueryJson<'_>) -> String {
     for u in &q.unread_sources {
         let _ = writeln!(
             out,
-            "\nnote: auditor `{}` keeps its records at {}, which this version cannot read yet",
+            "\nnote: auditor `{}` keeps its records at {}, which this command does not read",
             u.auditor,
             escape_untrusted(u.location)
         );
