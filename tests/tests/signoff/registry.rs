@@ -20,15 +20,20 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(db: &Path) -> Server {
-        Server::start_at(db, "127.0.0.1:0")
+        Server::start_at(db, "127.0.0.1:0", &[])
+    }
+
+    /// Started with more options, such as `--export-dir`.
+    pub(crate) fn start_with(db: &Path, options: &[&str]) -> Server {
+        Server::start_at(db, "127.0.0.1:0", options)
     }
 
     /// Starts again where a stopped server listened, so clients find it at the same URL.
     pub(crate) fn restart(db: &Path, url: &str) -> Server {
-        Server::start_at(db, url.trim_start_matches("http://"))
+        Server::start_at(db, url.trim_start_matches("http://"), &[])
     }
 
-    fn start_at(db: &Path, listen: &str) -> Server {
+    fn start_at(db: &Path, listen: &str, options: &[&str]) -> Server {
         let mut child = Command::new(binary_path("audit-registry"))
             .args([
                 "serve",
@@ -39,6 +44,7 @@ impl Server {
                 "--db",
             ])
             .arg(db_url(db))
+            .args(options)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

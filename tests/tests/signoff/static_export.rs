@@ -249,3 +249,53 @@ fn a_static_export_is_read_verified_without_the_registry() {
         .expect("run query");
     assert_eq!(out.status.code(), Some(2), "no mirror, no source: an error");
 }
+
+/// `serve --export-dir` keeps the export up to date by itself: a publish shows up in it within
+/// a few intervals (the wait is bounded; it asserts what is written, not how fast).
+#[test]
+fn serve_re_exports_after_publishes() {
+    let w = world();
+    let (key, public) = w.new_key("team.key");
+    w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
+    let key = path_arg(&key);
+    let db = w.home.path().join("registry.db");
+    let dir = w.home.path().join("export");
+    let server = Server::start_with(
+        &db,
+        &["--export-dir", path_arg(&dir), "--export-interval", "1"],
+    );
+    registry_admin(&db, &["auditor", "add", "team", "--key", &public]);
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--criteria",
+        "reviewed",
+        "--key",
+        key,
+    ]);
+    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+
+    let index = dir.join("v1/index.json");
+    let exported = |sequence: u64| {
+        let text = std::fs::read_to_string(&index).unwrap_or_default();
+        let index: Value = serde_json::from_str(&text).unwrap_or_default();
+        index["keys"][&public]["sequence"].as_u64() == Some(sequence)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !exported(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the publish was never exported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(server);
+
+    // What the schedule wrote is what consumers read.
+    let statics = StaticServer::start();
+    serve(&statics, &dir);
+    let consumer = consumer_audit_file(&w, &public, &format!("{}/export", statics.base_url()));
+    let q = consumer_query(&w, &consumer);
+    assert_eq!(kinds(&q), ["sign-off"], "{q}");
+}
