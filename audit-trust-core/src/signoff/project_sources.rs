@@ -97,14 +97,28 @@ pub fn verify_project_sources(
                 let Some(remote) = remote else { continue };
                 let path = mirror_path(remote.cache_dir, &url);
                 let client = RegistryClient::new(&url, remote.http);
-                let mirror = mirror_remote(&client, &url, path, &auditors, remote, &mut out.notes)?;
+                let mirror = mirror_remote(
+                    &client,
+                    Remote::Registry(&url),
+                    path,
+                    &auditors,
+                    remote,
+                    &mut out.notes,
+                )?;
                 (mirror, format!("registry:{url}"))
             }
             Source::Static(url) => {
                 let Some(remote) = remote else { continue };
                 let path = static_mirror_path(remote.cache_dir, &url);
                 let client = StaticClient::new(&url, remote.http, Some(path.clone()));
-                let mirror = mirror_remote(&client, &url, path, &auditors, remote, &mut out.notes)?;
+                let mirror = mirror_remote(
+                    &client,
+                    Remote::Static(&url),
+                    path,
+                    &auditors,
+                    remote,
+                    &mut out.notes,
+                )?;
                 (mirror, format!("url:{url}"))
             }
         };
@@ -116,12 +130,34 @@ pub fn verify_project_sources(
     Ok(out)
 }
 
-/// Syncs the mirror at `path` of the source at `url` for the keys of `auditors`; falls back to
+/// Which kind of remote source a mirror is of, to word its errors.
+#[derive(Clone, Copy)]
+enum Remote<'u> {
+    Registry(&'u str),
+    Static(&'u str),
+}
+
+impl Remote<'_> {
+    fn error(self, message: String) -> Error {
+        match self {
+            Remote::Registry(url) => Error::Registry {
+                url: url.to_owned(),
+                message,
+            },
+            Remote::Static(url) => Error::StaticExport {
+                url: url.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+/// Syncs the mirror at `path` of the source for the keys of `auditors`; falls back to
 /// a young enough mirror when the source cannot be reached (or with `--offline`), and fails
 /// otherwise.
 fn mirror_remote(
     client: &dyn LogSource,
-    url: &str,
+    source: Remote<'_>,
     path: PathBuf,
     auditors: &[&Auditor],
     remote: &RemoteAccess<'_>,
@@ -143,23 +179,23 @@ fn mirror_remote(
     let hours = |d: Duration| d.as_secs() / 3600;
     match mirror_age(&mirror) {
         Some(age) if remote.offline || age <= remote.max_mirror_age => {
-            let why =
-                failure.map_or_else(|| format!("registry {url}: --offline"), |e| e.to_string());
+            let why = failure
+                .unwrap_or_else(|| source.error("--offline".into()))
+                .to_string();
             notes.push(format!(
                 "{why}; using its records as mirrored {} hour(s) ago",
                 hours(age)
             ));
             Ok(path)
         }
-        age => Err(failure.unwrap_or_else(|| Error::Registry {
-            url: url.to_owned(),
-            message: format!(
+        age => Err(failure.unwrap_or_else(|| {
+            source.error(format!(
                 "--offline and {}",
                 match age {
                     Some(a) => format!("its mirror is {} hour(s) old", hours(a)),
                     None => "it was never mirrored".into(),
                 }
-            ),
+            ))
         })),
     }
 }
