@@ -244,6 +244,9 @@ async fn the_dashboard_shows_hostile_records_as_text_and_runs_no_script() {
         dom.contains(&format!("revokes <code>{}</code>", other.id())),
         "{dom}"
     );
+    // The revoked sign-off says so; the revocation is shown under the crate it concerns.
+    assert!(dom.contains("<td>sign-off (revoked)</td>"), "{dom}");
+    assert!(dom.contains("<a href=\"/crates/tokio\">tokio</a>"), "{dom}");
 
     // One crate's history.
     let page = format!("{}/crates/serde", server.base);
@@ -276,6 +279,8 @@ async fn the_dashboard_shows_hostile_records_as_text_and_runs_no_script() {
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert_eq!(header("referrer-policy"), "no-referrer");
     assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    let missing = raw_get_head(&server.base, "/crates/%3Cscript%3E");
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
 
 /// The status line and headers of a plain GET, read off the socket.

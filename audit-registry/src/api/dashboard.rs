@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use audit_trust_core::names::validate_crate_name;
-use audit_trust_core::signoff::{SignedRecord, Statement, Subject};
+use audit_trust_core::signoff::{RecordId, SignedRecord, Statement, Subject};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,32 +37,39 @@ pub(super) async fn home(State(state): State<AppState>) -> Result<Response, ApiE
         "Auditors",
         &auditors_table(&state).await?,
     ));
-    let signoffs = state
-        .db
-        .recent_events(EventKind::SignOff, None, RECENT)
-        .await?;
+    let signoffs = events_records(
+        &state
+            .db
+            .recent_events(EventKind::SignOff, None, RECENT)
+            .await?,
+    );
+    let flags = events_records(
+        &state
+            .db
+            .recent_events(EventKind::Flag, None, RECENT)
+            .await?,
+    );
+    let revocations = events_records(
+        &state
+            .db
+            .recent_events(EventKind::Revocation, None, RECENT)
+            .await?,
+    );
+    let revoked = revoked_among(&state, signoffs.iter().chain(&flags)).await?;
     body.push_str(&section(
         "signoffs",
         "Recent sign-offs",
-        &records_table(&events_records(&signoffs), &names, true),
+        &records_table(&signoffs, &names, &revoked, true),
     ));
-    let flags = state
-        .db
-        .recent_events(EventKind::Flag, None, RECENT)
-        .await?;
     body.push_str(&section(
         "flags",
         "Flags",
-        &records_table(&events_records(&flags), &names, true),
+        &records_table(&flags, &names, &revoked, true),
     ));
-    let revocations = state
-        .db
-        .recent_events(EventKind::Revocation, None, RECENT)
-        .await?;
     body.push_str(&section(
         "revocations",
         "Revocations",
-        &records_table(&events_records(&revocations), &names, true),
+        &records_table(&revocations, &names, &revoked, true),
     ));
     body.push_str(&section(
         "queue",
@@ -99,13 +106,19 @@ pub(super) async fn crate_page(
     let lower = name.to_ascii_lowercase();
     let names = auditor_names(&state).await?;
     let rows = state.db.crate_records(std::slice::from_ref(&lower)).await?;
-    let mut records: Vec<SignedRecord> = rows
+    let mut records: Vec<(String, SignedRecord)> = rows
         .iter()
-        .filter_map(|r| SignedRecord::from_json_line(&r.body).ok())
+        .filter_map(|r| {
+            Some((
+                r.crate_name.clone(),
+                SignedRecord::from_json_line(&r.body).ok()?,
+            ))
+        })
         .take(CRATE_HISTORY)
         .collect();
     // Newest first, by the signer's date, then by id for a stable page.
-    records.sort_by_key(|r| std::cmp::Reverse((r.record().created, r.id())));
+    records.sort_by_key(|(_, r)| std::cmp::Reverse((r.record().created, r.id())));
+    let revoked = revoked_ids(&records);
     let failures = state
         .db
         .recent_events(EventKind::VerificationFailed, Some(&lower), RECENT)
@@ -117,7 +130,7 @@ pub(super) async fn crate_page(
     body.push_str(&section(
         "history",
         "Records",
-        &records_table(&records, &names, false),
+        &records_table(&records, &names, &revoked, false),
     ));
     body.push_str(&section(
         "failures",
@@ -185,17 +198,48 @@ async fn auditors_table(state: &AppState) -> Result<String, ApiError> {
 
 /// The records behind record events; a record that no longer verifies is left out (it could
 /// not have been stored: this is a second line, not the check).
-fn events_records(events: &[EventRow]) -> Vec<SignedRecord> {
+fn events_records(events: &[EventRow]) -> Vec<(String, SignedRecord)> {
     events
         .iter()
-        .filter_map(|e| e.record_body.as_deref())
-        .filter_map(|body| SignedRecord::from_json_line(body).ok())
+        .filter_map(|e| {
+            let record = SignedRecord::from_json_line(e.record_body.as_deref()?).ok()?;
+            Some((e.crate_name.clone().unwrap_or_default(), record))
+        })
         .collect()
 }
 
+/// Records revoked by a revocation among `records`.
+fn revoked_ids(records: &[(String, SignedRecord)]) -> HashSet<RecordId> {
+    records
+        .iter()
+        .filter_map(|(_, r)| match &r.record().statement {
+            Statement::Revocation { revokes, .. } => Some(*revokes),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Which of `shown` are revoked: a revocation is filed under the crate of the record it
+/// withdraws, so the crates shown hold every revocation that matters.
+async fn revoked_among<'a>(
+    state: &AppState,
+    shown: impl Iterator<Item = &'a (String, SignedRecord)>,
+) -> Result<HashSet<RecordId>, ApiError> {
+    let mut crates: Vec<String> = shown.map(|(c, _)| c.clone()).collect();
+    crates.sort();
+    crates.dedup();
+    let rows = state.db.crate_records(&crates).await?;
+    let records: Vec<(String, SignedRecord)> = rows
+        .iter()
+        .filter_map(|r| Some((String::new(), SignedRecord::from_json_line(&r.body).ok()?)))
+        .collect();
+    Ok(revoked_ids(&records))
+}
+
 fn records_table(
-    records: &[SignedRecord],
+    records: &[(String, SignedRecord)],
     auditors: &BTreeMap<String, String>,
+    revoked: &HashSet<RecordId>,
     with_crate: bool,
 ) -> String {
     let mut headers = vec!["kind"];
@@ -204,14 +248,7 @@ fn records_table(
     }
     headers.extend(["version", "by", "signed", "details", "notes", "record"]);
     let mut table = Table::new(&headers);
-    let revoked: HashSet<_> = records
-        .iter()
-        .filter_map(|r| match &r.record().statement {
-            Statement::Revocation { revokes, .. } => Some(*revokes),
-            _ => None,
-        })
-        .collect();
-    for r in records {
+    for (crate_name, r) in records {
         let record = r.record();
         let key = record.key.to_string();
         let by = auditors
@@ -227,7 +264,8 @@ fn records_table(
         }
         let mut cells = vec![kind];
         if with_crate {
-            cells.push(subject.map_or_else(String::new, |s| crate_link(s.name())));
+            // A revocation has no subject; it is filed under the crate of what it revokes.
+            cells.push(subject.map_or_else(|| crate_link(crate_name), |s| crate_link(s.name())));
         }
         cells.push(subject.map_or_else(String::new, |s| escape(&s.version().to_string())));
         cells.push(by);
