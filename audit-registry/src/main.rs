@@ -38,6 +38,9 @@ enum Command {
         /// Most records in one publish
         #[arg(long, default_value_t = Limits::default().max_batch)]
         max_batch: usize,
+        /// Most crate names in one `POST /v1/crates` query
+        #[arg(long, default_value_t = Limits::default().max_query_crates)]
+        max_query_crates: usize,
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
@@ -134,6 +137,7 @@ async fn run(command: Command) -> Result<(), String> {
             db,
             max_body_bytes,
             max_batch,
+            max_query_crates,
             rate_per_minute,
             log_format,
             now,
@@ -151,6 +155,7 @@ async fn run(command: Command) -> Result<(), String> {
             let limits = Limits {
                 max_body_bytes,
                 max_batch,
+                max_query_crates,
                 rate_per_minute,
                 ..Limits::default()
             };
@@ -232,7 +237,11 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::AdminToken(AdminTokenCommand::Revoke { name, db }) => {
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
-            if db.revoke_admin_token(&name).await.map_err(|e| e.to_string())? {
+            if db
+                .revoke_admin_token(&name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 println!("revoked admin token `{name}`");
                 Ok(())
             } else {
@@ -245,8 +254,8 @@ async fn run(command: Command) -> Result<(), String> {
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`). JSON puts one object per line
 /// with the fields of each event, for log collectors.
 fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
