@@ -42,6 +42,9 @@ enum Command {
         /// Most records in one publish
         #[arg(long, default_value_t = Limits::default().max_batch)]
         max_batch: usize,
+        /// Most crate names in one `POST /v1/crates` query
+        #[arg(long, default_value_t = Limits::default().max_query_crates)]
+        max_query_crates: usize,
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
@@ -180,6 +183,7 @@ async fn run(command: Command) -> Result<(), String> {
             db,
             max_body_bytes,
             max_batch,
+            max_query_crates,
             rate_per_minute,
             log_format,
             now,
@@ -200,6 +204,7 @@ async fn run(command: Command) -> Result<(), String> {
             let limits = Limits {
                 max_body_bytes,
                 max_batch,
+                max_query_crates,
                 rate_per_minute,
                 ..Limits::default()
             };
