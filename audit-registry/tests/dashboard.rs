@@ -301,3 +301,57 @@ fn raw_get_head(base: &str, path: &str) -> String {
         .unwrap_or("")
         .replace("\r\n", "\n")
 }
+
+/// The pages in-process on every backend (PostgreSQL included): status, headers, escaped text.
+#[tokio::test]
+async fn the_dashboard_renders_on_every_backend() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+    for (backend, reg) in backends(audit_registry::Limits::default()).await {
+        let k = key();
+        reg.register("team", &k).await;
+        let signed = with_notes(signoff(&k, "serde", "1.0.0"), &k, SCRIPT_NOTE);
+        let (status, body) = reg.publish(&[&signed], &head(&k, None, &[&signed])).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        notify::emit(
+            &reg.state.db,
+            Event {
+                kind: EventKind::VerificationFailed,
+                crate_name: Some("serde".into()),
+                record_id: None,
+                data: json!({ "version": "1.0.1", "report": "<b>differs</b>" }),
+            },
+        )
+        .await
+        .expect("emit");
+        for path in ["/", "/crates/serde", "/crates/SERDE"] {
+            let response = audit_registry::router(reg.state.clone())
+                .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK, "{backend} {path}");
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .expect("ASCII")
+                .to_owned();
+            assert!(csp.starts_with("default-src 'none'"), "{backend}: {csp}");
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            let html = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+            assert!(
+                html.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"),
+                "{backend} {path}: {html}"
+            );
+            assert!(
+                html.contains("&lt;b&gt;differs&lt;/b&gt;"),
+                "{backend} {path}"
+            );
+            assert!(
+                !html.contains("<script") && !html.contains("<b>"),
+                "{backend} {path}"
+            );
+        }
+    }
+}
