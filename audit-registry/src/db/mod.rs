@@ -290,6 +290,8 @@ impl Db {
             .map(|r| r.try_get::<String, _>(0))
             .transpose()?;
         let now = self.clock.now();
+        // Read once, when the first record turns out to be new.
+        let mut subscribers = None;
         for r in records {
             let inserted = sqlx::query(
                 "INSERT INTO records (id, public_key, crate_name, head_sequence, body) \
@@ -306,7 +308,11 @@ impl Db {
             if inserted == 1
                 && let Some(event) = record_event(r, &key_text, auditor.as_deref())
             {
-                Db::enqueue_in(&mut tx, &event, now).await?;
+                let subscribers = match &mut subscribers {
+                    Some(list) => list,
+                    None => subscribers.insert(Db::subscribers_in(&mut tx).await?),
+                };
+                Db::enqueue_in(&mut tx, &event, now, subscribers).await?;
             }
         }
         let moved = match &current {

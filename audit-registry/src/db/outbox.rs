@@ -173,16 +173,19 @@ impl Db {
     /// event's id. For events not tied to a publish (the automatic auditor's failures).
     pub async fn enqueue_event(&self, event: &Event) -> Result<String, DbError> {
         let mut tx = self.pool.begin().await?;
-        let id = Db::enqueue_in(&mut tx, event, self.clock.now()).await?;
+        let subscribers = Db::subscribers_in(&mut tx).await?;
+        let id = Db::enqueue_in(&mut tx, event, self.clock.now(), &subscribers).await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// [`Db::enqueue_event`] inside the caller's transaction.
+    /// [`Db::enqueue_event`] inside the caller's transaction, for `subscribers` (id, wanted
+    /// kinds) as read in it (a publish reads them once for all its records).
     pub(super) async fn enqueue_in(
         conn: &mut sqlx::AnyConnection,
         event: &Event,
         now: Timestamp,
+        subscribers: &[(String, Vec<String>)],
     ) -> Result<String, DbError> {
         let id = format!("evt_{}", random_id()?);
         let kind = event.kind.as_str();
@@ -207,7 +210,7 @@ impl Db {
         .bind(&payload)
         .execute(&mut *conn)
         .await?;
-        for (subscriber, wants) in Db::subscribers_in(conn).await? {
+        for (subscriber, wants) in subscribers {
             if !wants.iter().any(|w| w == kind) {
                 continue;
             }
@@ -217,7 +220,7 @@ impl Db {
             )
             .bind(format!("dlv_{}", random_id()?))
             .bind(&id)
-            .bind(&subscriber)
+            .bind(subscriber)
             .execute(&mut *conn)
             .await?;
         }
