@@ -40,6 +40,11 @@ struct Receiver {
 
 impl Receiver {
     fn start(fail_first: usize) -> Receiver {
+        Receiver::answering(fail_first, "500 Internal Server Error".into())
+    }
+
+    /// Answers `failure` (a status and any header lines) to the first `fail_first` requests.
+    fn answering(fail_first: usize, failure: String) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -56,7 +61,7 @@ impl Receiver {
                     log.len()
                 };
                 let status = if n <= fail_first {
-                    "500 Internal Server Error"
+                    failure.as_str()
                 } else {
                     "200 OK"
                 };
@@ -717,4 +722,54 @@ fn serve_delivers_webhooks_to_a_mirror() {
     let payload: Value = serde_json::from_slice(&last.body).expect("JSON");
     assert_eq!(payload["record_id"], record.id().to_string());
     drop(child);
+}
+
+/// A receiver's redirect is its answer, not a place to go: the POST is not repeated elsewhere
+/// (where the egress policy might not have been asked about the body's destination).
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let target = Receiver::start(0);
+    let redirecting = Receiver::answering(
+        usize::MAX,
+        format!("307 Temporary Redirect\r\nlocation: {}", target.url()),
+    );
+    let state = state_for(&url, &[redirecting.mirror(), target.mirror()]).await;
+    let subscriber = state
+        .db
+        .add_subscriber(&redirecting.url(), SECRET, &["flag".to_owned()], NOW)
+        .await
+        .expect("subscriber");
+    notify::emit(
+        &state.db,
+        Event {
+            kind: EventKind::Flag,
+            crate_name: None,
+            record_id: None,
+            data: json!({}),
+        },
+    )
+    .await
+    .expect("emit");
+    let client = HttpClient::guarded(Duration::from_secs(10), state.egress.clone());
+    let config = DeliveryConfig {
+        max_attempts: 1,
+        ..fast()
+    };
+    deliver_until(&state.db, &client, &config, || {
+        !redirecting.seen().is_empty()
+    })
+    .await;
+    let log = state
+        .db
+        .delivery_log(&subscriber.id, 10)
+        .await
+        .expect("log");
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].status, log[0].state.as_str()),
+        (Some(307), "failed")
+    );
+    assert!(target.seen().is_empty(), "the redirect was followed");
 }
