@@ -73,7 +73,7 @@ pub fn page(title: &str, body: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%}\
 th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}td.text,pre{white-space:pre-wrap;word-break:break-word}\
+th{background:#f3f3f3}td:first-child{white-space:nowrap}td.text,pre{white-space:pre-wrap;word-break:break-word}\
 code{font-size:.9em;word-break:break-all}.empty{color:#777}.flag{color:#a00}\
 pre{background:#f7f7f7;padding:.5em;max-height:30em;overflow:auto}";
 
