@@ -9,8 +9,10 @@ pub mod api;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod html;
 pub mod limits;
 pub mod metrics;
+pub mod notify;
 
 pub use api::{AppState, Limits, router};
 

@@ -5,10 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_registry::db::Db;
 use audit_registry::export::{export, export_on_schedule};
+use audit_registry::notify::{self, DeliveryConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
+use audit_trust_core::egress::EgressPolicy;
+use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use clap::{Parser, Subcommand};
@@ -40,6 +44,9 @@ enum Command {
         /// Most records in one publish
         #[arg(long, default_value_t = Limits::default().max_batch)]
         max_batch: usize,
+        /// Most crate names in one `POST /v1/crates` query
+        #[arg(long, default_value_t = Limits::default().max_query_crates)]
+        max_query_crates: usize,
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
@@ -56,6 +63,12 @@ enum Command {
         /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
         #[arg(long, hide = true, value_name = "INSTANT")]
         now: Option<String>,
+        /// A host (HOST or HOST:PORT) outbound requests may reach by http or https whatever it
+        /// resolves to, e.g. an internal mirror; repeatable. Others: public https only.
+        #[arg(long = "mirror", value_name = "HOST[:PORT]")]
+        mirrors: Vec<String>,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Write every record as static files that any web server, object store or CDN can serve
     /// (clients read them with `records = { url = "…" }`)
@@ -74,6 +87,42 @@ enum Command {
     /// Manage the tokens that may change the registry over HTTP
     #[command(subcommand, name = "admin-token")]
     AdminToken(AdminTokenCommand),
+}
+
+/// How webhook deliveries are paced.
+#[derive(Debug, clap::Args)]
+struct WebhookArgs {
+    /// Pause before a failed webhook is retried, in milliseconds; doubled after each failure
+    #[arg(long, default_value_t = 30_000)]
+    webhook_retry_base_ms: u64,
+    /// Longest pause between webhook retries, in seconds
+    #[arg(long, default_value_t = 6 * 3600)]
+    webhook_retry_max_secs: u64,
+    /// Attempts before a webhook delivery is given up
+    #[arg(long, default_value_t = 10)]
+    webhook_max_attempts: u32,
+    /// Time limit of one webhook request, in seconds
+    #[arg(long, default_value_t = 10)]
+    webhook_timeout_secs: u64,
+    /// How often due webhook deliveries are looked for, in milliseconds
+    #[arg(long, default_value_t = 1000)]
+    webhook_poll_ms: u64,
+}
+
+impl WebhookArgs {
+    fn config(&self) -> Result<DeliveryConfig, String> {
+        if self.webhook_max_attempts == 0 {
+            return Err("--webhook-max-attempts must be at least 1".into());
+        }
+        Ok(DeliveryConfig {
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            retry_max: Duration::from_secs(self.webhook_retry_max_secs),
+            max_attempts: self.webhook_max_attempts,
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            poll: Duration::from_millis(self.webhook_poll_ms.max(10)),
+            ..DeliveryConfig::default()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -154,12 +203,16 @@ async fn run(command: Command) -> Result<(), String> {
             db,
             max_body_bytes,
             max_batch,
+            max_query_crates,
             rate_per_minute,
             log_format,
             export_dir,
             export_interval,
             now,
+            mirrors,
+            webhooks,
         } => {
+            let delivery = webhooks.config()?;
             let clock = clock_from(now)?;
             init_logs(log_format);
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
@@ -174,10 +227,20 @@ async fn run(command: Command) -> Result<(), String> {
             let limits = Limits {
                 max_body_bytes,
                 max_batch,
+                max_query_crates,
                 rate_per_minute,
                 ..Limits::default()
             };
-            let state = AppState::new(db, limits, clock);
+            let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
+            let state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            // Webhooks go out through the guarded client: every connection and redirect is
+            // checked against the egress policy when its address is resolved.
+            tokio::spawn(notify::run_deliveries(
+                state.db.clone(),
+                HttpClient::guarded(delivery.timeout, egress),
+                delivery,
+                notify::system_now_ms(),
+            ));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
