@@ -121,13 +121,26 @@ pub fn write_export(
     keys: &BTreeMap<PublicKey, KeyExport>,
     generated: Timestamp,
 ) -> Result<ExportSummary, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Two exporters of one folder (two instances sharing a database and a disk) take turns.
+    let _lock = crate::lock::FolderLock::exclusive(dir)?;
+    // An exporter that read the database before another one published and exported must not
+    // put an older head back: such keys keep what is on disk.
+    let all = keys.len();
+    let keys: BTreeMap<&PublicKey, &KeyExport> = keys
+        .iter()
+        .filter(|(key, export)| on_disk_sequence(dir, key).is_none_or(|seq| seq <= export.sequence))
+        .collect();
+    // Crate files gather every key's records; this exporter is behind for some key, so the
+    // ones on disk (written by the exporter ahead of it) are left as they are.
+    let behind = keys.len() < all;
     let mut summary = ExportSummary {
         keys: keys.len(),
         ..ExportSummary::default()
     };
     let mut crates: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     // Records first: a head must never be visible before the records it covers.
-    for (key, export) in keys {
+    for (key, export) in &keys {
         let mut text = String::new();
         for record in &export.records {
             if record.line.contains('\n') {
@@ -143,7 +156,7 @@ pub fn write_export(
         summary.records += export.records.len();
         summary.files_written += write_if_changed(&dir.join(records_path(key)), text.as_bytes())?;
     }
-    for (name, lines) in &crates {
+    for (name, lines) in crates.iter().filter(|_| !behind) {
         // A name that is not a crate name never becomes a path (the registry validates them
         // on publish; this guards the export on its own).
         let Ok(path) = crate_path(name) else { continue };
@@ -152,27 +165,30 @@ pub fn write_export(
         summary.crates += 1;
         summary.files_written += write_if_changed(&dir.join(path), text.as_bytes())?;
     }
-    for (key, export) in keys {
+    for (key, export) in &keys {
         let text = format!("{}\n", export.head_json.trim_end());
         summary.files_written += write_if_changed(&dir.join(head_path(key)), text.as_bytes())?;
+    }
+    // The index lists every key on disk, also those kept from a newer export.
+    let mut listed = BTreeMap::new();
+    for key in keys_on_disk(dir)? {
+        let Some((sequence, count)) = on_disk_head(dir, &key) else {
+            continue;
+        };
+        listed.insert(
+            key.to_string(),
+            IndexedKey {
+                sequence,
+                count,
+                head: format!("{}/head.json", key_dir(&key)),
+                records: format!("{}/records.jsonl", key_dir(&key)),
+            },
+        );
     }
     let index = ExportIndex {
         format: EXPORT_FORMAT,
         generated: generated.to_string(),
-        keys: keys
-            .iter()
-            .map(|(key, export)| {
-                (
-                    key.to_string(),
-                    IndexedKey {
-                        sequence: export.sequence,
-                        count: export.count,
-                        head: format!("{}/head.json", key_dir(key)),
-                        records: format!("{}/records.jsonl", key_dir(key)),
-                    },
-                )
-            })
-            .collect(),
+        keys: listed,
     };
     let mut bytes = serde_json::to_vec_pretty(&index)
         .map_err(|e| export_error(dir, &format!("cannot encode the index: {e}")))?;
@@ -206,6 +222,35 @@ pub fn covered_lines(text: &str, count: u64) -> Vec<String> {
         .take(count)
         .map(str::to_owned)
         .collect()
+}
+
+/// `(sequence, count)` of the head of `key` in the export at `dir`, if one verifies there.
+fn on_disk_head(dir: &Path, key: &PublicKey) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(dir.join(head_path(key))).ok()?;
+    let head = super::SignedHead::from_json(text.trim()).ok()?;
+    (head.head().key == *key).then(|| (head.head().sequence, head.head().count))
+}
+
+fn on_disk_sequence(dir: &Path, key: &PublicKey) -> Option<u64> {
+    on_disk_head(dir, key).map(|(sequence, _)| sequence)
+}
+
+/// The keys that have a folder under `v1/keys/` (named by their hex; anything else is ignored).
+fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
+    let keys_dir = dir.join("v1/keys");
+    let entries = match std::fs::read_dir(&keys_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&keys_dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&keys_dir, e))?;
+        if let Some(key) = entry.file_name().to_str().and_then(PublicKey::from_hex) {
+            out.push(key);
+        }
+    }
+    Ok(out)
 }
 
 fn export_error(dir: &Path, message: &str) -> Error {

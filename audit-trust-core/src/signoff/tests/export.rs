@@ -181,3 +181,45 @@ fn an_export_served_over_http_fills_a_mirror_that_verifies() {
         .collect();
     assert_eq!(statuses, [("/export/v1/index.json".to_owned(), 304)]);
 }
+
+/// Two exporters of one folder: the one that read the database earlier and writes later must
+/// not put an older head back (the export never goes backwards, whatever the order).
+#[test]
+fn an_older_export_written_late_keeps_the_newer_head_on_disk() {
+    let k = key(5);
+    let first = vec![reviewed(&k, "serde", "1.0.0")];
+    let older = key_log(&k, std::slice::from_ref(&first));
+    let newer = key_log(&k, &[first.clone(), vec![reviewed(&k, "serde", "1.0.1")]]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_export(
+        dir.path(),
+        &BTreeMap::from([(k.public_key(), newer)]),
+        now(),
+    )
+    .expect("newer");
+    let late = write_export(
+        dir.path(),
+        &BTreeMap::from([(k.public_key(), older)]),
+        now(),
+    )
+    .expect("older");
+    assert_eq!(late.keys, 0, "{late:?}");
+    let index = parse_index(read(dir.path(), "v1/index.json").as_bytes()).expect("index");
+    assert_eq!(index.keys[&k.public_key().to_string()].sequence, 2);
+    let records = read(
+        dir.path(),
+        &crate::signoff::static_export::records_path(&k.public_key()),
+    );
+    assert_eq!(records.lines().count(), 2);
+    let serde = read(dir.path(), "v1/crates/se/serde.jsonl");
+    assert_eq!(serde.lines().count(), 2, "the crate file is not rolled back either");
+}
+
+#[test]
+fn key_hex_round_trips_and_nothing_else_is_a_key_folder() {
+    let k = key(6).public_key();
+    assert_eq!(PublicKey::from_hex(&k.hex()), Some(k));
+    for bad in ["", "..", &k.hex().to_uppercase(), &format!("{}0", k.hex())] {
+        assert_eq!(PublicKey::from_hex(bad), None, "{bad:?}");
+    }
+}
