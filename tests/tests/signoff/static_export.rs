@@ -248,6 +248,20 @@ fn a_static_export_is_read_verified_without_the_registry() {
         .output()
         .expect("run query");
     assert_eq!(out.status.code(), Some(2), "no mirror, no source: an error");
+    let db_dir = advisory_db(&w);
+    let out = w
+        .cmd()
+        .args(["check", "--advisory-db", &db_dir, "--audit-file"])
+        .arg(&consumer)
+        .output()
+        .expect("run check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the gate fails closed: {stderr}"
+    );
+    assert!(stderr.contains(&format!("static export {url}")), "{stderr}");
 }
 
 /// `serve --export-dir` keeps the export up to date by itself: a publish shows up in it within

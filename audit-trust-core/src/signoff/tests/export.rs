@@ -212,7 +212,11 @@ fn an_older_export_written_late_keeps_the_newer_head_on_disk() {
     );
     assert_eq!(records.lines().count(), 2);
     let serde = read(dir.path(), "v1/crates/se/serde.jsonl");
-    assert_eq!(serde.lines().count(), 2, "the crate file is not rolled back either");
+    assert_eq!(
+        serde.lines().count(),
+        2,
+        "the crate file is not rolled back either"
+    );
 }
 
 #[test]
