@@ -227,3 +227,54 @@ fn key_hex_round_trips_and_nothing_else_is_a_key_folder() {
         assert_eq!(PublicKey::from_hex(bad), None, "{bad:?}");
     }
 }
+
+/// A reader that fetched head #1 just before a newer export replaced the records file still
+/// verifies: it takes the records head #1 covers, which the newer file begins with.
+#[test]
+fn a_records_file_already_rewritten_for_a_newer_head_still_verifies() {
+    let k = key(7);
+    let first = vec![reviewed(&k, "serde", "1.0.0")];
+    let (older_dir, newer_dir) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    let older = key_log(&k, std::slice::from_ref(&first));
+    let newer = key_log(&k, &[first.clone(), vec![reviewed(&k, "serde", "1.0.1")]]);
+    write_export(
+        older_dir.path(),
+        &BTreeMap::from([(k.public_key(), older)]),
+        now(),
+    )
+    .expect("older");
+    write_export(
+        newer_dir.path(),
+        &BTreeMap::from([(k.public_key(), newer)]),
+        now(),
+    )
+    .expect("newer");
+    let server = StaticServer::start();
+    let head = crate::signoff::static_export::head_path(&k.public_key());
+    let records = crate::signoff::static_export::records_path(&k.public_key());
+    server.put("/v1/index.json", read(older_dir.path(), "v1/index.json"));
+    server.put(&format!("/{head}"), read(older_dir.path(), &head));
+    server.put(&format!("/{records}"), read(newer_dir.path(), &records));
+
+    let cache = tempfile::tempdir().expect("temp dir");
+    let http = HttpClient::default();
+    let url = server.base_url();
+    let mirror_dir = static_mirror_path(cache.path(), &url);
+    let client = StaticClient::new(&url, &http, None);
+    let mirror = LocalStore::new(&mirror_dir);
+    sync_mirror(&client, &mirror, &[k.public_key()]).expect("sync");
+    let team = auditor(vec![pin(&k)]);
+    let verified = verify_source(
+        mirror.read().expect("read"),
+        &mirror_dir,
+        &[&team],
+        "url:test",
+        &HeadCache::new(cache.path()),
+        now(),
+    )
+    .expect("cache usable");
+    assert_eq!((verified.accepted.len(), verified.rejected.len()), (1, 0));
+}
