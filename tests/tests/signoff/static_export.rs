@@ -151,6 +151,9 @@ fn a_static_export_is_read_verified_without_the_registry() {
     assert!(codes(&q).is_empty(), "{q}");
     let (code, status, report) = consumer_check(&w, &consumer);
     assert_eq!((code, status.as_str()), (Some(0), "audited"), "{report}");
+    // `query --url` reads the project's own auditors from the export instead.
+    let q = w.query(&["leafy", "--url", &url]);
+    assert_eq!(kinds(&q), ["sign-off"], "{q}");
 
     // Unchanged: the next run costs one conditional request, answered 304.
     statics.reset_requests();
