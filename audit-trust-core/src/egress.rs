@@ -82,7 +82,10 @@ impl EgressPolicy {
     /// rebinding window; HTTP goes through [`GuardedResolver`] instead.)
     pub fn check_url(&self, url: &str) -> Result<(), EgressError> {
         let parsed = parse_url(url)?;
-        if self.is_mirror(&parsed.host, parsed.port) {
+        // A mirror is exempt from the address check, not from the scheme check: `file://`
+        // and the like name the server's own disk whatever host they carry.
+        let fetch_scheme = matches!(parsed.scheme.as_str(), "https" | "http" | "ssh" | "git");
+        if fetch_scheme && self.is_mirror(&parsed.host, parsed.port) {
             return Ok(());
         }
         if parsed.scheme != "https" {
@@ -191,6 +194,7 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         _ if ip.is_multicast() => "multicast",
         (100, 64..=127, _) => "shared (carrier-grade NAT)",
         (192, 0, 0) => "IETF protocol assignment",
+        (192, 88, 99) => "6to4 relay anycast",
         (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
         (198, 18..=19, _) => "benchmarking",
         (240..=255, _, _) => "reserved",
@@ -204,6 +208,15 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return forbidden_v4(v4);
     }
     let s = ip.segments();
+    if s[0..5] == [0, 0, 0, 0, 0xffff] && s[5] == 0 {
+        // IPv4-translated (SIIT, `::ffff:0:a.b.c.d`).
+        return forbidden_v4(Ipv4Addr::new(
+            (s[6] >> 8) as u8,
+            s[6] as u8,
+            (s[7] >> 8) as u8,
+            s[7] as u8,
+        ));
+    }
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
         // NAT64 well-known prefix.
         return forbidden_v4(Ipv4Addr::new(
@@ -228,6 +241,13 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         _ if ip.is_multicast() => "multicast",
         // Deprecated IPv4-compatible addresses (::a.b.c.d).
         0 if s[1..6] == [0, 0, 0, 0, 0] => "IPv4-compatible",
+        // The rest of ::/16 is reserved and not routed on the internet.
+        0 => "reserved",
+        // Local-use NAT64 (64:ff9b:1::/48): the site's own translator, to any IPv4 address.
+        0x64 if s[1] == 0xff9b && s[2] == 1 => "local NAT64",
+        0x100 if s[1..4] == [0, 0, 0] => "discard",
+        // Teredo tunnels to whatever server the address names.
+        0x2001 if s[1] == 0 => "Teredo",
         x if x & 0xfe00 == 0xfc00 => "private (unique local)",
         x if x & 0xffc0 == 0xfe80 => "link-local",
         x if x & 0xffc0 == 0xfec0 => "site-local",
@@ -364,5 +384,75 @@ mod tests {
         assert!(mirrored.check_url("http://127.0.0.1:9999/index").is_err());
         let by_host = EgressPolicy::public_only().with_mirrors(["LocalHost"]);
         assert_eq!(by_host.check_url("http://localhost:1234/"), Ok(()));
+    }
+
+    #[test]
+    fn numeric_dotted_and_disguised_forms_of_internal_hosts_are_refused() {
+        // The system resolver reads decimal, hex, octal and short IPv4 forms like an address
+        // (`http://2130706433/` is 127.0.0.1); whatever it makes of a host is what is checked.
+        let policy = EgressPolicy::public_only();
+        for url in [
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://0177.0.0.1/",
+            "https://127.1/",
+            "https://0/",
+            "https://localhost./",
+            "https://LOCALHOST/",
+            "https://[::ffff:7f00:1]/",
+            "https://[0:0:0:0:0:ffff:169.254.169.254]/",
+            "https://[::ffff:a9fe:a9fe]:443/",
+            "https://user:pw@127.0.0.1:443/",
+            "https://public.example@127.0.0.1/",
+            "https://127.0.0.1#@public.example/",
+            "https://127.0.0.1?@public.example/",
+            "https://169.254.169.254/latest/meta-data/",
+        ] {
+            assert!(policy.check_url(url).is_err(), "{url} was allowed");
+        }
+    }
+
+    #[test]
+    fn ipv6_ranges_that_reach_internal_ipv4_or_go_nowhere_are_refused() {
+        for ip in [
+            // Local-use NAT64 prefix (RFC 8215): a translator turns it into 10.0.0.1.
+            "64:ff9b:1::a00:1",
+            // IPv4-translated (SIIT) form of 127.0.0.1.
+            "::ffff:0:7f00:1",
+            // Teredo relays to whatever server the address names.
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            // Discard-only and the rest of the reserved ::/16.
+            "100::1",
+            "::1:0:0:1",
+            // 6to4 relay anycast.
+            "192.88.99.1",
+        ] {
+            assert!(kind(ip).is_some(), "{ip} counted as public");
+        }
+    }
+
+    #[test]
+    fn a_mirror_is_reached_only_over_web_and_git_schemes() {
+        // A bare-host mirror must not turn `file://localhost/…` into a way to read the
+        // server's own disk through a tool like libgit2.
+        let policy = EgressPolicy::public_only().with_mirrors(["localhost"]);
+        for url in [
+            "file://localhost/etc/passwd",
+            "ftp://localhost/x",
+            "gopher://localhost:70/x",
+        ] {
+            assert!(
+                matches!(policy.check_url(url), Err(EgressError::NotHttps { .. })),
+                "{url} was allowed"
+            );
+        }
+        for url in [
+            "http://localhost/x",
+            "https://localhost/x",
+            "ssh://git@localhost/r.git",
+            "git://localhost/r.git",
+        ] {
+            assert_eq!(policy.check_url(url), Ok(()), "{url}");
+        }
     }
 }
