@@ -78,3 +78,103 @@ async fn the_export_holds_every_key_s_log_in_head_order_and_matches_its_head() {
         assert_eq!(again.files_written, 1, "{backend}: only the index");
     }
 }
+
+/// Someone who can write to the web root (a sync job, the web server's user) plants a symlink
+/// in `DIR`: the exporter must neither write through it nor believe what it points at.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_folder_planted_in_the_export_is_refused_and_nothing_lands_outside() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let alice = key();
+        reg.register("alice", &alice).await;
+        let a1 = signoff(&alice, "serde", "1.0.0");
+        let h1 = head(&alice, None, &[&a1]);
+        assert_eq!(reg.publish(&[&a1], &h1).await.0, StatusCode::OK);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("v1")).expect("v1");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("v1/keys")).expect("symlink");
+
+        let result = export(&reg.state.db, dir.path(), &FixedClock(now())).await;
+        assert!(
+            result.is_err(),
+            "{backend}: wrote through a symlinked folder"
+        );
+        let leaked: Vec<_> = std::fs::read_dir(outside.path())
+            .expect("outside")
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{backend}: files outside DIR: {leaked:?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_head_planted_as_a_symlink_is_not_trusted_and_gets_replaced() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let alice = key();
+        reg.register("alice", &alice).await;
+        let a1 = signoff(&alice, "serde", "1.0.0");
+        let a2 = signoff(&alice, "serde", "1.0.1");
+        let h1 = head(&alice, None, &[&a1]);
+        // A newer head that this registry never stored, kept outside the export.
+        let h2 = head(&alice, Some(&h1), &[&a1, &a2]);
+        assert_eq!(reg.publish(&[&a1], &h1).await.0, StatusCode::OK);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::tempdir().expect("temp dir");
+        let planted = outside.path().join("head.json");
+        std::fs::write(&planted, h2.to_json()).expect("write");
+        let head_file = dir.path().join(head_path(&alice.public_key()));
+        std::fs::create_dir_all(head_file.parent().expect("parent")).expect("key dir");
+        std::os::unix::fs::symlink(&planted, &head_file).expect("symlink");
+
+        export(&reg.state.db, dir.path(), &FixedClock(now()))
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let meta = std::fs::symlink_metadata(&head_file).expect("head");
+        assert!(meta.is_file(), "{backend}: the head is still a symlink");
+        let served =
+            SignedHead::from_json(read(dir.path(), &head_path(&alice.public_key())).trim())
+                .expect("verifies");
+        assert_eq!(served.id_hex(), h1.id_hex(), "{backend}: the stored head");
+        assert_eq!(
+            std::fs::read_to_string(&planted).expect("planted"),
+            h2.to_json(),
+            "{backend}: the file outside is untouched"
+        );
+    }
+}
+
+/// A FIFO (or a device) where a file should be would block or flood a reader.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_planted_as_a_file_neither_hangs_nor_stops_the_export() {
+    let Some((backend, reg)) = backends(Limits::default()).await.into_iter().next() else {
+        panic!("no backend");
+    };
+    let alice = key();
+    reg.register("alice", &alice).await;
+    let a1 = signoff(&alice, "serde", "1.0.0");
+    let h1 = head(&alice, None, &[&a1]);
+    assert_eq!(reg.publish(&[&a1], &h1).await.0, StatusCode::OK);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let head_file = dir.path().join(head_path(&alice.public_key()));
+    std::fs::create_dir_all(head_file.parent().expect("parent")).expect("key dir");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&head_file)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    export(&reg.state.db, dir.path(), &FixedClock(now()))
+        .await
+        .unwrap_or_else(|e| panic!("{backend}: {e}"));
+    assert!(
+        std::fs::symlink_metadata(&head_file)
+            .expect("head")
+            .is_file()
+    );
+}

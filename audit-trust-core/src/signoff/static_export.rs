@@ -154,7 +154,7 @@ pub fn write_export(
                 .push(&record.line);
         }
         summary.records += export.records.len();
-        summary.files_written += write_if_changed(&dir.join(records_path(key)), text.as_bytes())?;
+        summary.files_written += write_if_changed(dir, &records_path(key), text.as_bytes())?;
     }
     for (name, lines) in crates.iter().filter(|_| !behind) {
         // A name that is not a crate name never becomes a path (the registry validates them
@@ -163,11 +163,11 @@ pub fn write_export(
         let mut text = lines.join("\n");
         text.push('\n');
         summary.crates += 1;
-        summary.files_written += write_if_changed(&dir.join(path), text.as_bytes())?;
+        summary.files_written += write_if_changed(dir, &path, text.as_bytes())?;
     }
     for (key, export) in &keys {
         let text = format!("{}\n", export.head_json.trim_end());
-        summary.files_written += write_if_changed(&dir.join(head_path(key)), text.as_bytes())?;
+        summary.files_written += write_if_changed(dir, &head_path(key), text.as_bytes())?;
     }
     // The index lists every key on disk, also those kept from a newer export.
     let mut listed = BTreeMap::new();
@@ -194,7 +194,7 @@ pub fn write_export(
         .map_err(|e| export_error(dir, &format!("cannot encode the index: {e}")))?;
     bytes.push(b'\n');
     // The index changes with `generated` on every run; it is the one file always rewritten.
-    write_public(&dir.join(INDEX_PATH), &bytes)?;
+    write_public(&prepare(dir, INDEX_PATH)?, &bytes)?;
     summary.files_written += 1;
     Ok(summary)
 }
@@ -226,8 +226,8 @@ pub fn covered_lines(text: &str, count: u64) -> Vec<String> {
 
 /// `(sequence, count)` of the head of `key` in the export at `dir`, if one verifies there.
 fn on_disk_head(dir: &Path, key: &PublicKey) -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string(dir.join(head_path(key))).ok()?;
-    let head = super::SignedHead::from_json(text.trim()).ok()?;
+    let bytes = read_regular(dir, &head_path(key), MAX_HEAD_BYTES)?;
+    let head = super::SignedHead::from_json(std::str::from_utf8(&bytes).ok()?.trim()).ok()?;
     (head.head().key == *key).then(|| (head.head().sequence, head.head().count))
 }
 
@@ -238,6 +238,9 @@ fn on_disk_sequence(dir: &Path, key: &PublicKey) -> Option<u64> {
 /// The keys that have a folder under `v1/keys/` (named by their hex; anything else is ignored).
 fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
     let keys_dir = dir.join("v1/keys");
+    if !real_folders(dir, "v1/keys/head.json") {
+        return Ok(Vec::new());
+    }
     let entries = match std::fs::read_dir(&keys_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -261,11 +264,80 @@ fn export_error(dir: &Path, message: &str) -> Error {
 }
 
 /// 1 when the file was written, 0 when it already held `bytes`.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<usize, Error> {
-    match std::fs::read(path) {
-        Ok(old) if old == bytes => Ok(0),
-        _ => write_public(path, bytes).map(|()| 1),
+fn write_if_changed(dir: &Path, rel: &str, bytes: &[u8]) -> Result<usize, Error> {
+    let path = prepare(dir, rel)?;
+    let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    match read_regular(dir, rel, limit) {
+        Some(old) if old == bytes => Ok(0),
+        _ => write_public(&path, bytes).map(|()| 1),
     }
+}
+
+/// `DIR` is often writable by others (a web server's user, a sync job), so nothing below it is
+/// followed: `rel`'s folders are made one by one and each must be a real folder, never a
+/// symlink, or the export stops rather than write elsewhere. The file itself may be anything:
+/// the rename in [`write_public`] replaces it (a symlink included) without following it.
+fn prepare(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
+    let mut path = dir.to_path_buf();
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        path.push(part);
+        if parts.peek().is_none() {
+            break;
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(export_error(
+                    dir,
+                    &format!(
+                        "`{}` is a symlink or not a folder; the export does not write through it",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match std::fs::create_dir(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::io(&path, e)),
+                }
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+    }
+    Ok(path)
+}
+
+/// Whether every folder of `rel` under `dir` is a real folder (none a symlink).
+fn real_folders(dir: &Path, rel: &str) -> bool {
+    let mut path = dir.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts[..parts.len().saturating_sub(1)].iter().all(|part| {
+        path.push(part);
+        std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+    })
+}
+
+/// The bytes of `rel` under `dir` when it is a regular file reached without a symlink and holds
+/// at most `limit` bytes: a planted FIFO, device or link is not read (it could block or flood).
+fn read_regular(dir: &Path, rel: &str, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    if !real_folders(dir, rel) {
+        return None;
+    }
+    let path = dir.join(rel);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (u64::try_from(bytes.len()).ok()? <= limit).then_some(bytes)
 }
 
 /// Writes through a temporary file and a rename, readable by everyone: the files are meant to
@@ -273,7 +345,6 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<usize, Error> {
 fn write_public(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file()
