@@ -18,6 +18,13 @@ pub fn escape(text: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // Control characters other than line breaks and tabs have no business on a page.
             c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            // Bidirectional overrides and isolates let a note display in another order than it
+            // reads ("Trojan Source"); shown as a visible replacement instead.
+            '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -95,6 +102,17 @@ mod tests {
         assert_eq!(escape("line\nnext\ttab"), "line\nnext\ttab");
         assert_eq!(escape("bell\u{7}nul\0"), "bell\u{FFFD}nul\u{FFFD}");
         assert_eq!(escape("ünïcødé ✓"), "ünïcødé ✓");
+    }
+
+    #[test]
+    fn bidirectional_overrides_cannot_reorder_what_a_page_shows() {
+        let shown = escape("safe \u{202E}gnp.exe\u{202C} \u{2067}x\u{2069}\u{200F}\u{061C}");
+        for c in [
+            '\u{202E}', '\u{202C}', '\u{2067}', '\u{2069}', '\u{200F}', '\u{061C}',
+        ] {
+            assert!(!shown.contains(c), "{c:?} kept in {shown:?}");
+        }
+        assert!(shown.starts_with("safe \u{FFFD}gnp.exe"));
     }
 
     #[test]
