@@ -114,11 +114,13 @@ pub(super) async fn crate_page(
                 SignedRecord::from_json_line(&r.body).ok()?,
             ))
         })
-        .take(CRATE_HISTORY)
         .collect();
-    // Newest first, by the signer's date, then by id for a stable page.
+    // Newest first, by the signer's date, then by id for a stable page. Cut only after sorting
+    // and after finding revocations: rows come by key, so cutting first would let one prolific
+    // key push every other key's records (a flag included) off the page.
     records.sort_by_key(|(_, r)| std::cmp::Reverse((r.record().created, r.id())));
     let revoked = revoked_ids(&records);
+    records.truncate(CRATE_HISTORY);
     let failures = state
         .db
         .recent_events(EventKind::VerificationFailed, Some(&lower), RECENT)
