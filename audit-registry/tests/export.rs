@@ -178,3 +178,18 @@ async fn a_fifo_planted_as_a_file_neither_hangs_nor_stops_the_export() {
             .is_file()
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_lock_file_planted_as_a_symlink_creates_nothing_outside() {
+    let Some((backend, reg)) = backends(Limits::default()).await.into_iter().next() else {
+        panic!("no backend");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target = outside.path().join("created-by-the-exporter");
+    std::os::unix::fs::symlink(&target, dir.path().join(".lock")).expect("symlink");
+    let result = export(&reg.state.db, dir.path(), &FixedClock(now())).await;
+    assert!(result.is_err(), "{backend}: locked through a symlink");
+    assert!(!target.exists(), "{backend}: a file was made outside DIR");
+}

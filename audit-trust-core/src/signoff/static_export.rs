@@ -122,6 +122,18 @@ pub fn write_export(
     generated: Timestamp,
 ) -> Result<ExportSummary, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // The lock file is opened with `create`: through a planted symlink that would make a file
+    // wherever it points.
+    let lock_file = dir.join(".lock");
+    if std::fs::symlink_metadata(&lock_file).is_ok_and(|m| !m.is_file()) {
+        return Err(export_error(
+            dir,
+            &format!(
+                "`{}` is a symlink or not a file; remove it",
+                lock_file.display()
+            ),
+        ));
+    }
     // Two exporters of one folder (two instances sharing a database and a disk) take turns.
     let _lock = crate::lock::FolderLock::exclusive(dir)?;
     // An exporter that read the database before another one published and exported must not
