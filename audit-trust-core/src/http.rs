@@ -280,3 +280,39 @@ impl HttpClient {
 
 // The `http` crate as re-exported by crates-index, so request types agree with ureq's.
 use crates_index::http as http_types;
+
+#[cfg(test)]
+mod guarded_tests {
+    use super::*;
+    use crate::egress::EgressPolicy;
+
+    /// The guarded client's resolver sees what the system resolver makes of odd spellings of
+    /// loopback and metadata addresses, and refuses them before any connection (nothing listens
+    /// on these ports: a refusal that came from a connection would not name the address kind).
+    #[test]
+    fn the_guarded_client_refuses_disguised_internal_hosts_before_connecting() {
+        let client = HttpClient::guarded(Duration::from_secs(5), EgressPolicy::public_only());
+        for url in [
+            "https://2130706433:9/",
+            "https://0x7f.1:9/",
+            "https://127.1:9/",
+            "https://[::ffff:7f00:1]:9/",
+            "https://[::ffff:169.254.169.254]:9/",
+            "https://user@169.254.169.254:9/",
+        ] {
+            let error = client
+                .post_without_redirects(url, &[], Vec::new(), 1024)
+                .expect_err(url)
+                .to_string();
+            assert!(
+                error.contains("loopback") || error.contains("link-local"),
+                "{url}: {error}"
+            );
+        }
+        let error = client
+            .get_ok("http://example.com:9/", 1024)
+            .expect_err("http")
+            .to_string();
+        assert!(error.contains("not an https URL"), "{error}");
+    }
+}
