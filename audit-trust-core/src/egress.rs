@@ -19,7 +19,9 @@ pub enum EgressError {
         "`{url}` is not an https URL; only https reaches hosts that are not configured mirrors"
     )]
     NotHttps { url: String },
-    #[error("`{url}` has no host")]
+    #[error(
+        "`{url}` has no host, or holds a backslash, space or control character where URL parsers disagree"
+    )]
     NoHost { url: String },
     #[error(
         "`{host}` resolves to {addr}, a {kind} address; outbound fetches go to public addresses only (add the host as a mirror if it is yours)"
@@ -123,6 +125,14 @@ fn parse_url(url: &str) -> Result<ParsedUrl, EgressError> {
     let no_host = || EgressError::NoHost {
         url: url.to_owned(),
     };
+    // Backslashes, spaces and control characters are where URL parsers disagree (a WHATWG
+    // parser reads `\\` as `/`); the tool that connects must see the host checked here.
+    if url
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Err(no_host());
+    }
     let (scheme, rest) = url.split_once("://").ok_or_else(no_host)?;
     let scheme = scheme.to_ascii_lowercase();
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -410,6 +420,23 @@ mod tests {
         ] {
             assert!(policy.check_url(url).is_err(), "{url} was allowed");
         }
+    }
+
+    #[test]
+    fn urls_that_parsers_read_differently_are_refused() {
+        // A WHATWG parser reads `\\` as `/`, making the host 127.0.0.1 where a plain split
+        // at `@` sees 1.1.1.1: whichever tool connects, no such URL is let through.
+        let policy = EgressPolicy::public_only();
+        for url in [
+            "https://127.0.0.1\\@1.1.1.1/",
+            "https://127.0.0.1\\\\@1.1.1.1/",
+            "https://1.1.1.1\n/",
+            "https://1.1.1.1 /",
+            "https://1.1.1.1\u{0}/",
+        ] {
+            assert!(policy.check_url(url).is_err(), "{url:?} was allowed");
+        }
+        assert_eq!(policy.check_url("https://1.1.1.1/x?y#z"), Ok(()));
     }
 
     #[test]
