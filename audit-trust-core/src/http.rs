@@ -138,7 +138,7 @@ impl HttpClient {
         loop {
             match self.get_ok(url, max_body) {
                 Err(e) if attempt < attempts && e.is_transient() => {
-                    std::thread::sleep(Duration::from_millis(500) * 3u32.pow(attempt - 1));
+                    std::thread::sleep(retry_pause(attempt));
                     attempt += 1;
                 }
                 other => return other,
@@ -278,6 +278,15 @@ impl HttpClient {
     }
 }
 
+/// The pause after failed attempt `attempt` (1 for the first): 0.5 s, tripled each time, at
+/// most a minute; saturating, so no number of attempts overflows.
+fn retry_pause(attempt: u32) -> Duration {
+    let factor = 3u32.saturating_pow(attempt.saturating_sub(1));
+    Duration::from_millis(500)
+        .saturating_mul(factor)
+        .min(Duration::from_secs(60))
+}
+
 // The `http` crate as re-exported by crates-index, so request types agree with ureq's.
 use crates_index::http as http_types;
 
@@ -285,6 +294,15 @@ use crates_index::http as http_types;
 mod guarded_tests {
     use super::*;
     use crate::egress::EgressPolicy;
+
+    #[test]
+    fn retry_pauses_triple_up_to_a_cap_without_overflow() {
+        let pauses: Vec<u64> = (1..=4).map(|a| retry_pause(a).as_millis() as u64).collect();
+        assert_eq!(pauses, [500, 1500, 4500, 13500]);
+        assert_eq!(retry_pause(30), Duration::from_secs(60));
+        assert_eq!(retry_pause(u32::MAX), Duration::from_secs(60));
+        assert_eq!(retry_pause(0), Duration::from_millis(500));
+    }
 
     /// The guarded client's resolver sees what the system resolver makes of odd spellings of
     /// loopback and metadata addresses, and refuses them before any connection (nothing listens
