@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod worker;
 
 pub use api::{AppState, Limits, router};
 

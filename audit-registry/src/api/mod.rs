@@ -5,6 +5,7 @@ pub mod admin;
 mod crates;
 mod publish;
 mod sync;
+mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -86,6 +87,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/heads", get(crates::heads))
         .route("/v1/admin/auditors", post(admin::add_auditor))
         .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
+        .route("/v1/watch", get(watch::list))
+        .route("/v1/admin/watch", post(watch::add))
+        .route("/v1/admin/watch/{name}", delete(watch::remove))
+        .route("/v1/admin/jobs", get(watch::jobs))
+        .route("/v1/verifications/{name}", get(watch::verifications))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), guard))

@@ -10,10 +10,14 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
+pub mod jobs;
 mod reads;
+pub mod watch;
 
 pub use admin::AdminToken;
+pub use jobs::{ClaimedJob, JobRow, Verification};
 pub use reads::CrateRow;
+pub use watch::{PollValidators, WatchEntry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -60,6 +64,8 @@ pub struct Db {
     /// deferred transaction could not be upgraded once another committed), and PostgreSQL
     /// instances still race safely through the head's optimistic update.
     publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
+    postgres: bool,
 }
 
 /// A key's current head as stored.
@@ -110,12 +116,19 @@ impl Db {
             .connect(&url)
             .await?;
         // Each area of the registry owns its tables; all are created at start.
-        for statement in SCHEMA.iter().chain(admin::SCHEMA).chain(reads::SCHEMA) {
+        for statement in SCHEMA
+            .iter()
+            .chain(admin::SCHEMA)
+            .chain(reads::SCHEMA)
+            .chain(watch::SCHEMA)
+            .chain(jobs::SCHEMA)
+        {
             pool.execute(*statement).await?;
         }
         Ok(Db {
             pool,
             publish_lock: std::sync::Arc::default(),
+            postgres: !sqlite,
         })
     }
 
