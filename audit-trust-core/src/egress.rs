@@ -267,7 +267,7 @@ impl Resolver for GuardedResolver {
         let addrs = self.inner.resolve(uri, config, timeout)?;
         if !mirror {
             self.policy
-                .check_addrs(&host, addrs.as_slice())
+                .check_addrs(&host, &addrs)
                 .map_err(refused)?;
         }
         Ok(addrs)
