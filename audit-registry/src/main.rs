@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_registry::db::Db;
 use audit_registry::worker::{self, WorkerConfig};
+use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::provenance::UrlRewrites;
-use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use clap::{Parser, Subcommand};
@@ -296,7 +296,11 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::AdminToken(AdminTokenCommand::Revoke { name, db }) => {
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
-            if db.revoke_admin_token(&name).await.map_err(|e| e.to_string())? {
+            if db
+                .revoke_admin_token(&name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 println!("revoked admin token `{name}`");
                 Ok(())
             } else {
@@ -308,9 +312,9 @@ async fn run(command: Command) -> Result<(), String> {
 
 /// Registers the service key and starts the automatic auditor's loops.
 async fn start_worker(db: &Db, args: WorkerArgs) -> Result<(), String> {
-    let path = args
-        .signing_key
-        .ok_or("--worker needs --signing-key PATH (a key file made by `cargo audit-trust key new`)")?;
+    let path = args.signing_key.ok_or(
+        "--worker needs --signing-key PATH (a key file made by `cargo audit-trust key new`)",
+    )?;
     let key = audit_trust_core::signoff::load_key_file(&path)
         .map_err(|e| format!("--signing-key {}: {e}", path.display()))?;
     if !valid_name(&args.auditor_name) {
@@ -351,8 +355,8 @@ async fn start_worker(db: &Db, args: WorkerArgs) -> Result<(), String> {
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`). JSON puts one object per line
 /// with the fields of each event, for log collectors.
 fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

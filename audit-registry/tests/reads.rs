@@ -83,7 +83,9 @@ async fn one_crate_comes_back_from_every_key_with_an_etag_that_follows_its_recor
         assert_eq!(ids(&body).len(), 3, "{backend}");
 
         // A crate nobody signed off: an empty list, not an error.
-        let (status, _, body) = reg.send_with("GET", "/v1/crates/nothing-here", &[], "").await;
+        let (status, _, body) = reg
+            .send_with("GET", "/v1/crates/nothing-here", &[], "")
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ids(&body).len(), 0);
 
@@ -176,7 +178,10 @@ async fn an_instance_never_serves_answers_older_than_the_database() {
 
         let b = signoff(&k, "serde", "1.0.1");
         assert_eq!(
-            writer.publish(&[&b], &head(&k, Some(&h1), &[&a, &b])).await.0,
+            writer
+                .publish(&[&b], &head(&k, Some(&h1), &[&a, &b]))
+                .await
+                .0,
             StatusCode::OK
         );
         let (_, _, second) = reader.send_with("GET", "/v1/crates/serde", &[], "").await;
@@ -229,7 +234,11 @@ async fn changing_auditors_over_http_needs_an_admin_token() {
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}");
         assert_eq!(codes(&answer), "unauthorized");
-        for wrong in ["Bearer atr_not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer "] {
+        for wrong in [
+            "Bearer atr_not-a-token",
+            "Basic YWRtaW46YWRtaW4=",
+            "Bearer ",
+        ] {
             let (status, _, _) = reg
                 .send_with(
                     "POST",
@@ -280,7 +289,13 @@ async fn changing_auditors_over_http_needs_an_admin_token() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{backend}");
 
         // A revoked token stops working at once.
-        assert!(reg.state.db.revoke_admin_token("ops").await.expect("revoke"));
+        assert!(
+            reg.state
+                .db
+                .revoke_admin_token("ops")
+                .await
+                .expect("revoke")
+        );
         let (status, _, _) = reg
             .send_with("POST", "/v1/admin/auditors", &auth, body.clone())
             .await;

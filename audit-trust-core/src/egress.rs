@@ -15,11 +15,15 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EgressError {
-    #[error("`{url}` is not an https URL; only https reaches hosts that are not configured mirrors")]
+    #[error(
+        "`{url}` is not an https URL; only https reaches hosts that are not configured mirrors"
+    )]
     NotHttps { url: String },
     #[error("`{url}` has no host")]
     NoHost { url: String },
-    #[error("`{host}` resolves to {addr}, a {kind} address; outbound fetches go to public addresses only (add the host as a mirror if it is yours)")]
+    #[error(
+        "`{host}` resolves to {addr}, a {kind} address; outbound fetches go to public addresses only (add the host as a mirror if it is yours)"
+    )]
     Forbidden {
         host: String,
         addr: IpAddr,
@@ -48,8 +52,11 @@ impl EgressPolicy {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.mirrors
-            .extend(hosts.into_iter().map(|h| h.as_ref().trim().to_ascii_lowercase()));
+        self.mirrors.extend(
+            hosts
+                .into_iter()
+                .map(|h| h.as_ref().trim().to_ascii_lowercase()),
+        );
         self
     }
 
@@ -59,7 +66,10 @@ impl EgressPolicy {
 
     /// Whether `host` (without brackets) on `port` is a configured mirror.
     pub fn is_mirror(&self, host: &str, port: u16) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let with_port = format!("{host}:{port}");
         let bracketed = format!("[{host}]:{port}");
         self.mirrors
@@ -76,7 +86,9 @@ impl EgressPolicy {
             return Ok(());
         }
         if parsed.scheme != "https" {
-            return Err(EgressError::NotHttps { url: url.to_owned() });
+            return Err(EgressError::NotHttps {
+                url: url.to_owned(),
+            });
         }
         let addrs = resolve(&parsed.host, parsed.port)?;
         self.check_addrs(&parsed.host, &addrs)
@@ -105,7 +117,9 @@ struct ParsedUrl {
 }
 
 fn parse_url(url: &str) -> Result<ParsedUrl, EgressError> {
-    let no_host = || EgressError::NoHost { url: url.to_owned() };
+    let no_host = || EgressError::NoHost {
+        url: url.to_owned(),
+    };
     let (scheme, rest) = url.split_once("://").ok_or_else(no_host)?;
     let scheme = scheme.to_ascii_lowercase();
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -266,9 +280,7 @@ impl Resolver for GuardedResolver {
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
         if !mirror {
-            self.policy
-                .check_addrs(&host, &addrs)
-                .map_err(refused)?;
+            self.policy.check_addrs(&host, &addrs).map_err(refused)?;
         }
         Ok(addrs)
     }
@@ -284,7 +296,12 @@ mod tests {
 
     #[test]
     fn public_addresses_pass_and_internal_ones_do_not() {
-        for public in ["1.1.1.1", "151.101.1.137", "2606:4700::1111", "2a04:4e42::649"] {
+        for public in [
+            "1.1.1.1",
+            "151.101.1.137",
+            "2606:4700::1111",
+            "2a04:4e42::649",
+        ] {
             assert_eq!(kind(public), None, "{public}");
         }
         for (ip, why) in [
@@ -318,11 +335,17 @@ mod tests {
         let policy = EgressPolicy::public_only();
         assert!(matches!(
             policy.check_url("https://127.0.0.1:8443/x"),
-            Err(EgressError::Forbidden { kind: "loopback", .. })
+            Err(EgressError::Forbidden {
+                kind: "loopback",
+                ..
+            })
         ));
         assert!(matches!(
             policy.check_url("https://user:pw@[::1]/x"),
-            Err(EgressError::Forbidden { kind: "loopback", .. })
+            Err(EgressError::Forbidden {
+                kind: "loopback",
+                ..
+            })
         ));
         assert!(matches!(
             policy.check_url("https://localhost/x"),

@@ -158,8 +158,7 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let mut request =
-            http_types::Request::post(url).header("content-type", "application/json");
+        let mut request = http_types::Request::post(url).header("content-type", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }

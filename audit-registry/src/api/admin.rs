@@ -64,8 +64,8 @@ pub(super) async fn add_auditor(
             "an auditor name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`",
         ));
     }
-    let key =
-        PublicKey::parse(&request.key).map_err(|e| ApiError::bad_request("bad-key", e.to_string()))?;
+    let key = PublicKey::parse(&request.key)
+        .map_err(|e| ApiError::bad_request("bad-key", e.to_string()))?;
     let today = state.clock.now().to_string();
     state.db.add_auditor(&request.name, &key, &today).await?;
     tracing::info!(admin = %admin.0, auditor = %request.name, %key, "auditor added");

@@ -58,10 +58,12 @@ fn etag_of(ids: &[&str]) -> String {
         hasher.update(b"\n");
     }
     let digest = hasher.finalize();
-    digest[..16].iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    digest[..16]
+        .iter()
+        .fold(String::with_capacity(32), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The rendered answers for `names` (lowercase, valid), from the cache or the database.
@@ -93,7 +95,10 @@ async fn rendered(
     let rows = state.db.crate_records(&missing).await?;
     let mut by_crate: HashMap<&str, Vec<&crate::db::CrateRow>> = HashMap::new();
     for row in &rows {
-        by_crate.entry(row.crate_name.as_str()).or_default().push(row);
+        by_crate
+            .entry(row.crate_name.as_str())
+            .or_default()
+            .push(row);
     }
     let mut fresh = Vec::with_capacity(missing.len());
     for name in missing {
@@ -156,7 +161,11 @@ pub(super) async fn one(
     };
     Metrics::add(&state.metrics.crate_reads, 1);
     if matches_if_none_match(&headers, &answer.etag) {
-        return Ok(json_response(StatusCode::NOT_MODIFIED, Some(&answer.etag), String::new()));
+        return Ok(json_response(
+            StatusCode::NOT_MODIFIED,
+            Some(&answer.etag),
+            String::new(),
+        ));
     }
     let body = format!("{{\"crate\":\"{name}\",{}", &answer.json[1..]);
     Ok(json_response(StatusCode::OK, Some(&answer.etag), body))
@@ -203,7 +212,11 @@ pub(super) async fn query(
             .and_then(Option::as_deref)
             .is_some_and(|t| t.trim_matches('"') == answer.etag);
         if unchanged {
-            let _ = write!(out, "{{\"etag\":\"{}\",\"not_modified\":true}}", answer.etag);
+            let _ = write!(
+                out,
+                "{{\"etag\":\"{}\",\"not_modified\":true}}",
+                answer.etag
+            );
         } else {
             out.push_str(&answer.json);
         }
@@ -222,7 +235,11 @@ pub(super) async fn heads(
     let ids: Vec<&str> = heads.values().map(|h| h.head_id.as_str()).collect();
     let etag = etag_of(&ids);
     if matches_if_none_match(&headers, &etag) {
-        return Ok(json_response(StatusCode::NOT_MODIFIED, Some(&etag), String::new()));
+        return Ok(json_response(
+            StatusCode::NOT_MODIFIED,
+            Some(&etag),
+            String::new(),
+        ));
     }
     let mut out = String::from("{\"heads\":{");
     for (i, (key, head)) in heads.iter().enumerate() {

@@ -80,7 +80,10 @@ fn valid_repository(url: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a repository URL to pin: write https://host/path (at most {MAX_URL_LEN} characters)",
-            url.chars().take(80).flat_map(char::escape_default).collect::<String>()
+            url.chars()
+                .take(80)
+                .flat_map(char::escape_default)
+                .collect::<String>()
         ))
     }
 }
@@ -117,7 +120,10 @@ pub(super) async fn add(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-many-crates",
-            format!("at most {} crates per request", state.limits.max_query_crates),
+            format!(
+                "at most {} crates per request",
+                state.limits.max_query_crates
+            ),
         ));
     }
     // Everything is checked before anything is stored.
@@ -138,7 +144,13 @@ pub(super) async fn add(
     for (name, repository) in &items {
         if state
             .db
-            .watch(name, repository.as_deref(), &admin.0, &now.to_string(), now.0)
+            .watch(
+                name,
+                repository.as_deref(),
+                &admin.0,
+                &now.to_string(),
+                now.0,
+            )
             .await?
         {
             added += 1;

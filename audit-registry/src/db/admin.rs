@@ -33,7 +33,11 @@ fn digest(secret: &str) -> String {
 
 impl Db {
     /// Makes a token named `name` (1–64 of `[A-Za-z0-9._-]`) and stores its hash.
-    pub async fn create_admin_token(&self, name: &str, created: &str) -> Result<AdminToken, DbError> {
+    pub async fn create_admin_token(
+        &self,
+        name: &str,
+        created: &str,
+    ) -> Result<AdminToken, DbError> {
         let mut bytes = [0u8; 32];
         ring::rand::SystemRandom::new()
             .fill(&mut bytes)

@@ -234,7 +234,12 @@ impl Db {
 
     /// Marks the job done, if `worker` still holds this attempt's lease. Returns whether it did
     /// (false: the lease was lost and another worker owns the job now).
-    pub async fn finish_job(&self, job: &ClaimedJob, worker: &str, now: i64) -> Result<bool, DbError> {
+    pub async fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        worker: &str,
+        now: i64,
+    ) -> Result<bool, DbError> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'done', finished = $1, lease_until = 0, last_error = NULL \
              WHERE job_key = $2 AND worker_id = $3 AND attempts = $4 AND state = 'running'",

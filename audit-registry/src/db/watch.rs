@@ -51,8 +51,7 @@ pub fn pattern_matches(pattern: &str, name: &str) -> bool {
         return pattern == name;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last)
-    {
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];
@@ -136,11 +135,9 @@ impl Db {
 
     /// The watched crates (those matching `pattern`, if given), by name.
     pub async fn watch_list(&self, pattern: Option<&str>) -> Result<Vec<WatchEntry>, DbError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM watch ORDER BY crate_name"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM watch ORDER BY crate_name"))
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let e = entry(row)?;
@@ -152,10 +149,12 @@ impl Db {
     }
 
     pub async fn watch_entry(&self, name: &str) -> Result<Option<WatchEntry>, DbError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM watch WHERE crate_name = $1"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM watch WHERE crate_name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(entry).transpose()
     }
 

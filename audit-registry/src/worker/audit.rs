@@ -141,8 +141,14 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
     };
     let signed = match outcome.evidence.clone() {
         Some(evidence) => {
-            sign::sign_source_matches(worker, &job.crate_name, &job.version, &job.checksum, evidence)
-                .await?;
+            sign::sign_source_matches(
+                worker,
+                &job.crate_name,
+                &job.version,
+                &job.checksum,
+                evidence,
+            )
+            .await?;
             true
         }
         None => false,
@@ -200,7 +206,8 @@ fn audit(
         }
     };
     // Check where libgit2 would connect before it does.
-    if let Some(refused) = refuse_repository(worker, choice, claimed_repository(&archive).as_deref())
+    if let Some(refused) =
+        refuse_repository(worker, choice, claimed_repository(&archive).as_deref())
     {
         return Ok(unverifiable(refused));
     }

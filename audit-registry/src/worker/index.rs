@@ -183,7 +183,12 @@ pub fn parse_index_versions(bytes: &[u8], name: &str) -> Vec<ListedVersion> {
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
         .filter_map(|line| serde_json::from_slice::<IndexLine>(line).ok())
         .filter(|l| l.name.eq_ignore_ascii_case(name))
-        .filter(|l| l.cksum.len() == 64 && l.cksum.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .filter(|l| {
+            l.cksum.len() == 64
+                && l.cksum
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
         .filter_map(|l| {
             let version = validate_version(&l.vers).ok()?.to_string();
             Some(ListedVersion {

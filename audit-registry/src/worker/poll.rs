@@ -61,7 +61,10 @@ async fn poll_one(worker: &Arc<Worker>, name: &str) -> Result<(), crate::db::DbE
                 etag: entry.etag,
                 last_modified: entry.last_modified,
             };
-            worker.db.poll_succeeded(name, &kept, now, now + interval).await
+            worker
+                .db
+                .poll_succeeded(name, &kept, now, now + interval)
+                .await
         }
         Ok(IndexAnswer::Missing) => {
             worker

@@ -28,7 +28,12 @@ pub async fn ensure_service_auditor(
     name: &str,
     today: &str,
 ) -> Result<(), String> {
-    if db.auditor_for_key(key).await.map_err(|e| e.to_string())?.is_some() {
+    if db
+        .auditor_for_key(key)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
         return Ok(());
     }
     match db.add_auditor(name, key, today).await {
@@ -36,7 +41,9 @@ pub async fn ensure_service_auditor(
         // Another instance registered it at the same moment.
         Err(DbError::Conflict(m)) => match db.auditor_for_key(key).await {
             Ok(Some(_)) => Ok(()),
-            _ => Err(format!("cannot register the service key as auditor `{name}`: {m}")),
+            _ => Err(format!(
+                "cannot register the service key as auditor `{name}`: {m}"
+            )),
         },
         Err(e) => Err(e.to_string()),
     }
@@ -73,11 +80,12 @@ pub(super) async fn own_records(
             continue;
         };
         let Statement::SignOff {
-            subject: Subject::Crate {
-                name: signed_name,
-                version: signed_version,
-                checksum: signed_checksum,
-            },
+            subject:
+                Subject::Crate {
+                    name: signed_name,
+                    version: signed_version,
+                    checksum: signed_checksum,
+                },
             criteria,
             source: Some(source),
             ..

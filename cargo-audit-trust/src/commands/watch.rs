@@ -49,7 +49,12 @@ pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> 
     for batch in names.chunks(BATCH) {
         let body = serde_json::json!({ "crates": batch });
         let (status, answer) = http
-            .post_json_with_bearer(&url, &token, body.to_string().into_bytes(), MAX_ANSWER_BYTES)
+            .post_json_with_bearer(
+                &url,
+                &token,
+                body.to_string().into_bytes(),
+                MAX_ANSWER_BYTES,
+            )
             .map_err(|e| CliError::Usage(format!("cannot reach {url}: {e}")))?;
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
         match status {
@@ -60,13 +65,17 @@ pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> 
             401 | 403 => {
                 return Err(CliError::Usage(format!(
                     "{url} refused the token in {TOKEN_ENV}: {}",
-                    answer["error"]["message"].as_str().unwrap_or("unauthorized")
+                    answer["error"]["message"]
+                        .as_str()
+                        .unwrap_or("unauthorized")
                 )));
             }
             other => {
                 return Err(CliError::Usage(format!(
                     "{url} answered {other}: {}",
-                    answer["error"]["message"].as_str().unwrap_or("no explanation")
+                    answer["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no explanation")
                 )));
             }
         }

@@ -73,7 +73,8 @@ fn verified_signoffs(server: &Server, key: &str, version: &str) -> Vec<SignedRec
         .map(|r| SignedRecord::from_json_line(&r.to_string()).expect("a valid signed record"))
         .collect();
     let ids: BTreeSet<RecordId> = records.iter().map(SignedRecord::id).collect();
-    head.check_records(&ids).expect("the head covers exactly the records");
+    head.check_records(&ids)
+        .expect("the head covers exactly the records");
     records
         .into_iter()
         .filter(|r| match &r.record().statement {
@@ -100,7 +101,10 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     let signed = verified_signoffs(&server, &w.public_key, "1.0.0");
     assert_eq!(signed.len(), 1, "exactly one sign-off");
     let line = signed[0].to_json_line();
-    assert!(line.contains(GENUINE) && line.contains("\"pinned\""), "{line}");
+    assert!(
+        line.contains(GENUINE) && line.contains("\"pinned\""),
+        "{line}"
+    );
     assert!(line.contains(&w.repo.head()), "the release commit: {line}");
     assert_eq!(server.records("popular").len(), 1);
 
@@ -142,7 +146,11 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     assert_eq!(differing.len(), 1, "{third}");
     assert_ne!(differing[0]["status"], "same", "{third}");
     assert!(verified_signoffs(&server, &w.public_key, "1.2.0").is_empty());
-    assert_eq!(server.records("popular").len(), 2, "nothing signed for 1.2.0");
+    assert_eq!(
+        server.records("popular").len(),
+        2,
+        "nothing signed for 1.2.0"
+    );
 }
 
 #[test]
@@ -162,7 +170,9 @@ fn an_unreachable_index_is_polled_again_until_it_answers() {
         (entry["poll_failures"].as_i64()? >= 2).then_some(entry)
     });
     assert!(
-        failures["last_poll_error"].as_str().is_some_and(|e| !e.is_empty()),
+        failures["last_poll_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
         "{failures}"
     );
     let (_, verifications) = server.get("/v1/verifications/popular", None);
@@ -224,13 +234,17 @@ fn postgres_schema(base: &str) -> Option<String> {
         .ok()?;
     assert!(status.success(), "psql could not create a schema");
     let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
 }
 
 #[test]
 fn two_instances_on_one_postgres_database_share_the_queue() {
     let Ok(base) = std::env::var("AUDIT_REGISTRY_TEST_POSTGRES") else {
-        eprintln!("skipped: set AUDIT_REGISTRY_TEST_POSTGRES=postgres://… to run the scale-out test");
+        eprintln!(
+            "skipped: set AUDIT_REGISTRY_TEST_POSTGRES=postgres://… to run the scale-out test"
+        );
         return;
     };
     let Some(db) = postgres_schema(&base) else {

@@ -63,7 +63,11 @@ pub fn new_key(dir: &Path) -> (PathBuf, String) {
         .arg(&path)
         .output()
         .expect("run cargo-audit-trust key new");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (path, String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
@@ -72,7 +76,11 @@ pub fn admin_token(db: &str) -> String {
         .args(["admin-token", "new", "tests", "--db", db])
         .output()
         .expect("run audit-registry admin-token new");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -98,16 +106,28 @@ pub struct Server {
 impl Server {
     pub fn start(config: &ServerConfig) -> Server {
         let mut cmd = Command::new(binary_path("audit-registry"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--rate-per-minute", "0", "--db"])
-            .arg(&config.db)
-            .args(["--worker", "--signing-key"])
-            .arg(&config.key)
-            .args(["--index", &config.index_url, "--git-rewrite", &config.rewrite])
-            .args(["--poll-interval", "1", "--lease-secs"])
-            .arg(config.lease_secs.to_string())
-            .args(["--max-attempts", "10", "--git-cache"])
-            .arg(&config.git_cache)
-            .args(["--test-hold-job-secs", &config.hold_job_secs.to_string()]);
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-per-minute",
+            "0",
+            "--db",
+        ])
+        .arg(&config.db)
+        .args(["--worker", "--signing-key"])
+        .arg(&config.key)
+        .args([
+            "--index",
+            &config.index_url,
+            "--git-rewrite",
+            &config.rewrite,
+        ])
+        .args(["--poll-interval", "1", "--lease-secs"])
+        .arg(config.lease_secs.to_string())
+        .args(["--max-attempts", "10", "--git-cache"])
+        .arg(&config.git_cache)
+        .args(["--test-hold-job-secs", &config.hold_job_secs.to_string()]);
         for mirror in &config.mirrors {
             cmd.args(["--mirror", mirror]);
         }
@@ -119,7 +139,9 @@ impl Server {
             .expect("start audit-registry");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
         let url = line
             .trim()
             .strip_prefix("listening on ")
