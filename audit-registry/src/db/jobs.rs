@@ -34,7 +34,7 @@ pub(super) const SCHEMA: &[&str] = &[
         version TEXT NOT NULL,
         checksum TEXT NOT NULL,
         verdict TEXT NOT NULL,
-        signed BOOLEAN NOT NULL,
+        signed BIGINT NOT NULL,
         reason TEXT NOT NULL,
         report TEXT NOT NULL,
         checked BIGINT NOT NULL,
@@ -348,7 +348,7 @@ impl Db {
         .bind(&v.version)
         .bind(&v.checksum)
         .bind(&v.verdict)
-        .bind(v.signed)
+        .bind(i64::from(v.signed))
         .bind(truncate(&v.reason, 4000))
         .bind(v.report.to_string())
         .bind(v.checked)
@@ -375,7 +375,7 @@ impl Db {
                     version: r.try_get(1)?,
                     checksum: r.try_get(2)?,
                     verdict: r.try_get(3)?,
-                    signed: r.try_get(4)?,
+                    signed: r.try_get::<i64, _>(4)? != 0,
                     reason: r.try_get(5)?,
                     report: serde_json::from_str(&report).unwrap_or(serde_json::Value::Null),
                     checked: r.try_get(7)?,

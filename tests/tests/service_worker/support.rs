@@ -132,7 +132,7 @@ impl Server {
             cmd.args(["--mirror", mirror]);
         }
         let mut child = cmd
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
