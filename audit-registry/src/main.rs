@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, hide = true, value_name = "INSTANT")]
         now: Option<String>,
         #[command(flatten)]
-        worker: WorkerArgs,
+        worker: Box<WorkerArgs>,
     },
     /// Manage the auditors (keys) whose records are accepted
     #[command(subcommand)]
@@ -216,7 +216,7 @@ async fn run(command: Command) -> Result<(), String> {
                 ..Limits::default()
             };
             if worker.worker {
-                start_worker(&db, worker).await?;
+                start_worker(&db, *worker).await?;
             }
             let state = AppState::new(db, limits, clock);
             let listener = tokio::net::TcpListener::bind(listen)

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::fetch::sha256_hex;
 use audit_trust_core::http::HttpError;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::repository::{Selection, fetch_url, select_repository};
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, Verdict,
-    check_provenance, claimed_repository, source_match,
+    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, UrlRewrites,
+    Verdict, check_provenance, claimed_repository, source_match,
 };
 use audit_trust_core::signoff::{RepositoryTrust, SourceEvidence};
 use audit_trust_core::tarball::{Limits, read_crate};
@@ -206,9 +207,13 @@ fn audit(
         }
     };
     // Check where libgit2 would connect before it does.
-    if let Some(refused) =
-        refuse_repository(worker, choice, claimed_repository(&archive).as_deref())
-    {
+    let claimed = claimed_repository(&archive);
+    if let Some(refused) = refuse_repository(
+        &worker.config.policy,
+        &worker.config.rewrites,
+        choice,
+        claimed.as_deref(),
+    ) {
         return Ok(unverifiable(refused));
     }
     let cache = GitCache::new(
@@ -278,7 +283,8 @@ fn unverifiable(reason: String) -> AuditOutcome {
 /// Why the repository the engine would fetch may not be reached, if it may not. Local paths are
 /// reachable only through an operator's `--git-rewrite`; network URLs pass the egress policy.
 fn refuse_repository(
-    worker: &Worker,
+    policy: &EgressPolicy,
+    rewrites: &UrlRewrites,
     choice: &RepositoryChoice,
     claimed: Option<&str>,
 ) -> Option<String> {
@@ -288,7 +294,7 @@ fn refuse_repository(
         Selection::Unverifiable { .. } => return None,
     };
     let canonical = fetch_url(&url);
-    let (target, rewritten) = match worker.config.rewrites.apply(&canonical) {
+    let (target, rewritten) = match rewrites.apply(&canonical) {
         Some(target) => (target, true),
         None => (canonical, false),
     };
@@ -298,10 +304,67 @@ fn refuse_repository(
             format!("`{url}` is a local path; the service reaches local repositories only through --git-rewrite")
         });
     }
-    worker
-        .config
-        .policy
+    policy
         .check_url(&target)
         .err()
         .map(|e| format!("the repository {target} may not be fetched: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn pinned(url: &str) -> RepositoryChoice {
+        RepositoryChoice {
+            pinned: Some(url.into()),
+            ..RepositoryChoice::default()
+        }
+    }
+
+    #[test]
+    fn repositories_on_internal_addresses_are_refused_before_git_connects() {
+        let policy = EgressPolicy::public_only();
+        let none = UrlRewrites::default();
+        for url in [
+            "https://127.0.0.1/o/r",
+            "https://localhost/o/r",
+            "https://169.254.169.254/latest",
+            "https://10.0.0.7/o/r",
+            "https://[::1]/o/r",
+            "http://example.com/o/r",
+        ] {
+            let refused = refuse_repository(&policy, &none, &pinned(url), None);
+            assert!(refused.is_some(), "{url} was allowed");
+        }
+        // A claimed repository is checked the same way before the engine would fetch it.
+        let claimed = refuse_repository(
+            &policy,
+            &none,
+            &RepositoryChoice::default(),
+            Some("https://192.168.1.1/o/r"),
+        );
+        assert!(claimed.is_some_and(|r| r.contains("private")));
+        // A local path only through the operator's rewrite; a mirror host is allowed.
+        assert!(refuse_repository(&policy, &none, &pinned("/srv/git/r"), None).is_some());
+        let rewrites = UrlRewrites::new(BTreeMap::from([(
+            "https://git.example/".to_owned(),
+            "file:///srv/git/".to_owned(),
+        )]));
+        assert_eq!(
+            refuse_repository(&policy, &rewrites, &pinned("https://git.example/o/r"), None),
+            None
+        );
+        let mirrored = EgressPolicy::public_only().with_mirrors(["127.0.0.1:8443"]);
+        assert_eq!(
+            refuse_repository(
+                &mirrored,
+                &none,
+                &pinned("https://127.0.0.1:8443/o/r"),
+                None
+            ),
+            None
+        );
+    }
 }
