@@ -291,3 +291,51 @@ fn two_instances_on_one_postgres_database_share_the_queue() {
         .count();
     assert_eq!(done, 6, "{jobs}");
 }
+
+#[test]
+fn watch_sends_the_lockfiles_crates_io_packages_with_the_token_from_the_environment() {
+    let w = world();
+    release(&w.repo, &w.reg, "1.0.0");
+    let ws = audit_trust_e2e::Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\npopular = \"1\"\n",
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    ws.generate_lockfile(&w.reg);
+    let server = Server::start(&w.config);
+    let token = support::admin_token(&w.config.db);
+    let run = |token: Option<&str>| {
+        let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
+        cmd.current_dir(ws.path())
+            .env_remove("AUDIT_REGISTRY_TOKEN")
+            .args(["watch", "--registry", &server.url]);
+        if let Some(token) = token {
+            cmd.env("AUDIT_REGISTRY_TOKEN", token);
+        }
+        cmd.output().expect("run cargo-audit-trust watch")
+    };
+    let missing = run(None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("AUDIT_REGISTRY_TOKEN"));
+    let refused = run(Some("atr_not-a-token"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused the token"));
+    let (_, listed) = server.get("/v1/watch", None);
+    assert_eq!(listed["crates"], serde_json::json!([]), "nothing added yet");
+
+    let done = run(Some(&token));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let (_, listed) = server.get("/v1/watch", None);
+    let names: Vec<&str> = listed["crates"]
+        .as_array()
+        .expect("crates")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    // The workspace member is not a registry package; only `popular` is sent.
+    assert_eq!(names, ["popular"], "{listed}");
+    assert_eq!(listed["crates"][0]["added_by"], "tests");
+}
