@@ -124,6 +124,18 @@ pub(super) async fn sign_source_matches(
     let key = &worker.config.signing_key;
     let public = key.public_key();
     let parsed = semver::Version::parse(version).map_err(|e| e.to_string())?;
+    // An admin who removed the service's auditor stops its new records, like anyone's.
+    if worker
+        .db
+        .auditor_for_key(&public)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!(
+            "the service key {public} is no longer a registered auditor; nothing is signed"
+        ));
+    }
     for _ in 0..HEAD_RACE_ATTEMPTS {
         let own = own_records(worker, name, version, checksum)
             .await
