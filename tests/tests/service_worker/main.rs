@@ -184,6 +184,30 @@ fn an_unreachable_index_is_polled_again_until_it_answers() {
     let (_, body) = server.get("/v1/watch", None);
     assert_eq!(body["crates"][0]["poll_failures"], 0, "{body}");
     assert_eq!(verified_signoffs(&server, &w.public_key, "1.0.0").len(), 1);
+
+    // A download that fails is a job retried with backoff, then done once it works.
+    let published = release(&w.repo, &w.reg, "1.1.0");
+    let path = LocalRegistry::download_path("popular", "1.1.0");
+    w.reg.server().remove(&path);
+    let token = support::admin_token_named(&w.config.db, "tests-2");
+    let failing = wait_for("two failed attempts", || {
+        let (_, body) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
+        body["jobs"]
+            .as_array()?
+            .iter()
+            .find(|j| j["version"] == "1.1.0" && j["attempts"].as_i64() >= Some(2))
+            .cloned()
+    });
+    assert!(
+        failing["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("404")),
+        "{failing}"
+    );
+    w.reg.replace_file(&path, published.crate_bytes);
+    let found = server.wait_verification("popular", "1.1.0");
+    assert_eq!(found["signed"], true, "{found}");
+    assert_eq!(verified_signoffs(&server, &w.public_key, "1.1.0").len(), 1);
 }
 
 #[test]

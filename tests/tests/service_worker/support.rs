@@ -72,8 +72,12 @@ pub fn new_key(dir: &Path) -> (PathBuf, String) {
 }
 
 pub fn admin_token(db: &str) -> String {
+    admin_token_named(db, "tests")
+}
+
+pub fn admin_token_named(db: &str, name: &str) -> String {
     let out = Command::new(binary_path("audit-registry"))
-        .args(["admin-token", "new", "tests", "--db", db])
+        .args(["admin-token", "new", name, "--db", db])
         .output()
         .expect("run audit-registry admin-token new");
     assert!(
