@@ -338,12 +338,29 @@ impl Db {
 
     /// Stores (or replaces) the verification of a crate version.
     pub async fn record_verification(&self, v: &Verification) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO verifications (crate_name, version, checksum, verdict, signed, reason, \
-             report, checked, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (crate_name, version) DO UPDATE SET checksum = $3, verdict = $4, \
+        self.insert_verification(
+            v,
+            "ON CONFLICT (crate_name, version) DO UPDATE SET checksum = $3, verdict = $4, \
              signed = $5, reason = $6, report = $7, checked = $8, worker_id = $9",
         )
+        .await
+    }
+
+    /// Stores the verification unless the version has one.
+    pub async fn record_verification_if_absent(&self, v: &Verification) -> Result<(), DbError> {
+        self.insert_verification(v, "ON CONFLICT (crate_name, version) DO NOTHING")
+            .await
+    }
+
+    async fn insert_verification(
+        &self,
+        v: &Verification,
+        on_conflict: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(&format!(
+            "INSERT INTO verifications (crate_name, version, checksum, verdict, signed, reason, \
+             report, checked, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) {on_conflict}"
+        ))
         .bind(&v.crate_name)
         .bind(&v.version)
         .bind(&v.checksum)

@@ -124,8 +124,23 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     if own.already_signed {
-        // A worker that died after signing but before finishing: nothing more to do.
-        return Ok(());
+        // A worker that died after signing but before finishing: nothing more to sign, and the
+        // verification it may not have recorded is noted without replacing one it did.
+        return worker
+            .db
+            .record_verification_if_absent(&Verification {
+                crate_name: lower,
+                version: job.version.clone(),
+                checksum: job.checksum.clone(),
+                verdict: "matches".into(),
+                signed: true,
+                reason: "signed by an earlier attempt whose worker stopped before finishing".into(),
+                report: serde_json::Value::Null,
+                checked: worker.now(),
+                worker_id: worker.config.worker_id.clone(),
+            })
+            .await
+            .map_err(|e| e.to_string());
     }
     let choice = RepositoryChoice {
         pinned,
@@ -266,9 +281,29 @@ fn audit(
     Ok(AuditOutcome {
         verdict: verdict.into(),
         reason,
-        report: serde_json::to_value(&report).unwrap_or(serde_json::Value::Null),
+        report: bounded_report(&report),
         evidence,
     })
+}
+
+/// Stored reports stay below this size; past it only the differing files are kept.
+const MAX_REPORT_BYTES: usize = 2 * 1024 * 1024;
+
+/// The report as JSON; for a huge crate, only its differing files (the rest are counted).
+fn bounded_report(report: &audit_trust_core::provenance::ProvenanceReport) -> serde_json::Value {
+    let full = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    if full.to_string().len() <= MAX_REPORT_BYTES {
+        return full;
+    }
+    let mut smaller = report.clone();
+    let total = smaller.files.len();
+    smaller.files.retain(|f| f.status.is_difference());
+    smaller.files.truncate(1000);
+    let mut value = serde_json::to_value(&smaller).unwrap_or(serde_json::Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("files_omitted".into(), json!(total - smaller.files.len()));
+    }
+    value
 }
 
 fn unverifiable(reason: String) -> AuditOutcome {
