@@ -107,6 +107,15 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     );
     assert!(line.contains(&w.repo.head()), "the release commit: {line}");
     assert_eq!(server.records("popular").len(), 1);
+    // Polls are conditional: an unchanged index file costs a 304.
+    let index_file = LocalRegistry::index_file_path("popular");
+    wait_for("a revalidated poll", || {
+        w.reg
+            .requests()
+            .iter()
+            .any(|r| r.path == index_file && r.status == 304)
+            .then_some(())
+    });
 
     // The next release, with the pin removed: checked against the repository the 1.0.0
     // sign-off recorded.
