@@ -8,8 +8,10 @@
 pub mod api;
 pub mod db;
 pub mod error;
+pub mod html;
 pub mod limits;
 pub mod metrics;
+pub mod notify;
 pub mod worker;
 
 pub use api::{AppState, Limits, router};

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_registry::db::Db;
+use audit_registry::notify::{self, DeliveryConfig};
 use audit_registry::worker::{self, WorkerConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::egress::EgressPolicy;
+use audit_trust_core::http::HttpClient;
 use audit_trust_core::provenance::UrlRewrites;
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
@@ -44,6 +46,9 @@ enum Command {
         /// Most records in one publish
         #[arg(long, default_value_t = Limits::default().max_batch)]
         max_batch: usize,
+        /// Most crate names in one `POST /v1/crates` query
+        #[arg(long, default_value_t = Limits::default().max_query_crates)]
+        max_query_crates: usize,
         /// Requests per minute per client address (0: unlimited)
         #[arg(long, default_value_t = Limits::default().rate_per_minute)]
         rate_per_minute: u32,
@@ -53,6 +58,12 @@ enum Command {
         /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
         #[arg(long, hide = true, value_name = "INSTANT")]
         now: Option<String>,
+        /// A host (HOST or HOST:PORT) outbound requests may reach by http or https whatever it
+        /// resolves to, e.g. an internal mirror; repeatable. Others: public https only.
+        #[arg(long = "mirror", value_name = "HOST[:PORT]")]
+        mirrors: Vec<String>,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
         #[command(flatten)]
         worker: Box<WorkerArgs>,
     },
@@ -79,10 +90,6 @@ struct WorkerArgs {
     /// Sparse index to poll
     #[arg(long, value_name = "URL", default_value = crates_index::sparse::URL)]
     index: String,
-    /// Host or host:port that outbound fetches may reach over http or https whatever it
-    /// resolves to (an internal mirror); repeatable
-    #[arg(long = "mirror", value_name = "HOST[:PORT]")]
-    mirrors: Vec<String>,
     /// Fetch repositories under PREFIX from REPLACEMENT instead (an internal git mirror, a local
     /// path); the sign-off still names the original URL; repeatable
     #[arg(long = "git-rewrite", value_name = "PREFIX=REPLACEMENT")]
@@ -114,6 +121,42 @@ struct WorkerArgs {
     /// Test knob: seconds to wait after claiming a job, so a test can kill the process mid-job
     #[arg(long, hide = true, default_value_t = 0)]
     test_hold_job_secs: u64,
+}
+
+/// How webhook deliveries are paced.
+#[derive(Debug, clap::Args)]
+struct WebhookArgs {
+    /// Pause before a failed webhook is retried, in milliseconds; doubled after each failure
+    #[arg(long, default_value_t = 30_000)]
+    webhook_retry_base_ms: u64,
+    /// Longest pause between webhook retries, in seconds
+    #[arg(long, default_value_t = 6 * 3600)]
+    webhook_retry_max_secs: u64,
+    /// Attempts before a webhook delivery is given up
+    #[arg(long, default_value_t = 10)]
+    webhook_max_attempts: u32,
+    /// Time limit of one webhook request, in seconds
+    #[arg(long, default_value_t = 10)]
+    webhook_timeout_secs: u64,
+    /// How often due webhook deliveries are looked for, in milliseconds
+    #[arg(long, default_value_t = 1000)]
+    webhook_poll_ms: u64,
+}
+
+impl WebhookArgs {
+    fn config(&self) -> Result<DeliveryConfig, String> {
+        if self.webhook_max_attempts == 0 {
+            return Err("--webhook-max-attempts must be at least 1".into());
+        }
+        Ok(DeliveryConfig {
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            retry_max: Duration::from_secs(self.webhook_retry_max_secs),
+            max_attempts: self.webhook_max_attempts,
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            poll: Duration::from_millis(self.webhook_poll_ms.max(10)),
+            ..DeliveryConfig::default()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -194,11 +237,15 @@ async fn run(command: Command) -> Result<(), String> {
             db,
             max_body_bytes,
             max_batch,
+            max_query_crates,
             rate_per_minute,
             log_format,
             now,
+            mirrors,
+            webhooks,
             worker,
         } => {
+            let delivery = webhooks.config()?;
             let clock: Arc<dyn Clock> = match now {
                 Some(text) => {
                     Arc::new(FixedClock(Timestamp::parse(&text).ok_or_else(|| {
@@ -212,13 +259,23 @@ async fn run(command: Command) -> Result<(), String> {
             let limits = Limits {
                 max_body_bytes,
                 max_batch,
+                max_query_crates,
                 rate_per_minute,
                 ..Limits::default()
             };
+            let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
             if worker.worker {
-                start_worker(&db, *worker).await?;
+                start_worker(&db, *worker, egress.clone()).await?;
             }
-            let state = AppState::new(db, limits, clock);
+            let state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            // Webhooks go out through the guarded client: every connection and redirect is
+            // checked against the egress policy when its address is resolved.
+            tokio::spawn(notify::run_deliveries(
+                state.db.clone(),
+                HttpClient::guarded(delivery.timeout, egress),
+                delivery,
+                notify::system_now_ms(),
+            ));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -311,7 +368,7 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 /// Registers the service key and starts the automatic auditor's loops.
-async fn start_worker(db: &Db, args: WorkerArgs) -> Result<(), String> {
+async fn start_worker(db: &Db, args: WorkerArgs, policy: EgressPolicy) -> Result<(), String> {
     let path = args.signing_key.ok_or(
         "--worker needs --signing-key PATH (a key file made by `cargo audit-trust key new`)",
     )?;
@@ -332,7 +389,7 @@ async fn start_worker(db: &Db, args: WorkerArgs) -> Result<(), String> {
     worker::ensure_service_auditor(db, &key.public_key(), &args.auditor_name, &today).await?;
     let config = WorkerConfig {
         index_url: args.index,
-        policy: EgressPolicy::public_only().with_mirrors(&args.mirrors),
+        policy,
         rewrites: UrlRewrites::new(rules),
         signing_key: Arc::new(key),
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),

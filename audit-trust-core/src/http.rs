@@ -185,6 +185,48 @@ impl HttpClient {
         Ok((status, bytes))
     }
 
+    /// POST `body` with extra `headers` and follow no redirect: for webhooks, whose answer is
+    /// the receiver's own (a redirect would turn the POST into a GET elsewhere). Returns the
+    /// status and at most `max_body` bytes of the response, whatever the status.
+    pub fn post_without_redirects(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let mut builder = http_types::Request::post(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let request = builder
+            .body(())
+            .map_err(|e| HttpError::Transport(format!("invalid request to `{url}`: {e}")))?;
+        let (parts, ()) = request.into_parts();
+        let mut request = http_types::Request::from_parts(parts, body);
+        *request.version_mut() = http_types::Version::HTTP_11;
+        let request = self
+            .agent
+            .configure_request(request)
+            .max_redirects(0)
+            .build();
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let (_, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(max_body)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: max_body },
+                other => HttpError::Transport(other.to_string()),
+            })?;
+        Ok((status, bytes))
+    }
+
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.
     pub fn get_ok(&self, url: &str, max_body: u64) -> Result<Vec<u8>, HttpError> {
         let request = http_types::Request::get(url)

@@ -37,10 +37,12 @@ struct Rendered {
 pub struct CrateCache {
     generation: i64,
     entries: HashMap<String, Arc<Rendered>>,
+    /// Bytes of rendered JSON held.
+    bytes: usize,
 }
 
-/// Cached answers stop growing past this many crates (the cache then starts afresh).
-const CACHE_CRATES: usize = 100_000;
+/// The cache starts afresh rather than grow past this much rendered JSON.
+const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 pub type SharedCrateCache = Arc<Mutex<CrateCache>>;
 
@@ -76,9 +78,10 @@ async fn rendered(
     let mut missing = Vec::new();
     {
         let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.generation != generation || cache.entries.len() > CACHE_CRATES {
+        if cache.generation != generation || cache.bytes > CACHE_BYTES {
             cache.generation = generation;
             cache.entries.clear();
+            cache.bytes = 0;
         }
         for name in names {
             match cache.entries.get(name) {
@@ -120,7 +123,10 @@ async fn rendered(
     for (name, r) in fresh {
         // A publish may have moved the generation meanwhile: cache only what is still current.
         if cache.generation == generation {
-            cache.entries.insert(name.clone(), Arc::clone(&r));
+            cache.bytes += r.json.len();
+            if let Some(old) = cache.entries.insert(name.clone(), Arc::clone(&r)) {
+                cache.bytes -= old.json.len();
+            }
         }
         out.insert(name, r);
     }

@@ -3,7 +3,9 @@
 
 pub mod admin;
 mod crates;
+mod dashboard;
 mod publish;
+mod subscribers;
 mod sync;
 mod watch;
 
@@ -11,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::time::Clock;
 use axum::Json;
 use axum::Router;
@@ -58,6 +61,8 @@ pub struct AppState {
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// Where outbound requests (webhooks) may go: public https, plus `--mirror` hosts.
+    pub egress: EgressPolicy,
     rate: Arc<RateLimiter>,
     crate_cache: crates::SharedCrateCache,
 }
@@ -65,18 +70,27 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, limits: Limits, clock: Arc<dyn Clock>) -> AppState {
         AppState {
-            db,
+            db: db.with_clock(clock.clone()),
             limits,
             clock,
             metrics: Arc::default(),
+            egress: EgressPolicy::public_only(),
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
             crate_cache: Arc::default(),
         }
+    }
+
+    /// Replaces the egress policy (the default allows public https only).
+    pub fn with_egress(mut self, egress: EgressPolicy) -> AppState {
+        self.egress = egress;
+        self
     }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(dashboard::home))
+        .route("/crates/{name}", get(dashboard::crate_page))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/auditors", get(auditors))
@@ -87,6 +101,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/heads", get(crates::heads))
         .route("/v1/admin/auditors", post(admin::add_auditor))
         .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
+        .route(
+            "/v1/admin/subscribers",
+            post(subscribers::add).get(subscribers::list),
+        )
+        .route("/v1/admin/subscribers/{id}", delete(subscribers::remove))
+        .route(
+            "/v1/admin/subscribers/{id}/deliveries",
+            get(subscribers::deliveries),
+        )
         .route("/v1/watch", get(watch::list))
         .route("/v1/admin/watch", post(watch::add))
         .route("/v1/admin/watch/{name}", delete(watch::remove))
@@ -107,7 +130,8 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     Metrics::add(&state.metrics.requests, 1);
     let started = Instant::now();
     let method = request.method().clone();
-    // Debug formatting escapes whatever a client put in the path.
+    // A parsed URI holds no raw control characters (they arrive percent-encoded), so the path
+    // is safe to log as it is.
     let path = request.uri().path().to_owned();
     if !state.rate.allow(client, Instant::now()) {
         Metrics::add(&state.metrics.rate_limited, 1);
@@ -124,7 +148,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     tracing::info!(
         target: "audit_registry::request",
         %method,
-        path = ?path,
+        %path,
         status = status.as_u16(),
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         %client,

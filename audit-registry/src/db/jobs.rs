@@ -78,6 +78,8 @@ pub struct JobRow {
     pub lease_until: i64,
     pub worker_id: Option<String>,
     pub last_error: Option<String>,
+    /// When it was queued (unix seconds).
+    pub created: i64,
 }
 
 /// One verification result, with the provenance report (JSON) it came from.
@@ -97,6 +99,21 @@ pub struct Verification {
 }
 
 /// The condition of a claimable job, with `now` and the attempt limit as parameters `$a`, `$b`.
+fn job_row(r: &sqlx::any::AnyRow) -> Result<JobRow, DbError> {
+    Ok(JobRow {
+        crate_name: r.try_get(0)?,
+        version: r.try_get(1)?,
+        checksum: r.try_get(2)?,
+        state: r.try_get(3)?,
+        attempts: r.try_get(4)?,
+        next_attempt_at: r.try_get(5)?,
+        lease_until: r.try_get(6)?,
+        worker_id: r.try_get(7)?,
+        last_error: r.try_get(8)?,
+        created: r.try_get(9)?,
+    })
+}
+
 fn claimable(now: u8, max_attempts: u8) -> String {
     format!(
         "((state = 'queued' AND next_attempt_at <= ${now}) \
@@ -301,7 +318,7 @@ impl Db {
     /// Jobs, newest first, optionally of one crate (lowercase name); at most `limit`.
     pub async fn jobs(&self, name: Option<&str>, limit: i64) -> Result<Vec<JobRow>, DbError> {
         let sql = "SELECT crate_name, version, checksum, state, attempts, next_attempt_at, \
-                   lease_until, worker_id, last_error FROM jobs";
+                   lease_until, worker_id, last_error, created FROM jobs";
         let rows = match name {
             Some(name) => {
                 sqlx::query(&format!(
@@ -319,21 +336,21 @@ impl Db {
                     .await?
             }
         };
-        rows.iter()
-            .map(|r| {
-                Ok(JobRow {
-                    crate_name: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    checksum: r.try_get(2)?,
-                    state: r.try_get(3)?,
-                    attempts: r.try_get(4)?,
-                    next_attempt_at: r.try_get(5)?,
-                    lease_until: r.try_get(6)?,
-                    worker_id: r.try_get(7)?,
-                    last_error: r.try_get(8)?,
-                })
-            })
-            .collect()
+        rows.iter().map(job_row).collect()
+    }
+
+    /// Jobs not finished (queued, running, failed), newest first; at most `limit`.
+    pub async fn pending_jobs(&self, limit: i64) -> Result<Vec<JobRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT crate_name, version, checksum, state, attempts, next_attempt_at, \
+             lease_until, worker_id, last_error, created FROM jobs \
+             WHERE state IN ('queued', 'running', 'failed') ORDER BY created DESC, job_key \
+             LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_row).collect()
     }
 
     /// Stores (or replaces) the verification of a crate version.

@@ -5,18 +5,28 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::Arc;
+
 use audit_trust_core::signoff::{PublicKey, RecordId};
+use audit_trust_core::time::{Clock, SystemClock};
+use ring::rand::SecureRandom as _;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
 pub mod jobs;
+mod outbox;
 mod reads;
+mod subscribers;
 pub mod watch;
 
 pub use admin::AdminToken;
 pub use jobs::{ClaimedJob, JobRow, Verification};
+pub use outbox::{
+    AttemptOutcome, AttemptRow, ClaimedDelivery, DeliveryState, Event, EventKind, EventRow,
+};
 pub use reads::CrateRow;
+pub use subscribers::{Subscriber, SubscriberTarget};
 pub use watch::{PollValidators, WatchEntry};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,15 +67,36 @@ const SCHEMA: &[&str] = &[
     )",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// When events happen (set from the server's clock, see [`Db::with_clock`]).
+    clock: Arc<dyn Clock>,
     /// Publishes of this process go one at a time: SQLite allows one writer anyway (and a
     /// deferred transaction could not be upgraded once another committed), and PostgreSQL
     /// instances still race safely through the head's optimistic update.
     publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
     postgres: bool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 16 random bytes in hex: ids of subscribers, events and deliveries.
+pub(crate) fn random_id() -> Result<String, DbError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| {
+            DbError::Unavailable("the operating system's random generator failed".into())
+        })?;
+    Ok(audit_trust_core::signoff::hex(&bytes))
 }
 
 /// A key's current head as stored.
@@ -120,6 +151,8 @@ impl Db {
             .iter()
             .chain(admin::SCHEMA)
             .chain(reads::SCHEMA)
+            .chain(subscribers::SCHEMA)
+            .chain(outbox::SCHEMA)
             .chain(watch::SCHEMA)
             .chain(jobs::SCHEMA)
         {
@@ -127,9 +160,16 @@ impl Db {
         }
         Ok(Db {
             pool,
+            clock: Arc::new(SystemClock),
             publish_lock: std::sync::Arc::default(),
             postgres: !sqlite,
         })
+    }
+
+    /// The clock events are dated by (the server's, so `--now` applies to them too).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Db {
+        self.clock = clock;
+        self
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
@@ -202,7 +242,8 @@ impl Db {
 
     /// Stores `records` and moves the key's head to `head`, in one transaction, provided the
     /// head covers exactly the stored and the new records (`check` is given the union) and
-    /// follows the stored head. Returns how many records were new.
+    /// follows the stored head. Returns how many records were new. Each new record's event
+    /// (sign-off, flag, revocation) is queued for subscribers in the same transaction.
     pub async fn publish<F>(
         &self,
         key: &PublicKey,
@@ -251,8 +292,17 @@ impl Db {
                 )));
             }
         }
+        let auditor = sqlx::query("SELECT name FROM auditors WHERE public_key = $1")
+            .bind(&key_text)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?;
+        let now = self.clock.now();
+        // Read once, when the first record turns out to be new.
+        let mut subscribers = None;
         for r in records {
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO records (id, public_key, crate_name, head_sequence, body) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
             )
@@ -262,7 +312,17 @@ impl Db {
             .bind(to_i64(sequence))
             .bind(&r.body)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted == 1
+                && let Some(event) = record_event(r, &key_text, auditor.as_deref())
+            {
+                let subscribers = match &mut subscribers {
+                    Some(list) => list,
+                    None => subscribers.insert(Db::subscribers_in(&mut tx).await?),
+                };
+                Db::enqueue_in(&mut tx, &event, now, subscribers).await?;
+            }
         }
         let moved = match &current {
             Some((current_seq, _)) => sqlx::query(
@@ -332,6 +392,19 @@ impl Db {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((head, bodies))
     }
+}
+
+/// The event a newly stored record makes: its kind from the record itself, and the signed
+/// record whole, so a subscriber can verify it.
+fn record_event(record: &NewRecord, key: &str, auditor: Option<&str>) -> Option<Event> {
+    let body: serde_json::Value = serde_json::from_str(&record.body).ok()?;
+    let kind = EventKind::of_record_kind(body.get("kind")?.as_str()?)?;
+    Some(Event {
+        kind,
+        crate_name: Some(record.crate_name.clone()).filter(|c| !c.is_empty()),
+        record_id: Some(record.id.to_string()),
+        data: serde_json::json!({ "key": key, "auditor": auditor, "record": body }),
+    })
 }
 
 #[derive(Debug, Clone, Copy)]

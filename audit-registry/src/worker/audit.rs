@@ -21,6 +21,7 @@ use serde_json::json;
 
 use super::{Worker, backoff, secs, sign};
 use crate::db::{ClaimedJob, DbError, Verification};
+use crate::notify::{self, Event, EventKind};
 
 /// Retries of a job wait at most this long.
 const MAX_JOB_BACKOFF: Duration = Duration::from_secs(3600);
@@ -170,21 +171,46 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
         None => false,
     };
     tracing::info!(krate = %job.crate_name, version = %job.version, verdict = %outcome.verdict, signed, "audited");
+    let verification = Verification {
+        crate_name: lower,
+        version: job.version.clone(),
+        checksum: job.checksum.clone(),
+        verdict: outcome.verdict,
+        signed,
+        reason: outcome.reason,
+        report: outcome.report,
+        checked: worker.now(),
+        worker_id: worker.config.worker_id.clone(),
+    };
     worker
         .db
-        .record_verification(&Verification {
-            crate_name: lower,
-            version: job.version.clone(),
-            checksum: job.checksum.clone(),
-            verdict: outcome.verdict,
-            signed,
-            reason: outcome.reason,
-            report: outcome.report,
-            checked: worker.now(),
-            worker_id: worker.config.worker_id.clone(),
-        })
+        .record_verification(&verification)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if !signed {
+        // For people to look at: subscribers and the dashboard hear of every version the
+        // service did not sign. (A worker that dies right here leaves the job to be redone,
+        // which may tell subscribers twice; the delivery ids differ, the content does not.)
+        notify::emit(
+            &worker.db,
+            Event {
+                kind: EventKind::VerificationFailed,
+                crate_name: Some(verification.crate_name.clone()),
+                record_id: None,
+                data: json!({
+                    "crate": verification.crate_name,
+                    "version": verification.version,
+                    "checksum": verification.checksum,
+                    "verdict": verification.verdict,
+                    "reason": verification.reason,
+                    "report": verification.report,
+                }),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// The blocking part: download, checksum, provenance.

@@ -67,11 +67,39 @@ pub async fn fresh_schema(base: &str) -> String {
     let pool = sqlx::AnyPool::connect(base)
         .await
         .expect("PostgreSQL reachable");
+    drop_schemas_of_finished_runs(&pool).await;
     pool.execute(format!("CREATE SCHEMA {schema}").as_str())
         .await
         .expect("create schema");
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// Schemas are named `t_<pid>_<nanos>`; those of test processes that have ended are dropped,
+/// so the shared test database does not fill up run after run.
+async fn drop_schemas_of_finished_runs(pool: &sqlx::AnyPool) {
+    use sqlx::{Executor as _, Row as _};
+    let Ok(rows) = sqlx::query(
+        "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'",
+    )
+    .fetch_all(pool)
+    .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>(0) else {
+            continue;
+        };
+        let pid = name.split('_').nth(1).unwrap_or("");
+        let valid = !pid.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid && !std::path::Path::new("/proc").join(pid).exists() {
+            // Another test process may drop the same schema at the same moment: ignore errors.
+            let _ = pool
+                .execute(format!("DROP SCHEMA IF EXISTS {name} CASCADE").as_str())
+                .await;
+        }
+    }
 }
 
 impl Registry {

@@ -12,7 +12,7 @@ use audit_trust_core::provenance::signed_off::signed_off_repository;
 use audit_trust_core::provenance::{FetchLimits, GitCache, UrlRewrites};
 use audit_trust_core::signoff::{
     Criterion, HeadCache, Record, SignedRecord, SourceEvidence, SourceMatchesRequest, Statement,
-    VerifiedCrate, source_matches_evidence, verified_crate, verify_project_sources,
+    Subject, VerifiedCrate, source_matches_evidence, verified_crate, verify_project_sources,
 };
 use audit_trust_core::time::Timestamp;
 use serde::Serialize;
@@ -61,10 +61,11 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
             head_expires: signed.head_expires.clone(),
         })?,
         Format::Human | Format::Sarif => write_stdout(&format!(
-            "{}\n  record {} in {}\n  checksum {}\n  head #{} of {}, valid until {}\n",
+            "{}\n  record {} in {}\n  {} {}\n  head #{} of {}, valid until {}\n",
             signed.summary(&args.name, &args.crate_version),
             signed.id,
             signed.file.display(),
+            if signed.git { "commit" } else { "checksum" },
             signed.checksum,
             signed.head_sequence,
             signed.public_key,
@@ -83,6 +84,8 @@ pub struct SignedOutcome {
     pub checksum: String,
     pub criteria: Vec<String>,
     pub flagged: bool,
+    /// A git dependency: `checksum` holds the commit id.
+    pub git: bool,
     pub file: PathBuf,
     pub head_sequence: u64,
     pub head_expires: String,
@@ -140,43 +143,66 @@ pub fn sign_record(
         ));
     }
 
-    let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
-    let crates = crate_store_at(global, &project.dir)?;
-    let krate = verified_crate(
-        &crates,
-        &args.name,
-        &version,
-        &source,
-        locked_checksum.as_deref(),
-        &BarProgress::new(show_progress),
-    )?;
-    if krate.yanked {
-        notes.push(format!("{}@{version} is yanked in its registry", args.name));
-    }
+    let (subject, krate) = match locked_git(global, &project, &args.name, &version)? {
+        Some(subject) => {
+            // A git dependency has no crate file: the commit id is what binds the record to
+            // the reviewed content, and there is no published tarball to compare with git.
+            if criteria.contains(&Criterion::SourceMatches) {
+                return Err(usage(format!(
+                    "{}@{version} is a git dependency: `source-matches` compares a published \
+                     crate with git, and this one is git already; sign it `reviewed`",
+                    args.name
+                )));
+            }
+            if args.delta_from.is_some() {
+                return Err(usage(format!(
+                    "{}@{version} is a git dependency: --delta-from names a published version; \
+                     review the whole commit instead",
+                    args.name
+                )));
+            }
+            (subject, None)
+        }
+        None => {
+            let (source, locked_checksum) = locked_source(global, &project, &args.name, &version)?;
+            let crates = crate_store_at(global, &project.dir)?;
+            let krate = verified_crate(
+                &crates,
+                &args.name,
+                &version,
+                &source,
+                locked_checksum.as_deref(),
+                &BarProgress::new(show_progress),
+            )?;
+            if krate.yanked {
+                notes.push(format!("{}@{version} is yanked in its registry", args.name));
+            }
+            (krate.subject.clone(), Some(krate))
+        }
+    };
 
     let statement = match &args.flag {
         Some(reason) => Statement::Flag {
-            subject: krate.subject.clone(),
+            subject: subject.clone(),
             reason: reason.clone(),
             notes: args.notes.clone(),
         },
         None => {
-            let delta_from = match &args.delta_from {
-                Some(old) => {
+            let delta_from = match (&args.delta_from, &krate) {
+                (Some(old), Some(krate)) => {
                     let old = validate_version(old).map_err(|e| usage(e.to_string()))?;
                     Some(krate.delta_base(&old)?)
                 }
-                None => None,
+                _ => None,
             };
-            let source = if criteria.contains(&Criterion::SourceMatches) {
-                Some(source_evidence(
-                    global, &project, &krate, &args.name, &version, now,
-                )?)
-            } else {
-                None
+            let source = match &krate {
+                Some(krate) if criteria.contains(&Criterion::SourceMatches) => Some(
+                    source_evidence(global, &project, krate, &args.name, &version, now)?,
+                ),
+                _ => None,
             };
             Statement::SignOff {
-                subject: krate.subject.clone(),
+                subject: subject.clone(),
                 criteria: criteria.clone(),
                 delta_from,
                 notes: args.notes.clone(),
@@ -193,9 +219,9 @@ pub fn sign_record(
         .map_err(|m| usage(format!("cannot sign {}@{version}: {m}", args.name)))?;
     let head = signer.append(std::slice::from_ref(&signed))?;
     let file = signer.store.crate_file(&args.name)?;
-    let checksum = match &krate.subject {
-        audit_trust_core::signoff::Subject::Crate { checksum, .. } => checksum.clone(),
-        audit_trust_core::signoff::Subject::Git { commit, .. } => commit.clone(),
+    let checksum = match &subject {
+        Subject::Crate { checksum, .. } => checksum.clone(),
+        Subject::Git { commit, .. } => commit.clone(),
     };
     Ok(SignedOutcome {
         id: signed.id().to_string(),
@@ -204,6 +230,7 @@ pub fn sign_record(
         checksum,
         criteria: criteria.iter().map(|c| c.as_str().to_owned()).collect(),
         flagged: args.flag.is_some(),
+        git: matches!(subject, Subject::Git { .. }),
         file,
         head_sequence: head.head().sequence,
         head_expires: head.head().expires.to_string(),
@@ -221,6 +248,51 @@ fn parse_criteria(given: &[String]) -> Result<Vec<Criterion>, CliError> {
     criteria.sort();
     criteria.dedup();
     Ok(criteria)
+}
+
+/// The subject of a git dependency: when the lockfile has `name version` only from git (not
+/// from a registry), its repository (without `?branch=`/`?rev=`) and the full commit id.
+fn locked_git(
+    global: &GlobalArgs,
+    project: &Project,
+    name: &str,
+    version: &semver::Version,
+) -> Result<Option<Subject>, CliError> {
+    let Some(lockfile) = load_lockfile(global, project)? else {
+        return Ok(None);
+    };
+    let same =
+        |p: &&audit_trust_core::lockfile::LockedPackage| p.name == name && &p.version == version;
+    if lockfile
+        .packages
+        .iter()
+        .filter(same)
+        .any(|p| SourceKind::from_source_id(p.source.as_deref()).is_registry())
+    {
+        return Ok(None);
+    }
+    for p in lockfile.packages.iter().filter(same) {
+        if let SourceKind::Git { url, commit } = SourceKind::from_source_id(p.source.as_deref()) {
+            let commit = commit
+                .filter(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "{}:{}: {name}@{version} comes from git without a full commit id; \
+                         run `cargo update -p {name}` so the lockfile pins one",
+                        lockfile.path.display(),
+                        p.line
+                    ))
+                })?;
+            let repository = url.split(['?', '#']).next().unwrap_or(&url).to_owned();
+            return Ok(Some(Subject::Git {
+                name: name.to_owned(),
+                version: version.clone(),
+                repository,
+                commit: commit.to_ascii_lowercase(),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Where the package comes from and the checksum the lockfile states, when the project's

@@ -3,6 +3,7 @@
 //! port, with a real `Cargo.audit` and a local sign-off store. Nothing here reaches the internet.
 
 mod gate;
+mod git_dependency;
 mod registry;
 mod revoke;
 mod sign_query;

@@ -1,0 +1,344 @@
+//! The load generator of `bench/registry.py`: a second process on loopback that drives a running
+//! `audit-registry`. Every run is bounded in requests and in time.
+//!
+//! registry_load seed URL ADMIN_TOKEN LOCKFILE AUDITORS BATCH
+//!     registers AUDITORS new keys (admin API), signs a `reviewed` sign-off by each for every
+//!     registry package of LOCKFILE, and publishes them BATCH records per request, all auditors
+//!     at once; prints records per second (signatures and heads are made before the clock starts).
+//! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
+//!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE, back to back.
+//! registry_load reads URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
+//!     CLIENTS threads each reading `GET /v1/crates/{name}` round the crates of LOCKFILE.
+//!
+//! Output: one JSON object on stdout.
+
+#![allow(clippy::print_stderr)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use audit_trust_core::lockfile::Lockfile;
+use audit_trust_core::signoff::{
+    Criterion, Head, Record, SignedHead, SignedRecord, SigningKey, Statement, Subject,
+};
+use audit_trust_core::time::{Clock as _, SystemClock};
+use serde_json::{Value, json};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["seed", url, token, lock, auditors, batch] => {
+            seed(url, token, Path::new(lock), number(auditors), number(batch))
+        }
+        ["query", url, lock, clients, seconds, max] => load(
+            Mode::Query,
+            url,
+            Path::new(lock),
+            number(clients),
+            number(seconds),
+            number(max),
+        ),
+        ["reads", url, lock, clients, seconds, max] => load(
+            Mode::Reads,
+            url,
+            Path::new(lock),
+            number(clients),
+            number(seconds),
+            number(max),
+        ),
+        _ => Err("usage: see the top of audit-registry/examples/registry_load.rs".into()),
+    };
+    match result {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn number(text: &str) -> usize {
+    text.parse().unwrap_or(0)
+}
+
+/// (name, version, checksum) of every registry package, sorted.
+fn packages(lock: &Path) -> Result<Vec<(String, String, String)>, String> {
+    let lockfile = Lockfile::load(lock).map_err(|e| e.to_string())?;
+    let mut out: Vec<_> = lockfile
+        .packages
+        .iter()
+        .filter(|p| {
+            p.source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"))
+        })
+        .filter_map(|p| {
+            p.checksum
+                .clone()
+                .map(|c| (p.name.clone(), p.version.to_string(), c))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent()
+}
+
+fn seed(
+    url: &str,
+    token: &str,
+    lock: &Path,
+    auditors: usize,
+    batch: usize,
+) -> Result<Value, String> {
+    let packages = packages(lock)?;
+    let batch = batch.max(1);
+    let now = SystemClock.now();
+    let http = agent();
+    // Everything signed before the clock starts: the figure is the server's, not ours.
+    let mut plans = Vec::new();
+    for i in 0..auditors {
+        let key = SigningKey::generate().map_err(|e| e.to_string())?;
+        let answer = http
+            .post(&format!("{url}/v1/admin/auditors"))
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .send(
+                json!({ "name": format!("bench-{i}-{}", now.0), "key": key.public_key().to_string() })
+                    .to_string()
+                    .as_str(),
+            )
+            .map_err(|e| e.to_string())?;
+        if answer.status().as_u16() != 201 {
+            return Err(format!("auditor add answered {}", answer.status()));
+        }
+        let mut records = Vec::new();
+        for (name, version, checksum) in &packages {
+            let record = Record {
+                key: key.public_key(),
+                created: now,
+                statement: Statement::SignOff {
+                    subject: Subject::Crate {
+                        name: name.clone(),
+                        version: version
+                            .parse()
+                            .map_err(|e| format!("{name} {version}: {e}"))?,
+                        checksum: checksum.clone(),
+                    },
+                    criteria: vec![Criterion::Reviewed],
+                    delta_from: None,
+                    notes: Some(format!("benchmark sign-off of {name} {version}")),
+                    source: None,
+                },
+            };
+            records.push(SignedRecord::sign(record, &key).map_err(|e| e.to_string())?);
+        }
+        let mut bodies = Vec::new();
+        let mut ids = BTreeSet::new();
+        let mut previous: Option<SignedHead> = None;
+        for chunk in records.chunks(batch) {
+            ids.extend(chunk.iter().map(SignedRecord::id));
+            let head = Head::next(
+                previous.as_ref().map(SignedHead::head),
+                key.public_key(),
+                &ids,
+                now,
+                30,
+            );
+            let head = SignedHead::sign(head, &key).map_err(|e| e.to_string())?;
+            let records: Vec<Value> = chunk
+                .iter()
+                .map(|r| serde_json::from_str(&r.to_json_line()).unwrap_or(Value::Null))
+                .collect();
+            let head_json: Value = serde_json::from_str(&head.to_json()).unwrap_or(Value::Null);
+            bodies.push((
+                chunk.len(),
+                json!({ "head": head_json, "records": records }).to_string(),
+            ));
+            previous = Some(head);
+        }
+        plans.push(bodies);
+    }
+    let started = Instant::now();
+    let results: Vec<Result<usize, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plans
+            .iter()
+            .map(|bodies| {
+                scope.spawn(move || {
+                    let http = agent();
+                    let mut stored = 0;
+                    for (count, body) in bodies {
+                        let answer = http
+                            .post(&format!("{url}/v1/publish"))
+                            .header("content-type", "application/json")
+                            .send(body.as_str())
+                            .map_err(|e| e.to_string())?;
+                        if answer.status().as_u16() != 200 {
+                            return Err(format!("publish answered {}", answer.status()));
+                        }
+                        stored += count;
+                    }
+                    Ok(stored)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a publisher panicked".into()))
+            })
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut stored = 0;
+    for r in results {
+        stored += r?;
+    }
+    Ok(json!({
+        "mode": "seed",
+        "auditors": auditors,
+        "batch": batch,
+        "records": stored,
+        "seconds": elapsed,
+        "records_per_second": stored as f64 / elapsed,
+    }))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Query,
+    Reads,
+}
+
+fn load(
+    mode: Mode,
+    url: &str,
+    lock: &Path,
+    clients: usize,
+    seconds: usize,
+    max_requests: usize,
+) -> Result<Value, String> {
+    let names: Vec<String> = packages(lock)?
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let query: BTreeMap<&str, Value> = names.iter().map(|n| (n.as_str(), Value::Null)).collect();
+    let query_body = json!({ "crates": query }).to_string();
+    let deadline = Instant::now() + Duration::from_secs(seconds as u64);
+    let per_client = max_requests.div_ceil(clients.max(1));
+    let started = Instant::now();
+    let outcomes: Vec<Result<(Vec<Duration>, usize), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients.max(1))
+            .map(|client| {
+                let (names, query_body) = (&names, &query_body);
+                scope.spawn(move || {
+                    let http = agent();
+                    let mut latencies = Vec::new();
+                    let mut records = 0;
+                    let mut i = client * 97;
+                    while latencies.len() < per_client && Instant::now() < deadline {
+                        let sent = Instant::now();
+                        let answer = match mode {
+                            Mode::Query => http
+                                .post(&format!("{url}/v1/crates"))
+                                .header("content-type", "application/json")
+                                .send(query_body.as_str()),
+                            Mode::Reads => http
+                                .get(&format!("{url}/v1/crates/{}", names[i % names.len()]))
+                                .call(),
+                        }
+                        .map_err(|e| e.to_string())?;
+                        if answer.status().as_u16() != 200 {
+                            return Err(format!("answered {}", answer.status()));
+                        }
+                        let body = answer
+                            .into_body()
+                            .with_config()
+                            .limit(64 * 1024 * 1024)
+                            .read_to_vec()
+                            .map_err(|e| e.to_string())?;
+                        latencies.push(sent.elapsed());
+                        // The first answer of each client is checked in full.
+                        if latencies.len() == 1 {
+                            let value: Value =
+                                serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                            records = match mode {
+                                Mode::Query => {
+                                    let crates = value["crates"].as_object().ok_or("no crates")?;
+                                    if crates.len() != names.len() {
+                                        return Err(format!(
+                                            "{} crates answered, {} asked",
+                                            crates.len(),
+                                            names.len()
+                                        ));
+                                    }
+                                    crates
+                                        .values()
+                                        .map(|c| c["records"].as_array().map_or(0, Vec::len))
+                                        .sum()
+                                }
+                                Mode::Reads => value["records"].as_array().map_or(0, Vec::len),
+                            };
+                        }
+                        i += 1;
+                    }
+                    Ok((latencies, records))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a client panicked".into())))
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    let mut records_first = 0;
+    for o in outcomes {
+        let (latencies, records) = o?;
+        all.extend(latencies);
+        records_first = records_first.max(records);
+    }
+    all.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |p: f64| {
+        if all.is_empty() {
+            0.0
+        } else {
+            let i = ((p * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1;
+            ms(all[i])
+        }
+    };
+    Ok(json!({
+        "mode": if mode == Mode::Query { "query" } else { "reads" },
+        "clients": clients,
+        "crates": names.len(),
+        "records_in_first_answer": records_first,
+        "requests": all.len(),
+        "seconds": elapsed,
+        "requests_per_second": all.len() as f64 / elapsed,
+        "p50_ms": pick(0.50),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
+        "max_ms": all.last().map_or(0.0, |d| ms(*d)),
+    }))
+}
