@@ -154,11 +154,7 @@ async fn verification_queue(state: &AppState) -> Result<String, ApiError> {
         "queued",
         "last error",
     ]);
-    for job in state
-        .db
-        .pending_jobs(i64::try_from(RECENT).unwrap_or(50))
-        .await?
-    {
+    for job in state.db.pending_jobs(i64::from(RECENT)).await? {
         table.row(&[
             crate_link(&job.crate_name.to_ascii_lowercase()),
             escape(&job.version),
