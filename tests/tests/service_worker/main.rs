@@ -160,6 +160,10 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
         2,
         "nothing signed for 1.2.0"
     );
+    // People see it on the dashboard (from the `verification-failed` event).
+    let (status, page) = support::request_text(&server.url, "GET", "/crates/popular", None, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("1.2.0") && page.contains("differs"), "{page}");
 }
 
 #[test]

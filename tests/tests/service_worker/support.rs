@@ -221,6 +221,18 @@ pub fn request(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
+    let (status, text) = request_text(base, method, path, token, body);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the status and the body as text.
+pub fn request_text(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, String) {
     let host = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).expect("connect to the registry");
     let body = body.map(Value::to_string).unwrap_or_default();
@@ -242,11 +254,11 @@ pub fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let json = text
+    let body = text
         .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    (status, json)
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// A loopback TCP proxy to `target` that can be switched off: while off, it accepts and at once
