@@ -89,13 +89,26 @@ fn verified_signoffs(server: &Server, key: &str, version: &str) -> Vec<SignedRec
 #[test]
 fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     let w = world();
+    release(&w.repo, &w.reg, "0.9.0");
     release(&w.repo, &w.reg, "1.0.0");
     let server = Server::start(&w.config);
     let token = support::admin_token(&w.config.db);
     server.watch(&token, "popular", GENUINE);
 
-    // The newest version at the first poll is audited against the pinned repository.
+    // The newest version at the first poll is audited against the pinned repository; older
+    // ones are only filed as known.
     let first = server.wait_verification("popular", "1.0.0");
+    let (_, jobs) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
+    let states: Vec<(String, String)> = jobs["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| (j["version"].to_string(), j["state"].to_string()))
+        .collect();
+    assert!(
+        states.contains(&("\"0.9.0\"".into(), "\"baseline\"".into())),
+        "{jobs}"
+    );
     assert_eq!(first["verdict"], "matches", "{first}");
     assert_eq!(first["signed"], true, "{first}");
     let signed = verified_signoffs(&server, &w.public_key, "1.0.0");
