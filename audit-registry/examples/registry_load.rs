@@ -7,6 +7,9 @@
 //!     at once; prints records per second (signatures and heads are made before the clock starts).
 //! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE, back to back.
+//! registry_load query-varied URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
+//!     the same, each request also naming one crate no other request names, so no two request
+//!     bodies are alike and the server's cache of whole answers never hits.
 //! registry_load reads URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     CLIENTS threads each reading `GET /v1/crates/{name}` round the crates of LOCKFILE.
 //!
@@ -39,6 +42,14 @@ fn main() -> ExitCode {
         }
         ["query", url, lock, clients, seconds, max] => load(
             Mode::Query,
+            url,
+            Path::new(lock),
+            number(clients),
+            number(seconds),
+            number(max),
+        ),
+        ["query-varied", url, lock, clients, seconds, max] => load(
+            Mode::QueryVaried,
             url,
             Path::new(lock),
             number(clients),
@@ -224,6 +235,7 @@ fn seed(
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Query,
+    QueryVaried,
     Reads,
 }
 
@@ -257,11 +269,22 @@ fn load(
                     let mut i = client * 97;
                     while latencies.len() < per_client && Instant::now() < deadline {
                         let sent = Instant::now();
+                        let varied;
                         let answer = match mode {
                             Mode::Query => http
                                 .post(&format!("{url}/v1/crates"))
                                 .header("content-type", "application/json")
                                 .send(query_body.as_str()),
+                            Mode::QueryVaried => {
+                                // `{"crates":{…}}` with one more, unique, name at the front.
+                                varied = format!(
+                                    "{{\"crates\":{{\"zz-bench-{client}-{i}\":null,{}",
+                                    &query_body["{\"crates\":{".len()..]
+                                );
+                                http.post(&format!("{url}/v1/crates"))
+                                    .header("content-type", "application/json")
+                                    .send(varied.as_str())
+                            }
                             Mode::Reads => http
                                 .get(&format!("{url}/v1/crates/{}", names[i % names.len()]))
                                 .call(),
@@ -282,13 +305,15 @@ fn load(
                             let value: Value =
                                 serde_json::from_slice(&body).map_err(|e| e.to_string())?;
                             records = match mode {
-                                Mode::Query => {
+                                Mode::Query | Mode::QueryVaried => {
                                     let crates = value["crates"].as_object().ok_or("no crates")?;
-                                    if crates.len() != names.len() {
+                                    let asked =
+                                        names.len() + usize::from(mode == Mode::QueryVaried);
+                                    if crates.len() != asked {
                                         return Err(format!(
                                             "{} crates answered, {} asked",
                                             crates.len(),
-                                            names.len()
+                                            asked
                                         ));
                                     }
                                     crates
@@ -329,7 +354,11 @@ fn load(
         }
     };
     Ok(json!({
-        "mode": if mode == Mode::Query { "query" } else { "reads" },
+        "mode": match mode {
+            Mode::Query => "query",
+            Mode::QueryVaried => "query-varied",
+            Mode::Reads => "reads",
+        },
         "clients": clients,
         "crates": names.len(),
         "records_in_first_answer": records_first,

@@ -302,3 +302,37 @@ async fn changing_auditors_over_http_needs_an_admin_token() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}");
     }
 }
+
+/// The same query body twice, with a publish in between: the second answer is not the cached
+/// first one.
+#[tokio::test]
+async fn a_repeated_query_sees_what_was_published_since() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let k = key();
+        reg.register("team", &k).await;
+        let a = signoff(&k, "serde", "1.0.0");
+        let h1 = head(&k, None, &[&a]);
+        assert_eq!(reg.publish(&[&a], &h1).await.0, StatusCode::OK);
+        let query = json!({ "crates": { "serde": null, "tokio": null } }).to_string();
+        let (_, _, first) = reg
+            .send_with("POST", "/v1/crates", &[], query.clone())
+            .await;
+        let (_, _, again) = reg
+            .send_with("POST", "/v1/crates", &[], query.clone())
+            .await;
+        assert_eq!(first, again, "{backend}");
+        assert_eq!(ids(&first["crates"]["tokio"]).len(), 0);
+
+        let b = signoff(&k, "tokio", "1.0.0");
+        assert_eq!(
+            reg.publish(&[&b], &head(&k, Some(&h1), &[&a, &b])).await.0,
+            StatusCode::OK
+        );
+        let (_, _, after) = reg.send_with("POST", "/v1/crates", &[], query).await;
+        assert_eq!(
+            ids(&after["crates"]["tokio"]),
+            vec![b.id().to_string()],
+            "{backend}: a stale whole answer"
+        );
+    }
+}

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use audit_trust_core::names::validate_crate_name;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +40,26 @@ pub struct CrateCache {
     entries: HashMap<String, Arc<Rendered>>,
     /// Bytes of rendered JSON held.
     bytes: usize,
+    /// Whole answers to batch queries, by SHA-256 of the request body: a CI fleet asks for the
+    /// same lockfile again and again, and then an answer is one lookup and no copying.
+    answers: HashMap<[u8; 32], Bytes>,
+    answer_bytes: usize,
 }
+
+impl CrateCache {
+    /// Empties the cache when the database moved on or the cache grew past its budget.
+    fn follow(&mut self, generation: i64) {
+        if self.generation != generation || self.bytes + self.answer_bytes > CACHE_BYTES {
+            *self = CrateCache {
+                generation,
+                ..CrateCache::default()
+            };
+        }
+    }
+}
+
+/// Whole answers kept at most.
+const CACHE_ANSWERS: usize = 64;
 
 /// The cache starts afresh rather than grow past this much rendered JSON.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
@@ -68,21 +88,18 @@ fn etag_of(ids: &[&str]) -> String {
         })
 }
 
-/// The rendered answers for `names` (lowercase, valid), from the cache or the database.
+/// The rendered answers for `names` (lowercase, valid) as of `generation`, from the cache or
+/// the database.
 async fn rendered(
     state: &AppState,
+    generation: i64,
     names: &[String],
 ) -> Result<BTreeMap<String, Arc<Rendered>>, ApiError> {
-    let generation = state.db.generation().await?;
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     {
         let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.generation != generation || cache.bytes > CACHE_BYTES {
-            cache.generation = generation;
-            cache.entries.clear();
-            cache.bytes = 0;
-        }
+        cache.follow(generation);
         for name in names {
             match cache.entries.get(name) {
                 Some(r) => {
@@ -133,8 +150,13 @@ async fn rendered(
     Ok(out)
 }
 
-fn json_response(status: StatusCode, etag: Option<&str>, body: String) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+fn json_response(status: StatusCode, etag: Option<&str>, body: impl Into<Body>) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.into(),
+    )
+        .into_response();
     if let Some(tag) = etag
         && let Ok(value) = format!("\"{tag}\"").parse()
     {
@@ -161,7 +183,8 @@ pub(super) async fn one(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = lowercase_name(&name)?;
-    let answers = rendered(&state, std::slice::from_ref(&name)).await?;
+    let generation = state.db.generation().await?;
+    let answers = rendered(&state, generation, std::slice::from_ref(&name)).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
     };
@@ -191,6 +214,17 @@ pub(super) async fn query(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
+    let generation = state.db.generation().await?;
+    let key: [u8; 32] = Sha256::digest(&body).into();
+    let hit = {
+        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.follow(generation);
+        cache.answers.get(&key).cloned()
+    };
+    if let Some(answer) = hit {
+        Metrics::add(&state.metrics.crate_queries, 1);
+        return Ok(json_response(StatusCode::OK, None, answer));
+    }
     let request: Query = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a crate query: {e}")))?;
     if request.crates.len() > state.limits.max_query_crates {
@@ -205,7 +239,7 @@ pub(super) async fn query(
         known.insert(lowercase_name(&name)?, etag);
     }
     let names: Vec<String> = known.keys().cloned().collect();
-    let answers = rendered(&state, &names).await?;
+    let answers = rendered(&state, generation, &names).await?;
     let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
     out.push_str("{\"crates\":{");
     for (i, (name, answer)) in answers.iter().enumerate() {
@@ -228,6 +262,18 @@ pub(super) async fn query(
         }
     }
     out.push_str("}}");
+    let out = Bytes::from(out);
+    {
+        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.generation == generation {
+            if cache.answers.len() >= CACHE_ANSWERS {
+                cache.answers.clear();
+                cache.answer_bytes = 0;
+            }
+            cache.answer_bytes += out.len();
+            cache.answers.insert(key, out.clone());
+        }
+    }
     Metrics::add(&state.metrics.crate_queries, 1);
     Ok(json_response(StatusCode::OK, None, out))
 }
