@@ -264,10 +264,10 @@ async fn run(command: Command) -> Result<(), String> {
                 ..Limits::default()
             };
             let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
-            if worker.worker {
-                start_worker(&db, *worker, egress.clone()).await?;
-            }
             let state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            if worker.worker {
+                start_worker(&state, *worker, egress.clone()).await?;
+            }
             // Webhooks go out through the guarded client: every connection and redirect is
             // checked against the egress policy when its address is resolved.
             tokio::spawn(notify::run_deliveries(
@@ -368,7 +368,12 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 /// Registers the service key and starts the automatic auditor's loops.
-async fn start_worker(db: &Db, args: WorkerArgs, policy: EgressPolicy) -> Result<(), String> {
+async fn start_worker(
+    state: &AppState,
+    args: WorkerArgs,
+    policy: EgressPolicy,
+) -> Result<(), String> {
+    let db = &state.db;
     let path = args.signing_key.ok_or(
         "--worker needs --signing-key PATH (a key file made by `cargo audit-trust key new`)",
     )?;
@@ -405,7 +410,12 @@ async fn start_worker(db: &Db, args: WorkerArgs, policy: EgressPolicy) -> Result
         worker_id: worker::new_worker_id(),
     };
     // Leases and retries run on the real clock, whatever `--now` says.
-    worker::spawn(db.clone(), config, Arc::new(SystemClock));
+    worker::spawn(
+        db.clone(),
+        config,
+        Arc::new(SystemClock),
+        Arc::clone(&state.metrics),
+    );
     Ok(())
 }
 

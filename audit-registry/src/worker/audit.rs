@@ -21,6 +21,7 @@ use serde_json::json;
 
 use super::{Worker, backoff, secs, sign};
 use crate::db::{ClaimedJob, DbError, Verification};
+use crate::metrics::Metrics;
 use crate::notify::{self, Event, EventKind};
 
 /// Retries of a job wait at most this long.
@@ -78,11 +79,13 @@ async fn step(worker: &Arc<Worker>) -> Result<bool, DbError> {
     let now = worker.now();
     match result {
         Ok(()) => {
+            Metrics::add(&worker.metrics.worker_jobs_done, 1);
             if !worker.db.finish_job(&job, id, now).await? {
                 tracing::warn!(krate = %job.crate_name, version = %job.version, "lease lost before the job was finished");
             }
         }
         Err(error) => {
+            Metrics::add(&worker.metrics.worker_jobs_retried, 1);
             let wait = backoff(FIRST_RETRY, job.attempt, MAX_JOB_BACKOFF);
             tracing::warn!(krate = %job.crate_name, version = %job.version, attempt = job.attempt, %error, "job failed; retrying later");
             worker
@@ -158,7 +161,7 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
     };
     let signed = match outcome.evidence.clone() {
         Some(evidence) => {
-            sign::sign_source_matches(
+            let stored = sign::sign_source_matches(
                 worker,
                 &job.crate_name,
                 &job.version,
@@ -166,9 +169,15 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
                 evidence,
             )
             .await?;
+            if stored {
+                Metrics::add(&worker.metrics.worker_signoffs, 1);
+            }
             true
         }
-        None => false,
+        None => {
+            Metrics::add(&worker.metrics.worker_not_signed, 1);
+            false
+        }
     };
     tracing::info!(krate = %job.crate_name, version = %job.version, verdict = %outcome.verdict, signed, "audited");
     let verification = Verification {

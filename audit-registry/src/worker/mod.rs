@@ -23,6 +23,7 @@ use audit_trust_core::signoff::SigningKey;
 use audit_trust_core::time::Clock;
 
 use crate::db::Db;
+use crate::metrics::Metrics;
 
 pub use audit::AuditOutcome;
 pub use index::{IndexSource, parse_index_versions};
@@ -86,10 +87,12 @@ pub(crate) struct Worker {
     pub clock: Arc<dyn Clock>,
     pub http: HttpClient,
     pub index: index::IndexSource,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Starts the poll loop and the job loop on the runtime; they run until the process ends.
-pub fn spawn(db: Db, config: WorkerConfig, clock: Arc<dyn Clock>) {
+/// Their counters go to `metrics` (the server's `/metrics`).
+pub fn spawn(db: Db, config: WorkerConfig, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) {
     let http = HttpClient::guarded(config.http_timeout, config.policy.clone());
     let index = index::IndexSource::new(&config.index_url);
     let worker = Arc::new(Worker {
@@ -98,6 +101,7 @@ pub fn spawn(db: Db, config: WorkerConfig, clock: Arc<dyn Clock>) {
         index,
         config,
         clock,
+        metrics,
     });
     tracing::info!(worker = %worker.config.worker_id, index = %worker.config.index_url, "automatic auditor started");
     tokio::spawn(poll::run(Arc::clone(&worker)));

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::index::{IndexAnswer, ListedVersion};
 use super::{Worker, backoff, secs};
 use crate::db::PollValidators;
+use crate::metrics::Metrics;
 
 /// Crates polled per round at most (the rest wait for the next round).
 const POLLS_PER_ROUND: i64 = 100;
@@ -55,6 +56,7 @@ async fn poll_one(worker: &Arc<Worker>, name: &str) -> Result<(), crate::db::DbE
     };
     let now = worker.now();
     let interval = secs(worker.config.poll_interval).max(1);
+    Metrics::add(&worker.metrics.worker_polls, 1);
     match answer {
         Ok(IndexAnswer::Unchanged) => {
             let kept = PollValidators {
@@ -83,6 +85,7 @@ async fn poll_one(worker: &Arc<Worker>, name: &str) -> Result<(), crate::db::DbE
                 .await
         }
         Err(e) => {
+            Metrics::add(&worker.metrics.worker_poll_failures, 1);
             let failures = entry.poll_failures + 1;
             let wait = backoff(worker.config.poll_interval, failures, MAX_POLL_BACKOFF);
             tracing::warn!(krate = %name, failures, error = %e, "index poll failed");

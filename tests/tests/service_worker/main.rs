@@ -177,6 +177,12 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     let (status, page) = support::request_text(&server.url, "GET", "/crates/popular", None, None);
     assert_eq!(status, 200);
     assert!(page.contains("1.2.0") && page.contains("differs"), "{page}");
+    let (_, metrics) = support::request_text(&server.url, "GET", "/metrics", None, None);
+    assert!(
+        metrics.contains("audit_registry_worker_signoffs_total 2\n")
+            && metrics.contains("audit_registry_worker_not_signed_total 1\n"),
+        "{metrics}"
+    );
 }
 
 #[test]

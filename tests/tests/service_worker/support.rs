@@ -136,7 +136,7 @@ impl Server {
             cmd.args(["--mirror", mirror]);
         }
         let mut child = cmd
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
