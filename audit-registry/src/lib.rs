@@ -8,6 +8,7 @@
 pub mod api;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod html;
 pub mod limits;
 pub mod metrics;

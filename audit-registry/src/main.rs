@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_registry::db::Db;
+use audit_registry::export::{export, export_on_schedule};
 use audit_registry::notify::{self, DeliveryConfig};
 use audit_registry::worker::{self, WorkerConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
@@ -55,6 +56,13 @@ enum Command {
         /// Log lines as JSON objects (one per line) or as text
         #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "AUDIT_REGISTRY_LOG_FORMAT")]
         log_format: LogFormat,
+        /// Keep a static export of every record in this folder (see `export`), rewritten after
+        /// publishes
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
+        /// Check for new publishes to export at most every this many seconds
+        #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        export_interval: u64,
         /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
         #[arg(long, hide = true, value_name = "INSTANT")]
         now: Option<String>,
@@ -66,6 +74,17 @@ enum Command {
         webhooks: WebhookArgs,
         #[command(flatten)]
         worker: Box<WorkerArgs>,
+    },
+    /// Write every record as static files that any web server, object store or CDN can serve
+    /// (clients read them with `records = { url = "…" }`)
+    Export {
+        /// The folder to write (created if needed; brought up to date if it holds an export)
+        dir: PathBuf,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+        /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ), for reproducible tests
+        #[arg(long, hide = true, value_name = "INSTANT")]
+        now: Option<String>,
     },
     /// Manage the auditors (keys) whose records are accepted
     #[command(subcommand)]
@@ -240,22 +259,25 @@ async fn run(command: Command) -> Result<(), String> {
             max_query_crates,
             rate_per_minute,
             log_format,
+            export_dir,
+            export_interval,
             now,
             mirrors,
             webhooks,
             worker,
         } => {
             let delivery = webhooks.config()?;
-            let clock: Arc<dyn Clock> = match now {
-                Some(text) => {
-                    Arc::new(FixedClock(Timestamp::parse(&text).ok_or_else(|| {
-                        format!("--now `{text}`: write 2025-01-31T12:00:00Z")
-                    })?))
-                }
-                None => Arc::new(SystemClock),
-            };
+            let clock = clock_from(now)?;
             init_logs(log_format);
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            if let Some(dir) = export_dir {
+                tokio::spawn(export_on_schedule(
+                    db.clone(),
+                    dir,
+                    std::time::Duration::from_secs(export_interval),
+                    Arc::clone(&clock),
+                ));
+            }
             let limits = Limits {
                 max_body_bytes,
                 max_batch,
@@ -292,6 +314,22 @@ async fn run(command: Command) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())
+        }
+        Command::Export { dir, db, now } => {
+            let clock = clock_from(now)?;
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            let summary = export(&db, &dir, clock.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "exported {} record(s) of {} key(s), {} crate file(s), to {} ({} file(s) written)",
+                summary.records,
+                summary.keys,
+                summary.crates,
+                dir.display(),
+                summary.files_written
+            );
+            Ok(())
         }
         Command::Auditor(AuditorCommand::Add { name, key, db }) => {
             if !valid_name(&name) {
@@ -417,6 +455,17 @@ async fn start_worker(
         Arc::clone(&state.metrics),
     );
     Ok(())
+}
+
+fn clock_from(now: Option<String>) -> Result<Arc<dyn Clock>, String> {
+    Ok(match now {
+        Some(text) => {
+            Arc::new(FixedClock(Timestamp::parse(&text).ok_or_else(|| {
+                format!("--now `{text}`: write 2025-01-31T12:00:00Z")
+            })?))
+        }
+        None => Arc::new(SystemClock),
+    })
 }
 
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`). JSON puts one object per line

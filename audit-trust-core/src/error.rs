@@ -108,6 +108,10 @@ pub enum Error {
     #[error("registry {url}: {message}")]
     Registry { url: String, message: String },
 
+    /// A static export of a registry could not be read; `message` says why.
+    #[error("static export {url}: {message}")]
+    StaticExport { url: String, message: String },
+
     /// `sign` cannot make this record.
     #[error("cannot sign {package}: {message}")]
     Sign { package: String, message: String },

@@ -27,6 +27,23 @@ impl HttpError {
     }
 }
 
+/// What identifies a version of a fetched file to its server (`ETag`, `Last-Modified`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The answer to a conditional GET.
+#[derive(Debug)]
+pub enum Conditional {
+    NotModified,
+    Changed {
+        body: Vec<u8>,
+        validators: Validators,
+    },
+}
+
 /// A blocking client shared by worker threads.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -183,6 +200,49 @@ impl HttpClient {
                 other => HttpError::Transport(other.to_string()),
             })?;
         Ok((status, bytes))
+    }
+
+    /// GET `url` unless it is unchanged since `validators` (an `ETag` and a `Last-Modified`
+    /// from an earlier answer, sent as `If-None-Match` / `If-Modified-Since`).
+    pub fn get_if_changed(
+        &self,
+        url: &str,
+        max_body: u64,
+        validators: &Validators,
+    ) -> Result<Conditional, HttpError> {
+        let mut builder = http_types::Request::get(url);
+        if let Some(etag) = &validators.etag {
+            builder = builder.header("if-none-match", etag.as_str());
+        }
+        if let Some(modified) = &validators.last_modified {
+            builder = builder.header("if-modified-since", modified.as_str());
+        }
+        let request = builder
+            .body(())
+            .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
+        let response = self.send(request, max_body)?;
+        match response.status().as_u16() {
+            304 => Ok(Conditional::NotModified),
+            200 => {
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| v.len() <= 256)
+                        .map(str::to_owned)
+                };
+                let validators = Validators {
+                    etag: header("etag"),
+                    last_modified: header("last-modified"),
+                };
+                Ok(Conditional::Changed {
+                    body: response.into_body(),
+                    validators,
+                })
+            }
+            status => Err(HttpError::Status { status }),
+        }
     }
 
     /// POST `body` with extra `headers` and follow no redirect: for webhooks, whose answer is

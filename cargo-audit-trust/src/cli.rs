@@ -227,6 +227,9 @@ pub struct QueryArgs {
     /// Read every auditor's records from this registry instead of where Cargo.audit says
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
+    /// Read every auditor's records from this static export of a registry instead
+    #[arg(long, value_name = "URL", conflicts_with = "registry")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
+mod export;
 pub mod jobs;
 mod outbox;
 mod reads;

@@ -69,8 +69,8 @@ pub fn evidence_from_records(
     let mut notes = records.notes.clone();
     notes.extend(records.unread.iter().map(|(auditor, location)| {
         format!(
-            "the records of auditor `{auditor}` at {location} were not read: static URL sources \
-             are not read yet"
+            "the records of auditor `{auditor}` at {location} were not read: this command reads \
+             local folders only"
         )
     }));
     (accepted, rejected, notes)

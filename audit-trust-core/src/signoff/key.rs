@@ -58,6 +58,23 @@ impl PublicKey {
     pub fn hex(&self) -> String {
         super::hex(&self.0)
     }
+
+    /// The key whose [`Self::hex`] is `text` (64 lowercase hex digits, nothing else).
+    pub fn from_hex(text: &str) -> Option<PublicKey> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            };
+            bytes[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(PublicKey(bytes))
+    }
 }
 
 impl fmt::Display for PublicKey {

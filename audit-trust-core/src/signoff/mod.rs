@@ -22,6 +22,8 @@ mod registry_sync;
 mod rejection;
 mod signed;
 mod source;
+mod static_client;
+pub mod static_export;
 mod store;
 pub mod verify;
 mod wire;
@@ -41,10 +43,14 @@ pub use record::{
     RepositoryTrust, SourceEvidence, Statement, Subject, VERDICT_MATCHES,
 };
 pub use registry_client::{KeyLog, RegistryClient};
-pub use registry_sync::{PublishSummary, mirror_age, mirror_path, publish_records, sync_mirror};
+pub use registry_sync::{
+    LogSource, PublishSummary, mirror_age, mirror_path, publish_records, static_mirror_path,
+    sync_mirror,
+};
 pub use rejection::Rejection;
 pub use signed::SignedRecord;
 pub use source::{AcceptedRecord, RejectedItem, VerifiedSource, verify_source};
+pub use static_client::StaticClient;
 pub use store::{LocalStore, Location, StoreContents, StoredRecord};
 pub use wire::MAX_RECORD_LINE_BYTES;
 

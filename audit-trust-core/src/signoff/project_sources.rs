@@ -1,8 +1,9 @@
 //! All the records a project trusts: every auditor of `Cargo.audit`, each source read once and
 //! verified for the auditors that share it. A local folder is read as it is; a registry is first
 //! synced into a mirror in the cache folder (one request for all its keys), then read the same
-//! way. An unreachable registry is an error unless its mirror is younger than the policy allows
-//! (the gate fails closed). Static URLs are not read yet.
+//! way; a static export of a registry (`records = { url }`) fills a mirror of its own through
+//! the same code. An unreachable source is an error unless its mirror is younger than the
+//! policy allows (the gate fails closed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,9 @@ use std::time::Duration;
 
 use super::head_cache::HeadCache;
 use super::registry_client::RegistryClient;
-use super::registry_sync::{mirror_age, mirror_path, sync_mirror};
+use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
 use super::source::{AcceptedRecord, RejectedItem, verify_source};
+use super::static_client::StaticClient;
 use super::store::LocalStore;
 use crate::Error;
 use crate::audit_file::{AuditFile, Auditor, RecordLocation};
@@ -28,7 +30,7 @@ pub struct ProjectRecords {
     pub notes: Vec<String>,
 }
 
-/// How to reach registries; without it, registry sources are listed as unread.
+/// How to reach registries and static exports; without it, such sources are listed as unread.
 #[derive(Debug)]
 pub struct RemoteAccess<'a> {
     pub http: &'a HttpClient,
@@ -42,6 +44,7 @@ pub struct RemoteAccess<'a> {
 enum Source {
     Folder(PathBuf),
     Registry(String),
+    Static(String),
 }
 
 /// Reads and verifies the sources of `audit_file` (folders relative to `audit_dir`).
@@ -72,7 +75,14 @@ pub fn verify_project_sources(
                     .or_default()
                     .push(auditor);
             }
-            (RecordLocation::Registry(url) | RecordLocation::Url(url), _) => {
+            (RecordLocation::Url(url), Some(_)) => {
+                let url = url.trim_end_matches('/').to_owned();
+                sources
+                    .entry(Source::Static(url))
+                    .or_default()
+                    .push(auditor);
+            }
+            (RecordLocation::Registry(url) | RecordLocation::Url(url), None) => {
                 out.unread.push((auditor.name.clone(), url.clone()));
             }
         }
@@ -85,8 +95,31 @@ pub fn verify_project_sources(
             }
             Source::Registry(url) => {
                 let Some(remote) = remote else { continue };
-                let mirror = mirror_registry(&url, &auditors, remote, &mut out.notes)?;
+                let path = mirror_path(remote.cache_dir, &url);
+                let client = RegistryClient::new(&url, remote.http);
+                let mirror = mirror_remote(
+                    &client,
+                    Remote::Registry(&url),
+                    path,
+                    &auditors,
+                    remote,
+                    &mut out.notes,
+                )?;
                 (mirror, format!("registry:{url}"))
+            }
+            Source::Static(url) => {
+                let Some(remote) = remote else { continue };
+                let path = static_mirror_path(remote.cache_dir, &url);
+                let client = StaticClient::new(&url, remote.http, Some(path.clone()));
+                let mirror = mirror_remote(
+                    &client,
+                    Remote::Static(&url),
+                    path,
+                    &auditors,
+                    remote,
+                    &mut out.notes,
+                )?;
+                (mirror, format!("url:{url}"))
             }
         };
         let contents = LocalStore::new(&folder).read()?;
@@ -97,15 +130,39 @@ pub fn verify_project_sources(
     Ok(out)
 }
 
-/// Syncs the mirror of `url` for the keys of `auditors`; falls back to a young enough mirror
-/// when the registry cannot be reached (or with `--offline`), and fails otherwise.
-fn mirror_registry(
-    url: &str,
+/// Which kind of remote source a mirror is of, to word its errors.
+#[derive(Clone, Copy)]
+enum Remote<'u> {
+    Registry(&'u str),
+    Static(&'u str),
+}
+
+impl Remote<'_> {
+    fn error(self, message: String) -> Error {
+        match self {
+            Remote::Registry(url) => Error::Registry {
+                url: url.to_owned(),
+                message,
+            },
+            Remote::Static(url) => Error::StaticExport {
+                url: url.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+/// Syncs the mirror at `path` of the source for the keys of `auditors`; falls back to
+/// a young enough mirror when the source cannot be reached (or with `--offline`), and fails
+/// otherwise.
+fn mirror_remote(
+    client: &dyn LogSource,
+    source: Remote<'_>,
+    path: PathBuf,
     auditors: &[&Auditor],
     remote: &RemoteAccess<'_>,
     notes: &mut Vec<String>,
 ) -> Result<PathBuf, Error> {
-    let path = mirror_path(remote.cache_dir, url);
     let mirror = LocalStore::new(&path);
     let keys: Vec<_> = auditors
         .iter()
@@ -114,7 +171,7 @@ fn mirror_registry(
     let failure = if remote.offline {
         None
     } else {
-        match sync_mirror(&RegistryClient::new(url, remote.http), &mirror, &keys) {
+        match sync_mirror(client, &mirror, &keys) {
             Ok(()) => return Ok(path),
             Err(e) => Some(e),
         }
@@ -122,23 +179,23 @@ fn mirror_registry(
     let hours = |d: Duration| d.as_secs() / 3600;
     match mirror_age(&mirror) {
         Some(age) if remote.offline || age <= remote.max_mirror_age => {
-            let why =
-                failure.map_or_else(|| format!("registry {url}: --offline"), |e| e.to_string());
+            let why = failure
+                .unwrap_or_else(|| source.error("--offline".into()))
+                .to_string();
             notes.push(format!(
                 "{why}; using its records as mirrored {} hour(s) ago",
                 hours(age)
             ));
             Ok(path)
         }
-        age => Err(failure.unwrap_or_else(|| Error::Registry {
-            url: url.to_owned(),
-            message: format!(
+        age => Err(failure.unwrap_or_else(|| {
+            source.error(format!(
                 "--offline and {}",
                 match age {
                     Some(a) => format!("its mirror is {} hour(s) old", hours(a)),
                     None => "it was never mirrored".into(),
                 }
-            ),
+            ))
         })),
     }
 }

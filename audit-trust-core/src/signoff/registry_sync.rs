@@ -1,10 +1,11 @@
-//! Keeping a local mirror of what a registry holds for some keys, and publishing a local store's
-//! records to a registry.
+//! Keeping a local mirror of what a remote source (a registry, or a static export of one) holds
+//! for some keys, and publishing a local store's records to a registry.
 //!
-//! The mirror is a [`LocalStore`] in the cache folder, filled with exactly what the registry
-//! served (records and heads) and verified like any store when read, so a registry is held to
-//! the same rules as a folder: every record signed by a pinned key, every key's records matching
-//! its head, no head older than one seen. One sync request brings all keys up to date.
+//! The mirror is a [`LocalStore`] in the cache folder, filled with exactly what the source
+//! served (records and heads) and verified like any store when read, so a remote source is held
+//! to the same rules as a folder: every record signed by a pinned key, every key's records
+//! matching its head, no head older than one seen. Both kinds of source fill it through
+//! [`LogSource`], so they share this code and its guarantees.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use super::head::{Head, SignedHead};
 use super::record::Statement;
-use super::registry_client::RegistryClient;
+use super::registry_client::{KeyLog, RegistryClient};
 use super::store::LocalStore;
 use super::{PublicKey, SignedRecord, SigningKey};
 use crate::Error;
@@ -25,15 +26,39 @@ const RENEW_WITHIN_DAYS: i64 = 30;
 /// Written after every successful sync; its age is the age of the mirror.
 const SYNCED_MARKER: &str = ".synced";
 
+/// A remote source of keys' logs: what it holds for each key asked about, beyond the head
+/// sequence given (0: everything). Only bytes move here; the mirror verifies them when read.
+pub trait LogSource {
+    fn logs_after(
+        &self,
+        keys: &BTreeMap<PublicKey, u64>,
+    ) -> Result<BTreeMap<PublicKey, KeyLog>, Error>;
+}
+
+impl LogSource for RegistryClient<'_> {
+    fn logs_after(
+        &self,
+        keys: &BTreeMap<PublicKey, u64>,
+    ) -> Result<BTreeMap<PublicKey, KeyLog>, Error> {
+        self.sync(keys)
+    }
+}
+
 /// The mirror folder of the registry at `url`.
 pub fn mirror_path(cache_dir: &Path, url: &str) -> PathBuf {
     let hash = crate::fetch::sha256_hex(url.trim_end_matches('/').as_bytes());
     cache_dir.join("registry-mirrors").join(&hash[..16])
 }
 
+/// The mirror folder of the static export at `url` (apart from a registry's at the same URL).
+pub fn static_mirror_path(cache_dir: &Path, url: &str) -> PathBuf {
+    let hash = crate::fetch::sha256_hex(format!("static:{}", url.trim_end_matches('/')).as_bytes());
+    cache_dir.join("registry-mirrors").join(&hash[..16])
+}
+
 /// Brings the mirror up to date for `keys`, asking only for what came after the heads it has.
 pub fn sync_mirror(
-    client: &RegistryClient<'_>,
+    client: &dyn LogSource,
     mirror: &LocalStore,
     keys: &[PublicKey],
 ) -> Result<(), Error> {
@@ -42,7 +67,7 @@ pub fn sync_mirror(
         .iter()
         .map(|k| (*k, contents.heads.get(k).map_or(0, |h| h.head().sequence)))
         .collect();
-    let logs = client.sync(&after)?;
+    let logs = client.logs_after(&after)?;
     for (_, log) in logs {
         // What does not parse is left out; the head check then refuses the key's records.
         let records: Vec<SignedRecord> = log

@@ -80,6 +80,12 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
             auditor.records = RecordLocation::Registry(url.clone());
         }
     }
+    if let Some(url) = &args.url {
+        check_registry_url(url)?;
+        for auditor in &mut project.audit_file.auditors {
+            auditor.records = RecordLocation::Url(url.clone());
+        }
+    }
     let cache_dir = cache_dir(global)?;
     let cache = HeadCache::new(&cache_dir);
     let http = HttpClient::default();
@@ -281,7 +287,7 @@ fn render_human(q: &QueryJson<'_>) -> String {
     for u in &q.unread_sources {
         let _ = writeln!(
             out,
-            "\nnote: auditor `{}` keeps its records at {}, which this version cannot read yet",
+            "\nnote: auditor `{}` keeps its records at {}, which this command does not read",
             u.auditor,
             escape_untrusted(u.location)
         );

@@ -8,4 +8,5 @@ mod registry;
 mod revoke;
 mod sign_query;
 mod source_matches;
+mod static_export;
 mod world;

@@ -13,22 +13,27 @@ use serde_json::Value;
 use crate::world::{World, path_arg, world};
 
 /// A running `audit-registry serve`, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(db: &Path) -> Server {
-        Server::start_at(db, "127.0.0.1:0")
+    pub(crate) fn start(db: &Path) -> Server {
+        Server::start_at(db, "127.0.0.1:0", &[])
+    }
+
+    /// Started with more options, such as `--export-dir`.
+    pub(crate) fn start_with(db: &Path, options: &[&str]) -> Server {
+        Server::start_at(db, "127.0.0.1:0", options)
     }
 
     /// Starts again where a stopped server listened, so clients find it at the same URL.
-    fn restart(db: &Path, url: &str) -> Server {
-        Server::start_at(db, url.trim_start_matches("http://"))
+    pub(crate) fn restart(db: &Path, url: &str) -> Server {
+        Server::start_at(db, url.trim_start_matches("http://"), &[])
     }
 
-    fn start_at(db: &Path, listen: &str) -> Server {
+    fn start_at(db: &Path, listen: &str, options: &[&str]) -> Server {
         let mut child = Command::new(binary_path("audit-registry"))
             .args([
                 "serve",
@@ -39,6 +44,7 @@ impl Server {
                 "--db",
             ])
             .arg(db_url(db))
+            .args(options)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -84,7 +90,7 @@ fn db_url(db: &Path) -> String {
     format!("sqlite://{}", db.display())
 }
 
-fn registry_admin(db: &Path, args: &[&str]) -> String {
+pub(crate) fn registry_admin(db: &Path, args: &[&str]) -> String {
     let out = Command::new(binary_path("audit-registry"))
         .args(args)
         .arg("--db")
@@ -114,7 +120,7 @@ fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
     path
 }
 
-fn consumer_query(w: &World, audit: &Path) -> Value {
+pub(crate) fn consumer_query(w: &World, audit: &Path) -> Value {
     let out = w
         .cmd()
         .args(["query", "leafy", "--format", "json", "--audit-file"])
@@ -129,7 +135,7 @@ fn consumer_query(w: &World, audit: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
-fn codes(q: &Value) -> Vec<String> {
+pub(crate) fn codes(q: &Value) -> Vec<String> {
     q["rejected"]
         .as_array()
         .expect("rejected")

@@ -1,5 +1,6 @@
 //! Fixtures shared by the sign-off tests: fixed keys, a record of each kind, an auditor.
 
+mod export;
 mod heads;
 mod records;
 mod source;

@@ -1,0 +1,290 @@
+//! The static export of a registry: every key's signed head and records as plain files that any
+//! web server, object store or CDN can serve (`docs/registry-api.md`, "Static export"):
+//!
+//! ```text
+//! DIR/v1/index.json                       format, when it was made, each key's head sequence
+//! DIR/v1/keys/<key in hex>/head.json      the key's signed head, exactly as signed
+//! DIR/v1/keys/<key in hex>/records.jsonl  every record of the key, in head order, as signed
+//! DIR/v1/crates/<first two letters>/<crate>.jsonl   every record about a crate (for people)
+//! ```
+//!
+//! File names come from the key's bytes (hex) and from validated lowercase crate names, never
+//! from text a record or a reader supplies, so no data can reach outside `DIR`. Readers derive
+//! the same names from the keys they pin and ignore the paths listed in the index.
+//!
+//! Why files are replaced one by one rather than the whole folder swapped: `DIR` is usually a
+//! web root or the source of an object-store sync, which a swap through a symlink would not
+//! survive everywhere. Instead every file is written through a temporary file and a rename, in
+//! an order that keeps every moment consistent for a reader that fetches a head before the
+//! records: records first, then heads, the index last. A key's `records.jsonl` only ever grows
+//! at the end (records are ordered by the head that first covered them), so a reader holding
+//! head #N takes the file's first `count` lines, which are exactly the records head #N covers
+//! even when the file was rewritten for head #N+1 in between.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::PublicKey;
+use crate::Error;
+use crate::names::validate_crate_name;
+use crate::time::Timestamp;
+
+/// The layout's version; also the first folder of every path.
+pub const EXPORT_FORMAT: u64 = 1;
+pub const INDEX_PATH: &str = "v1/index.json";
+
+/// Bounds a reader applies to what it fetches.
+pub const MAX_INDEX_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_HEAD_BYTES: u64 = 4096;
+pub const MAX_KEY_RECORDS_BYTES: u64 = 256 * 1024 * 1024;
+
+/// `v1/index.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportIndex {
+    pub format: u64,
+    /// When the export was made (RFC 3339); for people, readers do not rely on it.
+    pub generated: String,
+    /// By public key (`ed25519:…`).
+    pub keys: BTreeMap<String, IndexedKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedKey {
+    /// The sequence of the key's head in this export.
+    pub sequence: u64,
+    /// How many records that head covers.
+    pub count: u64,
+    /// Relative to `v1/`; informative only (readers derive them from the key).
+    pub head: String,
+    pub records: String,
+}
+
+/// What the export holds for one key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyExport {
+    /// The signed head as stored (JSON).
+    pub head_json: String,
+    pub sequence: u64,
+    pub count: u64,
+    /// Its records, oldest head first.
+    pub records: Vec<ExportRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportRecord {
+    /// The lowercase crate it is filed under (a revocation: the crate of what it revokes).
+    pub crate_name: String,
+    /// The signed record as one JSON line, exactly as signed.
+    pub line: String,
+}
+
+/// What [`write_export`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub keys: usize,
+    pub records: usize,
+    pub crates: usize,
+    /// Files written because they were new or changed (the others were left alone).
+    pub files_written: usize,
+}
+
+/// `keys/<key in hex>` (relative to `v1/`).
+pub fn key_dir(key: &PublicKey) -> String {
+    format!("keys/{}", key.hex())
+}
+
+pub fn head_path(key: &PublicKey) -> String {
+    format!("v1/{}/head.json", key_dir(key))
+}
+
+pub fn records_path(key: &PublicKey) -> String {
+    format!("v1/{}/records.jsonl", key_dir(key))
+}
+
+/// `v1/crates/<first two letters>/<crate>.jsonl`, for a valid crate name only.
+pub fn crate_path(name: &str) -> Result<String, Error> {
+    validate_crate_name(name).map_err(|e| Error::Store {
+        path: PathBuf::from(name),
+        message: e.to_string(),
+    })?;
+    let lower = name.to_ascii_lowercase();
+    let prefix: String = lower.chars().take(2).collect();
+    Ok(format!("v1/crates/{prefix}/{lower}.jsonl"))
+}
+
+/// Writes (or brings up to date) the export in `dir`. Files whose bytes would not change are
+/// left alone, so a web server's `ETag`/`Last-Modified` stay the same for them.
+pub fn write_export(
+    dir: &Path,
+    keys: &BTreeMap<PublicKey, KeyExport>,
+    generated: Timestamp,
+) -> Result<ExportSummary, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Two exporters of one folder (two instances sharing a database and a disk) take turns.
+    let _lock = crate::lock::FolderLock::exclusive(dir)?;
+    // An exporter that read the database before another one published and exported must not
+    // put an older head back: such keys keep what is on disk.
+    let all = keys.len();
+    let keys: BTreeMap<&PublicKey, &KeyExport> = keys
+        .iter()
+        .filter(|(key, export)| on_disk_sequence(dir, key).is_none_or(|seq| seq <= export.sequence))
+        .collect();
+    // Crate files gather every key's records; this exporter is behind for some key, so the
+    // ones on disk (written by the exporter ahead of it) are left as they are.
+    let behind = keys.len() < all;
+    let mut summary = ExportSummary {
+        keys: keys.len(),
+        ..ExportSummary::default()
+    };
+    let mut crates: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    // Records first: a head must never be visible before the records it covers.
+    for (key, export) in &keys {
+        let mut text = String::new();
+        for record in &export.records {
+            if record.line.contains('\n') {
+                return Err(export_error(dir, "a stored record spans several lines"));
+            }
+            text.push_str(&record.line);
+            text.push('\n');
+            crates
+                .entry(record.crate_name.to_ascii_lowercase())
+                .or_default()
+                .push(&record.line);
+        }
+        summary.records += export.records.len();
+        summary.files_written += write_if_changed(&dir.join(records_path(key)), text.as_bytes())?;
+    }
+    for (name, lines) in crates.iter().filter(|_| !behind) {
+        // A name that is not a crate name never becomes a path (the registry validates them
+        // on publish; this guards the export on its own).
+        let Ok(path) = crate_path(name) else { continue };
+        let mut text = lines.join("\n");
+        text.push('\n');
+        summary.crates += 1;
+        summary.files_written += write_if_changed(&dir.join(path), text.as_bytes())?;
+    }
+    for (key, export) in &keys {
+        let text = format!("{}\n", export.head_json.trim_end());
+        summary.files_written += write_if_changed(&dir.join(head_path(key)), text.as_bytes())?;
+    }
+    // The index lists every key on disk, also those kept from a newer export.
+    let mut listed = BTreeMap::new();
+    for key in keys_on_disk(dir)? {
+        let Some((sequence, count)) = on_disk_head(dir, &key) else {
+            continue;
+        };
+        listed.insert(
+            key.to_string(),
+            IndexedKey {
+                sequence,
+                count,
+                head: format!("{}/head.json", key_dir(&key)),
+                records: format!("{}/records.jsonl", key_dir(&key)),
+            },
+        );
+    }
+    let index = ExportIndex {
+        format: EXPORT_FORMAT,
+        generated: generated.to_string(),
+        keys: listed,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&index)
+        .map_err(|e| export_error(dir, &format!("cannot encode the index: {e}")))?;
+    bytes.push(b'\n');
+    // The index changes with `generated` on every run; it is the one file always rewritten.
+    write_public(&dir.join(INDEX_PATH), &bytes)?;
+    summary.files_written += 1;
+    Ok(summary)
+}
+
+/// Parses `v1/index.json` as served; only the format is checked here, the rest is verified
+/// through the signed heads.
+pub fn parse_index(bytes: &[u8]) -> Result<ExportIndex, String> {
+    let index: ExportIndex =
+        serde_json::from_slice(bytes).map_err(|e| format!("not an export index: {e}"))?;
+    if index.format != EXPORT_FORMAT {
+        return Err(format!(
+            "export format {} is not one this tool reads (it reads {EXPORT_FORMAT})",
+            index.format
+        ));
+    }
+    Ok(index)
+}
+
+/// The first `count` records of a key's `records.jsonl`: the ones its head covers (see the
+/// module's comment on why a longer file is normal).
+pub fn covered_lines(text: &str, count: u64) -> Vec<String> {
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(count)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `(sequence, count)` of the head of `key` in the export at `dir`, if one verifies there.
+fn on_disk_head(dir: &Path, key: &PublicKey) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(dir.join(head_path(key))).ok()?;
+    let head = super::SignedHead::from_json(text.trim()).ok()?;
+    (head.head().key == *key).then(|| (head.head().sequence, head.head().count))
+}
+
+fn on_disk_sequence(dir: &Path, key: &PublicKey) -> Option<u64> {
+    on_disk_head(dir, key).map(|(sequence, _)| sequence)
+}
+
+/// The keys that have a folder under `v1/keys/` (named by their hex; anything else is ignored).
+fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
+    let keys_dir = dir.join("v1/keys");
+    let entries = match std::fs::read_dir(&keys_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&keys_dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&keys_dir, e))?;
+        if let Some(key) = entry.file_name().to_str().and_then(PublicKey::from_hex) {
+            out.push(key);
+        }
+    }
+    Ok(out)
+}
+
+fn export_error(dir: &Path, message: &str) -> Error {
+    Error::Store {
+        path: dir.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// 1 when the file was written, 0 when it already held `bytes`.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<usize, Error> {
+    match std::fs::read(path) {
+        Ok(old) if old == bytes => Ok(0),
+        _ => write_public(path, bytes).map(|()| 1),
+    }
+}
+
+/// Writes through a temporary file and a rename, readable by everyone: the files are meant to
+/// be served, often by a web server running as another user.
+fn write_public(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
