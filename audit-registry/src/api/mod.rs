@@ -4,6 +4,7 @@
 pub mod admin;
 mod crates;
 mod dashboard;
+mod generation;
 mod publish;
 mod subscribers;
 mod sync;
@@ -65,6 +66,7 @@ pub struct AppState {
     pub egress: EgressPolicy,
     rate: Arc<RateLimiter>,
     crate_cache: crates::SharedCrateCache,
+    generation: Arc<generation::GenerationGate>,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
             egress: EgressPolicy::public_only(),
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
             crate_cache: Arc::default(),
+            generation: Arc::default(),
         }
     }
 
