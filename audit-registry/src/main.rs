@@ -1,6 +1,7 @@
 //! `audit-registry`: serve the sign-off registry, or manage the auditors it accepts.
 //! Exit codes: 0 success, 2 usage or start-up errors.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +11,11 @@ use std::time::Duration;
 use audit_registry::db::Db;
 use audit_registry::export::{export, export_on_schedule};
 use audit_registry::notify::{self, DeliveryConfig};
+use audit_registry::worker::{self, WorkerConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::http::HttpClient;
+use audit_trust_core::provenance::UrlRewrites;
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use clap::{Parser, Subcommand};
@@ -69,6 +72,8 @@ enum Command {
         mirrors: Vec<String>,
         #[command(flatten)]
         webhooks: WebhookArgs,
+        #[command(flatten)]
+        worker: Box<WorkerArgs>,
     },
     /// Write every record as static files that any web server, object store or CDN can serve
     /// (clients read them with `records = { url = "…" }`)
@@ -87,6 +92,54 @@ enum Command {
     /// Manage the tokens that may change the registry over HTTP
     #[command(subcommand, name = "admin-token")]
     AdminToken(AdminTokenCommand),
+}
+
+/// The automatic auditor (`--worker`); see docs/service.md.
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// Run the automatic auditor in this process (any number of instances may share a database)
+    #[arg(long)]
+    worker: bool,
+    /// The service's key file (`cargo audit-trust key new`); it signs `source-matches`
+    #[arg(long, value_name = "PATH", required_if_eq("worker", "true"))]
+    signing_key: Option<PathBuf>,
+    /// The auditor name the service key is registered under if it is not registered yet
+    #[arg(long, default_value = "automatic-auditor")]
+    auditor_name: String,
+    /// Sparse index to poll
+    #[arg(long, value_name = "URL", default_value = crates_index::sparse::URL)]
+    index: String,
+    /// Fetch repositories under PREFIX from REPLACEMENT instead (an internal git mirror, a local
+    /// path); the sign-off still names the original URL; repeatable
+    #[arg(long = "git-rewrite", value_name = "PREFIX=REPLACEMENT")]
+    git_rewrites: Vec<String>,
+    /// Seconds between two polls of a watched crate's index file
+    #[arg(long, default_value_t = 300)]
+    poll_interval: u64,
+    /// Seconds a claimed job stays with its worker without a heartbeat
+    #[arg(long, default_value_t = 300)]
+    lease_secs: u64,
+    /// Attempts of a job before it is marked failed
+    #[arg(long, default_value_t = 5)]
+    max_attempts: i64,
+    /// Where fetched repositories are cached
+    #[arg(long, value_name = "DIR", default_value = "audit-registry-git")]
+    git_cache: PathBuf,
+    /// Largest .crate downloaded, in bytes
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_crate_bytes: u64,
+    /// Seconds one index request or download may take
+    #[arg(long, default_value_t = 60)]
+    http_timeout: u64,
+    /// Seconds one repository fetch may take
+    #[arg(long, default_value_t = 600)]
+    git_timeout: u64,
+    /// Days a head signed by the service stays valid (renewed at half)
+    #[arg(long, default_value_t = 30)]
+    head_lifetime_days: i64,
+    /// Test knob: seconds to wait after claiming a job, so a test can kill the process mid-job
+    #[arg(long, hide = true, default_value_t = 0)]
+    test_hold_job_secs: u64,
 }
 
 /// How webhook deliveries are paced.
@@ -211,6 +264,7 @@ async fn run(command: Command) -> Result<(), String> {
             now,
             mirrors,
             webhooks,
+            worker,
         } => {
             let delivery = webhooks.config()?;
             let clock = clock_from(now)?;
@@ -233,6 +287,9 @@ async fn run(command: Command) -> Result<(), String> {
             };
             let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
             let state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            if worker.worker {
+                start_worker(&state, *worker, egress.clone()).await?;
+            }
             // Webhooks go out through the guarded client: every connection and redirect is
             // checked against the egress policy when its address is resolved.
             tokio::spawn(notify::run_deliveries(
@@ -348,6 +405,58 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// Registers the service key and starts the automatic auditor's loops.
+async fn start_worker(
+    state: &AppState,
+    args: WorkerArgs,
+    policy: EgressPolicy,
+) -> Result<(), String> {
+    let db = &state.db;
+    let path = args.signing_key.ok_or(
+        "--worker needs --signing-key PATH (a key file made by `cargo audit-trust key new`)",
+    )?;
+    let key = audit_trust_core::signoff::load_key_file(&path)
+        .map_err(|e| format!("--signing-key {}: {e}", path.display()))?;
+    if !valid_name(&args.auditor_name) {
+        return Err("--auditor-name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`".into());
+    }
+    let mut rules = BTreeMap::new();
+    for rule in &args.git_rewrites {
+        let (from, to) = rule
+            .split_once('=')
+            .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+            .ok_or_else(|| format!("--git-rewrite `{rule}`: write PREFIX=REPLACEMENT"))?;
+        rules.insert(from.to_owned(), to.to_owned());
+    }
+    let today = SystemClock.now().to_string();
+    worker::ensure_service_auditor(db, &key.public_key(), &args.auditor_name, &today).await?;
+    let config = WorkerConfig {
+        index_url: args.index,
+        policy,
+        rewrites: UrlRewrites::new(rules),
+        signing_key: Arc::new(key),
+        poll_interval: Duration::from_secs(args.poll_interval.max(1)),
+        lease: Duration::from_secs(args.lease_secs.max(3)),
+        max_attempts: args.max_attempts.max(1),
+        git_cache: args.git_cache,
+        http_timeout: Duration::from_secs(args.http_timeout.max(1)),
+        max_crate_bytes: args.max_crate_bytes,
+        git_timeout: Duration::from_secs(args.git_timeout.max(1)),
+        git_max_bytes: 2 * 1024 * 1024 * 1024,
+        head_lifetime_days: args.head_lifetime_days.max(1),
+        hold_after_claim: Duration::from_secs(args.test_hold_job_secs),
+        worker_id: worker::new_worker_id(),
+    };
+    // Leases and retries run on the real clock, whatever `--now` says.
+    worker::spawn(
+        db.clone(),
+        config,
+        Arc::new(SystemClock),
+        Arc::clone(&state.metrics),
+    );
+    Ok(())
+}
+
 fn clock_from(now: Option<String>) -> Result<Arc<dyn Clock>, String> {
     Ok(match now {
         Some(text) => {
@@ -364,8 +473,11 @@ fn clock_from(now: Option<String>) -> Result<Arc<dyn Clock>, String> {
 fn init_logs(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Colours only for a person at a terminal; journald and log files get plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

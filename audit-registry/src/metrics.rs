@@ -15,6 +15,13 @@ pub struct Metrics {
     pub syncs: AtomicU64,
     pub crate_reads: AtomicU64,
     pub crate_queries: AtomicU64,
+    /// The automatic auditor (zero when `--worker` is off).
+    pub worker_polls: AtomicU64,
+    pub worker_poll_failures: AtomicU64,
+    pub worker_jobs_done: AtomicU64,
+    pub worker_jobs_retried: AtomicU64,
+    pub worker_signoffs: AtomicU64,
+    pub worker_not_signed: AtomicU64,
 }
 
 impl Metrics {
@@ -69,6 +76,36 @@ impl Metrics {
                 "audit_registry_crate_queries_total",
                 "crate batch queries answered",
                 &self.crate_queries,
+            ),
+            (
+                "audit_registry_worker_polls_total",
+                "index polls of watched crates",
+                &self.worker_polls,
+            ),
+            (
+                "audit_registry_worker_poll_failures_total",
+                "index polls that failed",
+                &self.worker_poll_failures,
+            ),
+            (
+                "audit_registry_worker_jobs_done_total",
+                "audit jobs finished by this instance",
+                &self.worker_jobs_done,
+            ),
+            (
+                "audit_registry_worker_jobs_retried_total",
+                "audit jobs given back for a later attempt (or failed)",
+                &self.worker_jobs_retried,
+            ),
+            (
+                "audit_registry_worker_signoffs_total",
+                "source-matches sign-offs signed by the service",
+                &self.worker_signoffs,
+            ),
+            (
+                "audit_registry_worker_not_signed_total",
+                "audited versions recorded without a sign-off",
+                &self.worker_not_signed,
             ),
         ] {
             let _ = writeln!(

@@ -336,3 +336,53 @@ async fn a_repeated_query_sees_what_was_published_since() {
         );
     }
 }
+
+/// Many identical queries at once (they share one build of the answer), and bad ones among
+/// them: every good one gets the whole answer, every bad one its own 400.
+#[tokio::test]
+async fn concurrent_identical_queries_all_get_the_whole_answer() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let k = key();
+        reg.register("team", &k).await;
+        let records: Vec<_> = (0..20)
+            .map(|i| signoff(&k, &format!("crate-{i}"), "1.0.0"))
+            .collect();
+        let refs: Vec<_> = records.iter().collect();
+        assert_eq!(
+            reg.publish(&refs, &head(&k, None, &refs)).await.0,
+            StatusCode::OK
+        );
+        let names: serde_json::Map<String, serde_json::Value> = (0..20)
+            .map(|i| (format!("crate-{i}"), serde_json::Value::Null))
+            .collect();
+        let good = json!({ "crates": names }).to_string();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let state = reg.state.clone();
+            let body = if i % 6 == 5 {
+                "{\"crates\": [".to_owned()
+            } else {
+                good.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                Registry::from_state(state)
+                    .send_with("POST", "/v1/crates", &[], body)
+                    .await
+            }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            let (status, _, body) = task.await.expect("task");
+            if i % 6 == 5 {
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}");
+            } else {
+                assert_eq!(status, StatusCode::OK, "{backend}");
+                let crates = body["crates"].as_object().expect("crates");
+                assert_eq!(crates.len(), 20, "{backend}");
+                assert!(
+                    crates.values().all(|c| ids(c).len() == 1),
+                    "{backend}: {body}"
+                );
+            }
+        }
+    }
+}

@@ -154,8 +154,32 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let request = http_types::Request::post(url)
-            .header("content-type", "application/json")
+        self.post_json_inner(url, None, body, max_body)
+    }
+
+    /// [`Self::post_json`] with `Authorization: Bearer <token>` (a registry admin token).
+    pub fn post_json_with_bearer(
+        &self,
+        url: &str,
+        token: &str,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        self.post_json_inner(url, Some(token), body, max_body)
+    }
+
+    fn post_json_inner(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let mut request = http_types::Request::post(url).header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
             .body(())
             .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
         let (parts, ()) = request.into_parts();

@@ -121,6 +121,9 @@ pub enum Command {
     Update(UpdateArgs),
     /// Review what is not audited yet, interactively: queue, evidence, diffs, sign-offs
     Review(ReviewArgs),
+    /// Ask an audit-registry's automatic auditor to follow this lockfile's crates.io packages
+    /// (admin token in AUDIT_REGISTRY_TOKEN)
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +230,13 @@ pub struct QueryArgs {
     /// Read every auditor's records from this static export of a registry instead
     #[arg(long, value_name = "URL", conflicts_with = "registry")]
     pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The audit-registry whose watch list to add to
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
 }
 
 #[derive(Debug, Args)]

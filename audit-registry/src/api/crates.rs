@@ -44,12 +44,16 @@ pub struct CrateCache {
     /// same lockfile again and again, and then an answer is one lookup and no copying.
     answers: HashMap<[u8; 32], Bytes>,
     answer_bytes: usize,
+    /// Answers being built for this generation, shared by every request that asks the same.
+    pending: HashMap<[u8; 32], (i64, Arc<tokio::sync::OnceCell<Bytes>>)>,
 }
 
 impl CrateCache {
-    /// Empties the cache when the database moved on or the cache grew past its budget.
+    /// Empties the cache when the database moved on or the cache grew past its budget. A
+    /// request that read an older generation leaves the cache alone: what it holds is newer,
+    /// which is as good for that request (it needs a state no older than its arrival).
     fn follow(&mut self, generation: i64) {
-        if self.generation != generation || self.bytes + self.answer_bytes > CACHE_BYTES {
+        if generation > self.generation || self.bytes + self.answer_bytes > CACHE_BYTES {
             *self = CrateCache {
                 generation,
                 ..CrateCache::default()
@@ -183,7 +187,7 @@ pub(super) async fn one(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = lowercase_name(&name)?;
-    let generation = state.db.generation().await?;
+    let generation = state.generation.current(&state.db).await?;
     let answers = rendered(&state, generation, std::slice::from_ref(&name)).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
@@ -214,7 +218,7 @@ pub(super) async fn query(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
-    let generation = state.db.generation().await?;
+    let generation = state.generation.current(&state.db).await?;
     let key: [u8; 32] = Sha256::digest(&body).into();
     let hit = {
         let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -225,7 +229,53 @@ pub(super) async fn query(
         Metrics::add(&state.metrics.crate_queries, 1);
         return Ok(json_response(StatusCode::OK, None, answer));
     }
-    let request: Query = serde_json::from_slice(&body)
+    // Identical queries that miss together are answered once: after a publish empties the
+    // cache, a CI fleet asking for the same lockfile would otherwise all rebuild it at once.
+    let flight = {
+        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.follow(generation);
+        // Join a flight only if it builds from a state at least as new as this request needs.
+        match cache.pending.get(&key) {
+            Some((built_from, cell)) if *built_from >= generation => Arc::clone(cell),
+            _ => {
+                let cell = Arc::new(tokio::sync::OnceCell::new());
+                cache.pending.insert(key, (generation, Arc::clone(&cell)));
+                cell
+            }
+        }
+    };
+    let built = flight
+        .get_or_try_init(|| build_answer(&state, generation, &body))
+        .await
+        .cloned();
+    let out = {
+        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache
+            .pending
+            .get(&key)
+            .is_some_and(|(_, p)| Arc::ptr_eq(p, &flight))
+        {
+            cache.pending.remove(&key);
+        }
+        // A bad request leaves nothing behind: the error goes back, the flight is gone.
+        let out = built?;
+        if cache.generation == generation {
+            if cache.answers.len() >= CACHE_ANSWERS {
+                cache.answers.clear();
+                cache.answer_bytes = 0;
+            }
+            cache.answer_bytes += out.len();
+            cache.answers.insert(key, out.clone());
+        }
+        out
+    };
+    Metrics::add(&state.metrics.crate_queries, 1);
+    Ok(json_response(StatusCode::OK, None, out))
+}
+
+/// The answer to one batch query body, as of `generation`.
+async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<Bytes, ApiError> {
+    let request: Query = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a crate query: {e}")))?;
     if request.crates.len() > state.limits.max_query_crates {
         return Err(ApiError::new(
@@ -239,7 +289,7 @@ pub(super) async fn query(
         known.insert(lowercase_name(&name)?, etag);
     }
     let names: Vec<String> = known.keys().cloned().collect();
-    let answers = rendered(&state, generation, &names).await?;
+    let answers = rendered(state, generation, &names).await?;
     let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
     out.push_str("{\"crates\":{");
     for (i, (name, answer)) in answers.iter().enumerate() {
@@ -262,20 +312,7 @@ pub(super) async fn query(
         }
     }
     out.push_str("}}");
-    let out = Bytes::from(out);
-    {
-        let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.generation == generation {
-            if cache.answers.len() >= CACHE_ANSWERS {
-                cache.answers.clear();
-                cache.answer_bytes = 0;
-            }
-            cache.answer_bytes += out.len();
-            cache.answers.insert(key, out.clone());
-        }
-    }
-    Metrics::add(&state.metrics.crate_queries, 1);
-    Ok(json_response(StatusCode::OK, None, out))
+    Ok(Bytes::from(out))
 }
 
 /// `GET /v1/heads`: every key's current head, with an ETag over their ids.

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use audit_trust_core::names::validate_crate_name;
 use audit_trust_core::signoff::{RecordId, SignedRecord, Statement, Subject};
+use audit_trust_core::time::Timestamp;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -145,12 +146,27 @@ pub(super) async fn crate_page(
     ))
 }
 
-/// The verification queue, once the automatic auditor's tables are in this build.
-// MERGE: fill from the job queue (`db/jobs.rs`): crate, version, state, attempts, queued at;
-// escape every value with `escape`. Until then the section says there is none.
-async fn verification_queue(_state: &AppState) -> Result<String, ApiError> {
-    Ok(Table::new(&["crate", "version", "state", "queued"])
-        .finish("Nothing is waiting for verification."))
+/// Jobs the automatic auditor has not finished: waiting, running, or given up.
+async fn verification_queue(state: &AppState) -> Result<String, ApiError> {
+    let mut table = Table::new(&[
+        "crate",
+        "version",
+        "state",
+        "attempts",
+        "queued",
+        "last error",
+    ]);
+    for job in state.db.pending_jobs(i64::from(RECENT)).await? {
+        table.row(&[
+            crate_link(&job.crate_name.to_ascii_lowercase()),
+            escape(&job.version),
+            escape(&job.state),
+            job.attempts.to_string(),
+            escape(&Timestamp(job.created).to_string()),
+            escape(job.last_error.as_deref().unwrap_or("")),
+        ]);
+    }
+    Ok(table.finish("Nothing is waiting for verification."))
 }
 
 fn html_response(status: StatusCode, html: &str) -> Response {

@@ -4,9 +4,11 @@
 pub mod admin;
 mod crates;
 mod dashboard;
+mod generation;
 mod publish;
 mod subscribers;
 mod sync;
+mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -64,6 +66,7 @@ pub struct AppState {
     pub egress: EgressPolicy,
     rate: Arc<RateLimiter>,
     crate_cache: crates::SharedCrateCache,
+    generation: Arc<generation::GenerationGate>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             egress: EgressPolicy::public_only(),
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
             crate_cache: Arc::default(),
+            generation: Arc::default(),
         }
     }
 
@@ -109,6 +113,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/subscribers/{id}/deliveries",
             get(subscribers::deliveries),
         )
+        .route("/v1/watch", get(watch::list))
+        .route("/v1/admin/watch", post(watch::add))
+        .route("/v1/admin/watch/{name}", delete(watch::remove))
+        .route("/v1/admin/jobs", get(watch::jobs))
+        .route("/v1/verifications/{name}", get(watch::verifications))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), guard))

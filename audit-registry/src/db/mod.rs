@@ -15,16 +15,20 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
 mod export;
+pub mod jobs;
 mod outbox;
 mod reads;
 mod subscribers;
+pub mod watch;
 
 pub use admin::AdminToken;
+pub use jobs::{ClaimedJob, JobRow, Verification};
 pub use outbox::{
     AttemptOutcome, AttemptRow, ClaimedDelivery, DeliveryState, Event, EventKind, EventRow,
 };
 pub use reads::CrateRow;
 pub use subscribers::{Subscriber, SubscriberTarget};
+pub use watch::{PollValidators, WatchEntry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -73,6 +77,8 @@ pub struct Db {
     /// deferred transaction could not be upgraded once another committed), and PostgreSQL
     /// instances still race safely through the head's optimistic update.
     publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
+    postgres: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -148,6 +154,8 @@ impl Db {
             .chain(reads::SCHEMA)
             .chain(subscribers::SCHEMA)
             .chain(outbox::SCHEMA)
+            .chain(watch::SCHEMA)
+            .chain(jobs::SCHEMA)
         {
             pool.execute(*statement).await?;
         }
@@ -155,6 +163,7 @@ impl Db {
             pool,
             clock: Arc::new(SystemClock),
             publish_lock: std::sync::Arc::default(),
+            postgres: !sqlite,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod sign;
 mod stats;
 mod suggest;
 mod update;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -43,5 +44,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Update(args) => update::run(&cli.global, args),
         Command::Suggest(args) => suggest::run(&cli.global, args),
         Command::Review(args) => review::run(&cli.global, args),
+        Command::Watch(args) => watch::run(&cli.global, args),
     }
 }

@@ -1,0 +1,138 @@
+//! `watch --registry URL`: asks an audit-registry's automatic auditor to follow every crates.io
+//! package of the current lockfile. The admin token comes from `AUDIT_REGISTRY_TOKEN` only (an
+//! argument would show in `ps` and in shell history).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use audit_trust_core::http::HttpClient;
+use audit_trust_core::inventory::SourceKind;
+use audit_trust_core::lockfile::Lockfile;
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, WatchArgs};
+use crate::commands::publish::check_registry_url;
+use crate::context::CliError;
+use crate::output::{write_json, write_stdout};
+
+/// Where the admin token is read from.
+pub const TOKEN_ENV: &str = "AUDIT_REGISTRY_TOKEN";
+/// The registry accepts 5,000 crates per request by default.
+const BATCH: usize = 1000;
+const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+
+#[derive(Serialize)]
+struct WatchJson<'a> {
+    registry: &'a str,
+    sent: usize,
+    added: u64,
+    already_watched: u64,
+}
+
+pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> {
+    check_registry_url(&args.registry)?;
+    let token = std::env::var(TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "set {TOKEN_ENV} to an admin token of the registry (`audit-registry admin-token new NAME`)"
+            ))
+        })?;
+    let lockfile_path = lockfile_path(global)?;
+    let lockfile = Lockfile::load(&lockfile_path)?;
+    let names = crates_io_names(&lockfile);
+    let http = HttpClient::default();
+    let url = format!("{}/v1/admin/watch", args.registry.trim_end_matches('/'));
+    let (mut added, mut already) = (0u64, 0u64);
+    for batch in names.chunks(BATCH) {
+        let body = serde_json::json!({ "crates": batch });
+        let (status, answer) = http
+            .post_json_with_bearer(
+                &url,
+                &token,
+                body.to_string().into_bytes(),
+                MAX_ANSWER_BYTES,
+            )
+            .map_err(|e| CliError::Usage(format!("cannot reach {url}: {e}")))?;
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+        match status {
+            200 => {
+                added += answer["added"].as_u64().unwrap_or(0);
+                already += answer["already_watched"].as_u64().unwrap_or(0);
+            }
+            401 | 403 => {
+                return Err(CliError::Usage(format!(
+                    "{url} refused the token in {TOKEN_ENV}: {}",
+                    answer["error"]["message"]
+                        .as_str()
+                        .unwrap_or("unauthorized")
+                )));
+            }
+            other => {
+                return Err(CliError::Usage(format!(
+                    "{url} answered {other}: {}",
+                    answer["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no explanation")
+                )));
+            }
+        }
+    }
+    match global.format {
+        Format::Json => write_json(&WatchJson {
+            registry: &args.registry,
+            sent: names.len(),
+            added,
+            already_watched: already,
+        })?,
+        Format::Human | Format::Sarif => write_stdout(&format!(
+            "Sent {} crates.io package name(s) from {} to {}: {added} newly watched, {already} already watched\n",
+            names.len(),
+            lockfile_path.display(),
+            args.registry
+        ))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--lockfile`, else `Cargo.lock` next to `--manifest-path` or in the current folder.
+fn lockfile_path(global: &GlobalArgs) -> Result<PathBuf, CliError> {
+    let path = match (&global.lockfile, &global.manifest_path) {
+        (Some(path), _) => path.clone(),
+        (None, Some(manifest)) => manifest
+            .parent()
+            .map_or_else(|| PathBuf::from("Cargo.lock"), |d| d.join("Cargo.lock")),
+        (None, None) => PathBuf::from("Cargo.lock"),
+    };
+    if !path.is_file() {
+        return Err(CliError::Usage(format!(
+            "no lockfile at {}: run `cargo generate-lockfile` or pass `--lockfile PATH`",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+/// Lowercase names of the crates.io packages, sorted and once each (the automatic auditor
+/// polls crates.io's index only).
+fn crates_io_names(lockfile: &Lockfile) -> Vec<String> {
+    let mut names: Vec<String> = lockfile
+        .packages
+        .iter()
+        .filter(|p| {
+            matches!(
+                SourceKind::from_source_id(p.source.as_deref()),
+                SourceKind::Registry {
+                    crates_io: true,
+                    ..
+                }
+            )
+        })
+        .map(|p| p.name.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
