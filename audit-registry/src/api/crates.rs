@@ -62,8 +62,32 @@ impl CrateCache {
     }
 }
 
+impl CrateCache {
+    /// The flight building the answer to body `key`: joined if one builds from a state at least
+    /// as new as this request needs, else started.
+    fn join_flight(&mut self, key: [u8; 32], generation: i64) -> Arc<tokio::sync::OnceCell<Bytes>> {
+        match self.pending.get(&key) {
+            Some((built_from, cell)) if *built_from >= generation => Arc::clone(cell),
+            _ => {
+                if self.pending.len() >= MAX_FLIGHTS {
+                    // Only the map holds these: their requests were dropped (the client went
+                    // away mid-build) before they could remove them.
+                    self.pending
+                        .retain(|_, (_, cell)| Arc::strong_count(cell) > 1);
+                }
+                let cell = Arc::new(tokio::sync::OnceCell::new());
+                self.pending.insert(key, (generation, Arc::clone(&cell)));
+                cell
+            }
+        }
+    }
+}
+
 /// Whole answers kept at most.
 const CACHE_ANSWERS: usize = 64;
+
+/// Flights remembered before abandoned ones (nobody waits on them) are swept.
+const MAX_FLIGHTS: usize = 1024;
 
 /// The cache starts afresh rather than grow past this much rendered JSON.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
@@ -234,15 +258,7 @@ pub(super) async fn query(
     let flight = {
         let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.follow(generation);
-        // Join a flight only if it builds from a state at least as new as this request needs.
-        match cache.pending.get(&key) {
-            Some((built_from, cell)) if *built_from >= generation => Arc::clone(cell),
-            _ => {
-                let cell = Arc::new(tokio::sync::OnceCell::new());
-                cache.pending.insert(key, (generation, Arc::clone(&cell)));
-                cell
-            }
-        }
+        cache.join_flight(key, generation)
     };
     let built = flight
         .get_or_try_init(|| build_answer(&state, generation, &body))
@@ -340,4 +356,34 @@ pub(super) async fn heads(
     }
     out.push_str("}}");
     Ok(json_response(StatusCode::OK, Some(&etag), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that disconnects while its query is built drops the request, and with it the
+    /// code that would have removed its flight: such flights must not pile up.
+    #[test]
+    fn abandoned_flights_do_not_pile_up() {
+        let mut cache = CrateCache::default();
+        for i in 0..5000u32 {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            drop(cache.join_flight(key, 1));
+        }
+        assert!(
+            cache.pending.len() <= MAX_FLIGHTS,
+            "{}",
+            cache.pending.len()
+        );
+        // A flight someone still waits on is kept.
+        let held = cache.join_flight([9; 32], 1);
+        for i in 0..5000u32 {
+            let mut key = [1u8; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            drop(cache.join_flight(key, 1));
+        }
+        assert!(Arc::ptr_eq(&held, &cache.join_flight([9; 32], 1)));
+    }
 }
