@@ -23,8 +23,10 @@ pub enum EgressError {
         "`{url}` has no host, or holds a backslash, space or control character where URL parsers disagree"
     )]
     NoHost { url: String },
+    // The address stays out of the message: messages reach the public dashboard and watch list,
+    // and what an internal name resolves to would map the internal network for an outsider.
     #[error(
-        "`{host}` resolves to {addr}, a {kind} address; outbound fetches go to public addresses only (add the host as a mirror if it is yours)"
+        "`{host}` resolves to a {kind} address; outbound fetches go to public addresses only (add the host as a mirror if it is yours)"
     )]
     Forbidden {
         host: String,
