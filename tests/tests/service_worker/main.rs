@@ -275,7 +275,32 @@ fn a_worker_killed_mid_job_leaves_the_job_done_exactly_once() {
 }
 
 /// A fresh schema in the PostgreSQL test database, through `psql`.
+/// Drops the `worker_<pid>_…` schemas of test runs whose process has ended.
+fn drop_schemas_of_finished_runs(base: &str) {
+    let Ok(out) = std::process::Command::new("psql")
+        .arg(base)
+        .args([
+            "-Atc",
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'worker\\_%'",
+        ])
+        .output()
+    else {
+        return;
+    };
+    for name in String::from_utf8_lossy(&out.stdout).lines() {
+        let pid = name.split('_').nth(1).unwrap_or("");
+        let valid = !pid.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::process::Command::new("psql")
+                .arg(base)
+                .args(["-q", "-c", &format!("DROP SCHEMA IF EXISTS {name} CASCADE")])
+                .output();
+        }
+    }
+}
+
 fn postgres_schema(base: &str) -> Option<String> {
+    drop_schemas_of_finished_runs(base);
     let schema = format!(
         "worker_{}_{}",
         std::process::id(),
