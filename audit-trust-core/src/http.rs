@@ -110,6 +110,15 @@ impl HttpClient {
         // crates-index prepares HTTP/2 requests; this client speaks HTTP/1.1, which every
         // registry serves too.
         *request.version_mut() = http_types::Version::HTTP_11;
+        self.run_bounded(request, max_body)
+    }
+
+    /// Runs a request and reads at most `max_body` bytes of the answer, whatever its status.
+    fn run_bounded(
+        &self,
+        request: http_types::Request<impl ureq::AsSendBody>,
+        max_body: u64,
+    ) -> Result<http_types::Response<Vec<u8>>, HttpError> {
         let response = self
             .agent
             .run(request)
@@ -124,6 +133,23 @@ impl HttpClient {
                 other => HttpError::Transport(other.to_string()),
             })?;
         Ok(http_types::Response::from_parts(parts, bytes))
+    }
+
+    /// A POST of `body` over HTTP/1.1 with `headers`.
+    fn post_request(
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<http_types::Request<Vec<u8>>, HttpError> {
+        let mut builder = http_types::Request::post(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let mut request = builder
+            .body(body)
+            .map_err(|e| HttpError::Transport(format!("invalid request to `{url}`: {e}")))?;
+        *request.version_mut() = http_types::Version::HTTP_11;
+        Ok(request)
     }
 
     /// [`Self::get_ok`], tried again after a pause when the failure may pass (network errors,
@@ -175,31 +201,12 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let mut request = http_types::Request::post(url).header("content-type", "application/json");
+        let mut headers = vec![("content-type", "application/json".to_owned())];
         if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+            headers.push(("authorization", format!("Bearer {token}")));
         }
-        let request = request
-            .body(())
-            .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
-        let (parts, ()) = request.into_parts();
-        let mut request = http_types::Request::from_parts(parts, body);
-        *request.version_mut() = http_types::Version::HTTP_11;
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| HttpError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let (_, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
-            .limit(max_body)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: max_body },
-                other => HttpError::Transport(other.to_string()),
-            })?;
-        Ok((status, bytes))
+        let response = self.run_bounded(Self::post_request(url, &headers, body)?, max_body)?;
+        Ok((response.status().as_u16(), response.into_body()))
     }
 
     /// GET `url` unless it is unchanged since `validators` (an `ETag` and a `Last-Modified`
@@ -255,36 +262,13 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let mut builder = http_types::Request::post(url);
-        for (name, value) in headers {
-            builder = builder.header(*name, value.as_str());
-        }
-        let request = builder
-            .body(())
-            .map_err(|e| HttpError::Transport(format!("invalid request to `{url}`: {e}")))?;
-        let (parts, ()) = request.into_parts();
-        let mut request = http_types::Request::from_parts(parts, body);
-        *request.version_mut() = http_types::Version::HTTP_11;
         let request = self
             .agent
-            .configure_request(request)
+            .configure_request(Self::post_request(url, headers, body)?)
             .max_redirects(0)
             .build();
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| HttpError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let (_, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
-            .limit(max_body)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge { limit: max_body },
-                other => HttpError::Transport(other.to_string()),
-            })?;
-        Ok((status, bytes))
+        let response = self.run_bounded(request, max_body)?;
+        Ok((response.status().as_u16(), response.into_body()))
     }
 
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.

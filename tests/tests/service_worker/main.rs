@@ -266,15 +266,17 @@ fn a_worker_killed_mid_job_leaves_the_job_done_exactly_once() {
     let server = Server::start(&w.config);
     let found = server.wait_verification("popular", "1.0.0");
     assert_eq!(found["signed"], true, "{found}");
-    let (_, body) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
-    let job = &body["jobs"][0];
-    assert_eq!(job["state"], "done", "{body}");
-    assert_eq!(job["attempts"], 2, "claimed again after the lease: {body}");
+    // The verification is recorded just before the job is marked done: wait for both.
+    let job = wait_for("the job to be done", || {
+        let (_, body) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
+        let job = body["jobs"][0].clone();
+        (job["state"] == "done").then_some(job)
+    });
+    assert_eq!(job["attempts"], 2, "claimed again after the lease: {job}");
     assert_eq!(verified_signoffs(&server, &w.public_key, "1.0.0").len(), 1);
     let _ = &w.dir;
 }
 
-/// A fresh schema in the PostgreSQL test database, through `psql`.
 /// Drops the `worker_<pid>_…` schemas of test runs whose process has ended.
 fn drop_schemas_of_finished_runs(base: &str) {
     let Ok(out) = std::process::Command::new("psql")
@@ -299,6 +301,7 @@ fn drop_schemas_of_finished_runs(base: &str) {
     }
 }
 
+/// A fresh schema in the PostgreSQL test database, through `psql`.
 fn postgres_schema(base: &str) -> Option<String> {
     drop_schemas_of_finished_runs(base);
     let schema = format!(
@@ -363,14 +366,12 @@ fn two_instances_on_one_postgres_database_share_the_queue() {
     }
     assert_eq!(one.records("popular").len(), 6);
     // Both instances did work (or at least both ran their loops without duplicating any).
-    let (_, jobs) = one.get("/v1/admin/jobs?crate=popular", Some(&token));
-    let done = jobs["jobs"]
-        .as_array()
-        .expect("jobs")
-        .iter()
-        .filter(|j| j["state"] == "done")
-        .count();
-    assert_eq!(done, 6, "{jobs}");
+    // Each version's job ends done (once: the sign-offs above are one per version).
+    wait_for("every job to be done", || {
+        let (_, jobs) = one.get("/v1/admin/jobs?crate=popular", Some(&token));
+        let all = jobs["jobs"].as_array()?.clone();
+        (all.len() == 6 && all.iter().all(|j| j["state"] == "done")).then_some(())
+    });
 }
 
 #[test]
