@@ -305,6 +305,13 @@ async fn run(command: Command) -> Result<(), String> {
             // The first line of stdout, for scripts and tests that asked for port 0.
             println!("listening on http://{bound}");
             tracing::info!(%bound, "serving");
+            // Answers are written in one go: without TCP_NODELAY, Nagle's algorithm holds the
+            // last partial segment of a large answer until the client's delayed ACK (tens of ms).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY");
+                }
+            });
             axum::serve(
                 listener,
                 router(state).into_make_service_with_connect_info::<SocketAddr>(),
