@@ -157,6 +157,9 @@ struct WebhookArgs {
     /// Time limit of one webhook request, in seconds
     #[arg(long, default_value_t = 10)]
     webhook_timeout_secs: u64,
+    /// Days finished webhook events and their delivery logs are kept
+    #[arg(long, default_value_t = 30)]
+    webhook_log_days: u64,
     /// How often due webhook deliveries are looked for, in milliseconds
     #[arg(long, default_value_t = 1000)]
     webhook_poll_ms: u64,
@@ -173,6 +176,7 @@ impl WebhookArgs {
             max_attempts: self.webhook_max_attempts,
             timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
             poll: Duration::from_millis(self.webhook_poll_ms.max(10)),
+            retention: Duration::from_secs(self.webhook_log_days.saturating_mul(86_400)),
             ..DeliveryConfig::default()
         })
     }

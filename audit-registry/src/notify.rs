@@ -72,6 +72,8 @@ pub struct DeliveryConfig {
     pub batch: u32,
     /// Bytes of a receiver's answer read at most (it is not kept).
     pub max_response_bytes: u64,
+    /// Finished events and their delivery logs are kept this long, then pruned.
+    pub retention: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -84,6 +86,7 @@ impl Default for DeliveryConfig {
             poll: Duration::from_secs(1),
             batch: 16,
             max_response_bytes: 64 * 1024,
+            retention: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -99,7 +102,19 @@ impl DeliveryConfig {
 /// The delivery task of `serve`: polls the outbox forever. Errors are logged and the next poll
 /// tries again (a database that is briefly unreachable delays notifications, loses none).
 pub async fn run_deliveries(db: Db, client: HttpClient, config: DeliveryConfig, now_ms: NowMs) {
+    let mut next_prune = 0;
     loop {
+        // The outbox is pruned about hourly; every instance may do it, deletes are idempotent.
+        if now_ms() >= next_prune {
+            next_prune = now_ms().saturating_add(3_600_000);
+            let retention = i64::try_from(config.retention.as_secs()).unwrap_or(i64::MAX);
+            let before = (now_ms() / 1000).saturating_sub(retention);
+            match db.prune_outbox(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned old webhook events"),
+                Err(e) => tracing::error!(error = %e, "pruning webhook events"),
+            }
+        }
         match deliver_due(&db, &client, &config, &now_ms).await {
             Ok(0) => tokio::time::sleep(config.poll).await,
             Ok(_) => {}

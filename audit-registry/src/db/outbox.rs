@@ -395,3 +395,33 @@ impl Db {
             .collect()
     }
 }
+
+/// Events made before the cut-off whose deliveries are all finished (none still pending).
+const FINISHED_BEFORE: &str = "SELECT id FROM events WHERE created < $1 \
+     AND id NOT IN (SELECT event_id FROM deliveries WHERE state = 'pending')";
+
+impl Db {
+    /// Forgets events made before `before` (Unix seconds) whose deliveries all finished, with
+    /// their deliveries and attempt logs, so the outbox does not grow for ever. Only the
+    /// outbox: signed records are never deleted. Returns how many events went.
+    pub async fn prune_outbox(&self, before: i64) -> Result<u64, DbError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["delivery_attempts", "deliveries"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE event_id IN ({FINISHED_BEFORE})"
+            ))
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let events = sqlx::query(&format!(
+            "DELETE FROM events WHERE id IN ({FINISHED_BEFORE})"
+        ))
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(events)
+    }
+}
