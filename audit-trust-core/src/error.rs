@@ -121,6 +121,23 @@ pub enum Error {
     #[error("{path}: {message}")]
     Store { path: PathBuf, message: String },
 
+    /// Pinned keys whose logs could not be verified as a whole (see
+    /// [`ProjectRecords::require_verified_logs`](crate::signoff::ProjectRecords::require_verified_logs)).
+    #[error(
+        "the sign-offs of {} could not be verified, so a flag may be withheld and nothing they \
+         cover can be decided:{}\nAsk the auditor or the operator of the source; `cargo \
+         audit-trust query NAME` shows what each source serves. A local folder where two \
+         branches both signed needs a head over their union: `cargo audit-trust refresh-head`.",
+        if logs.len() == 1 { "an auditor" } else { "auditors" },
+        logs.iter().map(|l| format!(
+            "\n  auditor `{}`, key {}, at {}: {} [{}]",
+            l.auditor, l.key, l.source, l.rejection, l.rejection.code()
+        )).collect::<String>()
+    )]
+    UnverifiedLogs {
+        logs: Vec<crate::signoff::UnverifiedLog>,
+    },
+
     #[error("{package}: {source}")]
     Classify {
         package: String,

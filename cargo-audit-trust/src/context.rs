@@ -168,6 +168,15 @@ pub fn load_evidence(
     };
     let records =
         verify_project_sources(&project.audit_file, &audit_dir, &cache, now, Some(&remote))?;
+    // An auditor covering nothing in this lockfile cannot hide a flag that matters here.
+    records.require_verified_logs(|name| {
+        project
+            .audit_file
+            .auditors
+            .iter()
+            .filter(|a| a.name == name)
+            .any(|a| project.inventory.packages.iter().any(|p| a.covers(&p.name)))
+    })?;
     let (accepted, rejected, notes) = evidence_from_records(&records);
     Ok(EvidenceSet {
         accepted,

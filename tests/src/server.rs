@@ -215,6 +215,9 @@ fn handle_connection(mut stream: TcpStream, state: &State) -> std::io::Result<()
             }
         }
         ("GET" | "HEAD", None) => (404, None, b"not found\n".to_vec()),
+        // A canned answer to any POST of a path that holds one: how a test plays a hostile
+        // registry that serves what it likes to `POST /v1/sync`.
+        ("POST", Some(bytes)) => (200, None, bytes),
         _ => (405, None, b"only GET and HEAD\n".to_vec()),
     };
     lock(&state.log).push(RequestRecord {

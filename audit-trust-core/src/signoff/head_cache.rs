@@ -95,6 +95,27 @@ impl HeadCache {
         Ok(Ok(()))
     }
 
+    /// Refuses `head` when it is older than the highest head of its key remembered for `source`
+    /// (a rollback), without remembering anything: the head has not been checked yet.
+    pub fn check_not_older(
+        &self,
+        source: &str,
+        head: &SignedHead,
+    ) -> Result<Result<(), Rejection>, Error> {
+        let served = head.head();
+        let path = self.entry_path(source, head);
+        Ok(match self.load(&path, source)? {
+            Some((seen, _)) if seen.head().sequence > served.sequence => {
+                Err(Rejection::HeadRollback {
+                    key: served.key,
+                    seen: seen.head().sequence,
+                    served: served.sequence,
+                })
+            }
+            _ => Ok(()),
+        })
+    }
+
     /// A source that serves neither records nor a head for `key`: refused if a head of that
     /// key was seen from it before (everything was withheld).
     pub fn check_nothing_served(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::head_cache::HeadCache;
 use super::registry_client::RegistryClient;
 use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
-use super::source::{AcceptedRecord, RejectedItem, verify_source};
+use super::source::{AcceptedRecord, RejectedItem, UnverifiedLog, verify_source};
 use super::static_client::StaticClient;
 use super::store::LocalStore;
 use crate::Error;
@@ -28,6 +28,28 @@ pub struct ProjectRecords {
     pub unread: Vec<(String, String)>,
     /// What the reader should know, such as a registry answered from its mirror.
     pub notes: Vec<String>,
+    /// Pinned keys whose log could not be verified as a whole at some source.
+    pub unverified: Vec<UnverifiedLog>,
+}
+
+impl ProjectRecords {
+    /// Fails when a log of an auditor for which `relevant` holds could not be verified: its
+    /// records were all dropped, and among them there may be a flag, so no decision about what
+    /// that auditor covers can be trusted (the gate fails closed). Callers pass "covers a
+    /// package of the lockfile" for the gate, "covers this crate" for a query.
+    pub fn require_verified_logs(&self, relevant: impl Fn(&str) -> bool) -> Result<(), Error> {
+        let failures: Vec<&UnverifiedLog> = self
+            .unverified
+            .iter()
+            .filter(|u| relevant(&u.auditor))
+            .collect();
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Error::UnverifiedLogs {
+            logs: failures.into_iter().cloned().collect(),
+        })
+    }
 }
 
 /// How to reach registries and static exports; without it, such sources are listed as unread.
@@ -126,6 +148,7 @@ pub fn verify_project_sources(
         let verified = verify_source(contents, &folder, &auditors, &source_id, cache, now)?;
         out.accepted.extend(verified.accepted);
         out.rejected.extend(verified.rejected);
+        out.unverified.extend(verified.unverified);
     }
     Ok(out)
 }

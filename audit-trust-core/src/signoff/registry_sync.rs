@@ -68,18 +68,25 @@ pub fn sync_mirror(
         .map(|k| (*k, contents.heads.get(k).map_or(0, |h| h.head().sequence)))
         .collect();
     let logs = client.logs_after(&after)?;
-    for (_, log) in logs {
+    for (key, log) in logs {
         // What does not parse is left out; the head check then refuses the key's records.
         let records: Vec<SignedRecord> = log
             .records
             .iter()
             .filter_map(|line| SignedRecord::from_json_line(line).ok())
             .collect();
-        let head = log
-            .head
-            .as_deref()
-            .and_then(|h| SignedHead::from_json(h).ok());
-        mirror.import(&records, head.as_ref())?;
+        match log.head.as_deref().map(SignedHead::from_json) {
+            Some(Ok(head)) if head.head().key == key => mirror.import(&records, Some(&head))?,
+            // A head that was served but does not verify (or is another key's) is kept as
+            // unreadable: dropping it would look like a key that never signed anything.
+            Some(_) => {
+                mirror.import(&records, None)?;
+                if let Some(text) = &log.head {
+                    mirror.import_unverified_head(&key, text)?;
+                }
+            }
+            None => mirror.import(&records, None)?,
+        }
     }
     let marker = mirror.root().join(SYNCED_MARKER);
     crate::fetch::write_atomically(&marker, b"", false)

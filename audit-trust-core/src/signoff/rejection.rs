@@ -48,6 +48,9 @@ pub enum Rejection {
     #[error("there is no head for {key}, so withheld records could not be noticed")]
     NoHead { key: PublicKey },
 
+    #[error("the head of {key} does not verify ({why}), so withheld records could not be noticed")]
+    UnreadableHead { key: PublicKey, why: String },
+
     #[error(
         "the head of {key} covers {head_count} record(s), but {found} were served: records were withheld or added"
     )]
@@ -100,6 +103,7 @@ impl Rejection {
             Rejection::ChecksumMismatch { .. } => "checksum-mismatch",
             Rejection::OtherPackage { .. } => "other-package",
             Rejection::NoHead { .. } => "no-head",
+            Rejection::UnreadableHead { .. } => "unreadable-head",
             Rejection::RecordsDoNotMatchHead { .. } => "records-do-not-match-head",
             Rejection::HeadExpired { .. } => "head-expired",
             Rejection::HeadRollback { .. } => "head-rollback",

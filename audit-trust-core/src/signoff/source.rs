@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::head_cache::HeadCache;
 use super::record::{RecordId, Statement};
 use super::rejection::Rejection;
-use super::store::{Location, StoreContents};
+use super::store::{HEADS_DIR, Location, StoreContents};
 use super::verify::authorize;
 use super::{PublicKey, SignedRecord};
 use crate::Error;
@@ -30,10 +30,25 @@ pub struct RejectedItem {
     pub rejection: Rejection,
 }
 
+/// A pinned key whose log, as this source serves it, cannot be verified as a whole: its head is
+/// missing, unreadable, expired, older than one seen, forked, or does not match the records
+/// served. None of the key's records count, and what was withheld may include a flag, so this is
+/// not a note: callers refuse to decide anything the auditor covers (see
+/// [`ProjectRecords::require_verified_logs`](super::ProjectRecords::require_verified_logs)).
+#[derive(Debug, Clone)]
+pub struct UnverifiedLog {
+    pub auditor: String,
+    pub key: PublicKey,
+    /// The source as the head cache names it (`folder:/abs/path`, `registry:URL`, `url:URL`).
+    pub source: String,
+    pub rejection: Rejection,
+}
+
 #[derive(Debug, Default)]
 pub struct VerifiedSource {
     pub accepted: Vec<AcceptedRecord>,
     pub rejected: Vec<RejectedItem>,
+    pub unverified: Vec<UnverifiedLog>,
 }
 
 /// Verifies `contents`, read from the source at `root` named `source_id` (`folder:/abs/path`),
@@ -82,18 +97,26 @@ pub fn verify_source(
             continue;
         };
         let ids: BTreeSet<RecordId> = records.iter().map(|(r, _)| r.id()).collect();
-        let head_verdict = match contents.heads.get(&key) {
-            None if records.is_empty() => cache.check_nothing_served(source_id, &key)?,
-            None => Err(Rejection::NoHead { key }),
-            Some(head) => match head
-                .check_not_expired(now)
-                .and_then(|()| head.check_records(&ids))
-            {
-                Err(rejection) => Err(rejection),
-                Ok(()) => cache.check_and_remember(source_id, head, &ids)?,
-            },
+        let head_file = root.join(HEADS_DIR).join(format!("{}.json", key.hex()));
+        let unreadable_head = problems_at(&out.rejected, &head_file);
+        let head_verdict = match (contents.heads.get(&key), unreadable_head) {
+            // A head file that is there but does not verify is never "nothing served": it hides
+            // whatever the key's real head covered.
+            (None, Some(rejection)) => Err(Rejection::UnreadableHead {
+                key,
+                why: rejection.to_string(),
+            }),
+            (None, None) if records.is_empty() => cache.check_nothing_served(source_id, &key)?,
+            (None, None) => Err(Rejection::NoHead { key }),
+            (Some(head), _) => check_head(head, &ids, source_id, cache, now)?,
         };
         if let Err(rejection) = head_verdict {
+            out.unverified.push(UnverifiedLog {
+                auditor: auditor.name.clone(),
+                key,
+                source: source_id.to_owned(),
+                rejection: rejection.clone(),
+            });
             if records.is_empty() {
                 out.rejected.push(RejectedItem {
                     auditor: Some(auditor.name.clone()),
@@ -125,6 +148,36 @@ pub fn verify_source(
     }
     apply_revocations(&mut out);
     Ok(out)
+}
+
+/// The served head of a key against what was seen before and the records served. A head older
+/// than the highest seen is a rollback whatever else is wrong with it, so that is checked first:
+/// a rolled-back source usually also serves records the old head does not cover.
+fn check_head(
+    head: &super::SignedHead,
+    ids: &BTreeSet<RecordId>,
+    source_id: &str,
+    cache: &HeadCache,
+    now: Timestamp,
+) -> Result<Result<(), Rejection>, Error> {
+    if let Err(rollback) = cache.check_not_older(source_id, head)? {
+        return Ok(Err(rollback));
+    }
+    if let Err(rejection) = head
+        .check_not_expired(now)
+        .and_then(|()| head.check_records(ids))
+    {
+        return Ok(Err(rejection));
+    }
+    cache.check_and_remember(source_id, head, ids)
+}
+
+/// The problem the store reported for the file at `path`, if any.
+fn problems_at(rejected: &[RejectedItem], path: &std::path::Path) -> Option<Rejection> {
+    rejected
+        .iter()
+        .find(|r| r.location.path == path)
+        .map(|r| r.rejection.clone())
 }
 
 /// An accepted revocation withdraws the record it names, if the same auditor made it.

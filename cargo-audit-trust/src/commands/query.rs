@@ -133,6 +133,9 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         Format::Json => write_json(&out)?,
         Format::Human | Format::Sarif => write_stdout(&render_human(&out))?,
     }
+    // What was served is shown above, but an answer from an auditor whose log does not verify
+    // may lack a flag: the query has not succeeded.
+    all.require_verified_logs(covers)?;
     Ok(ExitCode::SUCCESS)
 }
 

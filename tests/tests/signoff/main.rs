@@ -9,4 +9,5 @@ mod revoke;
 mod sign_query;
 mod source_matches;
 mod static_export;
+mod withheld_flag;
 mod world;

@@ -72,7 +72,7 @@ impl Drop for Server {
 }
 
 /// Copies a SQLite database with its write-ahead log (committed data may still be there).
-fn copy_database(from: &Path, to: &Path) {
+pub(crate) fn copy_database(from: &Path, to: &Path) {
     std::fs::copy(from, to).expect("copy database");
     for suffix in ["-wal", "-shm"] {
         let (src, dst) = (
@@ -132,6 +132,21 @@ pub(crate) fn consumer_query(w: &World, audit: &Path) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// `query` when a covering auditor's log does not verify: what was served is printed, but the
+/// query fails (exit 2), since a flag may be missing from it.
+pub(crate) fn consumer_query_refused(w: &World, audit: &Path) -> Value {
+    let out = w
+        .cmd()
+        .args(["query", "leafy", "--format", "json", "--audit-file"])
+        .arg(audit)
+        .output()
+        .expect("run query");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a flag may be withheld"), "{stderr}");
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -255,13 +270,14 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     copy_database(&backup, &db);
     std::fs::remove_dir_all(w.home.path().join("cache/registry-mirrors")).expect("drop mirror");
     let server = Server::restart(&db, &url);
-    let q = consumer_query(&w, &consumer);
+    let q = consumer_query_refused(&w, &consumer);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
     assert!(codes(&q).contains(&"head-rollback".to_owned()), "{q}");
 
-    // Unreachable registry: a young mirror is used, and said so.
+    // Unreachable registry: a young mirror is used, and said so; it holds the rolled-back
+    // log, so the query still fails.
     drop(server);
-    let q = consumer_query(&w, &consumer);
+    let q = consumer_query_refused(&w, &consumer);
     let notes = q["notes"].to_string();
     assert!(
         notes.contains("using its records as mirrored 0 hour(s) ago"),

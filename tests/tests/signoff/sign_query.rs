@@ -123,7 +123,7 @@ fn altered_records_and_withheld_ones_do_not_count() {
     let file = w.store().join("crates/leafy.jsonl");
     let text = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, text.replace("\"malware\"", "\"typo\"")).expect("write");
-    let q = w.query(&["leafy"]);
+    let q = w.query_refused(&["leafy"]);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
     let codes: Vec<&str> = q["rejected"]
         .as_array()
@@ -141,7 +141,7 @@ fn altered_records_and_withheld_ones_do_not_count() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&file, kept).expect("write");
-    let q = w.query(&["leafy"]);
+    let q = w.query_refused(&["leafy"]);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
     assert_eq!(q["rejected"][0]["code"], "records-do-not-match-head", "{q}");
     // And `sign` refuses to bless the deletion with a new head.

@@ -11,11 +11,11 @@ use audit_trust_e2e::StaticServer;
 use serde_json::Value;
 
 use crate::gate::advisory_db;
-use crate::registry::{Server, codes, consumer_query, registry_admin};
+use crate::registry::{Server, codes, consumer_query, consumer_query_refused, registry_admin};
 use crate::world::{World, path_arg, world};
 
 /// Runs `audit-registry export` of the registry `db` into a new folder `name`.
-fn export(w: &World, db: &Path, name: &str) -> PathBuf {
+pub(crate) fn export(w: &World, db: &Path, name: &str) -> PathBuf {
     let dir = w.home.path().join(name);
     let out = registry_admin(db, &["export", path_arg(&dir)]);
     assert!(out.starts_with("exported "), "{out}");
@@ -23,7 +23,7 @@ fn export(w: &World, db: &Path, name: &str) -> PathBuf {
 }
 
 /// Serves every file of the export `dir` under `/export/`, replacing what was served before.
-fn serve(server: &StaticServer, dir: &Path) {
+pub(crate) fn serve(server: &StaticServer, dir: &Path) {
     fn walk(server: &StaticServer, root: &Path, dir: &Path) {
         for entry in std::fs::read_dir(dir).expect("list") {
             let path = entry.expect("entry").path();
@@ -81,6 +81,21 @@ fn consumer_check(w: &World, audit: &Path) -> (Option<i32>, String, Value) {
         .unwrap_or_default()
         .to_owned();
     (out.status.code(), status, report)
+}
+
+/// `check` when the auditor's log does not verify: no report, exit 2, and why on stderr.
+fn consumer_check_refused(w: &World, audit: &Path) -> String {
+    let db_dir = advisory_db(w);
+    let out = w
+        .cmd()
+        .args(["check", "--advisory-db", &db_dir, "--audit-file"])
+        .arg(audit)
+        .output()
+        .expect("run check");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "fails closed: {stderr}");
+    assert!(stderr.contains("auditor `team`"), "{stderr}");
+    stderr
 }
 
 fn kinds(q: &Value) -> Vec<String> {
@@ -190,20 +205,14 @@ fn a_static_export_is_read_verified_without_the_registry() {
     edit_records(&statics, &second, |t| {
         t.replace("compromised release", "compromised releasE")
     });
-    let q = consumer_query(&w, &consumer);
+    let q = consumer_query_refused(&w, &consumer);
     assert!(kinds(&q).is_empty(), "{q}");
     assert!(
         codes(&q).contains(&"records-do-not-match-head".to_owned()),
         "{q}"
     );
-    let (code, status, report) = consumer_check(&w, &consumer);
-    assert_eq!((code, status.as_str()), (Some(1), "unaudited"), "{report}");
-    assert!(
-        report["notes"]
-            .to_string()
-            .contains("records-do-not-match-head"),
-        "{report}"
-    );
+    let stderr = consumer_check_refused(&w, &consumer);
+    assert!(stderr.contains("records-do-not-match-head"), "{stderr}");
 
     // A record withheld (the flag left out of the file): caught the same way.
     drop_mirror(&w);
@@ -213,7 +222,7 @@ fn a_static_export_is_read_verified_without_the_registry() {
             .map(|l| format!("{l}\n"))
             .collect()
     });
-    let q = consumer_query(&w, &consumer);
+    let q = consumer_query_refused(&w, &consumer);
     assert!(kinds(&q).is_empty(), "{q}");
     assert!(
         codes(&q).contains(&"records-do-not-match-head".to_owned()),
@@ -224,11 +233,11 @@ fn a_static_export_is_read_verified_without_the_registry() {
     // bucket): consistent and correctly signed, but the cache of heads notices the rollback.
     drop_mirror(&w);
     serve(&statics, &first);
-    let q = consumer_query(&w, &consumer);
+    let q = consumer_query_refused(&w, &consumer);
     assert!(kinds(&q).is_empty(), "{q}");
     assert!(codes(&q).contains(&"head-rollback".to_owned()), "{q}");
-    let (code, status, report) = consumer_check(&w, &consumer);
-    assert_eq!((code, status.as_str()), (Some(1), "unaudited"), "{report}");
+    let stderr = consumer_check_refused(&w, &consumer);
+    assert!(stderr.contains("head-rollback"), "{stderr}");
 
     // Unreachable: a young mirror is used, and said so; never a silent pass.
     serve(&statics, &second);

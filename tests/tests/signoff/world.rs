@@ -124,6 +124,18 @@ impl World {
         self.ws.path().join("supply-chain/sign-offs")
     }
 
+    /// `query` when an auditor covering the crate has a log that does not verify: what was
+    /// served is printed, and the query fails (exit 2) because a flag may be missing.
+    pub fn query_refused(&self, args: &[&str]) -> Value {
+        let mut all = vec!["query", "--format", "json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
+        assert!(stderr.contains("a flag may be withheld"), "{stderr}");
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    }
+
     pub fn query(&self, args: &[&str]) -> Value {
         let mut all = vec!["query", "--format", "json"];
         all.extend_from_slice(args);

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use super::{LocalStore, StoreContents};
 use crate::Error;
 use crate::lock::FolderLock;
-use crate::signoff::SigningKey;
 use crate::signoff::head::{Head, SignedHead};
 use crate::signoff::record::{RecordId, Statement};
 use crate::signoff::signed::SignedRecord;
+use crate::signoff::{PublicKey, SigningKey};
 use crate::time::Timestamp;
 
 impl LocalStore {
@@ -153,6 +153,20 @@ impl LocalStore {
             write_store_file(&self.head_file(&head.head().key), head.to_json().as_bytes())?;
         }
         Ok(())
+    }
+}
+
+impl LocalStore {
+    /// Keeps a head that a remote source served for `key` but that does not verify, in place
+    /// of the mirror's head, so that reading the mirror reports an unreadable head for the key
+    /// instead of no head at all (which a fresh cache would take for a key that never signed).
+    /// What is kept never parses: a marker line followed by at most a bounded piece of the text.
+    pub fn import_unverified_head(&self, key: &PublicKey, served: &str) -> Result<(), Error> {
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let _lock = FolderLock::exclusive(&self.root)?;
+        let mut text = String::from("unverified head served by the source\n");
+        text.extend(served.chars().take(1024));
+        write_store_file(&self.head_file(key), text.as_bytes())
     }
 }
 

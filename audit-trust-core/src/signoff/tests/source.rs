@@ -262,3 +262,119 @@ fn two_branches_that_both_signed_are_reconciled_by_a_fresh_head() {
     assert_eq!(v.accepted.len(), 3, "{:?}", codes(&v));
     assert!(v.rejected.is_empty());
 }
+
+fn unverified_codes(v: &VerifiedSource) -> Vec<(&str, &'static str)> {
+    v.unverified
+        .iter()
+        .map(|u| (u.auditor.as_str(), u.rejection.code()))
+        .collect()
+}
+
+#[test]
+fn a_log_that_fails_as_a_whole_is_reported_as_unverified_not_only_rejected() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    let v = w.verify(&[&team], now());
+    assert!(v.unverified.is_empty(), "{:?}", unverified_codes(&v));
+    // One record withheld: the whole log is unverified, naming the key and the source.
+    let file = w.dir.path().join("crates/a.jsonl");
+    let line = std::fs::read(&file).expect("read");
+    std::fs::write(&file, "").expect("empty");
+    let v = w.verify(&[&team], now());
+    assert_eq!(
+        unverified_codes(&v),
+        [("team", "records-do-not-match-head")]
+    );
+    assert_eq!(v.unverified[0].key, k.public_key());
+    assert_eq!(v.unverified[0].source, "folder:test");
+    std::fs::write(&file, line).expect("restore");
+    // An expired head is unverified too: nothing says what was added since.
+    let v = w.verify(&[&team], now().plus_days(LIFETIME_DAYS));
+    assert_eq!(unverified_codes(&v), [("team", "head-expired")]);
+}
+
+#[test]
+fn a_garbage_head_is_never_nothing_served_even_with_a_fresh_cache() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    let head_file = w
+        .dir
+        .path()
+        .join("heads")
+        .join(format!("{}.json", k.public_key().hex()));
+    std::fs::write(&head_file, "{not a head").expect("garble");
+    // With the records still there.
+    let v = World {
+        dir: tempfile::tempdir().expect("temp dir"),
+        cache_dir: tempfile::tempdir().expect("temp dir"),
+    };
+    copy_store(w.dir.path(), v.dir.path());
+    let verified = v.verify(&[&team], now());
+    assert!(verified.accepted.is_empty());
+    assert_eq!(unverified_codes(&verified), [("team", "unreadable-head")]);
+    // With every record deleted as well: still not a key that never signed anything.
+    std::fs::remove_dir_all(v.dir.path().join("crates")).expect("remove");
+    let verified = v.verify(&[&team], now());
+    assert_eq!(unverified_codes(&verified), [("team", "unreadable-head")]);
+}
+
+#[test]
+fn an_older_head_is_a_rollback_even_when_the_records_do_not_match_it() {
+    // A mirror keeps every record it was ever sent; a source that then serves an older head
+    // leaves records that head does not cover. The cause is the rollback, and it is named so.
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    let first_head = w.snapshot();
+    w.append(&[reviewed(&k, "b", "1.0.0")], &k);
+    assert_eq!(w.verify(&[&team], now()).accepted.len(), 2);
+    for (path, bytes) in &first_head {
+        if path.parent().is_some_and(|p| p.ends_with("heads")) {
+            std::fs::write(path, bytes).expect("write");
+        }
+    }
+    let v = w.verify(&[&team], now());
+    assert_eq!(unverified_codes(&v), [("team", "head-rollback")]);
+}
+
+#[test]
+fn only_logs_of_relevant_auditors_fail_a_project() {
+    let w = World::new();
+    let k = key(1);
+    let team = auditor(vec![pin(&k)]);
+    w.append(&[reviewed(&k, "a", "1.0.0")], &k);
+    std::fs::remove_dir_all(w.dir.path().join("heads")).expect("remove");
+    let v = w.verify(&[&team], now());
+    let records = ProjectRecords {
+        unverified: v.unverified,
+        ..ProjectRecords::default()
+    };
+    assert!(records.require_verified_logs(|_| false).is_ok());
+    let err = records
+        .require_verified_logs(|name| name == "team")
+        .expect_err("the team covers something")
+        .to_string();
+    assert!(
+        err.contains("auditor `team`")
+            && err.contains(&k.public_key().to_string())
+            && err.contains("folder:test")
+            && err.contains("[no-head]"),
+        "{err}"
+    );
+}
+
+fn copy_store(from: &std::path::Path, to: &std::path::Path) {
+    for sub in ["crates", "heads"] {
+        std::fs::create_dir_all(to.join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(from.join(sub)).expect("list") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("name");
+            std::fs::copy(&path, to.join(sub).join(name)).expect("copy");
+        }
+    }
+}
