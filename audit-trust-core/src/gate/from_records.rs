@@ -58,12 +58,29 @@ pub fn evidence_from_records(
     let rejected = records
         .rejected
         .iter()
-        .map(|r| RejectedEvidence {
-            auditor: r.auditor.clone().unwrap_or_else(|| "(unknown key)".into()),
-            // A crate file is named after its crate, which says what the record was about.
-            name: crate_of_location(&r.location.path),
-            version: None,
-            reason: format!("{} ({}, {})", r.rejection, r.rejection.code(), r.location),
+        .map(|r| {
+            let flag = records
+                .possible_flags
+                .iter()
+                .find(|f| f.location == r.location);
+            let why = format!("{} ({}, {})", r.rejection, r.rejection.code(), r.location);
+            RejectedEvidence {
+                auditor: r.auditor.clone().unwrap_or_else(|| "(unknown key)".into()),
+                // A crate file is named after its crate, which says what the record was about.
+                name: flag
+                    .map(|f| f.name.clone())
+                    .or_else(|| crate_of_location(&r.location.path)),
+                version: flag.map(|f| f.version.clone()),
+                // Nothing of a line that does not verify is trusted, but a flag is the one
+                // statement whose loss is dangerous: say so.
+                reason: match flag {
+                    Some(_) => format!(
+                        "POSSIBLE WITHHELD FLAG: a flag record that does not verify: {why}; \
+                         ask the auditor whether they flagged this version"
+                    ),
+                    None => why,
+                },
+            }
         })
         .collect();
     let mut notes = records.notes.clone();

@@ -51,7 +51,7 @@ pub use rejection::Rejection;
 pub use signed::SignedRecord;
 pub use source::{AcceptedRecord, RejectedItem, UnverifiedLog, VerifiedSource, verify_source};
 pub use static_client::StaticClient;
-pub use store::{LocalStore, Location, StoreContents, StoredRecord};
+pub use store::{LocalStore, Location, PossibleFlag, StoreContents, StoredRecord};
 pub use wire::MAX_RECORD_LINE_BYTES;
 
 /// Lowercase hex of `bytes`.

@@ -14,7 +14,7 @@ use super::registry_client::RegistryClient;
 use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
 use super::source::{AcceptedRecord, RejectedItem, UnverifiedLog, verify_source};
 use super::static_client::StaticClient;
-use super::store::LocalStore;
+use super::store::{LocalStore, PossibleFlag};
 use crate::Error;
 use crate::audit_file::{AuditFile, Auditor, RecordLocation};
 use crate::http::HttpClient;
@@ -30,6 +30,8 @@ pub struct ProjectRecords {
     pub notes: Vec<String>,
     /// Pinned keys whose log could not be verified as a whole at some source.
     pub unverified: Vec<UnverifiedLog>,
+    /// Lines that do not verify but say they flag a crate version.
+    pub possible_flags: Vec<PossibleFlag>,
 }
 
 impl ProjectRecords {
@@ -149,6 +151,7 @@ pub fn verify_project_sources(
         out.accepted.extend(verified.accepted);
         out.rejected.extend(verified.rejected);
         out.unverified.extend(verified.unverified);
+        out.possible_flags.extend(verified.possible_flags);
     }
     Ok(out)
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::head_cache::HeadCache;
 use super::record::{RecordId, Statement};
 use super::rejection::Rejection;
-use super::store::{HEADS_DIR, Location, StoreContents};
+use super::store::{HEADS_DIR, Location, PossibleFlag, StoreContents};
 use super::verify::authorize;
 use super::{PublicKey, SignedRecord};
 use crate::Error;
@@ -49,6 +49,8 @@ pub struct VerifiedSource {
     pub accepted: Vec<AcceptedRecord>,
     pub rejected: Vec<RejectedItem>,
     pub unverified: Vec<UnverifiedLog>,
+    /// Rejected lines that say they are flags (see [`PossibleFlag`]).
+    pub possible_flags: Vec<PossibleFlag>,
 }
 
 /// Verifies `contents`, read from the source at `root` named `source_id` (`folder:/abs/path`),
@@ -62,7 +64,10 @@ pub fn verify_source(
     cache: &HeadCache,
     now: Timestamp,
 ) -> Result<VerifiedSource, Error> {
-    let mut out = VerifiedSource::default();
+    let mut out = VerifiedSource {
+        possible_flags: contents.possible_flags,
+        ..VerifiedSource::default()
+    };
     for (location, rejection) in contents.problems {
         out.rejected.push(RejectedItem {
             auditor: None,

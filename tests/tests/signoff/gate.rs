@@ -92,6 +92,14 @@ fn check_counts_verified_sign_offs_and_flags_from_the_local_store() {
         .expect("a record")
         .replace("\"leafy\"", "\"other\"");
     std::fs::write(&other, format!("{forged}\n")).expect("write");
+    // And a flag that does not verify, added to leafy's file: the report calls it out.
+    let flag_line = text
+        .lines()
+        .find(|l| l.contains("steals tokens"))
+        .expect("the flag")
+        .replace("steals tokens", "steals tokens and keys");
+    let leafy_file = file_of(&w, "leafy");
+    std::fs::write(&leafy_file, format!("{text}{flag_line}\n")).expect("write");
     let (code, status, report) = check(&w, &db);
     assert_eq!((code, status.as_str()), (Some(0), "audited"), "{report}");
     let notes = report["notes"].to_string();
@@ -99,7 +107,12 @@ fn check_counts_verified_sign_offs_and_flags_from_the_local_store() {
         notes.contains("ignored a record of auditor") && notes.contains("for other"),
         "{notes}"
     );
+    assert!(
+        notes.contains("for leafy@1.0.1: POSSIBLE WITHHELD FLAG"),
+        "{notes}"
+    );
     std::fs::remove_file(&other).expect("remove");
+    std::fs::write(&leafy_file, &text).expect("restore");
 
     // An edited store (the revocation's reason changed) cannot be verified as a whole: it may
     // hide a flag, so the gate stops instead of deciding.

@@ -64,6 +64,32 @@ pub struct StoreContents {
     pub records: Vec<StoredRecord>,
     pub heads: BTreeMap<PublicKey, SignedHead>,
     pub problems: Vec<(Location, Rejection)>,
+    /// Lines among `problems` that read as a flag: nothing of them can be trusted, but a flag
+    /// that does not verify is worth a louder report than any other broken line.
+    pub possible_flags: Vec<PossibleFlag>,
+}
+
+/// A line that does not verify but says it flags `name@version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PossibleFlag {
+    pub location: Location,
+    pub name: String,
+    pub version: String,
+}
+
+/// The crate and version a record line that failed to verify says it flags, if it says so.
+fn claimed_flag(line: &str) -> Option<(String, String)> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value.get("kind")?.as_str()? != "flag" {
+        return None;
+    }
+    let subject = value.get("crate").or_else(|| value.get("git"))?;
+    let name = subject.get("name")?.as_str()?;
+    let version = subject.get("version")?.as_str()?;
+    validate_crate_name(name).ok()?;
+    // Only a real version is repeated in a report.
+    semver::Version::parse(version).ok()?;
+    Some((name.to_owned(), version.to_owned()))
 }
 
 impl LocalStore {
@@ -158,6 +184,13 @@ fn read_crate_file(
         let record = match SignedRecord::from_json_line(line) {
             Ok(r) => r,
             Err(rejection) => {
+                if let Some((name, version)) = claimed_flag(line) {
+                    contents.possible_flags.push(PossibleFlag {
+                        location: location.clone(),
+                        name,
+                        version,
+                    });
+                }
                 contents.problems.push((location, rejection));
                 continue;
             }
