@@ -43,6 +43,7 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
         match e {
             DbError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            DbError::Invalid(message) => ApiError::bad_request("invalid", message),
             other => ApiError::internal("database", &other),
         }
     }

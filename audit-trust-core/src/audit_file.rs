@@ -13,6 +13,7 @@ pub mod prune;
 pub mod starter;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
+use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use policy::{Action, Policy};
 
@@ -123,6 +124,8 @@ impl AuditFile {
                 }
             }
         }
+        check_allowed_sources(&file.allowed_sources)
+            .map_err(|(key, message)| error(find_key(text, "allowed-sources", key), message))?;
         auditor::check_auditors(&file.auditors)
             .map_err(|(span, message)| error(Some(span.start), message))?;
         file.policy

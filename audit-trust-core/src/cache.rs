@@ -8,7 +8,8 @@ use crate::Error;
 use crate::classify::Classification;
 use crate::lockfile::is_sha256_hex;
 
-const FORMAT: &str = "classify-v1";
+// v2: files pulled in with `#[path]` are counted.
+const FORMAT: &str = "classify-v2";
 
 #[derive(Debug, Clone)]
 pub struct ClassificationCache {

@@ -254,7 +254,9 @@ impl HttpClient {
 
     /// POST `body` with extra `headers` and follow no redirect: for webhooks, whose answer is
     /// the receiver's own (a redirect would turn the POST into a GET elsewhere). Returns the
-    /// status and at most `max_body` bytes of the response, whatever the status.
+    /// status and the first `max_body` bytes of the response, whatever the status. A longer
+    /// answer is cut, not an error: the status is the receiver's answer, and what follows it
+    /// is only read to bound memory, never to decide anything.
     pub fn post_without_redirects(
         &self,
         url: &str,
@@ -262,13 +264,25 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<(u16, Vec<u8>), HttpError> {
+        use std::io::Read as _;
         let request = self
             .agent
             .configure_request(Self::post_request(url, headers, body)?)
             .max_redirects(0)
             .build();
-        let response = self.run_bounded(request, max_body)?;
-        Ok((response.status().as_u16(), response.into_body()))
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        response
+            .into_body()
+            .into_reader()
+            .take(max_body)
+            .read_to_end(&mut bytes)
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        Ok((status, bytes))
     }
 
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.

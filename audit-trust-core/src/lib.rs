@@ -21,6 +21,7 @@ pub mod progress;
 pub mod provenance;
 pub mod report;
 pub mod signoff;
+pub mod source_url;
 pub mod tarball;
 pub mod time;
 

@@ -226,12 +226,14 @@ fn events_records(events: &[EventRow]) -> Vec<(String, SignedRecord)> {
         .collect()
 }
 
-/// Records revoked by a revocation among `records`.
-fn revoked_ids(records: &[(String, SignedRecord)]) -> HashSet<RecordId> {
+/// Records revoked by a revocation among `records`, as (signing key, record id): a revocation
+/// counts only for its own signer's records, as clients apply it. Publish refuses the others,
+/// but a database may hold one stored before it did.
+fn revoked_ids(records: &[(String, SignedRecord)]) -> HashSet<(String, RecordId)> {
     records
         .iter()
         .filter_map(|(_, r)| match &r.record().statement {
-            Statement::Revocation { revokes, .. } => Some(*revokes),
+            Statement::Revocation { revokes, .. } => Some((r.key().to_string(), *revokes)),
             _ => None,
         })
         .collect()
@@ -242,7 +244,7 @@ fn revoked_ids(records: &[(String, SignedRecord)]) -> HashSet<RecordId> {
 async fn revoked_among<'a>(
     state: &AppState,
     shown: impl Iterator<Item = &'a (String, SignedRecord)>,
-) -> Result<HashSet<RecordId>, ApiError> {
+) -> Result<HashSet<(String, RecordId)>, ApiError> {
     let mut crates: Vec<String> = shown.map(|(c, _)| c.clone()).collect();
     crates.sort();
     crates.dedup();
@@ -257,7 +259,7 @@ async fn revoked_among<'a>(
 fn records_table(
     records: &[(String, SignedRecord)],
     auditors: &BTreeMap<String, String>,
-    revoked: &HashSet<RecordId>,
+    revoked: &HashSet<(String, RecordId)>,
     with_crate: bool,
 ) -> String {
     let mut headers = vec!["kind"];
@@ -277,7 +279,7 @@ fn records_table(
         if matches!(record.statement, Statement::Flag { .. }) {
             kind = format!("<span class=\"flag\">{kind}</span>");
         }
-        if revoked.contains(&r.id()) {
+        if revoked.contains(&(key.clone(), r.id())) {
             kind.push_str(" (revoked)");
         }
         let mut cells = vec![kind];

@@ -85,6 +85,11 @@ pub(super) async fn publish(
 
 /// The crate each record is filed under: its subject's name, or for a revocation the crate of
 /// the record it withdraws (in this batch or already stored).
+///
+/// A revocation may withdraw only its own signer's records, as clients apply it: a stored
+/// revocation of another key's record would be ignored by every client yet shown as one.
+/// Every record of a batch is signed by the head's key (checked before), so only a stored
+/// record can be another key's.
 async fn file_records(
     state: &AppState,
     records: &[SignedRecord],
@@ -100,15 +105,28 @@ async fn file_records(
         let crate_name = match &r.record().statement {
             Statement::Revocation { revokes, .. } => match crate_of.get(revokes) {
                 Some(name) => name.clone(),
-                None => state.db.crate_of(revokes).await?.ok_or_else(|| {
-                    ApiError::bad_request(
-                        "unknown-revoked-record",
-                        format!(
-                            "record {} revokes {revokes}, which this registry does not have",
-                            r.id()
-                        ),
-                    )
-                })?,
+                None => {
+                    let (name, signer) = state.db.crate_of(revokes).await?.ok_or_else(|| {
+                        ApiError::bad_request(
+                            "unknown-revoked-record",
+                            format!(
+                                "record {} revokes {revokes}, which this registry does not have",
+                                r.id()
+                            ),
+                        )
+                    })?;
+                    if signer != r.key().to_string() {
+                        return Err(ApiError::bad_request(
+                            "revokes-another-key",
+                            format!(
+                                "record {} revokes {revokes}, which another key signed: a \
+                                 revocation withdraws only its own signer's records",
+                                r.id()
+                            ),
+                        ));
+                    }
+                    name
+                }
             },
             _ => crate_of.get(&r.id()).cloned().unwrap_or_default(),
         };

@@ -36,6 +36,9 @@ pub enum DbError {
     Sql(#[from] sqlx::Error),
     #[error("{0}")]
     Conflict(String),
+    /// A value the database cannot store losslessly (answered 400).
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
@@ -229,14 +232,15 @@ impl Db {
         })
     }
 
-    /// The crate file a stored record is under (for revocations of it).
-    pub async fn crate_of(&self, id: &RecordId) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT crate_name FROM records WHERE id = $1")
+    /// The crate file a stored record is under and the key that signed it (for revocations of
+    /// it, which only that key may publish).
+    pub async fn crate_of(&self, id: &RecordId) -> Result<Option<(String, String)>, DbError> {
+        let row = sqlx::query("SELECT crate_name, public_key FROM records WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(r) => Some(r.try_get::<String, _>(0)?),
+            Some(r) => Some((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)),
             None => None,
         })
     }
@@ -256,6 +260,14 @@ impl Db {
         F: FnOnce(&BTreeSet<RecordId>) -> Result<(), String>,
     {
         let (sequence, head_id, head_body) = head;
+        // BIGINT is signed: a larger number must be refused, never clamped — clamped, it would
+        // let a lower head, or several heads with one number, follow it.
+        let stored_sequence = i64::try_from(sequence).map_err(|_| {
+            DbError::Invalid(format!(
+                "head #{sequence} is above the highest sequence a registry stores ({})",
+                i64::MAX
+            ))
+        })?;
         let key_text = key.to_string();
         let _one_at_a_time = self.publish_lock.lock().await;
         let mut tx = self.pool.begin().await?;
@@ -310,7 +322,7 @@ impl Db {
             .bind(r.id.to_string())
             .bind(&key_text)
             .bind(&r.crate_name)
-            .bind(to_i64(sequence))
+            .bind(stored_sequence)
             .bind(&r.body)
             .execute(&mut *tx)
             .await?
@@ -330,7 +342,7 @@ impl Db {
                 "UPDATE heads SET sequence = $1, head_id = $2, body = $3 \
                  WHERE public_key = $4 AND sequence = $5",
             )
-            .bind(to_i64(sequence))
+            .bind(stored_sequence)
             .bind(head_id)
             .bind(head_body)
             .bind(&key_text)
@@ -343,7 +355,7 @@ impl Db {
                  ON CONFLICT DO NOTHING",
             )
             .bind(&key_text)
-            .bind(to_i64(sequence))
+            .bind(stored_sequence)
             .bind(head_id)
             .bind(head_body)
             .execute(&mut *tx)
@@ -413,7 +425,8 @@ pub struct PublishOutcome {
     pub added: usize,
 }
 
-/// Sequence numbers are stored as BIGINT; anything beyond i64 is saturated (never reached).
+/// For bounds in queries only (`head_sequence > $after`): a bound above every storable number
+/// compares the same as `i64::MAX`. Stored numbers are checked, never clamped (see `publish`).
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

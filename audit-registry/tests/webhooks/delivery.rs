@@ -1,4 +1,4 @@
-//! Signed, retried, logged; redirects are answers, not places to go.
+//! Signed, retried, logged; redirects are answers, not places to go; any 2xx is success.
 
 use std::time::Duration;
 
@@ -281,4 +281,55 @@ async fn redirects_are_not_followed() {
         (Some(307), "failed")
     );
     assert!(target.seen().is_empty(), "the redirect was followed");
+}
+
+/// Any 2xx is success, whatever the size of the answer: only its first 64 KiB are read. A long
+/// answer was counted as a failure and the event sent again.
+#[tokio::test]
+async fn a_2xx_with_a_large_body_is_delivered_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let chatty = Receiver::large_answer(1 << 20);
+    let state = state_for(&url, &[chatty.mirror()]).await;
+    let subscriber = state
+        .db
+        .add_subscriber(&chatty.url(), SECRET, &["flag".to_owned()], NOW)
+        .await
+        .expect("subscriber");
+    notify::emit(
+        &state.db,
+        Event {
+            kind: EventKind::Flag,
+            crate_name: None,
+            record_id: None,
+            data: json!({}),
+        },
+    )
+    .await
+    .expect("emit");
+    let client = HttpClient::guarded(Duration::from_secs(10), state.egress.clone());
+    let config = fast();
+    assert_eq!(config.max_response_bytes, 64 * 1024);
+    deliver_until(&state.db, &client, &config, || !chatty.seen().is_empty()).await;
+    let log = state
+        .db
+        .delivery_log(&subscriber.id, 10)
+        .await
+        .expect("log");
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (
+            log[0].status,
+            log[0].state.as_str(),
+            log[0].error.as_deref()
+        ),
+        (Some(200), "delivered", None),
+        "{log:?}"
+    );
+    // Nothing is left to send: another pass sends nothing.
+    let sent = notify::deliver_due(&state.db, &client, &config, &notify::system_now_ms())
+        .await
+        .expect("pass");
+    assert_eq!(sent, 0);
+    assert_eq!(chatty.seen().len(), 1);
 }

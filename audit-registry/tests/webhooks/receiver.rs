@@ -71,6 +71,30 @@ impl Receiver {
         Receiver { port, seen }
     }
 
+    /// Answers every request 200 with a body of `len` bytes (a chatty receiver).
+    pub fn large_answer(len: usize) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let Some(request) = read_request(&mut stream) else {
+                    continue;
+                };
+                log.lock().expect("lock").push(request);
+                // The client stops reading early and closes: a failed write is expected.
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(&vec![b'x'; len]);
+            }
+        });
+        Receiver { port, seen }
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.port)
     }

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::names::{validate_crate_name, validate_version};
 use crate::signoff::Criterion;
+use crate::source_url::SourceLocation;
 use crate::time::Date;
 
 /// `[[exemption]]`: admits a package without a sign-off — never past an advisory or a flag.
@@ -168,7 +169,8 @@ pub struct AllowedSources {
     /// `crates-io`, or registry index URLs as the lockfile writes them (`sparse+https://…`).
     #[serde(default = "crates_io_only")]
     pub registries: Vec<String>,
-    /// Git repository URL prefixes (`https://github.com/my-org/`); `None`: any.
+    /// Git repository URL prefixes (`https://github.com/my-org/`), matched by whole path segments
+    /// after cargo's normalization; `None`: any.
     pub git: Option<Vec<String>>,
 }
 
@@ -183,6 +185,29 @@ impl Default for AllowedSources {
 
 fn crates_io_only() -> Vec<String> {
     vec!["crates-io".into()]
+}
+
+/// Every `[allowed-sources]` entry must be comparable the way lockfile sources are (see
+/// [`crate::source_url`]), so a typo is an error instead of an entry that silently admits
+/// nothing. `Err((key, message))`.
+pub(super) fn check_allowed_sources(
+    allowed: &AllowedSources,
+) -> Result<(), (&'static str, String)> {
+    for registry in &allowed.registries {
+        if registry != "crates-io" {
+            SourceLocation::registry(registry).map_err(|e| {
+                (
+                    "registries",
+                    format!("[allowed-sources] registries: `{registry}`: {e}"),
+                )
+            })?;
+        }
+    }
+    for prefix in allowed.git.iter().flatten() {
+        SourceLocation::git_prefix(prefix)
+            .map_err(|e| ("git", format!("[allowed-sources] git: `{prefix}`: {e}")))?;
+    }
+    Ok(())
 }
 
 /// `[advisories]`: where the RustSec database comes from and how old it may be.

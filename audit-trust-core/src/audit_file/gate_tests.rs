@@ -168,6 +168,26 @@ fn every_mistake_is_an_error_at_its_line() {
             "unknown field `registry`",
         ),
         (
+            "[allowed-sources]\nregistries = [\"crates-io\"]\ngit = [\"https://github.com/my-org/?branch=x\"]\n",
+            "Cargo.audit:3:1:",
+            "[allowed-sources] git: `https://github.com/my-org/?branch=x`: a query or fragment",
+        ),
+        (
+            "[allowed-sources]\ngit = [\"github.com/my-org\"]\n",
+            "Cargo.audit:2:1:",
+            "not a URL",
+        ),
+        (
+            "[allowed-sources]\ngit = [\"https://github.com/my-org/x%2F..%2F\"]\n",
+            "Cargo.audit:2:1:",
+            "encodes `/`",
+        ),
+        (
+            "[allowed-sources]\nregistries = [\"https://corp.example/index/\"]\n",
+            "Cargo.audit:2:1:",
+            "starts with `registry+` or `sparse+`",
+        ),
+        (
             "[advisories]\nmax-age = 3\n",
             "Cargo.audit:2:1:",
             "unknown field `max-age`",

@@ -10,7 +10,9 @@
 //!   reachable from `lib.rs` through `mod` declarations (or `#[path]`, or `include!`) is not
 //!   followed: that would need a module resolver with `cfg` evaluation. Published tarballs rarely
 //!   carry unused sources, so counting every file is a close, slightly generous approximation.
-//!   Vendored sources inside `src/` are counted too: they are compiled into the crate.
+//!   Vendored sources inside `src/` are counted too: they are compiled into the crate. Files a
+//!   `#[path]` attribute pulls in from outside that set (from `tests/`, or a `.txt` file) are
+//!   counted as the code of whoever pulled them in (see [`path_attr`]).
 //! - **`unsafe` usage** is summed over those sources plus the build script (it runs on the machine
 //!   building the crate), but not tests, benches or examples (they never reach a dependent).
 //! - **`forbids_unsafe`** for the crate means the library root (`src/lib.rs` or `[lib] path`) has
@@ -24,13 +26,17 @@
 mod bytes;
 pub mod lexer;
 pub mod manifest;
+mod path_attr;
 pub mod scan;
 #[cfg(test)]
 mod tests;
 
 pub use scan::{RustScan, scan_rust};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use manifest::parse_manifest;
+use path_attr::Role;
 
 /// How a crate's code uses `unsafe`. Counts are of constructs (an `unsafe` block is one, whatever
 /// its size), found in real tokens only.
@@ -102,10 +108,50 @@ pub enum ClassifyError {
     },
     #[error("Cargo.toml has no [package] table")]
     NoPackage,
+    /// `#[path]` names a file outside the package; the values are shown escaped.
+    #[error("{file:?} declares a module at #[path = {path:?}], which leaves the package")]
+    PathOutsidePackage { file: String, path: String },
 }
 
 fn at_line(line: Option<usize>) -> String {
     line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// The files outside the counted set that `#[path]` attributes of counted code pull in.
+fn pulled_in_by_path(
+    files: &[(&str, &[u8])],
+    targets: &manifest::Targets,
+) -> Result<BTreeMap<String, Role>, ClassifyError> {
+    let by_path: BTreeMap<&str, &[u8]> = files.iter().copied().collect();
+    let mut origins = Vec::new();
+    let mut counted = BTreeSet::new();
+    for (path, _) in files {
+        let is_build_script = targets.build_scripts.iter().any(|b| b == path);
+        let is_auxiliary = AUXILIARY_DIRS.iter().any(|dir| path.starts_with(dir));
+        if !path.ends_with(".rs") || (is_auxiliary && !is_build_script) {
+            continue;
+        }
+        counted.insert(*path);
+        let role = if is_build_script {
+            Role::BuildScript
+        } else {
+            Role::Library
+        };
+        origins.push((*path, role));
+    }
+    let roots: BTreeSet<&str> = targets
+        .lib
+        .iter()
+        .chain(&targets.bins)
+        .chain(&targets.build_scripts)
+        .map(String::as_str)
+        .collect();
+    path_attr::pulled_in(&by_path, &origins, &counted, &roots).map_err(|e| {
+        ClassifyError::PathOutsidePackage {
+            file: e.file,
+            path: e.path,
+        }
+    })
 }
 
 /// Directories at the crate root whose files never reach a dependent.
@@ -160,6 +206,22 @@ pub fn classify_files<'a>(
         if is_root {
             roots_seen += 1;
             roots_forbidding += usize::from(scan.unsafe_usage.forbids_unsafe);
+        }
+    }
+    for (path, role) in pulled_in_by_path(&files, &targets)? {
+        let Some(bytes) = files.iter().find(|(p, _)| *p == path).map(|(_, b)| *b) else {
+            continue;
+        };
+        let scan = scan_rust(bytes);
+        let is_rs = path.ends_with(".rs");
+        if !is_rs {
+            // Compiled as Rust whatever its name: counted as Rust lines.
+            all_rs_lines += scan.code_lines;
+        }
+        // An auxiliary `.rs` file's unsafe was left out above; anything else was not scanned.
+        unsafe_usage.add(&scan.unsafe_usage);
+        if role == Role::Library {
+            code_lines += scan.code_lines;
         }
     }
     unsafe_usage.forbids_unsafe = roots_seen > 0 && roots_forbidding == roots_seen;

@@ -93,14 +93,18 @@ fn severity_of(action: Action) -> Severity {
 }
 
 fn check_source(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &mut Vec<Status>) {
-    if source_allowed(input.audit_file, &p.source) {
-        return;
-    }
     let source = p.source_id.clone().unwrap_or_default();
+    let message = match source_allowed(input.audit_file, &p.source) {
+        Ok(true) => return,
+        Ok(false) => format!("comes from `{source}`, which `[allowed-sources]` does not list"),
+        Err(e) => {
+            format!("comes from `{source}`, which cannot be compared with `[allowed-sources]`: {e}")
+        }
+    };
     v.reasons.push(reason(
         "source-not-allowed",
         Severity::Deny,
-        format!("comes from `{source}`, which `[allowed-sources]` does not list"),
+        message,
         json!({ "source": source }),
     ));
     blocking.push(Status::SourceNotAllowed);

@@ -19,7 +19,8 @@ use std::collections::HashSet;
 use crate::advisories::AdvisoryDatabase;
 use crate::audit_file::AuditFile;
 use crate::fetch::index_report::IndexReport;
-use crate::inventory::{Inventory, PackageId, SourceKind};
+use crate::inventory::{CRATES_IO_SOURCE_ID, Inventory, PackageId, SourceKind};
+use crate::source_url::{SourceLocation, SourceUrlError};
 use crate::time::Date;
 
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
@@ -124,18 +125,42 @@ fn semver_key(v: &str) -> Option<semver::Version> {
     semver::Version::parse(v).ok()
 }
 
-/// Whether a package's source is allowed by `[allowed-sources]`.
-pub(crate) fn source_allowed(audit_file: &AuditFile, source: &SourceKind) -> bool {
+/// Whether a package's source is allowed by `[allowed-sources]`, compared as cargo resolves it
+/// (see [`crate::source_url`]). `Err` names why the source's URL could not be compared at all.
+pub(crate) fn source_allowed(
+    audit_file: &AuditFile,
+    source: &SourceKind,
+) -> Result<bool, SourceUrlError> {
     let allowed = &audit_file.allowed_sources;
     match source {
-        SourceKind::Path => true,
-        SourceKind::Registry { id, crates_io } => allowed
-            .registries
-            .iter()
-            .any(|r| (r == "crates-io" && *crates_io) || r == id),
-        SourceKind::Git { url, .. } => allowed
-            .git
-            .as_ref()
-            .is_none_or(|prefixes| prefixes.iter().any(|p| url.starts_with(p.as_str()))),
+        SourceKind::Path => Ok(true),
+        SourceKind::Registry { id, crates_io } => {
+            let lists_crates_io = allowed.registries.iter().any(|r| r == "crates-io");
+            if *crates_io && lists_crates_io {
+                return Ok(true);
+            }
+            let location = SourceLocation::registry(id)?;
+            // Another spelling of the crates.io index is crates.io to cargo.
+            if lists_crates_io
+                && SourceLocation::registry(CRATES_IO_SOURCE_ID).is_ok_and(|c| c == location)
+            {
+                return Ok(true);
+            }
+            // An entry that does not parse was refused when `Cargo.audit` was read; a value built
+            // in code that slipped past that admits nothing.
+            Ok(allowed
+                .registries
+                .iter()
+                .any(|r| SourceLocation::registry(r).is_ok_and(|r| r == location)))
+        }
+        SourceKind::Git { url, .. } => {
+            let Some(prefixes) = &allowed.git else {
+                return Ok(true);
+            };
+            let location = SourceLocation::git_source(url)?;
+            Ok(prefixes
+                .iter()
+                .any(|p| SourceLocation::git_prefix(p).is_ok_and(|p| location.starts_with(&p))))
+        }
     }
 }

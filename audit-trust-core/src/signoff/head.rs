@@ -18,6 +18,11 @@ use crate::time::Timestamp;
 /// A head file is one small object.
 const MAX_HEAD_BYTES: usize = 4096;
 
+/// The highest sequence number a head may carry: databases store it as a signed 64-bit integer
+/// (SQLite INTEGER, PostgreSQL BIGINT), and one that cannot be stored losslessly must be refused
+/// everywhere alike, not clamped (a clamped number lets a lower or a second head follow it).
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     pub key: PublicKey,
@@ -96,6 +101,11 @@ impl SignedHead {
         if head.sequence == 0 || head.expires <= head.created {
             return Err("a head starts at sequence 1 and expires after it was made".into());
         }
+        if head.sequence > MAX_SEQUENCE {
+            return Err(format!(
+                "a head's sequence is at most {MAX_SEQUENCE}; this key's log cannot grow further"
+            ));
+        }
         let bytes = head_bytes(&head);
         Ok(SignedHead {
             signature: key.sign(&bytes),
@@ -153,6 +163,12 @@ impl SignedHead {
         }
         if wire.kind != "head" {
             return Err(malformed("`kind` must be `head`"));
+        }
+        if wire.sequence == 0 || wire.sequence > MAX_SEQUENCE {
+            return Err(malformed(&format!(
+                "`sequence` must be from 1 to {MAX_SEQUENCE} (2^63 - 1), not {}",
+                wire.sequence
+            )));
         }
         let key = PublicKey::parse(&wire.key).map_err(|e| malformed(&e.to_string()))?;
         let records_hash = RecordId::parse(&wire.records_hash)

@@ -3,4 +3,5 @@
 mod fuzz;
 mod lexer;
 mod manifest;
+mod path_attr;
 mod scan;

@@ -148,3 +148,40 @@ fn the_cache_catches_rollback_fork_and_truncation() {
     }
     assert!(cache.check_and_remember(source, &h2, &set2).is_err());
 }
+
+#[test]
+fn sequence_numbers_stop_at_i64_max() {
+    use sha2::Digest as _;
+    let k = key(1);
+    let set = ids(&[&reviewed(&k, "a", "1.0.0")]);
+    let mut top = Head::next(None, k.public_key(), &set, at("2025-03-01T00:00:00Z"), 30);
+    top.sequence = super::super::head::MAX_SEQUENCE;
+    assert_eq!(super::super::head::MAX_SEQUENCE, i64::MAX as u64);
+    let signed = SignedHead::sign(top.clone(), &k).expect("the highest number is valid");
+    assert_eq!(SignedHead::from_json(&signed.to_json()), Ok(signed.clone()));
+    // The signer never makes a head past it...
+    let next = Head::next(
+        Some(&top),
+        k.public_key(),
+        &set,
+        at("2025-03-02T00:00:00Z"),
+        30,
+    );
+    let err = SignedHead::sign(next, &k).expect_err("past the highest number");
+    assert!(err.contains("at most 9223372036854775807"), "{err}");
+    // ...and a reader refuses one, correctly signed or not: a registry stores the number as a
+    // signed 64-bit integer and must not clamp it.
+    for sequence in [1u64 << 63, u64::MAX, 0] {
+        let mut head = top.clone();
+        head.sequence = sequence;
+        let bytes = super::super::encoding::head_bytes(&head);
+        let mut json: serde_json::Value = serde_json::from_str(&signed.to_json()).expect("json");
+        json["sequence"] = sequence.into();
+        json["signature"] = k.sign(&bytes).to_string().into();
+        json["id"] = super::super::hex(&sha2::Sha256::digest(&bytes)).into();
+        match SignedHead::from_json(&json.to_string()) {
+            Err(Rejection::Malformed(m)) => assert!(m.contains("`sequence` must be"), "{m}"),
+            other => panic!("{sequence}: {other:?}"),
+        }
+    }
+}
