@@ -465,21 +465,18 @@ fn sign_offs_in_the_local_store_admit_and_flags_block() {
     );
 
     // Tampering with the store: the record no longer matches the signed head, so nothing from
-    // that key counts, and the report says so.
+    // that key can be trusted, a flag among it included: the gate stops (exit 2) and says why.
     let store_file = walk(&s.f.ws.path().join("sign-offs"))
         .into_iter()
         .find(|p| p.to_string_lossy().contains("leafy"))
         .expect("a record file for leafy");
     let text = std::fs::read_to_string(&store_file).expect("read store");
     std::fs::write(&store_file, text.replace("reviewed", "reviewer")).expect("tamper");
-    let (code, leafy, report) = check();
-    assert_eq!(
-        (code, leafy["status"].as_str()),
-        (Some(1), Some("unaudited"))
-    );
+    let (code, stdout, stderr) = s.check(&["--format", "json"]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
     assert!(
-        report["notes"].as_array().is_some_and(|n| !n.is_empty()),
-        "{report}"
+        stderr.contains("[records-do-not-match-head]") && stderr.contains("a flag may be withheld"),
+        "{stderr}"
     );
     std::fs::write(&store_file, text).expect("restore");
 
