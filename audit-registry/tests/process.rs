@@ -5,6 +5,8 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
+mod support;
+
 fn registry(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_audit-registry"))
         .args(args)
@@ -140,5 +142,87 @@ fn an_admin_token_from_the_command_line_works_over_http_and_requests_are_logged_
     assert!(
         !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
         "the secret is stored in the clear"
+    );
+}
+
+/// An internal failure (here the table of heads dropped under the running server) answers 500
+/// with the request's id, and the log line of that id names the route and the whole cause.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_500_names_its_request_and_the_log_names_its_cause() {
+    use sqlx::Executor as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let k = support::key();
+    let added = registry(&[
+        "auditor",
+        "add",
+        "team",
+        "--key",
+        &k.public_key().to_string(),
+        "--db",
+        &db,
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit-registry"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+        .args(["--now", support::NOW, "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start audit-registry");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_owned();
+
+    let pool = sqlx::SqlitePool::connect(&db)
+        .await
+        .expect("open the database");
+    pool.execute("DROP TABLE heads").await.expect("drop heads");
+    let record = support::signoff(&k, "serde", "1.0.0");
+    let body = support::publish_body(&[&record], &support::head(&k, None, &[&record]));
+    let (status, answer) = tokio::task::spawn_blocking(move || {
+        http(&addr, "POST", "/v1/publish", &[], &body.to_string())
+    })
+    .await
+    .expect("join");
+    assert_eq!(status, 500, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON error");
+    let message = answer["error"]["message"].as_str().expect("message");
+    let id: u64 = message
+        .strip_prefix("internal error (logged on the server as request ")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request id in {message}"));
+
+    let _ = child.kill();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    let _ = child.wait();
+    let errors: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "{logs}");
+    let error = &errors[0];
+    assert_eq!(error["span"]["id"], id, "{error}");
+    assert_eq!(error["span"]["route"], "/v1/publish", "{error}");
+    assert_eq!(error["span"]["method"], "POST", "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no such table: heads")),
+        "{error}"
     );
 }

@@ -361,6 +361,41 @@ fn a_hostile_archive_with_a_matching_checksum_is_refused() {
     );
 }
 
+/// An entry name is written by whoever made the archive: the error that quotes it shows its
+/// bidirectional and control characters as escapes, so it cannot reorder or redraw the
+/// terminal, and the entry is still named.
+#[test]
+fn a_hostile_entry_name_is_escaped_in_the_error() {
+    let f = fixture();
+    let path = LocalRegistry::download_path("leafy", "2.0.0");
+    let original = f.reg.server().get(&path).expect("leafy 2 is served");
+    let mut files = audit_trust_e2e::crate_files(&original);
+    files.insert(
+        "other-1.0.0/\u{202E}sr.txt\u{2066}\u{1b}[2J".into(),
+        b"pub fn evil() {}\n".to_vec(),
+    );
+    let hostile = audit_trust_e2e::build_crate(&files);
+    f.reg.replace_file(&path, hostile.clone());
+    let old_sum = audit_trust_e2e::hex(&sha256(&original));
+    let lock =
+        f.ws.read_file("Cargo.lock")
+            .replace(&old_sum, &audit_trust_e2e::hex(&sha256(&hostile)));
+    f.ws.write_file("Cargo.lock", &lock);
+
+    let cache = tempfile::tempdir().expect("cache dir");
+    let out = f.run(cache.path(), &["stats", "--lockfile", &f.lockfile_arg()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8 stderr");
+    assert!(
+        stderr.contains("entry `other-1.0.0/\\u{202e}sr.txt\\u{2066}\\u{1b}[2J`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(['\u{202E}', '\u{2066}', '\u{1b}']),
+        "raw characters reached the terminal: {stderr:?}"
+    );
+}
+
 /// A package whose lockfile source is a sparse registry URL (an alternative registry) is
 /// downloaded from that registry directly.
 #[test]

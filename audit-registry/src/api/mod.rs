@@ -12,21 +12,23 @@ mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::time::Clock;
 use axum::Json;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::json;
+use tracing::Instrument as _;
 
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::{ApiError, REQUEST_ID};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 
@@ -124,7 +126,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Rate limit, metrics, and a JSON body for every error axum produces itself (404, 405, 413…).
+/// Ids of this process's requests, in the log and in the `x-request-id` header.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Rate limit, metrics, a request id, and a JSON body for every error axum produces itself
+/// (404, 405, 413…). Everything logged while the request is handled (a 500's cause above all)
+/// is in a `request` span with the id, method and route.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let client = request
         .extensions()
@@ -146,10 +153,22 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         )
         .into_response();
     }
-    let response = next.run(request).await;
+    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
+    let span = tracing::info_span!("request", id, %method, %route);
+    let mut response = REQUEST_ID
+        .scope(id, next.run(request).instrument(span))
+        .await;
+    response
+        .headers_mut()
+        .insert("x-request-id", header::HeaderValue::from(id));
     let status = response.status();
     tracing::info!(
         target: "audit_registry::request",
+        id,
         %method,
         %path,
         status = status.as_u16(),

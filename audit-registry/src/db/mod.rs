@@ -176,6 +176,22 @@ impl Db {
         self
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
+    /// waiting up to the busy timeout for another writer: a deferred transaction that reads
+    /// first and writes later cannot wait (SQLite answers "database is locked" at once rather
+    /// than let a reader holding a snapshot queue for the lock), which made `POST /v1/publish`
+    /// fail with 500 whenever any other write (the outbox pruner at start, an admin change, the
+    /// automatic auditor) landed between its reads and its first insert.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        Ok(if self.postgres {
+            self.pool.begin().await?
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        })
+    }
+
     pub async fn ping(&self) -> Result<(), DbError> {
         self.pool.execute("SELECT 1").await?;
         Ok(())
@@ -270,7 +286,7 @@ impl Db {
         })?;
         let key_text = key.to_string();
         let _one_at_a_time = self.publish_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current = sqlx::query("SELECT sequence, head_id FROM heads WHERE public_key = $1")
             .bind(&key_text)
             .fetch_optional(&mut *tx)

@@ -172,7 +172,7 @@ impl Db {
     /// Records `event` and queues one delivery per subscriber that wants its kind; returns the
     /// event's id. For events not tied to a publish (the automatic auditor's failures).
     pub async fn enqueue_event(&self, event: &Event) -> Result<String, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let subscribers = Db::subscribers_in(&mut tx).await?;
         let id = Db::enqueue_in(&mut tx, event, self.clock.now(), &subscribers).await?;
         tx.commit().await?;
@@ -287,7 +287,7 @@ impl Db {
         claim: &ClaimedDelivery,
         outcome: &AttemptOutcome,
     ) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE deliveries SET state = $1, attempts = $2, due_ms = $3, lease_ms = 0 \
              WHERE id = $4 AND lease_ms = $5",
@@ -405,7 +405,7 @@ impl Db {
     /// their deliveries and attempt logs, so the outbox does not grow for ever. Only the
     /// outbox: signed records are never deleted. Returns how many events went.
     pub async fn prune_outbox(&self, before: i64) -> Result<u64, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["delivery_attempts", "deliveries"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE event_id IN ({FINISHED_BEFORE})"

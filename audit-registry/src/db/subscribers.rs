@@ -116,7 +116,7 @@ impl Db {
 
     /// Removes a subscriber with its pending deliveries and its delivery log. Whether it existed.
     pub async fn remove_subscriber(&self, id: &str) -> Result<bool, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM delivery_attempts WHERE subscriber_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::cli::{Format, GlobalArgs, QueryArgs};
 use crate::commands::publish::check_registry_url;
 use crate::context::{CliError, cache_dir};
-use crate::output::text::escape_untrusted;
+use crate::output::escape;
 use crate::output::{write_json, write_stdout};
 use crate::project::{load_project, now};
 
@@ -256,14 +256,14 @@ fn render_human(q: &QueryJson<'_>) -> String {
             "  {}@{}  {what}  by {}{coverage}, {}",
             r.name,
             r.version,
-            escape_untrusted(&r.auditor),
+            escape::line(&r.auditor),
             r.created
         );
         if let Some(reason) = &r.reason {
-            let _ = writeln!(out, "      reason: {}", escape_untrusted(reason));
+            let _ = writeln!(out, "      reason: {}", escape::line(reason));
         }
         if let Some(notes) = &r.notes {
-            let _ = writeln!(out, "      notes: {}", escape_untrusted(notes));
+            let _ = writeln!(out, "      notes: {}", escape::line(notes));
         }
         let _ = writeln!(
             out,
@@ -278,21 +278,21 @@ fn render_human(q: &QueryJson<'_>) -> String {
             let _ = writeln!(
                 out,
                 "  {}: {} ({})",
-                escape_untrusted(&r.location),
-                escape_untrusted(&r.message),
+                escape::line(&r.location),
+                escape::line(&r.message),
                 r.code
             );
         }
     }
     for note in q.notes {
-        let _ = writeln!(out, "\nnote: {}", escape_untrusted(note));
+        let _ = writeln!(out, "\nnote: {}", escape::line(note));
     }
     for u in &q.unread_sources {
         let _ = writeln!(
             out,
             "\nnote: auditor `{}` keeps its records at {}, which this command does not read",
             u.auditor,
-            escape_untrusted(u.location)
+            escape::line(u.location)
         );
     }
     out

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::cli::{Format, GlobalArgs, SignArgs};
 use crate::context::{CliError, cache_dir, crate_store_at};
 use crate::output::progress::BarProgress;
-use crate::output::{write_json, write_stdout};
+use crate::output::{escape, write_json, write_stdout};
 use crate::project::{Project, load_lockfile, load_project};
 use crate::signing::Signer;
 
@@ -44,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &SignArgs) -> Result<ExitCode, CliError> {
     let signed = sign_record(global, args, show_progress)?;
     if !global.quiet {
         for note in &signed.notes {
-            let _ = writeln!(std::io::stderr(), "note: {note}");
+            let _ = writeln!(std::io::stderr(), "note: {}", escape::line(note));
         }
     }
     match global.format {

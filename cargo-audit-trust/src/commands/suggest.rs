@@ -15,7 +15,7 @@ use audit_trust_core::tarball::{Limits, read_crate};
 use crate::cli::{ClassifyArgs, Format, GlobalArgs, SuggestArgs};
 use crate::context::{CliError, analyze_inventory};
 use crate::gate_context::GateContext;
-use crate::output::escape::terminal_safe as safe;
+use crate::output::escape;
 use crate::output::{write_json, write_stdout};
 
 pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError> {
@@ -62,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError
             let mut text = render(&suggestions, &targets);
             if !global.quiet {
                 for note in &context.notes {
-                    text.push_str(&format!("note: {}\n", safe(note)));
+                    text.push_str(&format!("note: {}\n", escape::line(note)));
                 }
             }
             write_stdout(&text)?;
@@ -104,17 +104,19 @@ fn render(suggestions: &[Suggestion], targets: &[ReviewTarget]) -> String {
     let mut out = format!("{} reviews to do, fewest lines first:\n", suggestions.len());
     for s in suggestions {
         let size = match (s.lines_to_read, &s.delta_from) {
-            (Some(n), Some(base)) => format!("{n} changed lines since audited {}", safe(base)),
+            (Some(n), Some(base)) => {
+                format!("{n} changed lines since audited {}", escape::line(base))
+            }
             (Some(n), None) => format!("{n} lines of code"),
             (None, _) => "size unknown".into(),
         };
         out.push_str(&format!(
             "  {}@{} ({}, {size})\n      start: {}\n      then:  {}\n",
-            safe(&s.name),
-            safe(&s.version),
+            escape::line(&s.name),
+            escape::line(&s.version),
             s.status.as_str(),
-            safe(&s.start),
-            safe(&s.sign)
+            escape::line(&s.start),
+            escape::line(&s.sign)
         ));
     }
     out

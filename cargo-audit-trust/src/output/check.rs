@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use audit_trust_core::Inventory;
 use audit_trust_core::gate::{GateReport, Severity, Status, Verdict};
 
-use super::{Palette, escape_text};
+use super::Palette;
+use super::escape;
 
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
 /// one line of counts for what passed (`verbose` lists those too).
@@ -41,7 +42,7 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
         let _ = writeln!(
             out,
             "advisory database: {}{commit} ({date}{age}, {} advisories){stale}",
-            escape_text(&db.path),
+            escape::line(&db.path),
             db.advisories
         );
     }
@@ -58,10 +59,10 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
         for v in group {
             let _ = writeln!(out, "  {}@{}", v.name, v.version);
             for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
-                let _ = writeln!(out, "    {}: {}", r.code, escape_text(&r.message));
+                let _ = writeln!(out, "    {}: {}", r.code, escape::line(&r.message));
             }
             if let Some(step) = &v.next_step {
-                let _ = writeln!(out, "    next: {}", escape_text(step));
+                let _ = writeln!(out, "    next: {}", escape::line(step));
             }
         }
     }
@@ -90,7 +91,7 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
                 "  {}@{}: {code}: {}",
                 v.name,
                 v.version,
-                escape_text(message)
+                escape::line(message)
             );
         }
     }
@@ -119,14 +120,14 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
             let why = v
                 .reasons
                 .first()
-                .map_or(String::new(), |r| format!(": {}", escape_text(&r.message)));
+                .map_or(String::new(), |r| format!(": {}", escape::line(&r.message)));
             let _ = writeln!(out, "  {}@{} {}{why}", v.name, v.version, v.status.as_str());
         }
     }
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\nnotes:");
         for note in &report.notes {
-            let _ = writeln!(out, "  - {}", escape_text(note));
+            let _ = writeln!(out, "  - {}", escape::line(note));
         }
     }
     out
@@ -170,7 +171,7 @@ pub fn render_github_annotations(
 
 // GitHub's escaping rules for workflow command data and properties.
 fn annotation_data(s: &str) -> String {
-    escape_text(s)
+    escape::line(s)
         .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

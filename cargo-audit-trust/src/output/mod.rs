@@ -1,21 +1,19 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod check;
+mod error;
 pub mod escape;
 pub mod progress;
 pub mod sarif;
-pub mod text;
 
 use std::io::{self, IsTerminal, Write};
-use std::process::ExitCode;
 
 use anstyle::Style;
 
 use crate::cli::ColorChoice;
 use crate::context::CliError;
 
-/// Exit code for usage and configuration errors.
-pub const EXIT_ERROR: u8 = 2;
+pub use error::{EXIT_ERROR, ErrorText, report_error};
 
 /// Styles for human output; all empty when colors are off.
 #[derive(Debug, Clone, Copy)]
@@ -73,35 +71,6 @@ pub fn write_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     write_stdout(&text)
 }
 
-/// Prints an error with its causes and returns exit code 2.
-pub fn report_error(error: &CliError) -> ExitCode {
-    let message = match error {
-        CliError::Usage(m) => m.clone(),
-        CliError::Core(e) => {
-            let mut m = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !m.contains(&text) {
-                    m.push_str(&format!("\n  caused by: {text}"));
-                }
-                source = s.source();
-            }
-            m
-        }
-    };
-    let _ = writeln!(io::stderr(), "error: {message}");
-    ExitCode::from(EXIT_ERROR)
-}
-
-/// [`escape::terminal_safe`] for one-line messages: newlines and tabs are escaped too, so a
-/// stranger's text (a note, an advisory title) cannot fake extra report lines.
-pub fn escape_text(text: &str) -> String {
-    escape::terminal_safe(text)
-        .replace('\n', "\\n")
-        .replace('\t', "\\t")
-}
-
 /// Formats an integer with thousands separators: 1234567 → "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -117,16 +86,7 @@ pub fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape_text, thousands};
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_text("ok ünïcode"), "ok ünïcode");
-        assert_eq!(escape_text("a\x1b[31mred\x07"), "a\\u{1b}[31mred\\u{7}");
-        assert_eq!(escape_text("line\nbreak\r"), "line\\nbreak\\r");
-        assert_eq!(escape_text("\u{202E}evil"), "\\u{202e}evil");
-        assert_eq!(escape_text("\u{9b}c1"), "\\u{9b}c1");
-    }
+    use super::thousands;
 
     #[test]
     fn thousands_separators() {

@@ -1,11 +1,15 @@
 //! SARIF 2.1.0 output of the gate report: one rule per reason code, one result per finding,
-//! located at the package's entry in `Cargo.lock`.
+//! located at the package's entry in `Cargo.lock`. Messages quote records, advisories and
+//! package names written by others, and code-scanning viewers show them to people, so every
+//! string of the document is escaped ([`escape::document`]).
 
 use std::collections::BTreeMap;
 
 use audit_trust_core::Inventory;
 use audit_trust_core::gate::{GateReport, Severity};
 use serde_json::{Value, json};
+
+use super::escape;
 
 pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) -> Value {
     let mut rules: BTreeMap<&str, Value> = BTreeMap::new();
@@ -35,7 +39,7 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
             }));
         }
     }
-    json!({
+    escape::document(json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -47,7 +51,7 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
             }},
             "results": results,
         }]
-    })
+    }))
 }
 
 fn rule_description(code: &str) -> &'static str {

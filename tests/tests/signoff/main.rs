@@ -2,6 +2,7 @@
 //! binary, against crates published with the real `cargo package` to a registry on a loopback
 //! port, with a real `Cargo.audit` and a local sign-off store. Nothing here reaches the internet.
 
+mod escaping;
 mod gate;
 mod git_dependency;
 mod registry;

@@ -11,7 +11,7 @@ use audit_trust_core::provenance::{
 use audit_trust_core::tarball::CrateArchive;
 
 use crate::output::Palette;
-use crate::output::escape::terminal_safe as safe;
+use crate::output::escape;
 
 /// Lines of context around each change in a unified diff.
 pub const CONTEXT_LINES: usize = 3;
@@ -29,14 +29,18 @@ pub fn render_provenance(
         Verdict::Differs => "DIFFERS",
         Verdict::Unverifiable => "UNVERIFIABLE",
     };
-    let heading = format!("{} {}: {verdict}", report.name, report.version);
+    let heading = format!(
+        "{} {}: {verdict}",
+        escape::line(&report.name),
+        escape::line(&report.version)
+    );
     let _ = writeln!(out, "{}", palette.paint(palette.bold, &heading));
-    let _ = writeln!(out, "  {}", safe(&report.reason));
+    let _ = writeln!(out, "  {}", escape::line(&report.reason));
     if !quiet {
         summary(&mut out, report);
     }
     for warning in &report.warnings {
-        let _ = writeln!(out, "warning: {}", safe(warning));
+        let _ = writeln!(out, "warning: {}", escape::line(warning));
     }
     let differing: Vec<&FileComparison> = report.differing_files().collect();
     if differing.is_empty() {
@@ -58,10 +62,10 @@ pub fn render_provenance(
             out,
             "  {:<width$}  {}{counts}",
             file.status.as_str(),
-            safe(&file.path)
+            escape::line(&file.path)
         );
         if let Some(note) = &file.note {
-            let _ = writeln!(out, "  {:<width$}    {}", "", safe(note));
+            let _ = writeln!(out, "  {:<width$}    {}", "", escape::line(note));
         }
     }
     if !stat {
@@ -75,7 +79,7 @@ pub fn render_provenance(
 
 fn summary(out: &mut String, report: &ProvenanceReport) {
     let mut field = |label: &str, value: String| {
-        let _ = writeln!(out, "  {label:<11} {}", safe(&value));
+        let _ = writeln!(out, "  {label:<11} {}", escape::line(&value));
     };
     if let Some(repository) = &report.repository {
         let source = match report.repository_source {
@@ -163,7 +167,11 @@ fn file_diff(file: &FileComparison, archive: &CrateArchive) -> String {
         .map(|f| f.contents.as_slice())
         .unwrap_or_default();
     let repository_path = file.repository_path.as_deref().unwrap_or(&file.path);
-    let header = format!("=== {} ({})\n", safe(&file.path), file.status.as_str());
+    let header = format!(
+        "=== {} ({})\n",
+        escape::line(&file.path),
+        file.status.as_str()
+    );
     let body = match file.status {
         FileStatus::ManifestMismatch => {
             "the normalized Cargo.toml does not build what Cargo.toml.orig describes (see above)\n"
@@ -176,16 +184,16 @@ fn file_diff(file: &FileComparison, archive: &CrateArchive) -> String {
             let theirs = file.repository_contents.as_deref().unwrap_or_default();
             let old_label = match file.status {
                 FileStatus::OnlyInTarball => "/dev/null".to_owned(),
-                _ => format!("repository/{repository_path}"),
+                _ => format!("repository/{}", escape::line(repository_path)),
             };
             match unified_diff(
                 theirs,
                 published,
                 &old_label,
-                &format!("published/{}", file.path),
+                &format!("published/{}", escape::line(&file.path)),
                 CONTEXT_LINES,
             ) {
-                Some(diff) => safe(&diff),
+                Some(diff) => escape::block(&diff),
                 None => format!("{}\n", not_text_note(theirs, published)),
             }
         }

@@ -13,7 +13,7 @@ use super::render::CONTEXT_LINES;
 use super::source::CrateSource;
 use crate::cli::{DiffArgs, Format, GlobalArgs};
 use crate::context::CliError;
-use crate::output::escape::terminal_safe as safe;
+use crate::output::escape;
 use crate::output::{Palette, write_json, write_stdout};
 
 pub fn run(
@@ -81,7 +81,7 @@ fn render(
         } else {
             format!("+{} -{}", file.lines_added, file.lines_removed)
         };
-        let path = safe(&file.path);
+        let path = escape::line(&file.path);
         let _ = writeln!(out, "  {mark}  {path:<width$}  {counts}");
     }
     if stat {
@@ -98,20 +98,20 @@ fn render(
             .unwrap_or_default();
         let old_label = match file.status {
             ChangeStatus::Added => "/dev/null".to_owned(),
-            _ => format!("{}/{}", diff.old_version, file.path),
+            _ => format!("{}/{}", diff.old_version, escape::line(&file.path)),
         };
         let new_label = match file.status {
             ChangeStatus::Removed => "/dev/null".to_owned(),
-            _ => format!("{}/{}", diff.new_version, file.path),
+            _ => format!("{}/{}", diff.new_version, escape::line(&file.path)),
         };
         out.push('\n');
         match unified_diff(before, after, &old_label, &new_label, CONTEXT_LINES) {
-            Some(text) => out.push_str(&safe(&text)),
+            Some(text) => out.push_str(&escape::block(&text)),
             None => {
                 let _ = writeln!(
                     out,
                     "=== {}: {}",
-                    safe(&file.path),
+                    escape::line(&file.path),
                     not_text_note(before, after)
                 );
             }

@@ -8,7 +8,8 @@ use crossterm::event::KeyEvent;
 
 use super::diff_view::{DiffKind, DiffView, LoadedDiff};
 use super::input;
-use super::queue::{QueueEntry, display_safe};
+use super::queue::QueueEntry;
+use crate::output::escape;
 
 /// What can happen to the UI.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,7 +297,7 @@ fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
         }
         // A failed re-check keeps the queue the user is working on.
         Outcome::Queue(Err(error)) => {
-            app.message = Some(display_safe(&format!("re-check failed: {error}")));
+            app.message = Some(escape::cell(&format!("re-check failed: {error}")));
         }
         Outcome::Diff(Ok(diff)) => {
             if diff.kind == DiffKind::Provenance {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use audit_trust_core::provenance::text_diff::{not_text_note, unified_diff};
 
-use super::queue::display_safe;
+use crate::output::escape;
 
 /// Lines of context around each change.
 const CONTEXT_LINES: usize = 3;
@@ -148,7 +148,7 @@ fn render_file(file: &DiffFile) -> Vec<String> {
         CONTEXT_LINES,
     ) {
         // Split on `\n` only: a `\r` stays in the line and is shown escaped, never hidden.
-        Some(text) => lines.extend(text.split_terminator('\n').map(display_safe)),
+        Some(text) => lines.extend(text.split_terminator('\n').map(escape::cell)),
         None => lines.push(not_text_note(&file.old, &file.new)),
     }
     lines

@@ -23,8 +23,9 @@ use audit_trust_core::gate::evaluate;
 use crate::context::{CliError, analyze_inventory};
 use crate::gate_context::GateContext;
 
+use crate::output::escape;
 use app::App;
-use queue::{QueueInput, build_queue, display_safe};
+use queue::{QueueInput, build_queue};
 use worker::describe;
 
 pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError> {
@@ -88,7 +89,7 @@ pub fn load_queue(
     });
     Ok(app::QueueLoaded {
         entries,
-        notes: run_notes.iter().map(|n| display_safe(n)).collect(),
+        notes: run_notes.iter().map(|n| escape::cell(n)).collect(),
         advisories_unchecked: context.db_error.is_some(),
     })
 }

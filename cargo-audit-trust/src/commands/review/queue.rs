@@ -7,13 +7,7 @@ use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::gate::{Evidence, GateReport, RejectedEvidence, Status};
 use audit_trust_core::report::PackageReport;
 
-use crate::output::escape::terminal_safe;
-
-/// Text safe to draw: control characters escaped, tabs as spaces (a terminal cell grid has no
-/// tab stops), one line.
-pub fn display_safe(text: &str) -> String {
-    terminal_safe(text).replace('\t', "    ").replace('\n', " ")
-}
+use crate::output::escape;
 
 /// A property worth a reviewer's attention, always shown as a word (never by color alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +97,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                 .reasons
                 .iter()
                 .filter(|r| r.code == "advisory" || r.code == "advisory-informational")
-                .map(|r| display_safe(&r.message))
+                .map(|r| escape::cell(&r.message))
                 .collect();
             if !advisories.is_empty() {
                 badges.push(Badge::Advisory);
@@ -112,8 +106,8 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                 badges.push(Badge::Flagged);
             }
             QueueEntry {
-                name: display_safe(&v.name),
-                version: display_safe(&v.version),
+                name: escape::cell(&v.name),
+                version: escape::cell(&v.version),
                 status: v.status,
                 blocked: v.blocked,
                 badges,
@@ -121,14 +115,14 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                 classification: classified
                     .map(describe_classification)
                     .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
-                reasons: v.reasons.iter().map(|r| display_safe(&r.message)).collect(),
-                next_step: v.next_step.as_deref().map(display_safe),
+                reasons: v.reasons.iter().map(|r| escape::cell(&r.message)).collect(),
+                next_step: v.next_step.as_deref().map(escape::cell),
                 auditors: input
                     .audit_file
                     .auditors
                     .iter()
                     .filter(|a| a.covers(&v.name))
-                    .map(|a| display_safe(&a.name))
+                    .map(|a| escape::cell(&a.name))
                     .collect(),
                 signoffs: signoffs_of(input.evidence, &v.name, &v.version),
                 rejected: input
@@ -136,7 +130,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                     .iter()
                     .filter(|r| r.name.as_deref() == Some(v.name.as_str()))
                     .filter(|r| r.version.as_deref().is_none_or(|ver| ver == v.version))
-                    .map(|r| display_safe(&format!("{}: {}", r.auditor, r.reason)))
+                    .map(|r| escape::cell(&format!("{}: {}", r.auditor, r.reason)))
                     .collect(),
                 advisories,
                 delta_base: newest_audited_below(input.evidence, &v.name, &v.version),
@@ -189,7 +183,7 @@ fn describe_classification(p: &PackageReport) -> String {
         parts.push("native code".to_owned());
     }
     if let Some(links) = &p.links {
-        parts.push(format!("links {}", display_safe(links)));
+        parts.push(format!("links {}", escape::cell(links)));
     }
     if p.leaf {
         parts.push("leaf".to_owned());
@@ -214,7 +208,7 @@ fn signoffs_of(evidence: &[Evidence], name: &str, version: &str) -> Vec<String> 
                     format!("{}{delta}", criteria.join(", "))
                 }
             };
-            display_safe(&format!("{}: {what}", e.auditor))
+            escape::cell(&format!("{}: {what}", e.auditor))
         })
         .collect()
 }

@@ -12,13 +12,13 @@ use audit_trust_core::provenance::{FileStatus, ProvenanceReport, Verdict, diff_v
 
 use super::app::{Outcome, Request, SignRequest};
 use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
-use super::queue::display_safe;
 use crate::cli::{GlobalArgs, KeyArgs, SignArgs};
 use crate::commands::diff::provenance::{Published, provenance_report};
 use crate::commands::diff::source::CrateSource;
 use crate::commands::publish::publish_to;
 use crate::commands::sign::sign_record;
 use crate::context::CliError;
+use crate::output::{ErrorText, escape};
 
 /// What the worker needs from the command line.
 pub struct WorkerContext {
@@ -46,12 +46,12 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
                 base,
             } => Outcome::Diff(
                 load_diff(global, &mut crates, kind, &name, &version, base.as_deref())
-                    .map_err(|e| display_safe(&describe(&e))),
+                    .map_err(|e| describe(&e)),
             ),
             Request::Publish { registry } => Outcome::Published(
                 publish_to(global, &registry, context.key.as_deref())
-                    .map(|done| display_safe(&done.summary()))
-                    .map_err(|e| display_safe(&describe(&e))),
+                    .map(|done| escape::cell(&done.summary()))
+                    .map_err(|e| describe(&e)),
             ),
             Request::Sign(request) => {
                 let result = sign(global, context.key.clone(), &request);
@@ -64,11 +64,9 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
     }
 }
 
+/// An error for the status line: the binary's one error text (every cause, escaped) on one line.
 pub fn describe(error: &CliError) -> String {
-    match error {
-        CliError::Usage(message) => message.clone(),
-        CliError::Core(error) => error.to_string(),
-    }
+    ErrorText::of(error).one_line()
 }
 
 fn sign(
@@ -85,14 +83,14 @@ fn sign(
         flag: request.flag.clone(),
         key: KeyArgs { key },
     };
-    let signed = sign_record(global, &args, false).map_err(|e| display_safe(&describe(&e)))?;
+    let signed = sign_record(global, &args, false).map_err(|e| describe(&e))?;
     let mut summary = format!(
         "{} (record {:.12}…)",
         signed.summary(&request.name, &request.version),
         signed.id
     );
     for note in &signed.notes {
-        summary.push_str(&format!("; note: {}", display_safe(note)));
+        summary.push_str(&format!("; note: {}", escape::cell(note)));
     }
     Ok(summary)
 }
@@ -120,7 +118,7 @@ fn load_diff(
             let (_, old) = source.read(&source.package(name, base)?)?;
             let diff = diff_versions(name, base, &old, version, &archive);
             let t = &diff.totals;
-            let title = display_safe(&format!(
+            let title = escape::cell(&format!(
                 "{name} {base} -> {version}: {} files changed, +{} -{}",
                 diff.files.len(),
                 t.lines_added,
@@ -143,7 +141,7 @@ fn load_diff(
                         ChangeStatus::Modified => "modified",
                     };
                     DiffFile {
-                        path: display_safe(&f.path),
+                        path: escape::cell(&f.path),
                         status: status.to_owned(),
                         changed: true,
                         old: bytes(&old),
@@ -187,7 +185,7 @@ fn load_diff(
                 kind: DiffKind::Provenance,
                 name: name.to_owned(),
                 version: version.to_owned(),
-                title: display_safe(&format!(
+                title: escape::cell(&format!(
                     "{name} {version} vs git: {}",
                     verdict_word(report.verdict)
                 )),
@@ -210,10 +208,10 @@ fn provenance_file(
         FileStatus::ManifestMismatch => {
             Some("the normalized Cargo.toml does not build what Cargo.toml.orig describes".into())
         }
-        _ => f.note.as_deref().map(display_safe),
+        _ => f.note.as_deref().map(escape::cell),
     };
     DiffFile {
-        path: display_safe(&f.path),
+        path: escape::cell(&f.path),
         status: f.status.as_str().to_owned(),
         changed: f.status.is_difference(),
         old: Arc::new(f.repository_contents.clone().unwrap_or_default()),
@@ -234,7 +232,7 @@ fn provenance_file(
 
 fn unverified_file(file: &audit_trust_core::tarball::CrateFile) -> DiffFile {
     DiffFile {
-        path: display_safe(&file.path),
+        path: escape::cell(&file.path),
         status: "not compared".to_owned(),
         changed: true,
         old: Arc::new(Vec::new()),
@@ -263,7 +261,7 @@ fn provenance_summary(report: &ProvenanceReport) -> Vec<String> {
         lines.push(format!("commit: {commit}"));
     }
     lines.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
-    lines.iter().map(|l| display_safe(l)).collect()
+    lines.iter().map(|l| escape::cell(l)).collect()
 }
 
 /// The release's page on the forge: the tag page on GitHub or GitLab, else the commit page;

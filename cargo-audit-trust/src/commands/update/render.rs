@@ -7,7 +7,7 @@ use audit_trust_core::gate::update_plan::{PlannedStep, UpdatePlan};
 use super::apply::Outcome;
 use crate::cli::{Format, GlobalArgs};
 use crate::context::CliError;
-use crate::output::escape::terminal_safe as safe;
+use crate::output::escape;
 use crate::output::{write_json, write_stdout};
 
 #[derive(Serialize)]
@@ -48,7 +48,7 @@ pub fn plan(
             out.push_str(&steps_text(&plan.steps));
             if !global.quiet {
                 for note in notes {
-                    out.push_str(&format!("note: {}\n", safe(note)));
+                    out.push_str(&format!("note: {}\n", escape::line(note)));
                 }
             }
             write_stdout(&out)
@@ -66,7 +66,11 @@ pub fn outcome(global: &GlobalArgs, plan: &UpdatePlan, outcome: &Outcome) -> Res
         Format::Human | Format::Sarif => {
             let mut out = steps_text(&plan.steps);
             for (step, why) in &outcome.refused {
-                out.push_str(&format!("cargo refused {}: {}\n", safe(step), safe(why)));
+                out.push_str(&format!(
+                    "cargo refused {}: {}\n",
+                    escape::line(step),
+                    escape::line(why)
+                ));
             }
             if outcome.rolled_back {
                 out.push_str(&format!(
@@ -81,10 +85,10 @@ pub fn outcome(global: &GlobalArgs, plan: &UpdatePlan, outcome: &Outcome) -> Res
                         .find(|r| r.severity == audit_trust_core::gate::Severity::Deny);
                     out.push_str(&format!(
                         "  {}@{}: {}{}\n",
-                        safe(&v.name),
-                        safe(&v.version),
+                        escape::line(&v.name),
+                        escape::line(&v.version),
                         v.status.as_str(),
-                        why.map(|r| format!(": {}", safe(&r.message)))
+                        why.map(|r| format!(": {}", escape::line(&r.message)))
                             .unwrap_or_default()
                     ));
                 }
@@ -105,16 +109,16 @@ fn steps_text(steps: &[PlannedStep]) -> String {
         match &s.to {
             Some(to) => out.push_str(&format!(
                 "  {} {} -> {} (signed off by {}): {}\n",
-                safe(&s.name),
-                safe(&s.from),
-                safe(to),
+                escape::line(&s.name),
+                escape::line(&s.from),
+                escape::line(to),
                 s.auditors.join(", "),
                 s.why
             )),
             None => out.push_str(&format!(
                 "  {} {} stays: {}\n",
-                safe(&s.name),
-                safe(&s.from),
+                escape::line(&s.name),
+                escape::line(&s.from),
                 s.why
             )),
         }
