@@ -77,8 +77,7 @@ pub fn binary_path(name: &str) -> PathBuf {
     // With cargo's `build.build-dir` moved (one build folder shared by several checkouts), test
     // binaries run from there while binaries land in the target folder, which cargo names in the
     // environment it was started with.
-    if let (Some(target), Some(profile)) = (std::env::var_os("CARGO_TARGET_DIR"), dir.file_name())
-    {
+    if let (Some(target), Some(profile)) = (std::env::var_os("CARGO_TARGET_DIR"), dir.file_name()) {
         let candidate = PathBuf::from(target).join(profile);
         if candidate.is_dir() {
             dir = candidate;

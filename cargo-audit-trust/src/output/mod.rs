@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anstyle::Style;
 
 use crate::cli::ColorChoice;
-use crate::context::CliError;
+use crate::error::CliError;
 
 /// Exit code for usage and configuration errors.
 pub const EXIT_ERROR: u8 = 2;
