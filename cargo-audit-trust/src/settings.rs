@@ -106,36 +106,24 @@ impl Settings {
         if let Some(dir) = &self.cache_dir {
             return Ok(dir.clone());
         }
-        let base = if let Some(xdg) = env_path("XDG_CACHE_HOME") {
-            Some(xdg)
-        } else if cfg!(windows) {
-            env_path("LOCALAPPDATA")
-        } else if cfg!(target_os = "macos") {
-            home_dir().map(|h| h.join("Library").join("Caches"))
-        } else {
-            home_dir().map(|h| h.join(".cache"))
-        };
-        base.map(|b| b.join("cargo-audit-trust")).ok_or_else(|| {
-            CliError::Usage("cannot find a cache folder: pass `--cache-dir PATH`".into())
-        })
+        platform_dir("XDG_CACHE_HOME", "LOCALAPPDATA", "Library/Caches", ".cache").ok_or_else(
+            || CliError::Usage("cannot find a cache folder: pass `--cache-dir PATH`".into()),
+        )
     }
 }
 
 /// The user's configuration folder for this tool (where `key new` puts the key by default).
 pub fn config_dir() -> Result<PathBuf, CliError> {
-    let base = if let Some(xdg) = env_path("XDG_CONFIG_HOME") {
-        Some(xdg)
-    } else if cfg!(windows) {
-        env_path("APPDATA")
-    } else if cfg!(target_os = "macos") {
-        home_dir().map(|h| h.join("Library").join("Application Support"))
-    } else {
-        home_dir().map(|h| h.join(".config"))
-    };
-    base.map(|b| absolute(&b.join("cargo-audit-trust")))
-        .ok_or_else(|| {
-            CliError::Usage("cannot find a config folder: set HOME or XDG_CONFIG_HOME".into())
-        })
+    platform_dir(
+        "XDG_CONFIG_HOME",
+        "APPDATA",
+        "Library/Application Support",
+        ".config",
+    )
+    .map(|dir| absolute(&dir))
+    .ok_or_else(|| {
+        CliError::Usage("cannot find a config folder: set HOME or XDG_CONFIG_HOME".into())
+    })
 }
 
 /// `CARGO_HOME`, or `~/.cargo` as cargo defaults it.
@@ -146,6 +134,21 @@ pub fn cargo_home() -> Result<PathBuf, CliError> {
     home_dir()
         .map(|h| h.join(".cargo"))
         .ok_or_else(|| CliError::Usage("cannot find CARGO_HOME: set CARGO_HOME or HOME".into()))
+}
+
+/// This tool's folder in a platform folder: `$XDG_…` (any system), else the Windows variable,
+/// else under the home folder (`macos` on macOS, `unix` elsewhere).
+fn platform_dir(xdg: &str, windows: &str, macos: &str, unix: &str) -> Option<PathBuf> {
+    let base = if let Some(xdg) = env_path(xdg) {
+        Some(xdg)
+    } else if cfg!(windows) {
+        env_path(windows)
+    } else if cfg!(target_os = "macos") {
+        home_dir().map(|h| h.join(macos))
+    } else {
+        home_dir().map(|h| h.join(unix))
+    };
+    base.map(|b| b.join("cargo-audit-trust"))
 }
 
 fn home_dir() -> Option<PathBuf> {
