@@ -22,11 +22,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Path to Cargo.toml (default: the nearest one in this folder or above)
+    /// Path to Cargo.toml [default: the nearest one in this folder or above; a workspace member
+    /// finds its workspace's Cargo.lock and Cargo.audit]
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
 
-    /// Read this Cargo.lock alone: no manifests and no `cargo metadata` needed
+    /// Read this Cargo.lock alone: no manifests and no `cargo metadata` needed [default: the
+    /// nearest Cargo.lock in the manifest's folder or above]
     #[arg(
         long,
         global = true,
@@ -35,7 +37,8 @@ pub struct GlobalArgs {
     )]
     pub lockfile: Option<PathBuf>,
 
-    /// The audit file (default: Cargo.audit next to Cargo.lock, when there is one)
+    /// The audit file [default: the nearest Cargo.audit in Cargo.lock's folder or above (without
+    /// a lockfile, in the manifest's or this folder or above), when there is one]
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_file: Option<PathBuf>,
 

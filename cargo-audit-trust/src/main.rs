@@ -3,11 +3,11 @@
 
 mod cli;
 mod commands;
-mod context;
-mod gate_context;
+mod error;
 mod output;
 mod project;
-mod signing;
+mod services;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -81,3 +81,29 @@ fn no_manifest_anywhere_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sarif_is_a_usage_error_for_every_command_but_check() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for command in ["stats", "list", "diff", "query", "key", "sign"] {
+        let mut args = vec![command];
+        args.extend(match command {
+            "diff" | "query" => &["serde"][..],
+            "key" => &["show"][..],
+            "sign" => &["serde", "1.0.0", "--criteria", "reviewed"][..],
+            _ => &[][..],
+        });
+        let out = bin()
+            .args(&args)
+            .args(["--format", "sarif"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run binary");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--format sarif is for `check`"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -75,6 +75,11 @@ impl Fixture {
 
     /// [`Self::run`] with extra environment variables.
     pub fn run_with_env(&self, cache: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+        self.run_in(self.ws.path(), cache, env, args)
+    }
+
+    /// [`Self::run_with_env`] in the folder `cwd` instead of the workspace root.
+    pub fn run_in(&self, cwd: &Path, cache: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = Command::new(binary_path("cargo-audit-trust"));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("CARGO_") {
@@ -87,7 +92,7 @@ impl Fixture {
         cmd.env("CARGO_HOME", self.reg.cargo_home())
             .env("no_proxy", "127.0.0.1")
             .env("NO_PROXY", "127.0.0.1")
-            .current_dir(self.ws.path())
+            .current_dir(cwd)
             .arg("--cache-dir")
             .arg(cache)
             .args(args);

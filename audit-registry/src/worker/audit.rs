@@ -12,10 +12,10 @@ use audit_trust_core::http::HttpError;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::repository::{Selection, fetch_url, select_repository};
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, UrlRewrites,
-    Verdict, check_provenance, claimed_repository, source_match,
+    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, UrlRewrites, Verdict,
+    check_provenance, claimed_repository,
 };
-use audit_trust_core::signoff::{RepositoryTrust, SourceEvidence};
+use audit_trust_core::signoff::{SourceEvidence, source_evidence_in};
 use audit_trust_core::tarball::{Limits, read_crate};
 use serde_json::json;
 
@@ -146,11 +146,11 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string());
     }
-    let choice = RepositoryChoice {
-        pinned,
-        signed_off: own.signed_off,
-        previous_claimed: None,
-    };
+    // The watch entry's repository is the pinned one; the service's own earlier sign-offs
+    // are the signed-off ones (already read above, so the lookup costs nothing here).
+    let Ok(choice) = RepositoryChoice::pinned_else_signed_off(pinned, || {
+        Ok::<_, std::convert::Infallible>(own.signed_off)
+    });
     let last_attempt = job.attempt >= worker.config.max_attempts;
     let outcome = {
         let worker = Arc::clone(worker);
@@ -294,23 +294,8 @@ fn audit(
         Verdict::Differs => "differs",
         _ => "unverifiable",
     };
-    let (reason, evidence) = match source_match(&report) {
-        Ok(found) => {
-            let trust = match found.repository_source {
-                RepositorySource::Pinned => Some(RepositoryTrust::Pinned),
-                RepositorySource::SignedOff => Some(RepositoryTrust::SignedOff),
-                RepositorySource::Claimed => None,
-            };
-            (
-                report.reason.clone(),
-                trust.map(|repository_trust| SourceEvidence {
-                    repository: found.repository,
-                    commit: found.commit,
-                    git_ref: found.reference,
-                    repository_trust,
-                }),
-            )
-        }
+    let (reason, evidence) = match source_evidence_in(&report) {
+        Ok(evidence) => (report.reason.clone(), Some(evidence)),
         Err(why) => (why, None),
     };
     Ok(AuditOutcome {

@@ -25,6 +25,27 @@ pub struct RepositoryChoice {
     pub previous_claimed: Option<PreviousClaim>,
 }
 
+impl RepositoryChoice {
+    /// The trusted candidates, by the rule every caller follows: the pinned repository, else the
+    /// one an earlier `source-matches` sign-off recorded. `signed_off` (which reads and verifies
+    /// records) is asked only when nothing is pinned. The previous version's claim is left
+    /// unknown; a caller that uses claims adds it.
+    pub fn pinned_else_signed_off<E>(
+        pinned: Option<String>,
+        signed_off: impl FnOnce() -> Result<Option<SignedOffRepository>, E>,
+    ) -> Result<RepositoryChoice, E> {
+        let signed_off = match pinned {
+            Some(_) => None,
+            None => signed_off()?,
+        };
+        Ok(RepositoryChoice {
+            pinned,
+            signed_off,
+            previous_claimed: None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignedOffRepository {
     pub url: String,
@@ -253,6 +274,36 @@ fn forge_https(url: &str) -> Option<(&'static str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pinned_repository_is_not_looked_past() {
+        let signed = || SignedOffRepository {
+            url: "https://example.com/signed".into(),
+            version: "1.0.0".into(),
+        };
+        let pinned = RepositoryChoice::pinned_else_signed_off(
+            Some("https://example.com/pinned".into()),
+            || -> Result<_, ()> { panic!("records are not read when a repository is pinned") },
+        );
+        assert_eq!(
+            pinned,
+            Ok(RepositoryChoice {
+                pinned: Some("https://example.com/pinned".into()),
+                ..RepositoryChoice::default()
+            })
+        );
+        let unpinned =
+            RepositoryChoice::pinned_else_signed_off(None, || Ok::<_, ()>(Some(signed())));
+        assert_eq!(
+            unpinned,
+            Ok(RepositoryChoice {
+                signed_off: Some(signed()),
+                ..RepositoryChoice::default()
+            })
+        );
+        let failed = RepositoryChoice::pinned_else_signed_off(None, || Err("unreadable"));
+        assert_eq!(failed, Err("unreadable"));
+    }
 
     #[test]
     fn same_repository_ignores_spelling() {

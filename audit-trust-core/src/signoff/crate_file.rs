@@ -7,8 +7,8 @@ use crate::fetch::{CrateStore, IndexVersion, sha256_hex};
 use crate::inventory::SourceKind;
 use crate::progress::Progress;
 use crate::provenance::{
-    GitCache, ProvenanceInput, RepositoryChoice, RepositorySource, SignedOffRepository,
-    UrlRewrites, check_provenance, source_match,
+    GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, RepositorySource, UrlRewrites,
+    check_provenance, source_match,
 };
 use crate::tarball::{Limits, read_crate};
 
@@ -99,10 +99,9 @@ impl VerifiedCrate {
 /// What the provenance engine is asked for a `source-matches` sign-off.
 pub struct SourceMatchesRequest<'a> {
     pub krate: &'a VerifiedCrate,
-    /// The repository pinned for this crate in `Cargo.audit` `[sources]`, if any.
-    pub pinned_repository: Option<&'a str>,
-    /// The repository of the newest verified `source-matches` sign-off of an earlier version.
-    pub signed_off: Option<SignedOffRepository>,
+    /// The trusted candidates ([`RepositoryChoice::pinned_else_signed_off`]). A claimed
+    /// repository can never be evidence, so the previous version's claim is not consulted.
+    pub repositories: RepositoryChoice,
     pub git: &'a GitCache,
     pub rewrites: &'a UrlRewrites,
     pub progress: &'a dyn Progress,
@@ -112,8 +111,7 @@ impl std::fmt::Debug for SourceMatchesRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceMatchesRequest")
             .field("subject", &self.krate.subject)
-            .field("pinned_repository", &self.pinned_repository)
-            .field("signed_off", &self.signed_off)
+            .field("repositories", &self.repositories)
             .finish()
     }
 }
@@ -136,11 +134,9 @@ pub fn source_matches_evidence(
             }
         })?;
     let choice = RepositoryChoice {
-        pinned: request.pinned_repository.map(str::to_owned),
-        signed_off: request.signed_off.clone(),
-        // A claimed repository can never be evidence, so what the previous version claimed
-        // cannot change the outcome.
+        // What the previous version claimed cannot change the outcome (see the field's doc).
         previous_claimed: None,
+        ..request.repositories.clone()
     };
     let input = ProvenanceInput {
         name,
@@ -149,19 +145,24 @@ pub fn source_matches_evidence(
         repositories: &choice,
     };
     let report = check_provenance(&input, request.git, request.rewrites, request.progress)?;
-    let found = source_match(&report).map_err(|message| Error::Sign {
-        package: spec.clone(),
+    source_evidence_in(&report).map_err(|message| Error::Sign {
+        package: spec,
         message: format!("cannot sign source-matches: {message}"),
-    })?;
+    })
+}
+
+/// The `source-matches` evidence a provenance report holds: a match against a **pinned** or
+/// **signed-off** repository. Otherwise why not, in a sentence (the verdict and its reason, or
+/// that the repository was only claimed). `sign` and the registry's automatic auditor both
+/// decide with this.
+pub fn source_evidence_in(report: &ProvenanceReport) -> Result<SourceEvidence, String> {
+    let found = source_match(report)?;
     let repository_trust = match found.repository_source {
         RepositorySource::Pinned => RepositoryTrust::Pinned,
         RepositorySource::SignedOff => RepositoryTrust::SignedOff,
         // `source_match` refuses claimed repositories; say so rather than trust it silently.
         RepositorySource::Claimed => {
-            return Err(Error::Sign {
-                package: spec,
-                message: "a claimed repository is never evidence for source-matches".into(),
-            });
+            return Err("a claimed repository is never evidence for source-matches".into());
         }
     };
     Ok(SourceEvidence {

@@ -29,7 +29,8 @@ pub mod verify;
 mod wire;
 
 pub use crate_file::{
-    SourceMatchesRequest, VerifiedCrate, source_matches_evidence, verified_crate,
+    SourceMatchesRequest, VerifiedCrate, source_evidence_in, source_matches_evidence,
+    verified_crate,
 };
 pub use criteria::Criterion;
 pub use head::{Head, SignedHead, records_hash};

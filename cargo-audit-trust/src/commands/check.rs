@@ -1,26 +1,49 @@
 //! `check`: the CI gate. Gathers what the core needs (inventory, policy, index, advisories,
-//! verified sign-offs, see `gate_context`), lets it decide, renders the report, and exits 0 clean, 1 blocked.
+//! verified sign-offs, see `services::gate`), lets it decide, renders the report, and exits 0 clean, 1 blocked.
 
 use std::process::ExitCode;
 
 use audit_trust_core::advisories::DEFAULT_MAX_AGE_DAYS;
 use audit_trust_core::gate::{GateReport, evaluate};
 
-use crate::cli::{CheckArgs, Format, GlobalArgs};
-use crate::context::{CliError, Project};
-use crate::gate_context::GateContext;
+use crate::cli::{CheckArgs, Format};
+use crate::error::CliError;
 use crate::output::check::{render_github_annotations, render_human};
 use crate::output::sarif::render_sarif;
-use crate::output::{Palette, write_json, write_stdout};
+use crate::output::{write_json, write_stdout};
+use crate::services::gate::GateContext;
+use crate::settings::Settings;
+
+/// How the gate's report is written (`--format`; SARIF only here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+impl CheckFormat {
+    pub fn from_arg(format: Format) -> CheckFormat {
+        match format {
+            Format::Human => CheckFormat::Human,
+            Format::Json => CheckFormat::Json,
+            Format::Sarif => CheckFormat::Sarif,
+        }
+    }
+}
 
 /// Exit code when any package is blocked.
 const EXIT_BLOCKED: u8 = 1;
 
-pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let context = GateContext::gather(global, args.advisory_db.as_deref())?;
+pub fn run(
+    settings: &Settings,
+    args: &CheckArgs,
+    format: CheckFormat,
+) -> Result<ExitCode, CliError> {
+    let context = GateContext::gather(settings, args.advisory_db.as_deref())?;
     let report = evaluate(&context.input());
     let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
-    render(global, &context.project, &report, stale)?;
+    render(&context, format, &report, stale)?;
     if context.db_error.is_some() {
         // The report is printed, but a gate that could not check advisories has not passed.
         return Ok(ExitCode::from(crate::output::EXIT_ERROR));
@@ -33,18 +56,19 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode, CliError> 
 }
 
 fn render(
-    global: &GlobalArgs,
-    project: &Project,
+    context: &GateContext,
+    format: CheckFormat,
     report: &GateReport,
     stale: bool,
 ) -> Result<(), CliError> {
-    let lockfile = project.inventory.lockfile.display().to_string();
-    match global.format {
-        Format::Json => write_json(report),
-        Format::Sarif => write_json(&render_sarif(report, &project.inventory, &lockfile)),
-        Format::Human => {
-            let palette = Palette::new(global.color);
-            let mut text = render_human(report, &palette, global.verbose > 0);
+    let (project, inventory) = (&context.project, &context.inventory);
+    let settings = &project.settings;
+    let lockfile = inventory.lockfile.display().to_string();
+    match format {
+        CheckFormat::Json => write_json(report),
+        CheckFormat::Sarif => write_json(&render_sarif(report, inventory, &lockfile)),
+        CheckFormat::Human => {
+            let mut text = render_human(report, &settings.palette, settings.verbose);
             if stale {
                 let max = project
                     .audit_file
@@ -56,11 +80,7 @@ fn render(
                 ));
             }
             if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-                text.push_str(&render_github_annotations(
-                    report,
-                    &project.inventory,
-                    &lockfile,
-                ));
+                text.push_str(&render_github_annotations(report, inventory, &lockfile));
             }
             write_stdout(&text)
         }

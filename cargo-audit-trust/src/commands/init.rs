@@ -10,11 +10,12 @@ use audit_trust_core::names::validate_crate_name;
 use audit_trust_core::{Error, SourceKind};
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, InitArgs};
-use crate::context::{CliError, load_project};
+use crate::cli::InitArgs;
+use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
-use crate::project::now;
-use crate::signing::load_signing_key;
+use crate::project::{InventoryNeed, Project};
+use crate::services::signing::load_signing_key;
+use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
 struct InitJson {
@@ -25,29 +26,30 @@ struct InitJson {
     expires: String,
 }
 
-pub fn run(global: &GlobalArgs, args: &InitArgs) -> Result<ExitCode, CliError> {
+pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     // Auditor names follow crate-name rules (letters, digits, `-`, `_`): refuse others early,
     // before anything is written.
     validate_crate_name(&args.auditor)
         .map_err(|e| CliError::Usage(format!("--auditor `{}`: {e}", args.auditor)))?;
-    if let Some(path) = &global.audit_file
+    if let Some(path) = &settings.given_paths.audit_file
         && path.exists()
     {
         return Err(refuse(path));
     }
-    let project = load_project(global, false)?;
-    let target = match (&global.audit_file, &project.audit_path) {
-        (Some(path), _) => path.clone(),
-        (None, Some(existing)) => return Err(refuse(existing)),
-        (None, None) => project
-            .inventory
-            .lockfile
-            .parent()
-            .map(|dir| dir.join(AUDIT_FILE_NAME))
-            .unwrap_or_else(|| PathBuf::from(AUDIT_FILE_NAME)),
+    let project =
+        Project::open_without_audit_file(settings, InventoryNeed::Required { targets: false })?;
+    let inventory = project.inventory()?;
+    // `--audit-file`, else next to Cargo.lock. (A Cargo.audit further up belongs to an
+    // enclosing project; this one may have its own.)
+    let target = match &settings.given_paths.audit_file {
+        Some(path) => path.clone(),
+        None => inventory.lockfile.with_file_name(AUDIT_FILE_NAME),
     };
+    if target.exists() {
+        return Err(refuse(&target));
+    }
     let key = load_signing_key(args.key.key.as_deref())?.key.public_key();
-    let now = now(global)?;
+    let now = settings.now;
     let today = now.date();
     let expires = now.plus_days(i64::from(args.exempt_days)).date();
     let text = starter_audit_file(
@@ -57,7 +59,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs) -> Result<ExitCode, CliError> {
             today,
             expires,
         },
-        &project.inventory.packages,
+        &inventory.packages,
     );
     // The file we write must be one we can read back: a starter that fails `check` is a bug.
     AuditFile::parse(&text, &target)?;
@@ -66,21 +68,20 @@ pub fn run(global: &GlobalArgs, args: &InitArgs) -> Result<ExitCode, CliError> {
     std::fs::create_dir_all(&records).map_err(|e| io_error(&records, e))?;
     write_new(&target, &text)?;
 
-    let exemptions = project
-        .inventory
+    let exemptions = inventory
         .packages
         .iter()
         .filter(|p| p.source != SourceKind::Path)
         .count();
-    match global.format {
-        Format::Json => write_json(&InitJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&InitJson {
             path: target.display().to_string(),
             auditor: args.auditor.clone(),
             public_key: key.to_string(),
             exemptions,
             expires: expires.to_string(),
         })?,
-        Format::Human | Format::Sarif => write_stdout(&format!(
+        OutputFormat::Human => write_stdout(&format!(
             "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions until {expires}.\n\
              Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
             target.display(),

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use audit_trust_core::signoff::{SigningKey, create_key_file};
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, KeyCommand};
-use crate::context::CliError;
+use crate::cli::KeyCommand;
+use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
-use crate::signing::{default_key_path, load_signing_key};
+use crate::services::signing::{default_key_path, load_signing_key};
+use crate::settings::{OutputFormat, Settings, absolute};
 
 #[derive(Serialize)]
 struct KeyJson<'a> {
@@ -18,19 +19,19 @@ struct KeyJson<'a> {
     origin: &'a str,
 }
 
-pub fn run(global: &GlobalArgs, command: &KeyCommand) -> Result<ExitCode, CliError> {
+pub fn run(settings: &Settings, command: &KeyCommand) -> Result<ExitCode, CliError> {
     match command {
         KeyCommand::New { out } => {
             let path = match out {
-                Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+                Some(path) => absolute(path),
                 None => default_key_path()?,
             };
             let key = SigningKey::generate()
                 .map_err(|e| CliError::Usage(format!("cannot make a key: {e}")))?;
             create_key_file(&path, &key)?;
             let origin = path.display().to_string();
-            show(global, &key, &origin)?;
-            if global.format == Format::Human && !global.quiet {
+            show(settings, &key, &origin)?;
+            if settings.format == OutputFormat::Human && !settings.quiet {
                 let _ = writeln!(
                     std::io::stderr(),
                     "Wrote the secret key to {origin} (readable by you only; never share it).\n\
@@ -41,8 +42,8 @@ pub fn run(global: &GlobalArgs, command: &KeyCommand) -> Result<ExitCode, CliErr
         }
         KeyCommand::Show(args) => {
             let loaded = load_signing_key(args.key.as_deref())?;
-            show(global, &loaded.key, &loaded.origin)?;
-            if global.format == Format::Human && global.verbose > 0 {
+            show(settings, &loaded.key, &loaded.origin)?;
+            if settings.format == OutputFormat::Human && settings.verbose {
                 let _ = writeln!(std::io::stderr(), "from {}", loaded.origin);
             }
         }
@@ -51,12 +52,12 @@ pub fn run(global: &GlobalArgs, command: &KeyCommand) -> Result<ExitCode, CliErr
 }
 
 /// The public key alone on stdout (easy to script), or JSON.
-fn show(global: &GlobalArgs, key: &SigningKey, origin: &str) -> Result<(), CliError> {
-    match global.format {
-        Format::Json => write_json(&KeyJson {
+fn show(settings: &Settings, key: &SigningKey, origin: &str) -> Result<(), CliError> {
+    match settings.format {
+        OutputFormat::Json => write_json(&KeyJson {
             public_key: key.public_key().to_string(),
             origin,
         }),
-        Format::Human | Format::Sarif => write_stdout(&format!("{}\n", key.public_key())),
+        OutputFormat::Human => write_stdout(&format!("{}\n", key.public_key())),
     }
 }

@@ -5,20 +5,21 @@ use std::process::ExitCode;
 
 use audit_trust_core::report::{PackageReport, unsafe_total};
 
-use crate::cli::{Format, GlobalArgs, ListArgs, SortKey};
-use crate::context::{CliError, analyze_inventory, load_project};
+use crate::cli::{ListArgs, SortKey};
+use crate::error::CliError;
 use crate::output::{Palette, thousands, write_json, write_stdout};
+use crate::project::{InventoryNeed, Project};
+use crate::services::classify::analyze_inventory;
+use crate::settings::{OutputFormat, Settings};
 
-pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitCode, CliError> {
-    let project = load_project(global, false)?;
-    let report = analyze_inventory(global, &args.classify, &project)?;
+pub fn run(settings: &Settings, args: &ListArgs) -> Result<ExitCode, CliError> {
+    let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
+    let report = analyze_inventory(&project, project.inventory()?, args.classify.micro_lines)?;
     let mut rows: Vec<&PackageReport> = report.packages.iter().filter(|p| keep(p, args)).collect();
     sort(&mut rows, args.sort);
-    match global.format {
-        Format::Json => write_json(&rows)?,
-        Format::Human | Format::Sarif => {
-            write_stdout(&render_human(&rows, &Palette::new(global.color)))?
-        }
+    match settings.format {
+        OutputFormat::Json => write_json(&rows)?,
+        OutputFormat::Human => write_stdout(&render_human(&rows, &settings.palette))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,16 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
-pub mod diff;
+mod diff;
 mod init;
 mod key;
 mod list;
 mod prune;
-pub mod publish;
+mod publish;
 mod query;
 mod review;
 mod revoke;
-pub mod sign;
+mod sign;
 mod stats;
 mod suggest;
 mod update;
@@ -18,32 +18,36 @@ mod watch;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, Format};
-use crate::context::CliError;
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::settings::Settings;
 
+/// Resolves the global options once (see [`Settings`]) and runs the command. Each command's
+/// `run` is the last place that sees clap's types.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    // SARIF describes findings; only the gate has them. Other commands render SARIF as human.
-    if cli.global.format == Format::Sarif && !matches!(cli.command, Command::Check(_)) {
-        return Err(CliError::Usage(
-            "--format sarif is for `check`; use human or json".into(),
-        ));
-    }
+    // SARIF describes findings; only the gate has them.
+    let is_check = matches!(cli.command, Command::Check(_));
+    let settings = &Settings::from_args(&cli.global, is_check)?;
     match &cli.command {
-        Command::Check(args) => check::run(&cli.global, args),
-        Command::Stats(args) => stats::run(&cli.global, args),
-        Command::List(args) => list::run(&cli.global, args),
-        Command::Key(command) => key::run(&cli.global, command),
-        Command::Diff(args) => diff::run(&cli.global, args),
-        Command::Sign(args) => sign::run(&cli.global, args),
-        Command::Query(args) => query::run(&cli.global, args),
-        Command::Revoke(args) => revoke::run(&cli.global, args),
-        Command::RefreshHead(args) => revoke::refresh_head(&cli.global, args),
-        Command::Publish(args) => publish::run(&cli.global, args),
-        Command::Init(args) => init::run(&cli.global, args),
-        Command::Prune(args) => prune::run(&cli.global, args),
-        Command::Update(args) => update::run(&cli.global, args),
-        Command::Suggest(args) => suggest::run(&cli.global, args),
-        Command::Review(args) => review::run(&cli.global, args),
-        Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Check(args) => check::run(
+            settings,
+            args,
+            check::CheckFormat::from_arg(cli.global.format),
+        ),
+        Command::Stats(args) => stats::run(settings, args),
+        Command::List(args) => list::run(settings, args),
+        Command::Key(command) => key::run(settings, command),
+        Command::Diff(args) => diff::run(settings, args),
+        Command::Sign(args) => sign::run(settings, args),
+        Command::Query(args) => query::run(settings, args),
+        Command::Revoke(args) => revoke::run(settings, args),
+        Command::RefreshHead(args) => revoke::refresh_head(settings, args),
+        Command::Publish(args) => publish::run(settings, args),
+        Command::Init(args) => init::run(settings, args),
+        Command::Prune(args) => prune::run(settings, args),
+        Command::Update(args) => update::run(settings, args),
+        Command::Suggest(args) => suggest::run(settings, args),
+        Command::Review(args) => review::run(settings, args),
+        Command::Watch(args) => watch::run(settings, args),
     }
 }

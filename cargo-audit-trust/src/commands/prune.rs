@@ -9,11 +9,12 @@ use audit_trust_core::Error;
 use audit_trust_core::audit_file::prune::{EntryKind, UnusedEntry, remove_entries, unused_entries};
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, PruneArgs};
-use crate::context::{CliError, load_project};
-use crate::gate_context::{open_advisory_db, show_progress};
-use crate::output::progress::BarProgress;
+use crate::cli::PruneArgs;
+use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
+use crate::project::{InventoryNeed, Project};
+use crate::services::gate::open_advisory_db;
+use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
 struct PruneJson<'a> {
@@ -25,35 +26,31 @@ struct PruneJson<'a> {
     advisories_unchecked: Option<String>,
 }
 
-pub fn run(global: &GlobalArgs, args: &PruneArgs) -> Result<ExitCode, CliError> {
-    let project = load_project(global, false)?;
-    let Some(path) = project.audit_path.clone() else {
-        return Err(CliError::Usage(
-            "no Cargo.audit to prune next to Cargo.lock; pass `--audit-file PATH`".into(),
-        ));
-    };
+pub fn run(settings: &Settings, args: &PruneArgs) -> Result<ExitCode, CliError> {
+    let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
+    let path = project.require_audit_file()?.to_path_buf();
+    let inventory = project.inventory()?;
     let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
-    let progress = BarProgress::new(show_progress(global));
     // Without a database the ignores cannot be judged: they are kept, and the output says so.
     let (db, unchecked) =
-        match open_advisory_db(global, args.advisory_db.as_deref(), &project, &progress) {
+        match open_advisory_db(&project, args.advisory_db.as_deref(), &settings.progress()) {
             Ok(db) => (Some(db), None),
             Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => (None, Some(e.to_string())),
             Err(other) => return Err(other),
         };
-    let unused = unused_entries(&text, &project.audit_file, &project.inventory, db.as_ref());
+    let unused = unused_entries(&text, &project.audit_file, inventory, db.as_ref());
     if !args.dry_run && !unused.is_empty() {
         let edited = remove_entries(&text, &project.audit_file, &unused, &path)?;
         replace_file(&path, &edited)?;
     }
-    match global.format {
-        Format::Json => write_json(&PruneJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&PruneJson {
             path: path.display().to_string(),
             dry_run: args.dry_run,
             removed: &unused,
             advisories_unchecked: unchecked,
         })?,
-        Format::Human | Format::Sarif => {
+        OutputFormat::Human => {
             write_stdout(&render(&path, &unused, args.dry_run, unchecked.as_deref()))?;
         }
     }

@@ -5,23 +5,19 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use audit_trust_core::names::{validate_crate_name, validate_version};
-use std::time::Duration;
-
 use audit_trust_core::audit_file::RecordLocation;
-use audit_trust_core::http::HttpClient;
-use audit_trust_core::signoff::{
-    AcceptedRecord, HeadCache, ProjectRecords, RemoteAccess, Statement, Subject,
-    verify_project_sources,
-};
+use audit_trust_core::names::{validate_crate_name, validate_version};
+use audit_trust_core::signoff::{AcceptedRecord, ProjectRecords, Statement, Subject};
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, QueryArgs};
-use crate::commands::publish::check_registry_url;
-use crate::context::{CliError, cache_dir};
+use crate::cli::QueryArgs;
+use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{write_json, write_stdout};
-use crate::project::{load_project, now};
+use crate::project::{InventoryNeed, Project};
+use crate::services::evidence::verified_records;
+use crate::services::publish::check_registry_url;
+use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
 struct QueryJson<'a> {
@@ -67,13 +63,14 @@ struct UnreadJson<'a> {
     location: &'a str,
 }
 
-pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> {
+pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> {
     validate_crate_name(&args.name).map_err(|e| CliError::Usage(e.to_string()))?;
     let version = match &args.crate_version {
         Some(v) => Some(validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?),
         None => None,
     };
-    let mut project = load_project(global)?;
+    let mut project = Project::open(settings, InventoryNeed::None)?;
+    project.require_audit_file()?;
     if let Some(url) = &args.registry {
         check_registry_url(url)?;
         for auditor in &mut project.audit_file.auditors {
@@ -86,22 +83,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
             auditor.records = RecordLocation::Url(url.clone());
         }
     }
-    let cache_dir = cache_dir(global)?;
-    let cache = HeadCache::new(&cache_dir);
-    let http = HttpClient::default();
-    let remote = RemoteAccess {
-        http: &http,
-        cache_dir: &cache_dir,
-        offline: global.offline,
-        max_mirror_age: Duration::from_secs(project.audit_file.policy.cache_max_age_hours() * 3600),
-    };
-    let all = verify_project_sources(
-        &project.audit_file,
-        &project.dir,
-        &cache,
-        now(global)?,
-        Some(&remote),
-    )?;
+    let all = verified_records(&project, false)?;
     let covers = |auditor: &str| {
         project
             .audit_file
@@ -129,9 +111,9 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> Result<ExitCode, CliError> 
         unread_sources: unread,
         notes: &all.notes,
     };
-    match global.format {
-        Format::Json => write_json(&out)?,
-        Format::Human | Format::Sarif => write_stdout(&render_human(&out))?,
+    match settings.format {
+        OutputFormat::Json => write_json(&out)?,
+        OutputFormat::Human => write_stdout(&render_human(&out))?,
     }
     // What was served is shown above, but an answer from an auditor whose log does not verify
     // may lack a flag: the query has not succeeded.

@@ -6,17 +6,18 @@ use std::process::ExitCode;
 
 use audit_trust_core::signoff::{Record, RecordId, SignedHead, SignedRecord, Statement};
 
-use crate::cli::{Format, GlobalArgs, KeyArgs, RevokeArgs};
-use crate::context::CliError;
+use crate::cli::{KeyArgs, RevokeArgs};
+use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
-use crate::project::load_project;
-use crate::signing::Signer;
+use crate::project::{InventoryNeed, Project};
+use crate::services::signing::Signer;
+use crate::settings::{OutputFormat, Settings};
 
-pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitCode, CliError> {
+pub fn run(settings: &Settings, args: &RevokeArgs) -> Result<ExitCode, CliError> {
     let revokes = RecordId::parse(args.id.trim())
         .map_err(|e| CliError::Usage(format!("`{}`: {e}", args.id.escape_default())))?;
-    let project = load_project(global)?;
-    let signer = Signer::for_project(global, &project, args.key.key.as_deref())?;
+    let project = Project::open(settings, InventoryNeed::None)?;
+    let signer = Signer::for_project(&project, args.key.key.as_deref())?;
     let record = Record {
         key: signer.public(),
         created: signer.now,
@@ -29,7 +30,7 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitCode, CliError>
         .map_err(|m| CliError::Usage(format!("cannot revoke {revokes}: {m}")))?;
     let head = signer.append(std::slice::from_ref(&signed))?;
     report(
-        global,
+        settings,
         &signer,
         &head,
         Some(&signed),
@@ -37,11 +38,11 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> Result<ExitCode, CliError>
     )
 }
 
-pub fn refresh_head(global: &GlobalArgs, args: &KeyArgs) -> Result<ExitCode, CliError> {
-    let project = load_project(global)?;
-    let signer = Signer::for_project(global, &project, args.key.as_deref())?;
+pub fn refresh_head(settings: &Settings, args: &KeyArgs) -> Result<ExitCode, CliError> {
+    let project = Project::open(settings, InventoryNeed::None)?;
+    let signer = Signer::for_project(&project, args.key.as_deref())?;
     let head = signer.append(&[])?;
-    report(global, &signer, &head, None, "Signed a fresh head")
+    report(settings, &signer, &head, None, "Signed a fresh head")
 }
 
 #[derive(serde::Serialize)]
@@ -54,22 +55,22 @@ struct HeadJson {
 }
 
 fn report(
-    global: &GlobalArgs,
+    settings: &Settings,
     signer: &Signer<'_>,
     head: &SignedHead,
     record: Option<&SignedRecord>,
     what: &str,
 ) -> Result<ExitCode, CliError> {
     let h = head.head();
-    match global.format {
-        Format::Json => write_json(&HeadJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&HeadJson {
             auditor: signer.auditor.name.clone(),
             record: record.map(|r| r.id().to_string()),
             head_sequence: h.sequence,
             head_count: h.count,
             head_expires: h.expires.to_string(),
         })?,
-        Format::Human | Format::Sarif => write_stdout(&format!(
+        OutputFormat::Human => write_stdout(&format!(
             "{what} as auditor `{}`\n  head #{} of {} covers {} record(s), valid until {}\n",
             signer.auditor.name, h.sequence, h.key, h.count, h.expires
         ))?,

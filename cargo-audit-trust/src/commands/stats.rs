@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use audit_trust_core::report::{InventoryReport, PackageReport, Stats};
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, StatsArgs};
-use crate::context::{CliError, analyze_inventory, load_project};
+use crate::cli::StatsArgs;
+use crate::error::CliError;
 use crate::output::{Palette, thousands, write_json, write_stdout};
+use crate::project::{InventoryNeed, Project};
+use crate::services::classify::analyze_inventory;
+use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
 struct StatsJson<'a> {
@@ -26,12 +29,12 @@ struct Largest<'a> {
     code_lines: u64,
 }
 
-pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> {
-    let project = load_project(global, false)?;
-    let report = analyze_inventory(global, &args.classify, &project)?;
+pub fn run(settings: &Settings, args: &StatsArgs) -> Result<ExitCode, CliError> {
+    let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
+    let report = analyze_inventory(&project, project.inventory()?, args.classify.micro_lines)?;
     let largest = largest(&report, args.top);
-    match global.format {
-        Format::Json => write_json(&StatsJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&StatsJson {
             stats: &report.stats,
             micro_lines: report.micro_lines,
             mode: report.mode,
@@ -44,11 +47,7 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> 
                 })
                 .collect(),
         })?,
-        Format::Human | Format::Sarif => write_stdout(&render_human(
-            &report,
-            &largest,
-            &Palette::new(global.color),
-        ))?,
+        OutputFormat::Human => write_stdout(&render_human(&report, &largest, &settings.palette))?,
     }
     Ok(ExitCode::SUCCESS)
 }

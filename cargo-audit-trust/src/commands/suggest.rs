@@ -12,24 +12,22 @@ use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::diff_versions;
 use audit_trust_core::tarball::{Limits, read_crate};
 
-use crate::cli::{ClassifyArgs, Format, GlobalArgs, SuggestArgs};
-use crate::context::{CliError, analyze_inventory};
-use crate::gate_context::GateContext;
+use crate::cli::SuggestArgs;
+use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{write_json, write_stdout};
+use crate::services::classify::analyze_inventory;
+use crate::services::gate::GateContext;
+use crate::settings::{OutputFormat, Settings};
 
-pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError> {
-    let mut context = GateContext::gather(global, args.advisory_db.as_deref())?;
+pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError> {
+    let mut context = GateContext::gather(settings, args.advisory_db.as_deref())?;
     let published = context.published_versions();
     let input = context.input();
     let report = evaluate(&input);
-    let inventory = &context.project.inventory;
+    let inventory = &context.inventory;
     let targets = review_targets(&input, &report, &published);
-    let classified = analyze_inventory(
-        global,
-        &ClassifyArgs { micro_lines: None },
-        &context.project,
-    )?;
+    let classified = analyze_inventory(&context.project, inventory, None)?;
     let mut suggestions = Vec::new();
     for target in &targets {
         let Some(p) = inventory.packages.get(target.id) else {
@@ -56,11 +54,11 @@ pub fn run(global: &GlobalArgs, args: &SuggestArgs) -> Result<ExitCode, CliError
         }
     }
     let suggestions = rank(suggestions);
-    match global.format {
-        Format::Json => write_json(&suggestions)?,
-        Format::Human | Format::Sarif => {
+    match settings.format {
+        OutputFormat::Json => write_json(&suggestions)?,
+        OutputFormat::Human => {
             let mut text = render(&suggestions, &targets);
-            if !global.quiet {
+            if !settings.quiet {
                 for note in &context.notes {
                     text.push_str(&format!("note: {}\n", escape::line(note)));
                 }

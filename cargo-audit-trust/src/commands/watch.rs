@@ -2,7 +2,6 @@
 //! package of the current lockfile. The admin token comes from `AUDIT_REGISTRY_TOKEN` only (an
 //! argument would show in `ps` and in shell history).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use audit_trust_core::http::HttpClient;
@@ -10,10 +9,12 @@ use audit_trust_core::inventory::SourceKind;
 use audit_trust_core::lockfile::Lockfile;
 use serde::Serialize;
 
-use crate::cli::{Format, GlobalArgs, WatchArgs};
-use crate::commands::publish::check_registry_url;
-use crate::context::CliError;
+use crate::cli::WatchArgs;
+use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
+use crate::project::{InventoryNeed, Project};
+use crate::services::publish::check_registry_url;
+use crate::settings::{OutputFormat, Settings};
 
 /// Where the admin token is read from.
 pub const TOKEN_ENV: &str = "AUDIT_REGISTRY_TOKEN";
@@ -29,7 +30,7 @@ struct WatchJson<'a> {
     already_watched: u64,
 }
 
-pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> {
+pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> {
     check_registry_url(&args.registry)?;
     let token = std::env::var(TOKEN_ENV)
         .ok()
@@ -40,8 +41,9 @@ pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> 
                 "set {TOKEN_ENV} to an admin token of the registry (`audit-registry admin-token new NAME`)"
             ))
         })?;
-    let lockfile_path = lockfile_path(global)?;
-    let lockfile = Lockfile::load(&lockfile_path)?;
+    let project = Project::open(settings, InventoryNeed::None)?;
+    let lockfile_path = project.require_lockfile()?;
+    let lockfile = Lockfile::load(lockfile_path)?;
     let names = crates_io_names(&lockfile);
     let http = HttpClient::default();
     let url = format!("{}/v1/admin/watch", args.registry.trim_end_matches('/'));
@@ -80,14 +82,14 @@ pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> 
             }
         }
     }
-    match global.format {
-        Format::Json => write_json(&WatchJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&WatchJson {
             registry: &args.registry,
             sent: names.len(),
             added,
             already_watched: already,
         })?,
-        Format::Human | Format::Sarif => write_stdout(&format!(
+        OutputFormat::Human => write_stdout(&format!(
             "Sent {} crates.io package name(s) from {} to {}: {added} newly watched, {already} already watched\n",
             names.len(),
             lockfile_path.display(),
@@ -95,24 +97,6 @@ pub fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> 
         ))?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--lockfile`, else `Cargo.lock` next to `--manifest-path` or in the current folder.
-fn lockfile_path(global: &GlobalArgs) -> Result<PathBuf, CliError> {
-    let path = match (&global.lockfile, &global.manifest_path) {
-        (Some(path), _) => path.clone(),
-        (None, Some(manifest)) => manifest
-            .parent()
-            .map_or_else(|| PathBuf::from("Cargo.lock"), |d| d.join("Cargo.lock")),
-        (None, None) => PathBuf::from("Cargo.lock"),
-    };
-    if !path.is_file() {
-        return Err(CliError::Usage(format!(
-            "no lockfile at {}: run `cargo generate-lockfile` or pass `--lockfile PATH`",
-            path.display()
-        )));
-    }
-    Ok(path)
 }
 
 /// Lowercase names of the crates.io packages, sorted and once each (the automatic auditor

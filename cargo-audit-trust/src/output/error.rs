@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use super::escape;
-use crate::context::CliError;
+use crate::error::CliError;
 
 /// Exit code for usage and configuration errors.
 pub const EXIT_ERROR: u8 = 2;
@@ -72,7 +72,7 @@ pub fn report_error(error: &CliError) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::ErrorText;
-    use crate::context::CliError;
+    use crate::error::CliError;
 
     #[test]
     fn usage_messages_are_escaped_as_one_line() {

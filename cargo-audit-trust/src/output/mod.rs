@@ -11,7 +11,7 @@ use std::io::{self, IsTerminal, Write};
 use anstyle::Style;
 
 use crate::cli::ColorChoice;
-use crate::context::CliError;
+use crate::error::CliError;
 
 pub use error::{EXIT_ERROR, ErrorText, report_error};
 

@@ -1,31 +1,36 @@
 //! `diff`: a published crate against its git repository (`diff NAME[@VERSION]`), or two
 //! published versions against each other (`diff NAME OLD NEW`).
 
-pub mod provenance;
-pub mod render;
-pub mod source;
+mod provenance;
+mod render;
 mod versions;
 
 use std::process::ExitCode;
 
 use audit_trust_core::names::{validate_crate_name, validate_version};
 
-use crate::cli::{DiffArgs, GlobalArgs};
-use crate::context::CliError;
+use crate::cli::DiffArgs;
+use crate::error::CliError;
+use crate::settings::Settings;
+use provenance::{ProvenanceRequest, repository_argument};
 
 /// Exit code when the crate differs from its repository or cannot be verified, or when two
 /// versions differ.
 const EXIT_DIFFERS: u8 = 1;
 
-pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<ExitCode, CliError> {
-    if global.format == crate::cli::Format::Sarif {
-        return Err(CliError::Usage(
-            "--format sarif is for `check`; use human or json".into(),
-        ));
-    }
+pub fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode, CliError> {
     let (name, version) = parse_spec(&args.krate)?;
     match args.versions.as_slice() {
-        [] => provenance::run(global, args, &name, version.as_deref()),
+        [] => provenance::run(
+            settings,
+            &ProvenanceRequest {
+                name: &name,
+                version: version.as_deref(),
+                repository: args.repo.as_deref().map(repository_argument).transpose()?,
+                crate_file: args.crate_file.as_deref(),
+                stat: args.stat,
+            },
+        ),
         [old, new] => {
             if version.is_some() || args.repo.is_some() || args.crate_file.is_some() {
                 return Err(CliError::Usage(
@@ -37,7 +42,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<ExitCode, CliError> {
             for v in [old, new] {
                 validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?;
             }
-            versions::run(global, args, &name, old, new)
+            versions::run(settings, &name, old, new, args.stat)
         }
         _ => Err(CliError::Usage(
             "give two versions to compare (`diff NAME OLD NEW`), or none to compare with the \

@@ -1,5 +1,5 @@
 //! Human output of `diff`. Every piece of text that comes from a crate or a repository goes
-//! through [`terminal_safe`] before it is written.
+//! through the block or line escaping of `output::escape` before it is written.
 
 use std::fmt::Write as _;
 

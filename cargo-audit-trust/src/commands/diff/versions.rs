@@ -10,32 +10,31 @@ use audit_trust_core::tarball::CrateArchive;
 
 use super::exit_code;
 use super::render::CONTEXT_LINES;
-use super::source::CrateSource;
-use crate::cli::{DiffArgs, Format, GlobalArgs};
-use crate::context::CliError;
+use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{Palette, write_json, write_stdout};
+use crate::services::crate_source::CrateSource;
+use crate::settings::{OutputFormat, Settings};
 
 pub fn run(
-    global: &GlobalArgs,
-    args: &DiffArgs,
+    settings: &Settings,
     name: &str,
     old: &str,
     new: &str,
+    stat: bool,
 ) -> Result<ExitCode, CliError> {
-    let source = CrateSource::open(global, false)?;
+    let source = CrateSource::open(settings, false)?;
     let (_, old_archive) = source.read(&source.package(name, old)?)?;
     let (_, new_archive) = source.read(&source.package(name, new)?)?;
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
-    match global.format {
-        Format::Json => write_json(&diff)?,
-        // SARIF is refused for every command but `check` (see `commands::run`).
-        Format::Human | Format::Sarif => write_stdout(&render(
+    match settings.format {
+        OutputFormat::Json => write_json(&diff)?,
+        OutputFormat::Human => write_stdout(&render(
             &diff,
             &old_archive,
             &new_archive,
-            args.stat,
-            &Palette::new(global.color),
+            stat,
+            &settings.palette,
         ))?,
     }
     Ok(exit_code(diff.is_empty()))

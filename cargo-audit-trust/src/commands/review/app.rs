@@ -44,38 +44,7 @@ pub enum Request {
 }
 
 /// A sign-off or a flag, exactly as confirmed by the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignRequest {
-    pub name: String,
-    pub version: String,
-    pub criteria: Vec<String>,
-    pub delta_from: Option<String>,
-    pub notes: Option<String>,
-    /// `Some(reason)`: a flag instead of a sign-off.
-    pub flag: Option<String>,
-}
-
-impl SignRequest {
-    /// What the confirmation asks, in words.
-    pub fn describe(&self) -> String {
-        match &self.flag {
-            Some(reason) => format!("Flag {} {}: {reason}", self.name, self.version),
-            None => {
-                let delta = self
-                    .delta_from
-                    .as_ref()
-                    .map(|b| format!(" (the change from {b})"))
-                    .unwrap_or_default();
-                format!(
-                    "Sign off {} {}{delta} as {}",
-                    self.name,
-                    self.version,
-                    self.criteria.join(", ")
-                )
-            }
-        }
-    }
-}
+pub use crate::services::sign::SignRequest;
 
 /// The queue and the run's notes, as the worker built them.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,19 +17,21 @@ pub mod worker;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use crate::cli::{ClassifyArgs, Format, GlobalArgs, ReviewArgs};
 use audit_trust_core::gate::evaluate;
 
-use crate::context::{CliError, analyze_inventory};
-use crate::gate_context::GateContext;
+use crate::cli::ReviewArgs;
+use crate::error::CliError;
+use crate::services::classify::analyze_inventory;
+use crate::services::gate::GateContext;
+use crate::settings::{OutputFormat, Settings};
 
 use crate::output::escape;
 use app::App;
 use queue::{QueueInput, build_queue};
 use worker::describe;
 
-pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError> {
-    if global.format != Format::Human {
+pub fn run(settings: &Settings, args: &ReviewArgs) -> Result<ExitCode, CliError> {
+    if settings.format != OutputFormat::Human {
         return Err(CliError::Usage(
             "`review` is interactive; for machine-readable output use `check --format json`".into(),
         ));
@@ -43,11 +45,7 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
     app.registry = args.registry.clone();
     let context = worker::WorkerContext {
         // Nothing may print while the UI owns the terminal: no progress bars, no notes.
-        global: GlobalArgs {
-            quiet: true,
-            verbose: 0,
-            ..global.clone()
-        },
+        settings: settings.silent(),
         key: args.key.key.clone(),
         advisory_db: args.advisory_db.clone(),
     };
@@ -61,19 +59,15 @@ pub fn run(global: &GlobalArgs, args: &ReviewArgs) -> Result<ExitCode, CliError>
 /// The queue as `check` sees the project now: gathered, classified and built. Runs on the
 /// worker, at the start and again after every sign-off.
 pub fn load_queue(
-    global: &GlobalArgs,
+    settings: &Settings,
     advisory_db: Option<&std::path::Path>,
 ) -> Result<app::QueueLoaded, CliError> {
-    // `global` is quiet here, so gathering draws no progress bars over the UI.
-    let context = GateContext::gather(global, advisory_db)?;
+    // `settings` are silent here, so gathering draws no progress bars over the UI.
+    let context = GateContext::gather(settings, advisory_db)?;
     let report = evaluate(&context.input());
     // The amount of code is what a reviewer plans by; without it the queue still works.
     let mut run_notes = report.notes.clone();
-    let classified = match analyze_inventory(
-        global,
-        &ClassifyArgs { micro_lines: None },
-        &context.project,
-    ) {
+    let classified = match analyze_inventory(&context.project, &context.inventory, None) {
         Ok(report) => report.packages,
         Err(e) => {
             run_notes.push(format!("the amount of code is unknown: {}", describe(&e)));

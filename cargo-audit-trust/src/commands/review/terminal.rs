@@ -14,7 +14,7 @@ use crossterm::execute;
 use super::app::{App, Event, Request, update};
 use super::view::view;
 use super::worker::{self, WorkerContext};
-use crate::context::CliError;
+use crate::error::CliError;
 
 /// How long to wait for input before a tick.
 const TICK: Duration = Duration::from_millis(100);

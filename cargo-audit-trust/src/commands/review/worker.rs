@@ -1,29 +1,28 @@
 //! The background worker: downloads, clones, diffs and signing run here, one request at a time,
 //! so the UI keeps drawing and answering keys. Nothing here touches the terminal.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
-use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::versions::ChangeStatus;
 use audit_trust_core::provenance::{FileStatus, ProvenanceReport, Verdict, diff_versions};
 
 use super::app::{Outcome, Request, SignRequest};
 use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
-use crate::cli::{GlobalArgs, KeyArgs, SignArgs};
-use crate::commands::diff::provenance::{Published, provenance_report};
-use crate::commands::diff::source::CrateSource;
-use crate::commands::publish::publish_to;
-use crate::commands::sign::sign_record;
-use crate::context::CliError;
+use crate::error::CliError;
 use crate::output::{ErrorText, escape};
+use crate::services::crate_source::CrateSource;
+use crate::services::provenance::{Published, provenance_report};
+use crate::services::publish::publish_to;
+use crate::services::sign::sign_record;
+use crate::settings::Settings;
 
 /// What the worker needs from the command line.
 pub struct WorkerContext {
-    /// Quiet: nothing may print while the UI owns the terminal.
-    pub global: GlobalArgs,
+    /// Silent: nothing may print while the UI owns the terminal.
+    pub settings: Settings,
     /// `--key`.
     pub key: Option<PathBuf>,
     /// `--advisory-db`.
@@ -32,12 +31,14 @@ pub struct WorkerContext {
 
 /// Answers requests until the UI hangs up.
 pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<Outcome>) {
-    let global = &context.global;
-    let mut crates: Option<(CrateSource, AuditFile)> = None;
+    let settings = &context.settings;
+    // Opened on the first diff and kept: the lockfile and the crate store do not change.
+    let mut crates: Option<CrateSource> = None;
     for request in requests {
         let outcome = match request {
             Request::LoadQueue => Outcome::Queue(
-                super::load_queue(global, context.advisory_db.as_deref()).map_err(|e| describe(&e)),
+                super::load_queue(settings, context.advisory_db.as_deref())
+                    .map_err(|e| describe(&e)),
             ),
             Request::LoadDiff {
                 kind,
@@ -45,16 +46,23 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
                 version,
                 base,
             } => Outcome::Diff(
-                load_diff(global, &mut crates, kind, &name, &version, base.as_deref())
-                    .map_err(|e| describe(&e)),
+                load_diff(
+                    settings,
+                    &mut crates,
+                    kind,
+                    &name,
+                    &version,
+                    base.as_deref(),
+                )
+                .map_err(|e| describe(&e)),
             ),
             Request::Publish { registry } => Outcome::Published(
-                publish_to(global, &registry, context.key.as_deref())
+                publish_to(settings, &registry, context.key.as_deref())
                     .map(|done| escape::cell(&done.summary()))
                     .map_err(|e| describe(&e)),
             ),
             Request::Sign(request) => {
-                let result = sign(global, context.key.clone(), &request);
+                let result = sign(settings, context.key.as_deref(), &request);
                 Outcome::Signed { request, result }
             }
         };
@@ -69,21 +77,8 @@ pub fn describe(error: &CliError) -> String {
     ErrorText::of(error).one_line()
 }
 
-fn sign(
-    global: &GlobalArgs,
-    key: Option<PathBuf>,
-    request: &SignRequest,
-) -> Result<String, String> {
-    let args = SignArgs {
-        name: request.name.clone(),
-        crate_version: request.version.clone(),
-        criteria: request.criteria.clone(),
-        delta_from: request.delta_from.clone(),
-        notes: request.notes.clone(),
-        flag: request.flag.clone(),
-        key: KeyArgs { key },
-    };
-    let signed = sign_record(global, &args, false).map_err(|e| describe(&e))?;
+fn sign(settings: &Settings, key: Option<&Path>, request: &SignRequest) -> Result<String, String> {
+    let signed = sign_record(settings, request, key).map_err(|e| describe(&e))?;
     let mut summary = format!(
         "{} (record {:.12}…)",
         signed.summary(&request.name, &request.version),
@@ -96,20 +91,16 @@ fn sign(
 }
 
 fn load_diff(
-    global: &GlobalArgs,
-    crates: &mut Option<(CrateSource, AuditFile)>,
+    settings: &Settings,
+    crates: &mut Option<CrateSource>,
     kind: DiffKind,
     name: &str,
     version: &str,
     base: Option<&str>,
 ) -> Result<LoadedDiff, CliError> {
-    let (source, audit_file) = match crates {
+    let source = match crates {
         Some(opened) => opened,
-        None => {
-            let source = CrateSource::open(global, false)?;
-            let audit_file = source.audit_file(global)?;
-            crates.insert((source, audit_file))
-        }
+        None => crates.insert(CrateSource::open(settings, false)?),
     };
     let package = source.package(name, version)?;
     let (_, archive) = source.read(&package)?;
@@ -168,8 +159,7 @@ fn load_diff(
                 archive: &archive,
                 registry: &package.source,
             };
-            let report =
-                provenance_report(global, source, audit_file, &published, None, &NoProgress)?;
+            let report = provenance_report(source, &published, None, &NoProgress)?;
             let files = if report.files.is_empty() {
                 // Nothing to compare with (unverifiable): the published files are still what
                 // the reviewer has to read, so they are shown whole.

@@ -10,9 +10,8 @@ use audit_trust_core::child_env::scrub;
 use audit_trust_core::gate::update_plan::UpdatePlan;
 use audit_trust_core::gate::{Verdict, evaluate};
 
-use crate::cli::GlobalArgs;
-use crate::context::CliError;
-use crate::gate_context::GateContext;
+use crate::error::CliError;
+use crate::services::gate::GateContext;
 
 /// What happened when the plan was applied.
 #[derive(Debug, serde::Serialize)]
@@ -28,15 +27,17 @@ pub struct Outcome {
 }
 
 pub fn apply(
-    global: &GlobalArgs,
     context: &GateContext,
     plan: &UpdatePlan,
     advisory_db: Option<&Path>,
 ) -> Result<Outcome, CliError> {
-    let inventory = &context.project.inventory;
+    let settings = &context.project.settings;
+    let inventory = &context.inventory;
     let lockfile = inventory.lockfile.clone();
     let before = std::fs::read(&lockfile).map_err(|e| io_error(&lockfile, e))?;
-    let manifest = match &global.manifest_path {
+    // The manifest discovery found (a member's, when run in a member folder): cargo finds the
+    // workspace from it, as it would from the same folder.
+    let manifest = match &context.project.paths.manifest {
         Some(path) => path.clone(),
         None => inventory.root.join("Cargo.toml"),
     };
@@ -45,7 +46,7 @@ pub fn apply(
     for step in plan.moves() {
         let Some(to) = &step.to else { continue };
         let refusal = cargo_update(
-            global,
+            settings.offline,
             &manifest,
             &inventory.root,
             &step.name,
@@ -62,7 +63,7 @@ pub fn apply(
         }
     }
     // The lockfile changed: read everything again, as `check` would in CI.
-    let after = match GateContext::gather(global, advisory_db) {
+    let after = match GateContext::gather(settings, advisory_db) {
         Ok(after) => after,
         Err(e) => {
             restore(&lockfile, &before)?;
@@ -85,7 +86,7 @@ pub fn apply(
 /// Runs one precise update. `Ok(Some(message))` when cargo refused it (cargo leaves the
 /// lockfile untouched then); `Err` only when cargo could not be started.
 fn cargo_update(
-    global: &GlobalArgs,
+    offline: bool,
     manifest: &Path,
     root: &Path,
     name: &str,
@@ -103,7 +104,7 @@ fn cargo_update(
         .arg(format!("{name}@{from}"))
         .arg("--precise")
         .arg(to);
-    if global.offline {
+    if offline {
         command.arg("--offline");
     }
     let output = scrub(&mut command)

@@ -14,21 +14,23 @@ use audit_trust_core::gate::update_plan::{PlanInput, UpdatePlan, plan_updates};
 use audit_trust_core::gate::{GateReport, evaluate};
 use audit_trust_core::inventory::PackageId;
 
-use crate::cli::{ClassifyArgs, GlobalArgs, UpdateArgs};
-use crate::context::{CliError, analyze_inventory};
-use crate::gate_context::GateContext;
+use crate::cli::UpdateArgs;
+use crate::error::CliError;
+use crate::services::classify::analyze_inventory;
+use crate::services::gate::GateContext;
+use crate::settings::Settings;
 
 /// Exit code when the plan was not applied because the result would not pass the gate.
 const EXIT_ROLLED_BACK: u8 = 1;
 
-pub fn run(global: &GlobalArgs, args: &UpdateArgs) -> Result<ExitCode, CliError> {
-    if global.lockfile.is_some() {
+pub fn run(settings: &Settings, args: &UpdateArgs) -> Result<ExitCode, CliError> {
+    if settings.given_paths.lockfile.is_some() {
         return Err(CliError::Usage(
             "`update` runs cargo on the workspace: use --manifest-path (or none), not --lockfile"
                 .into(),
         ));
     }
-    let mut context = GateContext::gather(global, args.advisory_db.as_deref())?;
+    let mut context = GateContext::gather(settings, args.advisory_db.as_deref())?;
     if !args.dry_run
         && let Some(e) = context.db_error.take()
     {
@@ -37,13 +39,13 @@ pub fn run(global: &GlobalArgs, args: &UpdateArgs) -> Result<ExitCode, CliError>
     }
     let published = context.published_versions();
     let report = evaluate(&context.input());
-    let plan = make_plan(global, &context, &report, &published)?;
+    let plan = make_plan(&context, &report, &published)?;
     if args.dry_run || plan.moves().next().is_none() {
-        render::plan(global, &plan, args.dry_run, &context.notes)?;
+        render::plan(settings, &plan, args.dry_run, &context.notes)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = apply::apply(global, &context, &plan, args.advisory_db.as_deref())?;
-    render::outcome(global, &plan, &outcome)?;
+    let outcome = apply::apply(&context, &plan, args.advisory_db.as_deref())?;
+    render::outcome(settings, &plan, &outcome)?;
     Ok(if outcome.rolled_back {
         ExitCode::from(EXIT_ROLLED_BACK)
     } else {
@@ -52,12 +54,11 @@ pub fn run(global: &GlobalArgs, args: &UpdateArgs) -> Result<ExitCode, CliError>
 }
 
 fn make_plan(
-    global: &GlobalArgs,
     context: &GateContext,
     report: &GateReport,
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
-    let inventory = &context.project.inventory;
+    let inventory = &context.inventory;
     let blocked_specs: HashSet<(&str, &str)> = report
         .packages
         .iter()
@@ -71,11 +72,7 @@ fn make_plan(
         }
     }
     // Micro packages stay put; which ones are micro comes from the classification (cached).
-    let classified = analyze_inventory(
-        global,
-        &ClassifyArgs { micro_lines: None },
-        &context.project,
-    )?;
+    let classified = analyze_inventory(&context.project, inventory, None)?;
     let micro_specs: HashSet<(&str, &str)> = classified
         .packages
         .iter()

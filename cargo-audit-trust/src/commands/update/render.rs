@@ -5,10 +5,10 @@ use serde::Serialize;
 use audit_trust_core::gate::update_plan::{PlannedStep, UpdatePlan};
 
 use super::apply::Outcome;
-use crate::cli::{Format, GlobalArgs};
-use crate::context::CliError;
+use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{write_json, write_stdout};
+use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
 struct PlanJson<'a> {
@@ -26,18 +26,18 @@ struct OutcomeJson<'a> {
 }
 
 pub fn plan(
-    global: &GlobalArgs,
+    settings: &Settings,
     plan: &UpdatePlan,
     dry_run: bool,
     notes: &[String],
 ) -> Result<(), CliError> {
-    match global.format {
-        Format::Json => write_json(&PlanJson {
+    match settings.format {
+        OutputFormat::Json => write_json(&PlanJson {
             dry_run,
             steps: &plan.steps,
             notes,
         }),
-        Format::Human | Format::Sarif => {
+        OutputFormat::Human => {
             let moves = plan.moves().count();
             let mut out = if moves == 0 {
                 "nothing to update: no package has a newer version its auditors signed off\n"
@@ -46,7 +46,7 @@ pub fn plan(
                 format!("update plan: {moves} to move (dry run: nothing changed)\n")
             };
             out.push_str(&steps_text(&plan.steps));
-            if !global.quiet {
+            if !settings.quiet {
                 for note in notes {
                     out.push_str(&format!("note: {}\n", escape::line(note)));
                 }
@@ -56,14 +56,14 @@ pub fn plan(
     }
 }
 
-pub fn outcome(global: &GlobalArgs, plan: &UpdatePlan, outcome: &Outcome) -> Result<(), CliError> {
-    match global.format {
-        Format::Json => write_json(&OutcomeJson {
+pub fn outcome(settings: &Settings, plan: &UpdatePlan, outcome: &Outcome) -> Result<(), CliError> {
+    match settings.format {
+        OutputFormat::Json => write_json(&OutcomeJson {
             dry_run: false,
             steps: &plan.steps,
             outcome,
         }),
-        Format::Human | Format::Sarif => {
+        OutputFormat::Human => {
             let mut out = steps_text(&plan.steps);
             for (step, why) in &outcome.refused {
                 out.push_str(&format!(

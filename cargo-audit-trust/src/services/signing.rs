@@ -11,9 +11,9 @@ use audit_trust_core::signoff::{
 };
 use audit_trust_core::time::Timestamp;
 
-use crate::cli::GlobalArgs;
-use crate::context::{CliError, config_dir};
-use crate::project::{Project, now};
+use crate::error::CliError;
+use crate::project::Project;
+use crate::settings::config_dir;
 
 /// How long a head written by this tool stays valid. A frozen copy of the store stops being
 /// believed after this; `refresh-head` (or any new record) renews it.
@@ -64,12 +64,11 @@ pub struct Signer<'a> {
 }
 
 impl<'a> Signer<'a> {
-    pub fn for_project(
-        global: &GlobalArgs,
-        project: &'a Project,
-        key: Option<&Path>,
-    ) -> Result<Signer<'a>, CliError> {
+    /// The signer of `key` (see [`load_signing_key`]) for the project's audit file, which must
+    /// exist and pin the key.
+    pub fn for_project(project: &'a Project, key: Option<&Path>) -> Result<Signer<'a>, CliError> {
         let usage = CliError::Usage;
+        let audit_path = project.require_audit_file()?;
         let loaded = load_signing_key(key)?;
         let public = loaded.key.public_key();
         let (auditor, pin) = project
@@ -81,25 +80,28 @@ impl<'a> Signer<'a> {
                 usage(format!(
                     "no auditor in {} pins the key {public} (from {}); add it to an auditor's \
                      `keys`, or sign with a key that is pinned (`--key PATH`)",
-                    project.audit_path.display(),
+                    audit_path.display(),
                     loaded.origin
                 ))
             })?;
-        let now = now(global)?;
+        let now = project.settings.now;
         if !pin.is_live(now) {
             return Err(usage(format!(
                 "the pin of your key {public} in {} ended on {}: nothing it signs would count",
-                project.audit_path.display(),
+                audit_path.display(),
                 pin.not_after.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
-        let folder = auditor.records.folder(&project.dir).ok_or_else(|| {
-            usage(format!(
-                "auditor `{}` keeps its records in a registry; publishing to one is not \
+        let folder = auditor
+            .records
+            .folder(&project.audit_dir())
+            .ok_or_else(|| {
+                usage(format!(
+                    "auditor `{}` keeps its records in a registry; publishing to one is not \
                  available yet, so sign into a local folder (`records = {{ folder = \"…\" }}`)",
-                auditor.name
-            ))
-        })?;
+                    auditor.name
+                ))
+            })?;
         Ok(Signer {
             loaded,
             auditor,

@@ -3,7 +3,7 @@
 //! package, the advisory database and the auditors' verified evidence.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
@@ -13,18 +13,19 @@ use audit_trust_core::gate::GateInput;
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
 use audit_trust_core::time::{Date, Timestamp};
-use audit_trust_core::{Error, Package};
+use audit_trust_core::{Error, Inventory, Package};
 
-use crate::cli::{Format, GlobalArgs};
-use crate::context::{
-    CliError, EvidenceSet, Project, cache_dir, crate_store, load_evidence, load_project,
-};
-use crate::output::progress::BarProgress;
-use crate::project::now;
+use super::crate_store;
+use super::evidence::{EvidenceSet, load_evidence};
+use crate::error::CliError;
+use crate::project::{InventoryNeed, Project};
+use crate::settings::Settings;
 
 /// The gate's inputs, owned; [`GateContext::input`] lends them to `evaluate`.
 pub struct GateContext {
     pub project: Project,
+    /// The project's inventory (the gate always has one; taken out of `project` once).
+    pub inventory: Inventory,
     pub store: CrateStore,
     pub index: IndexReport,
     /// `None` when the database could not be read; `db_error` says why.
@@ -40,20 +41,20 @@ impl GateContext {
     /// Reads the project (with `cargo metadata` unless `--lockfile`), the index entries, the
     /// advisory database (`advisory_db`, else `[advisories]`) and the verified sign-offs. An
     /// unreadable advisory database is not an error here: the caller decides (the gate fails).
-    pub fn gather(global: &GlobalArgs, advisory_db: Option<&Path>) -> Result<Self, CliError> {
-        let now = now(global)?;
-        let project = load_project(global, true)?;
+    pub fn gather(settings: &Settings, advisory_db: Option<&Path>) -> Result<Self, CliError> {
+        let now = settings.now;
+        let mut project = Project::open(settings, InventoryNeed::Required { targets: true })?;
+        let inventory = project.take_inventory()?;
         let mut notes = Vec::new();
-        if global.lockfile.is_some() {
+        if project.paths.lockfile_only {
             notes.push(
                 "lockfile-only mode: dev-only packages and target platforms are unknown, so every \
                  package is held to the full criteria"
                     .to_owned(),
             );
         }
-        let store = crate_store(global, &project)?;
-        let registry_packages: Vec<&Package> = project
-            .inventory
+        let store = crate_store(&project)?;
+        let registry_packages: Vec<&Package> = inventory
             .packages
             .iter()
             .filter(|p| p.source.is_registry())
@@ -62,11 +63,11 @@ impl GateContext {
         let index = store.index_report(
             &registry_packages,
             Duration::from_secs(max_age),
-            &BarProgress::new(show_progress(global)),
+            &settings.progress(),
         )?;
         // Within the policy's maximum age cached index data is as good as fresh; offline it
         // may be older, and the report says how old.
-        if global.offline
+        if settings.offline
             && let Some(oldest) = index.oldest_cached
             && let Ok(age) = oldest.elapsed()
         {
@@ -85,8 +86,7 @@ impl GateContext {
                 "{package}: yanked status and index checksum not checked: {why}"
             ));
         }
-        let progress = BarProgress::new(show_progress(global));
-        let (db, db_error) = match open_advisory_db(global, advisory_db, &project, &progress) {
+        let (db, db_error) = match open_advisory_db(&project, advisory_db, &settings.progress()) {
             Ok(db) => (Some(db), None),
             Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
                 notes.push(format!("ADVISORIES WERE NOT CHECKED: {e}"));
@@ -94,10 +94,11 @@ impl GateContext {
             }
             Err(other) => return Err(other),
         };
-        let mut evidence = load_evidence(global, &project, now)?;
+        let mut evidence = load_evidence(&project)?;
         notes.append(&mut evidence.notes);
         Ok(GateContext {
             project,
+            inventory,
             store,
             index,
             db,
@@ -114,7 +115,7 @@ impl GateContext {
     pub fn published_versions(&mut self) -> HashMap<String, Vec<IndexVersion>> {
         let max_age = self.project.audit_file.policy.index_max_age_minutes() * 60;
         let mut published = HashMap::new();
-        for p in &self.project.inventory.packages {
+        for p in &self.inventory.packages {
             if !p.source.is_registry() || published.contains_key(&p.name) {
                 continue;
             }
@@ -139,41 +140,32 @@ impl GateContext {
 
     pub fn input(&self) -> GateInput<'_> {
         GateInput {
-            inventory: &self.project.inventory,
+            inventory: &self.inventory,
             audit_file: &self.project.audit_file,
             today: self.today(),
             evidence: &self.evidence.accepted,
             rejected: &self.evidence.rejected,
             advisories: self.db.as_ref(),
             index: Some(&self.index),
-            on_targets: self.project.inventory.on_targets.as_ref(),
+            on_targets: self.inventory.on_targets.as_ref(),
             notes: self.notes.clone(),
         }
     }
 }
 
-/// Progress bars only for a person watching a human report, never in CI.
-pub fn show_progress(global: &GlobalArgs) -> bool {
-    !global.quiet && global.format == Format::Human && std::env::var_os("CI").is_none()
-}
-
 /// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder), else the git
 /// repository of `[advisories] git` (RustSec's by default), fetched into the cache.
 pub fn open_advisory_db(
-    global: &GlobalArgs,
-    explicit: Option<&Path>,
     project: &Project,
+    explicit: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<AdvisoryDatabase, CliError> {
-    let configured = project.audit_file.advisories.db.as_ref().map(|db| {
-        let base = project
-            .audit_path
-            .as_ref()
-            .and_then(|p| p.parent())
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        base.join(db)
-    });
+    let configured = project
+        .audit_file
+        .advisories
+        .db
+        .as_ref()
+        .map(|db| project.audit_dir().join(db));
     if let Some(path) = explicit.map(Path::to_path_buf).or(configured) {
         return Ok(AdvisoryDatabase::open(&path)?);
     }
@@ -183,7 +175,7 @@ pub fn open_advisory_db(
         .git
         .as_deref()
         .unwrap_or(DEFAULT_ADVISORY_DB_URL);
-    let cache_dir = cache_dir(global)?;
-    let git = GitCache::new(&cache_dir, FetchLimits::default(), global.offline);
+    let cache_dir = project.settings.cache_dir()?;
+    let git = GitCache::new(&cache_dir, FetchLimits::default(), project.settings.offline);
     Ok(fetch_advisory_db(url, &git, &cache_dir, progress)?)
 }

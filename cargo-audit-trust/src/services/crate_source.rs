@@ -1,84 +1,53 @@
-//! Where `diff` gets crate files from: the lockfile's packages (verified against its checksums),
-//! else the registry's index (verified against the index checksum), or a local file.
+//! Where `diff` and the review UI get crate files from: the lockfile's packages (verified
+//! against its checksums), else the registry's index (verified against the index checksum), or
+//! a local file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, package_of};
 use audit_trust_core::inventory::CRATES_IO_SOURCE_ID;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::tarball::{CrateArchive, Limits, read_crate};
-use audit_trust_core::{Error, Inventory, Package, SourceKind};
+use audit_trust_core::{Error, Package, SourceKind};
 
-use crate::cli::GlobalArgs;
-use crate::context::{CliError, crate_store_at};
+use super::crate_store;
+use crate::error::CliError;
+use crate::project::{InventoryNeed, Project};
+use crate::settings::Settings;
 
+/// The project (with its lockfile's packages when there is a lockfile) and a crate store.
 pub struct CrateSource {
     store: CrateStore,
-    inventory: Option<Inventory>,
-    /// Where `Cargo.audit` and cargo's config are looked for.
-    project_dir: PathBuf,
+    project: Project,
 }
 
 impl CrateSource {
-    /// Reads the lockfile when there is one (`--lockfile`, or the nearest `Cargo.lock` above the
-    /// manifest). `need_lockfile` makes its absence an error.
-    pub fn open(global: &GlobalArgs, need_lockfile: bool) -> Result<CrateSource, CliError> {
-        let inventory = match find_lockfile(global) {
-            Some(path) => Some(Inventory::from_lockfile(&path)?),
-            None if need_lockfile => {
-                return Err(CliError::Usage(
-                    "no Cargo.lock found to take the version from: give it as NAME@VERSION, or \
-                     pass `--lockfile PATH` or `--manifest-path PATH`"
-                        .into(),
-                ));
-            }
-            None => None,
-        };
-        let project_dir = match &inventory {
-            Some(inventory) => inventory.root.clone(),
-            None => std::env::current_dir()
-                .map_err(|e| CliError::Usage(format!("cannot read the current folder: {e}")))?,
-        };
-        let store = crate_store_at(global, &project_dir)?;
-        Ok(CrateSource {
-            store,
-            inventory,
-            project_dir,
-        })
+    /// Opens the project; `need_lockfile` makes a missing lockfile an error (there is no
+    /// version to take from it then).
+    pub fn open(settings: &Settings, need_lockfile: bool) -> Result<CrateSource, CliError> {
+        let project = Project::open(settings, InventoryNeed::LockfileIfPresent)?;
+        if need_lockfile && project.inventory.is_none() {
+            return Err(CliError::Usage(
+                "no Cargo.lock found to take the version from: give it as NAME@VERSION, or \
+                 pass `--lockfile PATH` or `--manifest-path PATH`"
+                    .into(),
+            ));
+        }
+        let store = crate_store(&project)?;
+        Ok(CrateSource { store, project })
     }
 
     pub fn store(&self) -> &CrateStore {
         &self.store
     }
 
-    /// `--audit-file`, else `Cargo.audit` next to `Cargo.lock` (or in the current folder when
-    /// there is no lockfile), as for the other commands.
-    /// The audit file and the folder its record folders are relative to; `None` without one.
-    pub fn audit_file_and_dir(
-        &self,
-        global: &GlobalArgs,
-    ) -> Result<Option<(AuditFile, std::path::PathBuf)>, CliError> {
-        let path = match &global.audit_file {
-            Some(path) => Some(path.clone()),
-            None => AuditFile::find(&self.project_dir),
-        };
-        let Some(path) = path else { return Ok(None) };
-        let dir = path
-            .parent()
-            .map_or_else(|| self.project_dir.clone(), std::path::Path::to_path_buf);
-        Ok(Some((AuditFile::load(&path)?, dir)))
-    }
-
-    pub fn audit_file(&self, global: &GlobalArgs) -> Result<AuditFile, CliError> {
-        Ok(self
-            .audit_file_and_dir(global)?
-            .map(|(file, _)| file)
-            .unwrap_or_default())
+    pub fn project(&self) -> &Project {
+        &self.project
     }
 
     fn locked(&self, name: &str) -> Vec<&Package> {
-        self.inventory
+        self.project
+            .inventory
             .iter()
             .flat_map(|i| &i.packages)
             .filter(|p| p.name == name && p.source.is_registry())
@@ -168,26 +137,4 @@ pub fn read_crate_file(path: &Path) -> Result<Vec<u8>, CliError> {
         )));
     }
     std::fs::read(path).map_err(io)
-}
-
-/// `--lockfile`, else the `Cargo.lock` of the workspace around `--manifest-path` or the nearest
-/// `Cargo.toml` at or above the current folder (the nearest lockfile at or above it, as cargo's
-/// workspace root holds it).
-fn find_lockfile(global: &GlobalArgs) -> Option<PathBuf> {
-    if let Some(lockfile) = &global.lockfile {
-        return Some(lockfile.clone());
-    }
-    let manifest = match &global.manifest_path {
-        Some(manifest) => std::path::absolute(manifest).ok()?,
-        None => std::env::current_dir()
-            .ok()?
-            .ancestors()
-            .map(|dir| dir.join("Cargo.toml"))
-            .find(|path| path.is_file())?,
-    };
-    manifest
-        .parent()?
-        .ancestors()
-        .map(|dir| dir.join("Cargo.lock"))
-        .find(|path| path.is_file())
 }

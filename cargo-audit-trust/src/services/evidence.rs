@@ -1,0 +1,62 @@
+//! The auditors' verified records, and the gate evidence they make.
+
+use std::time::Duration;
+
+use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
+use audit_trust_core::http::HttpClient;
+use audit_trust_core::signoff::{HeadCache, ProjectRecords, RemoteAccess, verify_project_sources};
+
+use crate::error::CliError;
+use crate::project::Project;
+
+/// Verified sign-offs and flags of the auditors in `Cargo.audit`, and what was rejected.
+#[derive(Debug, Default)]
+pub struct EvidenceSet {
+    pub accepted: Vec<Evidence>,
+    pub rejected: Vec<RejectedEvidence>,
+    pub notes: Vec<String>,
+}
+
+/// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
+/// folders and, unless `local_only`, from registries through a mirror in the cache folder.
+pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRecords, CliError> {
+    let settings = &project.settings;
+    let cache_dir = settings.cache_dir()?;
+    let cache = HeadCache::new(&cache_dir);
+    let http = HttpClient::default();
+    let remote = RemoteAccess {
+        http: &http,
+        cache_dir: &cache_dir,
+        offline: settings.offline,
+        max_mirror_age: Duration::from_secs(project.audit_file.policy.cache_max_age_hours() * 3600),
+    };
+    Ok(verify_project_sources(
+        &project.audit_file,
+        &project.audit_dir(),
+        &cache,
+        settings.now,
+        (!local_only).then_some(&remote),
+    )?)
+}
+
+/// [`verified_records`] (local and remote) turned into gate evidence.
+pub fn load_evidence(project: &Project) -> Result<EvidenceSet, CliError> {
+    let records = verified_records(project, false)?;
+    // An auditor covering nothing in this lockfile cannot hide a flag that matters here; one
+    // that covers something and whose log does not verify stops the gate (exit 2).
+    let packages = &project.inventory()?.packages;
+    records.require_verified_logs(|name| {
+        project
+            .audit_file
+            .auditors
+            .iter()
+            .filter(|a| a.name == name)
+            .any(|a| packages.iter().any(|p| a.covers(&p.name)))
+    })?;
+    let (accepted, rejected, notes) = evidence_from_records(&records);
+    Ok(EvidenceSet {
+        accepted,
+        rejected,
+        notes,
+    })
+}
