@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use audit_trust_core::Inventory;
 use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::{HeadCache, ProjectRecords, RemoteAccess, verify_project_sources};
@@ -39,12 +40,13 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
     )?)
 }
 
-/// [`verified_records`] (local and remote) turned into gate evidence.
-pub fn load_evidence(project: &Project) -> Result<EvidenceSet, CliError> {
+/// [`verified_records`] (local and remote) turned into gate evidence for the packages of
+/// `inventory`.
+pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
     let records = verified_records(project, false)?;
     // An auditor covering nothing in this lockfile cannot hide a flag that matters here; one
     // that covers something and whose log does not verify stops the gate (exit 2).
-    let packages = &project.inventory()?.packages;
+    let packages = &inventory.packages;
     records.require_verified_logs(|name| {
         project
             .audit_file

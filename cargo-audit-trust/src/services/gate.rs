@@ -94,7 +94,7 @@ impl GateContext {
             }
             Err(other) => return Err(other),
         };
-        let mut evidence = load_evidence(&project)?;
+        let mut evidence = load_evidence(&project, &inventory)?;
         notes.append(&mut evidence.notes);
         Ok(GateContext {
             project,
