@@ -120,13 +120,17 @@ fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
     path
 }
 
-pub(crate) fn consumer_query(w: &World, audit: &Path) -> Value {
-    let out = w
-        .cmd()
+/// `query leafy --format json` with the consumer's `Cargo.audit`.
+fn run_consumer_query(w: &World, audit: &Path) -> std::process::Output {
+    w.cmd()
         .args(["query", "leafy", "--format", "json", "--audit-file"])
         .arg(audit)
         .output()
-        .expect("run query");
+        .expect("run query")
+}
+
+pub(crate) fn consumer_query(w: &World, audit: &Path) -> Value {
+    let out = run_consumer_query(w, audit);
     assert!(
         out.status.success(),
         "{}",
@@ -138,12 +142,7 @@ pub(crate) fn consumer_query(w: &World, audit: &Path) -> Value {
 /// `query` when a covering auditor's log does not verify: what was served is printed, but the
 /// query fails (exit 2), since a flag may be missing from it.
 pub(crate) fn consumer_query_refused(w: &World, audit: &Path) -> Value {
-    let out = w
-        .cmd()
-        .args(["query", "leafy", "--format", "json", "--audit-file"])
-        .arg(audit)
-        .output()
-        .expect("run query");
+    let out = run_consumer_query(w, audit);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("a flag may be withheld"), "{stderr}");
