@@ -13,6 +13,7 @@ pub mod html;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod serve;
 pub mod worker;
 
 pub use api::{AppState, Limits, router};

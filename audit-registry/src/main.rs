@@ -11,6 +11,9 @@ use std::time::Duration;
 use audit_registry::db::Db;
 use audit_registry::export::{export, export_on_schedule};
 use audit_registry::notify::{self, DeliveryConfig};
+use audit_registry::serve::{
+    ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, serve,
+};
 use audit_registry::worker::{self, WorkerConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::egress::EgressPolicy;
@@ -70,6 +73,8 @@ enum Command {
         /// resolves to, e.g. an internal mirror; repeatable. Others: public https only.
         #[arg(long = "mirror", value_name = "HOST[:PORT]")]
         mirrors: Vec<String>,
+        #[command(flatten)]
+        connections: ConnectionArgs,
         #[command(flatten)]
         webhooks: WebhookArgs,
         #[command(flatten)]
@@ -140,6 +145,31 @@ struct WorkerArgs {
     /// Test knob: seconds to wait after claiming a job, so a test can kill the process mid-job
     #[arg(long, hide = true, default_value_t = 0)]
     test_hold_job_secs: u64,
+}
+
+/// What slow, stalled and numerous clients may hold (docs/registry-api.md, "Resource limits").
+#[derive(Debug, clap::Args)]
+struct ConnectionArgs {
+    /// Connections served at once; beyond, a few more are answered 503 (`GET /health` still
+    /// answers) and the rest closed at once
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Connections one client address (an IPv6 /64) may hold open at once
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_ip: u32,
+    /// Seconds a client has to send a request's head, counted from the connection's start or
+    /// the previous answer (so also how long an idle keep-alive connection is kept)
+    #[arg(long, value_name = "SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a request body has to arrive in full; a slower one is answered 408 and closed
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().body_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Request body bytes held in memory at once, all requests together; a body that does not
+    /// fit is answered 503 (at least --max-body-bytes)
+    #[arg(long, default_value_t = Limits::default().max_buffered_body_bytes)]
+    max_buffered_body_bytes: usize,
 }
 
 /// How webhook deliveries are paced.
@@ -267,10 +297,17 @@ async fn run(command: Command) -> Result<(), String> {
             export_interval,
             now,
             mirrors,
+            connections,
             webhooks,
             worker,
         } => {
             let delivery = webhooks.config()?;
+            if connections.max_buffered_body_bytes < max_body_bytes {
+                return Err(format!(
+                    "--max-buffered-body-bytes ({}) must be at least --max-body-bytes ({max_body_bytes})",
+                    connections.max_buffered_body_bytes
+                ));
+            }
             let clock = clock_from(now)?;
             init_logs(log_format);
             let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
@@ -287,7 +324,16 @@ async fn run(command: Command) -> Result<(), String> {
                 max_batch,
                 max_query_crates,
                 rate_per_minute,
+                max_buffered_body_bytes: connections.max_buffered_body_bytes,
+                body_timeout: Duration::from_secs(connections.body_timeout),
                 ..Limits::default()
+            };
+            let connection_limits = ConnectionLimits {
+                max_connections: usize::try_from(connections.max_connections).unwrap_or(usize::MAX),
+                max_connections_per_client: usize::try_from(connections.max_connections_per_ip)
+                    .unwrap_or(usize::MAX),
+                header_timeout: Duration::from_secs(connections.header_timeout),
+                ..ConnectionLimits::default()
             };
             let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
             let state = AppState::new(db, limits, clock).with_egress(egress.clone());
@@ -309,22 +355,12 @@ async fn run(command: Command) -> Result<(), String> {
             // The first line of stdout, for scripts and tests that asked for port 0.
             println!("listening on http://{bound}");
             tracing::info!(%bound, "serving");
-            // Answers are written in one go: without TCP_NODELAY, Nagle's algorithm holds the
-            // last partial segment of a large answer until the client's delayed ACK (tens of ms).
-            let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!(error = %e, "TCP_NODELAY");
-                }
-            });
-            axum::serve(
-                listener,
-                router(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            let metrics = Arc::clone(&state.metrics);
+            serve(listener, router(state), connection_limits, metrics, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await
-            .map_err(|e| e.to_string())
+            .await;
+            Ok(())
         }
         Command::Export { dir, db, now } => {
             let clock = clock_from(now)?;

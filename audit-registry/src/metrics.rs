@@ -15,6 +15,10 @@ pub struct Metrics {
     pub syncs: AtomicU64,
     pub crate_reads: AtomicU64,
     pub crate_queries: AtomicU64,
+    /// Connection and body limits (`serve`'s `--max-connections`, `--max-buffered-body-bytes`…).
+    pub connections_shed: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub bodies_refused_busy: AtomicU64,
     /// The automatic auditor (zero when `--worker` is off).
     pub worker_polls: AtomicU64,
     pub worker_poll_failures: AtomicU64,
@@ -76,6 +80,21 @@ impl Metrics {
                 "audit_registry_crate_queries_total",
                 "crate batch queries answered",
                 &self.crate_queries,
+            ),
+            (
+                "audit_registry_connections_shed_total",
+                "connections over --max-connections, answered 503 (except /health)",
+                &self.connections_shed,
+            ),
+            (
+                "audit_registry_connections_refused_total",
+                "connections closed at once with a 503 (per-client cap, or no room left)",
+                &self.connections_refused,
+            ),
+            (
+                "audit_registry_bodies_refused_busy_total",
+                "request bodies refused because --max-buffered-body-bytes was in use",
+                &self.bodies_refused_busy,
             ),
             (
                 "audit_registry_worker_polls_total",

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::valid_name;
 use audit_trust_core::signoff::PublicKey;
@@ -53,9 +53,9 @@ struct NewAuditor {
 pub(super) async fn add_auditor(
     admin: Admin,
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Small).await?;
     let request: NewAuditor = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not an auditor: {e}")))?;
     if !valid_name(&request.name) {

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -239,9 +239,9 @@ struct Query {
 /// and still matches comes back as `{"etag": …, "not_modified": true}` without its records.
 pub(super) async fn query(
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Large).await?;
     let generation = state.generation.current(&state.db).await?;
     let key: [u8; 32] = Sha256::digest(&body).into();
     let hit = {

@@ -2,6 +2,7 @@
 //! JSON errors). Handlers live one resource per file.
 
 pub mod admin;
+mod body;
 mod crates;
 mod dashboard;
 mod generation;
@@ -13,29 +14,37 @@ mod watch;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::time::Clock;
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use crate::db::Db;
 use crate::error::{ApiError, REQUEST_ID};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
+pub use body::SMALL_BODY_BYTES;
+use body::{BodySize, read_body};
 
 /// Bounds on what one client may ask.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// Request body bytes buffered at once across all requests; a body that does not fit is
+    /// answered `503 busy`.
+    pub max_buffered_body_bytes: usize,
+    /// Time a request body may take to arrive in full, from when its handler starts reading it.
+    pub body_timeout: Duration,
     /// Records in one publish.
     pub max_batch: usize,
     /// Keys in one sync.
@@ -50,6 +59,8 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_body_bytes: 8 * 1024 * 1024,
+            max_buffered_body_bytes: 64 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             max_batch: 1000,
             max_sync_keys: 256,
             max_query_crates: 5000,
@@ -67,6 +78,8 @@ pub struct AppState {
     /// Where outbound requests (webhooks) may go: public https, plus `--mirror` hosts.
     pub egress: EgressPolicy,
     rate: Arc<RateLimiter>,
+    /// The memory budget of request bodies, in bytes (`Limits::max_buffered_body_bytes`).
+    body_budget: Arc<Semaphore>,
     crate_cache: crates::SharedCrateCache,
     generation: Arc<generation::GenerationGate>,
 }
@@ -80,6 +93,9 @@ impl AppState {
             metrics: Arc::default(),
             egress: EgressPolicy::public_only(),
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute)),
+            body_budget: Arc::new(Semaphore::new(
+                limits.max_buffered_body_bytes.min(Semaphore::MAX_PERMITS),
+            )),
             crate_cache: Arc::default(),
             generation: Arc::default(),
         }
@@ -178,6 +194,13 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     );
     if status.is_server_error() {
         Metrics::add(&state.metrics.server_errors, 1);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from_static("1"));
+            return response;
+        }
     } else if status.is_client_error() {
         Metrics::add(&state.metrics.client_errors, 1);
         let is_json = response
@@ -233,19 +256,4 @@ async fn auditors(State(state): State<AppState>) -> Result<Json<serde_json::Valu
         .map(|(name, key)| json!({ "name": name, "key": key }))
         .collect();
     Ok(Json(json!({ "auditors": list })))
-}
-
-/// The request body, or the 4xx that explains why there is none.
-fn body_bytes(
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<axum::body::Bytes, ApiError> {
-    body.map_err(|e| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "body-too-large"
-        } else {
-            "bad-request"
-        };
-        ApiError::new(status, code, e.body_text())
-    })
 }

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::db::NewRecord;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -26,9 +26,9 @@ struct PublishRequest {
 
 pub(super) async fn publish(
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Large).await?;
     let request: PublishRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a publish request: {e}")))?;
     if request.records.len() > state.limits.max_batch {

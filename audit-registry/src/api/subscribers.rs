@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::Admin;
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::db::{EventKind, Subscriber};
 use crate::error::ApiError;
 
@@ -38,9 +38,9 @@ fn view(s: &Subscriber) -> Value {
 pub(super) async fn add(
     admin: Admin,
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Small).await?;
     let request: NewSubscriber = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a subscriber: {e}")))?;
     let url = request.url.trim().to_owned();

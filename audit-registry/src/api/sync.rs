@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -24,9 +24,9 @@ struct SyncRequest {
 
 pub(super) async fn sync(
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Large).await?;
     let request: SyncRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a sync request: {e}")))?;
     if request.keys.len() > state.limits.max_sync_keys {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::Admin;
-use super::{AppState, body_bytes};
+use super::{AppState, BodySize, read_body};
 use crate::db::WatchEntry;
 use crate::error::ApiError;
 
@@ -111,9 +111,9 @@ pub(super) async fn list(
 pub(super) async fn add(
     admin: Admin,
     State(state): State<AppState>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body_bytes(body)?;
+    let body = read_body(&state, body, BodySize::Large).await?;
     let request: WatchRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a watch request: {e}")))?;
     if request.crates.len() > state.limits.max_query_crates {
