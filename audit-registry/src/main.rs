@@ -356,9 +356,13 @@ async fn run(command: Command) -> Result<(), String> {
             println!("listening on http://{bound}");
             tracing::info!(%bound, "serving");
             let metrics = Arc::clone(&state.metrics);
-            serve(listener, router(state), connection_limits, metrics, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            serve(
+                listener,
+                router(state),
+                connection_limits,
+                metrics,
+                shutdown_signal(),
+            )
             .await;
             Ok(())
         }
@@ -529,5 +533,29 @@ fn init_logs(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Ctrl-C, or SIGTERM where there is one (how systemd and container runtimes stop a service):
+/// either starts the graceful stop, so requests in flight are answered.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -226,3 +226,45 @@ async fn a_500_names_its_request_and_the_log_names_its_cause() {
         "{error}"
     );
 }
+
+/// systemd and container runtimes stop a service with SIGTERM: the server stops gracefully and
+/// exits 0, instead of dying of the signal with requests in flight.
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit-registry"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start audit-registry");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_owned();
+    assert_eq!(http(&addr, "GET", "/health", &[], "").0, 200);
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    // Bounded wait; the graceful stop itself is capped at 30 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not stop after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
