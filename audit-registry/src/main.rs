@@ -1,6 +1,9 @@
 //! `audit-registry`: serve the sign-off registry, or manage the auditors it accepts.
 //! Exit codes: 0 success, 2 usage or start-up errors.
 
+#[cfg(test)]
+mod doc_commands_tests;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

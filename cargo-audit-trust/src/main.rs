@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+#[cfg(test)]
+mod doc_commands_tests;
 mod error;
 mod output;
 mod project;

@@ -5,6 +5,7 @@
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
 
 mod crate_file;
+pub mod doc_commands;
 pub mod fixture;
 mod git_repo;
 mod index_entry;
