@@ -97,6 +97,12 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         .filter(|a| is_about(a, &args.name, version.as_ref()))
         .map(|a| record_json(a, covers(&a.auditor)))
         .collect();
+    // Versions in semver order (1.0.2 before 1.0.11), then oldest record first.
+    let mut records = records;
+    records.sort_by(|a, b| {
+        let version = |r: &RecordJson| semver::Version::parse(&r.version).ok();
+        (version(a), &a.created).cmp(&(version(b), &b.created))
+    });
     let rejected = rejected_for(&all, &args.name);
     let unread: Vec<UnreadJson<'_>> = all
         .unread

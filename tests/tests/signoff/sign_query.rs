@@ -352,3 +352,35 @@ fn concurrent_sign_processes_lose_nothing() {
     );
     assert!(q["rejected"].as_array().is_some_and(Vec::is_empty), "{q}");
 }
+
+/// `query` lists versions in semver order (1.0.2 before 1.0.10), whatever order they were
+/// signed in.
+#[test]
+fn query_lists_versions_in_semver_order() {
+    let w = world();
+    for version in ["1.0.2", "1.0.10"] {
+        w.reg
+            .publish_crate(&audit_trust_e2e::CrateSpec::new("leafy", version));
+    }
+    let (key, public) = w.new_key("team.key");
+    w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
+    for version in ["1.0.10", "1.0.2", "1.0.1"] {
+        w.ok(&[
+            "sign",
+            "leafy",
+            version,
+            "--criteria",
+            "reviewed",
+            "--key",
+            path_arg(&key),
+        ]);
+    }
+    let q = w.query(&["leafy"]);
+    let versions: Vec<&str> = q["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["1.0.1", "1.0.2", "1.0.10"], "{q}");
+}
