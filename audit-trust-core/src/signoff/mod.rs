@@ -50,7 +50,9 @@ pub use registry_sync::{
 };
 pub use rejection::Rejection;
 pub use signed::SignedRecord;
-pub use source::{AcceptedRecord, RejectedItem, UnverifiedLog, VerifiedSource, verify_source};
+pub use source::{
+    AcceptedRecord, RejectedItem, RevokedRecord, UnverifiedLog, VerifiedSource, verify_source,
+};
 pub use static_client::StaticClient;
 pub use store::{LocalStore, Location, PossibleFlag, StoreContents, StoredRecord};
 pub use wire::MAX_RECORD_LINE_BYTES;

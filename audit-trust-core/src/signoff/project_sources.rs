@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::head_cache::HeadCache;
 use super::registry_client::RegistryClient;
 use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
-use super::source::{AcceptedRecord, RejectedItem, UnverifiedLog, verify_source};
+use super::source::{AcceptedRecord, RejectedItem, RevokedRecord, UnverifiedLog, verify_source};
 use super::static_client::StaticClient;
 use super::store::{LocalStore, PossibleFlag};
 use crate::Error;
@@ -32,6 +32,8 @@ pub struct ProjectRecords {
     pub unverified: Vec<UnverifiedLog>,
     /// Lines that do not verify but say they flag a crate version.
     pub possible_flags: Vec<PossibleFlag>,
+    /// Records their own auditor withdrew (history, not failures).
+    pub revoked: Vec<RevokedRecord>,
 }
 
 impl ProjectRecords {
@@ -152,6 +154,7 @@ pub fn verify_project_sources(
         out.rejected.extend(verified.rejected);
         out.unverified.extend(verified.unverified);
         out.possible_flags.extend(verified.possible_flags);
+        out.revoked.extend(verified.revoked);
     }
     Ok(out)
 }

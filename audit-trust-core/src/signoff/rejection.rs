@@ -2,7 +2,6 @@
 //! record still serves its good ones, and the gate reports what it ignored. Each reason has a
 //! stable kebab-case code for JSON output.
 
-use super::record::RecordId;
 use super::{Criterion, PublicKey};
 use crate::time::{Date, Timestamp};
 
@@ -35,9 +34,6 @@ pub enum Rejection {
         key: PublicKey,
         criterion: Criterion,
     },
-
-    #[error("revoked by record {by}")]
-    Revoked { by: RecordId },
 
     #[error("signed for checksum {signed}, but the package's checksum is {actual}")]
     ChecksumMismatch { signed: String, actual: String },
@@ -99,7 +95,6 @@ impl Rejection {
             Rejection::KeyNotPinned { .. } => "key-not-pinned",
             Rejection::KeyExpired { .. } => "key-expired",
             Rejection::CriterionNotAllowed { .. } => "criterion-not-allowed",
-            Rejection::Revoked { .. } => "revoked",
             Rejection::ChecksumMismatch { .. } => "checksum-mismatch",
             Rejection::OtherPackage { .. } => "other-package",
             Rejection::NoHead { .. } => "no-head",

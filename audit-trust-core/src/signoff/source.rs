@@ -44,11 +44,24 @@ pub struct UnverifiedLog {
     pub rejection: Rejection,
 }
 
+/// A record its own auditor withdrew with a valid revocation: history, not a failure, so it is
+/// kept apart from what did not verify.
+#[derive(Debug, Clone)]
+pub struct RevokedRecord {
+    pub auditor: String,
+    pub record: SignedRecord,
+    pub location: Location,
+    /// The revocation's id.
+    pub by: RecordId,
+}
+
 #[derive(Debug, Default)]
 pub struct VerifiedSource {
     pub accepted: Vec<AcceptedRecord>,
     pub rejected: Vec<RejectedItem>,
     pub unverified: Vec<UnverifiedLog>,
+    /// Records withdrawn by their auditor.
+    pub revoked: Vec<RevokedRecord>,
     /// Rejected lines that say they are flags (see [`PossibleFlag`]).
     pub possible_flags: Vec<PossibleFlag>,
 }
@@ -186,7 +199,7 @@ fn problems_at(rejected: &[RejectedItem], path: &std::path::Path) -> Option<Reje
 }
 
 /// An accepted revocation withdraws the record it names, if the same auditor made it.
-/// Revocations themselves stay listed: they are part of the history.
+/// Revocations themselves stay accepted: they are part of the history.
 fn apply_revocations(out: &mut VerifiedSource) {
     let revoked: HashMap<(String, RecordId), RecordId> = out
         .accepted
@@ -205,10 +218,11 @@ fn apply_revocations(out: &mut VerifiedSource) {
             Statement::Revocation { .. }
         );
         match revoked.get(&(accepted.auditor.clone(), accepted.record.id())) {
-            Some(by) if !is_revocation => out.rejected.push(RejectedItem {
-                auditor: Some(accepted.auditor),
+            Some(by) if !is_revocation => out.revoked.push(RevokedRecord {
+                auditor: accepted.auditor,
+                record: accepted.record,
                 location: accepted.location,
-                rejection: Rejection::Revoked { by: *by },
+                by: *by,
             }),
             _ => kept.push(accepted),
         }

@@ -24,6 +24,8 @@ struct QueryJson<'a> {
     name: &'a str,
     version: Option<&'a str>,
     records: Vec<RecordJson>,
+    /// Records their own auditor withdrew: history, and no longer counted.
+    revoked: Vec<RevokedJson>,
     rejected: Vec<RejectedJson>,
     unread_sources: Vec<UnreadJson<'a>>,
     notes: &'a [String],
@@ -47,6 +49,16 @@ struct RecordJson {
     key: String,
     created: String,
     location: String,
+}
+
+#[derive(Serialize)]
+struct RevokedJson {
+    auditor: String,
+    kind: &'static str,
+    version: String,
+    id: String,
+    /// The revocation's id.
+    by: String,
 }
 
 #[derive(Serialize)]
@@ -103,6 +115,29 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         let version = |r: &RecordJson| semver::Version::parse(&r.version).ok();
         (version(a), &a.created).cmp(&(version(b), &b.created))
     });
+    let revoked: Vec<RevokedJson> = all
+        .revoked
+        .iter()
+        .filter(|r| {
+            r.record.record().statement.subject().is_some_and(|s| {
+                s.name().eq_ignore_ascii_case(&args.name)
+                    && version.as_ref().is_none_or(|v| s.version() == v)
+            })
+        })
+        .map(|r| RevokedJson {
+            auditor: r.auditor.clone(),
+            kind: r.record.record().statement.kind(),
+            version: r
+                .record
+                .record()
+                .statement
+                .subject()
+                .map(|s| s.version().to_string())
+                .unwrap_or_default(),
+            id: r.record.id().to_string(),
+            by: r.by.to_string(),
+        })
+        .collect();
     let rejected = rejected_for(&all, &args.name);
     let unread: Vec<UnreadJson<'_>> = all
         .unread
@@ -113,6 +148,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         name: &args.name,
         version: args.crate_version.as_deref(),
         records,
+        revoked,
         rejected,
         unread_sources: unread,
         notes: &all.notes,
@@ -259,6 +295,21 @@ fn render_human(q: &QueryJson<'_>) -> String {
             r.checksum.as_deref().or(r.commit.as_deref()).unwrap_or("-"),
             r.id
         );
+    }
+    if !q.revoked.is_empty() {
+        let _ = writeln!(out, "\nRevoked by their auditor (no longer counted):");
+        for r in &q.revoked {
+            let _ = writeln!(
+                out,
+                "  {} {}@{} by {}: record {} revoked by {}",
+                r.kind,
+                escape::line(q.name),
+                r.version,
+                escape::line(&r.auditor),
+                r.id,
+                r.by
+            );
+        }
     }
     if !q.rejected.is_empty() {
         let _ = writeln!(out, "\nIgnored, because they did not verify:");

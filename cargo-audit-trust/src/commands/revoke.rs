@@ -8,16 +8,22 @@ use audit_trust_core::signoff::{Record, RecordId, SignedHead, SignedRecord, Stat
 
 use crate::cli::{KeyArgs, RevokeArgs};
 use crate::error::CliError;
-use crate::output::{write_json, write_stdout};
+use crate::output::{escape, write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::signing::Signer;
 use crate::settings::{OutputFormat, Settings};
 
 pub fn run(settings: &Settings, args: &RevokeArgs) -> Result<ExitCode, CliError> {
-    let revokes = RecordId::parse(args.id.trim())
-        .map_err(|e| CliError::Usage(format!("`{}`: {e}", args.id.escape_default())))?;
     let project = Project::open(settings, InventoryNeed::None)?;
     let signer = Signer::for_project(&project, args.key.key.as_deref())?;
+    // A whole id, or a unique prefix of one in the signer's store (as git abbreviates commits).
+    let revokes = match RecordId::parse(args.id.trim()) {
+        Ok(id) => id,
+        Err(_) => signer
+            .store
+            .find_record_by_prefix(&args.id)
+            .map_err(|e| CliError::Usage(format!("`{}`: {e}", escape::line(args.id.trim()))))?,
+    };
     let record = Record {
         key: signer.public(),
         created: signer.now,

@@ -42,12 +42,24 @@ fn revoke_withdraws_and_refresh_head_renews() {
     assert_eq!(file.lines().count(), 2);
     let q = w.query(&["leafy"]);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
-    assert_eq!(q["rejected"][0]["code"], "revoked", "{q}");
+    // A revocation is history, not a failure: listed apart, never as "did not verify".
+    assert_eq!(q["revoked"][0]["id"], id.as_str(), "{q}");
+    assert_eq!(q["rejected"].as_array().map(Vec::len), Some(0), "{q}");
+    let human = w.ok(&["query", "leafy"]);
+    assert!(
+        human.contains("Revoked by their auditor") && !human.contains("did not verify"),
+        "{human}"
+    );
     let err = w.fails(&["revoke", &"0".repeat(64), "--reason", "x", "--key", key]);
     assert!(
         err.contains("no record") && err.contains("to revoke"),
         "{err}"
     );
+    // Revoking it again is refused, also when named by a prefix of its id.
+    let err = w.fails(&["revoke", &id[..10], "--reason", "again", "--key", key]);
+    assert!(err.contains("already revoked"), "{err}");
+    let err = w.fails(&["revoke", &id[..5], "--reason", "x", "--key", key]);
+    assert!(err.contains("at least 8"), "{err}");
 
     // Heads last a year; a day after that, nothing counts until the auditor signs a fresh one.
     w.ok(&[

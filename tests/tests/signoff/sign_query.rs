@@ -70,16 +70,17 @@ fn sign_then_query_round_trip() {
     let records = q["records"].as_array().expect("records");
     assert_eq!(records.len(), 3, "{q}");
     assert!(q["rejected"].as_array().is_some_and(Vec::is_empty), "{q}");
-    let first = &records[0];
+    // Semver order: the flag of 1.0.0, then 1.0.1's two sign-offs in the order they were made.
+    assert_eq!(records[0]["kind"], "flag");
+    assert_eq!(records[0]["reason"], "panics on empty input");
+    let first = &records[1];
     assert_eq!(first["auditor"], "team");
     assert_eq!(first["covers"], true);
     assert_eq!(first["kind"], "sign-off");
     assert_eq!(first["criteria"], serde_json::json!(["reviewed"]));
     assert_eq!(first["checksum"], w.leafy_checksum());
     assert_eq!(first["created"], NOW);
-    assert_eq!(records[1]["delta_from"], "1.0.0");
-    assert_eq!(records[2]["kind"], "flag");
-    assert_eq!(records[2]["reason"], "panics on empty input");
+    assert_eq!(records[2]["delta_from"], "1.0.0");
     let only_100 = w.query(&["leafy", "1.0.0"]);
     assert_eq!(only_100["records"].as_array().map(Vec::len), Some(1));
 

@@ -94,6 +94,18 @@ impl LocalStore {
                     .ok_or_else(|| {
                         self.error(&format!("no record {revokes} in this store to revoke"))
                     })?;
+                // A second revocation changes nothing and would read as a dispute in the
+                // history; the first one already withdrew the record.
+                let earlier = contents.records.iter().find(|r| {
+                    matches!(&r.record.record().statement,
+                        Statement::Revocation { revokes: other, .. } if other == revokes)
+                });
+                if let Some(earlier) = earlier {
+                    return Err(self.error(&format!(
+                        "record {revokes} is already revoked, by record {}",
+                        earlier.record.id()
+                    )));
+                }
                 return Ok(target.location.path.clone());
             }
             Statement::SignOff { subject, .. } | Statement::Flag { subject, .. } => subject.name(),

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::PublicKey;
 use super::head::SignedHead;
+use super::record::RecordId;
 use super::rejection::Rejection;
 use super::signed::SignedRecord;
 use crate::Error;
@@ -118,6 +119,38 @@ impl LocalStore {
         self.root
             .join(HEADS_DIR)
             .join(format!("{}.json", key.hex()))
+    }
+
+    /// The record whose id starts with `prefix` (at least 8 hex digits, as git abbreviates
+    /// commits), if exactly one record of the store has such an id.
+    pub fn find_record_by_prefix(&self, prefix: &str) -> Result<RecordId, Error> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        let error = |message: String| Error::Store {
+            path: self.root.clone(),
+            message,
+        };
+        if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(error(format!(
+                "`{}` is not a record id: give at least 8 of its hex digits",
+                prefix.escape_default()
+            )));
+        }
+        let contents = self.read()?;
+        let mut matching: Vec<RecordId> = contents
+            .records
+            .iter()
+            .map(|r| r.record.id())
+            .filter(|id| id.to_string().starts_with(&prefix))
+            .collect();
+        matching.dedup();
+        match matching.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(error(format!("no record {prefix}… in this store"))),
+            many => Err(error(format!(
+                "{} records start with {prefix}: give more digits",
+                many.len()
+            ))),
+        }
     }
 
     /// Reads the whole store. A missing folder is an empty store. Waits for writers to finish,

@@ -199,11 +199,14 @@ fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
     let team = auditor(vec![pin(&k), pin(&bot)]);
     let v = w.verify(&[&team], now());
     assert_eq!(accepted_ids(&v), [revocation.id()]);
+    assert!(
+        v.rejected.is_empty(),
+        "a revocation is history, not a failure"
+    );
+    assert_eq!(v.revoked.len(), 1);
     assert_eq!(
-        v.rejected[0].rejection,
-        Rejection::Revoked {
-            by: revocation.id()
-        }
+        (v.revoked[0].record.id(), v.revoked[0].by),
+        (target.id(), revocation.id())
     );
     // The bot key belongs to another auditor: it cannot revoke the team's record.
     let mut team_only = auditor(vec![pin(&k)]);
