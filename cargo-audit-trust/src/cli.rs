@@ -164,6 +164,9 @@ pub struct UpdateArgs {
     /// Only print the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Update only this package (repeatable); without it, every package the plan moves
+    #[arg(short = 'p', long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,

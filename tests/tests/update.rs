@@ -211,8 +211,15 @@ fn update_moves_only_to_audited_versions_and_leaves_micro_packages() {
     assert!(done.starts_with("nothing to update"), "{done}");
 }
 
+fn moves<'a>(out: &'a Value, kind: &str) -> Vec<&'a Value> {
+    out[kind]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
 #[test]
-fn update_rolls_back_when_a_move_pulls_in_an_unaudited_package() {
+fn a_move_that_adds_a_blocker_is_undone_on_its_own_and_the_others_stay() {
     let w = world(
         "pulls = \"1\"\n",
         |reg| publish(reg, "pulls", "1.0.0", CODE),
@@ -228,16 +235,97 @@ fn update_rolls_back_when_a_move_pulls_in_an_unaudited_package() {
     w.audit_file(&["leafy@1.0.0", "vuln@0.3.0", "tiny@1.0.0", "pulls@1.0.0"]);
     w.sign("vuln", "0.3.1");
     w.sign("pulls", "1.1.0");
-    let before = w.ws.lockfile();
     let (code, stdout, stderr) = w.run(&["update"]);
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("rolled back"), "{stdout}");
-    assert!(stdout.contains("newdep@1.0.0: unaudited"), "{stdout}");
-    assert_eq!(
-        w.ws.lockfile(),
-        before,
-        "the previous Cargo.lock is restored"
+    // Nothing is blocked afterwards: vuln left its advisory, pulls stayed where it was.
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "undone: pulls 1.0.0 -> 1.1.0 (signed off by team): would bring in blocked newdep@1.0.0"
+        ),
+        "{stdout}"
     );
+    assert!(
+        stdout.contains("kept: vuln 0.3.0 -> 0.3.1 (signed off by team): unblocks vuln@0.3.0"),
+        "{stdout}"
+    );
+    assert_eq!(w.locked("pulls"), ["1.0.0"]);
+    assert!(w.locked("newdep").is_empty(), "{}", w.ws.lockfile());
+    assert_eq!(w.locked("vuln"), ["0.3.1"]);
+    w.ok(&["check"]);
+}
+
+#[test]
+fn a_pre_existing_blocker_never_cancels_a_good_move() {
+    // `stuck` is unaudited and nobody signed any version of it: nothing `update` does fixes it.
+    let w = world(
+        "stuck = \"1\"\n",
+        |reg| publish(reg, "stuck", "1.0.0", CODE),
+        |_| {},
+    );
+    w.audit_file(&["leafy@1.0.0", "vuln@0.3.0", "tiny@1.0.0"]);
+    w.sign("vuln", "0.3.1");
+    let (code, stdout, stderr) = w.run(&["--format", "json", "update"]);
+    // Blockers remain (stuck), so exit 1, but the move that fixes the advisory stays.
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let out: Value = serde_json::from_str(&stdout).expect("json");
+    let kept = moves(&out, "kept");
+    assert_eq!(kept.len(), 1, "{out}");
+    assert_eq!(
+        (kept[0]["name"].as_str(), kept[0]["to"].as_str()),
+        (Some("vuln"), Some("0.3.1")),
+        "{out}"
+    );
+    assert_eq!(kept[0]["fixed"][0], "vuln@0.3.0", "{out}");
+    assert!(moves(&out, "undone").is_empty(), "{out}");
+    let impossible = moves(&out, "impossible");
+    assert!(
+        impossible
+            .iter()
+            .any(|m| m["name"] == "stuck" && m["to"].is_null() && m["reason"].is_string()),
+        "{out}"
+    );
+    let blocked: Vec<&str> = moves(&out, "blocked")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(blocked, ["stuck"], "{out}");
+    assert_eq!(w.locked("vuln"), ["0.3.1"]);
+    assert_eq!(w.locked("stuck"), ["1.0.0"]);
+
+    // The human report says the same; with nothing left to move, blockers still mean exit 1.
+    let (code, stdout, _) = w.run(&["update"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("impossible: stuck 1.0.0: "), "{stdout}");
+    assert!(stdout.contains("still blocked: 1 package"), "{stdout}");
+    assert!(stdout.contains("  stuck@1.0.0: unaudited"), "{stdout}");
+}
+
+#[test]
+fn package_limits_update_to_the_named_packages() {
+    let w = world("", |_| {}, |_| {});
+    w.audit_file(&["leafy@1.0.0", "vuln@0.3.0", "tiny@1.0.0"]);
+    w.sign("leafy", "1.1.0");
+    w.sign("vuln", "0.3.1");
+    let plan: Value =
+        serde_json::from_str(&w.ok(&["--format", "json", "update", "--dry-run", "-p", "vuln"]))
+            .expect("json");
+    assert!(step(&plan, "vuln").is_some(), "{plan}");
+    assert!(step(&plan, "leafy").is_none(), "{plan}");
+
+    // Only leafy moves; vuln stays under its advisory, so blockers remain: exit 1.
+    let (code, stdout, stderr) = w.run(&["update", "--package", "leafy"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("kept: leafy 1.0.0 -> 1.1.0"), "{stdout}");
+    assert!(!stdout.contains("kept: vuln"), "{stdout}");
+    assert_eq!(w.locked("leafy"), ["1.1.0"]);
+    assert_eq!(w.locked("vuln"), ["0.3.0"]);
+
+    // Repeatable; and a name not in the lockfile is a usage error, not a silent no-op.
+    w.ok(&["update", "-p", "vuln", "-p", "leafy"]);
+    assert_eq!(w.locked("vuln"), ["0.3.1"]);
+    let (code, _, stderr) = w.run(&["update", "-p", "nosuch"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("nosuch"), "{stderr}");
 }
 
 #[test]
@@ -322,8 +410,11 @@ fn a_move_cargo_refuses_is_reported_and_the_others_go_on() {
             .replace("leafy = \"1\"", "leafy = \"=1.0.0\"");
     w.ws.write_file("Cargo.toml", &manifest);
     let out = w.ok(&["update"]);
-    assert!(out.contains("cargo refused leafy@1.0.0 -> 1.1.0"), "{out}");
-    assert!(out.contains("updated 1 packages"), "{out}");
+    assert!(
+        out.contains("impossible: leafy 1.0.0 -> 1.1.0 (signed off by team): cargo refused: error"),
+        "{out}"
+    );
+    assert!(out.contains("updated 1 package;"), "{out}");
     assert_eq!(w.locked("leafy"), ["1.0.0"]);
     assert_eq!(w.locked("vuln"), ["0.3.1"]);
 }

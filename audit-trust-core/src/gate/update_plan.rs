@@ -3,12 +3,12 @@
 //! version nobody audited; micro packages stay unless an advisory covers the current version;
 //! a package under an advisory moves to the oldest audited version the advisory does not cover.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::GateInput;
 use super::audited::{advisory_blocks, audited_versions};
+use super::{GateInput, GateReport};
 use crate::fetch::index::IndexVersion;
 use crate::inventory::{Package, PackageId};
 
@@ -35,6 +35,47 @@ pub struct UpdatePlan {
 impl UpdatePlan {
     pub fn moves(&self) -> impl Iterator<Item = &PlannedStep> {
         self.steps.iter().filter(|s| s.to.is_some())
+    }
+
+    /// Keeps only the steps of the named packages (`update -p NAME`); an empty list keeps all.
+    pub fn retain_packages(&mut self, names: &[String]) {
+        if !names.is_empty() {
+            self.steps.retain(|s| names.contains(&s.name));
+        }
+    }
+}
+
+/// The packages the gate blocks, as `name@version`, sorted: what one move is judged against.
+pub fn blocked_set(report: &GateReport) -> BTreeSet<String> {
+    report
+        .packages
+        .iter()
+        .filter(|v| v.blocked)
+        .map(|v| format!("{}@{}", v.name, v.version))
+        .collect()
+}
+
+/// What one applied move did to the gate's verdicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveJudgement {
+    /// The move adds no blocked package; `fixed` lists the blockers it removed (none for a plain
+    /// move to a newer audited version).
+    Keep { fixed: Vec<String> },
+    /// The move brings in blocked packages that were not blocked before it: it is undone on its
+    /// own, whatever else is blocked.
+    Undo { added: Vec<String> },
+}
+
+/// Judges a move by the blocked packages before and after it, never by the overall verdict:
+/// blockers that were already there say nothing about this move.
+pub fn judge_move(before: &BTreeSet<String>, after: &BTreeSet<String>) -> MoveJudgement {
+    let added: Vec<String> = after.difference(before).cloned().collect();
+    if added.is_empty() {
+        MoveJudgement::Keep {
+            fixed: before.difference(after).cloned().collect(),
+        }
+    } else {
+        MoveJudgement::Undo { added }
     }
 }
 
@@ -149,7 +190,39 @@ pub fn semver_compatible(current: &semver::Version, candidate: &semver::Version)
 
 #[cfg(test)]
 mod tests {
-    use super::semver_compatible;
+    use std::collections::BTreeSet;
+
+    use super::{MoveJudgement, judge_move, semver_compatible};
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_move_is_judged_by_what_it_changes_not_by_what_was_already_blocked() {
+        // Eight unrelated blockers stay; the move removes the one under an advisory.
+        let before = set(&["a@1.0.0", "b@1.0.0", "bytes@1.10.1"]);
+        let after = set(&["a@1.0.0", "b@1.0.0"]);
+        assert_eq!(
+            judge_move(&before, &after),
+            MoveJudgement::Keep {
+                fixed: vec!["bytes@1.10.1".into()]
+            }
+        );
+        // Nothing changes: a plain move to a newer audited version stays.
+        assert_eq!(
+            judge_move(&before, &before),
+            MoveJudgement::Keep { fixed: vec![] }
+        );
+        // A new blocker undoes the move even when it also fixes one.
+        let worse = set(&["a@1.0.0", "b@1.0.0", "newdep@1.0.0"]);
+        assert_eq!(
+            judge_move(&before, &worse),
+            MoveJudgement::Undo {
+                added: vec!["newdep@1.0.0".into()]
+            }
+        );
+    }
 
     fn v(text: &str) -> semver::Version {
         semver::Version::parse(text).expect("version")

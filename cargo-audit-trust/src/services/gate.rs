@@ -42,71 +42,44 @@ impl GateContext {
     /// advisory database (`advisory_db`, else `[advisories]`) and the verified sign-offs. An
     /// unreadable advisory database is not an error here: the caller decides (the gate fails).
     pub fn gather(settings: &Settings, advisory_db: Option<&Path>) -> Result<Self, CliError> {
-        let now = settings.now;
-        let mut project = Project::open(settings, InventoryNeed::Required { targets: true })?;
-        let inventory = project.take_inventory()?;
-        let mut notes = Vec::new();
-        if project.paths.lockfile_only {
-            notes.push(
-                "lockfile-only mode: dev-only packages and target platforms are unknown, so every \
-                 package is held to the full criteria"
-                    .to_owned(),
-            );
-        }
-        let store = crate_store(&project)?;
-        let registry_packages: Vec<&Package> = inventory
-            .packages
-            .iter()
-            .filter(|p| p.source.is_registry())
-            .collect();
-        let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
-        let index = store.index_report(
-            &registry_packages,
-            Duration::from_secs(max_age),
-            &settings.progress(),
-        )?;
-        // Within the policy's maximum age cached index data is as good as fresh; offline it
-        // may be older, and the report says how old.
-        if settings.offline
-            && let Some(oldest) = index.oldest_cached
-            && let Ok(age) = oldest.elapsed()
-        {
-            let minutes = age.as_secs() / 60;
-            let age = if minutes < 120 {
-                format!("{minutes} minutes")
-            } else {
-                format!("{} hours", minutes / 60)
+        let mut part = ProjectPart::read(settings)?;
+        let (db, db_error) =
+            match open_advisory_db(&part.project, advisory_db, &settings.progress()) {
+                Ok(db) => (Some(db), None),
+                Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
+                    part.notes.push(db_note(&e));
+                    (None, Some(e))
+                }
+                Err(other) => return Err(other),
             };
-            notes.push(format!(
-                "--offline: index data (yanked flags, checksums) is up to {age} old"
-            ));
-        }
-        for (package, why) in &index.unavailable {
-            notes.push(format!(
-                "{package}: yanked status and index checksum not checked: {why}"
-            ));
-        }
-        let (db, db_error) = match open_advisory_db(&project, advisory_db, &settings.progress()) {
-            Ok(db) => (Some(db), None),
-            Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => {
-                notes.push(format!("ADVISORIES WERE NOT CHECKED: {e}"));
-                (None, Some(e))
-            }
-            Err(other) => return Err(other),
-        };
-        let mut evidence = load_evidence(&project, &inventory)?;
-        notes.append(&mut evidence.notes);
         Ok(GateContext {
-            project,
-            inventory,
-            store,
-            index,
+            project: part.project,
+            inventory: part.inventory,
+            store: part.store,
+            index: part.index,
             db,
             db_error,
-            evidence,
-            now,
-            notes,
+            evidence: part.evidence,
+            now: settings.now,
+            notes: part.notes,
         })
+    }
+
+    /// Reads everything that depends on the lockfile again (after `update` moved a package),
+    /// keeping the advisory database already open: the advisories did not change, and fetching
+    /// the database once per move would cost a network round trip each time.
+    pub fn reread(&mut self, settings: &Settings) -> Result<(), CliError> {
+        let mut part = ProjectPart::read(settings)?;
+        if let Some(e) = &self.db_error {
+            part.notes.push(db_note(e));
+        }
+        self.project = part.project;
+        self.inventory = part.inventory;
+        self.store = part.store;
+        self.index = part.index;
+        self.evidence = part.evidence;
+        self.notes = part.notes;
+        Ok(())
     }
 
     /// Every published version of each registry crate in the lockfile, by name, from the index
@@ -178,4 +151,77 @@ pub fn open_advisory_db(
     let cache_dir = project.settings.cache_dir()?;
     let git = GitCache::new(&cache_dir, FetchLimits::default(), project.settings.offline);
     Ok(fetch_advisory_db(url, &git, &cache_dir, progress)?)
+}
+
+fn db_note(e: &Error) -> String {
+    format!("ADVISORIES WERE NOT CHECKED: {e}")
+}
+
+/// The part of [`GateContext`] that follows the lockfile: the project, its inventory, the index
+/// entries and the evidence about its packages.
+struct ProjectPart {
+    project: Project,
+    inventory: Inventory,
+    store: CrateStore,
+    index: IndexReport,
+    evidence: EvidenceSet,
+    notes: Vec<String>,
+}
+
+impl ProjectPart {
+    fn read(settings: &Settings) -> Result<Self, CliError> {
+        let mut project = Project::open(settings, InventoryNeed::Required { targets: true })?;
+        let inventory = project.take_inventory()?;
+        let mut notes = Vec::new();
+        if project.paths.lockfile_only {
+            notes.push(
+                "lockfile-only mode: dev-only packages and target platforms are unknown, so every \
+                 package is held to the full criteria"
+                    .to_owned(),
+            );
+        }
+        let store = crate_store(&project)?;
+        let registry_packages: Vec<&Package> = inventory
+            .packages
+            .iter()
+            .filter(|p| p.source.is_registry())
+            .collect();
+        let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
+        let index = store.index_report(
+            &registry_packages,
+            Duration::from_secs(max_age),
+            &settings.progress(),
+        )?;
+        // Within the policy's maximum age cached index data is as good as fresh; offline it
+        // may be older, and the report says how old.
+        if settings.offline
+            && let Some(oldest) = index.oldest_cached
+            && let Ok(age) = oldest.elapsed()
+        {
+            let minutes = age.as_secs() / 60;
+            let age = if minutes < 120 {
+                format!("{minutes} minutes")
+            } else {
+                format!("{} hours", minutes / 60)
+            };
+            notes.push(format!(
+                "--offline: index data (yanked flags, checksums) is up to {age} old"
+            ));
+        }
+        for (package, why) in &index.unavailable {
+            notes.push(format!(
+                "{package}: yanked status and index checksum not checked: {why}"
+            ));
+        }
+        let mut evidence = load_evidence(&project, &inventory)?;
+        notes.append(&mut evidence.notes);
+        Ok(ProjectPart {
+            project,
+            inventory,
+            store,
+            index,
+            evidence,
+            notes,
+        })
+    }
 }

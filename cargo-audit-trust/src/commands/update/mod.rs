@@ -1,7 +1,7 @@
 //! `update`: moves packages only to versions the project's auditors signed off. Plans with the
 //! core's rules, applies each move with `cargo update -p NAME@OLD --precise NEW`, checks the
-//! whole lockfile again (a precise update can pull in new transitive versions), and puts the
-//! previous `Cargo.lock` back when the result is not clean.
+//! whole lockfile again after each (a precise update can pull in new transitive versions), and
+//! undoes a move on its own when it brings in a package the gate blocks.
 
 mod apply;
 mod render;
@@ -20,8 +20,8 @@ use crate::services::classify::analyze_inventory;
 use crate::services::gate::GateContext;
 use crate::settings::Settings;
 
-/// Exit code when the plan was not applied because the result would not pass the gate.
-const EXIT_ROLLED_BACK: u8 = 1;
+/// Exit code when packages remain blocked after `update` (whether or not it caused them).
+const EXIT_BLOCKED: u8 = 1;
 
 pub fn run(settings: &Settings, args: &UpdateArgs) -> Result<ExitCode, CliError> {
     if settings.given_paths.lockfile.is_some() {
@@ -37,20 +37,41 @@ pub fn run(settings: &Settings, args: &UpdateArgs) -> Result<ExitCode, CliError>
         // Without advisories the plan could walk into a vulnerable version: fail closed.
         return Err(CliError::Core(e));
     }
+    check_packages(&context, &args.packages)?;
     let published = context.published_versions();
     let report = evaluate(&context.input());
-    let plan = make_plan(&context, &report, &published)?;
-    if args.dry_run || plan.moves().next().is_none() {
+    let mut plan = make_plan(&context, &report, &published)?;
+    plan.retain_packages(&args.packages);
+    if args.dry_run {
+        // A dry run shows the plan; whether the lockfile passes is `check`'s answer.
         render::plan(settings, &plan, args.dry_run, &context.notes)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = apply::apply(&context, &plan, args.advisory_db.as_deref())?;
-    render::outcome(settings, &plan, &outcome)?;
-    Ok(if outcome.rolled_back {
-        ExitCode::from(EXIT_ROLLED_BACK)
-    } else {
+    let outcome = apply::apply(settings, &mut context, &plan, report)?;
+    render::outcome(settings, &plan, &outcome, &context.notes)?;
+    Ok(if outcome.blocked.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_BLOCKED)
     })
+}
+
+/// `-p NAME` must name a package of the lockfile: a typo would otherwise update nothing and
+/// look like success.
+fn check_packages(context: &GateContext, names: &[String]) -> Result<(), CliError> {
+    let unknown: Vec<&str> = names
+        .iter()
+        .filter(|n| !context.inventory.packages.iter().any(|p| &p.name == *n))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "-p/--package: no package named {} in the lockfile",
+            unknown.join(", ")
+        )))
+    }
 }
 
 fn make_plan(

@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 use audit_trust_core::gate::update_plan::{PlannedStep, UpdatePlan};
+use audit_trust_core::gate::{Severity, Verdict};
 
-use super::apply::Outcome;
+use super::apply::{MoveResult, Outcome};
 use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{write_json, write_stdout};
@@ -23,6 +24,7 @@ struct OutcomeJson<'a> {
     steps: &'a [PlannedStep],
     #[serde(flatten)]
     outcome: &'a Outcome,
+    notes: &'a [String],
 }
 
 pub fn plan(
@@ -56,50 +58,100 @@ pub fn plan(
     }
 }
 
-pub fn outcome(settings: &Settings, plan: &UpdatePlan, outcome: &Outcome) -> Result<(), CliError> {
+pub fn outcome(
+    settings: &Settings,
+    plan: &UpdatePlan,
+    outcome: &Outcome,
+    notes: &[String],
+) -> Result<(), CliError> {
     match settings.format {
         OutputFormat::Json => write_json(&OutcomeJson {
             dry_run: false,
             steps: &plan.steps,
             outcome,
+            notes,
         }),
         OutputFormat::Human => {
-            let mut out = steps_text(&plan.steps);
-            for (step, why) in &outcome.refused {
-                out.push_str(&format!(
-                    "cargo refused {}: {}\n",
-                    escape::line(step),
-                    escape::line(why)
-                ));
-            }
-            if outcome.rolled_back {
-                out.push_str(&format!(
-                    "rolled back: after {} updates the lockfile did not pass the gate, so the \
-                     previous Cargo.lock was restored. Blocked:\n",
-                    outcome.applied
-                ));
-                for v in &outcome.blocked {
-                    let why = v
-                        .reasons
-                        .iter()
-                        .find(|r| r.severity == audit_trust_core::gate::Severity::Deny);
-                    out.push_str(&format!(
-                        "  {}@{}: {}{}\n",
-                        escape::line(&v.name),
-                        escape::line(&v.version),
-                        v.status.as_str(),
-                        why.map(|r| format!(": {}", escape::line(&r.message)))
-                            .unwrap_or_default()
-                    ));
+            let mut out = String::new();
+            for (label, moves) in [
+                ("kept", &outcome.kept),
+                ("undone", &outcome.undone),
+                ("impossible", &outcome.impossible),
+            ] {
+                for m in moves {
+                    out.push_str(&format!("{label}: {}\n", move_text(m)));
                 }
+            }
+            if outcome.kept.is_empty() && outcome.undone.is_empty() {
+                out.push_str(if outcome.impossible.is_empty() {
+                    "nothing to update: no package has a newer version its auditors signed off\n"
+                } else {
+                    "nothing updated\n"
+                });
             } else {
                 out.push_str(&format!(
-                    "updated {} packages; the new Cargo.lock passes the gate\n",
-                    outcome.applied
+                    "updated {}; {} undone, {} impossible\n",
+                    count(outcome.kept.len(), "package"),
+                    count(outcome.undone.len(), "move"),
+                    outcome.impossible.len()
                 ));
+            }
+            if outcome.blocked.is_empty() {
+                out.push_str("the Cargo.lock passes the gate\n");
+            } else {
+                out.push_str(&format!(
+                    "still blocked: {} (`cargo audit-trust check` says why)\n",
+                    count(outcome.blocked.len(), "package")
+                ));
+                for v in &outcome.blocked {
+                    out.push_str(&format!("  {}\n", verdict_text(v)));
+                }
+            }
+            if !settings.quiet {
+                for note in notes {
+                    out.push_str(&format!("note: {}\n", escape::line(note)));
+                }
             }
             write_stdout(&out)
         }
+    }
+}
+
+fn move_text(m: &MoveResult) -> String {
+    let target = match &m.to {
+        Some(to) if m.auditors.is_empty() => format!(" -> {}", escape::line(to)),
+        Some(to) => format!(
+            " -> {} (signed off by {})",
+            escape::line(to),
+            escape::line(&m.auditors.join(", "))
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} {}{target}: {}",
+        escape::line(&m.name),
+        escape::line(&m.from),
+        escape::line(&m.reason)
+    )
+}
+
+fn verdict_text(v: &Verdict) -> String {
+    let why = v.reasons.iter().find(|r| r.severity == Severity::Deny);
+    format!(
+        "{}@{}: {}{}",
+        escape::line(&v.name),
+        escape::line(&v.version),
+        v.status.as_str(),
+        why.map(|r| format!(": {}", escape::line(&r.message)))
+            .unwrap_or_default()
+    )
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
