@@ -123,7 +123,7 @@ pub fn crate_store_at(global: &GlobalArgs, project_dir: &Path) -> Result<CrateSt
         cargo_home: cargo_home()?,
         cache_dir: cache_dir(global)?,
         offline: global.offline,
-        jobs: 8,
+        jobs: audit_trust_core::http::PARALLEL_REQUESTS,
         max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
     };
     Ok(CrateStore::new(
