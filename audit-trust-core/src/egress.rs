@@ -11,7 +11,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs as _};
 
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+
+use crate::dns::CachingResolver;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EgressError {
@@ -273,14 +275,16 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 #[derive(Debug)]
 pub struct GuardedResolver {
     policy: EgressPolicy,
-    inner: DefaultResolver,
+    /// Cached answers are checked below like fresh ones: the cache saves DNS round trips, never
+    /// a check.
+    inner: CachingResolver,
 }
 
 impl GuardedResolver {
     pub fn new(policy: EgressPolicy) -> GuardedResolver {
         GuardedResolver {
             policy,
-            inner: DefaultResolver::default(),
+            inner: CachingResolver::default(),
         }
     }
 }

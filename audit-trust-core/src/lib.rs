@@ -7,6 +7,7 @@ pub mod audit_file;
 pub mod cache;
 pub mod child_env;
 pub mod classify;
+pub mod dns;
 pub mod egress;
 pub mod error;
 pub mod fetch;

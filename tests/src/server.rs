@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -33,6 +33,13 @@ pub struct RequestRecord {
 struct State {
     files: Mutex<HashMap<String, Vec<u8>>>,
     log: Mutex<Vec<RequestRecord>>,
+    /// Serve further requests on a connection instead of closing it after one.
+    keep_alive: AtomicBool,
+    /// How long each answer is held back, in milliseconds.
+    delay_ms: AtomicU64,
+    connections: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A panicking test thread must not turn every later lock into a second, confusing panic.
@@ -134,6 +141,30 @@ impl StaticServer {
     pub fn reset_requests(&self) {
         lock(&self.state.log).clear();
     }
+
+    /// Keeps connections open for further requests (HTTP/1.1 keep-alive, as crates.io's CDN
+    /// does) instead of closing each after one answer. Requests on one connection are answered
+    /// in turn; pipelined requests are not supported.
+    pub fn set_keep_alive(&self, on: bool) {
+        self.state.keep_alive.store(on, Ordering::SeqCst);
+    }
+
+    /// Holds every answer back for `delay`, so that requests a client runs in parallel are seen
+    /// in flight together (a stand-in for network latency).
+    pub fn set_response_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were being answered at the same moment.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for StaticServer {
@@ -153,26 +184,49 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>, stop: &AtomicBool) {
             return;
         }
         let Ok(stream) = conn else { continue };
+        state.connections.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(state);
-        // Connection threads are detached: each serves one request and closes (or times out).
+        // Connection threads are detached: each serves one request (or, with keep-alive, requests
+        // until the client closes) and closes (or times out).
         let _ = std::thread::Builder::new()
             .name("static-server-conn".into())
             .spawn(move || {
-                let _ = handle_connection(stream, &state);
+                let mut reader = &stream;
+                while let Ok(true) = handle_request(&mut reader, &state) {}
             });
     }
 }
 
-fn handle_connection(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
+/// Answers one request; `Ok(true)` when the connection stays open for another.
+fn handle_request(stream: &mut &TcpStream, state: &State) -> std::io::Result<bool> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let Some((head, mut leftover)) = read_head(&mut stream)? else {
-        return Ok(());
+    let Some((head, leftover)) = read_head(stream)? else {
+        return Ok(false);
     };
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        std::thread::sleep(Duration::from_millis(delay));
+    }
+    let keep_alive = state.keep_alive.load(Ordering::SeqCst);
+    let answered = answer(stream, state, &head, leftover, keep_alive);
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answered.map(|()| keep_alive)
+}
+
+fn answer(
+    stream: &mut &TcpStream,
+    state: &State,
+    head: &str,
+    mut leftover: Vec<u8>,
+    keep_alive: bool,
+) -> std::io::Result<()> {
     let mut lines = head.split("\r\n");
     let mut parts = lines.next().unwrap_or_default().split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return respond(&mut stream, 400, &[], b"bad request line\n", true);
+        return respond(stream, 400, &[], b"bad request line\n", true, false);
     };
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
@@ -230,12 +284,12 @@ fn handle_connection(mut stream: TcpStream, state: &State) -> std::io::Result<()
     if let Some(etag) = etag {
         extra.push(("ETag", etag));
     }
-    respond(&mut stream, status, &extra, &body, method != "HEAD")
+    respond(stream, status, &extra, &body, method != "HEAD", keep_alive)
 }
 
 /// Reads up to the blank line ending the request head. `None` when the client sent nothing
 /// (e.g. the wake-up connection from `Drop`).
-fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+fn read_head(stream: &mut &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -254,11 +308,12 @@ fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)
 }
 
 fn respond(
-    stream: &mut TcpStream,
+    stream: &mut &TcpStream,
     status: u16,
     headers: &[(&str, String)],
     body: &[u8],
     send_body: bool,
+    keep_alive: bool,
 ) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
@@ -268,9 +323,10 @@ fn respond(
         405 => "Method Not Allowed",
         _ => "Unknown",
     };
-    // Always identity encoding and `Connection: close`: whatever Accept-Encoding or keep-alive the
-    // client asked for, one request per connection keeps this server trivially correct.
-    let mut head = format!("HTTP/1.1 {status} {reason}\r\nConnection: close\r\n");
+    // Always identity encoding, and `Connection: close` unless a test turned keep-alive on: one
+    // request per connection keeps this server trivially correct.
+    let connection = if keep_alive { "keep-alive" } else { "close" };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\nConnection: {connection}\r\n");
     if status != 304 {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
@@ -283,6 +339,9 @@ fn respond(
         stream.write_all(body)?;
     }
     stream.flush()?;
+    if keep_alive {
+        return Ok(());
+    }
     stream.shutdown(Shutdown::Write)
 }
 

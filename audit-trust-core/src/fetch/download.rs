@@ -9,7 +9,7 @@ use super::cargo_config::RegistryLocation;
 use super::{CrateStore, expected_checksum, sha256_hex};
 use crate::Error;
 use crate::inventory::Package;
-use crate::parallel::map_until_error;
+use crate::parallel::map_requests_until_error;
 use crate::progress::Progress;
 
 /// `config.json` is tiny; anything larger is not a registry config.
@@ -21,7 +21,7 @@ pub(super) fn download_all(
     progress: &dyn Progress,
 ) -> Result<(), Error> {
     progress.begin("Downloading", packages.len() as u64);
-    let result = map_until_error(packages, store.options.jobs.clamp(1, 32), |package| {
+    let result = map_requests_until_error(packages, store.options.jobs.clamp(1, 64), |package| {
         download_one(store, package)?;
         progress.advance(1);
         Ok(())

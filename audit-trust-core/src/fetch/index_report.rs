@@ -10,7 +10,7 @@ use super::cargo_config::RegistryLocation;
 use super::index::IndexVersion;
 use crate::Error;
 use crate::inventory::{Package, SourceKind};
-use crate::parallel::map_until_error;
+use crate::parallel::map_requests_until_error;
 use crate::progress::Progress;
 
 /// The index entries of the packages asked about.
@@ -80,9 +80,9 @@ impl CrateStore {
             }
         }
         progress.begin("Index", crates.len() as u64);
-        let fetched = map_until_error(
+        let fetched = map_requests_until_error(
             &crates,
-            self.options.jobs.clamp(1, 32),
+            self.options.jobs.clamp(1, 64),
             |(package, source_id)| {
                 let (versions, cached_at) =
                     self.index_versions_within(&package.name, &package.source, max_age)?;

@@ -31,7 +31,8 @@ pub struct StoreOptions {
     /// Our cache folder: downloaded crate files live in `crates/` below it.
     pub cache_dir: PathBuf,
     pub offline: bool,
-    /// Parallel downloads at most.
+    /// Requests in flight at most (index lookups, downloads): network-bound, so not the core
+    /// count; [`crate::http::PARALLEL_REQUESTS`] unless a caller has a reason to differ.
     pub jobs: usize,
     pub max_crate_bytes: u64,
 }

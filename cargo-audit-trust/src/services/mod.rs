@@ -26,7 +26,7 @@ pub fn crate_store(project: &Project) -> Result<CrateStore, CliError> {
         cargo_home: cargo_home()?,
         cache_dir: settings.cache_dir()?,
         offline: settings.offline,
-        jobs: 8,
+        jobs: audit_trust_core::http::PARALLEL_REQUESTS,
         max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
     };
     Ok(CrateStore::new(

@@ -141,3 +141,58 @@ fn an_unreachable_registry_is_an_error_naming_the_crate() {
         "{err}"
     );
 }
+
+/// A cold run's index lookups and downloads are many requests in flight at once over a few
+/// kept-alive connections: the server sees them overlap, and far fewer connections than
+/// requests. (No time is asserted: the server's delay only makes overlap visible.)
+#[test]
+fn lookups_and_downloads_run_in_parallel_over_reused_connections() {
+    const CRATES: usize = 48;
+    const JOBS: usize = 16;
+    let reg = LocalRegistry::start();
+    let packages: Vec<Package> = (0..CRATES)
+        .map(|i| {
+            let name = format!("par{i}");
+            let published = reg.publish_crate(&CrateSpec::new(&name, "1.0.0"));
+            package(&name, "1.0.0", &published.checksum_hex)
+        })
+        .collect();
+    let refs: Vec<&Package> = packages.iter().collect();
+    let server = reg.server();
+    server.set_keep_alive(true);
+    server.set_response_delay(Duration::from_millis(50));
+    let before = server.connections();
+    let cache = tempfile::tempdir().expect("cache");
+    let options = StoreOptions {
+        cargo_home: reg.cargo_home().to_owned(),
+        cache_dir: cache.path().to_owned(),
+        offline: false,
+        jobs: JOBS,
+        max_crate_bytes: DEFAULT_MAX_CRATE_BYTES,
+    };
+    let store = CrateStore::new(options, cache.path(), HttpClient::default()).expect("store");
+
+    let report = store
+        .index_report(&refs, Duration::ZERO, &NoProgress)
+        .expect("index read");
+    assert!(packages.iter().all(|p| report.version(p).is_some()));
+    let downloaded = store.ensure_all(&refs, &NoProgress).expect("downloads");
+    assert_eq!(downloaded, CRATES);
+    for p in &packages {
+        store.read_verified(p).expect("verified crate file");
+    }
+
+    // 48 index files, config.json, 48 crate files.
+    let requests = server.requests().len();
+    assert_eq!(requests, 2 * CRATES + 1);
+    let in_flight = server.max_concurrent_requests();
+    assert!(
+        in_flight >= 4,
+        "requests ran {in_flight} at a time with {JOBS} workers"
+    );
+    let connections = server.connections() - before;
+    assert!(
+        connections <= JOBS + 1,
+        "{connections} connections for {requests} requests with {JOBS} workers: not reused"
+    );
+}
