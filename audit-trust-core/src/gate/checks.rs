@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use super::code::ReasonCode;
 use super::evidence::{Evidence, EvidenceSubject, vouched_criteria, vouched_git_criteria};
 use super::report::{Reason, Severity, Status, Verdict};
 use super::{GateInput, source_allowed};
@@ -29,50 +30,42 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     if input.on_targets.is_some_and(|on| !on.contains(&id)) {
         v.status = Status::OtherPlatform;
         v.reasons.push(reason(
-            "other-platform",
+            ReasonCode::OtherPlatform,
             Severity::Info,
             "used only on platforms outside `[policy] targets`".into(),
             serde_json::Value::Null,
         ));
         return v;
     }
-    let mut blocking: Vec<Status> = Vec::new();
-    check_source(input, p, &mut v, &mut blocking);
-    check_index(input, p, &mut v, &mut blocking);
-    check_advisories(input, p, &mut v, &mut blocking);
-    let flagged = check_flags(input, p, &mut v, &mut blocking);
+    check_source(input, p, &mut v);
+    check_index(input, p, &mut v);
+    let patched = check_advisories(input, p, &mut v);
+    let flagged = check_flags(input, p, &mut v);
     if !flagged {
-        check_sign_offs(input, p, &mut v, &mut blocking);
+        check_sign_offs(input, p, &mut v);
     }
-    if let Some(worst) = blocking.iter().max() {
-        v.status = *worst;
+    if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
+        v.status = worst;
         v.blocked = true;
-        v.next_step = Some(next_step(*worst, p, &v));
+        v.next_step = Some(next_step(worst, p, &patched));
     } else if !matches!(v.status, Status::Audited | Status::Exempted) {
         // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
-        v.status = v
-            .reasons
-            .iter()
-            .filter(|r| r.severity == Severity::Warn)
-            .filter_map(|r| status_of_code(r.code))
-            .max()
-            .unwrap_or(Status::Unaudited);
+        v.status = worst_status(&v.reasons, Severity::Warn).unwrap_or(Status::Unaudited);
     }
     v
 }
 
-/// The status a warning-level reason stands for.
-fn status_of_code(code: &str) -> Option<Status> {
-    Some(match code {
-        "unassigned" => Status::Unassigned,
-        "yanked" => Status::Yanked,
-        "advisory-informational" => Status::Advisory,
-        _ => return None,
-    })
+/// The most severe status among the reasons of one severity.
+fn worst_status(reasons: &[Reason], severity: Severity) -> Option<Status> {
+    reasons
+        .iter()
+        .filter(|r| r.severity == severity)
+        .filter_map(|r| r.code.status())
+        .max()
 }
 
 fn reason(
-    code: &'static str,
+    code: ReasonCode,
     severity: Severity,
     message: String,
     details: serde_json::Value,
@@ -92,7 +85,7 @@ fn severity_of(action: Action) -> Severity {
     }
 }
 
-fn check_source(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &mut Vec<Status>) {
+fn check_source(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     let source = p.source_id.clone().unwrap_or_default();
     let message = match source_allowed(input.audit_file, &p.source) {
         Ok(true) => return,
@@ -102,33 +95,31 @@ fn check_source(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &
         }
     };
     v.reasons.push(reason(
-        "source-not-allowed",
+        ReasonCode::SourceNotAllowed,
         Severity::Deny,
         message,
         json!({ "source": source }),
     ));
-    blocking.push(Status::SourceNotAllowed);
 }
 
-fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &mut Vec<Status>) {
+fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     let (Some(index), SourceKind::Registry { .. }) = (input.index, &p.source) else {
         return;
     };
     let Some(entry) = index.version(p) else {
         if index.has_entry(p) {
             v.reasons.push(reason(
-                "not-in-index",
+                ReasonCode::NotInIndex,
                 Severity::Deny,
                 "the registry's index does not list this version".into(),
                 serde_json::Value::Null,
             ));
-            blocking.push(Status::ChecksumMismatch);
         }
         return;
     };
     if p.checksum.as_deref() != Some(entry.checksum.as_str()) {
         v.reasons.push(reason(
-            "checksum-mismatch",
+            ReasonCode::ChecksumMismatch,
             Severity::Deny,
             format!(
                 "Cargo.lock says checksum {}, the registry's index says {}",
@@ -137,28 +128,20 @@ fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict, blocking: &m
             ),
             json!({ "lockfile": p.checksum, "index": entry.checksum }),
         ));
-        blocking.push(Status::ChecksumMismatch);
     }
     if entry.yanked {
         let action = input.audit_file.policy.yanked_action();
         v.reasons.push(reason(
-            "yanked",
+            ReasonCode::Yanked,
             severity_of(action),
             "this version was yanked from its registry".into(),
             serde_json::Value::Null,
         ));
-        if action == Action::Deny {
-            blocking.push(Status::Yanked);
-        }
     }
 }
 
-fn check_advisories(
-    input: &GateInput<'_>,
-    p: &Package,
-    v: &mut Verdict,
-    blocking: &mut Vec<Status>,
-) {
+/// Returns the fixed versions of the first vulnerability that counts, for the next step.
+fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> Vec<String> {
     let (
         Some(db),
         SourceKind::Registry {
@@ -166,8 +149,9 @@ fn check_advisories(
         },
     ) = (input.advisories, &p.source)
     else {
-        return;
+        return Vec::new();
     };
+    let mut first_patched: Option<Vec<String>> = None;
     for advisory in db.for_package(&p.name, &p.version) {
         let details = json!({
             "id": advisory.id,
@@ -184,7 +168,7 @@ fn check_advisories(
         if let Some(ignore) = ignore {
             if ignore.is_live(input.today) {
                 v.reasons.push(reason(
-                    "advisory-ignored",
+                    ReasonCode::AdvisoryIgnored,
                     Severity::Info,
                     format!(
                         "{} ignored until {}: {}",
@@ -195,7 +179,7 @@ fn check_advisories(
                 continue;
             }
             v.reasons.push(reason(
-                "ignore-expired",
+                ReasonCode::IgnoreExpired,
                 Severity::Warn,
                 format!(
                     "the ignore of {} expired on {}",
@@ -216,22 +200,24 @@ fn check_advisories(
             advisory.title
         );
         if advisory.kind.is_vulnerability() {
-            v.reasons
-                .push(reason("advisory", Severity::Deny, message, details));
-            blocking.push(Status::Advisory);
+            first_patched.get_or_insert_with(|| advisory.patched.clone());
+            v.reasons.push(reason(
+                ReasonCode::Advisory,
+                Severity::Deny,
+                message,
+                details,
+            ));
         } else {
             let action = input.audit_file.policy.informational_action();
             v.reasons.push(reason(
-                "advisory-informational",
+                ReasonCode::AdvisoryInformational,
                 severity_of(action),
                 message,
                 details,
             ));
-            if action == Action::Deny {
-                blocking.push(Status::Advisory);
-            }
         }
     }
+    first_patched.unwrap_or_default()
 }
 
 fn kind_word(kind: AdvisoryKind) -> &'static str {
@@ -270,12 +256,7 @@ fn covering_auditors<'a>(input: &'a GateInput<'_>, p: &'a Package) -> Vec<&'a st
 }
 
 /// Flags from covering auditors win over any sign-off. Returns whether the package is flagged.
-fn check_flags(
-    input: &GateInput<'_>,
-    p: &Package,
-    v: &mut Verdict,
-    blocking: &mut Vec<Status>,
-) -> bool {
+fn check_flags(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> bool {
     let auditors = covering_auditors(input, p);
     let mut flagged = false;
     for e in input
@@ -295,7 +276,7 @@ fn check_flags(
         };
         if same && auditors.contains(&e.auditor.as_str()) {
             v.reasons.push(reason(
-                "flagged",
+                ReasonCode::Flagged,
                 Severity::Deny,
                 format!("flagged by `{}`: {why}", e.auditor),
                 json!({ "auditor": e.auditor, "reason": why, "record": e.record_id }),
@@ -303,18 +284,10 @@ fn check_flags(
             flagged = true;
         }
     }
-    if flagged {
-        blocking.push(Status::Flagged);
-    }
     flagged
 }
 
-fn check_sign_offs(
-    input: &GateInput<'_>,
-    p: &Package,
-    v: &mut Verdict,
-    blocking: &mut Vec<Status>,
-) {
+fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     let policy = &input.audit_file.policy;
     let required: Vec<Criterion> = if p.dev_only == Some(true) {
         policy.dev_required_criteria()
@@ -367,7 +340,7 @@ fn check_sign_offs(
     if satisfied.len() >= wanted {
         v.status = Status::Audited;
         v.reasons.push(reason(
-            "audited",
+            ReasonCode::Audited,
             Severity::Info,
             format!("{needed_text} signed off by {}", satisfied.join(", ")),
             json!({ "auditors": satisfied, "criteria": needed_text }),
@@ -383,7 +356,7 @@ fn check_sign_offs(
         if x.is_live(input.today) {
             v.status = Status::Exempted;
             v.reasons.push(reason(
-                "exempted",
+                ReasonCode::Exempted,
                 Severity::Info,
                 format!("exempted until {}: {}", x.expires, x.reason),
                 json!({ "expires": x.expires, "reason": x.reason }),
@@ -391,7 +364,7 @@ fn check_sign_offs(
             return;
         }
         v.reasons.push(reason(
-            "exemption-expired",
+            ReasonCode::ExemptionExpired,
             Severity::Warn,
             format!("the exemption expired on {} ({})", x.expires, x.reason),
             json!({ "expired": x.expires }),
@@ -400,14 +373,11 @@ fn check_sign_offs(
     if auditors.is_empty() {
         let action = policy.unassigned_action();
         v.reasons.push(reason(
-            "unassigned",
+            ReasonCode::Unassigned,
             severity_of(action),
             "no auditor in Cargo.audit covers this package".into(),
             serde_json::Value::Null,
         ));
-        if action == Action::Deny {
-            blocking.push(Status::Unassigned);
-        }
         return;
     }
     let mut message = if wanted == 1 {
@@ -423,15 +393,15 @@ fn check_sign_offs(
         message.push_str(&format!("; {}", partial.join("; ")));
     }
     v.reasons.push(reason(
-        "unaudited",
+        ReasonCode::Unaudited,
         Severity::Deny,
         message,
         json!({ "required": needed_text, "auditors": auditors, "satisfied": satisfied }),
     ));
-    blocking.push(Status::Unaudited);
 }
 
-fn next_step(status: Status, p: &Package, v: &Verdict) -> String {
+/// `patched`: the fixed versions of the first vulnerability advisory, if any.
+fn next_step(status: Status, p: &Package, patched: &[String]) -> String {
     let spec = p.spec();
     match status {
         Status::ChecksumMismatch => {
@@ -440,14 +410,7 @@ fn next_step(status: Status, p: &Package, v: &Verdict) -> String {
         Status::SourceNotAllowed => "add its source to `[allowed-sources]` in Cargo.audit, or replace the dependency".into(),
         Status::Flagged => format!("move off this version: `cargo audit-trust update` (flagged: see `cargo audit-trust query {}`)", p.name),
         Status::Advisory => {
-            let patched = v
-                .reasons
-                .iter()
-                .find(|r| r.code == "advisory")
-                .and_then(|r| r.details.get("patched"))
-                .and_then(|p| p.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" or "))
-                .unwrap_or_default();
+            let patched = patched.join(" or ");
             if patched.is_empty() {
                 "no fixed version: replace the dependency, or add `[[ignore-advisory]]` with a reason".into()
             } else {

@@ -4,6 +4,7 @@
 
 pub mod audited;
 mod checks;
+mod code;
 pub mod evidence;
 mod from_records;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use crate::inventory::{CRATES_IO_SOURCE_ID, Inventory, PackageId, SourceKind};
 use crate::source_url::{SourceLocation, SourceUrlError};
 use crate::time::Date;
 
+pub use code::ReasonCode;
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
 pub use from_records::evidence_from_records;
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};

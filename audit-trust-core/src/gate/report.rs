@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::code::ReasonCode;
 use crate::time::Date;
 
 /// Where a package stands. The first four are good; the others are findings, which block the
@@ -62,10 +63,10 @@ pub enum Severity {
     Info,
 }
 
-/// One reason behind a verdict. `code` is stable and listed in `docs/check.md`.
+/// One reason behind a verdict. `code` serializes as its stable name, listed in `docs/check.md`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    pub code: &'static str,
+    pub code: ReasonCode,
     pub severity: Severity,
     pub message: String,
     /// Code-specific fields (advisory id, auditor, checksums, …).

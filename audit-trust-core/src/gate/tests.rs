@@ -141,7 +141,7 @@ fn verdict<'a>(report: &'a GateReport, name: &str, version: &str) -> &'a Verdict
 }
 
 fn codes(v: &Verdict) -> Vec<&'static str> {
-    v.reasons.iter().map(|r| r.code).collect()
+    v.reasons.iter().map(|r| r.code.code()).collect()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use audit_trust_core::Inventory;
-use audit_trust_core::gate::{GateReport, Severity, Status, Verdict};
+use audit_trust_core::gate::{GateReport, ReasonCode, Severity, Status, Verdict};
 
 use super::Palette;
 use super::escape;
@@ -67,7 +67,7 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
         }
     }
 
-    let warnings: Vec<(&Verdict, &str, &str)> = report
+    let warnings: Vec<(&Verdict, ReasonCode, &str)> = report
         .packages
         .iter()
         .filter(|v| !v.blocked)

@@ -17,11 +17,12 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
     for v in &report.packages {
         let line = inventory.lock_line(&v.name, &v.version);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
-            rules.entry(r.code).or_insert_with(|| {
+            // Keyed by the code's name so rules come out in the same (alphabetical) order.
+            rules.entry(r.code.code()).or_insert_with(|| {
                 json!({
                     "id": r.code,
                     "name": r.code,
-                    "shortDescription": { "text": rule_description(r.code) },
+                    "shortDescription": { "text": r.code.description() },
                     "helpUri": "https://github.com/audit-trust/cargo-audit-trust/blob/main/docs/check.md",
                 })
             });
@@ -52,23 +53,4 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
             "results": results,
         }]
     }))
-}
-
-fn rule_description(code: &str) -> &'static str {
-    match code {
-        "unaudited" => "No sign-off from a covering auditor meets the required criteria",
-        "unassigned" => "No auditor in Cargo.audit covers the package",
-        "flagged" => "An auditor flagged this version",
-        "advisory" => "A RustSec vulnerability advisory covers this version",
-        "advisory-informational" => {
-            "An informational RustSec advisory (unmaintained, unsound, notice) covers this version"
-        }
-        "yanked" => "The version was yanked from its registry",
-        "checksum-mismatch" => "Cargo.lock's checksum differs from the registry index's",
-        "not-in-index" => "The registry index does not list this version",
-        "source-not-allowed" => "The package comes from a source [allowed-sources] does not list",
-        "exemption-expired" => "An exemption for the package has expired",
-        "ignore-expired" => "An advisory ignore has expired",
-        _ => "cargo audit-trust finding",
-    }
 }

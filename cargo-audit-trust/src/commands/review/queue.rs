@@ -4,7 +4,7 @@
 //! so the views never see raw untrusted text.
 
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::gate::{Evidence, GateReport, RejectedEvidence, Status};
+use audit_trust_core::gate::{Evidence, GateReport, ReasonCode, RejectedEvidence, Status};
 use audit_trust_core::report::PackageReport;
 
 use crate::output::escape;
@@ -96,7 +96,12 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
             let advisories: Vec<String> = v
                 .reasons
                 .iter()
-                .filter(|r| r.code == "advisory" || r.code == "advisory-informational")
+                .filter(|r| {
+                    matches!(
+                        r.code,
+                        ReasonCode::Advisory | ReasonCode::AdvisoryInformational
+                    )
+                })
                 .map(|r| escape::cell(&r.message))
                 .collect();
             if !advisories.is_empty() {

@@ -1,6 +1,6 @@
 //! `update` on its own: keys, worker results, and what reaches the worker.
 
-use audit_trust_core::gate::{GateReport, Reason, Severity, Status, Summary, Verdict};
+use audit_trust_core::gate::{GateReport, Reason, ReasonCode, Severity, Status, Summary, Verdict};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{key, loaded, press, sample_app};
@@ -281,7 +281,7 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
         status,
         blocked,
         reasons: vec![Reason {
-            code: "unaudited",
+            code: ReasonCode::Unaudited,
             severity: Severity::Deny,
             message: message.to_owned(),
             details: serde_json::Value::Null,
