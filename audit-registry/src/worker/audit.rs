@@ -12,7 +12,7 @@ use audit_trust_core::http::HttpError;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::repository::{Selection, fetch_url, select_repository};
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, UrlRewrites, Verdict,
+    FetchLimits, GitCache, ProvenanceInput, RepositoryChoice, Unverifiable, UrlRewrites, Verdict,
     check_provenance, claimed_repository,
 };
 use audit_trust_core::signoff::{SourceEvidence, source_evidence_in};
@@ -283,9 +283,12 @@ fn audit(
     };
     let report = check_provenance(&input, &cache, &worker.config.rewrites, &NoProgress)
         .map_err(|e| format!("the git cache failed: {e}"))?;
-    if report.verdict == Verdict::Unverifiable
-        && report.reason.starts_with("the repository is unreachable")
-        && !last_attempt
+    // Only an unreachable repository may come back; every other unverifiable reason is a
+    // property of the release and is recorded at once.
+    if matches!(
+        report.unverifiable,
+        Some(Unverifiable::RepositoryUnreachable(_))
+    ) && !last_attempt
     {
         return Err(report.reason);
     }

@@ -31,7 +31,7 @@ mod tests;
 pub use git_cache::{FetchLimits, GitCache};
 pub use report::{
     CommitSource, FileComparison, FileStatus, FolderSource, ProvenanceReport, RepositorySource,
-    Verdict,
+    Unverifiable, Verdict,
 };
 pub use repository::{PreviousClaim, RepositoryChoice, SignedOffRepository, UrlRewrites};
 pub use signing::{SourceMatch, source_match};
@@ -80,7 +80,7 @@ pub fn check_provenance(
             Selection::Unverifiable { repository, reason } => {
                 report.repository = repository.as_ref().map(|r| r.url.clone());
                 report.repository_source = repository.map(|r| r.source);
-                return Ok(report.unverifiable(reason));
+                return Ok(report.unverifiable(Unverifiable::NoTrustedRepository(reason)));
             }
         };
     report.repository = Some(repository.url.clone());
@@ -88,11 +88,17 @@ pub fn check_provenance(
     // Forge web URLs (also `http://` ones, upgraded to https) become the repository's URL first.
     let canonical = fetch_url(&repository.url);
     if let Some(reason) = refuse_url(&canonical, repository.source) {
-        return Ok(report.unverifiable(reason));
+        return Ok(report.unverifiable(Unverifiable::RefusedUrl {
+            reason,
+            rewritten: false,
+        }));
     }
     let fetched_from = rewrites.apply(&canonical).unwrap_or(canonical);
     if let Some(reason) = refuse_url(&fetched_from, RepositorySource::Pinned) {
-        return Ok(report.unverifiable(format!("after URL rewriting: {reason}")));
+        return Ok(report.unverifiable(Unverifiable::RefusedUrl {
+            reason,
+            rewritten: true,
+        }));
     }
     if fetched_from != repository.url {
         report.fetched_from = Some(fetched_from.clone());
@@ -104,7 +110,7 @@ pub fn check_provenance(
         .map(|f| parse_vcs_info(&f.contents))
     {
         Some(Ok(info)) => Some(info),
-        Some(Err(reason)) => return Ok(report.unverifiable(reason)),
+        Some(Err(reason)) => return Ok(report.unverifiable(Unverifiable::BadVcsInfo(reason))),
         None => None,
     };
     if let Some(info) = &vcs {
@@ -119,7 +125,7 @@ pub fn check_provenance(
     let fetched = match cache.fetch(&fetched_from, &wanted, progress) {
         Ok(fetched) => fetched,
         Err(FetchError::Unreachable(why)) => {
-            return Ok(report.unverifiable(format!("the repository is unreachable: {why}")));
+            return Ok(report.unverifiable(Unverifiable::RepositoryUnreachable(why)));
         }
         Err(FetchError::Cache(e)) => return Err(e),
     };
@@ -152,32 +158,34 @@ pub fn check_provenance(
             target
         }
         (None, None) => {
-            return Ok(report.unverifiable(format!(
-                "the crate has no {VCS_INFO_FILE} and the repository has no tag for version {} \
-                 (looked for {})",
-                input.version,
-                tags.join(", ")
-            )));
+            return Ok(report.unverifiable(Unverifiable::NoCommit {
+                version: input.version.to_owned(),
+                tags,
+            }));
         }
     };
     report.commit = Some(commit.to_string());
     match find_commit(&fetched.repo, &fetched.refs, commit) {
         Reachability::Reachable { reference } => report.reference = Some(reference),
         Reachability::NotFound { pull_ref } => {
-            return Ok(report.unverifiable(format!(
-                "commit {} is not on any branch or tag of {}{}",
-                short(&commit.to_string()),
-                repository.url,
-                pull_ref_hint(pull_ref)
-            )));
+            return Ok(
+                report.unverifiable(Unverifiable::CommitNotPublished(format!(
+                    "commit {} is not on any branch or tag of {}{}",
+                    short(&commit.to_string()),
+                    repository.url,
+                    pull_ref_hint(pull_ref)
+                ))),
+            );
         }
         Reachability::NotOnBranchOrTag { pull_ref } => {
-            return Ok(report.unverifiable(format!(
-                "commit {} exists but is not on any branch or tag of {}{}",
-                short(&commit.to_string()),
-                repository.url,
-                pull_ref_hint(pull_ref)
-            )));
+            return Ok(
+                report.unverifiable(Unverifiable::CommitNotPublished(format!(
+                    "commit {} exists but is not on any branch or tag of {}{}",
+                    short(&commit.to_string()),
+                    repository.url,
+                    pull_ref_hint(pull_ref)
+                ))),
+            );
         }
     }
 
@@ -188,12 +196,10 @@ pub fn check_provenance(
         )
     })?;
     let Some(folder) = package_folder(&mut report, vcs.as_ref(), &tree, input.name) else {
-        let reason = format!(
-            "no Cargo.toml for package {} at commit {}",
-            input.name,
-            short(&commit.to_string())
-        );
-        return Ok(report.unverifiable(reason));
+        return Ok(report.unverifiable(Unverifiable::NoPackageFolder {
+            package: input.name.to_owned(),
+            commit: short(&commit.to_string()).to_owned(),
+        }));
     };
     let comparison = compare::compare_files(input.archive, &tree, &folder);
     report.package_folder = Some(folder);

@@ -1,6 +1,8 @@
 //! What a provenance check concludes. [`ProvenanceReport`] is the JSON output of `diff --format
 //! json` as is, and what the review UI and the registry's automatic auditor read.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// The answer to "is this tarball what the repository holds at the commit it names?".
@@ -14,6 +16,59 @@ pub enum Verdict {
     Differs,
     /// The question could not be answered; the reason says why.
     Unverifiable,
+}
+
+/// Why a check ended `unverifiable`. Its text (`Display`) is the report's `reason`, so people
+/// read the same sentence; programs (the registry's retry rule) match the variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unverifiable {
+    /// No repository can be trusted: none is named or pinned, or it moved since an earlier
+    /// version (the sentence says which).
+    NoTrustedRepository(String),
+    /// The repository's URL is refused (a local path, a non-network scheme, …); `rewritten`
+    /// when a URL rewrite rule produced it.
+    RefusedUrl { reason: String, rewritten: bool },
+    /// `.cargo_vcs_info.json` cannot be read.
+    BadVcsInfo(String),
+    /// The repository could not be fetched (network, host, timeout, size limit): the only
+    /// reason that may go away by itself, so the only one worth retrying.
+    RepositoryUnreachable(String),
+    /// Neither `.cargo_vcs_info.json` nor a version tag names a commit.
+    NoCommit { version: String, tags: Vec<String> },
+    /// The commit is not reachable from a branch or tag (the sentence says which case).
+    CommitNotPublished(String),
+    /// The commit has no `Cargo.toml` for the package.
+    NoPackageFolder { package: String, commit: String },
+}
+
+impl fmt::Display for Unverifiable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unverifiable::NoTrustedRepository(reason)
+            | Unverifiable::BadVcsInfo(reason)
+            | Unverifiable::CommitNotPublished(reason) => f.write_str(reason),
+            Unverifiable::RefusedUrl { reason, rewritten } => {
+                if *rewritten {
+                    write!(f, "after URL rewriting: {reason}")
+                } else {
+                    f.write_str(reason)
+                }
+            }
+            Unverifiable::RepositoryUnreachable(why) => {
+                write!(f, "the repository is unreachable: {why}")
+            }
+            Unverifiable::NoCommit { version, tags } => write!(
+                f,
+                "the crate has no {} and the repository has no tag for version {version} \
+                 (looked for {})",
+                super::vcs_info::VCS_INFO_FILE,
+                tags.join(", ")
+            ),
+            Unverifiable::NoPackageFolder { package, commit } => {
+                write!(f, "no Cargo.toml for package {package} at commit {commit}")
+            }
+        }
+    }
 }
 
 /// Where the repository that was used came from, strongest first.
@@ -112,6 +167,9 @@ pub struct ProvenanceReport {
     pub verdict: Verdict,
     /// One sentence that explains the verdict.
     pub reason: String,
+    /// Why the verdict is `unverifiable`, typed (its text is `reason`).
+    #[serde(skip)]
+    pub unverifiable: Option<Unverifiable>,
     /// The repository the check used (as chosen, before URL rewrites).
     pub repository: Option<String>,
     pub repository_source: Option<RepositorySource>,
@@ -153,6 +211,7 @@ impl ProvenanceReport {
             version: version.to_owned(),
             verdict: Verdict::Unverifiable,
             reason: String::new(),
+            unverifiable: None,
             repository: None,
             repository_source: None,
             fetched_from: None,
@@ -172,10 +231,11 @@ impl ProvenanceReport {
         }
     }
 
-    /// Ends the check as `unverifiable` with `reason`.
-    pub(crate) fn unverifiable(mut self, reason: impl Into<String>) -> ProvenanceReport {
+    /// Ends the check as `unverifiable` for `why`.
+    pub(crate) fn unverifiable(mut self, why: Unverifiable) -> ProvenanceReport {
         self.verdict = Verdict::Unverifiable;
-        self.reason = reason.into();
+        self.reason = why.to_string();
+        self.unverifiable = Some(why);
         self
     }
 

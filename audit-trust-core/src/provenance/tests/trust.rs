@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::provenance::{PreviousClaim, RepositorySource, SignedOffRepository};
+use crate::provenance::{PreviousClaim, RepositorySource, SignedOffRepository, Unverifiable};
 
 const GENUINE: &str = "https://git.example/popular/popular";
 const LOOKALIKE: &str = "https://git.example/attacker/popular";
@@ -270,7 +270,20 @@ fn an_unreachable_repository_is_a_verdict_not_an_error() {
         &UrlRewrites::default(),
     );
     assert_verdict(&report, Verdict::Unverifiable);
-    assert!(report.reason.contains("unreachable"), "{}", report.reason);
+    assert!(
+        report.reason.starts_with("the repository is unreachable: "),
+        "{}",
+        report.reason
+    );
+    // The registry's worker retries on this variant, not on the words.
+    assert!(
+        matches!(
+            report.unverifiable,
+            Some(Unverifiable::RepositoryUnreachable(_))
+        ),
+        "{:?}",
+        report.unverifiable
+    );
 }
 
 #[test]
