@@ -17,7 +17,7 @@ use crate::signoff::Criterion;
 pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verdict {
     let mut v = Verdict {
         name: p.name.clone(),
-        version: p.version.to_string(),
+        version: p.version.clone(),
         source: p.source.label(),
         status: Status::FirstParty,
         blocked: false,

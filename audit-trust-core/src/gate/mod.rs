@@ -59,8 +59,7 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
         .enumerate()
         .map(|(id, p)| checks::verdict(input, id, p))
         .collect();
-    packages
-        .sort_by(|a, b| (&a.name, semver_key(&a.version)).cmp(&(&b.name, semver_key(&b.version))));
+    packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
 
     let mut notes = input.notes.clone();
     for r in input.rejected {
@@ -121,10 +120,6 @@ fn summarize(packages: &[Verdict]) -> Summary {
             .count(),
         by_status,
     }
-}
-
-fn semver_key(v: &str) -> Option<semver::Version> {
-    semver::Version::parse(v).ok()
 }
 
 /// Whether a package's source is allowed by `[allowed-sources]`, compared as cargo resolves it

@@ -77,7 +77,8 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub name: String,
-    pub version: String,
+    /// Kept as a version (serialized as its text) so later code compares versions, not text.
+    pub version: semver::Version,
     pub source: &'static str,
     pub status: Status,
     /// Whether any reason denies the package.
@@ -123,5 +124,33 @@ pub struct GateReport {
 impl GateReport {
     pub fn is_clean(&self) -> bool {
         self.summary.blocked == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reason, Severity, Status, Verdict};
+    use crate::gate::ReasonCode;
+
+    #[test]
+    fn a_verdict_serializes_its_version_and_codes_as_text() {
+        let v = Verdict {
+            name: "alpha".into(),
+            version: semver::Version::parse("1.2.3-rc.1+build.5").expect("version"),
+            source: "registry",
+            status: Status::Unaudited,
+            blocked: true,
+            reasons: vec![Reason {
+                code: ReasonCode::Unaudited,
+                severity: Severity::Deny,
+                message: "no sign-off".into(),
+                details: serde_json::Value::Null,
+            }],
+            next_step: None,
+        };
+        let json = serde_json::to_value(&v).expect("serializes");
+        assert_eq!(json["version"], "1.2.3-rc.1+build.5");
+        assert_eq!(json["reasons"][0]["code"], "unaudited");
+        assert_eq!(json["status"], "unaudited");
     }
 }

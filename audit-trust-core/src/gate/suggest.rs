@@ -34,10 +34,9 @@ pub fn review_targets(
         if !p.source.is_registry() || input.audit_file.auditors_covering(&p.name).next().is_none() {
             continue;
         }
-        let version = p.version.to_string();
         let waiting = report.packages.iter().any(|v| {
             v.name == p.name
-                && v.version == version
+                && v.version == p.version
                 && matches!(v.status, Status::Unaudited | Status::Exempted)
         });
         if !waiting {

@@ -136,7 +136,7 @@ fn verdict<'a>(report: &'a GateReport, name: &str, version: &str) -> &'a Verdict
     report
         .packages
         .iter()
-        .find(|v| v.name == name && v.version == version)
+        .find(|v| v.name == name && v.version.to_string() == version)
         .unwrap_or_else(|| panic!("{name}@{version} missing"))
 }
 

@@ -37,7 +37,7 @@ pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError
         let status = report
             .packages
             .iter()
-            .find(|v| v.name == p.name && v.version == version)
+            .find(|v| v.name == p.name && v.version == p.version)
             .map(|v| v.status);
         let lines = match &target.base {
             Some(base) => delta_lines(&context, p, base),

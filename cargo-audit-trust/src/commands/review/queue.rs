@@ -88,10 +88,12 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
         .iter()
         .filter(|v| v.blocked || !matches!(v.status, Status::Audited | Status::FirstParty))
         .map(|v| {
+            // The classification and rejected records keep versions as text.
+            let version = v.version.to_string();
             let classified = input
                 .classified
                 .iter()
-                .find(|p| p.name == v.name && p.version == v.version);
+                .find(|p| p.name == v.name && p.version == version);
             let mut badges = classified.map(badges_of).unwrap_or_default();
             let advisories: Vec<String> = v
                 .reasons
@@ -112,7 +114,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
             }
             QueueEntry {
                 name: escape::cell(&v.name),
-                version: escape::cell(&v.version),
+                version: escape::cell(&version),
                 status: v.status,
                 blocked: v.blocked,
                 badges,
@@ -134,7 +136,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                     .rejected
                     .iter()
                     .filter(|r| r.name.as_deref() == Some(v.name.as_str()))
-                    .filter(|r| r.version.as_deref().is_none_or(|ver| ver == v.version))
+                    .filter(|r| r.version.as_deref().is_none_or(|ver| ver == version))
                     .map(|r| escape::cell(&format!("{}: {}", r.auditor, r.reason)))
                     .collect(),
                 advisories,
@@ -196,10 +198,10 @@ fn describe_classification(p: &PackageReport) -> String {
     parts.join(", ")
 }
 
-fn signoffs_of(evidence: &[Evidence], name: &str, version: &str) -> Vec<String> {
+fn signoffs_of(evidence: &[Evidence], name: &str, version: &semver::Version) -> Vec<String> {
     evidence
         .iter()
-        .filter(|e| e.name == name && e.version.to_string() == version)
+        .filter(|e| e.name == name && e.version == *version)
         .map(|e| {
             let what = match &e.flag {
                 Some(reason) => format!("FLAGGED: {reason}"),
@@ -218,11 +220,14 @@ fn signoffs_of(evidence: &[Evidence], name: &str, version: &str) -> Vec<String> 
         .collect()
 }
 
-fn newest_audited_below(evidence: &[Evidence], name: &str, version: &str) -> Option<String> {
-    let current = semver::Version::parse(version).ok()?;
+fn newest_audited_below(
+    evidence: &[Evidence],
+    name: &str,
+    current: &semver::Version,
+) -> Option<String> {
     evidence
         .iter()
-        .filter(|e| e.name == name && e.flag.is_none() && e.version < current)
+        .filter(|e| e.name == name && e.flag.is_none() && e.version < *current)
         .map(|e| &e.version)
         .max()
         .map(ToString::to_string)

@@ -80,15 +80,15 @@ fn make_plan(
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.inventory;
-    let blocked_specs: HashSet<(&str, &str)> = report
+    let blocked_specs: HashSet<(&str, &semver::Version)> = report
         .packages
         .iter()
         .filter(|v| v.blocked)
-        .map(|v| (v.name.as_str(), v.version.as_str()))
+        .map(|v| (v.name.as_str(), &v.version))
         .collect();
     let mut blocked: HashSet<PackageId> = HashSet::new();
     for (id, p) in inventory.packages.iter().enumerate() {
-        if blocked_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())) {
+        if blocked_specs.contains(&(p.name.as_str(), &p.version)) {
             blocked.insert(id);
         }
     }

@@ -140,7 +140,8 @@ fn verdict_text(v: &Verdict) -> String {
     format!(
         "{}@{}: {}{}",
         escape::line(&v.name),
-        escape::line(&v.version),
+        // A parsed version's text is digits, dots and [0-9A-Za-z-.+]: nothing to escape.
+        v.version,
         v.status.as_str(),
         why.map(|r| format!(": {}", escape::line(&r.message)))
             .unwrap_or_default()

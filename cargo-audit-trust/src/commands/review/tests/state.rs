@@ -276,7 +276,7 @@ fn resizing_keeps_the_state_and_records_the_size() {
 fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised() {
     let verdict = |name: &str, status, blocked, message: &str| Verdict {
         name: name.to_owned(),
-        version: "1.0.0".to_owned(),
+        version: semver::Version::new(1, 0, 0),
         source: "registry",
         status,
         blocked,
