@@ -8,6 +8,8 @@ mod code;
 pub mod evidence;
 mod from_records;
 #[cfg(test)]
+mod input_tests;
+#[cfg(test)]
 mod plan_tests;
 pub mod report;
 pub mod suggest;
