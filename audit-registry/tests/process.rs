@@ -1,7 +1,7 @@
 //! The `audit-registry` binary as operators use it: admin tokens made on the command line and
 //! used over HTTP, and JSON logs with one object per request.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
@@ -81,14 +81,7 @@ fn an_admin_token_from_the_command_line_works_over_http_and_requests_are_logged_
         .stderr(Stdio::piped())
         .spawn()
         .expect("start audit-registry");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_owned();
+    let addr = support::listening_address(&mut child);
 
     let key = audit_trust_core::signoff::SigningKey::generate()
         .expect("OS randomness")
@@ -171,14 +164,7 @@ async fn a_500_names_its_request_and_the_log_names_its_cause() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start audit-registry");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_owned();
+    let addr = support::listening_address(&mut child);
 
     let pool = sqlx::SqlitePool::connect(&db)
         .await
@@ -240,14 +226,7 @@ fn sigterm_stops_the_server_gracefully() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start audit-registry");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_owned();
+    let addr = support::listening_address(&mut child);
     assert_eq!(http(&addr, "GET", "/health", &[], "").0, 200);
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

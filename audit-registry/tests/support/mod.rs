@@ -19,6 +19,20 @@ use tower::ServiceExt as _;
 
 pub const NOW: &str = "2025-06-01T12:00:00Z";
 
+/// The `host:port` a freshly started `audit-registry serve` prints as its first line
+/// (`listening on http://…`), read from its piped stdout.
+pub fn listening_address(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .expect("first line");
+    line.trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned()
+}
+
 pub fn now() -> Timestamp {
     Timestamp::parse(NOW).expect("valid")
 }
