@@ -234,8 +234,14 @@ fn a_stale_database_fails_unless_allowed() {
         stdout.contains("STALE") && stdout.contains("--allow-stale"),
         "{stdout}"
     );
+    // The headline agrees with the exit code: never "passed" on a run that fails.
+    assert!(
+        stdout.starts_with("check failed: the advisory database is stale"),
+        "{stdout}"
+    );
     let (code, stdout, _) = s.check(&["--now", "2027-03-01T12:00:00Z", "--allow-stale"]);
     assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("check passed"), "{stdout}");
 }
 
 #[test]
@@ -253,6 +259,11 @@ fn sarif_and_github_annotations() {
         .expect("advisory result");
     assert_eq!(advisory["level"], "error");
     assert!(advisory["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() > Some(1));
+    // Code scanning matches paths relative to the repository: the run's folder.
+    assert_eq!(
+        advisory["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "Cargo.lock"
+    );
     let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"]
         .as_array()
         .expect("rules")
@@ -280,7 +291,7 @@ fn sarif_and_github_annotations() {
         ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("::error file="), "{stdout}");
+    assert!(stdout.contains("::error file=Cargo.lock,line="), "{stdout}");
     assert!(
         stdout.contains("title=middle@0.2.0 advisory::RUSTSEC-2026-0100"),
         "{stdout}"

@@ -63,12 +63,12 @@ fn render(
 ) -> Result<(), CliError> {
     let (project, inventory) = (&context.project, &context.inventory);
     let settings = &project.settings;
-    let lockfile = inventory.lockfile.display().to_string();
+    let lockfile = report_path(&inventory.lockfile);
     match format {
         CheckFormat::Json => write_json(report),
         CheckFormat::Sarif => write_json(&render_sarif(report, inventory, &lockfile)),
         CheckFormat::Human => {
-            let mut text = render_human(report, &settings.palette, settings.verbose);
+            let mut text = render_human(report, &settings.palette, settings.verbose, stale);
             if stale {
                 let max = project
                     .audit_file
@@ -84,5 +84,25 @@ fn render(
             }
             write_stdout(&text)
         }
+    }
+}
+
+/// The lockfile as SARIF and annotations name it: relative to the current folder when it is
+/// inside it (CI runs at the repository's root, and code scanning matches repository-relative
+/// paths), with `/` separators; otherwise as given.
+fn report_path(lockfile: &std::path::Path) -> String {
+    let relative = std::env::current_dir().ok().and_then(|cwd| {
+        lockfile
+            .strip_prefix(&cwd)
+            .ok()
+            .map(std::path::Path::to_path_buf)
+    });
+    match relative {
+        Some(path) => path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => lockfile.display().to_string(),
     }
 }

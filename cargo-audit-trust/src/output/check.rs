@@ -9,11 +9,26 @@ use super::Palette;
 use super::escape;
 
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
-/// one line of counts for what passed (`verbose` lists those too).
-pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> String {
+/// one line of counts for what passed (`verbose` lists those too). `stale_fails`: the advisory
+/// database is older than the policy allows and `--allow-stale` was not given, so the run fails
+/// even with nothing blocked; the headline must say so, not "passed".
+pub fn render_human(
+    report: &GateReport,
+    palette: &Palette,
+    verbose: bool,
+    stale_fails: bool,
+) -> String {
     let mut out = String::new();
     let s = &report.summary;
     let headline = match (report.advisory_db.is_some(), s.blocked) {
+        (true, 0) if stale_fails => format!(
+            "check failed: the advisory database is stale; {} packages, none blocked otherwise",
+            s.packages
+        ),
+        (true, n) if stale_fails => format!(
+            "check failed: {n} of {} packages blocked, and the advisory database is stale",
+            s.packages
+        ),
         // Without advisories the gate has not done its job, whatever else passed.
         (false, 0) => format!(
             "check incomplete: advisories were not checked (see the notes); {} packages, none blocked otherwise",
