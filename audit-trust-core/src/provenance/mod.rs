@@ -285,6 +285,15 @@ fn conclude(report: &mut ProvenanceReport) {
         }
     } else {
         report.verdict = Verdict::Differs;
+        if report.line_endings_only() {
+            report.reason = format!(
+                "line endings only: {} of {} files differ from commit {commit} ({on}) in their \
+                 line endings (CRLF against LF) and in nothing else; every other file matches",
+                differing.len(),
+                report.files.len()
+            );
+            return;
+        }
         const SHOWN: usize = 5;
         let more = differing.len().saturating_sub(SHOWN);
         report.reason = format!(

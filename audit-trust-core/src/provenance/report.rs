@@ -244,6 +244,17 @@ impl ProvenanceReport {
         self.files.iter().filter(|f| f.status.is_difference())
     }
 
+    /// A `differs` verdict in which every differing file differs only in line endings: the
+    /// text is the repository's, the bytes are not (a crate packaged on Windows with
+    /// `core.autocrlf`, say). Still a difference, but not one to alarm anybody with.
+    pub fn line_endings_only(&self) -> bool {
+        self.verdict == Verdict::Differs
+            && self
+                .differing_files()
+                .all(|f| f.status == FileStatus::LineEndings)
+            && self.differing_files().next().is_some()
+    }
+
     /// How many files have `status`.
     pub fn count(&self, status: FileStatus) -> usize {
         self.files.iter().filter(|f| f.status == status).count()

@@ -109,6 +109,13 @@ fn a_file_converted_to_crlf_is_line_endings_and_differs() {
         })
         .collect();
     assert_eq!(statuses(&report), expected);
+    // The headline tells the truth: the text matches, only the line endings do not.
+    assert!(report.line_endings_only());
+    assert!(
+        report.reason.starts_with("line endings only: 1 of "),
+        "{}",
+        report.reason
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub fn render_provenance(
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Matches => "matches",
+        Verdict::Differs if report.line_endings_only() => "DIFFERS (line endings only)",
         Verdict::Differs => "DIFFERS",
         Verdict::Unverifiable => "UNVERIFIABLE",
     };
