@@ -147,6 +147,16 @@ fn without_an_audit_file_everything_is_unassigned_and_advisories_block() {
     );
     assert_eq!(report["advisory_db"]["age_days"], 31);
     assert_eq!(report["advisory_db"]["stale"], false);
+    // With no auditor at all the way forward is `init`, said once for the whole group.
+    assert!(
+        leafy["next_step"]
+            .as_str()
+            .is_some_and(|s| s.contains("cargo audit-trust init")),
+        "{leafy}"
+    );
+    let (_, human, _) = s.check(&[]);
+    assert_eq!(human.matches("cargo audit-trust init").count(), 1, "{human}");
+    assert!(human.contains("next, for all "), "{human}");
 }
 
 #[test]

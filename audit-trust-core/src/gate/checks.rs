@@ -10,7 +10,7 @@ use super::evidence::{Evidence, EvidenceSubject, vouched_criteria, vouched_git_c
 use super::report::{Reason, Severity, Status, Verdict};
 use super::{GateInput, source_allowed};
 use crate::advisories::AdvisoryKind;
-use crate::audit_file::Action;
+use crate::audit_file::{Action, AuditFile};
 use crate::inventory::{Package, PackageId, SourceKind};
 use crate::signoff::Criterion;
 
@@ -47,7 +47,7 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
         v.status = worst;
         v.blocked = true;
-        v.next_step = Some(next_step(worst, p, &patched));
+        v.next_step = Some(next_step(worst, p, &patched, input.audit_file));
     } else if !matches!(v.status, Status::Audited | Status::Exempted) {
         // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
         v.status = worst_status(&v.reasons, Severity::Warn).unwrap_or(Status::Unaudited);
@@ -401,7 +401,7 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
 }
 
 /// `patched`: the fixed versions of the first vulnerability advisory, if any.
-fn next_step(status: Status, p: &Package, patched: &[String]) -> String {
+fn next_step(status: Status, p: &Package, patched: &[String], audit_file: &AuditFile) -> String {
     let spec = p.spec();
     match status {
         Status::ChecksumMismatch => {
@@ -418,6 +418,10 @@ fn next_step(status: Status, p: &Package, patched: &[String]) -> String {
             }
         }
         Status::Yanked => format!("`cargo update -p {spec}` to a version that is not yanked"),
+        // With no auditor at all the project has not adopted the tool yet: one command does it.
+        Status::Unassigned if audit_file.auditors.is_empty() => {
+            "no auditor yet: `cargo audit-trust init` writes a Cargo.audit that pins your key and admits today's packages for a while".into()
+        }
         Status::Unassigned => format!("add an `[[auditor]]` whose `covers` matches `{}`", p.name),
         _ => format!(
             "read it (`cargo audit-trust diff {spec}`, or `cargo audit-trust review`), then `cargo audit-trust sign {} {} --criteria …`",

@@ -71,14 +71,32 @@ pub fn render_human(
             palette.paint(palette.bold, status.as_str()),
             group.len()
         );
-        for v in group {
+        // One next step shared by a whole group (no auditor at all, say) is said once, not
+        // once per package.
+        let shared_step = match group.first().and_then(|v| v.next_step.as_ref()) {
+            Some(first)
+                if group.len() > 1 && group.iter().all(|v| v.next_step.as_ref() == Some(first)) =>
+            {
+                Some(first)
+            }
+            _ => None,
+        };
+        for v in &group {
             let _ = writeln!(out, "  {}@{}", v.name, v.version);
             for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
                 let _ = writeln!(out, "    {}: {}", r.code, escape::line(&r.message));
             }
-            if let Some(step) = &v.next_step {
+            if let (Some(step), None) = (&v.next_step, shared_step) {
                 let _ = writeln!(out, "    next: {}", escape::line(step));
             }
+        }
+        if let Some(step) = shared_step {
+            let _ = writeln!(
+                out,
+                "  next, for all {}: {}",
+                group.len(),
+                escape::line(step)
+            );
         }
     }
 
