@@ -1,6 +1,7 @@
 //! End to end: `review` in a real terminal. The real binary runs inside tmux (send-keys,
-//! capture-pane) on the standard fixture: open, go to a package, open its diff, sign it off,
-//! quit — and then `check` passes for that package. Without tmux the test says it was skipped.
+//! capture-pane) on the standard fixture: open, go to a package, open its diff, read its code,
+//! sign it off, quit — and then `check` passes for that package. Without tmux the test says it
+//! was skipped.
 
 use std::path::Path;
 use std::process::Command;
@@ -214,14 +215,23 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     tmux.keys(&["d"]);
     let screen = tmux.wait_for("Files (");
     assert!(screen.contains("src/lib.rs"), "{screen}");
-    // Sign it off: the form, the confirmation, the result.
+    // Its code, read file by file: the tree, line numbers, the viewed marks.
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("Files (read 1/4)");
+    assert!(screen.contains("leafy 2.0.0: src/lib.rs"), "{screen}");
+    assert!(screen.contains(">[x]   lib.rs"), "{screen}");
+    assert!(screen.contains("│1 "), "line numbers:\n{screen}");
+    tmux.keys(&["n", "n", "n"]);
+    tmux.wait_for("Files (read 4/4)");
+    // Sign it off: the form says how much was read, then the confirmation, the result.
     tmux.keys(&["s"]);
-    tmux.wait_for("what did you check?");
+    let screen = tmux.wait_for("what did you check?");
+    assert!(screen.contains("read 4 of 4 files"), "{screen}");
     tmux.keys(&["Enter"]);
     tmux.wait_for("y: sign with your key");
     tmux.keys(&["y"]);
     tmux.wait_for("Signed off (reviewed) leafy@2.0.0 as auditor `team`");
-    // Quit: back from the diff, then out.
+    // Quit: back from the code, then out.
     // The project is re-checked in the background: nothing blocks any more.
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("0 blocked");

@@ -2,10 +2,11 @@
 //! does I/O: slow work (downloads, clones, diffs, signing) is returned as a [`Request`] that the
 //! runtime hands to a background worker, whose answer comes back as an [`Event::Done`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crossterm::event::KeyEvent;
 
+use super::code_view::{CodeView, LoadedCode, Reading};
 use super::diff_view::{DiffKind, DiffView, LoadedDiff};
 use super::input;
 use super::queue::QueueEntry;
@@ -31,6 +32,13 @@ pub enum Request {
         name: String,
         version: String,
         /// The older version, for a delta.
+        base: Option<String>,
+    },
+    /// Every published file of a version, for reading; with the audited base, files changed
+    /// since it are marked.
+    LoadCode {
+        name: String,
+        version: String,
         base: Option<String>,
     },
     Sign(SignRequest),
@@ -61,6 +69,7 @@ pub enum Outcome {
     /// and the error is reported as `check` would.
     Queue(Result<QueueLoaded, String>),
     Diff(Result<LoadedDiff, String>),
+    Code(Result<LoadedCode, String>),
     Signed {
         request: SignRequest,
         /// A one-line summary, or the error.
@@ -98,6 +107,7 @@ pub enum Overlay {
 pub enum Screen {
     Queue,
     Diff(Box<DiffView>),
+    Code(Box<CodeView>),
 }
 
 /// Background work under way, shown with a spinner.
@@ -124,6 +134,12 @@ pub struct App {
     /// What the gate could not check or did not trust in this run (advisories not checked,
     /// ignored records): shown under every package, because they change what a status means.
     pub notes: Vec<String>,
+    /// How much of each package's code was read, by `(name, version)`: the viewed marks and
+    /// the sign-off form's read count.
+    pub reading: HashMap<(String, String), Reading>,
+    /// Packages whose delta from the audited base was opened: the sign-off form proposes a
+    /// delta sign-off for them.
+    pub delta_viewed: HashSet<(String, String)>,
     /// `--registry`: where `P` publishes the signing key's records.
     pub registry: Option<String>,
     pub size: (u16, u16),
@@ -147,6 +163,8 @@ impl App {
             message: None,
             provenance: HashMap::new(),
             notes: Vec::new(),
+            reading: HashMap::new(),
+            delta_viewed: HashSet::new(),
             registry: None,
             size,
             quit: false,
@@ -199,6 +217,20 @@ impl App {
         self.busy = Some(Busy { what, ticks: 0 });
         Some(request)
     }
+
+    /// Counts what the code screen shows now as read. Called by `update` after every change
+    /// of the code screen, so the marks and the count never lag behind the screen.
+    pub(super) fn note_reading(&mut self) {
+        let page = self.page();
+        let Screen::Code(view) = &self.screen else {
+            return;
+        };
+        let key = (view.code.name.clone(), view.code.version.clone());
+        self.reading
+            .entry(key)
+            .or_insert_with(|| Reading::of(&view.code))
+            .record(view.file, view.lines_seen(page));
+    }
 }
 
 /// Applies one event to the state; returns the background work it asks for, if any.
@@ -215,9 +247,13 @@ pub fn update(app: &mut App, event: Event) -> Option<Request> {
         }
         Event::Resize(width, height) => {
             app.size = (width, height);
-            if let Screen::Diff(view) = &mut app.screen {
-                view.scroll_by(0, usize::from(height.saturating_sub(8)));
+            let page = app.page();
+            match &mut app.screen {
+                Screen::Diff(view) => view.scroll_by(0, page),
+                Screen::Code(view) => view.scroll_by(0, page),
+                Screen::Queue => {}
             }
+            app.note_reading();
             None
         }
         Event::Tick => {
@@ -275,11 +311,29 @@ fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
                     diff.summary.clone(),
                 );
             }
+            if diff.kind == DiffKind::Delta {
+                app.delta_viewed
+                    .insert((diff.name.clone(), diff.version.clone()));
+            }
             app.message = Some(format!("{} (n/p: next/previous file)", diff.title));
             app.screen = Screen::Diff(Box::new(DiffView::new(diff)));
         }
         Outcome::Diff(Err(error)) => {
             app.message = Some(format!("could not load the diff: {error}"))
+        }
+        Outcome::Code(Ok(code)) => {
+            app.message = Some(format!(
+                "{} {}: {} files, {} lines (n/p: next unread file)",
+                code.name,
+                code.version,
+                code.files.len(),
+                crate::output::thousands(u64::try_from(code.total_lines()).unwrap_or(u64::MAX))
+            ));
+            app.screen = Screen::Code(Box::new(CodeView::new(code)));
+            app.note_reading();
+        }
+        Outcome::Code(Err(error)) => {
+            app.message = Some(format!("could not read the crate: {error}"))
         }
         Outcome::Signed {
             request,

@@ -137,7 +137,10 @@ fn render_file(file: &DiffFile) -> Vec<String> {
         return lines;
     }
     if !file.changed {
-        lines.push(format!("no change to show: {}", file.status));
+        lines.push(format!(
+            "no change to show: {} (c shows the code)",
+            file.status
+        ));
         return lines;
     }
     match unified_diff(

@@ -8,6 +8,8 @@ use super::diff_view::DiffKind;
 /// The criteria the form offers, in its order.
 const REVIEWED: &str = "reviewed";
 const SOURCE_MATCHES: &str = "source-matches";
+/// The sign-off form's notes field (the others are checkboxes).
+const NOTES: usize = 3;
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Request> {
     // Ctrl-C quits from anywhere: raw mode turns it into a key instead of a signal.
@@ -25,6 +27,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Request> {
     match &app.screen {
         Screen::Queue => on_queue_key(app, key),
         Screen::Diff(_) => on_diff_key(app, key),
+        Screen::Code(_) => on_code_key(app, key),
     }
 }
 
@@ -33,7 +36,9 @@ pub fn scroll(app: &mut App, delta: isize) {
     match &mut app.screen {
         Screen::Queue => move_selection(app, delta.signum()),
         Screen::Diff(view) => view.scroll_by(delta, usize::from(app.size.1.saturating_sub(8))),
+        Screen::Code(view) => view.scroll_by(delta, usize::from(app.size.1.saturating_sub(8))),
     }
+    app.note_reading();
 }
 
 fn move_selection(app: &mut App, delta: isize) {
@@ -85,6 +90,7 @@ fn on_queue_key(app: &mut App, key: KeyEvent) -> Option<Request> {
             return request_diff(app, DiffKind::Provenance);
         }
         KeyCode::Char('D') => return request_diff(app, DiffKind::Delta),
+        KeyCode::Char('c') => return request_code(app),
         _ => on_action_key(app, key),
     }
     None
@@ -110,9 +116,68 @@ fn on_diff_key(app: &mut App, key: KeyEvent) -> Option<Request> {
         KeyCode::Char('p') | KeyCode::BackTab => view.jump(false),
         KeyCode::Char(']') => view.select_file(view.file + 1),
         KeyCode::Char('[') => view.select_file(view.file.saturating_sub(1)),
+        KeyCode::Char('c') => return request_code(app),
         _ => on_action_key(app, key),
     }
     None
+}
+
+/// The code screen: the same moves as a diff; `n`/`p` go to the next file not read yet, so
+/// reading a whole crate is a matter of pressing `n`.
+fn on_code_key(app: &mut App, key: KeyEvent) -> Option<Request> {
+    let page = app.page();
+    let reading = match &app.screen {
+        Screen::Code(view) => app
+            .reading
+            .get(&(view.code.name.clone(), view.code.version.clone()))
+            .cloned()
+            .unwrap_or_default(),
+        _ => return None,
+    };
+    let Screen::Code(view) = &mut app.screen else {
+        return None;
+    };
+    match key.code {
+        KeyCode::Char('q') | KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') => {
+            app.screen = Screen::Queue;
+            return None;
+        }
+        KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
+        KeyCode::Down | KeyCode::Char('j') => view.scroll_by(1, page),
+        KeyCode::Up | KeyCode::Char('k') => view.scroll_by(-1, page),
+        KeyCode::PageDown | KeyCode::Char(' ') => view.scroll_by(page as isize, page),
+        KeyCode::PageUp => view.scroll_by(-(page as isize), page),
+        KeyCode::Home | KeyCode::Char('g') => view.scroll = 0,
+        KeyCode::End | KeyCode::Char('G') => view.scroll_by(isize::MAX, page),
+        KeyCode::Char(']') | KeyCode::Tab => view.select_file(view.file + 1),
+        KeyCode::Char('[') | KeyCode::BackTab => {
+            view.select_file(view.file.saturating_sub(1));
+        }
+        KeyCode::Char('n') | KeyCode::Char('p') => {
+            let before = view.file;
+            view.jump(key.code == KeyCode::Char('n'), |i| !reading.viewed(i));
+            if view.file == before {
+                app.message = Some("every file has been viewed".to_owned());
+            }
+        }
+        KeyCode::Char('d') => return request_diff(app, DiffKind::Provenance),
+        KeyCode::Char('D') => return request_diff(app, DiffKind::Delta),
+        _ => on_action_key(app, key),
+    }
+    app.note_reading();
+    None
+}
+
+fn request_code(app: &mut App) -> Option<Request> {
+    let entry = app.selected_entry()?.clone();
+    app.start(
+        format!("reading the files of {} {}", entry.name, entry.version),
+        Request::LoadCode {
+            name: entry.name,
+            version: entry.version,
+            base: entry.delta_base,
+        },
+    )
 }
 
 /// Sign, flag and publish: the same keys on the queue and on a diff.
@@ -122,10 +187,15 @@ fn on_action_key(app: &mut App, key: KeyEvent) {
     };
     match key.code {
         KeyCode::Char('s') => {
+            // The delta box follows what was read: proposed when the delta was opened and not
+            // every file of the crate was, so a sign-off claims no more than was looked at.
+            let key = (entry.name.clone(), entry.version.clone());
+            let read_all = app.reading.get(&key).is_some_and(|r| r.complete());
+            let delta_on = app.delta_viewed.contains(&key) && !read_all;
             app.overlay = Some(Overlay::Sign(SignForm {
                 reviewed: true,
                 source_matches: false,
-                delta: entry.delta_base.clone().map(|base| (base, false)),
+                delta: entry.delta_base.clone().map(|base| (base, delta_on)),
                 notes: String::new(),
                 focus: 0,
             }));
@@ -234,14 +304,20 @@ fn on_overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Option<Requ
 }
 
 fn on_sign_form_key(app: &mut App, mut form: SignForm, key: KeyEvent) -> Option<Request> {
-    const FIELDS: usize = 4;
+    // Only lines that can change take the focus: the delta line without a base is text.
+    let fields: Vec<usize> = [0, 1, 2, NOTES]
+        .into_iter()
+        .filter(|&f| f != 2 || form.delta.is_some())
+        .collect();
+    let at = fields.iter().position(|&f| f == form.focus).unwrap_or(0);
+    let field = |i: usize| fields.get(i % fields.len()).copied().unwrap_or(NOTES);
     match key.code {
         KeyCode::Esc => {
             app.message = Some("cancelled: nothing was signed".to_owned());
             return None;
         }
-        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % FIELDS,
-        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + FIELDS - 1) % FIELDS,
+        KeyCode::Tab | KeyCode::Down => form.focus = field(at + 1),
+        KeyCode::BackTab | KeyCode::Up => form.focus = field(at + fields.len() - 1),
         KeyCode::Enter => {
             let mut criteria = Vec::new();
             if form.reviewed {
@@ -267,10 +343,15 @@ fn on_sign_form_key(app: &mut App, mut form: SignForm, key: KeyEvent) -> Option<
             }));
             return None;
         }
-        KeyCode::Backspace if form.focus == 3 => {
+        KeyCode::Backspace if form.focus == NOTES => {
             form.notes.pop();
         }
-        KeyCode::Char(c) if form.focus == 3 && !c.is_control() => form.notes.push(c),
+        KeyCode::Char(c) if form.focus == NOTES && !c.is_control() => form.notes.push(c),
+        // Typing on a checkbox is writing a note: the text goes there instead of being lost.
+        KeyCode::Char(c) if c != ' ' && !c.is_control() => {
+            form.focus = NOTES;
+            form.notes.push(c);
+        }
         KeyCode::Char(' ') => match form.focus {
             0 => form.reviewed = !form.reviewed,
             1 => form.source_matches = !form.source_matches,

@@ -4,7 +4,10 @@
 //! [`view`] draws it, [`worker`] does the slow work, [`terminal`] connects them.
 
 pub mod app;
+mod code_screen;
+pub mod code_view;
 pub mod diff_view;
+mod highlight;
 mod input;
 mod overlay;
 pub mod queue;

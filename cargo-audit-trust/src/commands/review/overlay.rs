@@ -15,9 +15,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgDn PgUp g G", "page, top, bottom"),
     ("/", "search names, statuses, badges"),
     ("Esc", "clear the search; back"),
+    ("c", "the crate's code, every file"),
     ("d Enter l", "diff: tarball vs git"),
     ("D", "diff: from the newest audited"),
-    ("n p / Tab", "next, previous changed file"),
+    ("n p / Tab", "next changed (code: unread) file"),
     ("] [", "next, previous file"),
     ("s", "sign off (criteria, delta, notes)"),
     ("x", "flag with a reason"),
@@ -167,12 +168,26 @@ fn sign_form_lines(app: &App, form: &SignForm) -> Vec<Line<'static>> {
         .unwrap_or_default();
     let check = |on: bool| if on { "[x]" } else { "[ ]" };
     let focus = |i: usize| if form.focus == i { ">" } else { " " };
+    let key = app
+        .selected_entry()
+        .map(|e| (e.name.clone(), e.version.clone()))
+        .unwrap_or_default();
+    let read = match app.reading.get(&key) {
+        Some(reading) => reading.summary(),
+        None => "read: nothing yet (c shows the code)".to_owned(),
+    };
+    let delta_seen = if app.delta_viewed.contains(&key) {
+        "; delta viewed"
+    } else {
+        ""
+    };
     let delta = match &form.delta {
         Some((base, on)) => format!("{} delta from audited {base}", check(*on)),
         None => "    delta: no audited earlier version".to_owned(),
     };
     vec![
         Line::from(format!("{who}: what did you check?")),
+        Line::from(format!("  {read}{delta_seen}")),
         Line::from(format!(
             "{}{} reviewed (read the code)",
             focus(0),

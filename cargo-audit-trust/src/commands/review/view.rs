@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::{App, Screen};
-use super::overlay;
 use super::queue::QueueEntry;
+use super::{code_screen, overlay};
 
 /// The spinner's frames: ASCII, so every terminal draws it.
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
@@ -32,6 +32,7 @@ pub fn view(app: &App, frame: &mut Frame<'_>) {
             draw_details(app, frame, right);
         }
         Screen::Diff(view) => overlay::draw_diff(view, frame, main),
+        Screen::Code(view) => code_screen::draw_code(app, view, frame, main),
     }
     draw_status(app, frame, status);
     overlay::draw_overlay(app, frame);
@@ -66,8 +67,11 @@ fn draw_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
         message.clone()
     } else {
         match app.screen {
-            Screen::Queue => "j/k move  d diff  D delta  s sign  x flag  / search".to_owned(),
-            Screen::Diff(_) => "j/k scroll  n/p file  s sign  x flag  q back".to_owned(),
+            Screen::Queue => {
+                "j/k move  c code  d diff  D delta  s sign  x flag  / search".to_owned()
+            }
+            Screen::Diff(_) => "j/k scroll  n/p file  c code  s sign  x flag  q back".to_owned(),
+            Screen::Code(_) => "j/k scroll  n next unread  ]/[ file  d/D diff  s sign".to_owned(),
         }
     };
     frame.render_widget(Paragraph::new(text), area);

@@ -1,15 +1,19 @@
 //! The background worker: downloads, clones, diffs and signing run here, one request at a time,
 //! so the UI keeps drawing and answering keys. Nothing here touches the terminal.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
+use audit_trust_core::classify::manifest::parse_manifest;
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::versions::ChangeStatus;
 use audit_trust_core::provenance::{FileStatus, ProvenanceReport, Verdict, diff_versions};
+use audit_trust_core::tarball::CrateArchive;
 
 use super::app::{Outcome, Request, SignRequest};
+use super::code_view::{CodeFile, LoadedCode, count_lines};
 use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
 use crate::error::CliError;
 use crate::output::{ErrorText, escape};
@@ -56,6 +60,14 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
                 )
                 .map_err(|e| describe(&e)),
             ),
+            Request::LoadCode {
+                name,
+                version,
+                base,
+            } => Outcome::Code(
+                load_code(settings, &mut crates, &name, &version, base.as_deref())
+                    .map_err(|e| describe(&e)),
+            ),
             Request::Publish { registry } => Outcome::Published(
                 publish_to(settings, &registry, context.key.as_deref())
                     .map(|done| escape::cell(&done.summary()))
@@ -90,6 +102,76 @@ fn sign(settings: &Settings, key: Option<&Path>, request: &SignRequest) -> Resul
     Ok(summary)
 }
 
+/// The crate store, opened on first use and kept: the lockfile and the store do not change.
+fn opened<'a>(
+    settings: &Settings,
+    crates: &'a mut Option<CrateSource>,
+) -> Result<&'a mut CrateSource, CliError> {
+    match crates {
+        Some(opened) => Ok(opened),
+        None => Ok(crates.insert(CrateSource::open(settings, false)?)),
+    }
+}
+
+/// Every published file of a version, read from the verified crate store (in memory, never
+/// extracted), with the files changed since the audited `base` marked.
+fn load_code(
+    settings: &Settings,
+    crates: &mut Option<CrateSource>,
+    name: &str,
+    version: &str,
+    base: Option<&str>,
+) -> Result<LoadedCode, CliError> {
+    let source = opened(settings, crates)?;
+    let (_, archive) = source.read(&source.package(name, version)?)?;
+    let mut changed = HashMap::new();
+    // The marks are a help, not the review: an unreadable base leaves them out.
+    let base = base.and_then(|base| {
+        let (_, old) = source.read(&source.package(name, base).ok()?).ok()?;
+        for f in diff_versions(name, base, &old, version, &archive).files {
+            let mark = match f.status {
+                ChangeStatus::Added => "new",
+                ChangeStatus::Modified => "mod",
+                ChangeStatus::Removed => continue,
+            };
+            changed.insert(f.path, mark);
+        }
+        Some(escape::cell(base))
+    });
+    let builds = build_scripts(&archive);
+    let files = archive
+        .files()
+        .iter()
+        .map(|f| CodeFile {
+            path: escape::cell(&f.path),
+            contents: Arc::new(f.contents.clone()),
+            build_script: builds.contains(&f.path),
+            lines: count_lines(&f.contents),
+            changed: changed.get(&f.path).copied(),
+        })
+        .collect();
+    Ok(LoadedCode {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        base,
+        files,
+    })
+}
+
+/// The package's build scripts as cargo would find them; `build.rs` when the manifest cannot
+/// be read (the cautious guess: it is cargo's default).
+fn build_scripts(archive: &CrateArchive) -> Vec<String> {
+    let paths: Vec<&str> = archive.files().iter().map(|f| f.path.as_str()).collect();
+    let manifest = archive
+        .get("Cargo.toml")
+        .and_then(|f| std::str::from_utf8(&f.contents).ok())
+        .and_then(|text| parse_manifest(text).ok());
+    match manifest {
+        Some(manifest) => manifest.targets(&paths).build_scripts,
+        None => vec!["build.rs".to_owned()],
+    }
+}
+
 fn load_diff(
     settings: &Settings,
     crates: &mut Option<CrateSource>,
@@ -98,10 +180,7 @@ fn load_diff(
     version: &str,
     base: Option<&str>,
 ) -> Result<LoadedDiff, CliError> {
-    let source = match crates {
-        Some(opened) => opened,
-        None => crates.insert(CrateSource::open(settings, false)?),
-    };
+    let source = opened(settings, crates)?;
     let package = source.package(name, version)?;
     let (_, archive) = source.read(&package)?;
     match (kind, base) {

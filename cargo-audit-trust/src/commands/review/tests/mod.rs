@@ -2,6 +2,7 @@
 //! compared with reviewed snapshots (`snapshots/*.txt`; `UPDATE_SNAPSHOTS=1` rewrites them, and
 //! the diff must then be read before it is committed).
 
+mod code;
 mod snapshots;
 mod state;
 

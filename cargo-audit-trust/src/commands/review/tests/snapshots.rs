@@ -12,7 +12,7 @@ use super::{key, loaded, press, sample_app};
 use crate::commands::review::app::{App, Event, update};
 use crate::commands::review::view::view;
 
-fn screen(app: &App, width: u16, height: u16) -> String {
+pub(super) fn screen(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
     terminal.draw(|frame| view(app, frame)).expect("draw");
     let buffer = terminal.backend().buffer();
@@ -27,7 +27,7 @@ fn screen(app: &App, width: u16, height: u16) -> String {
     out
 }
 
-fn assert_snapshot(name: &str, actual: &str) {
+pub(super) fn assert_snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("src/commands/review/tests/snapshots")
         .join(format!("{name}.txt"));
