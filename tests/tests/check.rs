@@ -155,7 +155,11 @@ fn without_an_audit_file_everything_is_unassigned_and_advisories_block() {
         "{leafy}"
     );
     let (_, human, _) = s.check(&[]);
-    assert_eq!(human.matches("cargo audit-trust init").count(), 1, "{human}");
+    assert_eq!(
+        human.matches("cargo audit-trust init").count(),
+        1,
+        "{human}"
+    );
     assert!(human.contains("next, for all "), "{human}");
 }
 
