@@ -144,6 +144,9 @@ pub struct App {
     pub registry: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// Quit with Ctrl-C: the run ends as an interrupted command does (exit 130), not as a
+    /// finished review.
+    pub interrupted: bool,
     /// Whether the queue has been built (until then the queue pane says it is loading).
     pub loaded: bool,
     /// Why the review had to stop; reported after the terminal is restored.
@@ -168,6 +171,7 @@ impl App {
             registry: None,
             size,
             quit: false,
+            interrupted: false,
             loaded: true,
             fatal: None,
         }

@@ -15,6 +15,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Request> {
     // Ctrl-C quits from anywhere: raw mode turns it into a key instead of a signal.
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         app.quit = true;
+        app.interrupted = true;
         return None;
     }
     if let Some(overlay) = app.overlay.take() {

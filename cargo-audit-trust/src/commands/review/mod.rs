@@ -55,6 +55,9 @@ pub fn run(settings: &Settings, args: &ReviewArgs) -> Result<ExitCode, CliError>
     terminal::run(context, &mut app)?;
     match app.fatal {
         Some(error) => Err(CliError::Usage(error)),
+        // 128 + SIGINT, as a shell reports a command stopped with Ctrl-C: a script that runs
+        // `review` must not take an interruption for a finished review.
+        None if app.interrupted => Ok(ExitCode::from(130)),
         None => Ok(ExitCode::SUCCESS),
     }
 }

@@ -133,6 +133,7 @@ fn the_diff_renders_files_lazily_and_jumps_between_changed_files() {
     assert!(!app.quit, "q on a diff goes back; q on the queue quits");
     press(&mut app, "q");
     assert!(app.quit);
+    assert!(!app.interrupted, "q is a finished review (exit 0)");
 }
 
 #[test]
@@ -262,6 +263,10 @@ fn publish_needs_a_registry_and_a_confirmation_and_help_and_ctrl_c_work_everywhe
         Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert!(app.quit);
+    assert!(
+        app.interrupted,
+        "Ctrl-C ends the run as interrupted (exit 130)"
+    );
 }
 
 #[test]
