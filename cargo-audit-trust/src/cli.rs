@@ -357,7 +357,8 @@ pub struct DiffArgs {
     #[arg(value_name = "NAME[@VERSION]")]
     pub krate: String,
 
-    /// `OLD NEW`: compare these two published versions with each other instead
+    /// `OLD NEW`: compare these two published versions with each other instead; one `VERSION`
+    /// is the same as `NAME@VERSION`
     #[arg(value_name = "VERSION", num_args = 0..=2)]
     pub versions: Vec<String>,
 

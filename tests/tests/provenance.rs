@@ -165,6 +165,8 @@ fn the_hijacked_locked_version_is_unverifiable_and_the_genuine_one_matches() {
     // 1.1.0 is not in the lockfile: fetched through the index, it matches its repository.
     let report = w.json(&["popular@1.1.0"], 0);
     assert_eq!(report["verdict"], "matches", "{report}");
+    // `diff NAME VERSION` names the same version, as `sign NAME VERSION` does.
+    assert_eq!(w.json(&["popular", "1.1.0"], 0), report);
     assert_eq!(report["repository_source"], "claimed");
     assert_eq!(report["fetched_from"], w.genuine.url());
     assert_eq!(report["commit"], w.genuine.head());
@@ -307,7 +309,7 @@ fn usage_errors_exit_2_and_unreachable_repositories_exit_1() {
     let w = world();
     for args in [
         &["popular", "--repo", "http://plain.example/r"][..],
-        &["popular", "1.0.0"][..],
+        &["popular@1.1.0", "1.0.0"][..],
         &["popular", "1.0.0", "1.1.0", "--repo", "/tmp"][..],
         &["../etc@1.0.0"][..],
         &["popular@1.x"][..],

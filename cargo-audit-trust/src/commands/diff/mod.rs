@@ -1,5 +1,5 @@
-//! `diff`: a published crate against its git repository (`diff NAME[@VERSION]`), or two
-//! published versions against each other (`diff NAME OLD NEW`).
+//! `diff`: a published crate against its git repository (`diff NAME[@VERSION]`, or
+//! `diff NAME VERSION`), or two published versions against each other (`diff NAME OLD NEW`).
 
 mod provenance;
 mod render;
@@ -19,8 +19,15 @@ use provenance::{ProvenanceRequest, repository_argument};
 const EXIT_DIFFERS: u8 = 1;
 
 pub fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode, CliError> {
-    let (name, version) = parse_spec(&args.krate)?;
-    match args.versions.as_slice() {
+    let (name, mut version) = parse_spec(&args.krate)?;
+    let mut versions = args.versions.as_slice();
+    // `diff NAME VERSION` is `diff NAME@VERSION`, as `sign NAME VERSION` names a version.
+    if let ([one], None) = (versions, &version) {
+        validate_version(one).map_err(|e| CliError::Usage(e.to_string()))?;
+        version = Some(one.clone());
+        versions = &[];
+    }
+    match versions {
         [] => provenance::run(
             settings,
             &ProvenanceRequest {
@@ -45,8 +52,8 @@ pub fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode, CliError> {
             versions::run(settings, &name, old, new, args.stat)
         }
         _ => Err(CliError::Usage(
-            "give two versions to compare (`diff NAME OLD NEW`), or none to compare with the \
-             repository"
+            "give two versions to compare (`diff NAME OLD NEW`), or one (`diff NAME VERSION`, \
+             `diff NAME@VERSION`) or none to compare with the repository"
                 .into(),
         )),
     }
