@@ -10,6 +10,7 @@ mod auditor;
 mod gate;
 mod policy;
 pub mod prune;
+pub mod renew;
 pub mod starter;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};

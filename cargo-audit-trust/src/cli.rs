@@ -118,6 +118,9 @@ pub enum Command {
     Init(InitArgs),
     /// Remove exemptions and advisory ignores that no longer match anything
     Prune(PruneArgs),
+    /// Manage exemptions: `renew` moves their expiry
+    #[command(subcommand)]
+    Exemptions(ExemptionsCommand),
     /// What to review next, the least code to read first
     Suggest(SuggestArgs),
     /// Move packages only to versions your auditors signed off (runs `cargo update --precise`)
@@ -140,6 +143,27 @@ pub struct InitArgs {
     pub exempt_days: u32,
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExemptionsCommand {
+    /// Extend matching exemptions to N days from today, recording why in each reason
+    Renew(RenewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Only exemptions of crates matching this pattern (`*` matches anything, as in `covers`)
+    /// [default: every exemption]
+    #[arg(value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// The new expiry, in days from today
+    #[arg(long, value_name = "N", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Why they are renewed (kept in each reason with today's date)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

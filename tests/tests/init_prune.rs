@@ -150,3 +150,93 @@ fn prune_removes_only_what_nothing_uses() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("nothing to prune"), "{stdout}");
 }
+
+#[test]
+fn check_warns_before_exemptions_expire_and_never_blocks_for_it() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key, "--exempt-days", "10"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("warning: 7 exemptions expire within 14 days (first: 2026-11-11)"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = s.run(&["check", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(json["expiring"][0]["kind"], "exemption", "{json}");
+    assert_eq!(json["expiring"][0]["count"], 7, "{json}");
+    assert_eq!(json["expiring"][0]["first"], "2026-11-11", "{json}");
+    let (code, stdout, _) = s.run(&["check", "--format", "sarif"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).expect("sarif");
+    let note = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "note", "{sarif}");
+    assert!(
+        note["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("7 exemptions expire")),
+        "{sarif}"
+    );
+
+    // The window is the policy's: 5 days is not yet.
+    let text = s.f.ws.read_file("Cargo.audit");
+    s.f.ws.write_file(
+        "Cargo.audit",
+        &format!("{text}\n[policy]\nexpiry-warning-days = 5\n"),
+    );
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("expire"), "{stdout}");
+}
+
+#[test]
+fn renew_extends_matching_exemptions_in_place_with_the_reason() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key, "--exempt-days", "10"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let before = s.f.ws.read_file("Cargo.audit");
+
+    let (code, stdout, stderr) = s.run(&[
+        "exemptions",
+        "renew",
+        "--days",
+        "30",
+        "--reason",
+        "review booked",
+        "lea*",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("renewed 2 exemptions until 2026-12-01"),
+        "{stdout}"
+    );
+    let after = s.f.ws.read_file("Cargo.audit");
+    // Exactly the two leafy entries changed, in their reason and expiry; nothing else did.
+    let old = "reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\nexpires = 2026-11-11\n";
+    let new = "reason = \"In Cargo.lock when the project adopted cargo audit-trust.; \
+               renewed 2026-11-01: review booked\"\nexpires = 2026-12-01\n";
+    for version in ["1.0.0", "2.0.0"] {
+        let entry = format!("package = \"leafy@{version}\"\n");
+        assert!(after.contains(&format!("{entry}{new}")), "{after}");
+    }
+    let restored = after.replace(new, old);
+    assert_eq!(restored, before);
+
+    // The warning now counts only what still comes due.
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("5 exemptions expire within 14 days (first: 2026-11-11)"),
+        "{stdout}"
+    );
+    // Renewing never shortens.
+    let (code, stdout, _) = s.run(&["exemptions", "renew", "--days", "5", "leafy"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("nothing to renew"), "{stdout}");
+    assert_eq!(s.f.ws.read_file("Cargo.audit"), after);
+}

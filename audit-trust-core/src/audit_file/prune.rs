@@ -79,7 +79,7 @@ pub fn unused_entries(
 }
 
 /// `name@1.2.3` for an exact exemption (as it is written), `name >=1, <2` for a range.
-fn exemption_label(name: &str, versions: &semver::VersionReq) -> String {
+pub(super) fn exemption_label(name: &str, versions: &semver::VersionReq) -> String {
     match versions.comparators.as_slice() {
         [only] if only.op == semver::Op::Exact && only.minor.is_some() && only.patch.is_some() => {
             format!("{name}@{}", versions.to_string().trim_start_matches('='))

@@ -5,6 +5,7 @@
 pub mod audited;
 mod checks;
 pub mod evidence;
+pub mod expiry;
 mod from_records;
 #[cfg(test)]
 mod plan_tests;
@@ -24,6 +25,7 @@ use crate::source_url::{SourceLocation, SourceUrlError};
 use crate::time::Date;
 
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+pub use expiry::ExpiryWarning;
 pub use from_records::evidence_from_records;
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
@@ -97,6 +99,7 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
         summary,
         advisory_db,
         notes,
+        expiring: expiry::expiring(input),
     }
 }
 

@@ -1,7 +1,6 @@
 //! `prune`: removes the exemptions and advisory ignores that no longer match anything, editing
 //! `Cargo.audit`'s text so everything else stays byte for byte.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -13,6 +12,7 @@ use crate::cli::PruneArgs;
 use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
+use crate::services::audit_file_edit::{io_error, replace_file};
 use crate::services::gate::open_advisory_db;
 use crate::settings::{OutputFormat, Settings};
 
@@ -89,24 +89,4 @@ fn render(path: &Path, unused: &[UnusedEntry], dry_run: bool, unchecked: Option<
         ));
     }
     out
-}
-
-/// Replaces `path` atomically: a reader sees the old file or the new one, never half of it.
-fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
-    Ok(())
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }

@@ -96,6 +96,16 @@ pub fn render_human(report: &GateReport, palette: &Palette, verbose: bool) -> St
         }
     }
 
+    // Debt coming due is a warning of its own: it concerns the policy, not one package.
+    for w in &report.expiring {
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            palette.paint(palette.bold, "warning"),
+            escape::line(&w.message)
+        );
+    }
+
     let passed: Vec<String> = [
         Status::Audited,
         Status::Exempted,
