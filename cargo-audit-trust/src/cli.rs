@@ -116,7 +116,7 @@ pub enum Command {
     Publish(PublishArgs),
     /// Write a starter Cargo.audit: your key as auditor, today's packages exempted for a while
     Init(InitArgs),
-    /// Remove exemptions and advisory ignores that no longer match anything
+    /// Remove exemptions and advisory ignores that no longer match anything or are no longer needed
     Prune(PruneArgs),
     /// Manage exemptions: `renew` moves their expiry
     #[command(subcommand)]

@@ -240,3 +240,44 @@ fn renew_extends_matching_exemptions_in_place_with_the_reason() {
     assert!(stdout.contains("nothing to renew"), "{stdout}");
     assert_eq!(s.f.ws.read_file("Cargo.audit"), after);
 }
+
+#[test]
+fn prune_removes_exemptions_that_sign_offs_made_unnecessary() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let starter = s.f.ws.read_file("Cargo.audit");
+    let (code, _, stderr) = s.run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--criteria",
+        "reviewed",
+        "--key",
+        &key,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("would remove 1 entries"), "{stdout}");
+    assert!(
+        stdout.contains("exemption for leafy@2.0.0: its packages pass without it"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = s.run(&["prune"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let entry = "\n[[exemption]]\npackage = \"leafy@2.0.0\"\n\
+                 reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\n\
+                 expires = 2027-01-30\n";
+    assert!(starter.contains(entry), "{starter}");
+    assert_eq!(
+        s.f.ws.read_file("Cargo.audit"),
+        starter.replacen(entry, "", 1)
+    );
+
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 audited, 6 exempted"), "{stdout}");
+}
