@@ -141,6 +141,11 @@ pub struct InitArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub exempt_days: u32,
+    /// Spread the exemptions' expiry evenly over the next DAYS days, smallest package first
+    /// (classifies every package, downloading crates no cache has), instead of one day for all
+    #[arg(long, value_name = "DAYS", conflicts_with = "exempt_days",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub spread: Option<u32>,
     #[command(flatten)]
     pub key: KeyArgs,
 }

@@ -281,3 +281,64 @@ fn prune_removes_exemptions_that_sign_offs_made_unnecessary() {
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("1 audited, 6 exempted"), "{stdout}");
 }
+
+/// The expiry written for `name@version` in `text`.
+fn expiry_of(text: &str, spec: &str) -> String {
+    let at = text
+        .find(&format!("package = \"{spec}\""))
+        .unwrap_or_else(|| panic!("{spec} not in {text}"));
+    let rest = &text[at..];
+    let line = rest
+        .lines()
+        .find(|l| l.starts_with("expires = "))
+        .expect("expires");
+    line.trim_start_matches("expires = ").to_owned()
+}
+
+#[test]
+fn init_spread_staggers_expiry_smallest_first() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, stdout, stderr) = s.run(&["init", "--key", &key, "--spread", "7"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("7 exemptions coming due one after another until 2026-11-08"),
+        "{stdout}"
+    );
+    let text = s.f.ws.read_file("Cargo.audit");
+    let mut dates: Vec<String> = [
+        "cc@1.0.0",
+        "devonly@0.1.0",
+        "leafy@1.0.0",
+        "leafy@2.0.0",
+        "macros@0.1.0",
+        "middle@0.2.0",
+        "nativelib@0.1.0",
+    ]
+    .iter()
+    .map(|spec| expiry_of(&text, spec))
+    .collect();
+    // The largest package (leafy 1.0.0's seven lines) comes due last.
+    assert_eq!(expiry_of(&text, "leafy@1.0.0"), "2026-11-08", "{text}");
+    dates.sort();
+    dates.dedup();
+    assert_eq!(
+        dates,
+        [
+            "2026-11-02",
+            "2026-11-03",
+            "2026-11-04",
+            "2026-11-05",
+            "2026-11-06",
+            "2026-11-07",
+            "2026-11-08"
+        ],
+        "one a day: {text}"
+    );
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("7 exemptions expire within 14 days (first: 2026-11-02)"),
+        "{stdout}"
+    );
+}

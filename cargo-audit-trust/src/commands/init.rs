@@ -4,7 +4,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_trust_core::audit_file::starter::{STARTER_RECORDS_FOLDER, Starter, starter_audit_file};
+use audit_trust_core::audit_file::starter::{
+    STARTER_RECORDS_FOLDER, Sizes, Starter, starter_audit_file,
+};
 use audit_trust_core::audit_file::{AUDIT_FILE_NAME, AuditFile};
 use audit_trust_core::names::validate_crate_name;
 use audit_trust_core::{Error, SourceKind};
@@ -14,6 +16,7 @@ use crate::cli::InitArgs;
 use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
+use crate::services::classify::analyze_inventory;
 use crate::services::signing::load_signing_key;
 use crate::settings::{OutputFormat, Settings};
 
@@ -23,7 +26,11 @@ struct InitJson {
     auditor: String,
     public_key: String,
     exemptions: usize,
+    /// The last expiry (every one's, without `--spread`).
     expires: String,
+    /// With `--spread`: the number of days the expiries are spread over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spread_days: Option<u32>,
 }
 
 pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
@@ -51,13 +58,25 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     let key = load_signing_key(args.key.key.as_deref())?.key.public_key();
     let now = settings.now;
     let today = now.date();
-    let expires = now.plus_days(i64::from(args.exempt_days)).date();
+    let days = args.spread.unwrap_or(args.exempt_days);
+    let expires = now.plus_days(i64::from(days)).date();
+    let sizes: Option<Sizes> = match args.spread {
+        Some(_) => Some(
+            analyze_inventory(&project, inventory, None)?
+                .packages
+                .into_iter()
+                .filter_map(|c| Some(((c.name, c.version), c.code_lines?)))
+                .collect(),
+        ),
+        None => None,
+    };
     let text = starter_audit_file(
         &Starter {
             auditor: &args.auditor,
             key: &key,
             today,
             expires,
+            spread: sizes.as_ref(),
         },
         &inventory.packages,
     );
@@ -80,13 +99,18 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             public_key: key.to_string(),
             exemptions,
             expires: expires.to_string(),
+            spread_days: args.spread,
         })?,
         OutputFormat::Human => write_stdout(&format!(
-            "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions until {expires}.\n\
+            "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions {until}.\n\
              Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
             target.display(),
             args.auditor,
-            records.display()
+            records.display(),
+            until = match args.spread {
+                Some(_) => format!("coming due one after another until {expires}, smallest first"),
+                None => format!("until {expires}"),
+            },
         ))?,
     }
     Ok(ExitCode::SUCCESS)
