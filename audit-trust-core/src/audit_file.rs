@@ -7,6 +7,7 @@
 //! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
 
 mod auditor;
+pub mod baseline;
 mod gate;
 mod policy;
 pub mod prune;

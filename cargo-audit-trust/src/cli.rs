@@ -146,6 +146,13 @@ pub struct InitArgs {
     #[arg(long, value_name = "DAYS", conflicts_with = "exempt_days",
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub spread: Option<u32>,
+    /// Also waive, until the exemptions' last expiry, today's advisories and yanked versions,
+    /// each listed, so CI starts green while the debt stays visible
+    #[arg(long)]
+    pub baseline: bool,
+    /// A local RustSec advisory database folder for `--baseline` [default: RustSec's, fetched]
+    #[arg(long, value_name = "PATH", requires = "baseline")]
+    pub advisory_db: Option<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
 }

@@ -342,3 +342,49 @@ fn init_spread_staggers_expiry_smallest_first() {
         "{stdout}"
     );
 }
+
+#[test]
+fn init_baseline_waives_todays_advisories_and_yanked_versions_and_lists_them() {
+    let s = Setup::new();
+    let key = s.key();
+    let folder = s.db.path().join("crates").join("leafy");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("RUSTSEC-2026-0300.md"),
+        "```toml\n[advisory]\nid = \"RUSTSEC-2026-0300\"\npackage = \"leafy\"\n\
+         date = \"2026-10-01\"\n\n[versions]\npatched = [\">= 3.0.0\"]\n```\n\n# Leaks\n\nText.\n",
+    )
+    .expect("write advisory");
+    s.f.reg.set_yanked("middle", "0.2.0", true);
+    let db = s.db.path().display().to_string();
+
+    // Without the baseline, CI is red on day one.
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    std::fs::remove_file(s.f.ws.path().join("Cargo.audit")).expect("rm");
+
+    let (code, stdout, stderr) =
+        s.run(&["init", "--key", &key, "--baseline", "--advisory-db", &db]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Baseline: waived until 2027-01-30 (1 advisory, 1 yanked version)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ignore-advisory RUSTSEC-2026-0300: Leaks (leafy@1.0.0, leafy@2.0.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("yanked middle@0.2.0"), "{stdout}");
+    let text = s.f.ws.read_file("Cargo.audit");
+    assert!(
+        text.contains("[[ignore-advisory]]\nid = \"RUSTSEC-2026-0300\"\n"),
+        "{text}"
+    );
+
+    // Green, and the waived findings stay visible.
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("middle@0.2.0: yanked"), "{stdout}");
+}

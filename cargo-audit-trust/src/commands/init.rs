@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use audit_trust_core::audit_file::baseline::{Baseline, baseline, baseline_text};
 use audit_trust_core::audit_file::starter::{
     STARTER_RECORDS_FOLDER, Sizes, Starter, starter_audit_file,
 };
@@ -17,6 +18,8 @@ use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::classify::analyze_inventory;
+use crate::services::crate_store;
+use crate::services::gate::open_advisory_db;
 use crate::services::signing::load_signing_key;
 use crate::settings::{OutputFormat, Settings};
 
@@ -31,6 +34,9 @@ struct InitJson {
     /// With `--spread`: the number of days the expiries are spread over.
     #[serde(skip_serializing_if = "Option::is_none")]
     spread_days: Option<u32>,
+    /// With `--baseline`: what was waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Baseline>,
 }
 
 pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
@@ -70,7 +76,12 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
         ),
         None => None,
     };
-    let text = starter_audit_file(
+    let waived = if args.baseline {
+        Some(read_baseline(&project, args)?)
+    } else {
+        None
+    };
+    let mut text = starter_audit_file(
         &Starter {
             auditor: &args.auditor,
             key: &key,
@@ -80,6 +91,9 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
         },
         &inventory.packages,
     );
+    if let Some(waived) = &waived {
+        text.push_str(&baseline_text(waived, today, expires));
+    }
     // The file we write must be one we can read back: a starter that fails `check` is a bug.
     AuditFile::parse(&text, &target)?;
     let dir = target.parent().map(PathBuf::from).unwrap_or_default();
@@ -100,20 +114,75 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             exemptions,
             expires: expires.to_string(),
             spread_days: args.spread,
+            baseline: waived,
         })?,
-        OutputFormat::Human => write_stdout(&format!(
-            "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions {until}.\n\
-             Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
-            target.display(),
-            args.auditor,
-            records.display(),
-            until = match args.spread {
+        OutputFormat::Human => {
+            let until = match args.spread {
                 Some(_) => format!("coming due one after another until {expires}, smallest first"),
                 None => format!("until {expires}"),
-            },
-        ))?,
+            };
+            let mut text = format!(
+                "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions {until}.\n\
+                 Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
+                target.display(),
+                args.auditor,
+                records.display(),
+            );
+            text.push_str(&render_baseline(waived.as_ref(), expires));
+            write_stdout(&text)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Today's advisories (from `--advisory-db`, else RustSec's database) and yanked versions (from
+/// the registries' indexes). A baseline that could not read the advisories is an error: a
+/// "green" start that checked nothing would be a lie.
+fn read_baseline(project: &Project, args: &InitArgs) -> Result<Baseline, CliError> {
+    let settings = &project.settings;
+    let inventory = project.inventory()?;
+    let db = open_advisory_db(project, args.advisory_db.as_deref(), &settings.progress())?;
+    let store = crate_store(project)?;
+    let registry: Vec<_> = inventory
+        .packages
+        .iter()
+        .filter(|p| p.source.is_registry())
+        .collect();
+    let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
+    let index = store.index_report(
+        &registry,
+        std::time::Duration::from_secs(max_age),
+        &settings.progress(),
+    )?;
+    Ok(baseline(&inventory.packages, Some(&db), &index))
+}
+
+fn render_baseline(waived: Option<&Baseline>, expires: audit_trust_core::time::Date) -> String {
+    let Some(waived) = waived else {
+        return String::new();
+    };
+    if waived.is_empty() {
+        return "Baseline: no advisories and no yanked versions to waive.\n".to_owned();
+    }
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut out = format!(
+        "Baseline: waived until {expires} ({}, {}):\n",
+        count(waived.advisories.len(), "advisory", "advisories"),
+        count(waived.yanked.len(), "yanked version", "yanked versions")
+    );
+    for a in &waived.advisories {
+        out.push_str(&format!(
+            "  ignore-advisory {}: {} ({})\n",
+            a.id,
+            crate::output::escape::line(&a.title),
+            a.packages.join(", ")
+        ));
+    }
+    for y in &waived.yanked {
+        out.push_str(&format!("  yanked {y}: [policy] yanked = \"warn\"\n"));
+    }
+    out
 }
 
 fn refuse(path: &std::path::Path) -> CliError {
