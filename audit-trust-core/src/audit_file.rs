@@ -7,9 +7,11 @@
 //! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
 
 mod auditor;
+pub mod baseline;
 mod gate;
 mod policy;
 pub mod prune;
+pub mod renew;
 pub mod starter;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};

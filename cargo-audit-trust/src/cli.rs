@@ -116,8 +116,11 @@ pub enum Command {
     Publish(PublishArgs),
     /// Write a starter Cargo.audit: your key as auditor, today's packages exempted for a while
     Init(InitArgs),
-    /// Remove exemptions and advisory ignores that no longer match anything
+    /// Remove exemptions and advisory ignores that no longer match anything or are no longer needed
     Prune(PruneArgs),
+    /// Manage exemptions: `renew` moves their expiry
+    #[command(subcommand)]
+    Exemptions(ExemptionsCommand),
     /// What to review next, the least code to read first
     Suggest(SuggestArgs),
     /// Move packages only to versions your auditors signed off (runs `cargo update --precise`)
@@ -138,8 +141,41 @@ pub struct InitArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub exempt_days: u32,
+    /// Spread the exemptions' expiry evenly over the next DAYS days, smallest package first
+    /// (classifies every package, downloading crates no cache has), instead of one day for all
+    #[arg(long, value_name = "DAYS", conflicts_with = "exempt_days",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub spread: Option<u32>,
+    /// Also waive, until the exemptions' last expiry, today's advisories and yanked versions,
+    /// each listed, so CI starts green while the debt stays visible
+    #[arg(long)]
+    pub baseline: bool,
+    /// A local RustSec advisory database folder for `--baseline` [default: RustSec's, fetched]
+    #[arg(long, value_name = "PATH", requires = "baseline")]
+    pub advisory_db: Option<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExemptionsCommand {
+    /// Extend matching exemptions to N days from today, recording why in each reason
+    Renew(RenewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Only exemptions of crates matching this pattern (`*` matches anything, as in `covers`)
+    /// [default: every exemption]
+    #[arg(value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// The new expiry, in days from today
+    #[arg(long, value_name = "N", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Why they are renewed (kept in each reason with today's date)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

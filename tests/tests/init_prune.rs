@@ -150,3 +150,241 @@ fn prune_removes_only_what_nothing_uses() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("nothing to prune"), "{stdout}");
 }
+
+#[test]
+fn check_warns_before_exemptions_expire_and_never_blocks_for_it() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key, "--exempt-days", "10"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("warning: 7 exemptions expire within 14 days (first: 2026-11-11)"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = s.run(&["check", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(json["expiring"][0]["kind"], "exemption", "{json}");
+    assert_eq!(json["expiring"][0]["count"], 7, "{json}");
+    assert_eq!(json["expiring"][0]["first"], "2026-11-11", "{json}");
+    let (code, stdout, _) = s.run(&["check", "--format", "sarif"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).expect("sarif");
+    let note = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "note", "{sarif}");
+    assert!(
+        note["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("7 exemptions expire")),
+        "{sarif}"
+    );
+
+    // The window is the policy's: 5 days is not yet.
+    let text = s.f.ws.read_file("Cargo.audit");
+    s.f.ws.write_file(
+        "Cargo.audit",
+        &format!("{text}\n[policy]\nexpiry-warning-days = 5\n"),
+    );
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("expire"), "{stdout}");
+}
+
+#[test]
+fn renew_extends_matching_exemptions_in_place_with_the_reason() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key, "--exempt-days", "10"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let before = s.f.ws.read_file("Cargo.audit");
+
+    let (code, stdout, stderr) = s.run(&[
+        "exemptions",
+        "renew",
+        "--days",
+        "30",
+        "--reason",
+        "review booked",
+        "lea*",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("renewed 2 exemptions until 2026-12-01"),
+        "{stdout}"
+    );
+    let after = s.f.ws.read_file("Cargo.audit");
+    // Exactly the two leafy entries changed, in their reason and expiry; nothing else did.
+    let old = "reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\nexpires = 2026-11-11\n";
+    let new = "reason = \"In Cargo.lock when the project adopted cargo audit-trust.; \
+               renewed 2026-11-01: review booked\"\nexpires = 2026-12-01\n";
+    for version in ["1.0.0", "2.0.0"] {
+        let entry = format!("package = \"leafy@{version}\"\n");
+        assert!(after.contains(&format!("{entry}{new}")), "{after}");
+    }
+    let restored = after.replace(new, old);
+    assert_eq!(restored, before);
+
+    // The warning now counts only what still comes due.
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("5 exemptions expire within 14 days (first: 2026-11-11)"),
+        "{stdout}"
+    );
+    // Renewing never shortens.
+    let (code, stdout, _) = s.run(&["exemptions", "renew", "--days", "5", "leafy"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("nothing to renew"), "{stdout}");
+    assert_eq!(s.f.ws.read_file("Cargo.audit"), after);
+}
+
+#[test]
+fn prune_removes_exemptions_that_sign_offs_made_unnecessary() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let starter = s.f.ws.read_file("Cargo.audit");
+    let (code, _, stderr) = s.run(&[
+        "sign",
+        "leafy",
+        "2.0.0",
+        "--criteria",
+        "reviewed",
+        "--key",
+        &key,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("would remove 1 entries"), "{stdout}");
+    assert!(
+        stdout.contains("exemption for leafy@2.0.0: its packages pass without it"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = s.run(&["prune"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let entry = "\n[[exemption]]\npackage = \"leafy@2.0.0\"\n\
+                 reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\n\
+                 expires = 2027-01-30\n";
+    assert!(starter.contains(entry), "{starter}");
+    assert_eq!(
+        s.f.ws.read_file("Cargo.audit"),
+        starter.replacen(entry, "", 1)
+    );
+
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 audited, 6 exempted"), "{stdout}");
+}
+
+/// The expiry written for `name@version` in `text`.
+fn expiry_of(text: &str, spec: &str) -> String {
+    let at = text
+        .find(&format!("package = \"{spec}\""))
+        .unwrap_or_else(|| panic!("{spec} not in {text}"));
+    let rest = &text[at..];
+    let line = rest
+        .lines()
+        .find(|l| l.starts_with("expires = "))
+        .expect("expires");
+    line.trim_start_matches("expires = ").to_owned()
+}
+
+#[test]
+fn init_spread_staggers_expiry_smallest_first() {
+    let s = Setup::new();
+    let key = s.key();
+    let (code, stdout, stderr) = s.run(&["init", "--key", &key, "--spread", "7"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("7 exemptions coming due one after another until 2026-11-08"),
+        "{stdout}"
+    );
+    let text = s.f.ws.read_file("Cargo.audit");
+    let mut dates: Vec<String> = [
+        "cc@1.0.0",
+        "devonly@0.1.0",
+        "leafy@1.0.0",
+        "leafy@2.0.0",
+        "macros@0.1.0",
+        "middle@0.2.0",
+        "nativelib@0.1.0",
+    ]
+    .iter()
+    .map(|spec| expiry_of(&text, spec))
+    .collect();
+    // The largest package (leafy 1.0.0's seven lines) comes due last.
+    assert_eq!(expiry_of(&text, "leafy@1.0.0"), "2026-11-08", "{text}");
+    dates.sort();
+    dates.dedup();
+    assert_eq!(
+        dates,
+        [
+            "2026-11-02",
+            "2026-11-03",
+            "2026-11-04",
+            "2026-11-05",
+            "2026-11-06",
+            "2026-11-07",
+            "2026-11-08"
+        ],
+        "one a day: {text}"
+    );
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("7 exemptions expire within 14 days (first: 2026-11-02)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn init_baseline_waives_todays_advisories_and_yanked_versions_and_lists_them() {
+    let s = Setup::new();
+    let key = s.key();
+    let folder = s.db.path().join("crates").join("leafy");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("RUSTSEC-2026-0300.md"),
+        "```toml\n[advisory]\nid = \"RUSTSEC-2026-0300\"\npackage = \"leafy\"\n\
+         date = \"2026-10-01\"\n\n[versions]\npatched = [\">= 3.0.0\"]\n```\n\n# Leaks\n\nText.\n",
+    )
+    .expect("write advisory");
+    s.f.reg.set_yanked("middle", "0.2.0", true);
+    let db = s.db.path().display().to_string();
+
+    // Without the baseline, CI is red on day one.
+    let (code, _, stderr) = s.run(&["init", "--key", &key]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    std::fs::remove_file(s.f.ws.path().join("Cargo.audit")).expect("rm");
+
+    let (code, stdout, stderr) =
+        s.run(&["init", "--key", &key, "--baseline", "--advisory-db", &db]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Baseline: waived until 2027-01-30 (1 advisory, 1 yanked version)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ignore-advisory RUSTSEC-2026-0300: Leaks (leafy@1.0.0, leafy@2.0.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("yanked middle@0.2.0"), "{stdout}");
+    let text = s.f.ws.read_file("Cargo.audit");
+    assert!(
+        text.contains("[[ignore-advisory]]\nid = \"RUSTSEC-2026-0300\"\n"),
+        "{text}"
+    );
+
+    // Green, and the waived findings stay visible.
+    let (code, stdout, stderr) = s.run(&["check"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("middle@0.2.0: yanked"), "{stdout}");
+}

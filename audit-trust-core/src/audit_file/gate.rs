@@ -25,6 +25,9 @@ pub struct Exemption {
     pub expires: Date,
     /// Byte offset of the entry in `Cargo.audit`.
     pub offset: usize,
+    /// Where the `reason` and `expires` values are written, for `exemptions renew`'s edits.
+    pub reason_span: std::ops::Range<usize>,
+    pub expires_span: std::ops::Range<usize>,
 }
 
 #[derive(Deserialize)]
@@ -32,8 +35,8 @@ pub struct Exemption {
 struct RawExemption {
     package: String,
     versions: Option<String>,
-    reason: String,
-    expires: Date,
+    reason: Spanned<String>,
+    expires: Spanned<Date>,
 }
 
 impl TryFrom<Spanned<RawExemption>> for Exemption {
@@ -42,6 +45,8 @@ impl TryFrom<Spanned<RawExemption>> for Exemption {
     fn try_from(raw: Spanned<RawExemption>) -> Result<Exemption, String> {
         let offset = raw.span().start;
         let raw = raw.into_inner();
+        let (reason_span, expires_span) = (raw.reason.span(), raw.expires.span());
+        let (reason, expires) = (raw.reason.into_inner(), raw.expires.into_inner());
         let (name, versions) = match (raw.package.split_once('@'), &raw.versions) {
             (Some((name, version)), None) => {
                 let exact = validate_version(version).map_err(|e| format!("[[exemption]] {e}"))?;
@@ -69,13 +74,15 @@ impl TryFrom<Spanned<RawExemption>> for Exemption {
             }
         };
         validate_crate_name(&name).map_err(|e| format!("[[exemption]] {e}"))?;
-        require_reason(&raw.reason, "[[exemption]]")?;
+        require_reason(&reason, "[[exemption]]")?;
         Ok(Exemption {
             name,
             versions,
-            reason: raw.reason,
-            expires: raw.expires,
+            reason,
+            expires,
             offset,
+            reason_span,
+            expires_span,
         })
     }
 }

@@ -43,6 +43,9 @@ pub struct Policy {
     /// How long an index entry (yanked flags, checksums) is used before it is checked again
     /// (default 30 minutes).
     pub index_max_age_minutes: Option<u64>,
+    /// How many days before an exemption or advisory ignore expires `check` starts warning
+    /// (default 14; 0 turns the warning off).
+    pub expiry_warning_days: Option<u32>,
 }
 
 impl Policy {
@@ -80,6 +83,10 @@ impl Policy {
 
     pub fn index_max_age_minutes(&self) -> u64 {
         self.index_max_age_minutes.unwrap_or(30)
+    }
+
+    pub fn expiry_warning_days(&self) -> u32 {
+        self.expiry_warning_days.unwrap_or(14)
     }
 
     /// Checks that span fields; `Err((key, message))` names the offending key.

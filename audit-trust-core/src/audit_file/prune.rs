@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::AuditFile;
 use crate::Error;
 use crate::advisories::AdvisoryDatabase;
+use crate::gate::{GateInput, evaluate};
 use crate::inventory::{Inventory, SourceKind};
 use crate::lockfile::line_of;
 
@@ -19,10 +20,21 @@ pub enum EntryKind {
     IgnoreAdvisory,
 }
 
+/// Why an entry can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PruneReason {
+    /// No package of the lockfile matches it (or the advisory covers none).
+    Unmatched,
+    /// Every package it matches passes the gate without any exemption (signed off, imported).
+    NotNeeded,
+}
+
 /// An entry nothing uses any more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnusedEntry {
     pub kind: EntryKind,
+    pub why: PruneReason,
     /// `name@version`, `name` with its range, or the advisory id.
     pub label: String,
     /// Line of the entry in `Cargo.audit` (1-based).
@@ -51,6 +63,7 @@ pub fn unused_entries(
         if !not_first_party().any(|p| x.matches(&p.name, &p.version)) {
             out.push(UnusedEntry {
                 kind: EntryKind::Exemption,
+                why: PruneReason::Unmatched,
                 label: exemption_label(&x.name, &x.versions),
                 line: line_of(text, x.offset),
                 offset: x.offset,
@@ -67,6 +80,7 @@ pub fn unused_entries(
             if !used {
                 out.push(UnusedEntry {
                     kind: EntryKind::IgnoreAdvisory,
+                    why: PruneReason::Unmatched,
                     label: ignore.id.clone(),
                     line: line_of(text, ignore.offset),
                     offset: ignore.offset,
@@ -78,8 +92,50 @@ pub fn unused_entries(
     out
 }
 
+/// The exemptions that match packages of the lockfile, every one of which passes the gate
+/// without any exemption at all: sign-offs (or imports) made them unnecessary. Judged by the
+/// gate itself, run once with no exemptions, so "unnecessary" means exactly what `check` would
+/// say. A package still blocked for another reason (an advisory) keeps its exemption: it will
+/// need it again once that is fixed.
+pub fn unneeded_exemptions(text: &str, input: &GateInput<'_>) -> Vec<UnusedEntry> {
+    let without = AuditFile {
+        exemptions: Vec::new(),
+        ..input.audit_file.clone()
+    };
+    let report = evaluate(&GateInput {
+        audit_file: &without,
+        notes: Vec::new(),
+        ..*input
+    });
+    let passes = |name: &str, version: &semver::Version| {
+        report
+            .packages
+            .iter()
+            .any(|v| v.name == name && &v.version == version && !v.blocked)
+    };
+    let mut out = Vec::new();
+    for x in &input.audit_file.exemptions {
+        let mut matched = input
+            .inventory
+            .packages
+            .iter()
+            .filter(|p| p.source != SourceKind::Path && x.matches(&p.name, &p.version))
+            .peekable();
+        if matched.peek().is_some() && matched.all(|p| passes(&p.name, &p.version)) {
+            out.push(UnusedEntry {
+                kind: EntryKind::Exemption,
+                why: PruneReason::NotNeeded,
+                label: exemption_label(&x.name, &x.versions),
+                line: line_of(text, x.offset),
+                offset: x.offset,
+            });
+        }
+    }
+    out
+}
+
 /// `name@1.2.3` for an exact exemption (as it is written), `name >=1, <2` for a range.
-fn exemption_label(name: &str, versions: &semver::VersionReq) -> String {
+pub(super) fn exemption_label(name: &str, versions: &semver::VersionReq) -> String {
     match versions.comparators.as_slice() {
         [only] if only.op == semver::Op::Exact && only.minor.is_some() && only.patch.is_some() => {
             format!("{name}@{}", versions.to_string().trim_start_matches('='))
@@ -242,6 +298,7 @@ mod tests {
         let gone = &file.exemptions[1];
         let unused = vec![UnusedEntry {
             kind: EntryKind::Exemption,
+            why: PruneReason::Unmatched,
             label: "gone".into(),
             line: line_of(FILE, gone.offset),
             offset: gone.offset,
@@ -261,6 +318,7 @@ mod tests {
         let ignore = &file.ignored_advisories[0];
         let unused = vec![UnusedEntry {
             kind: EntryKind::IgnoreAdvisory,
+            why: PruneReason::Unmatched,
             label: ignore.id.clone(),
             line: 0,
             offset: ignore.offset,

@@ -16,9 +16,16 @@ pub struct Starter<'a> {
     pub auditor: &'a str,
     pub key: &'a PublicKey,
     pub today: Date,
-    /// The last day the starter exemptions count.
+    /// The last day the starter exemptions count (the last of them, with `spread`).
     pub expires: Date,
+    /// `--spread`: the exemptions come due one after another, evenly from `today` to
+    /// `expires`, the smallest package first, instead of all on one day.
+    pub spread: Option<&'a Sizes>,
 }
+
+/// Lines of code per `(name, version)`, for ordering a spread; a package without a size (not
+/// classified) comes due last.
+pub type Sizes = std::collections::HashMap<(String, String), u64>;
 
 /// The starter file for `packages` (first-party ones are skipped: they need nothing). Each
 /// registry or git package gets an exact `name@version` exemption, so a new version is never
@@ -52,14 +59,61 @@ pub fn starter_audit_file(starter: &Starter<'_>, packages: &[Package]) -> String
         .collect();
     specs.sort();
     specs.dedup();
-    for (name, version) in specs {
+    let due = match starter.spread {
+        Some(sizes) => {
+            specs.sort_by_key(|spec| (sizes.get(spec).copied().unwrap_or(u64::MAX), spec.clone()));
+            spread_dates(starter.today, starter.expires, specs.len())
+        }
+        None => vec![starter.expires; specs.len()],
+    };
+    for ((name, version), expires) in specs.into_iter().zip(due) {
         let _ = write!(
             out,
             "\n[[exemption]]\npackage = \"{name}@{version}\"\n\
              reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\n\
-             expires = {}\n",
-            starter.expires
+             expires = {expires}\n"
         );
     }
     out
+}
+
+/// `count` due dates spread evenly over the days after `today` up to `last`: the i-th (from 1)
+/// is due after ⌈i·days/count⌉ days, so the last is due on `last` and none before tomorrow.
+pub fn spread_dates(today: Date, last: Date, count: usize) -> Vec<Date> {
+    let days = last.days_since(today).max(1);
+    let n = i64::try_from(count.max(1)).unwrap_or(i64::MAX);
+    (1..=n)
+        .take(count)
+        .map(|i| {
+            let offset = (i.saturating_mul(days) + n - 1) / n;
+            today.start().plus_days(offset).date()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_dates_are_even_and_end_on_the_last_day() {
+        let today = Date::parse("2026-11-01").expect("date");
+        let last = Date::parse("2026-11-11").expect("date");
+        let dates: Vec<String> = spread_dates(today, last, 4)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            dates,
+            ["2026-11-04", "2026-11-06", "2026-11-09", "2026-11-11"]
+        );
+        // More packages than days: several a day, none today.
+        let many = spread_dates(today, last, 25);
+        assert_eq!(
+            many.first().map(ToString::to_string).as_deref(),
+            Some("2026-11-02")
+        );
+        assert_eq!(many.last(), Some(&last));
+        assert!(spread_dates(today, last, 0).is_empty());
+    }
 }

@@ -6,6 +6,7 @@ pub mod audited;
 mod checks;
 mod code;
 pub mod evidence;
+pub mod expiry;
 mod from_records;
 #[cfg(test)]
 mod input_tests;
@@ -28,6 +29,7 @@ use crate::time::Date;
 
 pub use code::ReasonCode;
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
+pub use expiry::ExpiryWarning;
 pub use from_records::evidence_from_records;
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
@@ -100,6 +102,7 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
         summary,
         advisory_db,
         notes,
+        expiring: expiry::expiring(input),
     }
 }
 

@@ -119,6 +119,8 @@ pub struct GateReport {
     pub advisory_db: Option<AdvisoryDbSummary>,
     /// Things the run could not check or decided not to trust, in plain words.
     pub notes: Vec<String>,
+    /// Exemptions and advisory ignores that expire soon (a warning; never blocks).
+    pub expiring: Vec<super::expiry::ExpiryWarning>,
 }
 
 impl GateReport {

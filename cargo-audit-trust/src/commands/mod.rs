@@ -2,6 +2,7 @@
 
 mod check;
 mod diff;
+mod exemptions;
 mod init;
 mod key;
 mod list;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Publish(args) => publish::run(settings, args),
         Command::Init(args) => init::run(settings, args),
         Command::Prune(args) => prune::run(settings, args),
+        Command::Exemptions(command) => exemptions::run(settings, command),
         Command::Update(args) => update::run(settings, args),
         Command::Suggest(args) => suggest::run(settings, args),
         Command::Review(args) => review::run(settings, args),

@@ -1,19 +1,21 @@
-//! `prune`: removes the exemptions and advisory ignores that no longer match anything, editing
-//! `Cargo.audit`'s text so everything else stays byte for byte.
+//! `prune`: removes the exemptions and advisory ignores that no longer match anything, and the
+//! exemptions that sign-offs made unnecessary, editing `Cargo.audit`'s text so everything else
+//! stays byte for byte.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use audit_trust_core::Error;
-use audit_trust_core::audit_file::prune::{EntryKind, UnusedEntry, remove_entries, unused_entries};
+use audit_trust_core::audit_file::prune::{
+    EntryKind, PruneReason, UnusedEntry, remove_entries, unneeded_exemptions, unused_entries,
+};
 use serde::Serialize;
 
 use crate::cli::PruneArgs;
 use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
-use crate::project::{InventoryNeed, Project};
-use crate::services::gate::open_advisory_db;
+use crate::services::audit_file_edit::{io_error, replace_file};
+use crate::services::gate::GateContext;
 use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
@@ -27,18 +29,28 @@ struct PruneJson<'a> {
 }
 
 pub fn run(settings: &Settings, args: &PruneArgs) -> Result<ExitCode, CliError> {
-    let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
+    // The gate's inputs: whether an exemption is still needed is the gate's own judgement.
+    let context = GateContext::gather(settings, args.advisory_db.as_deref())?;
+    let project = &context.project;
     let path = project.require_audit_file()?.to_path_buf();
-    let inventory = project.inventory()?;
     let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
     // Without a database the ignores cannot be judged: they are kept, and the output says so.
-    let (db, unchecked) =
-        match open_advisory_db(&project, args.advisory_db.as_deref(), &settings.progress()) {
-            Ok(db) => (Some(db), None),
-            Err(CliError::Core(e @ Error::AdvisoryDb { .. })) => (None, Some(e.to_string())),
-            Err(other) => return Err(other),
-        };
-    let unused = unused_entries(&text, &project.audit_file, inventory, db.as_ref());
+    // Exemptions are still judged: without advisories, fewer packages are blocked, never more,
+    // and an exemption never waived an advisory anyway.
+    let unchecked = context.db_error.as_ref().map(Error::to_string);
+    let mut unused = unused_entries(
+        &text,
+        &project.audit_file,
+        &context.inventory,
+        context.db.as_ref(),
+    );
+    let input = context.input();
+    for entry in unneeded_exemptions(&text, &input) {
+        if !unused.iter().any(|u| u.line == entry.line) {
+            unused.push(entry);
+        }
+    }
+    unused.sort_by_key(|e| e.line);
     if !args.dry_run && !unused.is_empty() {
         let edited = remove_entries(&text, &project.audit_file, &unused, &path)?;
         replace_file(&path, &edited)?;
@@ -73,9 +85,12 @@ fn render(path: &Path, unused: &[UnusedEntry], dry_run: bool, unchecked: Option<
                 EntryKind::Exemption => "exemption for",
                 EntryKind::IgnoreAdvisory => "ignore of",
             };
-            let why = match entry.kind {
-                EntryKind::Exemption => "no package in Cargo.lock matches it",
-                EntryKind::IgnoreAdvisory => "the advisory covers no package in Cargo.lock",
+            let why = match (entry.kind, entry.why) {
+                (_, PruneReason::NotNeeded) => {
+                    "its packages pass without it (signed off or imported)"
+                }
+                (EntryKind::Exemption, _) => "no package in Cargo.lock matches it",
+                (EntryKind::IgnoreAdvisory, _) => "the advisory covers no package in Cargo.lock",
             };
             out.push_str(&format!(
                 "  line {}: {what} {}: {why}\n",
@@ -89,24 +104,4 @@ fn render(path: &Path, unused: &[UnusedEntry], dry_run: bool, unchecked: Option<
         ));
     }
     out
-}
-
-/// Replaces `path` atomically: a reader sees the old file or the new one, never half of it.
-fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
-    Ok(())
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }

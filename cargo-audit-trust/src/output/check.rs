@@ -129,6 +129,16 @@ pub fn render_human(
         }
     }
 
+    // Debt coming due is a warning of its own: it concerns the policy, not one package.
+    for w in &report.expiring {
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            palette.paint(palette.bold, "warning"),
+            escape::line(&w.message)
+        );
+    }
+
     let passed: Vec<String> = [
         Status::Audited,
         Status::Exempted,

@@ -51,6 +51,16 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
                 "rules": rules.into_values().collect::<Vec<_>>(),
             }},
             "results": results,
+            // Expiring exemptions concern Cargo.audit, not a package of the lockfile: they are
+            // notifications of the run, at level note, never results that fail a scan.
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": report.expiring.iter().map(|w| json!({
+                    "level": "note",
+                    "message": { "text": w.message },
+                    "descriptor": { "id": "expiring-soon" },
+                })).collect::<Vec<_>>(),
+            }],
         }]
     }))
 }

@@ -2,6 +2,7 @@
 //! these and never each other. Each function takes plain values, prints nothing and returns
 //! what it found, so the command (or the review UI) decides how to show it.
 
+pub mod audit_file_edit;
 pub mod classify;
 pub mod crate_source;
 pub mod evidence;

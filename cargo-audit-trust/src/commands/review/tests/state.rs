@@ -304,6 +304,7 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
         summary: Summary::default(),
         advisory_db: None,
         notes: Vec::new(),
+        expiring: Vec::new(),
     };
     let audit_file = audit_trust_core::audit_file::AuditFile::default();
     let queue = build_queue(&QueueInput {

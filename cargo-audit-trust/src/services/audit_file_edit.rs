@@ -1,0 +1,29 @@
+//! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use audit_trust_core::Error;
+
+use crate::error::CliError;
+
+/// Replaces `path` atomically: a temporary file in the same folder, renamed over it, so a
+/// reader (or a crash) sees the old file or the new one, never half of it.
+pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| io_error(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(())
+}
+
+pub fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
