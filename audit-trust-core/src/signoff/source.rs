@@ -198,15 +198,18 @@ fn problems_at(rejected: &[RejectedItem], path: &std::path::Path) -> Option<Reje
         .map(|r| r.rejection.clone())
 }
 
-/// An accepted revocation withdraws the record it names, if the same auditor made it.
-/// Revocations themselves stay accepted: they are part of the history.
+/// An accepted revocation withdraws the record it names, if the same key signed both. Not
+/// merely the same auditor: a second key of an auditor (a CI or bot key, perhaps limited to
+/// `source-matches`) must not be able to withdraw the flag a person signed with another key; the
+/// registry refuses such revocations too. Revocations themselves stay accepted: they are part
+/// of the history.
 fn apply_revocations(out: &mut VerifiedSource) {
-    let revoked: HashMap<(String, RecordId), RecordId> = out
+    let revoked: HashMap<(PublicKey, RecordId), RecordId> = out
         .accepted
         .iter()
         .filter_map(|a| match &a.record.record().statement {
             Statement::Revocation { revokes, .. } => {
-                Some(((a.auditor.clone(), *revokes), a.record.id()))
+                Some(((*a.record.key(), *revokes), a.record.id()))
             }
             _ => None,
         })
@@ -217,7 +220,7 @@ fn apply_revocations(out: &mut VerifiedSource) {
             accepted.record.record().statement,
             Statement::Revocation { .. }
         );
-        match revoked.get(&(accepted.auditor.clone(), accepted.record.id())) {
+        match revoked.get(&(*accepted.record.key(), accepted.record.id())) {
             Some(by) if !is_revocation => out.revoked.push(RevokedRecord {
                 auditor: accepted.auditor,
                 record: accepted.record,

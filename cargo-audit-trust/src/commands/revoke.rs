@@ -21,7 +21,7 @@ pub fn run(settings: &Settings, args: &RevokeArgs) -> Result<ExitCode, CliError>
         Ok(id) => id,
         Err(_) => signer
             .store
-            .find_record_by_prefix(&args.id)
+            .find_record_by_prefix(&args.id, &signer.public())
             .map_err(|e| CliError::Usage(format!("`{}`: {e}", escape::line(args.id.trim()))))?,
     };
     let record = Record {

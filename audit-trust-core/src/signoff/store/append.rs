@@ -64,6 +64,7 @@ impl LocalStore {
             if !ids.insert(record.id()) {
                 continue;
             }
+            self.check_revocation(record, &contents)?;
             let file = self.file_for(record, &contents, &planned.files)?;
             planned.add(file, record);
         }
@@ -94,18 +95,6 @@ impl LocalStore {
                     .ok_or_else(|| {
                         self.error(&format!("no record {revokes} in this store to revoke"))
                     })?;
-                // A second revocation changes nothing and would read as a dispute in the
-                // history; the first one already withdrew the record.
-                let earlier = contents.records.iter().find(|r| {
-                    matches!(&r.record.record().statement,
-                        Statement::Revocation { revokes: other, .. } if other == revokes)
-                });
-                if let Some(earlier) = earlier {
-                    return Err(self.error(&format!(
-                        "record {revokes} is already revoked, by record {}",
-                        earlier.record.id()
-                    )));
-                }
                 return Ok(target.location.path.clone());
             }
             Statement::SignOff { subject, .. } | Statement::Flag { subject, .. } => subject.name(),
@@ -126,6 +115,47 @@ impl LocalStore {
             )));
         }
         Ok(file)
+    }
+
+    /// What this tool refuses to sign, though a store may hold it (a mirror keeps whatever its
+    /// source served): a revocation of another key's record, which clients ignore, and a
+    /// second revocation of one record.
+    fn check_revocation(
+        &self,
+        record: &SignedRecord,
+        contents: &StoreContents,
+    ) -> Result<(), Error> {
+        let Statement::Revocation { revokes, .. } = &record.record().statement else {
+            return Ok(());
+        };
+        let Some(target) = contents.records.iter().find(|r| r.record.id() == *revokes) else {
+            // `file_for` reports the missing target.
+            return Ok(());
+        };
+        // Clients apply a revocation only to its own key's records: one of another
+        // key would be stored and count for nothing.
+        if target.record.key() != record.key() {
+            return Err(self.error(&format!(
+                "record {revokes} was signed by {}, not by {}: a revocation withdraws \
+                 only its own key's records",
+                target.record.key(),
+                record.key()
+            )));
+        }
+        // A second revocation changes nothing and would read as a dispute in the
+        // history; the first one already withdrew the record.
+        let earlier = contents.records.iter().find(|r| {
+            r.record.key() == record.key()
+                && matches!(&r.record.record().statement,
+                    Statement::Revocation { revokes: other, .. } if other == revokes)
+        });
+        if let Some(earlier) = earlier {
+            return Err(self.error(&format!(
+                "record {revokes} is already revoked, by record {}",
+                earlier.record.id()
+            )));
+        }
+        Ok(())
     }
 
     fn error(&self, message: &str) -> Error {
@@ -176,8 +206,14 @@ impl LocalStore {
     pub fn import_unverified_head(&self, key: &PublicKey, served: &str) -> Result<(), Error> {
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         let _lock = FolderLock::exclusive(&self.root)?;
+        // Bounded in bytes, well under what the store reads for a head file: a longer file
+        // would make the whole mirror unreadable, for every auditor it serves.
         let mut text = String::from("unverified head served by the source\n");
-        text.extend(served.chars().take(1024));
+        let mut end = served.len().min(1024);
+        while !served.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.push_str(&served[..end]);
         write_store_file(&self.head_file(key), text.as_bytes())
     }
 }

@@ -121,9 +121,9 @@ impl LocalStore {
             .join(format!("{}.json", key.hex()))
     }
 
-    /// The record whose id starts with `prefix` (at least 8 hex digits, as git abbreviates
-    /// commits), if exactly one record of the store has such an id.
-    pub fn find_record_by_prefix(&self, prefix: &str) -> Result<RecordId, Error> {
+    /// The record of `key` whose id starts with `prefix` (at least 8 hex digits, as git
+    /// abbreviates commits), if exactly one record of that key in the store has such an id.
+    pub fn find_record_by_prefix(&self, prefix: &str, key: &PublicKey) -> Result<RecordId, Error> {
         let prefix = prefix.trim().to_ascii_lowercase();
         let error = |message: String| Error::Store {
             path: self.root.clone(),
@@ -136,16 +136,18 @@ impl LocalStore {
             )));
         }
         let contents = self.read()?;
-        let mut matching: Vec<RecordId> = contents
+        // A set: a line repeated by a git merge is still one record.
+        let matching: std::collections::BTreeSet<RecordId> = contents
             .records
             .iter()
+            .filter(|r| r.record.key() == key)
             .map(|r| r.record.id())
             .filter(|id| id.to_string().starts_with(&prefix))
             .collect();
-        matching.dedup();
+        let matching: Vec<RecordId> = matching.into_iter().collect();
         match matching.as_slice() {
             [one] => Ok(*one),
-            [] => Err(error(format!("no record {prefix}… in this store"))),
+            [] => Err(error(format!("no record {prefix}… of {key} in this store"))),
             many => Err(error(format!(
                 "{} records start with {prefix}: give more digits",
                 many.len()

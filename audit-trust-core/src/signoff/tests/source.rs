@@ -177,28 +177,43 @@ fn a_store_rolled_back_to_hide_a_flag_is_caught_by_the_cache() {
 }
 
 #[test]
-fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
+fn revocations_withdraw_records_of_the_same_key_and_pins_are_enforced() {
     let w = World::new();
     let (k, bot) = (key(1), key(2));
     let target = reviewed(&k, "a", "1.0.0");
-    let revocation = SignedRecord::sign(
-        Record {
-            key: bot.public_key(),
-            created: now(),
-            statement: Statement::Revocation {
-                revokes: target.id(),
-                reason: "mistake".into(),
+    let revoke_with = |signer: &SigningKey| {
+        SignedRecord::sign(
+            Record {
+                key: signer.public_key(),
+                created: now(),
+                statement: Statement::Revocation {
+                    revokes: target.id(),
+                    reason: "mistake".into(),
+                },
             },
-        },
-        &bot,
-    )
-    .expect("valid");
+            signer,
+        )
+        .expect("valid")
+    };
+    let revocation = revoke_with(&bot);
     w.append(std::slice::from_ref(&target), &k);
-    w.append(std::slice::from_ref(&revocation), &bot);
-    // Same auditor, two keys: the revocation counts.
+    // `append` refuses to store it; whoever holds the bot key can still write the line and sign
+    // a head over it.
+    plant(&w.store(), &revocation, &bot);
+    // Same auditor, another key: a stolen second key (a CI or bot key) must not withdraw what
+    // the first signed, a flag above all. The record stays.
     let team = auditor(vec![pin(&k), pin(&bot)]);
     let v = w.verify(&[&team], now());
-    assert_eq!(accepted_ids(&v), [revocation.id()]);
+    let mut ids = accepted_ids(&v);
+    ids.sort();
+    let mut expected = vec![target.id(), revocation.id()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(v.revoked.is_empty());
+    // The key that signed it can.
+    let own = revoke_with(&k);
+    w.append(std::slice::from_ref(&own), &k);
+    let v = w.verify(&[&team], now());
     assert!(
         v.rejected.is_empty(),
         "a revocation is history, not a failure"
@@ -206,7 +221,7 @@ fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
     assert_eq!(v.revoked.len(), 1);
     assert_eq!(
         (v.revoked[0].record.id(), v.revoked[0].by),
-        (target.id(), revocation.id())
+        (target.id(), own.id())
     );
     // The bot key belongs to another auditor: it cannot revoke the team's record.
     let mut team_only = auditor(vec![pin(&k)]);
@@ -215,7 +230,7 @@ fn revocations_withdraw_records_of_the_same_auditor_and_pins_are_enforced() {
     bots.name = "bots".into();
     let fresh = World::new();
     fresh.append(std::slice::from_ref(&target), &k);
-    fresh.append(&[revocation], &bot);
+    plant(&fresh.store(), &revocation, &bot);
     let v = fresh.verify(&[&team_only, &bots], now());
     assert_eq!(v.accepted.len(), 2);
     assert!(v.rejected.is_empty());
@@ -380,4 +395,14 @@ fn copy_store(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(&path, to.join(sub).join(name)).expect("copy");
         }
     }
+}
+
+/// Writes `record` and a head of its key over it, as someone holding `key` can by hand.
+fn plant(store: &LocalStore, record: &SignedRecord, key: &SigningKey) {
+    let ids = std::collections::BTreeSet::from([record.id()]);
+    let head = Head::next(None, key.public_key(), &ids, now(), LIFETIME_DAYS);
+    let head = SignedHead::sign(head, key).expect("sign head");
+    store
+        .import(std::slice::from_ref(record), Some(&head))
+        .expect("import");
 }

@@ -298,3 +298,24 @@ fn concurrent_processes_lose_nothing() {
     }
     check_nothing_lost(dir.path(), writers);
 }
+
+#[test]
+fn a_long_unverified_head_is_kept_bounded_and_the_mirror_stays_readable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = LocalStore::new(dir.path());
+    let k = key(1);
+    // 2,000 four-byte characters: 8,000 bytes, twice what a head file may hold.
+    let served = "\u{1F600}".repeat(2000);
+    store
+        .import_unverified_head(&k.public_key(), &served)
+        .expect("import");
+    let contents = store.read().expect("the mirror stays readable");
+    assert!(contents.heads.is_empty());
+    assert_eq!(contents.problems.len(), 1, "{:?}", contents.problems);
+    assert!(
+        contents.problems[0]
+            .0
+            .path
+            .ends_with(format!("{}.json", k.public_key().hex()))
+    );
+}
