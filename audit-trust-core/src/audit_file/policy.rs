@@ -37,8 +37,8 @@ pub struct Policy {
     pub informational_advisories: Option<Action>,
     /// Independent sign-offs (from different auditors) a package needs (default 1).
     pub sign_offs_required: Option<u32>,
-    /// How old cached sign-offs of an unreachable source may be before the gate fails (default
-    /// 24 hours).
+    /// How old cached sign-offs of a source that cannot be synced may be and still be used
+    /// (default 0: never; the gate fails closed).
     pub cache_max_age_hours: Option<u64>,
     /// How long an index entry (yanked flags, checksums) is used before it is checked again
     /// (default 30 minutes).
@@ -77,8 +77,11 @@ impl Policy {
         self.sign_offs_required.unwrap_or(1)
     }
 
+    /// 0 unless the policy opts in: a source that does not answer, or answers an error, could
+    /// be hiding a flag published since the last sync, so using an older copy is an explicit
+    /// choice of the project's, never a default.
     pub fn cache_max_age_hours(&self) -> u64 {
-        self.cache_max_age_hours.unwrap_or(24)
+        self.cache_max_age_hours.unwrap_or(0)
     }
 
     pub fn index_max_age_minutes(&self) -> u64 {

@@ -113,7 +113,8 @@ fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
         &path,
         format!(
             "[[auditor]]\nname = \"team\"\ncovers = [\"leafy\", \"other\"]\n\
-             records = {{ registry = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n"
+             records = {{ registry = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n\n\
+             [policy]\ncache-max-age-hours = 24\n"
         ),
     )
     .expect("write");

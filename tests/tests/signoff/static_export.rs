@@ -47,7 +47,8 @@ fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
         &path,
         format!(
             "[[auditor]]\nname = \"team\"\ncovers = [\"leafy\", \"other\"]\n\
-             records = {{ url = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n"
+             records = {{ url = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n\n\
+             [policy]\ncache-max-age-hours = 24\n"
         ),
     )
     .expect("write");
@@ -252,6 +253,18 @@ fn a_static_export_is_read_verified_without_the_registry() {
             .contains("using its records as mirrored 0 hour(s) ago"),
         "{q}"
     );
+    // Only because the policy opted in: by default a source that cannot be synced fails
+    // closed, since it may be hiding a flag published since the last sync.
+    let text = std::fs::read_to_string(&consumer).expect("read");
+    std::fs::write(&consumer, text.replace("cache-max-age-hours = 24", "")).expect("write");
+    let out = w
+        .cmd()
+        .args(["query", "leafy", "--format", "json", "--audit-file"])
+        .arg(&consumer)
+        .output()
+        .expect("run query");
+    assert_eq!(out.status.code(), Some(2), "no opt-in, no stale copy");
+    std::fs::write(&consumer, text).expect("restore");
     drop_mirror(&w);
     let out = w
         .cmd()
