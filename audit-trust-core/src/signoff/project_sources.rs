@@ -114,42 +114,32 @@ pub fn verify_project_sources(
         }
     }
     for (source, auditors) in sources {
-        let (folder, source_id) = match source {
-            Source::Folder(folder) => {
-                let id = format!("folder:{}", folder.display());
-                (folder, id)
-            }
-            Source::Registry(url) => {
+        let (folder, source_id, synced) = match &source {
+            Source::Folder(folder) => (
+                folder.clone(),
+                format!("folder:{}", folder.display()),
+                false,
+            ),
+            Source::Registry(_) | Source::Static(_) => {
                 let Some(remote) = remote else { continue };
-                let path = mirror_path(remote.cache_dir, &url);
-                let client = RegistryClient::new(&url, remote.http);
-                let mirror = mirror_remote(
-                    &client,
-                    Remote::Registry(&url),
-                    path,
-                    &auditors,
-                    remote,
-                    &mut out.notes,
-                )?;
-                (mirror, format!("registry:{url}"))
-            }
-            Source::Static(url) => {
-                let Some(remote) = remote else { continue };
-                let path = static_mirror_path(remote.cache_dir, &url);
-                let client = StaticClient::new(&url, remote.http, Some(path.clone()));
-                let mirror = mirror_remote(
-                    &client,
-                    Remote::Static(&url),
-                    path,
-                    &auditors,
-                    remote,
-                    &mut out.notes,
-                )?;
-                (mirror, format!("url:{url}"))
+                sync_remote(&source, remote, &auditors, &mut out.notes)?
             }
         };
-        let contents = LocalStore::new(&folder).read()?;
-        let verified = verify_source(contents, &folder, &auditors, &source_id, cache, now)?;
+        let mut verified = verify_folder(&folder, &auditors, &source_id, cache, now)?;
+        // A mirror only ever grows, so one bad answer (a replayed record, a garbled line) would
+        // break a key there for good. Before reporting a log that does not verify, start the
+        // mirror over once from what the source serves now; the cache of heads still catches
+        // a rollback, so this forgives nothing a source did.
+        // Only when the source answered just now: a mirror standing in for an unreachable one
+        // is all there is.
+        if let Some(remote) = remote
+            && synced
+            && !verified.unverified.is_empty()
+        {
+            std::fs::remove_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+            let (folder, source_id, _) = sync_remote(&source, remote, &auditors, &mut out.notes)?;
+            verified = verify_folder(&folder, &auditors, &source_id, cache, now)?;
+        }
         out.accepted.extend(verified.accepted);
         out.rejected.extend(verified.rejected);
         out.unverified.extend(verified.unverified);
@@ -157,6 +147,55 @@ pub fn verify_project_sources(
         out.revoked.extend(verified.revoked);
     }
     Ok(out)
+}
+
+fn verify_folder(
+    folder: &Path,
+    auditors: &[&Auditor],
+    source_id: &str,
+    cache: &HeadCache,
+    now: Timestamp,
+) -> Result<super::VerifiedSource, Error> {
+    let contents = LocalStore::new(folder).read()?;
+    verify_source(contents, folder, auditors, source_id, cache, now)
+}
+
+/// Brings the mirror of a registry or static export up to date; returns the mirror's folder,
+/// the source's id in the cache of heads, and whether the source answered (`false`: a young
+/// mirror stands in for it).
+fn sync_remote(
+    source: &Source,
+    remote: &RemoteAccess<'_>,
+    auditors: &[&Auditor],
+    notes: &mut Vec<String>,
+) -> Result<(PathBuf, String, bool), Error> {
+    match source {
+        Source::Registry(url) => {
+            let path = mirror_path(remote.cache_dir, url);
+            let client = RegistryClient::new(url, remote.http);
+            let (mirror, synced) = mirror_remote(
+                &client,
+                Remote::Registry(url),
+                path,
+                auditors,
+                remote,
+                notes,
+            )?;
+            Ok((mirror, format!("registry:{url}"), synced))
+        }
+        Source::Static(url) => {
+            let path = static_mirror_path(remote.cache_dir, url);
+            let client = StaticClient::new(url, remote.http, Some(path.clone()));
+            let (mirror, synced) =
+                mirror_remote(&client, Remote::Static(url), path, auditors, remote, notes)?;
+            Ok((mirror, format!("url:{url}"), synced))
+        }
+        Source::Folder(folder) => Ok((
+            folder.clone(),
+            format!("folder:{}", folder.display()),
+            false,
+        )),
+    }
 }
 
 /// Which kind of remote source a mirror is of, to word its errors.
@@ -191,7 +230,7 @@ fn mirror_remote(
     auditors: &[&Auditor],
     remote: &RemoteAccess<'_>,
     notes: &mut Vec<String>,
-) -> Result<PathBuf, Error> {
+) -> Result<(PathBuf, bool), Error> {
     let mirror = LocalStore::new(&path);
     let keys: Vec<_> = auditors
         .iter()
@@ -201,7 +240,7 @@ fn mirror_remote(
         None
     } else {
         match sync_mirror(client, &mirror, &keys) {
-            Ok(()) => return Ok(path),
+            Ok(()) => return Ok((path, true)),
             Err(e) => Some(e),
         }
     };
@@ -215,7 +254,7 @@ fn mirror_remote(
                 "{why}; using its records as mirrored {} hour(s) ago",
                 hours(age)
             ));
-            Ok(path)
+            Ok((path, false))
         }
         age => Err(failure.unwrap_or_else(|| {
             source.error(format!(

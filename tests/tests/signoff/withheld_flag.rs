@@ -228,6 +228,26 @@ fn a_registry_cannot_hide_a_flag_by_rollback_deletion_or_a_garbage_head() {
     hostile.put("/v1/sync", sync_answer(&team_public, &head, &records));
     fresh_cache(&w);
     assert_eq!(check(&w, &c).0, Some(1));
+
+    // A record the key signed but the source never served (replayed from elsewhere) lands in
+    // the mirror: the mirror only grows, so it would break the key for good. The client starts
+    // the mirror over from what the source serves and decides as before.
+    w.ok(&[
+        "sign",
+        "other",
+        "0.1.0",
+        "--criteria",
+        "safe-to-deploy",
+        "--key",
+        path_arg(&team_key),
+    ]);
+    let signed = std::fs::read_to_string(w.store().join("crates/other.jsonl")).expect("read");
+    let replayed = signed.lines().last().expect("the new record").to_owned();
+    let mirrored = only_mirror(&w).join("crates/other.jsonl");
+    let text = std::fs::read_to_string(&mirrored).expect("mirrored records");
+    std::fs::write(&mirrored, format!("{text}{replayed}\n")).expect("plant");
+    let (exit, status, stderr) = check(&w, &c);
+    assert_eq!((exit, status.as_str()), (Some(1), "flagged"), "{stderr}");
 }
 
 #[test]
