@@ -295,6 +295,41 @@ fn a_static_export_cannot_hide_a_flag_by_rollback_deletion_or_a_garbage_head() {
     statics.put(&served_path("head.json"), "{ garbage");
     fresh_cache(&w);
     assert_refused(&w, &c, &source, "unreadable-head");
+    // Every command that decides with the gate refuses the same way.
+    let db_dir = advisory_db(&w);
+    for args in [
+        &["suggest", "--advisory-db", db_dir.as_str()][..],
+        &["update", "--dry-run", "--advisory-db", db_dir.as_str()][..],
+        &["prune", "--dry-run"][..],
+    ] {
+        let out = w
+            .cmd()
+            .args(args)
+            .arg("--audit-file")
+            .arg(&c.audit)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("a flag may be withheld"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // An auditor that covers nothing in the lockfile cannot hide a flag that matters here: its
+    // broken log does not stop the gate.
+    let text = std::fs::read_to_string(&c.audit).expect("read");
+    let bystander = text
+        .replace("name = \"team\"", "name = \"bystander\"")
+        .replace(
+            "covers = [\"leafy\", \"other\"]\nrecords = { url",
+            "covers = [\"unrelated\"]\nrecords = { url",
+        );
+    std::fs::write(&c.audit, &bystander).expect("write");
+    fresh_cache(&w);
+    let (exit, status, stderr) = check(&w, &c);
+    assert_eq!((exit, status.as_str()), (Some(0), "audited"), "{stderr}");
+    std::fs::write(&c.audit, text).expect("restore");
 
     serve(&statics, &second);
     fresh_cache(&w);
