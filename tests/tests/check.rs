@@ -154,7 +154,23 @@ fn without_an_audit_file_everything_is_unassigned_and_advisories_block() {
             .is_some_and(|s| s.contains("cargo audit-trust init")),
         "{leafy}"
     );
+    // The JSON count of warnings is the human report's: warnings of packages that pass.
+    let passing_warnings = report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| p["blocked"] == false)
+        .flat_map(|p| p["reasons"].as_array().cloned().unwrap_or_default())
+        .filter(|r| r["severity"] == "warn")
+        .count();
+    assert_eq!(report["summary"]["warnings"], passing_warnings, "{report}");
     let (_, human, _) = s.check(&[]);
+    if passing_warnings > 0 {
+        assert!(
+            human.contains(&format!("warnings ({passing_warnings})")),
+            "{human}"
+        );
+    }
     assert_eq!(
         human.matches("cargo audit-trust init").count(),
         1,

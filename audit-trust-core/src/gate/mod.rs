@@ -118,8 +118,12 @@ fn summarize(packages: &[Verdict]) -> Summary {
     Summary {
         packages: packages.len(),
         blocked: packages.iter().filter(|v| v.blocked).count(),
+        // Warnings of packages that pass, as the human report lists them: a blocked package's
+        // warnings are part of why it is blocked, and counting them here made the JSON and the
+        // human report disagree.
         warnings: packages
             .iter()
+            .filter(|v| !v.blocked)
             .flat_map(|v| &v.reasons)
             .filter(|r| r.severity == Severity::Warn)
             .count(),
