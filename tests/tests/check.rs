@@ -164,7 +164,14 @@ fn without_an_audit_file_everything_is_unassigned_and_advisories_block() {
         .filter(|r| r["severity"] == "warn")
         .count();
     assert_eq!(report["summary"]["warnings"], passing_warnings, "{report}");
+    // `-q` keeps the verdicts and counts the notes instead of printing them.
+    let (_, quiet, _) = s.check(&["-q"]);
+    assert!(
+        quiet.contains("note(s) not shown (-q)") && !quiet.contains("\nnotes:"),
+        "{quiet}"
+    );
     let (_, human, _) = s.check(&[]);
+    assert!(human.contains("\nnotes:"), "{human}");
     if passing_warnings > 0 {
         assert!(
             human.contains(&format!("warnings ({passing_warnings})")),

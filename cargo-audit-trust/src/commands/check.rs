@@ -68,7 +68,13 @@ fn render(
         CheckFormat::Json => write_json(report),
         CheckFormat::Sarif => write_json(&render_sarif(report, inventory, &lockfile)),
         CheckFormat::Human => {
-            let mut text = render_human(report, &settings.palette, settings.verbose, stale);
+            let mut text = render_human(
+                report,
+                &settings.palette,
+                settings.verbose,
+                settings.quiet,
+                stale,
+            );
             if stale {
                 let max = project
                     .audit_file

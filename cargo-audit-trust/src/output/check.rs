@@ -11,11 +11,13 @@ use super::escape;
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
 /// one line of counts for what passed (`verbose` lists those too). `stale_fails`: the advisory
 /// database is older than the policy allows and `--allow-stale` was not given, so the run fails
-/// even with nothing blocked; the headline must say so, not "passed".
+/// even with nothing blocked; the headline must say so, not "passed". `quiet` (`-q`) counts the
+/// notes instead of printing them.
 pub fn render_human(
     report: &GateReport,
     palette: &Palette,
     verbose: bool,
+    quiet: bool,
     stale_fails: bool,
 ) -> String {
     let mut out = String::new();
@@ -168,9 +170,19 @@ pub fn render_human(
         }
     }
     if !report.notes.is_empty() {
-        let _ = writeln!(out, "\nnotes:");
-        for note in &report.notes {
-            let _ = writeln!(out, "  - {}", escape::line(note));
+        if quiet {
+            // `-q`: the notes are not printed, but that there are some is, so nothing the run
+            // could not check goes unmentioned.
+            let _ = writeln!(
+                out,
+                "\n{} note(s) not shown (-q); run without -q to read them",
+                report.notes.len()
+            );
+        } else {
+            let _ = writeln!(out, "\nnotes:");
+            for note in &report.notes {
+                let _ = writeln!(out, "  - {}", escape::line(note));
+            }
         }
     }
     out
