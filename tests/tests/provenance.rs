@@ -339,4 +339,11 @@ fn usage_errors_exit_2_and_unreachable_repositories_exit_1() {
             .contains("unreachable"),
         "{report}"
     );
+    // The human report says what to do about it.
+    let out = w.run(&["popular@1.1.0", "--repo", &missing]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("hint: `--repo PATH`") && text.contains("[url-rewrite]"),
+        "{text}"
+    );
 }

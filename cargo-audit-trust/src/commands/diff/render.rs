@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use audit_trust_core::provenance::text_diff::{line_changes, not_text_note, unified_diff};
 use audit_trust_core::provenance::{
     CommitSource, FileComparison, FileStatus, FolderSource, ProvenanceReport, RepositorySource,
-    Verdict, refs::describe_ref,
+    Unverifiable, Verdict, refs::describe_ref,
 };
 use audit_trust_core::tarball::CrateArchive;
 
@@ -37,6 +37,16 @@ pub fn render_provenance(
     );
     let _ = writeln!(out, "{}", palette.paint(palette.bold, &heading));
     let _ = writeln!(out, "  {}", escape::line(&report.reason));
+    if matches!(
+        report.unverifiable,
+        Some(Unverifiable::RepositoryUnreachable(_))
+    ) {
+        let _ = writeln!(
+            out,
+            "  hint: `--repo PATH` compares with a local clone or mirror; `[url-rewrite]` in \
+             Cargo.audit fetches from a mirror (see docs/cargo-audit.md)"
+        );
+    }
     if !quiet {
         summary(&mut out, report);
     }
