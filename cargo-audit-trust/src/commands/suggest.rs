@@ -15,7 +15,7 @@ use audit_trust_core::tarball::{Limits, read_crate};
 use crate::cli::SuggestArgs;
 use crate::error::CliError;
 use crate::output::escape;
-use crate::output::{write_json, write_stdout};
+use crate::output::{thousands, write_json, write_stdout};
 use crate::services::classify::analyze_inventory;
 use crate::services::gate::GateContext;
 use crate::settings::{OutputFormat, Settings};
@@ -99,13 +99,23 @@ fn render(suggestions: &[Suggestion], targets: &[ReviewTarget]) -> String {
     if targets.is_empty() {
         return "nothing to review: every covered package is audited\n".into();
     }
-    let mut out = format!("{} reviews to do, fewest lines first:\n", suggestions.len());
+    let mut out = match suggestions.len() {
+        1 => "1 review to do:\n".to_owned(),
+        n => format!(
+            "{} reviews to do, fewest lines first:\n",
+            thousands(n as u64)
+        ),
+    };
     for s in suggestions {
         let size = match (s.lines_to_read, &s.delta_from) {
             (Some(n), Some(base)) => {
-                format!("{n} changed lines since audited {}", escape::line(base))
+                format!(
+                    "{} changed lines since audited {}",
+                    thousands(n),
+                    escape::line(base)
+                )
             }
-            (Some(n), None) => format!("{n} lines of code"),
+            (Some(n), None) => format!("{} lines of code", thousands(n)),
             (None, _) => "size unknown".into(),
         };
         out.push_str(&format!(
@@ -118,4 +128,39 @@ fn render(suggestions: &[Suggestion], targets: &[ReviewTarget]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_trust_core::gate::Status;
+
+    fn suggestion(name: &str, lines: u64) -> Suggestion {
+        Suggestion {
+            name: name.into(),
+            version: "1.0.0".into(),
+            status: Status::Unaudited,
+            delta_from: None,
+            lines_to_read: Some(lines),
+            start: format!("cargo audit-trust diff {name}@1.0.0"),
+            sign: format!("cargo audit-trust sign {name} 1.0.0 --criteria reviewed"),
+        }
+    }
+
+    #[test]
+    fn counts_read_as_numbers_do() {
+        let target = |id| ReviewTarget { id, base: None };
+        let one = render(&[suggestion("big", 12_345)], &[target(0)]);
+        assert!(one.starts_with("1 review to do:\n"), "{one}");
+        assert!(one.contains("12,345 lines of code"), "{one}");
+        let two = render(
+            &[suggestion("a", 10), suggestion("b", 1_000_000)],
+            &[target(0), target(1)],
+        );
+        assert!(
+            two.starts_with("2 reviews to do, fewest lines first:"),
+            "{two}"
+        );
+        assert!(two.contains("1,000,000 lines of code"), "{two}");
+    }
 }
