@@ -102,15 +102,7 @@ fn an_admin_token_from_the_command_line_works_over_http_and_requests_are_logged_
     let (status, _) = http(&addr, "DELETE", "/v1/admin/auditors/bot", &[&bearer], "");
     assert_eq!(status, 401, "a revoked token stops working");
 
-    let _ = child.kill();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
-    let _ = child.wait();
+    let logs = stop_and_read_logs(&mut child);
     let requests: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every log line is JSON"))
@@ -186,15 +178,7 @@ async fn a_500_names_its_request_and_the_log_names_its_cause() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no request id in {message}"));
 
-    let _ = child.kill();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
-    let _ = child.wait();
+    let logs = stop_and_read_logs(&mut child);
     let errors: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -246,4 +230,18 @@ fn sigterm_stops_the_server_gracefully() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+/// Kills a server started with piped stderr and returns everything it logged.
+fn stop_and_read_logs(child: &mut std::process::Child) -> String {
+    let _ = child.kill();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    let _ = child.wait();
+    logs
 }
