@@ -144,6 +144,22 @@ pub enum Error {
         #[source]
         source: ClassifyError,
     },
+
+    /// A file of a cargo-vet `supply-chain/` folder that `init --from-cargo-vet` cannot read.
+    #[error(
+        "{path}{}: {message}",
+        match (line, column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            (Some(l), None) => format!(":{l}"),
+            _ => String::new(),
+        }
+    )]
+    CargoVetStore {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
 }
 
 impl Error {

@@ -1,4 +1,5 @@
-//! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`).
+//! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`), or anew
+//! (`init --from-cargo-vet`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -18,6 +19,33 @@ pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
     tmp.write_all(text.as_bytes())
         .map_err(|e| io_error(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(())
+}
+
+/// Writes a new file at `path` atomically, never over one that exists (a file that appeared
+/// meanwhile wins): `refused` is the error for a file already there.
+pub fn create_file(
+    path: &Path,
+    text: &str,
+    refused: impl Fn() -> CliError,
+) -> Result<(), CliError> {
+    if path.exists() {
+        return Err(refused());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| io_error(tmp.path(), e))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            refused()
+        } else {
+            CliError::Core(io_error(path, e.error))
+        }
+    })?;
     Ok(())
 }
 
