@@ -13,6 +13,7 @@ pub mod html;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod org;
 pub mod serve;
 pub mod worker;
 

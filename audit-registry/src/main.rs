@@ -100,6 +100,19 @@ enum Command {
     /// Manage the tokens that may change the registry over HTTP
     #[command(subcommand, name = "admin-token")]
     AdminToken(AdminTokenCommand),
+    /// Set the organization's default policy, which the projects' lockfiles are evaluated by
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Set it from a Cargo.audit-format file (checked as `check` checks one)
+    Set {
+        file: PathBuf,
+        #[arg(long, env = "AUDIT_REGISTRY_DB")]
+        db: String,
+    },
 }
 
 /// The automatic auditor (`--worker`); see docs/service.md.
@@ -434,6 +447,16 @@ async fn run(command: Command) -> Result<(), String> {
                 "admin token `{}` made; it is shown once, only its hash is stored",
                 token.name
             );
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Set { file, db }) => {
+            let text = audit_registry::org::read_policy_file(&file)?;
+            let db = Db::connect(&db).await.map_err(|e| e.to_string())?;
+            let now = SystemClock.now().to_string();
+            db.set_org_policy(&text, "command-line", &now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("organization policy set from {}", file.display());
             Ok(())
         }
         Command::AdminToken(AdminTokenCommand::List { db }) => {

@@ -310,6 +310,9 @@ pub struct WatchArgs {
     /// The audit-registry whose watch list to add to
     #[arg(long, value_name = "URL")]
     pub registry: String,
+    /// Also register the lockfile as this project's latest, for the registry's project pages
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
 }
 
 #[derive(Debug, Args)]

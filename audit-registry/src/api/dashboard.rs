@@ -30,7 +30,8 @@ const CRATE_HISTORY: usize = 1000;
 pub(super) async fn home(State(state): State<AppState>) -> Result<Response, ApiError> {
     let names = auditor_names(&state).await?;
     let mut body = String::from(
-        "<header><h1>audit-registry</h1><p>A read-only view. Every record was verified when it \
+        "<header><h1>audit-registry</h1><nav><a href=\"/projects\">Projects</a> · \
+         <a href=\"/search\">Search</a></nav><p>A read-only view. Every record was verified when it \
          was stored; clients verify everything again against the keys they pin.</p></header>",
     );
     body.push_str(&section(
@@ -170,14 +171,21 @@ async fn verification_queue(state: &AppState) -> Result<String, ApiError> {
 }
 
 fn html_response(status: StatusCode, html: &str) -> Response {
+    html_response_with(
+        status,
+        html,
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    )
+}
+
+/// An HTML answer with this Content-Security-Policy (pages with a search form allow
+/// `form-action 'self'`; none allows any script).
+pub(super) fn html_response_with(status: StatusCode, html: &str, csp: &'static str) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            ),
+            (header::CONTENT_SECURITY_POLICY, csp),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::X_FRAME_OPTIONS, "DENY"),
@@ -188,7 +196,7 @@ fn html_response(status: StatusCode, html: &str) -> Response {
         .into_response()
 }
 
-fn section(id: &str, title: &str, content: &str) -> String {
+pub(super) fn section(id: &str, title: &str, content: &str) -> String {
     format!(
         "<section id=\"{}\"><h2>{}</h2>{content}</section>",
         escape(id),
@@ -362,7 +370,7 @@ fn failures_table(events: &[EventRow]) -> String {
 }
 
 /// A link to a crate's page; names that are not valid crate names stay plain text.
-fn crate_link(name: &str) -> String {
+pub(super) fn crate_link(name: &str) -> String {
     if validate_crate_name(name).is_ok() {
         // Valid names are ASCII letters, digits, `-` and `_`: nothing to encode, escaped anyway.
         format!(
@@ -375,7 +383,7 @@ fn crate_link(name: &str) -> String {
     }
 }
 
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     format!("<code>{}</code>", escape(text))
 }
 

@@ -6,6 +6,8 @@ mod body;
 mod crates;
 mod dashboard;
 mod generation;
+mod org_pages;
+pub mod projects;
 mod publish;
 mod subscribers;
 mod sync;
@@ -24,7 +26,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
@@ -82,6 +84,7 @@ pub struct AppState {
     body_budget: Arc<Semaphore>,
     crate_cache: crates::SharedCrateCache,
     generation: Arc<generation::GenerationGate>,
+    org: Arc<crate::org::OrgCache>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             )),
             crate_cache: Arc::default(),
             generation: Arc::default(),
+            org: Arc::default(),
         }
     }
 
@@ -112,6 +116,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::home))
         .route("/crates/{name}", get(dashboard::crate_page))
+        .route("/projects", get(org_pages::overview))
+        .route("/projects/{name}", get(org_pages::project))
+        .route("/search", get(org_pages::search))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/auditors", get(auditors))
@@ -135,6 +142,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/watch", post(watch::add))
         .route("/v1/admin/watch/{name}", delete(watch::remove))
         .route("/v1/admin/jobs", get(watch::jobs))
+        .route(
+            "/v1/admin/projects/{name}",
+            put(projects::put_project)
+                .post(projects::put_project)
+                .delete(projects::remove_project),
+        )
+        .route("/v1/admin/policy", put(projects::put_policy))
+        .route("/v1/projects", get(projects::overview))
+        .route("/v1/projects/{name}", get(projects::project))
+        .route("/v1/search", get(projects::search_json))
         .route("/v1/verifications/{name}", get(watch::verifications))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))

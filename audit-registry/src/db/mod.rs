@@ -17,6 +17,7 @@ mod admin;
 mod export;
 pub mod jobs;
 mod outbox;
+pub mod projects;
 mod reads;
 mod subscribers;
 pub mod watch;
@@ -159,6 +160,7 @@ impl Db {
             .chain(outbox::SCHEMA)
             .chain(watch::SCHEMA)
             .chain(jobs::SCHEMA)
+            .chain(projects::SCHEMA)
         {
             pool.execute(*statement).await?;
         }

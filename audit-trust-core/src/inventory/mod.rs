@@ -126,6 +126,11 @@ impl Inventory {
         Ok(Self::build(lock, InventoryMode::Lockfile, None))
     }
 
+    /// Lockfile-only mode over a lockfile already parsed (a registry evaluates uploaded text).
+    pub fn from_parsed_lockfile(lock: Lockfile) -> Inventory {
+        Self::build(lock, InventoryMode::Lockfile, None)
+    }
+
     /// Metadata mode: `cargo metadata` for the workspace of `manifest_path`, merged with its
     /// lockfile. The package set is the lockfile's in both modes, so both agree on the inventory.
     pub fn from_manifest(

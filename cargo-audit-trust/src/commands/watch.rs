@@ -13,6 +13,7 @@ use crate::cli::WatchArgs;
 use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
+use crate::services::project_upload;
 use crate::services::publish::check_registry_url;
 use crate::settings::{OutputFormat, Settings};
 
@@ -28,6 +29,8 @@ struct WatchJson<'a> {
     sent: usize,
     added: u64,
     already_watched: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<&'a project_upload::ProjectUploaded>,
 }
 
 pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> {
@@ -82,12 +85,24 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
             }
         }
     }
+    // A separate request after the watch list's: the project's lockfile, whole.
+    let project = match &args.project {
+        Some(name) => Some(project_upload::register(
+            &http,
+            &args.registry,
+            &token,
+            name,
+            lockfile_path,
+        )?),
+        None => None,
+    };
     match settings.format {
         OutputFormat::Json => write_json(&WatchJson {
             registry: &args.registry,
             sent: names.len(),
             added,
             already_watched: already,
+            project: project.as_ref(),
         })?,
         OutputFormat::Human => write_stdout(&format!(
             "Sent {} crates.io package name(s) from {} to {}: {added} newly watched, {already} already watched\n",
@@ -95,6 +110,9 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
             lockfile_path.display(),
             args.registry
         ))?,
+    }
+    if let (OutputFormat::Human, Some(p)) = (settings.format, &project) {
+        write_stdout(&project_upload::describe(p, &args.registry))?;
     }
     Ok(ExitCode::SUCCESS)
 }

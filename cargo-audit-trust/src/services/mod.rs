@@ -7,6 +7,7 @@ pub mod classify;
 pub mod crate_source;
 pub mod evidence;
 pub mod gate;
+pub mod project_upload;
 pub mod provenance;
 pub mod publish;
 pub mod sign;

@@ -1,0 +1,244 @@
+//! Building a [`Snapshot`]: the policy, every project's lockfiles, the records of the crates they
+//! use; then the core gate per project, off the async runtime.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use audit_trust_core::audit_file::AuditFile;
+use audit_trust_core::gate::{self, Evidence, GateInput, RejectedEvidence};
+use audit_trust_core::inventory::Inventory;
+use audit_trust_core::lockfile::Lockfile;
+use audit_trust_core::signoff::verify::authorize;
+use audit_trust_core::signoff::{
+    AcceptedRecord, Location, ProjectRecords, RejectedItem, SignedRecord, Statement,
+};
+use audit_trust_core::time::Timestamp;
+
+use super::{
+    Changes, EvidenceMix, NOT_CONSULTED, PolicyInfo, ProjectStatus, ProjectView, Snapshot, changes,
+};
+use crate::db::projects::ProjectRow;
+use crate::db::{CrateRow, Db, DbError};
+
+/// Packages one registered lockfile may hold (a large workspace has a few thousand).
+pub const MAX_LOCKFILE_PACKAGES: usize = 20_000;
+
+/// A lockfile's text as a registered project's: parsed and validated as `check` parses one
+/// (names, versions, checksums, dependencies), within [`MAX_LOCKFILE_PACKAGES`]. The error names
+/// the line and says what is wrong.
+pub fn parse_lockfile(text: &str) -> Result<Lockfile, String> {
+    let lock = Lockfile::parse(text, Path::new("Cargo.lock")).map_err(|e| e.to_string())?;
+    if lock.packages.len() > MAX_LOCKFILE_PACKAGES {
+        return Err(format!(
+            "Cargo.lock: {} packages; a registered lockfile holds at most {MAX_LOCKFILE_PACKAGES}",
+            lock.packages.len()
+        ));
+    }
+    Ok(lock)
+}
+
+/// The organization's policy: a `Cargo.audit` file, checked as `check` checks one.
+pub fn parse_policy(text: &str) -> Result<AuditFile, String> {
+    AuditFile::parse(text, Path::new("Cargo.audit")).map_err(|e| e.to_string())
+}
+
+/// Largest policy file accepted.
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+
+/// A policy file's text, bounded and checked (for `audit-registry policy set FILE`).
+pub fn read_policy_file(path: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if size > MAX_POLICY_BYTES as u64 {
+        return Err(format!(
+            "{}: {size} bytes; a policy is at most {MAX_POLICY_BYTES}",
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    AuditFile::parse(&text, path).map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+pub(super) async fn build(db: &Db, key: (i64, i64), now: Timestamp) -> Result<Snapshot, DbError> {
+    let stored_policy = db.org_policy().await?;
+    let rows = db.projects().await?;
+    let record_names = db.record_crate_names().await?;
+    // Parsing is cheap next to the gate, but both are CPU work: done off the runtime.
+    let parsed: Vec<(ProjectRow, Result<Lockfile, String>, Option<Lockfile>)> = rows
+        .into_iter()
+        .map(|row| {
+            let latest = parse_lockfile(&row.latest.text);
+            let previous = row
+                .previous
+                .as_ref()
+                .and_then(|p| parse_lockfile(&p.text).ok());
+            (row, latest, previous)
+        })
+        .collect();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for (_, lock, _) in &parsed {
+        if let Ok(lock) = lock {
+            used.extend(lock.packages.iter().map(|p| p.name.to_ascii_lowercase()));
+        }
+    }
+    let policy = match &stored_policy {
+        // Validated when it was set; a policy this version cannot read counts as none.
+        Some(stored) => match parse_policy(&stored.text) {
+            Ok(policy) => Some(policy),
+            Err(e) => {
+                tracing::error!(error = %e, "the stored organization policy does not parse");
+                None
+            }
+        },
+        None => None,
+    };
+    let crate_rows = if policy.is_some() {
+        let names: Vec<String> = used.iter().cloned().collect();
+        db.crate_records(&names).await?
+    } else {
+        Vec::new()
+    };
+    let mut crate_names: BTreeSet<String> = record_names.into_iter().collect();
+    crate_names.extend(used);
+    let info = match (&stored_policy, &policy) {
+        (Some(stored), Some(p)) => Some(PolicyInfo {
+            set_at: stored.set_at.clone(),
+            set_by: stored.set_by.clone(),
+            auditors: p.auditors.iter().map(|a| a.name.clone()).collect(),
+        }),
+        _ => None,
+    };
+    let projects =
+        tokio::task::spawn_blocking(move || evaluate_all(policy, &crate_rows, parsed, now))
+            .await
+            .map_err(|e| DbError::Unavailable(format!("evaluating projects: {e}")))?;
+    Ok(Snapshot {
+        key,
+        day: now.date(),
+        policy: info,
+        projects,
+        crate_names: crate_names.into_iter().collect(),
+    })
+}
+
+fn evaluate_all(
+    policy: Option<AuditFile>,
+    crate_rows: &[CrateRow],
+    parsed: Vec<(ProjectRow, Result<Lockfile, String>, Option<Lockfile>)>,
+    now: Timestamp,
+) -> Vec<ProjectView> {
+    let evidence = policy
+        .as_ref()
+        .map(|p| evidence_of(p, crate_rows, now))
+        .unwrap_or_default();
+    parsed
+        .into_iter()
+        .map(|(row, latest, previous)| {
+            let lock = match latest {
+                Ok(lock) => lock,
+                Err(e) => {
+                    // Validated when it was stored: only a newer format than this version reads.
+                    tracing::error!(project = %row.name, error = %e, "a stored lockfile does not parse");
+                    Lockfile {
+                        path: PathBuf::from("Cargo.lock"),
+                        version: None,
+                        packages: Vec::new(),
+                    }
+                }
+            };
+            let change = match (&previous, &row.previous) {
+                (Some(before), Some(stored)) => changes(before, &lock, stored.seq),
+                _ => Changes::default(),
+            };
+            let names = lock
+                .packages
+                .iter()
+                .map(|p| p.name.to_ascii_lowercase())
+                .collect();
+            let packages = lock.packages.len();
+            let inventory = Inventory::from_parsed_lockfile(lock);
+            let report = policy.as_ref().map(|policy| {
+                let (accepted, rejected, notes) = &evidence;
+                let mut all_notes = vec![NOT_CONSULTED.to_owned()];
+                all_notes.extend(notes.iter().cloned());
+                gate::evaluate(&GateInput {
+                    inventory: &inventory,
+                    audit_file: policy,
+                    today: now.date(),
+                    evidence: accepted,
+                    rejected,
+                    advisories: None,
+                    index: None,
+                    on_targets: None,
+                    notes: all_notes,
+                })
+            });
+            let (status, mix) = match &report {
+                Some(r) if r.is_clean() => (ProjectStatus::Passes, EvidenceMix::of(r)),
+                Some(r) => (ProjectStatus::Blocked, EvidenceMix::of(r)),
+                None => (ProjectStatus::NoPolicy, EvidenceMix::default()),
+            };
+            ProjectView {
+                name: row.name,
+                created: row.created,
+                updated: row.latest.uploaded,
+                uploaded_by: row.latest.uploaded_by,
+                lockfile_seq: row.latest.seq,
+                sha256: row.latest.sha256,
+                status,
+                report,
+                packages,
+                mix,
+                changes: change,
+                names,
+            }
+        })
+        .collect()
+}
+
+/// The registry's records as gate evidence: each was verified (signature, head) when it was
+/// published; here it must also be signed by a key the policy pins, live, and allowed to assert
+/// its criteria, as `check` requires. Revocations by the same key withdraw records.
+fn evidence_of(
+    policy: &AuditFile,
+    rows: &[CrateRow],
+    now: Timestamp,
+) -> (Vec<Evidence>, Vec<RejectedEvidence>, Vec<String>) {
+    let mut records = ProjectRecords::default();
+    let mut revoked: HashSet<(String, String)> = HashSet::new();
+    for row in rows {
+        let Ok(record) = SignedRecord::from_json_line(&row.body) else {
+            continue;
+        };
+        let key = *record.key();
+        let Some(auditor) = policy.auditors.iter().find(|a| a.key(&key).is_some()) else {
+            continue; // a key the policy does not pin: not evidence, not a problem either
+        };
+        if let Statement::Revocation { revokes, .. } = &record.record().statement {
+            revoked.insert((key.to_string(), revokes.to_string()));
+            continue;
+        }
+        let location = Location {
+            path: PathBuf::from(format!("registry/crates/{}.jsonl", row.crate_name)),
+            line: None,
+        };
+        match authorize(&record, auditor, now) {
+            Ok(()) => records.accepted.push(AcceptedRecord {
+                auditor: auditor.name.clone(),
+                record,
+                location,
+            }),
+            Err(rejection) => records.rejected.push(RejectedItem {
+                auditor: Some(auditor.name.clone()),
+                location,
+                rejection,
+            }),
+        }
+    }
+    records
+        .accepted
+        .retain(|a| !revoked.contains(&(a.record.key().to_string(), a.record.id().to_string())));
+    gate::evidence_from_records(&records)
+}
