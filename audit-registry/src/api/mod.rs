@@ -220,11 +220,15 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     } else if status.is_client_error() {
         Metrics::add(&state.metrics.client_errors, 1);
-        let is_json = response
+        // Pages answer their own 4xx in HTML (a search that is refused says why).
+        let ours = response
             .headers()
             .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        if !is_json {
+            .is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"text/html")
+            });
+        if !ours {
             let code = match status {
                 StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
                 StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
