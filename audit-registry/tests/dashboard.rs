@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use audit_registry::db::Db;
 use audit_registry::notify::{self, Event, EventKind};
 use audit_trust_core::http::HttpClient;
-use audit_trust_core::signoff::{Record, SignedRecord, SigningKey, Statement, Subject};
+use audit_trust_core::signoff::{Record, SignedHead, SignedRecord, SigningKey, Statement, Subject};
 use serde_json::json;
 use support::*;
 
@@ -354,4 +354,120 @@ async fn the_dashboard_renders_on_every_backend() {
             );
         }
     }
+}
+
+/// The organization's view in a browser: two projects registered with `cargo audit-trust watch
+/// --project`, one passing and one blocked; a sign-off published over HTTP unblocks the second,
+/// and the overview shows it. Search finds the crate; a record with hostile notes, found by its
+/// id, is text.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_projects_overview_follows_a_new_signoff_in_a_browser() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let k = key();
+    let run = |args: &[&str]| {
+        let out = Command::new(registry_binary())
+            .args(args)
+            .args(["--db", &db_url])
+            .output()
+            .expect("audit-registry");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    run(&[
+        "auditor",
+        "add",
+        "team",
+        "--key",
+        &k.public_key().to_string(),
+    ]);
+    let token = run(&["admin-token", "new", "ci"]).trim().to_owned();
+    let policy_file = dir.path().join("org.audit");
+    std::fs::write(&policy_file, policy(&k)).expect("write policy");
+    run(&["policy", "set", &policy_file.display().to_string()]);
+    let server = serve(&db_url);
+
+    let serde = with_notes(signoff(&k, "serde", "1.0.0"), &k, SCRIPT_NOTE);
+    let first = head(&k, None, &[&serde]);
+    publish_over_http(&server.base, &[&serde], &first).await;
+    for (project, packages) in [
+        ("alpha", vec![("serde", "1.0.0")]),
+        ("beta", vec![("serde", "1.0.0"), ("tokio", "1.0.0")]),
+    ] {
+        let ws = audit_trust_e2e::Workspace::single(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            &[("src/main.rs", "fn main() {}\n")],
+        );
+        ws.write_file("Cargo.lock", &lockfile(&packages));
+        let out = Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"))
+            .current_dir(ws.path())
+            .env("AUDIT_REGISTRY_TOKEN", &token)
+            .args(["watch", "--registry", &server.base, "--project", project])
+            .output()
+            .expect("cargo-audit-trust watch");
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("as project `{project}`'s lockfile #1")),
+            "{stdout}"
+        );
+    }
+
+    let row = |project: &str, status: &str| {
+        format!(
+            "<td><a href=\"/projects/{project}\">{project}</a></td><td><span class=\"{status}\">{status}</span></td>"
+        )
+    };
+    let dom = browse(&server.base, "/projects").await;
+    assert_eq!(title(&dom), "Projects: audit-registry", "{dom}");
+    assert!(dom.contains(&row("alpha", "passes")), "{dom}");
+    assert!(dom.contains(&row("beta", "blocked")), "{dom}");
+    assert!(dom.contains("2 projects: 1 pass, 1 blocked"), "{dom}");
+    assert!(dom.contains("<svg class=\"mix\""), "{dom}");
+    let dom = browse(&server.base, "/projects/beta").await;
+    assert_eq!(title(&dom), "beta: audit-registry", "{dom}");
+    assert!(dom.contains("<section id=\"status-unaudited\">"), "{dom}");
+    assert!(dom.contains("<a href=\"/crates/tokio\">tokio</a>"), "{dom}");
+
+    let tokio_signoff = signoff(&k, "tokio", "1.0.0");
+    let second = head(&k, Some(&first), &[&serde, &tokio_signoff]);
+    publish_over_http(&server.base, &[&tokio_signoff], &second).await;
+    let dom = browse(&server.base, "/projects").await;
+    assert!(dom.contains(&row("beta", "passes")), "{dom}");
+    assert!(dom.contains("2 projects: 2 pass, 0 blocked"), "{dom}");
+
+    let dom = browse(&server.base, "/search?q=tok").await;
+    assert_eq!(title(&dom), "tok: search: audit-registry", "{dom}");
+    assert!(dom.contains("<a href=\"/crates/tokio\">tokio</a>"), "{dom}");
+    let dom = browse(&server.base, &format!("/search?q={}", serde.id())).await;
+    assert!(
+        title(&dom).ends_with(": search: audit-registry"),
+        "a script ran: {dom}"
+    );
+    assert!(dom.contains("&lt;script&gt;document.title"), "{dom}");
+    assert!(!dom.contains("<script"), "a script element: {dom}");
+}
+
+/// The DOM of `path` on the server, as headless Chromium leaves it.
+async fn browse(base: &str, path: &str) -> String {
+    let url = format!("{base}{path}");
+    tokio::task::spawn_blocking(move || chromium_dom(&url))
+        .await
+        .expect("join")
+}
+
+async fn publish_over_http(base: &str, records: &[&SignedRecord], head: &SignedHead) {
+    let body = publish_body(records, head);
+    let url = format!("{base}/v1/publish");
+    let (status, answer) = tokio::task::spawn_blocking(move || {
+        HttpClient::new(Duration::from_secs(30)).post_json(
+            &url,
+            body.to_string().into_bytes(),
+            1 << 20,
+        )
+    })
+    .await
+    .expect("join")
+    .expect("publish");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
 }

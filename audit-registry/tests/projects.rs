@@ -5,42 +5,9 @@
 
 mod support;
 
-use audit_trust_core::signoff::SigningKey;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::*;
-
-/// A lockfile of a workspace member `app` and crates.io packages `(name, version)`, whose
-/// checksums are those `support::signoff` signs.
-pub fn lockfile(packages: &[(&str, &str)]) -> String {
-    let mut text =
-        String::from("version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n");
-    if !packages.is_empty() {
-        text.push_str("dependencies = [\n");
-        for (name, _) in packages {
-            text.push_str(&format!(" \"{name}\",\n"));
-        }
-        text.push_str("]\n");
-    }
-    for (name, version) in packages {
-        text.push_str(&format!(
-            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\n\
-             source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
-             checksum = \"{}\"\n",
-            "ab".repeat(32)
-        ));
-    }
-    text
-}
-
-pub fn policy(key: &SigningKey) -> String {
-    format!(
-        "[policy]\ncriteria = [\"reviewed\"]\n\n[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\n\
-         records = {{ registry = \"https://registry.example\" }}\n\
-         keys = [{{ key = \"{}\" }}]\n",
-        key.public_key()
-    )
-}
 
 async fn admin(reg: &Registry) -> String {
     reg.state

@@ -275,3 +275,35 @@ pub fn head_lasting(
 pub fn codes(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
+
+/// A lockfile of a workspace member `app` and crates.io packages `(name, version)`, whose
+/// checksums are those `support::signoff` signs.
+pub fn lockfile(packages: &[(&str, &str)]) -> String {
+    let mut text =
+        String::from("version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n");
+    if !packages.is_empty() {
+        text.push_str("dependencies = [\n");
+        for (name, _) in packages {
+            text.push_str(&format!(" \"{name}\",\n"));
+        }
+        text.push_str("]\n");
+    }
+    for (name, version) in packages {
+        text.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\n\
+             source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
+             checksum = \"{}\"\n",
+            "ab".repeat(32)
+        ));
+    }
+    text
+}
+
+pub fn policy(key: &SigningKey) -> String {
+    format!(
+        "[policy]\ncriteria = [\"reviewed\"]\n\n[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\n\
+         records = {{ registry = \"https://registry.example\" }}\n\
+         keys = [{{ key = \"{}\" }}]\n",
+        key.public_key()
+    )
+}
