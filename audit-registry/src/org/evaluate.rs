@@ -1,8 +1,9 @@
 //! Building a [`Snapshot`]: the policy, every project's lockfiles, the records of the crates they
 //! use; then the core gate per project, off the async runtime.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::gate::{self, Evidence, GateInput, RejectedEvidence};
@@ -61,22 +62,31 @@ pub fn read_policy_file(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-pub(super) async fn build(db: &Db, key: (i64, i64), now: Timestamp) -> Result<Snapshot, DbError> {
+/// Parsed lockfiles by SHA-256, kept from one snapshot to the next: parsing is most of the
+/// work (an 880-package lockfile takes far longer to parse than to evaluate), and lockfiles
+/// change far less often than records.
+pub type ParsedLockfiles = HashMap<String, Arc<Lockfile>>;
+
+type Parsed = (
+    ProjectRow,
+    Result<Arc<Lockfile>, String>,
+    Option<Arc<Lockfile>>,
+);
+
+pub(super) async fn build(
+    db: &Db,
+    key: (i64, i64),
+    now: Timestamp,
+    known: &ParsedLockfiles,
+) -> Result<Snapshot, DbError> {
     let stored_policy = db.org_policy().await?;
     let rows = db.projects().await?;
     let record_names = db.record_crate_names().await?;
-    // Parsing is cheap next to the gate, but both are CPU work: done off the runtime.
-    let parsed: Vec<(ProjectRow, Result<Lockfile, String>, Option<Lockfile>)> = rows
-        .into_iter()
-        .map(|row| {
-            let latest = parse_lockfile(&row.latest.text);
-            let previous = row
-                .previous
-                .as_ref()
-                .and_then(|p| parse_lockfile(&p.text).ok());
-            (row, latest, previous)
-        })
-        .collect();
+    let known = known.clone();
+    // CPU work, off the runtime.
+    let (parsed, lockfiles) = tokio::task::spawn_blocking(move || parse_all(rows, known))
+        .await
+        .map_err(|e| DbError::Unavailable(format!("parsing lockfiles: {e}")))?;
     let mut used: BTreeSet<String> = BTreeSet::new();
     for (_, lock, _) in &parsed {
         if let Ok(lock) = lock {
@@ -117,16 +127,45 @@ pub(super) async fn build(db: &Db, key: (i64, i64), now: Timestamp) -> Result<Sn
     Ok(Snapshot {
         key,
         day: now.date(),
+        lockfiles,
         policy: info,
         projects,
         crate_names: crate_names.into_iter().collect(),
     })
 }
 
+/// Each project's latest and previous lockfile, parsed or taken from `known`; the map of those
+/// in use, for the next snapshot.
+fn parse_all(rows: Vec<ProjectRow>, known: ParsedLockfiles) -> (Vec<Parsed>, ParsedLockfiles) {
+    let mut kept = ParsedLockfiles::new();
+    let mut get = |sha256: &str, text: &str| -> Result<Arc<Lockfile>, String> {
+        if let Some(lock) = kept.get(sha256).or_else(|| known.get(sha256)) {
+            let lock = Arc::clone(lock);
+            kept.insert(sha256.to_owned(), Arc::clone(&lock));
+            return Ok(lock);
+        }
+        let lock = Arc::new(parse_lockfile(text)?);
+        kept.insert(sha256.to_owned(), Arc::clone(&lock));
+        Ok(lock)
+    };
+    let parsed = rows
+        .into_iter()
+        .map(|row| {
+            let latest = get(&row.latest.sha256, &row.latest.text);
+            let previous = row
+                .previous
+                .as_ref()
+                .and_then(|p| get(&p.sha256, &p.text).ok());
+            (row, latest, previous)
+        })
+        .collect();
+    (parsed, kept)
+}
+
 fn evaluate_all(
     policy: Option<AuditFile>,
     crate_rows: &[CrateRow],
-    parsed: Vec<(ProjectRow, Result<Lockfile, String>, Option<Lockfile>)>,
+    parsed: Vec<Parsed>,
     now: Timestamp,
 ) -> Vec<ProjectView> {
     let evidence = policy
@@ -137,7 +176,7 @@ fn evaluate_all(
         .into_iter()
         .map(|(row, latest, previous)| {
             let lock = match latest {
-                Ok(lock) => lock,
+                Ok(lock) => Lockfile::clone(&lock),
                 Err(e) => {
                     // Validated when it was stored: only a newer format than this version reads.
                     tracing::error!(project = %row.name, error = %e, "a stored lockfile does not parse");

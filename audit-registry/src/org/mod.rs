@@ -153,6 +153,8 @@ pub struct PolicyInfo {
 pub struct Snapshot {
     /// (records generation, projects-and-policy generation) it was built from.
     pub key: (i64, i64),
+    /// The lockfiles it parsed, by SHA-256 (the next snapshot reuses them).
+    lockfiles: evaluate::ParsedLockfiles,
     /// The day it was evaluated on (exemptions and keys expire by date).
     pub day: audit_trust_core::time::Date,
     pub policy: Option<PolicyInfo>,
@@ -200,7 +202,11 @@ impl OrgCache {
         {
             return Ok(Arc::clone(snapshot));
         }
-        let built = Arc::new(evaluate::build(db, key, now).await?);
+        let known = current
+            .as_ref()
+            .map(|s| s.lockfiles.clone())
+            .unwrap_or_default();
+        let built = Arc::new(evaluate::build(db, key, now, &known).await?);
         *current = Some(Arc::clone(&built));
         Ok(built)
     }
