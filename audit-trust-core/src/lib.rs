@@ -13,6 +13,7 @@ pub mod error;
 pub mod fetch;
 pub mod gate;
 pub mod http;
+pub mod imports;
 pub mod inventory;
 pub mod lock;
 pub mod lockfile;

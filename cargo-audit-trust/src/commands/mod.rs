@@ -3,6 +3,7 @@
 mod check;
 mod diff;
 mod exemptions;
+mod import;
 mod init;
 mod key;
 mod list;
@@ -51,5 +52,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Suggest(args) => suggest::run(settings, args),
         Command::Review(args) => review::run(settings, args),
         Command::Watch(args) => watch::run(settings, args),
+        Command::Import(command) => import::run(settings, command),
     }
 }
