@@ -221,3 +221,95 @@ pub(super) fn check_imports(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::audit_file::AuditFile;
+
+    fn parse(text: &str) -> Result<AuditFile, String> {
+        AuditFile::parse(text, Path::new("Cargo.audit")).map_err(|e| e.to_string())
+    }
+
+    fn import(extra: &str) -> String {
+        format!(
+            "[[import]]\nname = \"moz\"\nurl = \"https://example.com/audits.toml\"\n\
+             format = \"cargo-vet\"\ncriteria-map = {{ safe-to-deploy = \"reviewed\" }}\n\
+             covers = [\"*\"]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn reads_an_import() {
+        let f = parse(&import("include = [\"serde\"]\nexclude = [\"openssl\"]\n")).expect("valid");
+        let i = &f.imports[0];
+        assert_eq!(i.name, "moz");
+        assert_eq!(
+            i.source,
+            super::ImportSource::Url("https://example.com/audits.toml".into())
+        );
+        assert!(i.covers("serde") && !i.covers("tokio") && !i.reads("openssl"));
+        assert_eq!(
+            i.criteria_map["safe-to-deploy"],
+            [crate::signoff::Criterion::Reviewed]
+        );
+        let local =
+            parse(&import("").replace("https://example.com/audits.toml", "vet/audits.toml"))
+                .expect("a local path");
+        assert_eq!(
+            local.imports[0].source.local_path(Path::new("/p")),
+            Some(Path::new("/p/vet/audits.toml").to_path_buf())
+        );
+    }
+
+    #[test]
+    fn bad_imports_are_errors_at_their_place() {
+        let cases = [
+            (
+                import("colour = 1\n"),
+                "Cargo.audit:7:1: unknown field `colour`",
+            ),
+            (
+                import("").replace("cargo-vet", "crev"),
+                "Cargo.audit:4:10: unknown variant `crev`",
+            ),
+            (
+                import("").replace("https://example.com/audits.toml", "http://example.com/a"),
+                "is not an https:// URL",
+            ),
+            (
+                import("").replace("\"reviewed\"", "\"deployable\""),
+                "Cargo.audit:1:1: [[import]] `moz` maps `safe-to-deploy` to `deployable`, which is not defined",
+            ),
+            (import("").replace("[\"*\"]", "[]"), "covers no package"),
+            (import("exclude = [\"../x\"]\n"), "include/exclude"),
+            (
+                format!("{}\n{}", import(""), import("")),
+                "two imports named `moz`",
+            ),
+            (
+                import("").replace("criteria-map = { safe-to-deploy = \"reviewed\" }\n", ""),
+                "missing field `criteria-map`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(&text).expect_err(&text);
+            assert!(
+                err.contains(expected),
+                "{text}\n=> {err}\nexpected {expected}"
+            );
+        }
+        let clash = format!(
+            "[[auditor]]\nname = \"moz\"\ncovers = [\"*\"]\nrecords = {{ folder = \"s\" }}\n\
+             keys = [{{ key = \"ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\" }}]\n\n{}",
+            import("")
+        );
+        let err = parse(&clash).expect_err("clash");
+        assert!(err.contains("names both an auditor and an import"), "{err}");
+        let err = parse("[policy]\nimports-not-allowed = [\"a b\"]\n").expect_err("pattern");
+        assert!(err.starts_with("Cargo.audit:2:"), "{err}");
+        let f = parse("[criteria.x]\ndescription = \"d\"\nimports-allowed = false\n").expect("ok");
+        assert!(!f.criteria["x"].allows_imports());
+    }
+}
