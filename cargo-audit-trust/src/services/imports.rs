@@ -133,3 +133,106 @@ pub fn refresh(project: &Project, only: Option<&str>) -> Result<RefreshReport, C
     lock.write(&path).map_err(CliError::from)?;
     Ok(report)
 }
+
+/// One entry of an imported set about a crate, for `query`.
+#[derive(Debug, serde::Serialize)]
+pub struct ImportedEntry {
+    /// The set's name; imported evidence is unsigned.
+    pub import: String,
+    /// Whether the set's `covers` (and include/exclude) let it vouch for this crate.
+    pub covers: bool,
+    /// `full`, `delta`, `violation`, `trusted` or `wildcard`.
+    pub kind: &'static str,
+    /// The version, `FROM -> TO`, the violated range, or the publisher and dates.
+    pub what: String,
+    /// Their criteria.
+    pub criteria: Vec<String>,
+    /// Ours, through `criteria-map` (their `implies` aside).
+    pub maps_to: Vec<String>,
+    pub who: Vec<String>,
+    pub notes: Option<String>,
+}
+
+/// What the pinned sets say about `name` (at `version`, when given). Sets that are not pinned
+/// are named in the returned notes instead: `query` informs, the gate is what refuses.
+pub fn imported_entries(
+    project: &Project,
+    name: &str,
+    version: Option<&semver::Version>,
+) -> Result<(Vec<ImportedEntry>, Vec<String>), CliError> {
+    use audit_trust_core::imports::vet::{Publisher, VetKind};
+    let audit_file = &project.audit_file;
+    if audit_file.imports.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let lock = ImportLock::load(&lock_path(&project.audit_dir()))?;
+    let (mut out, mut notes) = (Vec::new(), Vec::new());
+    for import in &audit_file.imports {
+        let set = match ImportLock::pinned(lock.as_ref(), import)
+            .and_then(|text| imports::parse_set(import, text, "Cargo.audit.lock"))
+        {
+            Ok(set) => set,
+            Err(e) => {
+                notes.push(e.to_string());
+                continue;
+            }
+        };
+        if !import.reads(name) {
+            continue;
+        }
+        let covers = import.covers(name) && audit_file.imports_allowed_for(name);
+        let maps_to = |criteria: &[String]| -> Vec<String> {
+            criteria
+                .iter()
+                .flat_map(|c| import.criteria_map.get(c).into_iter().flatten())
+                .map(|c| c.as_str().to_owned())
+                .collect()
+        };
+        for a in set.audits.get(name).into_iter().flatten() {
+            let (kind, what, relevant) = match &a.kind {
+                VetKind::Full(v) => ("full", v.to_string(), version.is_none_or(|x| x == v)),
+                VetKind::Delta { from, to } => (
+                    "delta",
+                    format!("{from} -> {to}"),
+                    version.is_none_or(|x| x == to),
+                ),
+                VetKind::Violation(req) => (
+                    "violation",
+                    req.to_string(),
+                    version.is_none_or(|x| req.matches(x)),
+                ),
+            };
+            if relevant {
+                out.push(ImportedEntry {
+                    import: import.name.clone(),
+                    covers,
+                    kind,
+                    what,
+                    criteria: a.criteria.clone(),
+                    maps_to: maps_to(&a.criteria),
+                    who: a.who.clone(),
+                    notes: a.notes.clone(),
+                });
+            }
+        }
+        for (kind, map) in [("trusted", &set.trusted), ("wildcard", &set.wildcard)] {
+            for e in map.get(name).into_iter().flatten() {
+                let publisher = match &e.publisher {
+                    Publisher::UserId(id) => format!("crates.io user {id}"),
+                    Publisher::TrustedPublisher(p) => p.clone(),
+                };
+                out.push(ImportedEntry {
+                    import: import.name.clone(),
+                    covers,
+                    kind,
+                    what: format!("published by {publisher} from {} to {}", e.start, e.end),
+                    criteria: e.criteria.clone(),
+                    maps_to: maps_to(&e.criteria),
+                    who: Vec::new(),
+                    notes: e.notes.clone(),
+                });
+            }
+        }
+    }
+    Ok((out, notes))
+}

@@ -200,6 +200,17 @@ fn a_pinned_set_admits_a_package_labelled_imported() {
         human.contains("leafy@1.0.1 audited: reviewed vouched for by the imported set `vet` (evidence: imported, unsigned)"),
         "{human}"
     );
+    let query = w.ok(&["query", "leafy"]);
+    assert!(
+        query.contains("From imported sets (evidence: imported, unsigned):")
+            && query.contains("vet full: 1.0.0  safe-to-deploy -> deployable by A <a@example.com>")
+            && query.contains("vet delta: 1.0.0 -> 1.0.1"),
+        "{query}"
+    );
+    let json: Value = serde_json::from_str(&w.ok(&["query", "leafy", "1.0.1", "--format", "json"]))
+        .expect("JSON");
+    assert_eq!(json["imported"][0]["kind"], "delta", "{json}");
+    assert_eq!(json["imported"][0]["import"], "vet");
 }
 
 #[test]
@@ -226,6 +237,12 @@ fn an_imported_violation_blocks_and_hostile_notes_are_escaped() {
         "{human:?}"
     );
     assert!(human.contains("\\u{1b}[2J"), "{human}");
+    let query = w.ok(&["query", "leafy"]);
+    assert!(query.contains("vet violation: =1.0.1"), "{query}");
+    assert!(
+        !query.contains('\u{1b}') && query.contains("\\u{1b}[2J"),
+        "{query:?}"
+    );
     let (_, sarif) = w.check("sarif");
     assert!(sarif.contains("evidence: imported"), "{sarif}");
 }
