@@ -185,6 +185,14 @@ impl ImportLock {
     /// Writes the lock atomically (a temporary file renamed over it).
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         let text = self.render()?;
-        crate::fetch::write_atomically(path, text.as_bytes(), true)
+        crate::fetch::write_atomically(path, text.as_bytes(), true)?;
+        // A file to commit and share, not a secret (the temporary file it was is private).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
     }
 }

@@ -148,8 +148,26 @@ struct RawPublisherEntry {
     aggregated_from: Option<StrOrVec>,
 }
 
+/// Byte offsets of line starts, so each entry's line is a binary search, not a scan of the
+/// whole text (sets have thousands of entries).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines(starts)
+    }
+
+    /// 1-based line of `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
+}
+
 /// Parses a set's text. `Err(message)` starts with `line:column: ` when it has a place.
 pub fn parse(text: &str) -> Result<AuditSet, String> {
+    let lines = Lines::new(text);
     let at = |offset: usize| {
         let (l, c) = line_and_column(text, offset);
         format!("{l}:{c}")
@@ -177,7 +195,7 @@ pub fn parse(text: &str) -> Result<AuditSet, String> {
     for (crate_name, entries) in raw.audits {
         for entry in entries {
             let offset = entry.span().start;
-            let line = line_and_column(text, offset).0;
+            let line = lines.line(offset);
             let has_violation = entry.get_ref().contains_key("violation");
             match audit_entry(entry.into_inner(), line) {
                 Ok(Some(audit)) => set
@@ -202,7 +220,7 @@ pub fn parse(text: &str) -> Result<AuditSet, String> {
     ] {
         for (crate_name, entries) in source {
             for entry in entries {
-                let line = line_and_column(text, entry.span().start).0;
+                let line = lines.line(entry.span().start);
                 match publisher_entry(entry.into_inner(), line) {
                     Ok(e) => target.entry(crate_name.clone()).or_default().push(e),
                     Err(e) => set.notes.push(format!(
