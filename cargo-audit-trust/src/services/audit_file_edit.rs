@@ -11,6 +11,13 @@ use crate::error::CliError;
 /// Replaces `path` atomically: a temporary file in the same folder, renamed over it, so a
 /// reader (or a crash) sees the old file or the new one, never half of it.
 pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let tmp = written_beside(path, text)?;
+    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(())
+}
+
+/// `text` in a temporary file in `path`'s folder, ready to be renamed into place.
+fn written_beside(path: &Path, text: &str) -> Result<tempfile::NamedTempFile, CliError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -18,8 +25,7 @@ pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
     tmp.write_all(text.as_bytes())
         .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// Writes a new file at `path` atomically, never over one that exists (a file that appeared
@@ -32,20 +38,15 @@ pub fn create_file(
     if path.exists() {
         return Err(refused());
     }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist_noclobber(path).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            refused()
-        } else {
-            CliError::Core(io_error(path, e.error))
-        }
-    })?;
+    written_beside(path, text)?
+        .persist_noclobber(path)
+        .map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                refused()
+            } else {
+                CliError::Core(io_error(path, e.error))
+            }
+        })?;
     Ok(())
 }
 
