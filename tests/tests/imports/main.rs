@@ -200,6 +200,11 @@ fn a_pinned_set_admits_a_package_labelled_imported() {
         human.contains("leafy@1.0.1 audited: reviewed vouched for by the imported set `vet` (evidence: imported, unsigned)"),
         "{human}"
     );
+    let (_, plain) = w.check("human");
+    assert!(
+        plain.contains("passed: 1 audited (1 by imported sets)"),
+        "{plain}"
+    );
     let query = w.ok(&["query", "leafy"]);
     assert!(
         query.contains("From imported sets (evidence: imported, unsigned):")
