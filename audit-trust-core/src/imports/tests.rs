@@ -316,6 +316,27 @@ fn policy_can_require_signed_evidence() {
         gate(&f, vec![package("alpha", "1.0.0")])[0].1,
         Status::Unaudited
     );
+    // Nor through a criterion that implies it.
+    let mut f = file.clone();
+    f.criteria.insert(
+        "wide".into(),
+        crate::audit_file::CustomCriterion {
+            description: None,
+            implies: vec![Criterion::Custom("signed-only".into())],
+            imports_allowed: None,
+        },
+    );
+    f.imports[0].criteria_map.insert(
+        "safe-to-deploy".into(),
+        vec![Criterion::Custom("wide".into())],
+    );
+    assert_eq!(
+        gate(&f, vec![package("alpha", "1.0.0")])[0].1,
+        Status::Unaudited
+    );
+    // Signed evidence of the same criterion still follows `implies`.
+    let closed = crate::gate::evidence::closure(&[Criterion::Custom("wide".into())], &f.criteria);
+    assert!(closed.contains(&Criterion::Custom("signed-only".into())));
     // A package pattern that imports may not vouch for: with no auditor, nothing covers it.
     let file =
         audit_file("[policy]\ncriteria = [\"deployable\"]\nimports-not-allowed = [\"al*\"]\n");
