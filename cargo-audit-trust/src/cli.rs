@@ -193,6 +193,9 @@ pub struct SuggestArgs {
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
+    /// Use an advisory database older than the policy allows without a warning (as `check`)
+    #[arg(long)]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]

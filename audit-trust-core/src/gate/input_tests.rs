@@ -47,7 +47,8 @@ fn index_checksum_and_yanked() {
     );
     assert!(
         beta.next_step
-            .as_deref()
+            .as_ref()
+            .map(|s| s.text.as_str())
             .is_some_and(|s| s.contains("cargo update -p beta@2.0.0"))
     );
     // alpha 1.0.0's crate is in the index (alpha's entry) but that version is not.
@@ -200,8 +201,9 @@ fn advisories_ignores_and_informational() {
     assert!(
         alpha
             .next_step
-            .as_deref()
-            .is_some_and(|s| s.contains("fixed in >=1.2.0"))
+            .as_ref()
+            .map(|s| s.text.as_str())
+            .is_some_and(|s| s.contains(">=1.2.0"))
     );
     let beta = verdict(&report, "beta", "2.0.0");
     assert_eq!(

@@ -122,10 +122,11 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
                 None => format!("until {expires}"),
             };
             let mut text = format!(
-                "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions {until}.\n\
+                "Wrote {}: auditor `{}` with your key {key}, {} {until}.\n\
                  Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
                 target.display(),
                 args.auditor,
+                crate::output::plural(exemptions as u64, "exemption", "exemptions"),
                 records.display(),
             );
             text.push_str(&render_baseline(waived.as_ref(), expires));

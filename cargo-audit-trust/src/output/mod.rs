@@ -71,28 +71,5 @@ pub fn write_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     write_stdout(&text)
 }
 
-/// Formats an integer with thousands separators: 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
-}
+/// Counts in messages (see [`audit_trust_core::words`]): "1 package", "1,234 packages".
+pub use audit_trust_core::words::{plural, thousands};

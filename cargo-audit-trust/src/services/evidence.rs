@@ -16,6 +16,9 @@ pub struct EvidenceSet {
     pub accepted: Vec<Evidence>,
     pub rejected: Vec<RejectedEvidence>,
     pub notes: Vec<String>,
+    /// The verified records the evidence was made from, kept so a changed lockfile can be
+    /// judged again without syncing every auditor's log again ([`require_logs_for`]).
+    pub records: ProjectRecords,
 }
 
 /// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
@@ -44,8 +47,24 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
 /// `inventory`.
 pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
     let records = verified_records(project, false)?;
-    // An auditor covering nothing in this lockfile cannot hide a flag that matters here; one
-    // that covers something and whose log does not verify stops the gate (exit 2).
+    require_logs_for(project, &records, inventory)?;
+    let (accepted, rejected, notes) = evidence_from_records(&records);
+    Ok(EvidenceSet {
+        accepted,
+        rejected,
+        notes,
+        records,
+    })
+}
+
+/// An auditor covering nothing in this lockfile cannot hide a flag that matters here; one that
+/// covers something and whose log does not verify stops the gate (exit 2). Asked again after
+/// `update` changed the lockfile, since a move can bring in a package such an auditor covers.
+pub fn require_logs_for(
+    project: &Project,
+    records: &ProjectRecords,
+    inventory: &Inventory,
+) -> Result<(), CliError> {
     let packages = &inventory.packages;
     records.require_verified_logs(|name| {
         project
@@ -55,10 +74,5 @@ pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<Evidenc
             .filter(|a| a.name == name)
             .any(|a| packages.iter().any(|p| a.covers(&p.name)))
     })?;
-    let (accepted, rejected, notes) = evidence_from_records(&records);
-    Ok(EvidenceSet {
-        accepted,
-        rejected,
-        notes,
-    })
+    Ok(())
 }

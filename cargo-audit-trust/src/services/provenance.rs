@@ -97,9 +97,12 @@ pub fn trusted_repositories(
         let records = verified_records(project, true)?;
         if !records.rejected.is_empty() {
             warnings.push(format!(
-                "{} sign-off record(s) failed verification and were not used to choose the \
-                 repository",
-                records.rejected.len()
+                "{} failed verification and were not used to choose the repository",
+                crate::output::plural(
+                    records.rejected.len() as u64,
+                    "sign-off record",
+                    "sign-off records"
+                )
             ));
         }
         Ok(signed_off_repository(&records, name, version))
