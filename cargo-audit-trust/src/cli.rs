@@ -412,6 +412,11 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+
+    /// Print to stdout even on a terminal (by default a long report goes through `$PAGER`,
+    /// else `less -R`)
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[cfg(test)]

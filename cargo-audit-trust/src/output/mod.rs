@@ -1,7 +1,9 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod check;
+pub mod diff_colour;
 mod error;
+pub mod pager;
 pub mod escape;
 pub mod progress;
 pub mod sarif;
@@ -20,6 +22,12 @@ pub use error::{EXIT_ERROR, ErrorText, report_error};
 pub struct Palette {
     pub bold: Style,
     pub dim: Style,
+    /// Added lines of a diff.
+    pub added: Style,
+    /// Removed lines of a diff.
+    pub removed: Style,
+    /// Hunk headers (`@@ … @@`) of a diff.
+    pub hunk: Style,
 }
 
 impl Palette {
@@ -36,11 +44,17 @@ impl Palette {
             return Palette {
                 bold: plain,
                 dim: plain,
+                added: plain,
+                removed: plain,
+                hunk: plain,
             };
         }
         Palette {
             bold: Style::new().bold(),
             dim: Style::new().dimmed(),
+            added: Style::new().fg_color(Some(anstyle::AnsiColor::Green.into())),
+            removed: Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())),
+            hunk: Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())),
         }
     }
 
