@@ -371,13 +371,16 @@ fn per_machine_rewrites_in_the_user_config_win_over_cargo_audit() {
             .args(["popular@1.1.0", "--format", "json"])
             .output()
             .expect("run cargo-audit-trust");
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))
-        });
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         (out.status.code(), report)
     };
     let (code, report) = diff(config_home.path());
-    assert_eq!((code, &report["verdict"]), (Some(1), &Value::from("unverifiable")), "{report}");
+    assert_eq!(
+        (code, &report["verdict"]),
+        (Some(1), &Value::from("unverifiable")),
+        "{report}"
+    );
     // ...and this machine's config.toml points it at the clone it has: the machine wins.
     let dir = config_home.path().join("cargo-audit-trust");
     std::fs::create_dir_all(&dir).expect("config dir");
@@ -387,7 +390,11 @@ fn per_machine_rewrites_in_the_user_config_win_over_cargo_audit() {
     )
     .expect("write config");
     let (code, report) = diff(config_home.path());
-    assert_eq!((code, &report["verdict"]), (Some(0), &Value::from("matches")), "{report}");
+    assert_eq!(
+        (code, &report["verdict"]),
+        (Some(0), &Value::from("matches")),
+        "{report}"
+    );
     // A config file that does not parse names itself and stops the run.
     std::fs::write(dir.join("config.toml"), "[url-rewrites]\n").expect("write config");
     let out = command_in(w.ws.path(), w.reg.cargo_home(), w.cache.path())

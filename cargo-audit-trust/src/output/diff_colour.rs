@@ -44,10 +44,22 @@ mod tests {
     fn colours_only_diff_lines_and_only_when_on() {
         assert_eq!(colour_diff(DIFF, &Palette::new(ColorChoice::Never)), DIFF);
         let coloured = colour_diff(DIFF, &Palette::new(ColorChoice::Always));
-        assert!(coloured.contains("\u{1b}[32m+fn c() {}\u{1b}[0m\n"), "{coloured:?}");
-        assert!(coloured.contains("\u{1b}[31m-fn b() {}\u{1b}[0m\n"), "{coloured:?}");
-        assert!(coloured.contains("\u{1b}[36m@@ -1,2 +1,3 @@"), "{coloured:?}");
-        assert!(coloured.contains("\n fn a() {}\n"), "context lines stay plain");
+        assert!(
+            coloured.contains("\u{1b}[32m+fn c() {}\u{1b}[0m\n"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\u{1b}[31m-fn b() {}\u{1b}[0m\n"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\u{1b}[36m@@ -1,2 +1,3 @@"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\n fn a() {}\n"),
+            "context lines stay plain"
+        );
         assert!(coloured.starts_with("popular 1.0.0"), "{coloured:?}");
     }
 }

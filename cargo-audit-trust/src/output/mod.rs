@@ -3,8 +3,8 @@
 pub mod check;
 pub mod diff_colour;
 mod error;
-pub mod pager;
 pub mod escape;
+pub mod pager;
 pub mod progress;
 pub mod sarif;
 

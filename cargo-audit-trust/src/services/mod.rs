@@ -12,8 +12,8 @@ pub mod publish;
 pub mod sign;
 pub mod signing;
 
-use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
 use audit_trust_core::audit_file::UserConfig;
+use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::provenance::UrlRewrites;
 

@@ -7,8 +7,8 @@ use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::previous::previous_claim;
 use audit_trust_core::provenance::signed_off::signed_off_repository;
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice,
-    check_provenance, claimed_repository,
+    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, check_provenance,
+    claimed_repository,
 };
 use audit_trust_core::tarball::{CrateArchive, Limits};
 
