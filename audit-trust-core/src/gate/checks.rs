@@ -132,12 +132,39 @@ fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     }
     if entry.yanked {
         let action = input.audit_file.policy.yanked_action();
-        v.reasons.push(reason(
-            ReasonCode::Yanked,
-            severity_of(action),
-            "this version was yanked from its registry".into(),
-            serde_json::Value::Null,
-        ));
+        // An exemption with `allow-yanked` waives the yank of its versions until it expires:
+        // a warning each run, a block again once it is due.
+        let waiver = input
+            .audit_file
+            .exemptions
+            .iter()
+            .filter(|x| x.allow_yanked && x.matches(&p.name, &p.version))
+            .max_by_key(|x| x.expires);
+        let (severity, message, details) = match waiver {
+            Some(x) if action == Action::Deny && x.is_live(input.today) => (
+                Severity::Warn,
+                format!(
+                    "this version was yanked from its registry; allowed until {} by its exemption ({})",
+                    x.expires, x.reason
+                ),
+                json!({ "allowed_until": x.expires }),
+            ),
+            Some(x) if action == Action::Deny => (
+                Severity::Deny,
+                format!(
+                    "this version was yanked from its registry (the exemption that allowed it expired on {})",
+                    x.expires
+                ),
+                json!({ "expired": x.expires }),
+            ),
+            _ => (
+                severity_of(action),
+                "this version was yanked from its registry".into(),
+                serde_json::Value::Null,
+            ),
+        };
+        v.reasons
+            .push(reason(ReasonCode::Yanked, severity, message, details));
     }
 }
 

@@ -88,6 +88,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             today,
             expires,
             spread: sizes.as_ref(),
+            allow_yanked: waived.as_ref().map_or(&[][..], |w| w.yanked.as_slice()),
         },
         &inventory.packages,
     );
@@ -181,7 +182,9 @@ fn render_baseline(waived: Option<&Baseline>, expires: audit_trust_core::time::D
         ));
     }
     for y in &waived.yanked {
-        out.push_str(&format!("  yanked {y}: [policy] yanked = \"warn\"\n"));
+        out.push_str(&format!(
+            "  yanked {y}: its exemption says allow-yanked = true (a warning until it expires)\n"
+        ));
     }
     out
 }
