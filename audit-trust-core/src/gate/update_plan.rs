@@ -175,8 +175,7 @@ fn plan_one(
     let audited = audited_versions(input, &p.name, &compatible, p.dev_only == Some(true));
     let newest = audited
         .into_iter()
-        .filter(|(v, _)| advisory_blocks(input, &p.name, &v.version) != Some(true))
-        .next_back()?;
+        .rfind(|(v, _)| advisory_blocks(input, &p.name, &v.version) != Some(true))?;
     let (v, by) = newest;
     (v.version > p.version).then(|| PlannedStep {
         name: p.name.clone(),
