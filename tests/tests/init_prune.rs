@@ -261,7 +261,7 @@ fn prune_removes_exemptions_that_sign_offs_made_unnecessary() {
 
     let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("would remove 1 entries"), "{stdout}");
+    assert!(stdout.contains("would remove 1 entry"), "{stdout}");
     assert!(
         stdout.contains("exemption for leafy@2.0.0: its packages pass without it"),
         "{stdout}"

@@ -53,11 +53,11 @@ fn render(
     let t = &diff.totals;
     let mut out = String::new();
     let heading = format!(
-        "{} {} → {}: {} files changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
+        "{} {} → {}: {} changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
         diff.name,
         diff.old_version,
         diff.new_version,
-        diff.files.len(),
+        crate::output::plural(diff.files.len() as u64, "file", "files"),
         t.files_added,
         t.files_removed,
         t.files_modified,
