@@ -255,6 +255,13 @@ fn the_adoption_loop_closes_on_a_project_with_findings() {
     );
     assert_eq!(list[0]["semver_crossing"], true);
     assert!(list.iter().any(|s| s["name"] == "stuck"), "{suggestions}");
+    // With a database too old for the policy, suggest says fixes may be missing, unless
+    // --allow-stale (as for check).
+    const LATE: &str = "2027-06-01T12:00:00Z";
+    let stale = w.expect(LATE, &["suggest"], 0);
+    assert!(stale.contains("the advisory database is stale"), "{stale}");
+    let allowed = w.expect(LATE, &["suggest", "--allow-stale"], 0);
+    assert!(!allowed.contains("is stale"), "{allowed}");
 
     // Sign what the team reviewed: both fixes, and pulls 1.1.0 (which brings in newdep).
     w.sign("vuln", "0.3.1");

@@ -323,8 +323,11 @@ fn move_off(input: &GateInput<'_>, id: PackageId, p: &Package, status: Status) -
         String::new()
     };
     step.text = format!(
-        "no audited {what} version yet: review {} {}, the oldest {what} one ({}){crossing}",
-        p.name, first.version, step.text
+        "no audited {what} version yet: review {} {}, the oldest {what} one (`{}`, or `cargo audit-trust review`), then `{}`{crossing}",
+        p.name,
+        first.version,
+        step.command.as_deref().unwrap_or_default(),
+        step.then.as_deref().unwrap_or_default()
     );
     step
 }
