@@ -232,12 +232,13 @@ pub(super) fn newest_audited_compatible<'a>(
     input: &GateInput<'a>,
     p: &Package,
 ) -> Option<(&'a IndexVersion, Vec<String>)> {
+    // Sign-offs first: most versions have none, and that is cheaper to see than advisories.
     published(input, p)
         .into_iter()
         .rev()
         .filter(|v| v.version != p.version && semver_compatible(&p.version, &v.version))
-        .filter(|v| clean(input, p, v))
-        .find_map(|v| audited_by(input, p, v).map(|by| (v, by)))
+        .filter_map(|v| audited_by(input, p, v).map(|by| (v, by)))
+        .find(|(v, _)| clean(input, p, v))
 }
 
 /// Unaudited (or only exempted): move to a newer audited compatible version when one exists,
