@@ -301,7 +301,12 @@ fn move_off(input: &GateInput<'_>, id: PackageId, p: &Package, status: Status) -
     {
         if semver_compatible(&p.version, &v.version) {
             let mut step = update(p, v, by);
-            step.text = format!("{} (the oldest audited {what} version)", step.text);
+            step.text = format!(
+                "`cargo audit-trust update -p {}` moves it to {}, the oldest audited {what} version (signed off by {})",
+                p.name,
+                v.version,
+                step.audited_by.join(", ")
+            );
             return step;
         }
         return change_requirement(input, id, p, v, by, what);
