@@ -287,3 +287,28 @@ fn metadata_error_message(e: cargo_metadata::Error) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::inherited_names;
+
+    #[test]
+    fn inherited_requirements_are_found_per_table() {
+        let dir = tempfile::tempdir().expect("dir");
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            "[package]\nname = \"m\"\nversion = \"0.1.0\"\n\n[dependencies]\nring.workspace = true\n\
+             serde = { workspace = true, features = [\"derive\"] }\nitoa = \"1\"\n\n\
+             [dev-dependencies]\nproptest = { workspace = true }\n",
+        )
+        .expect("write");
+        let found = inherited_names(&manifest);
+        let has = |section: &str, key: &str| found.contains(&(section.to_owned(), key.to_owned()));
+        assert!(has("dependencies", "ring") && has("dependencies", "serde"));
+        assert!(has("dev-dependencies", "proptest"));
+        assert!(!has("dependencies", "itoa") && !has("dependencies", "proptest"));
+        // An unreadable manifest names nothing (the member's own manifest is then named).
+        assert!(inherited_names(&dir.path().join("missing.toml")).is_empty());
+    }
+}
