@@ -174,7 +174,9 @@ fn steps_text(steps: &[PlannedStep]) -> String {
                     escape::line(&s.from),
                     escape::line(&s.why)
                 ));
-                if let Some(command) = s.next.as_ref().and_then(|n| n.command.as_ref()) {
+                // The step's command, unless its text already says it (a review's does).
+                let command = s.next.as_ref().and_then(|n| n.command.as_ref());
+                if let Some(command) = command.filter(|c| !s.why.contains(c.as_str())) {
                     out.push_str(&format!("      next: {}\n", escape::line(command)));
                 }
             }
