@@ -9,14 +9,14 @@ use std::time::Duration;
 use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
 use audit_trust_core::fetch::index_report::IndexReport;
 use audit_trust_core::fetch::{CrateStore, IndexVersion};
-use audit_trust_core::gate::GateInput;
+use audit_trust_core::gate::{Evidence, GateInput};
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
 use audit_trust_core::time::{Date, Timestamp};
 use audit_trust_core::{Error, Inventory, Package};
 
 use super::crate_store;
-use super::evidence::{EvidenceSet, load_evidence, require_logs_for};
+use super::evidence::{EvidenceSet, load_evidence};
 use crate::error::CliError;
 use crate::project::{InventoryNeed, Project};
 use crate::settings::Settings;
@@ -75,17 +75,20 @@ impl GateContext {
     /// instead of reading the restored lockfile once more.
     pub fn reread(&mut self, settings: &Settings) -> Result<LockfileState, CliError> {
         let mut part = LockfilePart::read(settings)?;
-        require_logs_for(&part.project, &self.evidence.records, &part.inventory)?;
+        let evidence = (self.evidence.accepted.clone(), self.evidence.notes.clone());
+        self.evidence
+            .follow_inventory(&part.project, &part.inventory)?;
         part.notes.extend(self.evidence.notes.iter().cloned());
         if let Some(e) = &self.db_error {
             part.notes.push(db_note(e));
         }
-        Ok(LockfileState(self.swap(part)))
+        Ok(LockfileState(self.swap(part), evidence))
     }
 
     /// Puts back what [`Self::reread`] replaced (the lockfile was restored to match it).
     pub fn restore(&mut self, previous: LockfileState) {
         self.swap(previous.0);
+        (self.evidence.accepted, self.evidence.notes) = previous.1;
     }
 
     fn swap(&mut self, part: LockfilePart) -> LockfilePart {
@@ -201,7 +204,7 @@ impl ProjectPart {
 }
 
 /// What a lockfile's state was before [`GateContext::reread`].
-pub struct LockfileState(LockfilePart);
+pub struct LockfileState(LockfilePart, (Vec<Evidence>, Vec<String>));
 
 /// What changes with the lockfile: the project and its inventory, and the index entries.
 struct LockfilePart {
