@@ -240,6 +240,9 @@ pub struct SuggestArgs {
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
+    /// Use an advisory database older than the policy allows without a warning (as `check`)
+    #[arg(long)]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]
@@ -456,6 +459,11 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+
+    /// Print to stdout even on a terminal (by default a long report goes through `$PAGER`,
+    /// else `less -R`)
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[cfg(test)]

@@ -242,6 +242,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         root: ".".into(),
         packages,
         on_targets: None,
+        declarations: Vec::new(),
     }
 }
 
