@@ -5,6 +5,7 @@ mod error;
 pub mod escape;
 pub mod progress;
 pub mod sarif;
+pub mod sources;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -11,6 +11,7 @@ pub mod provenance;
 pub mod publish;
 pub mod sign;
 pub mod signing;
+pub mod verify_sources;
 
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};
 use audit_trust_core::http::HttpClient;
