@@ -270,7 +270,7 @@ async fn a_backfill_queues_baseline_versions_and_leaves_audited_ones_alone() {
         let entry = db.watch_entry("bf").await.expect("entry").expect("watched");
         assert_eq!((entry.etag, entry.last_modified), (None, None), "{backend}");
         assert_eq!(
-            db.polls_due(200, 10).await.expect("due"),
+            db.polls_due(201, 10).await.expect("due"),
             ["bf"],
             "{backend}"
         );
