@@ -203,3 +203,63 @@ fn signed_line(report: &SourcesReport, batch: &SignedBatch) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use audit_trust_core::provenance::sweep::UnverifiableCode;
+
+    use super::*;
+    use crate::cli::ColorChoice;
+
+    fn outcome(name: &str, verdict: SourceVerdict, reason: &str) -> SourceOutcome {
+        SourceOutcome {
+            name: name.into(),
+            version: "1.0.0".into(),
+            verdict,
+            reason: reason.into(),
+            unverifiable: (verdict == SourceVerdict::Unverifiable)
+                .then_some(UnverifiableCode::NoCommit),
+            repository: Some("https://git.example/a/a".into()),
+            repository_source: Some(RepositorySource::Pinned),
+            claimed_repository: None,
+            commit: None,
+            reference: None,
+            checksum: None,
+            differing_files: Vec::new(),
+            warnings: vec!["tag \u{202e}v1".into()],
+            signable: verdict == SourceVerdict::Matches,
+            sign_off: None,
+            evidence: None,
+        }
+    }
+
+    #[test]
+    fn problems_come_first_and_hostile_text_is_escaped() {
+        let report = SourcesReport::new(vec![
+            outcome("fine", SourceVerdict::Matches, "all 3 files match"),
+            outcome(
+                "evil",
+                SourceVerdict::Differs,
+                "src/\u{1b}[2Jlib.rs (modified)",
+            ),
+            outcome("odd", SourceVerdict::Unverifiable, "no tag"),
+        ]);
+        let text = render_sources(&report, None, &[], false, &Palette::new(ColorChoice::Never));
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(text.contains("src/\\u{1b}[2Jlib.rs"), "{text}");
+        let rows: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert!(rows[1].starts_with("evil 1.0.0  DIFFERS"), "{text}");
+        assert!(rows[2].starts_with("odd 1.0.0   unverifiable"), "{text}");
+        assert!(rows[3].starts_with("fine 1.0.0  matches"), "{text}");
+        assert!(text.contains("no-commit: no tag"), "{text}");
+        assert!(
+            text.contains("3 packages: 1 matches, 1 differs, 1 unverifiable\n"),
+            "{text}"
+        );
+        let quiet = render_sources(&report, None, &[], true, &Palette::new(ColorChoice::Never));
+        assert!(!quiet.contains("warning:"), "{quiet}");
+    }
+}
