@@ -12,6 +12,9 @@ use serde::Serialize;
 use crate::output::{Palette, escape, thousands};
 use crate::services::verify_sources::SignedBatch;
 
+/// The package column is never wider than this.
+const MAX_PACKAGE_WIDTH: usize = 40;
+
 /// `--format json`: the core's report, what `--sign` wrote, and the run's notes.
 #[derive(Serialize)]
 pub struct SourcesJson<'a> {
@@ -80,8 +83,10 @@ pub fn render_sources(
         })
         .collect();
     let width = |f: fn(&(String, String)) -> usize| cells.iter().map(f).max().unwrap_or(0);
+    // A very long name or version (build metadata) overflows its cell rather than widening
+    // the column for every row.
     let (package_width, verdict_width) = (
-        width(|c| c.0.chars().count()).max("PACKAGE".len()),
+        width(|c| c.0.chars().count()).clamp("PACKAGE".len(), MAX_PACKAGE_WIDTH),
         width(|c| c.1.chars().count()).max("VERDICT".len()),
     );
     if !rows.is_empty() {
