@@ -131,6 +131,11 @@ pub enum Error {
         logs: Vec<crate::signoff::UnverifiedLog>,
     },
 
+    /// An imported audit set that cannot be used: not pinned, pinned bytes that do not match,
+    /// unreadable, or not fetched. `message` says what to do.
+    #[error("import `{name}`: {message}")]
+    Import { name: String, message: String },
+
     #[error("{package}: {source}")]
     Classify {
         package: String,

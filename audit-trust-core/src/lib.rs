@@ -14,6 +14,7 @@ pub mod export;
 pub mod fetch;
 pub mod gate;
 pub mod http;
+pub mod imports;
 pub mod inventory;
 pub mod lock;
 pub mod lockfile;

@@ -134,6 +134,9 @@ pub enum Command {
     /// Ask an audit-registry's automatic auditor to follow this lockfile's crates.io packages
     /// (admin token in AUDIT_REGISTRY_TOKEN)
     Watch(WatchArgs),
+    /// Imported audit sets (`[[import]]` in Cargo.audit), pinned in Cargo.audit.lock
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write the verified sign-offs of your auditors for another tool: `--format cargo-vet` gives
     /// an audits.toml a cargo-vet user can import
     Export(ExportArgs),
@@ -159,6 +162,19 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout (written whole or not at all)
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Fetch the imported sets again, pin their bytes in Cargo.audit.lock, and say what changed
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Only the import with this name [default: every import]
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

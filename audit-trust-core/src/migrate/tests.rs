@@ -183,6 +183,9 @@ fn a_cargo_vet_folder_becomes_an_audit_file_with_imports_and_exact_exemptions() 
         .to_owned()
         + &m.text[m.text.find("\n[[exemption]]").expect("exemptions")..];
     AuditFile::parse(&without_imports, Path::new("Cargo.audit")).expect("parses");
+    // And with them: the migrated `[[import]]` entries are what `Cargo.audit` reads.
+    let whole = AuditFile::parse(&m.text, Path::new("Cargo.audit")).expect("parses whole");
+    assert!(!whole.imports.is_empty());
 }
 
 #[test]
