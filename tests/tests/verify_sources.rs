@@ -328,4 +328,19 @@ fn one_pass_over_every_source_and_one_batch_of_sign_offs() {
         "{query}"
     );
     assert!(Path::new(&w.ws.path().join("sign-offs")).is_dir());
+
+    // `check` says how many packages have one. (An empty advisory database has no date, so it
+    // counts as stale: allowed here; the other three packages are blocked, unaudited.)
+    let db = tempfile::tempdir().expect("db");
+    std::fs::create_dir_all(db.path().join("crates")).expect("db");
+    let db_arg = db.path().to_str().expect("utf-8").to_owned();
+    let out = w.run(&["check", "--allow-stale", "--advisory-db", &db_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "source-matches: 1 of 4 registry packages have a verified source-matches sign-off\n"
+        ),
+        "{text}"
+    );
 }
