@@ -11,6 +11,7 @@ use super::report::{Reason, Severity, Status, Verdict};
 use super::{GateInput, source_allowed};
 use crate::advisories::AdvisoryKind;
 use crate::audit_file::{Action, AuditFile};
+use crate::imports::grant::CHAIN_JOIN;
 use crate::inventory::{Package, PackageId, SourceKind};
 use crate::signoff::Criterion;
 
@@ -320,8 +321,18 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     } else {
         Vec::new()
     };
-    let auditors: Vec<&str> = signed.iter().chain(&imports).copied().collect();
     let evidence = about(input, p);
+    // A delta chain that crosses sets is evidence of its own, named `a+b`: it may vouch when
+    // every one of its sets may.
+    let chains: BTreeSet<&str> = evidence
+        .iter()
+        .filter_map(|e| e.imported.as_deref())
+        .filter(|name| {
+            name.contains(CHAIN_JOIN) && name.split(CHAIN_JOIN).all(|part| imports.contains(&part))
+        })
+        .collect();
+    let imports: Vec<&str> = imports.into_iter().chain(chains).collect();
+    let auditors: Vec<&str> = signed.iter().chain(&imports).copied().collect();
     let mut satisfied = Vec::new();
     let mut partial = Vec::new();
     for auditor in &auditors {
@@ -355,6 +366,11 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
             ));
         }
     }
+    // A chain never counts beside one of its own sets.
+    let alone: Vec<&str> = satisfied.clone();
+    satisfied.retain(|a| {
+        !a.contains(CHAIN_JOIN) || !a.split(CHAIN_JOIN).any(|part| alone.contains(&part))
+    });
     let wanted = policy.sign_offs_required() as usize;
     let needed_text = required
         .iter()
