@@ -250,7 +250,9 @@ pub(super) async fn project(
                 escape(&v.version.to_string()),
                 escape(v.source),
                 reasons,
-                v.next_step.as_deref().map_or_else(String::new, code),
+                v.next_step.as_ref().map_or_else(String::new, |s| {
+                    format!("<div class=\"text\">{}</div>", escape(&s.text))
+                }),
             ]);
         }
         let title = format!(
