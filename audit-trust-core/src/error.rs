@@ -20,14 +20,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error(
-        "{path}{}: {message}",
-        match (line, column) {
-            (Some(l), Some(c)) => format!(":{l}:{c}"),
-            (Some(l), None) => format!(":{l}"),
-            _ => String::new(),
-        }
-    )]
+    #[error("{path}{}: {message}", place(*line, *column))]
     AuditFile {
         path: PathBuf,
         line: Option<usize>,
@@ -138,12 +131,35 @@ pub enum Error {
         logs: Vec<crate::signoff::UnverifiedLog>,
     },
 
+    /// An imported audit set that cannot be used: not pinned, pinned bytes that do not match,
+    /// unreadable, or not fetched. `message` says what to do.
+    #[error("import `{name}`: {message}")]
+    Import { name: String, message: String },
+
     #[error("{package}: {source}")]
     Classify {
         package: String,
         #[source]
         source: ClassifyError,
     },
+
+    /// A file of a cargo-vet `supply-chain/` folder that `init --from-cargo-vet` cannot read.
+    #[error("{path}{}: {message}", place(*line, *column))]
+    CargoVetStore {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+}
+
+/// `:LINE:COLUMN`, `:LINE` or nothing, after a file name.
+fn place(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
 }
 
 impl Error {

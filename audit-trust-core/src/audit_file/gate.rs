@@ -166,6 +166,14 @@ pub struct CustomCriterion {
     pub description: Option<String>,
     #[serde(default)]
     pub implies: Vec<Criterion>,
+    /// `false`: only signed evidence grants this criterion; imported audits never do.
+    pub imports_allowed: Option<bool>,
+}
+
+impl CustomCriterion {
+    pub fn allows_imports(&self) -> bool {
+        self.imports_allowed.unwrap_or(true)
+    }
 }
 
 /// `[allowed-sources]`: where packages may come from. Absent: crates.io only for registries,

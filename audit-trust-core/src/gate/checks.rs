@@ -274,7 +274,19 @@ fn check_flags(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> bool {
             }
             _ => false,
         };
-        if same && auditors.contains(&e.auditor.as_str()) {
+        // An imported violation blocks wherever its set reads the crate (`include`/`exclude`),
+        // whatever `covers` says: `covers` limits what a set may vouch for, not what it warns of.
+        if let Some(set) = &e.imported
+            && same
+        {
+            v.reasons.push(reason(
+                ReasonCode::Flagged,
+                Severity::Deny,
+                format!("flagged by the imported set `{set}` (evidence: imported): {why}"),
+                json!({ "import": set, "evidence": "imported", "reason": why, "record": e.record_id }),
+            ));
+            flagged = true;
+        } else if same && auditors.contains(&e.auditor.as_str()) {
             v.reasons.push(reason(
                 ReasonCode::Flagged,
                 Severity::Deny,
@@ -296,7 +308,19 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     };
     let needed: BTreeSet<Criterion> =
         super::evidence::closure(&required, &input.audit_file.criteria);
-    let auditors = covering_auditors(input, p);
+    let signed = covering_auditors(input, p);
+    // Imported sets that may vouch for this package: covering it, and not ruled out by
+    // `[policy] imports-not-allowed`. They are judged like auditors, by their own name.
+    let imports: Vec<&str> = if input.audit_file.imports_allowed_for(&p.name) {
+        input
+            .audit_file
+            .imports_covering(&p.name)
+            .map(|i| i.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let auditors: Vec<&str> = signed.iter().chain(&imports).copied().collect();
     let evidence = about(input, p);
     let mut satisfied = Vec::new();
     let mut partial = Vec::new();
@@ -338,12 +362,40 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
         .collect::<Vec<_>>()
         .join(", ");
     if satisfied.len() >= wanted {
+        let (by_import, by_auditor): (Vec<&str>, Vec<&str>) =
+            satisfied.iter().partition(|a| imports.contains(a));
+        // Signed evidence is named first; imported evidence says what it is: unsigned, trusted
+        // by URL and pin.
+        let mut who = Vec::new();
+        if !by_auditor.is_empty() {
+            who.push(format!("signed off by {}", by_auditor.join(", ")));
+        }
+        if !by_import.is_empty() {
+            who.push(format!(
+                "vouched for by the imported set {} (evidence: imported, unsigned)",
+                by_import
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let label = if by_auditor.is_empty() {
+            "imported"
+        } else {
+            "signed"
+        };
         v.status = Status::Audited;
         v.reasons.push(reason(
             ReasonCode::Audited,
             Severity::Info,
-            format!("{needed_text} signed off by {}", satisfied.join(", ")),
-            json!({ "auditors": satisfied, "criteria": needed_text }),
+            format!("{needed_text} {}", who.join("; ")),
+            json!({
+                "auditors": by_auditor,
+                "imports": by_import,
+                "evidence": label,
+                "criteria": needed_text,
+            }),
         ));
         return;
     }

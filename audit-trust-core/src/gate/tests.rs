@@ -85,6 +85,7 @@ pub(super) fn signoff(
         delta_from: None,
         flag: None,
         record_id: format!("{auditor}-{name}-{version}"),
+        imported: None,
     }
 }
 

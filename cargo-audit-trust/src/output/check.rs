@@ -154,7 +154,24 @@ pub fn render_human(
             .iter()
             .filter(|v| !v.blocked && v.status == *status)
             .count();
-        (n > 0).then(|| format!("{n} {}", status.as_str()))
+        (n > 0).then(|| {
+            // Where trust came from: evidence of imported sets is unsigned, and says so.
+            let imported = report
+                .packages
+                .iter()
+                .filter(|v| !v.blocked && v.status == *status)
+                .filter(|v| {
+                    v.reasons.iter().any(|r| {
+                        r.code == ReasonCode::Audited && r.details["evidence"] == "imported"
+                    })
+                })
+                .count();
+            if imported > 0 {
+                format!("{n} {} ({imported} by imported sets)", status.as_str())
+            } else {
+                format!("{n} {}", status.as_str())
+            }
+        })
     })
     .collect();
     if !passed.is_empty() {

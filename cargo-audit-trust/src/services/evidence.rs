@@ -41,7 +41,7 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
 }
 
 /// [`verified_records`] (local and remote) turned into gate evidence for the packages of
-/// `inventory`.
+/// `inventory`, with the evidence of the imported sets (see [`super::imports`]).
 pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
     let records = verified_records(project, false)?;
     // An auditor covering nothing in this lockfile cannot hide a flag that matters here; one
@@ -55,7 +55,11 @@ pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<Evidenc
             .filter(|a| a.name == name)
             .any(|a| packages.iter().any(|p| a.covers(&p.name)))
     })?;
-    let (accepted, rejected, notes) = evidence_from_records(&records);
+    let (mut accepted, rejected, mut notes) = evidence_from_records(&records);
+    // Imported sets: unsigned evidence from the pinned bytes of Cargo.audit.lock.
+    let (mut imported, mut import_notes) = super::imports::load_imported(project, inventory)?;
+    accepted.append(&mut imported);
+    notes.append(&mut import_notes);
     Ok(EvidenceSet {
         accepted,
         rejected,

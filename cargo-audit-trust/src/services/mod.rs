@@ -7,8 +7,10 @@ pub mod classify;
 pub mod crate_source;
 pub mod evidence;
 pub mod gate;
+pub mod imports;
 pub mod provenance;
 pub mod publish;
+pub mod publishers;
 pub mod sign;
 pub mod signing;
 
