@@ -540,3 +540,31 @@ fn a_fetch_over_the_size_limit_is_abandoned_and_the_next_run_works() {
     );
     assert_verdict(&report, Verdict::Matches);
 }
+
+#[test]
+fn a_shallow_local_clone_cannot_call_a_commit_unpublished() {
+    let f = Fixture::empty();
+    let bytes = released_with_history(&f, "clone", "1.0.0", 1);
+    f.repo.git(&["tag", "-d", "v1.0.0"]);
+    let clone = tempfile::tempdir().expect("temp dir");
+    let target = clone.path().join("r");
+    audit_trust_e2e::run_checked(
+        git_command(clone.path())
+            .args(["clone", "--quiet", "--bare", "--depth=1", &f.repo.url()])
+            .arg(&target),
+    );
+    let choice = RepositoryChoice {
+        pinned: Some(target.display().to_string()),
+        ..RepositoryChoice::default()
+    };
+    let report = f.check_with("clone", "1.0.0", &bytes, &choice, &UrlRewrites::default());
+    assert_verdict(&report, Verdict::Unverifiable);
+    assert!(
+        matches!(
+            report.unverifiable,
+            Some(Unverifiable::RepositoryUnreachable(_))
+        ) && report.reason.contains("shallow clone"),
+        "{}",
+        report.reason
+    );
+}
