@@ -4,9 +4,9 @@
 //! 1. **one commit deep**: the branch or tag that points at the wanted commit (usually the
 //!    version's tag), which alone settles reachability; else the default branch and the
 //!    version's tags;
-//! 2. **[`DEEPEN`] commits deep**: every branch and the version's tags (a tag moved past the
-//!    release, a release branch);
-//! 3. **the whole history** of every branch and tag, before the commit may be called
+//! 2. **[`DEEPEN`] commits deep**, the same refs (a tag moved past the release);
+//! 3. **[`DEEPEN`] commits deep**, every branch and the version's tags (a release branch);
+//! 4. **the whole history** of every branch and tag, before the commit may be called
 //!    unpublished.
 //!
 //! Everything is fetched through libgit2's smart protocol (https, ssh); a server without
@@ -124,15 +124,31 @@ impl Job {
         }
         let subset = refs.restricted_to(&first);
         if !found(&repo, &subset) {
-            // Round 2: a few hundred commits behind every branch and the version's tags.
+            // Round 2: DEEPEN commits behind the same refs (a tag moved past the release).
+            let mut done = false;
+            if !first.is_empty() {
+                notes.push(format!(
+                    "the commit is not at the tip of {}: fetching {DEEPEN} commits of their history",
+                    describe(&first)
+                ));
+                self.fetch(&repo, &first, DEEPEN, state, &mut notes)?;
+                done = found(&repo, &subset);
+            }
+            // Round 3: DEEPEN commits behind every branch (a release branch).
             let second: Vec<&RemoteRef> = rounds.second.iter().collect();
-            notes.push(format!(
-                "the commit is not at the tip of {}: fetching {DEEPEN} commits of history",
-                describe(&first)
-            ));
-            self.fetch(&repo, &second, DEEPEN, state, &mut notes)?;
-            if !found(&repo, &refs.restricted_to(&second)) {
-                // Round 3: the whole history of every branch and tag.
+            let more = second
+                .iter()
+                .any(|r| !first.iter().any(|f| f.name == r.name));
+            if !done && more {
+                notes.push(format!(
+                    "the commit is not in that history: fetching {DEEPEN} commits of {}",
+                    describe(&second)
+                ));
+                self.fetch(&repo, &second, DEEPEN, state, &mut notes)?;
+                done = found(&repo, &refs.restricted_to(&second));
+            }
+            if !done {
+                // Round 4: the whole history of every branch and tag.
                 let all: Vec<&RemoteRef> = refs.branches.iter().chain(&refs.tags).collect();
                 notes.push(format!(
                     "the commit is not in that history: fetching the whole history of {}",
