@@ -15,12 +15,14 @@ mod policy;
 pub mod prune;
 pub mod renew;
 pub mod starter;
+mod user_config;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
 use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use import::{Import, ImportFormat, ImportSource};
 pub use policy::{Action, Policy};
+pub use user_config::UserConfig;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -78,8 +78,8 @@ pub enum Error {
     UnsupportedSource { package: String, message: String },
 
     #[error(
-        "--offline: {} crate file(s) are not cached: {}; run once without --offline to download them",
-        missing.len(),
+        "--offline: {} not cached: {}; run once without --offline to download them",
+        crate::words::plural(missing.len() as u64, "crate file is", "crate files are"),
         missing.join(", ")
     )]
     OfflineMissing { missing: Vec<String> },

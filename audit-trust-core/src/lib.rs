@@ -28,6 +28,7 @@ pub mod signoff;
 pub mod source_url;
 pub mod tarball;
 pub mod time;
+pub mod words;
 
 pub use error::Error;
 pub use inventory::{Inventory, Package, PackageId, SourceKind};

@@ -1,6 +1,6 @@
 //! cargo-vet's semantics, turned into gate evidence: for each crates.io package of the lockfile
 //! and each imported set, the criteria of ours the set grants (full audits, delta chains within
-//! the set, `trusted` and `wildcard-audits` entries whose publisher is known), closed through the
+//! the set or, as cargo-vet merges its imports, across the sets, `trusted` and `wildcard-audits` entries whose publisher is known), closed through the
 //! set's own `implies` and mapped through `criteria-map`; and its violations, as flags.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -8,10 +8,14 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use super::lock::LockedPublisher;
 use super::vet::{self, AuditSet, Publisher, PublisherEntry, VetAudit, VetKind};
 use crate::audit_file::{AuditFile, Import};
+use crate::gate::evidence::closure;
 use crate::gate::{Evidence, EvidenceSubject};
 use crate::inventory::{Package, SourceKind};
 use crate::signoff::Criterion;
 use crate::time::Date;
+
+/// Joins the names of the sets of a chain that crosses sets (`mozilla+google`).
+pub const CHAIN_JOIN: &str = "+";
 
 /// Longest text of an imported note kept in a message; the rest is cut.
 const MAX_NOTE: usize = 200;
@@ -54,30 +58,33 @@ pub fn imported_evidence(
         else {
             continue;
         };
+        // Every set's chains, in our criteria, for chains that cross sets (cargo-vet merges
+        // the sets it imports into one graph).
+        let mut merged_roots: Roots<'_, Criterion> = Vec::new();
+        let mut merged_edges: Edges<'_, Criterion> = Vec::new();
+        let mut granted_alone: BTreeSet<Criterion> = BTreeSet::new();
+        let mut contributors: BTreeSet<&str> = BTreeSet::new();
+        let mut unchained: Vec<(&str, &semver::Version, BTreeSet<Criterion>, usize)> = Vec::new();
+        let mut unknown_publisher: Vec<&str> = Vec::new();
+        let published_versions: Vec<(semver::Version, &LockedPublisher)> = publishers
+            .range((p.name.clone(), String::new())..)
+            .take_while(|((name, _), _)| *name == p.name)
+            .filter_map(|((_, v), known)| Some((semver::Version::parse(v).ok()?, known)))
+            .collect();
         for loaded in sets {
             let import = loaded.import;
             if !import.reads(&p.name) {
                 continue;
             }
             let audits: &[VetAudit] = loaded.set.audits.get(&p.name).map_or(&[], Vec::as_slice);
-            let make = |criteria: Vec<Criterion>, flag: Option<String>, what: &str| Evidence {
-                auditor: import.name.clone(),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                subject: EvidenceSubject::Crate {
-                    checksum: checksum.clone(),
-                },
-                criteria,
-                delta_from: None,
-                flag,
-                record_id: format!("import:{}:{}:{what}", import.name, p.spec()),
-                imported: Some(import.name.clone()),
-            };
             for a in audits {
                 if let VetKind::Violation(req) = &a.kind
                     && req.matches(&p.version)
                 {
-                    evidence.push(make(
+                    evidence.push(imported(
+                        p,
+                        checksum,
+                        &import.name,
                         Vec::new(),
                         Some(violation_text(a, req, &import.name)),
                         &format!("line-{}", a.line),
@@ -95,39 +102,111 @@ pub fn imported_evidence(
                 .chain(loaded.set.wildcard.get(&p.name))
                 .flatten()
                 .collect::<Vec<_>>();
+            // Every version whose publisher is known may be a root: a trusted publisher's
+            // 0.7.6 and a delta 0.7.6 -> 0.8.1 vouch for 0.8.1, as in cargo-vet.
             let mut versions_published = BTreeMap::new();
             if !publisher_entries.is_empty() {
-                match publishers.get(&(p.name.clone(), p.version.to_string())) {
-                    Some(known) => {
-                        versions_published.insert(p.version.clone(), known);
-                    }
-                    None => notes.push(format!(
-                        "import `{}`: {} has `trusted` or `wildcard-audits` entries, but who \
-                         published {} is unknown, so they do not vouch for it (run `cargo \
-                         audit-trust import refresh` to look it up)",
-                        import.name,
-                        p.name,
-                        p.spec()
-                    )),
+                for (version, known) in &published_versions {
+                    versions_published.insert(version, *known);
+                }
+                if !publishers.contains_key(&(p.name.clone(), p.version.to_string())) {
+                    unknown_publisher.push(&import.name);
                 }
             }
-            let (theirs, mut why) = granted(
-                &loaded.set,
-                audits,
-                &publisher_entries,
-                &versions_published,
-                &p.version,
-            );
-            for w in why.drain(..) {
-                notes.push(format!("import `{}`: {}: {w}", import.name, p.name));
+            let (roots, edges) =
+                graph(&loaded.set, audits, &publisher_entries, &versions_published);
+            let (theirs, unchained_here) = granted(&roots, &edges, &p.version);
+            let ours_of =
+                |cs: &BTreeSet<String>| closure(&map_criteria(import, cs), &audit_file.criteria);
+            if !roots.is_empty() || !edges.is_empty() {
+                contributors.insert(&import.name);
+            }
+            merged_roots.extend(roots.iter().map(|(v, cs)| (*v, ours_of(cs))));
+            merged_edges.extend(edges.iter().map(|(f, t, cs, l)| (*f, *t, ours_of(cs), *l)));
+            for (from, _, cs, line) in edges
+                .iter()
+                .filter(|(f, t, _, _)| *t == &p.version && unchained_here.contains(f))
+            {
+                unchained.push((&import.name, from, ours_of(cs), *line));
             }
             let ours = map_criteria(import, &theirs);
             if !ours.is_empty() {
-                evidence.push(make(ours, None, "vouched"));
+                granted_alone.extend(closure(&ours, &audit_file.criteria));
+                evidence.push(imported(p, checksum, &import.name, ours, None, "vouched"));
+            }
+        }
+        let merged = reach(&merged_roots, &merged_edges);
+        let chained: Vec<Criterion> = merged
+            .iter()
+            .filter(|(_, seen)| seen.contains(&p.version))
+            .map(|(c, _)| c.clone())
+            .collect();
+        if chained.iter().any(|c| !granted_alone.contains(c)) {
+            // Named after every set whose audits of the crate make up the merged graph, joined
+            // by `+` (import names cannot hold one). The gate never counts it beside one of
+            // its own sets, so `sign-offs-required` is not inflated.
+            let name = contributors
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+                .join(CHAIN_JOIN);
+            evidence.push(imported(
+                p,
+                checksum,
+                &name,
+                chained.clone(),
+                None,
+                "chained",
+            ));
+        }
+        if chained.is_empty() && granted_alone.is_empty() {
+            for set in unknown_publisher {
+                notes.push(format!(
+                    "import `{set}`: {} has `trusted` or `wildcard-audits` entries, but who \
+                     published {} is unknown, so they do not vouch for it (run `cargo \
+                     audit-trust import refresh` to look it up)",
+                    p.name,
+                    p.spec()
+                ));
+            }
+        }
+        for (set, from, cs, line) in unchained {
+            let chains = cs
+                .iter()
+                .any(|c| merged.get(c).is_some_and(|seen| seen.contains(from)));
+            if !chains {
+                notes.push(format!(
+                    "import `{set}`: {}: the delta {from} -> {} (line {line}) does not chain to a \
+                     full audit in any imported set, so it grants nothing",
+                    p.name, p.version
+                ));
             }
         }
     }
     (evidence, notes)
+}
+
+fn imported(
+    p: &Package,
+    checksum: &str,
+    set: &str,
+    criteria: Vec<Criterion>,
+    flag: Option<String>,
+    what: &str,
+) -> Evidence {
+    Evidence {
+        auditor: set.to_owned(),
+        name: p.name.clone(),
+        version: p.version.clone(),
+        subject: EvidenceSubject::Crate {
+            checksum: checksum.to_owned(),
+        },
+        criteria,
+        delta_from: None,
+        flag,
+        record_id: format!("import:{set}:{}:{what}", p.spec()),
+        imported: Some(set.to_owned()),
+    }
 }
 
 fn violation_text(a: &VetAudit, req: &semver::VersionReq, set: &str) -> String {
@@ -161,18 +240,19 @@ fn map_criteria(import: &Import, theirs: &BTreeSet<String>) -> Vec<Criterion> {
     ours
 }
 
-/// Their criteria (closed) that `version` meets in `set`, and notes on deltas into `version`
-/// that do not chain.
-fn granted(
+/// A set's audits of one crate as a graph: roots (full audits, and versions a publisher entry
+/// vouches for) and delta edges `(from, to, criteria, line)`, with their criteria closed.
+type Roots<'a, C> = Vec<(&'a semver::Version, BTreeSet<C>)>;
+type Edges<'a, C> = Vec<(&'a semver::Version, &'a semver::Version, BTreeSet<C>, usize)>;
+
+fn graph<'a>(
     set: &AuditSet,
-    audits: &[VetAudit],
+    audits: &'a [VetAudit],
     publisher_entries: &[&PublisherEntry],
-    published: &BTreeMap<semver::Version, &LockedPublisher>,
-    version: &semver::Version,
-) -> (BTreeSet<String>, Vec<String>) {
-    // Roots per criterion: full audits, and versions a publisher entry vouches for.
-    let mut roots: Vec<(&semver::Version, BTreeSet<String>)> = Vec::new();
-    let mut edges: Vec<(&semver::Version, &semver::Version, BTreeSet<String>, usize)> = Vec::new();
+    published: &BTreeMap<&'a semver::Version, &LockedPublisher>,
+) -> (Roots<'a, String>, Edges<'a, String>) {
+    let mut roots = Vec::new();
+    let mut edges = Vec::new();
     for a in audits {
         match &a.kind {
             VetKind::Full(v) => roots.push((v, vet::closure(set, &a.criteria))),
@@ -185,17 +265,24 @@ fn granted(
     for (v, publisher) in published {
         for e in publisher_entries {
             if vouches(e, publisher) {
-                roots.push((v, vet::closure(set, &e.criteria)));
+                roots.push((*v, vet::closure(set, &e.criteria)));
             }
         }
     }
-    let all: BTreeSet<&String> = roots
+    (roots, edges)
+}
+
+/// For every criterion in the graph, the versions a chain from a root reaches.
+fn reach<'a, C: Ord + Clone>(
+    roots: &Roots<'a, C>,
+    edges: &Edges<'a, C>,
+) -> BTreeMap<C, HashSet<&'a semver::Version>> {
+    let all: BTreeSet<&C> = roots
         .iter()
         .flat_map(|(_, c)| c)
         .chain(edges.iter().flat_map(|(_, _, c, _)| c))
         .collect();
-    let mut out = BTreeSet::new();
-    let mut reached_by_criterion: BTreeMap<&String, HashSet<&semver::Version>> = BTreeMap::new();
+    let mut reached = BTreeMap::new();
     for c in all {
         let mut seen: HashSet<&semver::Version> = HashSet::new();
         let mut queue: VecDeque<&semver::Version> = roots
@@ -207,32 +294,41 @@ fn granted(
             if !seen.insert(v) {
                 continue;
             }
-            for (from, to, cs, _) in &edges {
+            for (from, to, cs, _) in edges {
                 if *from == v && cs.contains(c) && !seen.contains(to) {
                     queue.push_back(to);
                 }
             }
         }
-        if seen.contains(version) {
-            out.insert(c.clone());
-        }
-        reached_by_criterion.insert(c, seen);
+        reached.insert(c.clone(), seen);
     }
-    let mut notes = Vec::new();
-    for (from, to, cs, line) in &edges {
-        let chains = cs.iter().any(|c| {
-            reached_by_criterion
-                .get(c)
-                .is_some_and(|seen| seen.contains(from))
-        });
-        if *to == version && !chains {
-            notes.push(format!(
-                "the delta {from} -> {to} (line {line}) does not chain to a full audit in the \
-                 set, so it grants nothing"
-            ));
-        }
-    }
-    (out, notes)
+    reached
+}
+
+/// Their criteria (closed) that `version` meets in one set's graph, and the deltas into
+/// `version` that do not chain within the set.
+fn granted<'a>(
+    roots: &Roots<'a, String>,
+    edges: &Edges<'a, String>,
+    version: &semver::Version,
+) -> (BTreeSet<String>, Vec<&'a semver::Version>) {
+    let reached = reach(roots, edges);
+    let out = reached
+        .iter()
+        .filter(|(_, seen)| seen.contains(version))
+        .map(|(c, _)| c.clone())
+        .collect();
+    let unchained = edges
+        .iter()
+        .filter(|(from, to, cs, _)| {
+            *to == version
+                && !cs
+                    .iter()
+                    .any(|c| reached.get(c).is_some_and(|seen| seen.contains(from)))
+        })
+        .map(|(from, _, _, _)| *from)
+        .collect();
+    (out, unchained)
 }
 
 /// Whether `entry` vouches for a version with these publication facts: the same publisher, and

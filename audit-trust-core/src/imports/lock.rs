@@ -53,6 +53,11 @@ pub struct LockedImport {
     pub sha256: String,
     /// When the bytes were fetched (`YYYY-MM-DDTHH:MM:SSZ`).
     pub fetched: String,
+    /// Where the bytes came from when not from `url` itself: `init --from-cargo-vet` pins the
+    /// part of each set that cargo-vet's `imports.lock` kept, until `import refresh` fetches
+    /// the whole set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub content: String,
 }
 

@@ -242,6 +242,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         root: ".".into(),
         packages,
         on_targets: None,
+        declarations: Vec::new(),
     }
 }
 
@@ -388,6 +389,7 @@ fn the_lock_pins_bytes_and_url() {
     let file = audit_file("");
     let import = &file.imports[0];
     let entry = LockedImport {
+        origin: None,
         name: "vet".into(),
         url: import.url.clone(),
         sha256: sha256_hex(SET.as_bytes()),
@@ -446,4 +448,122 @@ fn refresh_changes_name_added_removed_and_new_violations() {
     assert!(!c.unchanged && !c.new);
     assert!(super::changes("vet", Some(&old), &old).unchanged);
     assert!(super::changes("vet", None, &old).new);
+}
+
+/// Two imports of the same criteria-map: `base` holds the full audit, `step` only a delta.
+fn two_sets(extra: &str) -> AuditFile {
+    let text = format!(
+        "[criteria.deployable]\ndescription = \"d\"\n\n\
+         [[import]]\nname = \"base\"\nurl = \"https://example.com/a.toml\"\nformat = \"cargo-vet\"\n\
+         criteria-map = {{ safe-to-deploy = \"deployable\" }}\ncovers = [\"*\"]\n\n\
+         [[import]]\nname = \"step\"\nurl = \"https://example.com/b.toml\"\nformat = \"cargo-vet\"\n\
+         criteria-map = {{ safe-to-deploy = \"deployable\" }}\ncovers = [\"*\"]\n{extra}"
+    );
+    AuditFile::parse(&text, Path::new("Cargo.audit")).expect("valid audit file")
+}
+
+#[test]
+fn delta_chains_cross_sets_as_cargo_vet_merges_them() {
+    let base = vet::parse(
+        "[[audits.chain]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.0.0\"\n\n\
+         [[trusted.pubd]]\ncriteria = \"safe-to-deploy\"\nuser-id = 42\nstart = \"2024-01-01\"\nend = \"2025-12-31\"\n",
+    )
+    .expect("set");
+    let step = vet::parse(
+        "[[audits.chain]]\ncriteria = \"safe-to-deploy\"\ndelta = \"1.0.0 -> 1.1.0\"\n\n\
+         [[audits.pubd]]\ncriteria = \"safe-to-deploy\"\ndelta = \"1.0.0 -> 1.1.0\"\n\n\
+         [[audits.loose]]\ncriteria = \"safe-to-deploy\"\ndelta = \"0.9.0 -> 1.0.0\"\n",
+    )
+    .expect("set");
+    let file = two_sets("");
+    let sets = [
+        LoadedSet {
+            import: &file.imports[0],
+            set: base,
+        },
+        LoadedSet {
+            import: &file.imports[1],
+            set: step,
+        },
+    ];
+    // pubd 1.0.0 was published by the trusted user; its 1.1.0 by someone else.
+    let known = super::grant::publishers_of(&[LockedPublisher {
+        name: "pubd".into(),
+        version: "1.0.0".into(),
+        when: "2024-06-01".into(),
+        user_id: Some(42),
+        user_login: None,
+        trusted_publisher: None,
+    }]);
+    let packages = [
+        package("chain", "1.1.0"),
+        package("pubd", "1.1.0"),
+        package("loose", "1.0.0"),
+    ];
+    let (e, notes) = imported_evidence(&file, &sets, &packages, &known);
+    let by = |name: &str| -> Vec<(String, Vec<String>)> {
+        e.iter()
+            .filter(|x| x.name == name)
+            .map(|x| {
+                (
+                    x.auditor.clone(),
+                    x.criteria.iter().map(|c| c.as_str().to_owned()).collect(),
+                )
+            })
+            .collect()
+    };
+    // Neither set alone vouches for chain 1.1.0; the merged graph does, named after both.
+    assert_eq!(
+        by("chain"),
+        [("base+step".to_owned(), vec!["deployable".to_owned()])]
+    );
+    // A trusted publisher's 1.0.0 is a root for a delta in the other set.
+    assert_eq!(
+        by("pubd"),
+        [("base+step".to_owned(), vec!["deployable".to_owned()])]
+    );
+    assert!(by("loose").is_empty());
+    let notes = notes.join("\n");
+    assert!(
+        notes.contains("0.9.0 -> 1.0.0") && notes.contains("any imported set"),
+        "{notes}"
+    );
+    assert!(!notes.contains("1.0.0 -> 1.1.0"), "{notes}");
+
+    // The gate counts the chain like a set...
+    let policy = |required: u32| {
+        let mut f = two_sets("");
+        f.policy = AuditFile::parse(
+            &format!("[policy]\ncriteria = [\"deployable\"]\nsign-offs-required = {required}\n\n[criteria.deployable]\ndescription = \"d\"\n"),
+            Path::new("Cargo.audit"),
+        )
+        .expect("policy")
+        .policy;
+        f
+    };
+    let judge = |file: &AuditFile, evidence: &[Evidence]| {
+        let inv = inventory(vec![package("chain", "1.1.0")]);
+        evaluate(&GateInput {
+            inventory: &inv,
+            audit_file: file,
+            today: Date::parse("2025-06-01").expect("date"),
+            evidence,
+            rejected: &[],
+            advisories: None,
+            index: None,
+            on_targets: None,
+            notes: Vec::new(),
+        })
+        .packages[0]
+            .status
+    };
+    let chain: Vec<Evidence> = e.iter().filter(|x| x.name == "chain").cloned().collect();
+    assert_eq!(judge(&policy(1), &chain), Status::Audited);
+    // ...but never beside one of its own sets: `base` alone and `base+step` are one voice.
+    let mut alone = chain[0].clone();
+    alone.auditor = "base".into();
+    alone.imported = Some("base".into());
+    let both = [chain[0].clone(), alone];
+    assert_eq!(judge(&policy(1), &both), Status::Audited);
+    assert_ne!(judge(&policy(2), &both), Status::Audited);
 }

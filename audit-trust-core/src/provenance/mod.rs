@@ -22,6 +22,7 @@ pub mod repository;
 mod shallow;
 pub mod signed_off;
 pub mod signing;
+pub mod sweep;
 pub mod text_diff;
 pub mod tree;
 pub mod vcs_info;

@@ -266,8 +266,9 @@ fn render_human(q: &QueryJson<'_>) -> String {
     let flags = q.records.iter().filter(|r| r.kind == "flag").count();
     let _ = writeln!(
         out,
-        "{subject}: {} sign-off(s), {flags} flag(s) from auditors you trust",
-        q.records.len() - flags
+        "{subject}: {}, {} from auditors you trust",
+        crate::output::plural((q.records.len() - flags) as u64, "sign-off", "sign-offs"),
+        crate::output::plural(flags as u64, "flag", "flags")
     );
     for r in &q.records {
         let what = match r.kind {

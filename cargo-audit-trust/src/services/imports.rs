@@ -106,6 +106,7 @@ pub fn refresh(project: &Project, only: Option<&str>) -> Result<RefreshReport, C
         let changes = imports::changes(&import.name, previous.as_ref(), &new_set);
         let sha256 = sha256_hex(text.as_bytes());
         lock.put(LockedImport {
+            origin: None,
             name: import.name.clone(),
             url: import.url.clone(),
             sha256: sha256.clone(),

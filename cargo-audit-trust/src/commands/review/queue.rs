@@ -123,7 +123,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                     .map(describe_classification)
                     .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
                 reasons: v.reasons.iter().map(|r| escape::cell(&r.message)).collect(),
-                next_step: v.next_step.as_deref().map(escape::cell),
+                next_step: v.next_step.as_ref().map(|s| escape::cell(&s.text)),
                 auditors: input
                     .audit_file
                     .auditors
