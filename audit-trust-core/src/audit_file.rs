@@ -12,12 +12,14 @@ mod gate;
 mod policy;
 pub mod prune;
 pub mod renew;
+mod risk;
 pub mod starter;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
 use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use policy::{Action, Policy};
+pub use risk::{RiskAction, RiskException, RiskPolicy, parse_age};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +63,9 @@ pub struct AuditFile {
     pub allowed_sources: AllowedSources,
     #[serde(default)]
     pub advisories: AdvisoriesConfig,
+    /// What the gate does with risk signals (see `docs/risk.md`).
+    #[serde(default)]
+    pub risk: RiskPolicy,
 }
 
 impl AuditFile {
@@ -133,6 +138,13 @@ impl AuditFile {
         file.policy
             .validate()
             .map_err(|(key, message)| error(find_key(text, "policy", key), message))?;
+        file.risk.validate().map_err(|(at, message)| {
+            let offset = match at {
+                risk::Where::Offset(o) => Some(o),
+                risk::Where::Key(table, key) => find_key(text, table, &key),
+            };
+            error(offset, message)
+        })?;
         gate::check_criteria(&file.criteria)
             .map_err(|(name, message)| error(text.find(&format!("[criteria.{name}]")), message))?;
         for (criterion_list, key) in [

@@ -35,6 +35,16 @@ impl IndexReport {
             .get(&package.version.to_string())
     }
 
+    /// Every version the index lists for this package's crate (from the same registry), in no
+    /// particular order; empty when its entry was not read.
+    pub fn versions_of(&self, package: &Package) -> Vec<&IndexVersion> {
+        let source = package.source_id.clone().unwrap_or_default();
+        self.entries
+            .get(&(source, package.name.clone()))
+            .map(|m| m.values().collect())
+            .unwrap_or_default()
+    }
+
     /// Records what the index says about one version.
     pub fn insert(&mut self, source_id: &str, name: &str, entry: IndexVersion) {
         self.entries

@@ -44,10 +44,12 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     if !flagged {
         check_sign_offs(input, p, &mut v);
     }
+    super::risk_check::check_risk(input, p, &mut v);
     if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
         v.status = worst;
         v.blocked = true;
         v.next_step = Some(next_step(worst, p, &patched, input.audit_file));
+        super::risk_check::adjust_next_step(input, p, worst, &mut v);
     } else if !matches!(v.status, Status::Audited | Status::Exempted) {
         // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
         v.status = worst_status(&v.reasons, Severity::Warn).unwrap_or(Status::Unaudited);
@@ -417,7 +419,9 @@ fn next_step(status: Status, p: &Package, patched: &[String], audit_file: &Audit
                 format!("`cargo audit-trust update` (fixed in {patched})")
             }
         }
-        Status::Yanked => format!("`cargo update -p {spec}` to a version that is not yanked"),
+        // Never `cargo update -p`: "move off the yanked version" is the lure of a hijack that
+        // yanks the good versions; `update` moves only to versions your auditors signed off.
+        Status::Yanked => "`cargo audit-trust update` (moves only to audited versions; do not move to one nobody audited just because it is not yanked)".into(),
         // With no auditor at all the project has not adopted the tool yet: one command does it.
         Status::Unassigned if audit_file.auditors.is_empty() => {
             "no auditor yet: `cargo audit-trust init` writes a Cargo.audit that pins your key and admits today's packages for a while".into()

@@ -17,6 +17,7 @@ fn index_checksum_and_yanked() {
         version: semver::Version::parse(version).expect("version"),
         checksum: sum(checksum),
         yanked,
+        pubtime: None,
     };
     index.insert(CRATES_IO_SOURCE_ID, "alpha", listed("1.1.0", 'f', false));
     index.insert(CRATES_IO_SOURCE_ID, "beta", listed("2.0.0", 'c', true));
@@ -82,6 +83,7 @@ fn sources_and_platforms() {
         &[],
         Extras {
             on_targets: Some(&on),
+            risk: None,
             ..Extras::default()
         },
     );
@@ -180,6 +182,7 @@ fn advisories_ignores_and_informational() {
             advisories: Some(&db),
             index: None,
             on_targets: None,
+            risk: None,
             notes: Vec::new(),
         })
     };

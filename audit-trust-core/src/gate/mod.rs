@@ -13,6 +13,7 @@ mod input_tests;
 #[cfg(test)]
 mod plan_tests;
 pub mod report;
+mod risk_check;
 pub mod suggest;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ use crate::advisories::AdvisoryDatabase;
 use crate::audit_file::AuditFile;
 use crate::fetch::index_report::IndexReport;
 use crate::inventory::{CRATES_IO_SOURCE_ID, Inventory, PackageId, SourceKind};
+use crate::risk::RiskReport;
 use crate::source_url::{SourceLocation, SourceUrlError};
 use crate::time::Date;
 
@@ -50,6 +52,9 @@ pub struct GateInput<'a> {
     /// Packages used on the policy's target platforms; `None` when unknown (lockfile mode or
     /// no `targets`), in which case every package counts.
     pub on_targets: Option<&'a HashSet<PackageId>>,
+    /// Risk signals of the packages that are not signed off for their exact version; `None`:
+    /// not computed this run (the caller says why in `notes`).
+    pub risk: Option<&'a RiskReport>,
     /// Extra notes from the caller (what it could not check).
     pub notes: Vec<String>,
 }

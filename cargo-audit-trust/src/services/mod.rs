@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod gate;
 pub mod provenance;
 pub mod publish;
+pub mod risk;
 pub mod sign;
 pub mod signing;
 

@@ -1,0 +1,617 @@
+//! From facts to signals: a pure function of what the caller gathered (crate facts, index
+//! entries, the lockfile's names, the base of each version, the clock).
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::build_scan::{Site, SiteKind, is_network_crate, normalize};
+use super::facts::CrateFacts;
+use super::typosquat::resembles;
+use super::{NotComputed, PackageRisk, Signal, SignalCode, SignalEvidence};
+use crate::audit_file::RiskPolicy;
+use crate::fetch::IndexVersion;
+use crate::time::Timestamp;
+
+/// The numbers the signals are computed with (from `[risk]`, see `docs/risk.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub min_age_seconds: i64,
+    pub young_crate_days: u32,
+    pub few_versions: u32,
+    pub unsafe_increase: u64,
+    pub yanked_predecessors: u32,
+}
+
+impl Thresholds {
+    /// `cargo_min_age`: cargo's own `min-publish-age`, in seconds, when configured; the
+    /// stricter of the two counts.
+    pub fn from_policy(policy: &RiskPolicy, cargo_min_age: Option<i64>) -> Thresholds {
+        Thresholds {
+            min_age_seconds: policy
+                .min_age_seconds()
+                .max(cargo_min_age.unwrap_or(0)),
+            young_crate_days: policy.young_crate_days(),
+            few_versions: policy.few_versions(),
+            unsafe_increase: policy.unsafe_increase(),
+            yanked_predecessors: policy.yanked_predecessors(),
+        }
+    }
+}
+
+/// What a version is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// The first published version: everything in it is new.
+    First,
+    /// This earlier version; `from` is `lockfile` or `index`.
+    Version {
+        version: semver::Version,
+        from: &'static str,
+    },
+    /// No base could be chosen (the index could not be read); the reason.
+    Unknown(String),
+}
+
+/// Everything [`assess`] reads. Keys: facts by `name@version`, index entries by crate name,
+/// bases by `name@version`.
+#[derive(Debug, Default)]
+pub struct RiskContext {
+    pub now: Option<Timestamp>,
+    pub thresholds: Option<Thresholds>,
+    pub facts: HashMap<String, Result<CrateFacts, String>>,
+    pub index: HashMap<String, Result<Vec<IndexVersion>, String>>,
+    /// Every registry package of the lockfile: `(name, version)`.
+    pub lockfile: Vec<(String, semver::Version)>,
+    pub bases: HashMap<String, Base>,
+}
+
+/// Signals computed from the tarballs (everything but the index's).
+const TARBALL_SIGNALS: [SignalCode; 15] = [
+    SignalCode::NewDependency,
+    SignalCode::Typosquat,
+    SignalCode::YoungCrate,
+    SignalCode::FewVersions,
+    SignalCode::NoRepository,
+    SignalCode::BuildScriptAdded,
+    SignalCode::BuildScriptChanged,
+    SignalCode::ProcMacroAdded,
+    SignalCode::NativeAdded,
+    SignalCode::BuildScriptSpawns,
+    SignalCode::BuildScriptNetwork,
+    SignalCode::BuildScriptEnv,
+    SignalCode::OpaqueFile,
+    SignalCode::UnsafeIncrease,
+    SignalCode::RepositoryChanged,
+];
+
+/// The signals of `name@version` relative to its base in `ctx`.
+pub fn assess(ctx: &RiskContext, name: &str, version: &semver::Version) -> PackageRisk {
+    let spec = format!("{name}@{version}");
+    let base = ctx
+        .bases
+        .get(&spec)
+        .cloned()
+        .unwrap_or_else(|| Base::Unknown("no base version was looked up".into()));
+    let mut out = PackageRisk {
+        name: name.to_owned(),
+        version: version.clone(),
+        base: match &base {
+            Base::Version { version, .. } => Some(version.clone()),
+            _ => None,
+        },
+        base_from: match &base {
+            Base::Version { from, .. } => from,
+            _ => "none",
+        },
+        signals: Vec::new(),
+        not_computed: Vec::new(),
+    };
+    index_signals(ctx, name, version, &spec, &mut out);
+    let new = match ctx.facts.get(&spec) {
+        Some(Ok(facts)) => facts,
+        Some(Err(why)) => return not_computed(out, &TARBALL_SIGNALS, why),
+        None => return not_computed(out, &TARBALL_SIGNALS, "its crate file was not read"),
+    };
+    let empty = CrateFacts::default();
+    let base_facts = match &base {
+        Base::First => &empty,
+        Base::Version { version: v, .. } => match ctx.facts.get(&format!("{name}@{v}")) {
+            Some(Ok(f)) => f,
+            Some(Err(why)) => {
+                return not_computed(out, &TARBALL_SIGNALS, &format!("base {name}@{v}: {why}"));
+            }
+            None => {
+                return not_computed(
+                    out,
+                    &TARBALL_SIGNALS,
+                    &format!("base {name}@{v} was not read"),
+                );
+            }
+        },
+        Base::Unknown(why) => return not_computed(out, &TARBALL_SIGNALS, why),
+    };
+    let first = base == Base::First;
+    dependency_signals(ctx, name, new, base_facts, &mut out);
+    own_signals(new, base_facts, first, ctx, &mut out);
+    out.signals = merged(std::mem::take(&mut out.signals));
+    out.signals.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), a.code).cmp(&(std::cmp::Reverse(b.severity), b.code))
+    });
+    out
+}
+
+/// One signal per code: the evidence of several findings of one code is kept together.
+fn merged(signals: Vec<Signal>) -> Vec<Signal> {
+    let mut out: Vec<Signal> = Vec::new();
+    for s in signals {
+        match out.iter_mut().find(|o| o.code == s.code) {
+            Some(o) => {
+                o.message = format!("{}; {}", o.message, s.message);
+                o.evidence.extend(s.evidence);
+            }
+            None => out.push(s),
+        }
+    }
+    out
+}
+
+fn not_computed(mut out: PackageRisk, codes: &[SignalCode], why: &str) -> PackageRisk {
+    out.not_computed.push(NotComputed {
+        signals: codes.to_vec(),
+        why: why.to_owned(),
+    });
+    out
+}
+
+fn signal(code: SignalCode, message: String, evidence: Vec<SignalEvidence>) -> Signal {
+    Signal {
+        code,
+        severity: code.severity(),
+        message,
+        evidence,
+    }
+}
+
+fn evidence(package: &str, names: Vec<String>) -> SignalEvidence {
+    SignalEvidence {
+        package: package.to_owned(),
+        file: None,
+        line: None,
+        names,
+    }
+}
+
+fn index_signals(
+    ctx: &RiskContext,
+    name: &str,
+    version: &semver::Version,
+    spec: &str,
+    out: &mut PackageRisk,
+) {
+    let index_codes = [
+        SignalCode::RecentlyPublished,
+        SignalCode::YankedPredecessors,
+    ];
+    let versions = match ctx.index.get(name) {
+        Some(Ok(v)) => v,
+        Some(Err(why)) => {
+            out.not_computed.push(NotComputed {
+                signals: index_codes.to_vec(),
+                why: why.clone(),
+            });
+            return;
+        }
+        None => {
+            out.not_computed.push(NotComputed {
+                signals: index_codes.to_vec(),
+                why: "its index entry was not read".into(),
+            });
+            return;
+        }
+    };
+    let (Some(now), Some(t)) = (ctx.now, ctx.thresholds) else {
+        return;
+    };
+    match versions.iter().find(|v| &v.version == version) {
+        Some(IndexVersion {
+            pubtime: Some(at), ..
+        }) => {
+            let age = now.0 - at.0;
+            if age < t.min_age_seconds {
+                out.signals.push(signal(
+                    SignalCode::RecentlyPublished,
+                    format!(
+                        "published {} ago ({at}), younger than the minimum age of {}",
+                        duration_words(age),
+                        duration_words(t.min_age_seconds)
+                    ),
+                    vec![evidence(spec, vec![at.to_string()])],
+                ));
+            }
+        }
+        _ => out.not_computed.push(NotComputed {
+            signals: vec![SignalCode::RecentlyPublished],
+            why: "the index gives no publish time (pubtime) for this version".into(),
+        }),
+    }
+    // The index does not say when a version was yanked: "recently" is read as "the versions
+    // right before this one", the shape of the arrayref lure.
+    let mut earlier: Vec<&IndexVersion> = versions
+        .iter()
+        .filter(|v| v.version < *version && v.version.pre.is_empty())
+        .collect();
+    earlier.sort_by(|a, b| b.version.cmp(&a.version));
+    let yanked: Vec<String> = earlier
+        .iter()
+        .take_while(|v| v.yanked)
+        .map(|v| v.version.to_string())
+        .collect();
+    if yanked.len() >= t.yanked_predecessors as usize {
+        out.signals.push(signal(
+            SignalCode::YankedPredecessors,
+            format!(
+                "the {} versions right before this one are yanked ({}): if this release is what made them look bad, the yanked ones may be the safe ones",
+                yanked.len(),
+                yanked.join(", ")
+            ),
+            vec![evidence(spec, yanked)],
+        ));
+    }
+}
+
+fn duration_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s < 3_600 {
+        format!("{} minutes", s / 60)
+    } else if s < 2 * 86_400 {
+        format!("{} hours", s / 3_600)
+    } else {
+        format!("{} days", s / 86_400)
+    }
+}
+
+/// The lockfile's package of this crate name (any spelling of `-`/`_`), newest first.
+fn locked<'a>(ctx: &'a RiskContext, dep: &str) -> Option<&'a (String, semver::Version)> {
+    let n = normalize(dep);
+    ctx.lockfile
+        .iter()
+        .filter(|(name, _)| normalize(name) == n)
+        .max_by(|a, b| a.1.cmp(&b.1))
+}
+
+/// Build-time sites of `spec` its own base did not have (all of them without a base).
+fn new_sites_of(ctx: &RiskContext, spec: &str, name: &str) -> Vec<Site> {
+    let Some(Ok(facts)) = ctx.facts.get(spec) else {
+        return Vec::new();
+    };
+    let base_sites: BTreeSet<(SiteKind, &str)> = match ctx.bases.get(spec) {
+        Some(Base::Version { version, .. }) => match ctx.facts.get(&format!("{name}@{version}")) {
+            Some(Ok(b)) => b
+                .build_time_sites
+                .iter()
+                .map(|s| (s.kind, s.name.as_str()))
+                .collect(),
+            _ => BTreeSet::new(),
+        },
+        _ => BTreeSet::new(),
+    };
+    facts
+        .build_time_sites
+        .iter()
+        .filter(|s| !base_sites.contains(&(s.kind, s.name.as_str())))
+        .cloned()
+        .collect()
+}
+
+fn dependency_signals(
+    ctx: &RiskContext,
+    name: &str,
+    new: &CrateFacts,
+    base: &CrateFacts,
+    out: &mut PackageRisk,
+) {
+    let had: BTreeSet<String> = base.dependencies.keys().map(|d| normalize(d)).collect();
+    let added: Vec<(&String, &super::facts::DepUse)> = new
+        .dependencies
+        .iter()
+        .filter(|(d, _)| !had.contains(&normalize(d)))
+        .collect();
+    if added.is_empty() {
+        return;
+    }
+    let spec = &new.spec;
+    out.signals.push(signal(
+        SignalCode::NewDependency,
+        format!(
+            "new dependencies: {}",
+            added
+                .iter()
+                .map(|(d, u)| if u.build && !u.normal {
+                    format!("{d} (build)")
+                } else {
+                    (*d).clone()
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        added
+            .iter()
+            .map(|(d, _)| evidence(spec, vec![(*d).clone()]))
+            .collect(),
+    ));
+    let others: Vec<&str> = ctx
+        .lockfile
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != name)
+        .collect();
+    let mut build_time: Vec<(SiteKind, SignalEvidence)> = Vec::new();
+    for (dep, usage) in &added {
+        let dep = dep.as_str();
+        let look_alike_pool = others.iter().copied().filter(|o| normalize(o) != normalize(dep));
+        if let Some(like) = resembles(dep, look_alike_pool) {
+            out.signals.push(signal(
+                SignalCode::Typosquat,
+                format!("new dependency `{dep}` is one edit away from `{like}`"),
+                vec![evidence(spec, vec![dep.to_owned(), like])],
+            ));
+        }
+        judge_dependency_index(ctx, spec, dep, out);
+        if usage.build && is_network_crate(dep) {
+            build_time.push((
+                SiteKind::Network,
+                evidence(spec, vec![format!("build-dependency {dep}")]),
+            ));
+        }
+        let Some((locked_name, locked_version)) = locked(ctx, dep) else {
+            continue;
+        };
+        let dep_spec = format!("{locked_name}@{locked_version}");
+        match ctx.facts.get(&dep_spec) {
+            Some(Ok(facts)) => {
+                if facts.repository.is_none() {
+                    out.signals.push(signal(
+                        SignalCode::NoRepository,
+                        format!("new dependency `{dep_spec}` names no repository"),
+                        vec![evidence(&dep_spec, vec![dep.to_owned()])],
+                    ));
+                }
+                if facts.proc_macro {
+                    out.signals.push(signal(
+                        SignalCode::ProcMacroAdded,
+                        format!("new dependency `{dep_spec}` is a proc-macro: it runs in the compiler"),
+                        vec![evidence(&dep_spec, vec![dep.to_owned()])],
+                    ));
+                }
+            }
+            Some(Err(why)) => out.not_computed.push(NotComputed {
+                signals: vec![SignalCode::NoRepository],
+                why: format!("{dep_spec}: {why}"),
+            }),
+            None => {}
+        }
+        for site in new_sites_of(ctx, &dep_spec, locked_name) {
+            build_time.push((site.kind, site_evidence(&dep_spec, &site)));
+        }
+    }
+    push_site_signals(build_time, "a new dependency's build-time code", out);
+}
+
+fn judge_dependency_index(ctx: &RiskContext, spec: &str, dep: &str, out: &mut PackageRisk) {
+    let (Some(now), Some(t)) = (ctx.now, ctx.thresholds) else {
+        return;
+    };
+    let entry = ctx
+        .index
+        .iter()
+        .find(|(n, _)| normalize(n) == normalize(dep))
+        .map(|(_, e)| e);
+    let versions = match entry {
+        Some(Ok(v)) => v,
+        Some(Err(why)) => {
+            out.not_computed.push(NotComputed {
+                signals: vec![SignalCode::YoungCrate, SignalCode::FewVersions],
+                why: format!("{dep}: {why}"),
+            });
+            return;
+        }
+        None => {
+            out.not_computed.push(NotComputed {
+                signals: vec![SignalCode::YoungCrate, SignalCode::FewVersions],
+                why: format!("{dep}: its index entry was not read"),
+            });
+            return;
+        }
+    };
+    if (versions.len() as u64) < u64::from(t.few_versions) {
+        out.signals.push(signal(
+            SignalCode::FewVersions,
+            format!(
+                "new dependency `{dep}` has {} published versions",
+                versions.len()
+            ),
+            vec![evidence(spec, vec![dep.to_owned()])],
+        ));
+    }
+    match versions.iter().filter_map(|v| v.pubtime).min() {
+        Some(first) => {
+            let age = now.0 - first.0;
+            if age < i64::from(t.young_crate_days) * 86_400 {
+                out.signals.push(signal(
+                    SignalCode::YoungCrate,
+                    format!(
+                        "new dependency `{dep}` was first published {} ago ({first})",
+                        duration_words(age)
+                    ),
+                    vec![evidence(spec, vec![dep.to_owned(), first.to_string()])],
+                ));
+            }
+        }
+        None => out.not_computed.push(NotComputed {
+            signals: vec![SignalCode::YoungCrate],
+            why: format!("{dep}: the index gives no publish times"),
+        }),
+    }
+}
+
+fn site_evidence(package: &str, site: &Site) -> SignalEvidence {
+    SignalEvidence {
+        package: package.to_owned(),
+        file: Some(site.file.clone()),
+        line: Some(site.line),
+        names: vec![site.name.clone()],
+    }
+}
+
+/// One signal per kind of site, with every site as evidence.
+fn push_site_signals(sites: Vec<(SiteKind, SignalEvidence)>, whose: &str, out: &mut PackageRisk) {
+    for (kind, code, verb) in [
+        (SiteKind::Spawn, SignalCode::BuildScriptSpawns, "spawns processes"),
+        (SiteKind::Network, SignalCode::BuildScriptNetwork, "uses the network"),
+        (SiteKind::Env, SignalCode::BuildScriptEnv, "reads secrets from the environment"),
+    ] {
+        let found: Vec<SignalEvidence> = sites
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, e)| e.clone())
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let calls: BTreeSet<String> = found.iter().flat_map(|e| e.names.clone()).collect();
+        let message = format!(
+            "{whose} newly {verb}: {}",
+            calls.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        match out.signals.iter_mut().find(|s| s.code == code) {
+            Some(existing) => existing.evidence.extend(found),
+            None => out.signals.push(signal(code, message, found)),
+        }
+    }
+}
+
+fn own_signals(
+    new: &CrateFacts,
+    base: &CrateFacts,
+    first: bool,
+    ctx: &RiskContext,
+    out: &mut PackageRisk,
+) {
+    let spec = &new.spec;
+    let file_evidence = |file: &str, names: Vec<String>| SignalEvidence {
+        package: spec.clone(),
+        file: Some(file.to_owned()),
+        line: None,
+        names,
+    };
+    if new.proc_macro && !base.proc_macro {
+        out.signals.push(signal(
+            SignalCode::ProcMacroAdded,
+            "the package is a proc-macro (it runs in the compiler); the base was not".into(),
+            vec![file_evidence("Cargo.toml", vec!["proc-macro".into()])],
+        ));
+    }
+    match (&new.build_script_digest, &base.build_script_digest) {
+        (Some(_), None) => out.signals.push(signal(
+            SignalCode::BuildScriptAdded,
+            format!("a build script was added: {}", new.build_scripts.join(", ")),
+            new.build_scripts
+                .iter()
+                .map(|b| file_evidence(b, Vec::new()))
+                .collect(),
+        )),
+        (Some(a), Some(b)) if a != b => out.signals.push(signal(
+            SignalCode::BuildScriptChanged,
+            format!("the build script changed: {}", new.build_scripts.join(", ")),
+            new.build_scripts
+                .iter()
+                .map(|b| file_evidence(b, Vec::new()))
+                .collect(),
+        )),
+        _ => {}
+    }
+    let mut native: Vec<String> = new
+        .native_build_deps
+        .difference(&base.native_build_deps)
+        .cloned()
+        .collect();
+    if let Some(links) = &new.links
+        && base.links.is_none()
+    {
+        native.push(format!("links = {links}"));
+    }
+    if !native.is_empty() {
+        out.signals.push(signal(
+            SignalCode::NativeAdded,
+            format!("new native code: {}", native.join(", ")),
+            vec![file_evidence("Cargo.toml", native)],
+        ));
+    }
+    let base_sites: BTreeSet<(SiteKind, &str)> = base
+        .build_time_sites
+        .iter()
+        .map(|s| (s.kind, s.name.as_str()))
+        .collect();
+    let sites: Vec<(SiteKind, SignalEvidence)> = new
+        .build_time_sites
+        .iter()
+        .filter(|s| !base_sites.contains(&(s.kind, s.name.as_str())))
+        .map(|s| (s.kind, site_evidence(spec, s)))
+        .collect();
+    push_site_signals(sites, "its build-time code", out);
+    let base_opaque: BTreeSet<&str> = base.opaque.iter().map(|o| o.path.as_str()).collect();
+    let opaque: Vec<SignalEvidence> = new
+        .opaque
+        .iter()
+        .filter(|o| !base_opaque.contains(o.path.as_str()))
+        .map(|o| file_evidence(&o.path, vec![o.why.clone()]))
+        .collect();
+    if !opaque.is_empty() {
+        out.signals.push(signal(
+            SignalCode::OpaqueFile,
+            format!(
+                "files nobody can read were added: {}",
+                opaque
+                    .iter()
+                    .filter_map(|e| e.file.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            opaque,
+        ));
+    }
+    let threshold = ctx.thresholds.map_or(u64::MAX, |t| t.unsafe_increase);
+    let increase = new.unsafe_total.saturating_sub(base.unsafe_total);
+    if increase > threshold {
+        out.signals.push(signal(
+            SignalCode::UnsafeIncrease,
+            format!(
+                "unsafe constructs went from {} to {} (+{increase})",
+                base.unsafe_total, new.unsafe_total
+            ),
+            vec![evidence(
+                spec,
+                vec![base.unsafe_total.to_string(), new.unsafe_total.to_string()],
+            )],
+        ));
+    }
+    if !first
+        && let Some(before) = &base.repository
+        && new.repository.as_deref().map(normalize_repository) != Some(normalize_repository(before))
+    {
+        let after = new.repository.clone().unwrap_or_else(|| "(none)".into());
+        out.signals.push(signal(
+            SignalCode::RepositoryChanged,
+            format!("the repository changed from {before} to {after}"),
+            vec![file_evidence("Cargo.toml", vec![before.clone(), after])],
+        ));
+    }
+}
+
+/// `https://GitHub.com/o/r.git/` and `https://github.com/o/r` are the same repository.
+fn normalize_repository(url: &str) -> String {
+    let mut u = url.trim().trim_end_matches('/').to_ascii_lowercase();
+    if let Some(stripped) = u.strip_suffix(".git") {
+        u = stripped.to_owned();
+    }
+    u.replace("http://", "https://").replace("://www.", "://")
+}
