@@ -460,3 +460,5 @@ mod example_tests {
 
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod risk_tests;

@@ -99,8 +99,8 @@ impl TryFrom<Spanned<RawException>> for RiskException {
             (Some((name, version)), None) => {
                 let exact =
                     validate_version(version).map_err(|e| format!("[[risk.exception]] {e}"))?;
-                let req = semver::VersionReq::parse(&format!("={exact}"))
-                    .map_err(|e| e.to_string())?;
+                let req =
+                    semver::VersionReq::parse(&format!("={exact}")).map_err(|e| e.to_string())?;
                 (name.to_owned(), req)
             }
             (None, Some(range)) => (
@@ -245,7 +245,10 @@ impl RiskPolicy {
         }
         for (key, value) in [
             ("few-versions", self.few_versions.map(u64::from)),
-            ("yanked-predecessors", self.yanked_predecessors.map(u64::from)),
+            (
+                "yanked-predecessors",
+                self.yanked_predecessors.map(u64::from),
+            ),
             ("blob-bytes", self.blob_bytes),
         ] {
             if value == Some(0) {

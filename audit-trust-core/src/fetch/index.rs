@@ -218,7 +218,9 @@ fn parse_pubtime(text: &str) -> Option<Timestamp> {
         Some((seconds, fraction))
             if fraction.len() > 1
                 && fraction.ends_with('Z')
-                && fraction[..fraction.len() - 1].bytes().all(|b| b.is_ascii_digit()) =>
+                && fraction[..fraction.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
         {
             Timestamp::parse(&format!("{seconds}Z"))
         }
@@ -255,9 +257,21 @@ mod tests {
     #[test]
     fn pubtimes_parse_as_utc_or_not_at_all() {
         let t = |s: &str| parse_pubtime(s).map(|t| t.to_string());
-        assert_eq!(t("2026-08-01T10:00:00Z").as_deref(), Some("2026-08-01T10:00:00Z"));
-        assert_eq!(t("2026-08-01T10:00:00.123Z").as_deref(), Some("2026-08-01T10:00:00Z"));
-        for bad in ["2026-08-01", "2026-08-01T10:00:00+02:00", "yesterday", "2026-08-01T10:00:00.Z", ""] {
+        assert_eq!(
+            t("2026-08-01T10:00:00Z").as_deref(),
+            Some("2026-08-01T10:00:00Z")
+        );
+        assert_eq!(
+            t("2026-08-01T10:00:00.123Z").as_deref(),
+            Some("2026-08-01T10:00:00Z")
+        );
+        for bad in [
+            "2026-08-01",
+            "2026-08-01T10:00:00+02:00",
+            "yesterday",
+            "2026-08-01T10:00:00.Z",
+            "",
+        ] {
             assert_eq!(t(bad), None, "{bad}");
         }
     }

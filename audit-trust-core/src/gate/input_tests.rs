@@ -46,11 +46,10 @@ fn index_checksum_and_yanked() {
         (beta.status, codes(beta)),
         (Status::Yanked, vec!["yanked", "audited"])
     );
-    assert!(
-        beta.next_step
-            .as_deref()
-            .is_some_and(|s| s.contains("cargo update -p beta@2.0.0"))
-    );
+    // Never the lure: `update` moves only to audited versions.
+    let step = beta.next_step.as_deref().unwrap_or_default();
+    assert!(step.starts_with("`cargo audit-trust update`"), "{step}");
+    assert!(!step.contains("cargo update -p"), "{step}");
     // alpha 1.0.0's crate is in the index (alpha's entry) but that version is not.
     let old = verdict(&report, "alpha", "1.0.0");
     assert!(codes(old).contains(&"not-in-index"), "{:?}", old.reasons);

@@ -14,6 +14,8 @@ mod input_tests;
 mod plan_tests;
 pub mod report;
 mod risk_check;
+#[cfg(test)]
+mod risk_tests;
 pub mod suggest;
 #[cfg(test)]
 mod tests;

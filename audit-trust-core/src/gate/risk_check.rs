@@ -49,10 +49,7 @@ pub(super) fn check_risk(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
             v.reasons.push(Reason {
                 code: ReasonCode::Risk,
                 severity: Severity::Info,
-                message: format!(
-                    "[{}] excepted until {}: {}",
-                    s.code, x.expires, x.reason
-                ),
+                message: format!("[{}] excepted until {}: {}", s.code, x.expires, x.reason),
                 details: json!({ "signal": s.code, "excepted-until": x.expires }),
             });
             continue;
@@ -110,12 +107,7 @@ fn base_words(risk: &PackageRisk) -> String {
 
 /// Next steps the generic table cannot give: a risky version is read before anything else,
 /// and a yanked one whose only way out is newer, unaudited releases may be the safe one.
-pub(super) fn adjust_next_step(
-    input: &GateInput<'_>,
-    p: &Package,
-    worst: Status,
-    v: &mut Verdict,
-) {
+pub(super) fn adjust_next_step(input: &GateInput<'_>, p: &Package, worst: Status, v: &mut Verdict) {
     match worst {
         Status::Risk => {
             let base = input

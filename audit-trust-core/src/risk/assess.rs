@@ -26,9 +26,7 @@ impl Thresholds {
     /// stricter of the two counts.
     pub fn from_policy(policy: &RiskPolicy, cargo_min_age: Option<i64>) -> Thresholds {
         Thresholds {
-            min_age_seconds: policy
-                .min_age_seconds()
-                .max(cargo_min_age.unwrap_or(0)),
+            min_age_seconds: policy.min_age_seconds().max(cargo_min_age.unwrap_or(0)),
             young_crate_days: policy.young_crate_days(),
             few_versions: policy.few_versions(),
             unsafe_increase: policy.unsafe_increase(),
@@ -347,7 +345,10 @@ fn dependency_signals(
     let mut build_time: Vec<(SiteKind, SignalEvidence)> = Vec::new();
     for (dep, usage) in &added {
         let dep = dep.as_str();
-        let look_alike_pool = others.iter().copied().filter(|o| normalize(o) != normalize(dep));
+        let look_alike_pool = others
+            .iter()
+            .copied()
+            .filter(|o| normalize(o) != normalize(dep));
         if let Some(like) = resembles(dep, look_alike_pool) {
             out.signals.push(signal(
                 SignalCode::Typosquat,
@@ -378,7 +379,9 @@ fn dependency_signals(
                 if facts.proc_macro {
                     out.signals.push(signal(
                         SignalCode::ProcMacroAdded,
-                        format!("new dependency `{dep_spec}` is a proc-macro: it runs in the compiler"),
+                        format!(
+                            "new dependency `{dep_spec}` is a proc-macro: it runs in the compiler"
+                        ),
                         vec![evidence(&dep_spec, vec![dep.to_owned()])],
                     ));
                 }
@@ -465,9 +468,21 @@ fn site_evidence(package: &str, site: &Site) -> SignalEvidence {
 /// One signal per kind of site, with every site as evidence.
 fn push_site_signals(sites: Vec<(SiteKind, SignalEvidence)>, whose: &str, out: &mut PackageRisk) {
     for (kind, code, verb) in [
-        (SiteKind::Spawn, SignalCode::BuildScriptSpawns, "spawns processes"),
-        (SiteKind::Network, SignalCode::BuildScriptNetwork, "uses the network"),
-        (SiteKind::Env, SignalCode::BuildScriptEnv, "reads secrets from the environment"),
+        (
+            SiteKind::Spawn,
+            SignalCode::BuildScriptSpawns,
+            "spawns processes",
+        ),
+        (
+            SiteKind::Network,
+            SignalCode::BuildScriptNetwork,
+            "uses the network",
+        ),
+        (
+            SiteKind::Env,
+            SignalCode::BuildScriptEnv,
+            "reads secrets from the environment",
+        ),
     ] {
         let found: Vec<SignalEvidence> = sites
             .iter()

@@ -113,7 +113,8 @@ pub fn scan_file(path: &str, source: &[u8]) -> Vec<Site> {
         Some((TokenKind::Ident | TokenKind::RawIdent, text, _)) => Some(*text),
         _ => None,
     };
-    let punct = |i: usize, b: u8| matches!(tokens.get(i), Some((TokenKind::Punct(p), _, _)) if *p == b);
+    let punct =
+        |i: usize, b: u8| matches!(tokens.get(i), Some((TokenKind::Punct(p), _, _)) if *p == b);
     // `a :: b`: the identifier after a path separator at `i`.
     let after_path = |i: usize| {
         if punct(i, b':') && punct(i + 1, b':') {
@@ -191,5 +192,7 @@ fn string_value(token: &[u8]) -> String {
     let text = String::from_utf8_lossy(token);
     let start = text.find('"').map_or(0, |i| i + 1);
     let end = text.rfind('"').unwrap_or(text.len());
-    text.get(start..end.max(start)).unwrap_or_default().to_owned()
+    text.get(start..end.max(start))
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -46,7 +46,10 @@ pub fn cargo_min_publish_age(
                 .map_err(|e: toml::de::Error| format!("{}: {}", path.display(), e.message()))?;
             let registry = table.get("registry").and_then(toml::Value::as_table);
             for key in ["global-min-publish-age", "min-publish-age"] {
-                if let Some(v) = registry.and_then(|r| r.get(key)).and_then(toml::Value::as_str) {
+                if let Some(v) = registry
+                    .and_then(|r| r.get(key))
+                    .and_then(toml::Value::as_str)
+                {
                     take(v, &format!("{} [registry] {key}", path.display()))?;
                 }
             }

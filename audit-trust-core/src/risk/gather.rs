@@ -80,7 +80,9 @@ pub fn gather(input: &GatherInput<'_>) -> RiskReport {
             let locked = packages
                 .iter()
                 .filter(|q| q.source.is_registry())
-                .find(|q| super::build_scan::normalize(&q.name) == super::build_scan::normalize(&dep));
+                .find(|q| {
+                    super::build_scan::normalize(&q.name) == super::build_scan::normalize(&dep)
+                });
             match locked {
                 Some(q) if !ctx.facts.contains_key(&q.spec()) => {
                     add_with_base(input, &mut ctx, q, &mut second);
@@ -117,15 +119,22 @@ fn new_dependencies(ctx: &RiskContext, p: &Package) -> Vec<String> {
         return Vec::new();
     };
     let base = match ctx.bases.get(&p.spec()) {
-        Some(Base::Version { version, .. }) => match ctx.facts.get(&format!("{}@{version}", p.name)) {
-            Some(Ok(b)) => Some(b),
-            _ => return Vec::new(),
-        },
+        Some(Base::Version { version, .. }) => {
+            match ctx.facts.get(&format!("{}@{version}", p.name)) {
+                Some(Ok(b)) => Some(b),
+                _ => return Vec::new(),
+            }
+        }
         Some(Base::First) => None,
         _ => return Vec::new(),
     };
     let had: Vec<String> = base
-        .map(|b| b.dependencies.keys().map(|d| super::build_scan::normalize(d)).collect())
+        .map(|b| {
+            b.dependencies
+                .keys()
+                .map(|d| super::build_scan::normalize(d))
+                .collect()
+        })
         .unwrap_or_default();
     facts
         .dependencies
@@ -154,8 +163,10 @@ fn add_with_base(
         wanted.push(p.clone());
         return;
     }
-    ctx.index
-        .insert(p.name.clone(), Ok(listed.iter().map(|v| (*v).clone()).collect()));
+    ctx.index.insert(
+        p.name.clone(),
+        Ok(listed.iter().map(|v| (*v).clone()).collect()),
+    );
     let from_lockfile = input.base_lockfile.and_then(|base| {
         base.packages
             .iter()
