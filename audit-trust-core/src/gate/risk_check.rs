@@ -100,8 +100,8 @@ pub(super) fn check_risk(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
 
 fn base_words(risk: &PackageRisk) -> String {
     match &risk.base {
-        Some(b) => format!(" (compared with {b}, from the {})", risk.base_from),
-        None => " (no earlier version to compare with)".into(),
+        Some(b) => format!(" (against {b})"),
+        None => " (first version: everything in it is new)".into(),
     }
 }
 

@@ -429,8 +429,9 @@ fn judge_dependency_index(ctx: &RiskContext, spec: &str, dep: &str, out: &mut Pa
         out.signals.push(signal(
             SignalCode::FewVersions,
             format!(
-                "new dependency `{dep}` has {} published versions",
-                versions.len()
+                "new dependency `{dep}` has {} published version{}",
+                versions.len(),
+                if versions.len() == 1 { "" } else { "s" }
             ),
             vec![evidence(spec, vec![dep.to_owned()])],
         ));
@@ -497,10 +498,8 @@ fn push_site_signals(sites: Vec<(SiteKind, SignalEvidence)>, whose: &str, out: &
             "{whose} newly {verb}: {}",
             calls.into_iter().collect::<Vec<_>>().join(", ")
         );
-        match out.signals.iter_mut().find(|s| s.code == code) {
-            Some(existing) => existing.evidence.extend(found),
-            None => out.signals.push(signal(code, message, found)),
-        }
+        // Several sources of one code are merged into one signal by `merged`.
+        out.signals.push(signal(code, message, found));
     }
 }
 
