@@ -235,7 +235,7 @@ impl RiskPolicy {
                 ),
             ));
         }
-        for (key, _) in &self.signals {
+        for key in self.signals.keys() {
             if SignalCode::parse(key).is_none() {
                 return Err((
                     Where::Key("risk.signals", key.clone()),

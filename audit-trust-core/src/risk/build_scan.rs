@@ -127,9 +127,8 @@ pub fn scan_file(path: &str, source: &[u8]) -> Vec<Site> {
         Some((TokenKind::Str, text, _)) => Some(string_value(text)),
         _ => None,
     };
-    for i in 0..tokens.len() {
+    for (i, &(_, _, line)) in tokens.iter().enumerate() {
         let Some(word) = ident(i) else { continue };
-        let line = tokens[i].2;
         let next = after_path(i + 1);
         match (word, next) {
             (b"Command", Some(b"new")) => push(SiteKind::Spawn, "Command::new".into(), line),

@@ -41,10 +41,11 @@ pub fn opaque_reason(file: &CrateFile, blob_bytes: u64) -> Option<String> {
     if file.executable && !text {
         return Some("an executable file that is not text".into());
     }
-    if text && let Some(run) = longest_blob_run(bytes) {
-        if run as u64 >= blob_bytes {
-            return Some(format!("a {run}-byte base64 or hex run"));
-        }
+    if text
+        && let Some(run) = longest_blob_run(bytes)
+        && run as u64 >= blob_bytes
+    {
+        return Some(format!("a {run}-byte base64 or hex run"));
     }
     None
 }

@@ -1,6 +1,7 @@
 //! The risk signals from real `.crate` files built here (gzipped tar, as cargo writes them) and
 //! read through the safe tarball reader, with hand-made index entries and a fixed clock.
 
+mod base;
 mod hostile;
 mod scan;
 mod signals;
@@ -115,7 +116,7 @@ pub(super) fn assess_spec(ctx: &RiskContext, spec: &str) -> PackageRisk {
     assess(ctx, name, &v(version))
 }
 
-pub(super) fn signal<'a>(risk: &'a PackageRisk, code: SignalCode) -> &'a super::Signal {
+pub(super) fn signal(risk: &PackageRisk, code: SignalCode) -> &super::Signal {
     risk.signals
         .iter()
         .find(|s| s.code == code)
