@@ -131,9 +131,9 @@ def main():
         print(f"  {spec}: {', '.join(d)}")
         for m in msgs:
             print(f"      {m[:220]}")
-    print("\nworkload | packages | cold check (s) | warm check (s) | warm, signals off (s)")
+    print("\nworkload | first check (s) | warm check (s) | warm, signals off (s)")
     for name, cold, warm, off in timings:
-        print(f"{name} | | {cold:.2f} | {warm:.2f} | {off:.2f}")
+        print(f"{name} | {cold:.2f} | {warm:.2f} | {off:.2f}")
     if not_computed:
         print("\nnot computed:", ", ".join(sorted(not_computed)[:40]))
     shutil.rmtree(tmp)

@@ -572,11 +572,18 @@ fn own_signals(
         .map(|s| (s.kind, site_evidence(spec, s)))
         .collect();
     push_site_signals(sites, "its build-time code", out);
+    // An opaque file is new when the base had none at that path nor in that folder: import
+    // libraries and data files renamed for each release (`lib/windows.0.48.5.lib`) are the
+    // same kind of content in the same place, not something new to read.
+    let folder = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
     let base_opaque: BTreeSet<&str> = base.opaque.iter().map(|o| o.path.as_str()).collect();
+    let base_folders: BTreeSet<String> = base.opaque.iter().map(|o| folder(&o.path)).collect();
     let opaque: Vec<SignalEvidence> = new
         .opaque
         .iter()
-        .filter(|o| !base_opaque.contains(o.path.as_str()))
+        .filter(|o| {
+            !base_opaque.contains(o.path.as_str()) && !base_folders.contains(&folder(&o.path))
+        })
         .map(|o| file_evidence(&o.path, vec![o.why.clone()]))
         .collect();
     if !opaque.is_empty() {
