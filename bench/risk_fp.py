@@ -71,7 +71,7 @@ def main():
     ap.add_argument("--cache", default=os.path.expanduser("~/.cache/audit-trust-bench-risk"))
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "cargo-audit-trust"))
     ap.add_argument("--now", default="2026-12-03T12:00:00Z")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="timed warm runs per policy (0: none)")
     args = ap.parse_args()
     db = os.path.join(args.shared, "advisory-db")
     tmp = tempfile.mkdtemp(prefix="risk-fp-")
@@ -86,12 +86,13 @@ def main():
         os.makedirs(folder)
         shutil.copy(os.path.join(args.shared, "workloads", name, "Cargo.lock"), folder)
         report, cold = check(args.binary, folder, db, args.cache, args.now, "")
-        warm = [check(args.binary, folder, db, args.cache, args.now, "")[1] for _ in range(args.runs)]
-        allow_all = "[risk.signals]\n" + "".join(
-            f'{c} = "allow"\n' for c in SIGNALS)
-        off = [check(args.binary, folder, db, args.cache, args.now, allow_all)[1]
-               for _ in range(args.runs)]
-        timings.append((name, cold, statistics.median(warm), statistics.median(off)))
+        if args.runs > 0:
+            warm = [check(args.binary, folder, db, args.cache, args.now, "")[1]
+                    for _ in range(args.runs)]
+            allow_all = "[risk.signals]\n" + "".join(f'{c} = "allow"\n' for c in SIGNALS)
+            off = [check(args.binary, folder, db, args.cache, args.now, allow_all)[1]
+                   for _ in range(args.runs)]
+            timings.append((name, cold, statistics.median(warm), statistics.median(off)))
         for p in report["packages"]:
             if p["source"] != "crates.io":
                 continue

@@ -294,6 +294,18 @@ fn opaque_files_added_and_unsafe_increase() {
         &[lib, ("data/blob.txt", &blob)],
     );
     assert!(kept.signals.is_empty());
+    // Renamed for the release, in the same folder (`lib/windows.0.48.5.lib`): not new either;
+    // the same content in a new folder is.
+    let renamed = pair(
+        &[lib, ("data/v1.txt", &blob)],
+        &[lib, ("data/v2.txt", &blob)],
+    );
+    assert!(renamed.signals.is_empty(), "{:#?}", renamed.signals);
+    let moved = pair(
+        &[lib, ("data/v1.txt", &blob)],
+        &[lib, ("build/v2.txt", &blob)],
+    );
+    assert_eq!(codes(&moved), ["opaque-file"].into_iter().collect());
     let unsafe_code = "pub fn f(p: *const u8) -> u8 { unsafe { *p } }\n".repeat(11);
     let more = pair(&[lib], &[("src/lib.rs", &unsafe_code)]);
     assert_eq!(codes(&more), ["unsafe-increase"].into_iter().collect());
