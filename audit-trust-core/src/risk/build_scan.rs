@@ -12,7 +12,7 @@
 //!   looks like a secret ([`is_secret_like`]), and `env::vars()` / `vars_os()` (the whole
 //!   environment).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::classify::lexer::{Lexer, TokenKind};
 
@@ -36,7 +36,7 @@ pub const NETWORK_CRATES: &[&str] = &[
 ];
 
 /// What a site does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SiteKind {
     Spawn,
@@ -45,7 +45,7 @@ pub enum SiteKind {
 }
 
 /// One finding in one file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Site {
     pub kind: SiteKind,
     /// What was found: `Command::new`, `TcpStream`, `ureq::`, `env::var("GITHUB_TOKEN")`.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::build_scan::{Site, normalize, scan_file};
 use super::opaque::opaque_reason;
@@ -14,7 +14,7 @@ use crate::provenance::manifest_deps::build_dependencies;
 use crate::tarball::CrateArchive;
 
 /// How a dependency is used (dev-dependencies never reach a dependent and are left out).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepUse {
     pub normal: bool,
     /// A build-dependency: it runs in the build script.
@@ -22,13 +22,13 @@ pub struct DepUse {
 }
 
 /// One opaque file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpaqueFile {
     pub path: String,
     pub why: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CrateFacts {
     /// `name@version`.
     pub spec: String,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::assess::{Base, RiskContext, Thresholds, assess};
 use super::facts::crate_facts;
+use super::facts_cache::FactsCache;
 use super::{CrateFacts, RiskReport};
 use crate::fetch::index_report::IndexReport;
 use crate::fetch::{CrateStore, IndexVersion, package_of};
@@ -31,6 +32,8 @@ pub struct GatherInput<'a> {
     /// How long a cached index entry of a dependency outside the lockfile is used.
     pub index_max_age: Duration,
     pub limits: Limits,
+    /// Where the facts of crate files already read are kept (our cache folder), if anywhere.
+    pub cache_dir: Option<&'a std::path::Path>,
     pub progress: &'a dyn Progress,
 }
 
@@ -192,10 +195,23 @@ fn add_with_base(
 /// Downloads what no cache has (in parallel; on a failure, one by one to find which), then
 /// reads the facts of every package.
 fn read_all(input: &GatherInput<'_>, ctx: &mut RiskContext, wanted: &[Package]) {
+    let cache = input
+        .cache_dir
+        .map(|d| FactsCache::new(d, input.blob_bytes));
     let mut unique: Vec<&Package> = Vec::new();
     for p in wanted {
-        if !ctx.facts.contains_key(&p.spec()) && !unique.iter().any(|q| q.spec() == p.spec()) {
-            unique.push(p);
+        if ctx.facts.contains_key(&p.spec()) || unique.iter().any(|q| q.spec() == p.spec()) {
+            continue;
+        }
+        let cached = match (&cache, p.checksum.as_deref()) {
+            (Some(cache), Some(sum)) => cache.get(sum).filter(|f| f.spec == p.spec()),
+            _ => None,
+        };
+        match cached {
+            Some(facts) => {
+                ctx.facts.insert(p.spec(), Ok(facts));
+            }
+            None => unique.push(p),
         }
     }
     let mut failed: HashMap<String, String> = HashMap::new();
@@ -214,6 +230,10 @@ fn read_all(input: &GatherInput<'_>, ctx: &mut RiskContext, wanted: &[Package]) 
                 Some(why) => Err(why.clone()),
                 None => read_facts(input, p),
             };
+            // Only facts read from a verified crate file are kept; a refusal is computed again.
+            if let (Some(cache), Ok(f), Some(sum)) = (&cache, &facts, p.checksum.as_deref()) {
+                let _ = cache.put(sum, f);
+            }
             Ok::<_, std::convert::Infallible>((p.spec(), facts))
         },
     )

@@ -12,6 +12,7 @@ pub mod build_scan;
 pub mod cargo_age;
 mod code;
 pub mod facts;
+mod facts_cache;
 pub mod gather;
 pub mod opaque;
 #[cfg(test)]

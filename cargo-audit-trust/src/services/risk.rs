@@ -53,6 +53,7 @@ pub fn compute(context: &mut GateContext) -> Result<(), CliError> {
         .collect();
     let max_age = context.project.audit_file.policy.index_max_age_minutes() * 60;
     let settings = &context.project.settings;
+    let cache_dir = settings.cache_dir()?;
     let report = gather(&GatherInput {
         store: &context.store,
         inventory: &context.inventory,
@@ -64,6 +65,7 @@ pub fn compute(context: &mut GateContext) -> Result<(), CliError> {
         blob_bytes: policy.blob_bytes(),
         index_max_age: Duration::from_secs(max_age),
         limits: Limits::default(),
+        cache_dir: Some(&cache_dir),
         progress: &settings.progress(),
     });
     context.risk = Some(report);
