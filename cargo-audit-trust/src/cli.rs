@@ -132,6 +132,9 @@ pub enum Command {
     /// Ask an audit-registry's automatic auditor to follow this lockfile's crates.io packages
     /// (admin token in AUDIT_REGISTRY_TOKEN)
     Watch(WatchArgs),
+    /// Imported audit sets (`[[import]]` in Cargo.audit), pinned in Cargo.audit.lock
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write the verified sign-offs of your auditors for another tool: `--format cargo-vet` gives
     /// an audits.toml a cargo-vet user can import
     Export(ExportArgs),
@@ -157,6 +160,19 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout (written whole or not at all)
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Fetch the imported sets again, pin their bytes in Cargo.audit.lock, and say what changed
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Only the import with this name [default: every import]
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +240,9 @@ pub struct SuggestArgs {
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
+    /// Use an advisory database older than the policy allows without a warning (as `check`)
+    #[arg(long)]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]
@@ -440,6 +459,11 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+
+    /// Print to stdout even on a terminal (by default a long report goes through `$PAGER`,
+    /// else `less -R`)
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[cfg(test)]

@@ -180,8 +180,9 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
     let report = w.json(&["--format", "json", "check"], 1);
     let old = verdict(&report, "arrayref", "0.3.9");
     assert_eq!(old["status"], "yanked", "{old}");
-    let step = old["next_step"].as_str().unwrap_or_default();
-    assert!(step.starts_with("`cargo audit-trust update`"), "{step}");
+    let step = old["next_step"]["text"].as_str().unwrap_or_default();
+    // Review the newer version before moving; never move to it because it is not yanked.
+    assert!(step.contains("review arrayref 0.3.10"), "{step}");
     assert!(step.contains("pattern of a hijack"), "{step}");
     assert!(
         step.contains("the yanked version may be the safe one"),
@@ -271,7 +272,11 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
         bad["reasons"][0]["code"], "exempted",
         "the range exemption did not save it"
     );
-    let step = bad["next_step"].as_str().unwrap_or_default();
+    let step = bad["next_step"]["text"].as_str().unwrap_or_default();
+    assert!(
+        step.starts_with("do not build it before reading it"),
+        "{step}"
+    );
     assert!(
         step.contains("cargo audit-trust diff arrayref 0.3.9 0.3.10"),
         "{step}"

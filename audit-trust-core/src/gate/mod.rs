@@ -10,6 +10,9 @@ pub mod expiry;
 mod from_records;
 #[cfg(test)]
 mod input_tests;
+pub mod next_step;
+#[cfg(test)]
+mod next_step_tests;
 #[cfg(test)]
 mod plan_tests;
 pub mod report;
@@ -35,6 +38,7 @@ pub use code::ReasonCode;
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
 pub use expiry::ExpiryWarning;
 pub use from_records::evidence_from_records;
+pub use next_step::{NextStep, StepKind};
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
 /// Everything the gate decides from.

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::code::ReasonCode;
+use super::next_step::NextStep;
 use crate::time::Date;
 
 /// Where a package stands. The first four are good; the others are findings, which block the
@@ -87,9 +88,10 @@ pub struct Verdict {
     /// Whether any reason denies the package.
     pub blocked: bool,
     pub reasons: Vec<Reason>,
-    /// The command (or action) that moves this package forward, for blocked packages.
+    /// What moves this package forward, for blocked packages: a concrete version and the
+    /// exact command (see [`super::next_step`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_step: Option<String>,
+    pub next_step: Option<NextStep>,
 }
 
 /// What the advisory check was based on.

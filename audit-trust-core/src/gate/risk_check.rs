@@ -105,30 +105,38 @@ fn base_words(risk: &PackageRisk) -> String {
     }
 }
 
-/// Next steps the generic table cannot give: a risky version is read before anything else,
-/// and a yanked one whose only way out is newer, unaudited releases may be the safe one.
+/// What the shared next step cannot know: a risky version is read before it is built (against
+/// the version its signals were computed from when no audited base exists), and a yanked one
+/// whose only way out is newer, unaudited releases may be the safe one.
 pub(super) fn adjust_next_step(input: &GateInput<'_>, p: &Package, worst: Status, v: &mut Verdict) {
+    let Some(step) = v.next_step.as_mut() else {
+        return;
+    };
     match worst {
         Status::Risk => {
             let base = input
                 .risk
                 .and_then(|r| r.get(&p.name, &p.version))
                 .and_then(|r| r.base.clone());
-            let diff = match base {
-                Some(b) => format!("cargo audit-trust diff {} {b} {}", p.name, p.version),
-                None => format!("cargo audit-trust diff {}", p.spec()),
-            };
-            v.next_step = Some(format!(
-                "do not build it before reading it: `{diff}` shows what it brings in; sign off the \
-                 exact version once read (`cargo audit-trust sign {} {} --criteria …`), or stay on an \
-                 audited version with `cargo audit-trust update`",
-                p.name, p.version
-            ));
+            if step.delta_from.is_none()
+                && let Some(base) = base
+            {
+                step.command = Some(format!(
+                    "cargo audit-trust diff {} {base} {}",
+                    p.name, p.version
+                ));
+            }
+            step.text = format!(
+                "do not build it before reading it: `{}` shows what it brings in; sign off the \
+                 exact version once read (`{}`), or stay on an audited version with `cargo \
+                 audit-trust update`",
+                step.command.as_deref().unwrap_or_default(),
+                step.then.as_deref().unwrap_or_default()
+            );
         }
         Status::Yanked => {
             if let Some(warning) = hijack_pattern(input, p) {
-                let step = v.next_step.take().unwrap_or_default();
-                v.next_step = Some(format!("{step}. {warning}"));
+                step.text = format!("{}. {warning}", step.text.trim_end_matches('.'));
             }
         }
         _ => {}
@@ -141,7 +149,7 @@ pub(super) fn adjust_next_step(input: &GateInput<'_>, p: &Package, worst: Status
 fn hijack_pattern(input: &GateInput<'_>, p: &Package) -> Option<String> {
     let index = input.index?;
     let alternatives: Vec<_> = index
-        .versions_of(p)
+        .versions(p)
         .into_iter()
         .filter(|x| !x.yanked && x.version != p.version)
         .filter(|x| semver_compatible(&p.version, &x.version))

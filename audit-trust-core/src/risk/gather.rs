@@ -154,7 +154,7 @@ fn add_with_base(
     p: &Package,
     wanted: &mut Vec<Package>,
 ) {
-    let listed: Vec<&IndexVersion> = input.index.versions_of(p);
+    let listed: Vec<&IndexVersion> = input.index.versions(p);
     if listed.is_empty() {
         let why = if input.index.has_entry(p) {
             "the index lists no versions of it".to_owned()

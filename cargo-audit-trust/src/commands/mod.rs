@@ -4,6 +4,7 @@ mod check;
 mod diff;
 mod exemptions;
 mod export;
+mod import;
 mod init;
 mod key;
 mod list;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Suggest(args) => suggest::run(settings, args),
         Command::Review(args) => review::run(settings, args),
         Command::Watch(args) => watch::run(settings, args),
+        Command::Import(command) => import::run(settings, command),
         Command::Export(args) => export::run(settings, args, cli.global.format),
     }
 }

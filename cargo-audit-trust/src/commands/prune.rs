@@ -76,9 +76,9 @@ fn render(path: &Path, unused: &[UnusedEntry], dry_run: bool, unchecked: Option<
         out.push_str(&format!("{}: nothing to prune\n", path.display()));
     } else {
         out.push_str(&format!(
-            "{}: {verb} {} entries\n",
+            "{}: {verb} {}\n",
             path.display(),
-            unused.len()
+            crate::output::plural(unused.len() as u64, "entry", "entries")
         ));
         for entry in unused {
             let what = match entry.kind {

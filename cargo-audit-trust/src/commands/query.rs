@@ -16,6 +16,7 @@ use crate::output::escape;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::evidence::verified_records;
+use crate::services::imports::{ImportedEntry, imported_entries};
 use crate::services::publish::check_registry_url;
 use crate::settings::{OutputFormat, Settings};
 
@@ -28,6 +29,8 @@ struct QueryJson<'a> {
     revoked: Vec<RevokedJson>,
     rejected: Vec<RejectedJson>,
     unread_sources: Vec<UnreadJson<'a>>,
+    /// What the imported sets (`[[import]]`, pinned in Cargo.audit.lock) say: unsigned.
+    imported: Vec<ImportedEntry>,
     notes: &'a [String],
 }
 
@@ -144,6 +147,9 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         .iter()
         .map(|(auditor, location)| UnreadJson { auditor, location })
         .collect();
+    let (imported, import_notes) = imported_entries(&project, &args.name, version.as_ref())?;
+    let mut notes = all.notes.clone();
+    notes.extend(import_notes);
     let out = QueryJson {
         name: &args.name,
         version: args.crate_version.as_deref(),
@@ -151,7 +157,8 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         revoked,
         rejected,
         unread_sources: unread,
-        notes: &all.notes,
+        imported,
+        notes: &notes,
     };
     match settings.format {
         OutputFormat::Json => write_json(&out)?,
@@ -259,8 +266,9 @@ fn render_human(q: &QueryJson<'_>) -> String {
     let flags = q.records.iter().filter(|r| r.kind == "flag").count();
     let _ = writeln!(
         out,
-        "{subject}: {} sign-off(s), {flags} flag(s) from auditors you trust",
-        q.records.len() - flags
+        "{subject}: {}, {} from auditors you trust",
+        crate::output::plural((q.records.len() - flags) as u64, "sign-off", "sign-offs"),
+        crate::output::plural(flags as u64, "flag", "flags")
     );
     for r in &q.records {
         let what = match r.kind {
@@ -296,6 +304,7 @@ fn render_human(q: &QueryJson<'_>) -> String {
             r.id
         );
     }
+    render_imported(&mut out, &q.imported);
     if !q.revoked.is_empty() {
         let _ = writeln!(out, "\nRevoked by their auditor (no longer counted):");
         for r in &q.revoked {
@@ -335,4 +344,41 @@ fn render_human(q: &QueryJson<'_>) -> String {
         );
     }
     out
+}
+
+/// Entries of imported sets: unsigned evidence, labelled as such.
+fn render_imported(out: &mut String, entries: &[ImportedEntry]) {
+    if entries.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nFrom imported sets (evidence: imported, unsigned):");
+    for e in entries {
+        let maps = if e.maps_to.is_empty() {
+            " (maps to none of ours)".to_owned()
+        } else {
+            format!(" -> {}", e.maps_to.join(", "))
+        };
+        let coverage = if e.covers || e.kind == "violation" {
+            ""
+        } else {
+            " [does not cover this crate]"
+        };
+        let who = if e.who.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", e.who.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}: {}  {}{maps}{}{coverage}",
+            escape::line(&e.import),
+            e.kind,
+            escape::line(&e.what),
+            escape::line(&e.criteria.join(", ")),
+            escape::line(&who)
+        );
+        if let Some(notes) = &e.notes {
+            let _ = writeln!(out, "      notes: {}", escape::line(notes));
+        }
+    }
 }

@@ -90,8 +90,12 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
             already_watched: already,
         })?,
         OutputFormat::Human => write_stdout(&format!(
-            "Sent {} crates.io package name(s) from {} to {}: {added} newly watched, {already} already watched\n",
-            names.len(),
+            "Sent {} from {} to {}: {added} newly watched, {already} already watched\n",
+            crate::output::plural(
+                names.len() as u64,
+                "crates.io package name",
+                "crates.io package names"
+            ),
             lockfile_path.display(),
             args.registry
         ))?,

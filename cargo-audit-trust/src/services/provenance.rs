@@ -7,8 +7,8 @@ use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::previous::previous_claim;
 use audit_trust_core::provenance::signed_off::signed_off_repository;
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, UrlRewrites,
-    check_provenance, claimed_repository,
+    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, check_provenance,
+    claimed_repository,
 };
 use audit_trust_core::tarball::{CrateArchive, Limits};
 
@@ -42,7 +42,6 @@ pub fn provenance_report(
     } = *published;
     let project = source.project();
     let settings = &project.settings;
-    let audit_file = &project.audit_file;
     let parsed = validate_version(version).map_err(|e| CliError::Usage(e.to_string()))?;
     let (mut choice, mut lookup_warnings) = trusted_repositories(project, name, &parsed, pinned)?;
     // The previous version's claim matters only when the claim is what would be used.
@@ -65,7 +64,7 @@ pub fn provenance_report(
         FetchLimits::default(),
         settings.offline,
     );
-    let rewrites = UrlRewrites::new(audit_file.url_rewrite.clone());
+    let rewrites = super::url_rewrites(project)?;
     let input = ProvenanceInput {
         name,
         version,
@@ -97,9 +96,12 @@ pub fn trusted_repositories(
         let records = verified_records(project, true)?;
         if !records.rejected.is_empty() {
             warnings.push(format!(
-                "{} sign-off record(s) failed verification and were not used to choose the \
-                 repository",
-                records.rejected.len()
+                "{} failed verification and were not used to choose the repository",
+                crate::output::plural(
+                    records.rejected.len() as u64,
+                    "sign-off record",
+                    "sign-off records"
+                )
             ));
         }
         Ok(signed_off_repository(&records, name, version))

@@ -44,7 +44,7 @@ pub fn render_provenance(
         let _ = writeln!(
             out,
             "  hint: `--repo PATH` compares with a local clone or mirror; `[url-rewrite]` in \
-             Cargo.audit fetches from a mirror (see docs/cargo-audit.md)"
+             Cargo.audit or in your own config.toml fetches from a mirror (see docs/cargo-audit.md)"
         );
     }
     if !quiet {

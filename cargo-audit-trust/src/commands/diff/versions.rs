@@ -11,8 +11,10 @@ use audit_trust_core::tarball::CrateArchive;
 use super::exit_code;
 use super::render::CONTEXT_LINES;
 use crate::error::CliError;
+use crate::output::diff_colour::colour_diff;
 use crate::output::escape;
-use crate::output::{Palette, write_json, write_stdout};
+use crate::output::pager::write_paged;
+use crate::output::{Palette, write_json};
 use crate::services::crate_source::CrateSource;
 use crate::settings::{OutputFormat, Settings};
 
@@ -22,6 +24,7 @@ pub fn run(
     old: &str,
     new: &str,
     stat: bool,
+    pager: bool,
 ) -> Result<ExitCode, CliError> {
     let source = CrateSource::open(settings, false)?;
     let (_, old_archive) = source.read(&source.package(name, old)?)?;
@@ -29,13 +32,13 @@ pub fn run(
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
     match settings.format {
         OutputFormat::Json => write_json(&diff)?,
-        OutputFormat::Human => write_stdout(&render(
-            &diff,
-            &old_archive,
-            &new_archive,
-            stat,
-            &settings.palette,
-        ))?,
+        OutputFormat::Human => write_paged(
+            &colour_diff(
+                &render(&diff, &old_archive, &new_archive, stat, &settings.palette),
+                &settings.palette,
+            ),
+            pager,
+        )?,
     }
     Ok(exit_code(diff.is_empty()))
 }
@@ -50,11 +53,11 @@ fn render(
     let t = &diff.totals;
     let mut out = String::new();
     let heading = format!(
-        "{} {} → {}: {} files changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
+        "{} {} → {}: {} changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
         diff.name,
         diff.old_version,
         diff.new_version,
-        diff.files.len(),
+        crate::output::plural(diff.files.len() as u64, "file", "files"),
         t.files_added,
         t.files_removed,
         t.files_modified,

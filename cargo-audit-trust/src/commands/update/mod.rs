@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use audit_trust_core::fetch::index::IndexVersion;
 use audit_trust_core::gate::update_plan::{PlanInput, UpdatePlan, plan_updates};
-use audit_trust_core::gate::{GateReport, evaluate};
+use audit_trust_core::gate::{GateReport, Status, evaluate};
 use audit_trust_core::inventory::PackageId;
 
 use crate::cli::UpdateArgs;
@@ -80,16 +80,16 @@ fn make_plan(
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.inventory;
-    let blocked_specs: HashSet<(&str, &semver::Version)> = report
+    let blocked_specs: HashMap<(&str, &semver::Version), Status> = report
         .packages
         .iter()
         .filter(|v| v.blocked)
-        .map(|v| (v.name.as_str(), &v.version))
+        .map(|v| ((v.name.as_str(), &v.version), v.status))
         .collect();
-    let mut blocked: HashSet<PackageId> = HashSet::new();
+    let mut blocked: HashMap<PackageId, Status> = HashMap::new();
     for (id, p) in inventory.packages.iter().enumerate() {
-        if blocked_specs.contains(&(p.name.as_str(), &p.version)) {
-            blocked.insert(id);
+        if let Some(status) = blocked_specs.get(&(p.name.as_str(), &p.version)) {
+            blocked.insert(id, *status);
         }
     }
     // Micro packages stay put; which ones are micro comes from the classification (cached).
