@@ -103,6 +103,8 @@ pub enum Command {
     List(ListArgs),
     /// Compare a published crate with its git repository, or two published versions
     Diff(DiffArgs),
+    /// Check every registry package of Cargo.lock against its git repository, in one pass
+    VerifySources(VerifySourcesArgs),
     /// Make or show the ed25519 key you sign with
     #[command(subcommand)]
     Key(KeyCommand),
@@ -430,6 +432,28 @@ pub enum SortKey {
     Unsafe,
     /// Most dependencies first
     Deps,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when no package differs from its repository (unverifiable \
+ones included), 1 when one differs, 2 when a package could not be checked or on usage or \
+configuration errors."
+)]
+pub struct VerifySourcesArgs {
+    /// Only this package (repeatable; every locked version of it)
+    #[arg(short = 'p', long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
+    /// Sign `source-matches` for every package that matches a pinned or signed-off repository
+    /// (never one the crate only claims), in one batch
+    #[arg(long)]
+    pub sign: bool,
+    /// Packages checked at once (the work waits on git remotes, not on the processor)
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Args)]

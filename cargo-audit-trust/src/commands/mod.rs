@@ -18,6 +18,7 @@ mod sign;
 mod stats;
 mod suggest;
 mod update;
+mod verify_sources;
 mod watch;
 
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::List(args) => list::run(settings, args),
         Command::Key(command) => key::run(settings, command),
         Command::Diff(args) => diff::run(settings, args),
+        Command::VerifySources(args) => verify_sources::run(settings, args),
         Command::Sign(args) => sign::run(settings, args),
         Command::Query(args) => query::run(settings, args),
         Command::Revoke(args) => revoke::run(settings, args),

@@ -7,6 +7,7 @@ pub mod escape;
 pub mod pager;
 pub mod progress;
 pub mod sarif;
+pub mod sources;
 
 use std::io::{self, IsTerminal, Write};
 

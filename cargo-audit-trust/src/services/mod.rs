@@ -14,6 +14,7 @@ pub mod publishers;
 pub mod risk;
 pub mod sign;
 pub mod signing;
+pub mod verify_sources;
 
 use audit_trust_core::audit_file::UserConfig;
 use audit_trust_core::fetch::{CrateStore, DEFAULT_MAX_CRATE_BYTES, StoreOptions};

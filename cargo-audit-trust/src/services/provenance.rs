@@ -10,6 +10,7 @@ use audit_trust_core::provenance::{
     FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, check_provenance,
     claimed_repository,
 };
+use audit_trust_core::signoff::ProjectRecords;
 use audit_trust_core::tarball::{CrateArchive, Limits};
 
 use super::crate_source::CrateSource;
@@ -94,17 +95,39 @@ pub fn trusted_repositories(
             return Ok::<_, CliError>(None);
         }
         let records = verified_records(project, true)?;
-        if !records.rejected.is_empty() {
-            warnings.push(format!(
-                "{} failed verification and were not used to choose the repository",
-                crate::output::plural(
-                    records.rejected.len() as u64,
-                    "sign-off record",
-                    "sign-off records"
-                )
-            ));
-        }
+        warnings.extend(rejected_warning(&records));
         Ok(signed_off_repository(&records, name, version))
     })?;
     Ok((choice, warnings))
+}
+
+/// [`trusted_repositories`] with the records already read (a pass over many packages reads
+/// them once): `[sources]` in Cargo.audit, else the signed-off repository in `records`.
+pub fn trusted_repositories_in(
+    project: &Project,
+    records: Option<&ProjectRecords>,
+    name: &str,
+    version: &semver::Version,
+) -> RepositoryChoice {
+    let pinned = project.audit_file.sources.get(name).cloned();
+    RepositoryChoice::pinned_else_signed_off(pinned, || {
+        Ok::<_, std::convert::Infallible>(
+            records.and_then(|r| signed_off_repository(r, name, version)),
+        )
+    })
+    .unwrap_or_else(|never| match never {})
+}
+
+/// The warning for records that failed verification, if any did.
+pub fn rejected_warning(records: &ProjectRecords) -> Option<String> {
+    (!records.rejected.is_empty()).then(|| {
+        format!(
+            "{} failed verification and were not used to choose the repository",
+            crate::output::plural(
+                records.rejected.len() as u64,
+                "sign-off record",
+                "sign-off records"
+            )
+        )
+    })
 }

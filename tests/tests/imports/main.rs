@@ -3,6 +3,7 @@
 //! `Cargo.audit.lock`, and read by `check` from the pin only. Crates are published with the real
 //! `cargo package` to a registry on a loopback port. Nothing here reaches the internet.
 
+mod migrate;
 mod publishers;
 
 use std::path::PathBuf;
