@@ -14,6 +14,7 @@ mod code;
 pub mod facts;
 mod facts_cache;
 pub mod gather;
+mod new_deps;
 pub mod opaque;
 #[cfg(test)]
 mod tests;
