@@ -114,6 +114,8 @@ pub struct Summary {
     pub warnings: usize,
     /// Count per status, in status order.
     pub by_status: Vec<(Status, usize)>,
+    /// Where the evidence comes from (see [`super::EvidenceMix`]).
+    pub evidence: super::EvidenceMix,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

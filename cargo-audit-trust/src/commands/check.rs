@@ -11,7 +11,6 @@ use crate::error::CliError;
 use crate::output::check::{render_github_annotations, render_human};
 use crate::output::sarif::render_sarif;
 use crate::output::{write_json, write_stdout};
-use crate::services::evidence::source_matches_packages;
 use crate::services::gate::GateContext;
 use crate::settings::Settings;
 
@@ -86,18 +85,6 @@ fn render(
                     .map_or(DEFAULT_MAX_AGE_DAYS, i64::from);
                 text.push_str(&format!(
                     "\nThe advisory database is older than {max} days: update it, or pass --allow-stale.\n"
-                ));
-            }
-            let source_matches = source_matches_packages(&context.evidence.accepted, inventory);
-            if source_matches > 0 {
-                text.push_str(&format!(
-                    "source-matches: {source_matches} of {} registry packages have a verified \
-                     source-matches sign-off\n",
-                    inventory
-                        .packages
-                        .iter()
-                        .filter(|p| p.source.is_registry())
-                        .count()
                 ));
             }
             if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {

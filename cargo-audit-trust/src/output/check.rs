@@ -6,7 +6,7 @@ use audit_trust_core::Inventory;
 use audit_trust_core::gate::{GateReport, ReasonCode, Severity, Status, Verdict};
 
 use super::escape;
-use super::{Palette, plural};
+use super::{Palette, plural, thousands};
 
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
 /// one line of counts for what passed (`verbose` lists those too). `stale_fails`: the advisory
@@ -172,6 +172,9 @@ pub fn render_human(
     if !passed.is_empty() {
         let _ = writeln!(out, "\npassed: {}", passed.join(", "));
     }
+    if let Some(line) = evidence_line(&report.summary.evidence) {
+        let _ = writeln!(out, "{line}");
+    }
     if verbose {
         for v in report.packages.iter().filter(|v| !v.blocked) {
             let why = v
@@ -250,4 +253,37 @@ fn annotation_data(s: &str) -> String {
 
 fn annotation_property(s: &str) -> String {
     annotation_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `evidence: 262 packages: 41 signed, 93 imported (mozilla 52, google 30, …), 118
+/// source-matches, 10 exempted, 18 with none`: where trust comes from, the day-one picture.
+fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
+    if mix.packages == 0 {
+        return None;
+    }
+    let mut parts = vec![format!("{} signed", thousands(mix.signed as u64))];
+    let mut imported = format!("{} imported", thousands(mix.imported as u64));
+    if !mix.by_set.is_empty() {
+        let mut sets: Vec<(&String, &usize)> = mix.by_set.iter().collect();
+        sets.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = sets
+            .iter()
+            .take(4)
+            .map(|(name, n)| format!("{} {n}", escape::line(name)))
+            .collect();
+        let more = if sets.len() > 4 { ", …" } else { "" };
+        imported.push_str(&format!(" ({}{more})", shown.join(", ")));
+    }
+    parts.push(imported);
+    parts.push(format!(
+        "{} source-matches",
+        thousands(mix.source_matches as u64)
+    ));
+    parts.push(format!("{} exempted", thousands(mix.exempted as u64)));
+    parts.push(format!("{} with none", thousands(mix.none as u64)));
+    Some(format!(
+        "evidence: {}: {}",
+        plural(mix.packages as u64, "package", "packages"),
+        parts.join(", ")
+    ))
 }

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use audit_trust_core::Inventory;
-use audit_trust_core::gate::{Evidence, EvidenceSubject, RejectedEvidence, evidence_from_records};
+use audit_trust_core::gate::{Evidence, RejectedEvidence, evidence_from_records};
 use audit_trust_core::http::HttpClient;
-use audit_trust_core::signoff::Criterion;
 use audit_trust_core::signoff::{HeadCache, ProjectRecords, RemoteAccess, verify_project_sources};
 
 use crate::error::CliError;
@@ -102,26 +101,4 @@ fn require_logs_for(
             .any(|a| packages.iter().any(|p| a.covers(&p.name)))
     })?;
     Ok(())
-}
-
-/// How many registry packages of `inventory` have a verified, signed `source-matches` sign-off
-/// for their exact crate file (a full one: not a delta, not imported, not a flag). `check`
-/// says it, so a team sees what `verify-sources --sign` brought.
-pub fn source_matches_packages(evidence: &[Evidence], inventory: &Inventory) -> usize {
-    inventory
-        .packages
-        .iter()
-        .filter(|p| p.source.is_registry())
-        .filter(|p| {
-            evidence.iter().any(|e| {
-                e.name == p.name
-                    && e.flag.is_none()
-                    && e.imported.is_none()
-                    && e.delta_from.is_none()
-                    && e.criteria.contains(&Criterion::SourceMatches)
-                    && matches!(&e.subject, EvidenceSubject::Crate { checksum }
-                        if p.checksum.as_deref() == Some(checksum.as_str()))
-            })
-        })
-        .count()
 }

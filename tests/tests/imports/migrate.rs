@@ -128,6 +128,23 @@ fn a_cargo_vet_folder_migrates_and_check_admits_what_cargo_vet_admits_from_the_p
     // pubd: the trusted publisher, judged from the migrated publisher cache.
     assert_eq!(status("pubd").0, "audited");
     assert_eq!(status("other").0, "exempted");
+    // The day-one picture: where the evidence of each package comes from.
+    let mix = &report["summary"]["evidence"];
+    assert_eq!(
+        (
+            mix["packages"].as_u64(),
+            mix["signed"].as_u64(),
+            mix["imported"].as_u64()
+        ),
+        (Some(3), Some(0), Some(2)),
+        "{mix}"
+    );
+    assert_eq!(
+        (mix["exempted"].as_u64(), mix["none"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(mix["by_set"]["local-audits+remote"], 1, "{mix}");
+    assert_eq!(mix["by_set"]["remote"], 1, "{mix}");
 
     // A second run refuses to overwrite either file.
     let err = w.fails(&[
