@@ -12,6 +12,7 @@ pub mod project_upload;
 pub mod provenance;
 pub mod publish;
 pub mod publishers;
+pub mod risk;
 pub mod sign;
 pub mod signing;
 pub mod verify_sources;
