@@ -211,6 +211,7 @@ fn evaluate_all(
                     advisories: None,
                     index: None,
                     on_targets: None,
+                    risk: None,
                     notes: all_notes,
                 })
             });

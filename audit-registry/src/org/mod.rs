@@ -23,8 +23,9 @@ pub use evaluate::{
 };
 
 /// What no evaluation here includes, shown on every page and in every JSON answer.
-pub const NOT_CONSULTED: &str = "advisories (RustSec) and the crates.io index (yanked versions, \
-    checksums) are not part of this view: run `cargo audit-trust check` for them";
+pub const NOT_CONSULTED: &str = "advisories (RustSec), risk signals of unaudited versions and the \
+    crates.io index (yanked versions, checksums) are not part of this gate's view: run \
+    `cargo audit-trust check` for them";
 
 /// How a project stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
