@@ -83,6 +83,26 @@ fn with_notes(record: SignedRecord, key: &SigningKey, notes: &str) -> SignedReco
 
 /// The DOM of `url` after Chromium loaded it (and ran whatever scripts it would have run).
 fn chromium_dom(url: &str) -> String {
+    let output = chromium(&["--dump-dom"], url);
+    String::from_utf8(output.stdout).expect("UTF-8 DOM")
+}
+
+/// Width and height of the screenshots the test takes (and `docs/service.md` shows).
+const SHOT: (u32, u32) = (1100, 800);
+
+/// A PNG screenshot of `url` at [`SHOT`] size, written to `path`.
+fn chromium_screenshot(url: &str, path: &std::path::Path) {
+    chromium(
+        &[
+            &format!("--screenshot={}", path.display()),
+            &format!("--window-size={},{}", SHOT.0, SHOT.1),
+            "--hide-scrollbars",
+        ],
+        url,
+    );
+}
+
+fn chromium(extra: &[&str], url: &str) -> std::process::Output {
     let profile = tempfile::tempdir().expect("profile dir");
     let spawned = Command::new("chromium")
         .args([
@@ -92,9 +112,10 @@ fn chromium_dom(url: &str) -> String {
             "--no-first-run",
             "--disable-dev-shm-usage",
             &format!("--user-data-dir={}", profile.path().display()),
-            "--dump-dom",
-            url,
         ])
+        .args(extra)
+        .arg(url)
+        .current_dir(profile.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn();
@@ -119,7 +140,7 @@ fn chromium_dom(url: &str) -> String {
     }
     let output = waiter.join().expect("waiter").expect("chromium output");
     assert!(output.status.success(), "chromium failed on {url}");
-    String::from_utf8(output.stdout).expect("UTF-8 DOM")
+    output
 }
 
 fn title(dom: &str) -> &str {
@@ -236,7 +257,10 @@ async fn the_dashboard_shows_hostile_records_as_text_and_runs_no_script() {
     assert!(!dom.contains("<img"), "an image element: {dom}");
     assert!(!dom.contains("<b>"), "markup from a record: {dom}");
     // What a person reads: the auditor, the crates, versions, kinds.
-    assert!(dom.contains("<td>team</td>"), "{dom}");
+    assert!(
+        dom.contains("<td><a href=\"/auditors/team\">team</a></td>"),
+        "{dom}"
+    );
     assert!(dom.contains(&k.public_key().to_string()), "{dom}");
     assert!(dom.contains("<a href=\"/crates/serde\">serde</a>"), "{dom}");
     assert!(dom.contains("1.0.1") && dom.contains("1.0.2"), "{dom}");
@@ -446,6 +470,55 @@ async fn the_projects_overview_follows_a_new_signoff_in_a_browser() {
     );
     assert!(dom.contains("&lt;script&gt;document.title"), "{dom}");
     assert!(!dom.contains("<script"), "a script element: {dom}");
+
+    // The trend chart, as the browser parsed it: today's coverage point (both projects pass:
+    // 3 packages, all signed) and this week's two sign-offs.
+    let dom = browse(&server.base, "/trends").await;
+    assert_eq!(title(&dom), "Trends: audit-registry", "{dom}");
+    assert!(dom.contains("<svg id=\"coverage-chart\""), "{dom}");
+    assert!(
+        dom.contains("<title>2025-06-01: 100%</title></circle>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<title>sign-offs, week of 2025-05-26: 2</title></rect>"),
+        "{dom}"
+    );
+    let dom = browse(&server.base, "/auditors/team").await;
+    assert!(dom.contains("2 records (2 sign-off) on 2 crates"), "{dom}");
+
+    // Each page renders to a full-size screenshot with content; the PNGs are what
+    // docs/service.md shows (AUDIT_REGISTRY_SCREENSHOTS=DIR keeps them).
+    let shots = std::env::var_os("AUDIT_REGISTRY_SCREENSHOTS")
+        .map_or_else(|| dir.path().join("shots"), std::path::PathBuf::from);
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    for (file, path) in [
+        ("overview", "/projects"),
+        ("project", "/projects/beta"),
+        ("crate", "/crates/serde"),
+        ("auditor", "/auditors/team"),
+        ("search", "/search?q=s"),
+        ("trends", "/trends"),
+    ] {
+        let png = shots.join(format!("{file}.png"));
+        let url = format!("{}{path}", server.base);
+        let target = png.clone();
+        tokio::task::spawn_blocking(move || chromium_screenshot(&url, &target))
+            .await
+            .expect("join");
+        let bytes = std::fs::read(&png).expect("screenshot written");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file}: not a PNG");
+        let width = u32::from_be_bytes(bytes[16..20].try_into().expect("4 bytes"));
+        let height = u32::from_be_bytes(bytes[20..24].try_into().expect("4 bytes"));
+        assert_eq!((width, height), SHOT, "{file}");
+        // A blank page compresses to a few kilobytes; a rendered one does not, and a page
+        // this size stays well under half a megabyte.
+        assert!(
+            (10_000..500_000).contains(&bytes.len()),
+            "{file}: {} bytes",
+            bytes.len()
+        );
+    }
 }
 
 /// The DOM of `path` on the server, as headless Chromium leaves it.

@@ -31,7 +31,7 @@ pub(super) async fn home(State(state): State<AppState>) -> Result<Response, ApiE
     let names = auditor_names(&state).await?;
     let mut body = String::from(
         "<header><h1>audit-registry</h1><nav><a href=\"/projects\">Projects</a> · \
-         <a href=\"/search\">Search</a></nav><p>A read-only view. Every record was verified when it \
+         <a href=\"/search\">Search</a> · <a href=\"/trends\">Trends</a></nav><p>A read-only view. Every record was verified when it \
          was stored; clients verify everything again against the keys they pin.</p></header>",
     );
     body.push_str(&section(
@@ -128,9 +128,12 @@ pub(super) async fn crate_page(
         .recent_events(EventKind::VerificationFailed, Some(&lower), RECENT)
         .await?;
     let mut body = format!(
-        "<header><p><a href=\"/\">audit-registry</a></p><h1>{}</h1></header>",
+        "<header><p><a href=\"/\">audit-registry</a> · <a href=\"/projects\">Projects</a> · \
+         <a href=\"/search\">Search</a> · <a href=\"/trends\">Trends</a></p><h1>{}</h1></header>",
         escape(&lower)
     );
+    let view = super::views::crate_view(&state, &lower).await?;
+    body.push_str(&super::view_pages::crate_sections(&view));
     body.push_str(&section(
         "history",
         "Records",
@@ -217,7 +220,7 @@ async fn auditor_names(state: &AppState) -> Result<BTreeMap<String, String>, Api
 async fn auditors_table(state: &AppState) -> Result<String, ApiError> {
     let mut table = Table::new(&["name", "key"]);
     for (name, key) in state.db.auditors().await? {
-        table.row(&[escape(&name), code(&key)]);
+        table.row(&[super::view_pages::auditor_link(&name), code(&key)]);
     }
     Ok(table.finish("No auditors are registered."))
 }
@@ -281,7 +284,7 @@ fn records_table(
         let key = record.key.to_string();
         let by = auditors
             .get(&key)
-            .map_or_else(|| code(&key), |name| escape(name));
+            .map_or_else(|| code(&key), |name| super::view_pages::auditor_link(name));
         let subject = record.statement.subject();
         let mut kind = escape(record.statement.kind());
         if matches!(record.statement, Statement::Flag { .. }) {

@@ -10,7 +10,10 @@ mod org_pages;
 pub mod projects;
 mod publish;
 mod subscribers;
+mod svg;
 mod sync;
+mod view_pages;
+mod views;
 mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -119,6 +122,11 @@ pub fn router(state: AppState) -> Router {
         .route("/projects", get(org_pages::overview))
         .route("/projects/{name}", get(org_pages::project))
         .route("/search", get(org_pages::search))
+        .route("/auditors/{name}", get(view_pages::auditor))
+        .route("/trends", get(view_pages::trends))
+        .route("/v1/crates/{name}/summary", get(views::crate_json))
+        .route("/v1/auditors/{name}", get(views::auditor_json))
+        .route("/v1/trends", get(views::trends_json))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/auditors", get(auditors))

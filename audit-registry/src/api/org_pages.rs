@@ -17,15 +17,15 @@ use axum::response::Response;
 use super::AppState;
 use super::dashboard::{code, crate_link, html_response_with, section};
 use super::projects::{
-    MAX_QUERY_LEN, PER_PAGE, groups, search as run_search, search_query, snapshot,
-    valid_project_name,
+    MAX_QUERY_LEN, PACKAGES_PER_PAGE, PER_PAGE, groups_page, search as run_search, search_query,
+    snapshot, valid_project_name,
 };
 use crate::error::ApiError;
 use crate::html::{Table, escape, page};
 use crate::org::{EvidenceMix, NOT_CONSULTED, ProjectStatus, ProjectView};
 
 /// As the dashboard's, but the search form may submit to this server.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+pub(super) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
 const STYLE: &str = "<style>.passes{color:#060;font-weight:600}.blocked{color:#a00;font-weight:600}\
@@ -37,10 +37,10 @@ const COLOURS: [&str; 6] = [
     "#2e7d32", "#9ccc65", "#90a4ae", "#cfd8dc", "#ffb300", "#c62828",
 ];
 
-fn header(title_html: &str) -> String {
+pub(super) fn header(title_html: &str) -> String {
     format!(
         "{STYLE}<header><p><a href=\"/\">audit-registry</a> · <a href=\"/projects\">Projects</a> · \
-         <a href=\"/search\">Search</a></p><h1>{title_html}</h1>{}</header>",
+         <a href=\"/search\">Search</a> · <a href=\"/trends\">Trends</a></p><h1>{title_html}</h1>{}</header>",
         search_form("")
     )
 }
@@ -52,6 +52,11 @@ fn search_form(value: &str) -> String {
          aria-label=\"search\"> <button type=\"submit\">Search</button></form>",
         escape(value)
     )
+}
+
+/// Green, red and grey of the evidence mix, for the trend charts.
+pub(super) fn mix_legend_colours() -> (&'static str, &'static str, &'static str) {
+    (COLOURS[0], COLOURS[5], COLOURS[2])
 }
 
 fn status_cell(status: ProjectStatus) -> String {
@@ -99,7 +104,16 @@ fn legend() -> String {
     out
 }
 
-fn project_link(name: &str) -> String {
+/// "12345 lines of code + 3 packages of unknown size".
+pub(super) fn lines_words(lines: u64, unknown: usize) -> String {
+    let mut out = format!("{lines} lines of code");
+    if unknown > 0 {
+        let _ = write!(out, " + {unknown} packages of unknown size");
+    }
+    out
+}
+
+pub(super) fn project_link(name: &str) -> String {
     if valid_project_name(name) {
         format!("<a href=\"/projects/{0}\">{0}</a>", escape(name))
     } else {
@@ -137,13 +151,16 @@ pub(super) async fn overview(State(state): State<AppState>) -> Result<Response, 
         .filter(|p| p.status == ProjectStatus::Blocked)
         .count();
     let backlog: usize = snap.projects.iter().map(ProjectView::backlog).sum();
+    let backlog_lines: u64 = snap.projects.iter().map(|p| p.backlog_lines).sum();
+    let unknown: usize = snap.projects.iter().map(|p| p.backlog_lines_unknown).sum();
     let mut body = header("Projects");
     body.push_str(&policy_line(&snap));
     let _ = write!(
         body,
         "<p id=\"totals\">{} projects: {passing} pass, {blocked} blocked; {backlog} packages to review \
-         across all projects.</p><p class=\"empty\">{}</p>",
+         across all projects: {}.</p><p class=\"empty\">{}</p>",
         snap.projects.len(),
+        lines_words(backlog_lines, unknown),
         escape(NOT_CONSULTED)
     );
     let mut table = Table::new(&[
@@ -158,7 +175,11 @@ pub(super) async fn overview(State(state): State<AppState>) -> Result<Response, 
             summary.map_or(0, |s| s.blocked).to_string(),
             summary.map_or(0, |s| s.warnings).to_string(),
             mix_bar(&p.mix, 200),
-            p.backlog().to_string(),
+            format!(
+                "{} ({})",
+                p.backlog(),
+                lines_words(p.backlog_lines, p.backlog_lines_unknown)
+            ),
             format!(
                 "#{} {} by {}",
                 p.lockfile_seq,
@@ -186,7 +207,19 @@ pub(super) async fn overview(State(state): State<AppState>) -> Result<Response, 
 pub(super) async fn project(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let Ok(page_number) = super::views::page_of(&query) else {
+        let body = format!(
+            "{}<p class=\"flag\">page is a number from 1 to 10000</p>",
+            header("Project")
+        );
+        return Ok(html_response_with(
+            StatusCode::BAD_REQUEST,
+            &page("audit-registry", &body),
+            CSP,
+        ));
+    };
     let snap = snapshot(&state).await?;
     let found = valid_project_name(&name)
         .then(|| snap.project(&name))
@@ -204,7 +237,7 @@ pub(super) async fn project(
     let _ = write!(
         body,
         "<p id=\"status\">{}: {} packages, {} blocked, {} warnings, {} to review. Lockfile #{} \
-         sent {} by {} (SHA-256 {}).</p>{}{}",
+         sent {} by {} (SHA-256 {}).</p><p id=\"backlog\">To review: {}.</p>{}{}",
         status_cell(p.status),
         p.packages,
         summary.map_or(0, |s| s.blocked),
@@ -214,6 +247,7 @@ pub(super) async fn project(
         escape(&p.updated),
         escape(&p.uploaded_by),
         code(&p.sha256),
+        lines_words(p.backlog_lines, p.backlog_lines_unknown),
         mix_bar(&p.mix, 400),
         legend()
     );
@@ -233,7 +267,37 @@ pub(super) async fn project(
         "Changes since the previous lockfile",
         &changes_html(p),
     ));
-    for (status, verdicts) in groups(p) {
+    let (groups, total, more) = groups_page(p, page_number);
+    let first = (page_number - 1) * PACKAGES_PER_PAGE;
+    let mut pager = String::new();
+    if total > PACKAGES_PER_PAGE {
+        let _ = write!(
+            pager,
+            "<nav class=\"pager\"><p>Packages {} to {} of {total}. ",
+            (first + 1).min(total),
+            (first + PACKAGES_PER_PAGE).min(total)
+        );
+        // The name was checked (plain characters); pages are numbers.
+        if page_number > 1 {
+            let _ = write!(
+                pager,
+                "<a rel=\"prev\" href=\"/projects/{}?page={}\">previous page</a> ",
+                escape(&p.name),
+                page_number - 1
+            );
+        }
+        if more {
+            let _ = write!(
+                pager,
+                "<a rel=\"next\" href=\"/projects/{}?page={}\">next page</a>",
+                escape(&p.name),
+                page_number + 1
+            );
+        }
+        pager.push_str("</p></nav>");
+    }
+    body.push_str(&pager);
+    for (status, verdicts) in groups {
         let mut table = Table::new(&["package", "version", "source", "reasons", "next step"]);
         for v in &verdicts {
             let mut reasons = String::new();
@@ -271,6 +335,7 @@ pub(super) async fn project(
             &table.finish("None."),
         ));
     }
+    body.push_str(&pager);
     Ok(html_response_with(
         StatusCode::OK,
         &page(&format!("{}: audit-registry", p.name), &body),
@@ -379,7 +444,7 @@ pub(super) async fn search(
     body.push_str(&section("crates", "Crates", &crates_html));
     let mut auditors = Table::new(&["auditor", "key"]);
     for (name, key) in &found.auditors {
-        auditors.row(&[escape(name), code(key)]);
+        auditors.row(&[super::view_pages::auditor_link(name), code(key)]);
     }
     body.push_str(&section(
         "auditors",

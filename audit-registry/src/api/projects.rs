@@ -193,6 +193,8 @@ pub(super) fn summary_json(p: &ProjectView) -> Value {
         "blocked": summary.map_or(0, |s| s.blocked),
         "warnings": summary.map_or(0, |s| s.warnings),
         "backlog": p.backlog(),
+        "backlog_lines": p.backlog_lines,
+        "backlog_lines_unknown": p.backlog_lines_unknown,
         "mix": p.mix,
         "updated": p.updated,
         "uploaded_by": p.uploaded_by,
@@ -219,6 +221,33 @@ pub fn groups(p: &ProjectView) -> Vec<(Status, Vec<&Verdict>)> {
     out
 }
 
+/// Packages per page of a project (findings first, so the first page holds what blocks).
+pub const PACKAGES_PER_PAGE: usize = 200;
+
+/// Page `page` (1-based) of the report's packages, still grouped by status; the number of
+/// packages, and whether more pages follow.
+pub fn groups_page(p: &ProjectView, page: usize) -> (Vec<(Status, Vec<&Verdict>)>, usize, bool) {
+    let all = groups(p);
+    let total: usize = all.iter().map(|(_, list)| list.len()).sum();
+    let skip = (page - 1) * PACKAGES_PER_PAGE;
+    let mut out: Vec<(Status, Vec<&Verdict>)> = Vec::new();
+    let mut index = 0;
+    for (status, list) in all {
+        let kept: Vec<&Verdict> = list
+            .into_iter()
+            .filter(|_| {
+                let keep = (skip..skip + PACKAGES_PER_PAGE).contains(&index);
+                index += 1;
+                keep
+            })
+            .collect();
+        if !kept.is_empty() {
+            out.push((status, kept));
+        }
+    }
+    (out, total, skip + PACKAGES_PER_PAGE < total)
+}
+
 /// `GET /v1/projects`
 pub(super) async fn overview(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&state).await?;
@@ -234,20 +263,27 @@ pub(super) async fn overview(State(state): State<AppState>) -> Result<Json<Value
 pub(super) async fn project(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     if !valid_project_name(&name) {
         return Err(bad_name());
     }
+    let page = super::views::page_of(&query).map_err(|m| ApiError::bad_request("bad-page", m))?;
     let snap = snapshot(&state).await?;
     let p = snap
         .project(&name)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such project"))?;
-    let groups: Vec<Value> = groups(p)
+    let (page_groups, total, more) = groups_page(p, page);
+    let groups: Vec<Value> = page_groups
         .into_iter()
         .map(|(status, list)| json!({ "status": status.as_str(), "packages": list }))
         .collect();
     let mut out = summary_json(p);
     out["groups"] = Value::Array(groups);
+    out["page"] = json!(page);
+    out["per_page"] = json!(PACKAGES_PER_PAGE);
+    out["more"] = json!(more);
+    out["packages_listed"] = json!(total);
     out["changes"] = serde_json::to_value(&p.changes).unwrap_or(Value::Null);
     out["notes"] = p
         .report

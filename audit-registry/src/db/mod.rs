@@ -20,6 +20,7 @@ mod outbox;
 pub mod projects;
 mod reads;
 mod subscribers;
+pub mod views;
 pub mod watch;
 
 pub use admin::AdminToken;
@@ -161,6 +162,7 @@ impl Db {
             .chain(watch::SCHEMA)
             .chain(jobs::SCHEMA)
             .chain(projects::SCHEMA)
+            .chain(views::SCHEMA)
         {
             pool.execute(*statement).await?;
         }

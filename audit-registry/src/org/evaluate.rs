@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::gate::{self, Evidence, GateInput, RejectedEvidence};
+use audit_trust_core::gate::{self, Evidence, GateInput, RejectedEvidence, Status};
 use audit_trust_core::inventory::Inventory;
 use audit_trust_core::lockfile::Lockfile;
 use audit_trust_core::signoff::verify::authorize;
@@ -16,9 +16,11 @@ use audit_trust_core::signoff::{
 use audit_trust_core::time::Timestamp;
 
 use super::{
-    Changes, EvidenceMix, NOT_CONSULTED, PolicyInfo, ProjectStatus, ProjectView, Snapshot, changes,
+    AuditorPins, Changes, EvidenceMix, NOT_CONSULTED, PolicyInfo, ProjectStatus, ProjectView,
+    Snapshot, WeekCount, changes, week_of,
 };
 use crate::db::projects::ProjectRow;
+use crate::db::views::CoverageSample;
 use crate::db::{CrateRow, Db, DbError};
 
 /// Packages one registered lockfile may hold (a large workspace has a few thousand).
@@ -82,6 +84,8 @@ pub(super) async fn build(
     let stored_policy = db.org_policy().await?;
     let rows = db.projects().await?;
     let record_names = db.record_crate_names().await?;
+    let lines = db.code_lines().await?;
+    let bodies = db.record_bodies().await?;
     let known = known.clone();
     // CPU work, off the runtime.
     let (parsed, lockfiles) = tokio::task::spawn_blocking(move || parse_all(rows, known))
@@ -117,13 +121,36 @@ pub(super) async fn build(
             set_at: stored.set_at.clone(),
             set_by: stored.set_by.clone(),
             auditors: p.auditors.iter().map(|a| a.name.clone()).collect(),
+            pins: p
+                .auditors
+                .iter()
+                .map(|a| {
+                    let pins = AuditorPins {
+                        keys: a
+                            .keys
+                            .iter()
+                            .map(|k| (k.key.to_string(), k.not_after.map(|d| d.to_string())))
+                            .collect(),
+                        covers: a.covers.iter().map(|c| c.as_str().to_owned()).collect(),
+                    };
+                    (a.name.clone(), pins)
+                })
+                .collect(),
         }),
         _ => None,
     };
-    let projects =
-        tokio::task::spawn_blocking(move || evaluate_all(policy, &crate_rows, parsed, now))
-            .await
-            .map_err(|e| DbError::Unavailable(format!("evaluating projects: {e}")))?;
+    let (projects, signoff_weeks) = tokio::task::spawn_blocking(move || {
+        (
+            evaluate_all(policy, &crate_rows, parsed, now, &lines),
+            signoffs_per_week(&bodies),
+        )
+    })
+    .await
+    .map_err(|e| DbError::Unavailable(format!("evaluating projects: {e}")))?;
+    if info.is_some() {
+        db.record_coverage(&now.date().to_string(), coverage(&projects))
+            .await?;
+    }
     Ok(Snapshot {
         key,
         day: now.date(),
@@ -131,7 +158,53 @@ pub(super) async fn build(
         policy: info,
         projects,
         crate_names: crate_names.into_iter().collect(),
+        signoff_weeks,
     })
+}
+
+/// Today's coverage over every project: third-party packages (first-party ones left out), how
+/// many have evidence (signed, exempted, other platform), how many none.
+fn coverage(projects: &[ProjectView]) -> CoverageSample {
+    let mut sample = CoverageSample::default();
+    for p in projects {
+        let m = &p.mix;
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        sample.projects += 1;
+        sample.packages += count(m.signed + m.exempted + m.other_platform + m.none + m.findings);
+        sample.covered += count(m.signed + m.exempted + m.other_platform);
+        sample.backlog += count(m.none);
+        if p.status == ProjectStatus::Blocked {
+            sample.blocked_projects += 1;
+        }
+    }
+    sample
+}
+
+/// The parts of a stored record the trends need (each was verified when it was published).
+#[derive(serde::Deserialize)]
+struct KindAndDate {
+    kind: String,
+    created: String,
+}
+
+/// Sign-offs per week by their signing date, oldest first.
+fn signoffs_per_week(bodies: &[String]) -> Vec<WeekCount> {
+    let mut weeks: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for body in bodies {
+        let Ok(r) = serde_json::from_str::<KindAndDate>(body) else {
+            continue;
+        };
+        if r.kind != "sign-off" {
+            continue;
+        }
+        if let Some(at) = Timestamp::parse(&r.created) {
+            *weeks.entry(week_of(at.0)).or_default() += 1;
+        }
+    }
+    weeks
+        .into_iter()
+        .map(|(week, count)| WeekCount { week, count })
+        .collect()
 }
 
 /// Each project's latest and previous lockfile, parsed or taken from `known`; the map of those
@@ -167,6 +240,7 @@ fn evaluate_all(
     crate_rows: &[CrateRow],
     parsed: Vec<Parsed>,
     now: Timestamp,
+    lines: &HashMap<(String, String), u64>,
 ) -> Vec<ProjectView> {
     let evidence = policy
         .as_ref()
@@ -215,6 +289,16 @@ fn evaluate_all(
                     notes: all_notes,
                 })
             });
+            let (mut backlog_lines, mut backlog_lines_unknown) = (0u64, 0usize);
+            for v in report.iter().flat_map(|r| &r.packages) {
+                if matches!(v.status, Status::Unaudited | Status::Unassigned) {
+                    let key = (v.name.to_ascii_lowercase(), v.version.to_string());
+                    match lines.get(&key) {
+                        Some(n) => backlog_lines += n,
+                        None => backlog_lines_unknown += 1,
+                    }
+                }
+            }
             let (status, mix) = match &report {
                 Some(r) if r.is_clean() => (ProjectStatus::Passes, EvidenceMix::of(r)),
                 Some(r) => (ProjectStatus::Blocked, EvidenceMix::of(r)),
@@ -233,6 +317,8 @@ fn evaluate_all(
                 mix,
                 changes: change,
                 names,
+                backlog_lines,
+                backlog_lines_unknown,
             }
         })
         .collect()

@@ -132,6 +132,10 @@ pub struct ProjectView {
     pub changes: Changes,
     /// Every package name of the latest lockfile, lowercase (for search).
     pub names: BTreeSet<String>,
+    /// Lines of code of the backlog's packages whose size the automatic auditor read.
+    pub backlog_lines: u64,
+    /// Backlog packages of unknown size (never downloaded by this registry).
+    pub backlog_lines_unknown: usize,
 }
 
 impl ProjectView {
@@ -147,6 +151,17 @@ pub struct PolicyInfo {
     pub set_at: String,
     pub set_by: String,
     pub auditors: Vec<String>,
+    /// Per auditor of the policy: its pinned keys and the crate patterns it covers.
+    #[serde(skip)]
+    pub pins: BTreeMap<String, AuditorPins>,
+}
+
+/// What the organization policy says of one auditor.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditorPins {
+    /// `(key, last day it counts)`.
+    pub keys: Vec<(String, Option<String>)>,
+    pub covers: Vec<String>,
 }
 
 /// Everything the organization's pages show, for one pair of counters.
@@ -162,11 +177,64 @@ pub struct Snapshot {
     pub projects: Vec<ProjectView>,
     /// Crate names of records and of every project's packages, lowercase, sorted.
     pub crate_names: Vec<String>,
+    /// Sign-offs per week (by the date their auditor signed them), oldest first.
+    pub signoff_weeks: Vec<WeekCount>,
+}
+
+/// How many of something happened in one week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WeekCount {
+    /// Weeks since Monday 1969-12-29 (see [`crate::db::views::WEEK`]).
+    pub week: i64,
+    pub count: i64,
+}
+
+/// The week (since Monday 1969-12-29) of a Unix time.
+pub fn week_of(unix_seconds: i64) -> i64 {
+    (unix_seconds + crate::db::views::MONDAY_OFFSET).div_euclid(crate::db::views::WEEK)
+}
+
+/// The Monday a week starts on, `YYYY-MM-DD`.
+pub fn week_start(week: i64) -> String {
+    let monday = Timestamp(week * crate::db::views::WEEK - crate::db::views::MONDAY_OFFSET);
+    monday.date().to_string()
 }
 
 impl Snapshot {
     pub fn project(&self, name: &str) -> Option<&ProjectView> {
         self.projects.iter().find(|p| p.name == name)
+    }
+
+    /// Every version of `crate_name` (lowercase) in a project's latest lockfile, with the
+    /// projects that use it and how the gate judged it there.
+    pub fn versions_of(
+        &self,
+        crate_name: &str,
+    ) -> BTreeMap<semver::Version, Vec<(String, &'static str)>> {
+        let mut out: BTreeMap<semver::Version, Vec<(String, &'static str)>> = BTreeMap::new();
+        for p in &self.projects {
+            if !p.names.contains(crate_name) {
+                continue;
+            }
+            if let Some(report) = &p.report {
+                for v in &report.packages {
+                    if v.name.eq_ignore_ascii_case(crate_name) {
+                        out.entry(v.version.clone())
+                            .or_default()
+                            .push((p.name.clone(), v.status.as_str()));
+                    }
+                }
+            } else if let Some(lock) = self.lockfiles.get(&p.sha256) {
+                for pkg in &lock.packages {
+                    if pkg.name.eq_ignore_ascii_case(crate_name) {
+                        out.entry(pkg.version.clone())
+                            .or_default()
+                            .push((p.name.clone(), ProjectStatus::NoPolicy.as_str()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Projects whose latest lockfile has `crate_name` (lowercase).

@@ -20,6 +20,7 @@ use audit_trust_core::tarball::{Limits, read_crate};
 use serde_json::json;
 
 use super::{Worker, backoff, secs, sign};
+use crate::db::views::VersionFacts;
 use crate::db::{ClaimedJob, DbError, Verification};
 use crate::metrics::Metrics;
 use crate::notify::{self, Event, EventKind};
@@ -37,6 +38,8 @@ pub struct AuditOutcome {
     pub report: serde_json::Value,
     /// Present only for a match against a pinned or signed-off repository.
     pub evidence: Option<SourceEvidence>,
+    /// Lines of code and risk facts of a `.crate` that could be read.
+    pub facts: Option<VersionFacts>,
 }
 
 pub(super) async fn run(worker: Arc<Worker>) {
@@ -180,6 +183,7 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
         }
     };
     tracing::info!(krate = %job.crate_name, version = %job.version, verdict = %outcome.verdict, signed, "audited");
+    let outcome_facts = outcome.facts;
     let verification = Verification {
         crate_name: lower,
         version: job.version.clone(),
@@ -196,6 +200,13 @@ async fn work(worker: &Arc<Worker>, job: &ClaimedJob) -> Result<(), String> {
         .record_verification(&verification)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(facts) = &outcome_facts {
+        worker
+            .db
+            .record_version_facts(&verification.crate_name, &verification.version, facts)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     if !signed {
         // For people to look at: subscribers and the dashboard hear of every version the
         // service did not sign. (A worker that dies right here leaves the job to be redone,
@@ -248,6 +259,7 @@ fn audit(
             ),
             report: json!({ "url": url, "expected": job.checksum, "actual": actual }),
             evidence: None,
+            facts: None,
         });
     }
     let archive = match read_crate(&bytes, &job.crate_name, &job.version, &Limits::default()) {
@@ -256,8 +268,24 @@ fn audit(
             return Ok(unverifiable(format!("the .crate cannot be read: {e}")));
         }
     };
+    // What the dashboard shows of this version besides its provenance: its size in lines and
+    // the facts risk signals are computed from (compared with the previous verified version).
+    let facts = VersionFacts::read(&job.crate_name, &job.version, &archive, bytes.len());
+    let mut outcome = audit_archive(worker, job, choice, last_attempt, &archive)?;
+    outcome.facts = Some(facts);
+    Ok(outcome)
+}
+
+/// Provenance of a downloaded, readable `.crate`.
+fn audit_archive(
+    worker: &Worker,
+    job: &ClaimedJob,
+    choice: &RepositoryChoice,
+    last_attempt: bool,
+    archive: &audit_trust_core::tarball::CrateArchive,
+) -> Result<AuditOutcome, String> {
     // Check where libgit2 would connect before it does.
-    let claimed = claimed_repository(&archive);
+    let claimed = claimed_repository(archive);
     if let Some(refused) = refuse_repository(
         &worker.config.policy,
         &worker.config.rewrites,
@@ -278,7 +306,7 @@ fn audit(
     let input = ProvenanceInput {
         name: &job.crate_name,
         version: &job.version,
-        archive: &archive,
+        archive,
         repositories: choice,
     };
     let report = check_provenance(&input, &cache, &worker.config.rewrites, &NoProgress)
@@ -306,6 +334,7 @@ fn audit(
         reason,
         report: bounded_report(&report),
         evidence,
+        facts: None,
     })
 }
 
@@ -335,6 +364,7 @@ fn unverifiable(reason: String) -> AuditOutcome {
         report: json!({ "verdict": "unverifiable", "reason": reason }),
         reason,
         evidence: None,
+        facts: None,
     }
 }
 
