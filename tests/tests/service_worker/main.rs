@@ -177,6 +177,18 @@ fn a_matching_release_is_signed_once_and_a_tampered_one_is_recorded() {
     let (status, page) = support::request_text(&server.url, "GET", "/crates/popular", None, None);
     assert_eq!(status, 200);
     assert!(page.contains("1.2.0") && page.contains("differs"), "{page}");
+    // What the worker read of each .crate reaches the crate's summary: sizes, provenance,
+    // and risk signals against the previous version it read.
+    let (status, summary) = server.get("/v1/crates/popular/summary", None);
+    assert_eq!(status, 200, "{summary}");
+    let risk = summary["risk"].as_array().expect("risk");
+    let versions: Vec<&str> = risk.iter().filter_map(|r| r["version"].as_str()).collect();
+    assert_eq!(versions, ["1.2.0", "1.1.0", "1.0.0"], "{summary}");
+    assert_eq!(risk[0]["base"], "1.1.0", "{summary}");
+    assert_eq!(risk[2]["base"], Value::Null, "{summary}");
+    assert_eq!(summary["provenance"].as_array().map(Vec::len), Some(3));
+    let (_, page) = support::request_text(&server.url, "GET", "/crates/popular", None, None);
+    assert!(page.contains("<section id=\"risk\">"), "{page}");
     let (_, metrics) = support::request_text(&server.url, "GET", "/metrics", None, None);
     assert!(
         metrics.contains("audit_registry_worker_signoffs_total 2\n")
