@@ -51,6 +51,7 @@ pub fn imported_evidence(
     // One note per set, not per package: without the registry's web API a large set would
     // otherwise add hundreds of lines to every `check`.
     let mut publisher_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unchained_deltas: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in packages {
         let (
             SourceKind::Registry {
@@ -175,13 +176,24 @@ pub fn imported_evidence(
                 .iter()
                 .any(|c| merged.get(c).is_some_and(|seen| seen.contains(from)));
             if !chains {
-                notes.push(format!(
-                    "import `{set}`: {}: the delta {from} -> {} (line {line}) does not chain to a \
-                     full audit in any imported set, so it grants nothing",
-                    p.name, p.version
-                ));
+                unchained_deltas
+                    .entry(set.to_owned())
+                    .or_default()
+                    .push(format!("{} {from} -> {} (line {line})", p.name, p.version));
             }
         }
+    }
+    for (set, deltas) in unchained_deltas {
+        let (delta, does, it, grants) = if deltas.len() == 1 {
+            ("delta", "does", "it", "grants")
+        } else {
+            ("deltas", "do", "they", "grant")
+        };
+        notes.push(format!(
+            "import `{set}`: the {delta} {} {does} not chain to a full audit in any imported \
+             set, so {it} {grants} nothing",
+            listed(&deltas),
+        ));
     }
     for (set, specs) in publisher_unknown {
         notes.push(publisher_unknown_note(&set, &specs));
@@ -192,20 +204,25 @@ pub fn imported_evidence(
 /// How many versions are named in full in a note before "and N more".
 const NOTE_LIST: usize = 5;
 
-fn publisher_unknown_note(set: &str, specs: &[String]) -> String {
-    let shown = specs
+/// The first few items, then "and N more".
+fn listed(items: &[String]) -> String {
+    let shown = items
         .iter()
         .take(NOTE_LIST)
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    let more = match specs.len().saturating_sub(NOTE_LIST) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
+    match items.len().saturating_sub(NOTE_LIST) {
+        0 => shown,
+        n => format!("{shown} and {n} more"),
+    }
+}
+
+fn publisher_unknown_note(set: &str, specs: &[String]) -> String {
+    let shown = listed(specs);
     let them = if specs.len() == 1 { "it" } else { "them" };
     format!(
-        "import `{set}`: who published {shown}{more} is unknown, so the set's `trusted` or \
+        "import `{set}`: who published {shown} is unknown, so the set's `trusted` or \
          `wildcard-audits` entries do not vouch for {them} (run `cargo audit-trust import \
          refresh` to look {them} up)"
     )
