@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::code::ReasonCode;
+use crate::inventory::PackageId;
 use crate::time::Date;
 
 /// Where a package stands. The first four are good; the others are findings, which block the
@@ -76,6 +77,10 @@ pub struct Reason {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
+    /// The package in the inventory the report was computed from: later code gets the package
+    /// back by this, never by matching its name and version text. Not part of the JSON.
+    #[serde(skip)]
+    pub id: PackageId,
     pub name: String,
     /// Kept as a version (serialized as its text) so later code compares versions, not text.
     pub version: semver::Version,
@@ -127,6 +132,11 @@ impl GateReport {
     pub fn is_clean(&self) -> bool {
         self.summary.blocked == 0
     }
+
+    /// The verdict on the inventory's package `id`.
+    pub fn verdict_of(&self, id: PackageId) -> Option<&Verdict> {
+        self.packages.iter().find(|v| v.id == id)
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +147,7 @@ mod tests {
     #[test]
     fn a_verdict_serializes_its_version_and_codes_as_text() {
         let v = Verdict {
+            id: 7,
             name: "alpha".into(),
             version: semver::Version::parse("1.2.3-rc.1+build.5").expect("version"),
             source: "registry",
@@ -154,5 +165,9 @@ mod tests {
         assert_eq!(json["version"], "1.2.3-rc.1+build.5");
         assert_eq!(json["reasons"][0]["code"], "unaudited");
         assert_eq!(json["status"], "unaudited");
+        assert!(
+            json.get("id").is_none(),
+            "the inventory id is not part of the JSON"
+        );
     }
 }

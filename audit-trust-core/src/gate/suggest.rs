@@ -34,11 +34,9 @@ pub fn review_targets(
         if !p.source.is_registry() || input.audit_file.auditors_covering(&p.name).next().is_none() {
             continue;
         }
-        let waiting = report.packages.iter().any(|v| {
-            v.name == p.name
-                && v.version == p.version
-                && matches!(v.status, Status::Unaudited | Status::Exempted)
-        });
+        let waiting = report
+            .verdict_of(id)
+            .is_some_and(|v| matches!(v.status, Status::Unaudited | Status::Exempted));
         if !waiting {
             continue;
         }

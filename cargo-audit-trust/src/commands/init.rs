@@ -71,7 +71,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             analyze_inventory(&project, inventory, None)?
                 .packages
                 .into_iter()
-                .filter_map(|c| Some(((c.name, c.version), c.code_lines?)))
+                .filter_map(|c| Some(((c.name, c.version.to_string()), c.code_lines?)))
                 .collect(),
         ),
         None => None,

@@ -86,7 +86,7 @@ pub fn render_human(rows: &[&PackageReport], palette: &Palette) -> String {
     let name_w = rows.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
     let ver_w = rows
         .iter()
-        .map(|p| p.version.len())
+        .map(|p| p.version.to_string().len())
         .max()
         .unwrap_or(7)
         .max(7);

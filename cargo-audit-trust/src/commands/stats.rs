@@ -25,7 +25,7 @@ struct StatsJson<'a> {
 #[derive(Serialize)]
 struct Largest<'a> {
     name: &'a str,
-    version: &'a str,
+    version: &'a semver::Version,
     code_lines: u64,
 }
 
@@ -119,7 +119,7 @@ pub fn render_human(
         let _ = writeln!(out, "\nLargest packages by lines of code:");
         let width = largest
             .iter()
-            .map(|p| p.name.len() + p.version.len() + 1)
+            .map(|p| p.name.len() + p.version.to_string().len() + 1)
             .max()
             .unwrap_or(0);
         for p in largest {

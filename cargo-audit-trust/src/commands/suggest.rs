@@ -33,19 +33,10 @@ pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError
         let Some(p) = inventory.packages.get(target.id) else {
             continue;
         };
-        let version = p.version.to_string();
-        let status = report
-            .packages
-            .iter()
-            .find(|v| v.name == p.name && v.version == p.version)
-            .map(|v| v.status);
+        let status = report.verdict_of(target.id).map(|v| v.status);
         let lines = match &target.base {
             Some(base) => delta_lines(&context, p, base),
-            None => classified
-                .packages
-                .iter()
-                .find(|c| c.name == p.name && c.version == version)
-                .and_then(|c| c.code_lines),
+            None => classified.package(target.id).and_then(|c| c.code_lines),
         };
         if let Some(status) = status
             && let Some(s) = Suggestion::new(&input, target, status, lines)

@@ -15,7 +15,7 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
     let mut rules: BTreeMap<&str, Value> = BTreeMap::new();
     let mut results = Vec::new();
     for v in &report.packages {
-        let line = inventory.lock_line(&v.name, &v.version.to_string());
+        let line = inventory.lock_line(v.id);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             // Keyed by the code's name so rules come out in the same (alphabetical) order.
             rules.entry(r.code.code()).or_insert_with(|| {

@@ -80,32 +80,19 @@ fn make_plan(
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.inventory;
-    let blocked_specs: HashSet<(&str, &semver::Version)> = report
+    let blocked: HashSet<PackageId> = report
         .packages
         .iter()
         .filter(|v| v.blocked)
-        .map(|v| (v.name.as_str(), &v.version))
+        .map(|v| v.id)
         .collect();
-    let mut blocked: HashSet<PackageId> = HashSet::new();
-    for (id, p) in inventory.packages.iter().enumerate() {
-        if blocked_specs.contains(&(p.name.as_str(), &p.version)) {
-            blocked.insert(id);
-        }
-    }
     // Micro packages stay put; which ones are micro comes from the classification (cached).
     let classified = analyze_inventory(&context.project, inventory, None)?;
-    let micro_specs: HashSet<(&str, &str)> = classified
+    let micro: HashSet<PackageId> = classified
         .packages
         .iter()
         .filter(|p| p.micro == Some(true))
-        .map(|p| (p.name.as_str(), p.version.as_str()))
-        .collect();
-    let micro: HashSet<PackageId> = inventory
-        .packages
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| micro_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())))
-        .map(|(id, _)| id)
+        .map(|p| p.id)
         .collect();
     Ok(plan_updates(
         &context.input(),
