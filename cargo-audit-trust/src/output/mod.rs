@@ -1,10 +1,15 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod check;
+pub mod diff;
 mod error;
 pub mod escape;
+pub mod list;
 pub mod progress;
+pub mod prune;
+pub mod query;
 pub mod sarif;
+pub mod stats;
 
 use std::io::{self, IsTerminal, Write};
 

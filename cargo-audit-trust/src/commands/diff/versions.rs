@@ -1,18 +1,13 @@
 //! `diff NAME OLD NEW`: what changed between two published versions.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use audit_trust_core::provenance::diff_versions;
-use audit_trust_core::provenance::text_diff::{not_text_note, unified_diff};
-use audit_trust_core::provenance::versions::{ChangeStatus, VersionDiff};
-use audit_trust_core::tarball::CrateArchive;
 
 use super::exit_code;
-use super::render::CONTEXT_LINES;
 use crate::error::CliError;
-use crate::output::escape;
-use crate::output::{Palette, write_json, write_stdout};
+use crate::output::diff::render_versions;
+use crate::output::{write_json, write_stdout};
 use crate::services::crate_source::CrateSource;
 use crate::settings::{OutputFormat, Settings};
 
@@ -29,7 +24,7 @@ pub fn run(
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
     match settings.format {
         OutputFormat::Json => write_json(&diff)?,
-        OutputFormat::Human => write_stdout(&render(
+        OutputFormat::Human => write_stdout(&render_versions(
             &diff,
             &old_archive,
             &new_archive,
@@ -38,83 +33,4 @@ pub fn run(
         ))?,
     }
     Ok(exit_code(diff.is_empty()))
-}
-
-fn render(
-    diff: &VersionDiff,
-    old: &CrateArchive,
-    new: &CrateArchive,
-    stat: bool,
-    palette: &Palette,
-) -> String {
-    let t = &diff.totals;
-    let mut out = String::new();
-    let heading = format!(
-        "{} {} → {}: {} files changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
-        diff.name,
-        diff.old_version,
-        diff.new_version,
-        diff.files.len(),
-        t.files_added,
-        t.files_removed,
-        t.files_modified,
-        t.lines_added,
-        t.lines_removed,
-        t.files_unchanged
-    );
-    let _ = writeln!(out, "{}", palette.paint(palette.bold, &heading));
-    let width = diff
-        .files
-        .iter()
-        .map(|f| f.path.chars().count())
-        .max()
-        .unwrap_or(0);
-    for file in &diff.files {
-        let mark = match file.status {
-            ChangeStatus::Added => "A",
-            ChangeStatus::Removed => "D",
-            ChangeStatus::Modified => "M",
-        };
-        let counts = if file.binary {
-            "binary".to_owned()
-        } else {
-            format!("+{} -{}", file.lines_added, file.lines_removed)
-        };
-        let path = escape::line(&file.path);
-        let _ = writeln!(out, "  {mark}  {path:<width$}  {counts}");
-    }
-    if stat {
-        return out;
-    }
-    for file in &diff.files {
-        let before = old
-            .get(&file.path)
-            .map(|f| f.contents.as_slice())
-            .unwrap_or_default();
-        let after = new
-            .get(&file.path)
-            .map(|f| f.contents.as_slice())
-            .unwrap_or_default();
-        let old_label = match file.status {
-            ChangeStatus::Added => "/dev/null".to_owned(),
-            _ => format!("{}/{}", diff.old_version, escape::line(&file.path)),
-        };
-        let new_label = match file.status {
-            ChangeStatus::Removed => "/dev/null".to_owned(),
-            _ => format!("{}/{}", diff.new_version, escape::line(&file.path)),
-        };
-        out.push('\n');
-        match unified_diff(before, after, &old_label, &new_label, CONTEXT_LINES) {
-            Some(text) => out.push_str(&escape::block(&text)),
-            None => {
-                let _ = writeln!(
-                    out,
-                    "=== {}: {}",
-                    escape::line(&file.path),
-                    not_text_note(before, after)
-                );
-            }
-        }
-    }
-    out
 }
