@@ -1,5 +1,6 @@
 //! End-to-end test helpers: a real sparse cargo registry on a loopback port, real cargo
-//! workspaces in temp dirs, and the paths of the workspace's built binaries.
+//! workspaces in temp dirs, the paths of the workspace's built binaries, and the harness that
+//! runs them ([`World`], [`RegistryProcess`]).
 //!
 //! Nothing here touches the internet or `~/.cargo`: every cargo invocation gets a temp
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
@@ -12,6 +13,7 @@ mod index_entry;
 mod registry;
 mod server;
 mod workspace;
+mod world;
 
 use std::ffi::OsString;
 use std::fs;
@@ -25,6 +27,9 @@ pub use git_repo::{GitRepo, PackagedCrate, git_command, package_crate};
 pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};
 pub use workspace::{LockedPackage, Member, Workspace};
+pub use world::{
+    NOW, RegistryProcess, World, admin_token, cli_command, registry_admin, sqlite_url,
+};
 
 /// A `cargo` command isolated from the developer's environment, with `CARGO_HOME` = `cargo_home`.
 ///

@@ -62,12 +62,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
         &[],
     );
-    let w = World {
-        reg,
-        ws,
-        home: tempfile::tempdir().expect("temp dir"),
-        leafy_101: None,
-    };
+    let w = World::of(reg, ws);
     let (key, public) = w.new_key("team.key");
     let key = path_arg(&key);
     let audit_file = |pin: bool| {
