@@ -114,6 +114,24 @@ impl World {
         (path, public.trim().to_owned())
     }
 
+    /// `check --format json ARGS`: the exit code and the report (a test failure, with stderr,
+    /// when there is no report).
+    pub fn check_json(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let out = self
+            .cmd()
+            .args(["check", "--format", "json"])
+            .args(args)
+            .output()
+            .expect("run check");
+        let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "check {args:?} wrote no JSON report ({e}):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), report)
+    }
+
     /// `query --format json ARGS`, which must succeed.
     pub fn query(&self, args: &[&str]) -> Value {
         let mut all = vec!["query", "--format", "json"];
@@ -132,6 +150,17 @@ impl World {
         assert!(stderr.contains("a flag may be withheld"), "{stderr}");
         serde_json::from_slice(&out.stdout).expect("JSON")
     }
+}
+
+/// The status of the package `name` in a `check --format json` report (empty when it is not
+/// there).
+pub fn status_of(report: &Value, name: &str) -> String {
+    report["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .and_then(|p| p["status"].as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The database URL of a SQLite file.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trust_e2e::{RegistryProcess, sqlite_url};
+use audit_trust_e2e::{RegistryProcess, sqlite_url, status_of};
 use serde_json::Value;
 
 use crate::world::{NOW, World, path_arg, world};
@@ -174,30 +174,15 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     assert_eq!(kinds, ["sign-off", "flag"], "{q}");
     // The gate reads the registry the same way: the flag blocks.
     let db_dir = crate::gate::advisory_db(&w);
-    let out = w
-        .cmd()
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--advisory-db",
-            &db_dir,
-            "--audit-file",
-        ])
-        .arg(&consumer)
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    let leafy = report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "leafy")
-        .cloned()
-        .unwrap_or_default();
+    let (code, report) = w.check_json(&[
+        "--advisory-db",
+        &db_dir,
+        "--audit-file",
+        path_arg(&consumer),
+    ]);
     assert_eq!(
-        (out.status.code(), leafy["status"].as_str()),
-        (Some(1), Some("flagged")),
+        (code, status_of(&report, "leafy").as_str()),
+        (Some(1), "flagged"),
         "{report}"
     );
 

@@ -4,7 +4,7 @@
 //! from a look-alike repository is refused even though it matches its own repository. The gate
 //! then admits the locked version on that sign-off.
 
-use audit_trust_e2e::{GitRepo, LocalRegistry, Workspace};
+use audit_trust_e2e::{GitRepo, LocalRegistry, Workspace, status_of};
 use serde_json::Value;
 
 use crate::gate::advisory_db;
@@ -158,17 +158,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
     // The gate admits the locked 1.1.0 on its source-matches sign-off (the policy asks for just
     // that criterion).
     let db = advisory_db(&w);
-    let out = w
-        .cmd()
-        .args(["check", "--format", "json", "--advisory-db", &db])
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let popular = report["packages"]
-        .as_array()
-        .and_then(|p| p.iter().find(|v| v["name"] == "popular"))
-        .expect("popular in the report");
-    assert_eq!(popular["status"], "audited", "{report}");
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    let (code, report) = w.check_json(&["--advisory-db", &db]);
+    assert_eq!(status_of(&report, "popular"), "audited", "{report}");
+    assert_eq!(code, Some(0), "{report}");
 }

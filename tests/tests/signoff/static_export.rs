@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trust_e2e::StaticServer;
+use audit_trust_e2e::{StaticServer, status_of};
 use serde_json::Value;
 
 use crate::gate::advisory_db;
@@ -49,30 +49,8 @@ fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
 /// `check` with the consumer's `Cargo.audit`: exit code and leafy's status.
 fn consumer_check(w: &World, audit: &Path) -> (Option<i32>, String, Value) {
     let db_dir = advisory_db(w);
-    let out = w
-        .cmd()
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--advisory-db",
-            &db_dir,
-            "--audit-file",
-        ])
-        .arg(audit)
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let status = report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "leafy")
-        .and_then(|p| p["status"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    (out.status.code(), status, report)
+    let (code, report) = w.check_json(&["--advisory-db", &db_dir, "--audit-file", path_arg(audit)]);
+    (code, status_of(&report, "leafy"), report)
 }
 
 /// `check` when the auditor's log does not verify: no report, exit 2, and why on stderr.
