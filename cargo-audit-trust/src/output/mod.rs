@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 mod error;
 pub mod escape;
+pub mod exemptions;
 pub mod list;
 pub mod progress;
 pub mod prune;
