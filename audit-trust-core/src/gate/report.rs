@@ -170,4 +170,28 @@ mod tests {
             "the inventory id is not part of the JSON"
         );
     }
+
+    #[test]
+    fn every_verdict_names_its_package_in_the_inventory() {
+        use crate::gate::tests::{Extras, audit_file, inventory, run};
+        let dir = tempfile::tempdir().expect("dir");
+        // The same lockfile `run` evaluates: the same packages in the same order.
+        let inventory = inventory(dir.path());
+        let report = run(&audit_file(""), &[], Extras::default());
+        assert_eq!(report.packages.len(), inventory.packages.len());
+        for v in &report.packages {
+            let p = &inventory.packages[v.id];
+            assert_eq!((&p.name, &p.version), (&v.name, &v.version));
+            assert_eq!(report.verdict_of(v.id), Some(v));
+        }
+        // alpha is locked twice: two ids, two lines of Cargo.lock.
+        let alphas: Vec<usize> = report
+            .packages
+            .iter()
+            .filter(|v| v.name == "alpha")
+            .map(|v| inventory.lock_line(v.id))
+            .collect();
+        assert_eq!(alphas.len(), 2);
+        assert_ne!(alphas[0], alphas[1]);
+    }
 }
