@@ -19,7 +19,7 @@ use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::classify::analyze_inventory;
 use crate::services::crate_store;
-use crate::services::gate::open_advisory_db;
+use crate::services::gate::{open_advisory_db, registry_index_report};
 use crate::services::signing::load_signing_key;
 use crate::settings::{OutputFormat, Settings};
 
@@ -143,17 +143,7 @@ fn read_baseline(project: &Project, args: &InitArgs) -> Result<Baseline, CliErro
     let inventory = project.inventory()?;
     let db = open_advisory_db(project, args.advisory_db.as_deref(), &settings.progress())?;
     let store = crate_store(project)?;
-    let registry: Vec<_> = inventory
-        .packages
-        .iter()
-        .filter(|p| p.source.is_registry())
-        .collect();
-    let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
-    let index = store.index_report(
-        &registry,
-        std::time::Duration::from_secs(max_age),
-        &settings.progress(),
-    )?;
+    let index = registry_index_report(project, &store, inventory)?;
     Ok(baseline(&inventory.packages, Some(&db), &index))
 }
 
