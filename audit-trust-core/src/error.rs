@@ -20,14 +20,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error(
-        "{path}{}: {message}",
-        match (line, column) {
-            (Some(l), Some(c)) => format!(":{l}:{c}"),
-            (Some(l), None) => format!(":{l}"),
-            _ => String::new(),
-        }
-    )]
+    #[error("{path}{}: {message}", place(*line, *column))]
     AuditFile {
         path: PathBuf,
         line: Option<usize>,
@@ -144,6 +137,24 @@ pub enum Error {
         #[source]
         source: ClassifyError,
     },
+
+    /// A file of a cargo-vet `supply-chain/` folder that `init --from-cargo-vet` cannot read.
+    #[error("{path}{}: {message}", place(*line, *column))]
+    CargoVetStore {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+}
+
+/// `:LINE:COLUMN`, `:LINE` or nothing, after a file name.
+fn place(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
 }
 
 impl Error {

@@ -82,6 +82,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (`check` only), for code-scanning dashboards
     Sarif,
+    /// A cargo-vet `audits.toml` (`export` only)
+    CargoVet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,6 +132,31 @@ pub enum Command {
     /// Ask an audit-registry's automatic auditor to follow this lockfile's crates.io packages
     /// (admin token in AUDIT_REGISTRY_TOKEN)
     Watch(WatchArgs),
+    /// Write the verified sign-offs of your auditors for another tool: `--format cargo-vet` gives
+    /// an audits.toml a cargo-vet user can import
+    Export(ExportArgs),
+}
+
+impl Command {
+    /// The one format beyond human and json the command accepts: SARIF describes findings, which
+    /// only the gate has; cargo-vet's format is export's.
+    pub fn own_format(&self) -> Option<Format> {
+        match self {
+            Command::Check(_) => Some(Format::Sarif),
+            Command::Export(_) => Some(Format::CargoVet),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this auditor's records (repeatable) [default: every auditor in Cargo.audit]
+    #[arg(long, value_name = "NAME")]
+    pub auditor: Vec<String>,
+    /// Write to this file instead of stdout (written whole or not at all)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +180,10 @@ pub struct InitArgs {
     /// A local RustSec advisory database folder for `--baseline` [default: RustSec's, fetched]
     #[arg(long, value_name = "PATH", requires = "baseline")]
     pub advisory_db: Option<PathBuf>,
+    /// Migrate from cargo-vet: its imports, exemptions, criteria and own audits (DIR, default
+    /// `supply-chain` next to Cargo.lock) become Cargo.audit's, and its publisher cache is kept
+    #[arg(long, value_name = "DIR", num_args = 0..=1, conflicts_with_all = ["spread", "baseline"])]
+    pub from_cargo_vet: Option<Option<PathBuf>>,
     #[command(flatten)]
     pub key: KeyArgs,
 }

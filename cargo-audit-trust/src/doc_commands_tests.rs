@@ -5,7 +5,7 @@ use audit_trust_e2e::doc_commands::{documented_commands, repository_root};
 use clap::Parser as _;
 use clap::error::ErrorKind;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::settings::Settings;
 
 #[test]
@@ -18,8 +18,7 @@ fn every_documented_command_parses() {
         let argv = std::iter::once("cargo-audit-trust".to_owned()).chain(command.args.clone());
         match Cli::try_parse_from(argv) {
             Ok(cli) => {
-                let is_check = matches!(cli.command, Command::Check(_));
-                if let Err(e) = Settings::from_args(&cli.global, is_check) {
+                if let Err(e) = Settings::from_args(&cli.global, cli.command.own_format()) {
                     failures.push(format!("{command}\n  {e:?}"));
                 }
             }

@@ -44,16 +44,29 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Resolves the global options. `--format sarif` is a usage error unless `sarif_allowed`
-    /// (only `check` has findings to describe in SARIF).
-    pub fn from_args(global: &GlobalArgs, sarif_allowed: bool) -> Result<Settings, CliError> {
+    /// Resolves the global options. `own_format` is the one format beyond human and json that
+    /// the command accepts (SARIF for `check`, cargo-vet for `export`); any other is a usage
+    /// error. The command reads which one was asked for from the arguments itself.
+    pub fn from_args(
+        global: &GlobalArgs,
+        own_format: Option<Format>,
+    ) -> Result<Settings, CliError> {
         let format = match global.format {
             Format::Human => OutputFormat::Human,
             Format::Json => OutputFormat::Json,
-            Format::Sarif if sarif_allowed => OutputFormat::Json,
+            own if Some(own) == own_format => match own {
+                // SARIF is JSON; the file export writes is not a report for people.
+                Format::Sarif => OutputFormat::Json,
+                _ => OutputFormat::Human,
+            },
             Format::Sarif => {
                 return Err(CliError::Usage(
                     "--format sarif is for `check`; use human or json".into(),
+                ));
+            }
+            Format::CargoVet => {
+                return Err(CliError::Usage(
+                    "--format cargo-vet is for `export`; use human or json".into(),
                 ));
             }
         };

@@ -25,7 +25,8 @@ pub enum CheckFormat {
 impl CheckFormat {
     pub fn from_arg(format: Format) -> CheckFormat {
         match format {
-            Format::Human => CheckFormat::Human,
+            // `Settings::from_args` refuses cargo-vet's format for `check` before this runs.
+            Format::Human | Format::CargoVet => CheckFormat::Human,
             Format::Json => CheckFormat::Json,
             Format::Sarif => CheckFormat::Sarif,
         }

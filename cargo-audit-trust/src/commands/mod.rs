@@ -3,9 +3,11 @@
 mod check;
 mod diff;
 mod exemptions;
+mod export;
 mod init;
 mod key;
 mod list;
+mod migrate;
 mod prune;
 mod publish;
 mod query;
@@ -26,9 +28,7 @@ use crate::settings::Settings;
 /// Resolves the global options once (see [`Settings`]) and runs the command. Each command's
 /// `run` is the last place that sees clap's types.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    // SARIF describes findings; only the gate has them.
-    let is_check = matches!(cli.command, Command::Check(_));
-    let settings = &Settings::from_args(&cli.global, is_check)?;
+    let settings = &Settings::from_args(&cli.global, cli.command.own_format())?;
     match &cli.command {
         Command::Check(args) => check::run(
             settings,
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Revoke(args) => revoke::run(settings, args),
         Command::RefreshHead(args) => revoke::refresh_head(settings, args),
         Command::Publish(args) => publish::run(settings, args),
+        Command::Init(args) if args.from_cargo_vet.is_some() => migrate::run(settings, args),
         Command::Init(args) => init::run(settings, args),
         Command::Prune(args) => prune::run(settings, args),
         Command::Exemptions(command) => exemptions::run(settings, command),
@@ -51,5 +52,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Suggest(args) => suggest::run(settings, args),
         Command::Review(args) => review::run(settings, args),
         Command::Watch(args) => watch::run(settings, args),
+        Command::Export(args) => export::run(settings, args, cli.global.format),
     }
 }

@@ -1,4 +1,5 @@
-//! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`).
+//! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`), or anew
+//! (`init --from-cargo-vet`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,6 +11,13 @@ use crate::error::CliError;
 /// Replaces `path` atomically: a temporary file in the same folder, renamed over it, so a
 /// reader (or a crash) sees the old file or the new one, never half of it.
 pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let tmp = written_beside(path, text)?;
+    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(())
+}
+
+/// `text` in a temporary file in `path`'s folder, ready to be renamed into place.
+fn written_beside(path: &Path, text: &str) -> Result<tempfile::NamedTempFile, CliError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -17,7 +25,28 @@ pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
     tmp.write_all(text.as_bytes())
         .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+    Ok(tmp)
+}
+
+/// Writes a new file at `path` atomically, never over one that exists (a file that appeared
+/// meanwhile wins): `refused` is the error for a file already there.
+pub fn create_file(
+    path: &Path,
+    text: &str,
+    refused: impl Fn() -> CliError,
+) -> Result<(), CliError> {
+    if path.exists() {
+        return Err(refused());
+    }
+    written_beside(path, text)?
+        .persist_noclobber(path)
+        .map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                refused()
+            } else {
+                CliError::Core(io_error(path, e.error))
+            }
+        })?;
     Ok(())
 }
 

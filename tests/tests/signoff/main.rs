@@ -3,6 +3,7 @@
 //! port, with a real `Cargo.audit` and a local sign-off store. Nothing here reaches the internet.
 
 mod escaping;
+mod export;
 mod gate;
 mod git_dependency;
 mod registry;
