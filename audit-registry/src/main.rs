@@ -24,6 +24,7 @@ use audit_trust_core::http::HttpClient;
 use audit_trust_core::provenance::UrlRewrites;
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
+use audit_trust_core::words::plural;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -376,12 +377,12 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "exported {} record(s) of {} key(s), {} crate file(s), to {} ({} file(s) written)",
-                summary.records,
-                summary.keys,
-                summary.crates,
+                "exported {} of {}, {}, to {} ({} written)",
+                plural(summary.records as u64, "record", "records"),
+                plural(summary.keys as u64, "key", "keys"),
+                plural(summary.crates as u64, "crate file", "crate files"),
                 dir.display(),
-                summary.files_written
+                plural(summary.files_written as u64, "file", "files")
             );
             Ok(())
         }

@@ -238,3 +238,88 @@ async fn retries_back_off_and_the_last_attempt_fails_the_job() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_backfill_queues_baseline_versions_and_leaves_audited_ones_alone() {
+    for (backend, db, _reg) in dbs().await {
+        db.watch("bf", None, "tests", "2026-01-01T00:00:00Z", 100)
+            .await
+            .expect("watch");
+        // As a first poll files them: 1.0.0 queued (the newest), 0.8.0 and 0.9.0 baseline.
+        for (version, baseline) in [("0.8.0", true), ("0.9.0", true), ("1.0.0", false)] {
+            db.enqueue_job("bf", version, SUM, 100, baseline)
+                .await
+                .expect("enqueue");
+        }
+        let versions = ["0.9.0".to_owned(), "1.0.0".to_owned()];
+        assert_eq!(
+            db.request_backfill("bf", &versions, 200)
+                .await
+                .expect("request"),
+            2,
+            "{backend}"
+        );
+        assert_eq!(
+            db.request_backfill("bf", &versions, 201)
+                .await
+                .expect("again"),
+            0,
+            "{backend}: asked already"
+        );
+        // The next poll is due now and unconditional.
+        let entry = db.watch_entry("bf").await.expect("entry").expect("watched");
+        assert_eq!((entry.etag, entry.last_modified), (None, None), "{backend}");
+        assert_eq!(
+            db.polls_due(201, 10).await.expect("due"),
+            ["bf"],
+            "{backend}"
+        );
+        assert_eq!(
+            db.backfill_versions("bf").await.expect("pending"),
+            versions,
+            "{backend}"
+        );
+        // What the poll does with them: a baseline job is queued; a queued one stays as it is.
+        assert!(
+            db.queue_baseline_job("bf", "0.9.0", 200)
+                .await
+                .expect("queue")
+        );
+        assert!(
+            !db.queue_baseline_job("bf", "1.0.0", 200)
+                .await
+                .expect("not baseline"),
+            "{backend}"
+        );
+        for version in &versions {
+            db.clear_backfill("bf", version).await.expect("clear");
+        }
+        assert!(db.backfill_versions("bf").await.expect("none").is_empty());
+        let states: BTreeSet<(String, String)> = db
+            .jobs(Some("bf"), 10)
+            .await
+            .expect("jobs")
+            .into_iter()
+            .map(|j| (j.version, j.state))
+            .collect();
+        let expected: BTreeSet<(String, String)> = [
+            ("0.8.0", "baseline"),
+            ("0.9.0", "queued"),
+            ("1.0.0", "queued"),
+        ]
+        .iter()
+        .map(|(v, s)| ((*v).to_owned(), (*s).to_owned()))
+        .collect();
+        assert_eq!(states, expected, "{backend}");
+        // Both are claimed now; the baseline 0.8.0 never is.
+        let mut claimed = BTreeSet::new();
+        while let Some(job) = db.claim_job("w", 300, 360, 5).await.expect("claim") {
+            claimed.insert(job.version);
+        }
+        assert_eq!(
+            claimed,
+            BTreeSet::from(["0.9.0".to_owned(), "1.0.0".to_owned()]),
+            "{backend}"
+        );
+    }
+}

@@ -3,21 +3,26 @@
 //! and every error points at the line and column.
 //!
 //! Sections: `[policy]` (see [`policy`]), `[sources]` (pinned repositories), `[url-rewrite]`
-//! (fetch repositories from mirrors), `[[auditor]]` (pinned keys, see [`auditor`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
+//! (fetch repositories from mirrors), `[[auditor]]` (pinned keys, see [`auditor`]), `[[import]]`
+//! (external audit sets, see [`import`]), and the gate's `[[exemption]]`, `[[ignore-advisory]]`,
 //! `[criteria.NAME]`, `[allowed-sources]` and `[advisories]` (see [`gate`]).
 
 mod auditor;
 pub mod baseline;
 mod gate;
+mod import;
 mod policy;
 pub mod prune;
 pub mod renew;
 pub mod starter;
+mod user_config;
 
 pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
 use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
+pub use import::{Import, ImportFormat, ImportSource};
 pub use policy::{Action, Policy};
+pub use user_config::UserConfig;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +53,9 @@ pub struct AuditFile {
     /// The auditors this project trusts, each with its pinned keys.
     #[serde(default, rename = "auditor")]
     pub auditors: Vec<Auditor>,
+    /// External audit sets (cargo-vet `audits.toml`), pinned in `Cargo.audit.lock`.
+    #[serde(default, rename = "import")]
+    pub imports: Vec<Import>,
     /// Packages admitted without a sign-off, each with a reason and an expiry date.
     #[serde(default, rename = "exemption")]
     pub exemptions: Vec<Exemption>,
@@ -70,6 +78,24 @@ impl AuditFile {
         crate_name: &'a str,
     ) -> impl Iterator<Item = &'a Auditor> + 'a {
         self.auditors.iter().filter(move |a| a.covers(crate_name))
+    }
+
+    /// The imports whose `covers` (and include/exclude) let them vouch for `crate_name`.
+    pub fn imports_covering<'a>(
+        &'a self,
+        crate_name: &'a str,
+    ) -> impl Iterator<Item = &'a Import> + 'a {
+        self.imports.iter().filter(move |i| i.covers(crate_name))
+    }
+
+    /// Whether imported (unsigned) evidence may count for `crate_name`: not when `[policy]
+    /// imports-not-allowed` matches it.
+    pub fn imports_allowed_for(&self, crate_name: &str) -> bool {
+        !self
+            .policy
+            .imports_not_allowed
+            .iter()
+            .any(|p| p.matches(crate_name))
     }
 
     /// `Cargo.audit` in `dir`, if there is one.
@@ -130,6 +156,9 @@ impl AuditFile {
             .map_err(|(key, message)| error(find_key(text, "allowed-sources", key), message))?;
         auditor::check_auditors(&file.auditors)
             .map_err(|(span, message)| error(Some(span.start), message))?;
+        let auditor_names: Vec<&str> = file.auditors.iter().map(|a| a.name.as_str()).collect();
+        import::check_imports(&file.imports, &auditor_names, &file.criteria)
+            .map_err(|(span, message)| error(Some(span.start), message))?;
         file.policy
             .validate()
             .map_err(|(key, message)| error(find_key(text, "policy", key), message))?;
@@ -171,7 +200,7 @@ pub fn is_supported_repository_url(url: &str) -> bool {
 }
 
 /// 1-based line and column of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let line = line_of(text, offset);
     let end = offset.min(text.len());
     let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);

@@ -78,8 +78,8 @@ pub enum Error {
     UnsupportedSource { package: String, message: String },
 
     #[error(
-        "--offline: {} crate file(s) are not cached: {}; run once without --offline to download them",
-        missing.len(),
+        "--offline: {} not cached: {}; run once without --offline to download them",
+        crate::words::plural(missing.len() as u64, "crate file is", "crate files are"),
         missing.join(", ")
     )]
     OfflineMissing { missing: Vec<String> },
@@ -130,6 +130,11 @@ pub enum Error {
     UnverifiedLogs {
         logs: Vec<crate::signoff::UnverifiedLog>,
     },
+
+    /// An imported audit set that cannot be used: not pinned, pinned bytes that do not match,
+    /// unreadable, or not fetched. `message` says what to do.
+    #[error("import `{name}`: {message}")]
+    Import { name: String, message: String },
 
     #[error("{package}: {source}")]
     Classify {

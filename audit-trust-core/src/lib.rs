@@ -14,6 +14,7 @@ pub mod export;
 pub mod fetch;
 pub mod gate;
 pub mod http;
+pub mod imports;
 pub mod inventory;
 pub mod lock;
 pub mod lockfile;
@@ -27,6 +28,7 @@ pub mod signoff;
 pub mod source_url;
 pub mod tarball;
 pub mod time;
+pub mod words;
 
 pub use error::Error;
 pub use inventory::{Inventory, Package, PackageId, SourceKind};

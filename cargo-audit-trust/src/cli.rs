@@ -103,6 +103,8 @@ pub enum Command {
     List(ListArgs),
     /// Compare a published crate with its git repository, or two published versions
     Diff(DiffArgs),
+    /// Check every registry package of Cargo.lock against its git repository, in one pass
+    VerifySources(VerifySourcesArgs),
     /// Make or show the ed25519 key you sign with
     #[command(subcommand)]
     Key(KeyCommand),
@@ -132,6 +134,9 @@ pub enum Command {
     /// Ask an audit-registry's automatic auditor to follow this lockfile's crates.io packages
     /// (admin token in AUDIT_REGISTRY_TOKEN)
     Watch(WatchArgs),
+    /// Imported audit sets (`[[import]]` in Cargo.audit), pinned in Cargo.audit.lock
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write the verified sign-offs of your auditors for another tool: `--format cargo-vet` gives
     /// an audits.toml a cargo-vet user can import
     Export(ExportArgs),
@@ -157,6 +162,19 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout (written whole or not at all)
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Fetch the imported sets again, pin their bytes in Cargo.audit.lock, and say what changed
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Only the import with this name [default: every import]
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +242,9 @@ pub struct SuggestArgs {
     /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
     #[arg(long, value_name = "PATH")]
     pub advisory_db: Option<PathBuf>,
+    /// Use an advisory database older than the policy allows without a warning (as `check`)
+    #[arg(long)]
+    pub allow_stale: bool,
 }
 
 #[derive(Debug, Args)]
@@ -415,6 +436,28 @@ pub enum SortKey {
 
 #[derive(Debug, Args)]
 #[command(
+    after_help = "Exit status: 0 when no package differs from its repository (unverifiable \
+ones included), 1 when one differs, 2 when a package could not be checked or on usage or \
+configuration errors."
+)]
+pub struct VerifySourcesArgs {
+    /// Only this package (repeatable; every locked version of it)
+    #[arg(short = 'p', long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
+    /// Sign `source-matches` for every package that matches a pinned or signed-off repository
+    /// (never one the crate only claims), in one batch
+    #[arg(long)]
+    pub sign: bool,
+    /// Packages checked at once (the work waits on git remotes, not on the processor)
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
     after_help = "Exit status: 0 when the crate matches its repository (or the two \
 versions are the same), 1 when it differs or cannot be verified, 2 on usage or configuration \
 errors."
@@ -440,6 +483,11 @@ pub struct DiffArgs {
     /// Only list the differing files with their line counts, no diffs
     #[arg(long)]
     pub stat: bool,
+
+    /// Print to stdout even on a terminal (by default a long report goes through `$PAGER`,
+    /// else `less -R`)
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[cfg(test)]

@@ -139,6 +139,13 @@ pub fn config_dir() -> Result<PathBuf, CliError> {
     })
 }
 
+/// The user's per-machine config file, `config.toml` in [`config_dir`]
+/// (`$XDG_CONFIG_HOME/cargo-audit-trust/config.toml`, else `~/.config/…` on Linux); `None`
+/// when there is no config folder at all (no HOME).
+pub fn user_config_path() -> Option<PathBuf> {
+    config_dir().ok().map(|dir| dir.join("config.toml"))
+}
+
 /// `CARGO_HOME`, or `~/.cargo` as cargo defaults it.
 pub fn cargo_home() -> Result<PathBuf, CliError> {
     if let Some(home) = env_path("CARGO_HOME") {

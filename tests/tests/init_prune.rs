@@ -261,7 +261,7 @@ fn prune_removes_exemptions_that_sign_offs_made_unnecessary() {
 
     let (code, stdout, stderr) = s.run(&["prune", "--dry-run"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("would remove 1 entries"), "{stdout}");
+    assert!(stdout.contains("would remove 1 entry"), "{stdout}");
     assert!(
         stdout.contains("exemption for leafy@2.0.0: its packages pass without it"),
         "{stdout}"
@@ -383,8 +383,28 @@ fn init_baseline_waives_todays_advisories_and_yanked_versions_and_lists_them() {
         "{text}"
     );
 
+    // The yank is waived in middle's own exemption, not by a policy switch that never expires.
+    let entry = "package = \"middle@0.2.0\"\n\
+                 reason = \"In Cargo.lock when the project adopted cargo audit-trust. Yanked then.\"\n\
+                 expires = 2027-01-30\nallow-yanked = true\n";
+    assert!(text.contains(entry), "{text}");
+    assert!(!text.contains("yanked = \"warn\""), "{text}");
+
     // Green, and the waived findings stay visible.
     let (code, stdout, stderr) = s.run(&["check"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("middle@0.2.0: yanked"), "{stdout}");
+    assert!(
+        stdout.contains("middle@0.2.0: yanked: this version was yanked from its registry; allowed until 2027-01-30"),
+        "{stdout}"
+    );
+
+    // The waiver comes due with the exemption: then the yank blocks again.
+    let due = text.replace(entry, &entry.replace("2027-01-30", "2026-10-31"));
+    s.f.ws.write_file("Cargo.audit", &due);
+    let (code, stdout, _) = s.run(&["check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the exemption that allowed it expired on 2026-10-31"),
+        "{stdout}"
+    );
 }

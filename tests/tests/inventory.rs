@@ -142,7 +142,7 @@ fn offline_with_empty_caches_lists_what_is_missing() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--offline: 7 crate file(s) are not cached"),
+        stderr.contains("--offline: 7 crate files are not cached"),
         "{stderr}"
     );
     assert!(

@@ -3,7 +3,7 @@
 //! the internet.
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use audit_trust_e2e::{GitRepo, LocalRegistry, Published, Workspace, cli_command, tamper_crate};
 use serde_json::Value;
@@ -112,14 +112,21 @@ impl World {
 }
 
 fn run_in(dir: &Path, cargo_home: &Path, cache: &Path, args: &[&str]) -> Output {
+    command_in(dir, cargo_home, cache)
+        .args(args)
+        .output()
+        .expect("run cargo-audit-trust")
+}
+
+/// `diff` in `dir`, with no user config unless the caller sets `XDG_CONFIG_HOME`.
+fn command_in(dir: &Path, cargo_home: &Path, cache: &Path) -> Command {
     let mut cmd = cli_command(cargo_home);
     cmd.current_dir(dir)
         .arg("audit-trust")
         .arg("diff")
         .arg("--cache-dir")
-        .arg(cache)
-        .args(args);
-    cmd.output().expect("run cargo-audit-trust")
+        .arg(cache);
+    cmd
 }
 
 fn statuses(report: &Value) -> Vec<(String, String)> {
@@ -338,4 +345,56 @@ fn usage_errors_exit_2_and_unreachable_repositories_exit_1() {
         text.contains("hint: `--repo PATH`") && text.contains("[url-rewrite]"),
         "{text}"
     );
+}
+
+#[test]
+fn per_machine_rewrites_in_the_user_config_win_over_cargo_audit() {
+    let w = world();
+    // The committed Cargo.audit sends the genuine repository to a mirror this machine lacks...
+    let gone = w.cache.path().join("no-such-mirror");
+    w.ws.write_file(
+        "Cargo.audit",
+        &format!("[url-rewrite]\n\"{GENUINE}\" = \"{}\"\n", gone.display()),
+    );
+    let config_home = tempfile::tempdir().expect("config home");
+    let diff = |config_home: &Path| {
+        let out = command_in(w.ws.path(), w.reg.cargo_home(), w.cache.path())
+            .env("XDG_CONFIG_HOME", config_home)
+            .args(["popular@1.1.0", "--format", "json"])
+            .output()
+            .expect("run cargo-audit-trust");
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), report)
+    };
+    let (code, report) = diff(config_home.path());
+    assert_eq!(
+        (code, &report["verdict"]),
+        (Some(1), &Value::from("unverifiable")),
+        "{report}"
+    );
+    // ...and this machine's config.toml points it at the clone it has: the machine wins.
+    let dir = config_home.path().join("cargo-audit-trust");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("[url-rewrite]\n\"{GENUINE}\" = \"{}\"\n", w.genuine.url()),
+    )
+    .expect("write config");
+    let (code, report) = diff(config_home.path());
+    assert_eq!(
+        (code, &report["verdict"]),
+        (Some(0), &Value::from("matches")),
+        "{report}"
+    );
+    // A config file that does not parse names itself and stops the run.
+    std::fs::write(dir.join("config.toml"), "[url-rewrites]\n").expect("write config");
+    let out = command_in(w.ws.path(), w.reg.cargo_home(), w.cache.path())
+        .env("XDG_CONFIG_HOME", config_home.path())
+        .arg("popular@1.1.0")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config.toml:1"), "{stderr}");
 }

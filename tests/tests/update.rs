@@ -339,13 +339,27 @@ fn suggest_orders_reviews_by_lines_to_read() {
         leafy["sign"],
         "cargo audit-trust sign leafy 1.2.0 --criteria reviewed --delta-from 1.0.0"
     );
-    let lines: Vec<u64> = list
+    // vuln 0.3.0 is under an advisory (an exemption never waives one) and nobody audited a
+    // fix: reviewing the oldest fixed version comes first, whatever its size.
+    assert_eq!(
+        (
+            list[0]["name"].as_str(),
+            list[0]["version"].as_str(),
+            list[0]["fixes"].as_str(),
+            list[0]["urgent"].as_bool()
+        ),
+        (Some("vuln"), Some("0.3.1"), Some("0.3.0"), Some(true)),
+        "{json}"
+    );
+    assert_eq!(list[0]["start"], "cargo audit-trust diff vuln@0.3.1");
+    let rest = &list[1..];
+    let lines: Vec<u64> = rest
         .iter()
         .filter_map(|s| s["lines_to_read"].as_u64())
         .collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "ordered: {json}");
-    // tiny has no code at all: it comes first.
-    assert_eq!(list[0]["name"], "tiny", "{json}");
+    // Then tiny, which has no code at all.
+    assert_eq!(rest[0]["name"], "tiny", "{json}");
 }
 
 #[test]
@@ -379,7 +393,12 @@ fn a_flag_beats_sign_offs_when_choosing_a_target() {
     );
     let human = w.ok(&["suggest"]);
     assert!(
-        human.contains("reviews to do, fewest lines first"),
+        human.contains("reviews to do, findings first, then fewest lines"),
+        "{human}"
+    );
+    // The fix of vuln's advisory is the first review, named by version.
+    assert!(
+        human.contains("vuln@0.3.1 (fixes advisory 0.3.0, "),
         "{human}"
     );
     assert!(

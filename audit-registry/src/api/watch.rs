@@ -2,8 +2,9 @@
 //!
 //! - `GET /v1/watch[?match=PATTERN]` (public): watched crates, their pinned repositories and
 //!   poll state.
-//! - `POST /v1/admin/watch` (admin): `{"crates": [{"name": …, "repository": …}, "name", …]}`;
-//!   a bare name is how `cargo audit-trust watch` sends a lockfile's packages.
+//! - `POST /v1/admin/watch` (admin): `{"crates": [{"name": …, "repository": …, "versions":
+//!   […]}, "name", …]}`; `versions` are audited at the next poll whatever their age (a
+//!   lockfile's backfill: `cargo audit-trust watch` sends each package's locked versions).
 //! - `DELETE /v1/admin/watch/{name-or-pattern}` (admin).
 //! - `GET /v1/admin/jobs[?crate=NAME]` (admin): the job queue.
 //! - `GET /v1/verifications/{name}` (public): each audited version's verdict and full report.
@@ -13,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use audit_trust_core::names::validate_crate_name;
+use audit_trust_core::names::{validate_crate_name, validate_version};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -27,6 +28,8 @@ use crate::error::ApiError;
 
 /// Longest pinned repository URL accepted.
 const MAX_URL_LEN: usize = 512;
+/// Versions one crate may ask to backfill in one request.
+const MAX_BACKFILL_VERSIONS: usize = 100;
 /// Jobs listed at most.
 const MAX_JOBS_LISTED: i64 = 1000;
 
@@ -44,6 +47,9 @@ enum WatchItem {
         name: String,
         #[serde(default)]
         repository: Option<String>,
+        /// Versions to audit now, not only later releases.
+        #[serde(default)]
+        versions: Vec<String>,
     },
 }
 
@@ -129,19 +135,38 @@ pub(super) async fn add(
     // Everything is checked before anything is stored.
     let mut items = Vec::with_capacity(request.crates.len());
     for item in request.crates {
-        let (name, repository) = match item {
-            WatchItem::Name(name) => (name, None),
-            WatchItem::Entry { name, repository } => (name, repository),
+        let (name, repository, versions) = match item {
+            WatchItem::Name(name) => (name, None, Vec::new()),
+            WatchItem::Entry {
+                name,
+                repository,
+                versions,
+            } => (name, repository, versions),
         };
         validate_crate_name(&name).map_err(|e| ApiError::bad_request("bad-name", e.to_string()))?;
         if let Some(url) = &repository {
             valid_repository(url).map_err(|m| ApiError::bad_request("bad-repository", m))?;
         }
-        items.push((name.to_ascii_lowercase(), repository));
+        if versions.len() > MAX_BACKFILL_VERSIONS {
+            return Err(ApiError::bad_request(
+                "too-many-versions",
+                format!("{name}: at most {MAX_BACKFILL_VERSIONS} versions to backfill"),
+            ));
+        }
+        // As the index spells versions once parsed, so the poll finds them.
+        let versions = versions
+            .iter()
+            .map(|v| {
+                validate_version(v)
+                    .map(|v| v.to_string())
+                    .map_err(|e| ApiError::bad_request("bad-version", format!("{name}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        items.push((name.to_ascii_lowercase(), repository, versions));
     }
     let now = state.clock.now();
-    let (mut added, mut updated) = (0usize, 0usize);
-    for (name, repository) in &items {
+    let (mut added, mut updated, mut backfill) = (0usize, 0usize, 0u64);
+    for (name, repository, versions) in &items {
         if state
             .db
             .watch(
@@ -157,11 +182,12 @@ pub(super) async fn add(
         } else {
             updated += 1;
         }
+        backfill += state.db.request_backfill(name, versions, now.0).await?;
     }
-    tracing::info!(admin = %admin.0, added, updated, "watch list changed");
+    tracing::info!(admin = %admin.0, added, updated, backfill, "watch list changed");
     Ok((
         StatusCode::OK,
-        Json(json!({ "added": added, "already_watched": updated })),
+        Json(json!({ "added": added, "already_watched": updated, "backfill": backfill })),
     ))
 }
 

@@ -189,6 +189,27 @@ impl Db {
         Ok(added == 1)
     }
 
+    /// Turns the `baseline` job of `name@version` into a queued one (a backfill asked for it).
+    /// Jobs in any other state are left alone: queued, running, done and failed ones already
+    /// are, or were, audited. Returns whether it moved.
+    pub async fn queue_baseline_job(
+        &self,
+        name: &str,
+        version: &str,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let moved = sqlx::query(
+            "UPDATE jobs SET state = 'queued', next_attempt_at = $1 \
+             WHERE job_key = $2 AND state = 'baseline'",
+        )
+        .bind(now)
+        .bind(format!("{}@{version}", name.to_ascii_lowercase()))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(moved == 1)
+    }
+
     /// Claims the oldest claimable job for `worker` until `lease_until`: a queued job whose time
     /// has come, or a running one whose lease expired (its worker died), with attempts left.
     pub async fn claim_job(

@@ -8,7 +8,8 @@ use sqlx::Row as _;
 
 use super::{Db, DbError};
 
-pub(super) const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS watch (
+pub(super) const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS watch (
         crate_name TEXT PRIMARY KEY,
         repository TEXT,
         added_by TEXT NOT NULL,
@@ -19,7 +20,16 @@ pub(super) const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS watch (
         last_polled BIGINT,
         poll_failures BIGINT NOT NULL,
         last_poll_error TEXT
-    )"];
+    )",
+    // Versions a watch request asked to audit now (a lockfile's), whatever their age: the next
+    // poll of the crate queues them, then removes them from here.
+    "CREATE TABLE IF NOT EXISTS watch_backfill (
+        crate_name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        requested BIGINT NOT NULL,
+        PRIMARY KEY (crate_name, version)
+    )",
+];
 
 /// One watched crate as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +124,64 @@ impl Db {
                 .await?;
         }
         Ok(inserted == 1)
+    }
+
+    /// Asks the next poll of `name` (lowercase, watched) to queue `versions` for audit, even
+    /// those that exist already, and makes that poll due now and unconditional (a 304 would
+    /// list no versions). Returns how many versions were not requested already.
+    pub async fn request_backfill(
+        &self,
+        name: &str,
+        versions: &[String],
+        now: i64,
+    ) -> Result<u64, DbError> {
+        let mut added = 0;
+        for version in versions {
+            added += sqlx::query(
+                "INSERT INTO watch_backfill (crate_name, version, requested) VALUES ($1, $2, $3) \
+                 ON CONFLICT (crate_name, version) DO NOTHING",
+            )
+            .bind(name)
+            .bind(version)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        if !versions.is_empty() {
+            sqlx::query(
+                "UPDATE watch SET etag = NULL, last_modified = NULL, next_poll = $1 \
+                 WHERE crate_name = $2",
+            )
+            .bind(now)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(added)
+    }
+
+    /// The versions of `name` (lowercase) waiting to be backfilled.
+    pub async fn backfill_versions(&self, name: &str) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query(
+            "SELECT version FROM watch_backfill WHERE crate_name = $1 ORDER BY version",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    /// Forgets the backfill request of `name@version` (queued, or not in the index).
+    pub async fn clear_backfill(&self, name: &str, version: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM watch_backfill WHERE crate_name = $1 AND version = $2")
+            .bind(name)
+            .bind(version)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Removes every watched crate whose name matches `pattern` (see [`pattern_matches`]);

@@ -1,7 +1,9 @@
 //! The poll loop: every watched crate's index file is fetched by conditional request when its
 //! poll is due; each new, non-yanked version becomes a job. The first poll of a crate files the
 //! versions that already exist as `baseline` and queues only the newest, so watching a crate
-//! with hundreds of releases audits its current one, then every later one.
+//! with hundreds of releases audits its current one, then every later one. Versions a watch
+//! request asked to backfill (a lockfile's) are queued whatever their age, also when they were
+//! filed as `baseline` earlier.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,9 +45,14 @@ async fn poll_one(worker: &Arc<Worker>, name: &str) -> Result<(), crate::db::DbE
     };
     // First poll: nothing of this crate is known yet (not even a baseline).
     let first_poll = worker.db.jobs(Some(name), 1).await?.is_empty();
-    let validators = PollValidators {
-        etag: entry.etag.clone(),
-        last_modified: entry.last_modified.clone(),
+    // Versions to backfill need the whole file: a 304 lists none.
+    let validators = if worker.db.backfill_versions(name).await?.is_empty() {
+        PollValidators {
+            etag: entry.etag.clone(),
+            last_modified: entry.last_modified.clone(),
+        }
+    } else {
+        PollValidators::default()
     };
     let answer = {
         let worker = Arc::clone(worker);
@@ -97,7 +104,10 @@ async fn poll_one(worker: &Arc<Worker>, name: &str) -> Result<(), crate::db::DbE
     }
 }
 
-/// Queues every non-yanked version not seen before; on the first poll, only the newest.
+/// Queues every non-yanked version not seen before; on the first poll, only the newest. The
+/// versions waiting in the crate's backfill are queued too (yanked or not: a lockfile that
+/// holds one still builds it), a `baseline` job of theirs included; then the backfill is
+/// cleared, also of versions the index does not list.
 async fn enqueue(
     worker: &Worker,
     name: &str,
@@ -105,22 +115,38 @@ async fn enqueue(
     first_poll: bool,
     now: i64,
 ) -> Result<(), crate::db::DbError> {
+    let backfill = worker.db.backfill_versions(name).await?;
     let newest = versions
         .iter()
         .filter(|v| !v.yanked)
         .filter_map(|v| semver::Version::parse(&v.version).ok().map(|s| (s, v)))
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, v)| v.version.clone());
-    for v in versions.iter().filter(|v| !v.yanked) {
-        let baseline = first_poll && Some(&v.version) != newest.as_ref();
-        if worker
+    for v in versions {
+        let wanted = backfill.contains(&v.version);
+        if v.yanked && !wanted {
+            continue;
+        }
+        let baseline = first_poll && !wanted && Some(&v.version) != newest.as_ref();
+        let added = worker
             .db
             .enqueue_job(&v.name, &v.version, &v.checksum, now, baseline)
-            .await?
-            && !baseline
-        {
-            tracing::info!(krate = %name, version = %v.version, "new version queued");
+            .await?;
+        let requeued = !added
+            && wanted
+            && worker
+                .db
+                .queue_baseline_job(&v.name, &v.version, now)
+                .await?;
+        if (added && !baseline) || requeued {
+            tracing::info!(krate = %name, version = %v.version, backfill = wanted, "version queued");
         }
+    }
+    for version in &backfill {
+        if !versions.iter().any(|v| &v.version == version) {
+            tracing::warn!(krate = %name, %version, "backfill: the index does not list this version");
+        }
+        worker.db.clear_backfill(name, version).await?;
     }
     Ok(())
 }

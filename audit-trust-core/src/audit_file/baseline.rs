@@ -77,10 +77,9 @@ pub fn baseline(
 }
 
 /// The text appended to the starter file: one `[[ignore-advisory]]` per advisory, expiring on
-/// `expires`; and, when versions are yanked, `[policy] yanked = "warn"`. An exemption cannot
-/// admit a yanked version, and there is no per-version waiver for one, so the smallest honest
-/// entry is the policy's own switch, with the versions listed above it: every yanked version
-/// stays a warning in each `check` until the line is removed.
+/// `expires`. Yanked versions are waived in the starter's own exemptions (`allow-yanked = true`,
+/// see [`super::starter::Starter::allow_yanked`]), so they expire with them; a comment here
+/// lists them.
 pub fn baseline_text(baseline: &Baseline, today: Date, expires: Date) -> String {
     let mut out = String::new();
     if baseline.is_empty() {
@@ -109,8 +108,8 @@ pub fn baseline_text(baseline: &Baseline, today: Date, expires: Date) -> String 
         let _ = write!(
             out,
             "\n# Yanked when the project adopted cargo audit-trust: {}.\n\
-             # Yanked versions only warn until this table is removed (the default is \"deny\").\n\
-             [policy]\nyanked = \"warn\"\n",
+             # Their exemptions above say `allow-yanked = true`: each yank warns until the\n\
+             # exemption expires, then blocks again (the policy's default, \"deny\", stays).\n",
             baseline.yanked.join(", ")
         );
     }

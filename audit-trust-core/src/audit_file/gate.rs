@@ -23,6 +23,9 @@ pub struct Exemption {
     pub reason: String,
     /// The last day the exemption counts.
     pub expires: Date,
+    /// `allow-yanked = true`: the admitted versions may be yanked until `expires` (a warning
+    /// instead of a block). The per-version, expiring waiver `init --baseline` writes.
+    pub allow_yanked: bool,
     /// Byte offset of the entry in `Cargo.audit`.
     pub offset: usize,
     /// Where the `reason` and `expires` values are written, for `exemptions renew`'s edits.
@@ -37,6 +40,8 @@ struct RawExemption {
     versions: Option<String>,
     reason: Spanned<String>,
     expires: Spanned<Date>,
+    #[serde(default)]
+    allow_yanked: bool,
 }
 
 impl TryFrom<Spanned<RawExemption>> for Exemption {
@@ -80,6 +85,7 @@ impl TryFrom<Spanned<RawExemption>> for Exemption {
             versions,
             reason,
             expires,
+            allow_yanked: raw.allow_yanked,
             offset,
             reason_span,
             expires_span,
@@ -166,6 +172,14 @@ pub struct CustomCriterion {
     pub description: Option<String>,
     #[serde(default)]
     pub implies: Vec<Criterion>,
+    /// `false`: only signed evidence grants this criterion; imported audits never do.
+    pub imports_allowed: Option<bool>,
+}
+
+impl CustomCriterion {
+    pub fn allows_imports(&self) -> bool {
+        self.imports_allowed.unwrap_or(true)
+    }
 }
 
 /// `[allowed-sources]`: where packages may come from. Absent: crates.io only for registries,

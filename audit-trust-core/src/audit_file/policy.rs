@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::CratePattern;
 use crate::signoff::Criterion;
 
 /// How a finding that is not always fatal is treated.
@@ -46,6 +47,10 @@ pub struct Policy {
     /// How many days before an exemption or advisory ignore expires `check` starts warning
     /// (default 14; 0 turns the warning off).
     pub expiry_warning_days: Option<u32>,
+    /// Packages that need signed evidence: imported audit sets never vouch for them (their
+    /// violations still block).
+    #[serde(default)]
+    pub imports_not_allowed: Vec<CratePattern>,
 }
 
 impl Policy {

@@ -21,6 +21,9 @@ pub struct Starter<'a> {
     /// `--spread`: the exemptions come due one after another, evenly from `today` to
     /// `expires`, the smallest package first, instead of all on one day.
     pub spread: Option<&'a Sizes>,
+    /// `name@version` of locked versions that are yanked today (`init --baseline`): their
+    /// exemptions also say `allow-yanked = true`, so the yank warns until they expire.
+    pub allow_yanked: &'a [String],
 }
 
 /// Lines of code per `(name, version)`, for ordering a spread; a package without a size (not
@@ -67,11 +70,17 @@ pub fn starter_audit_file(starter: &Starter<'_>, packages: &[Package]) -> String
         None => vec![starter.expires; specs.len()],
     };
     for ((name, version), expires) in specs.into_iter().zip(due) {
+        let spec = format!("{name}@{version}");
+        let (yanked_then, allow) = if starter.allow_yanked.contains(&spec) {
+            (" Yanked then.", "allow-yanked = true\n")
+        } else {
+            ("", "")
+        };
         let _ = write!(
             out,
-            "\n[[exemption]]\npackage = \"{name}@{version}\"\n\
-             reason = \"In Cargo.lock when the project adopted cargo audit-trust.\"\n\
-             expires = {expires}\n"
+            "\n[[exemption]]\npackage = \"{spec}\"\n\
+             reason = \"In Cargo.lock when the project adopted cargo audit-trust.{yanked_then}\"\n\
+             expires = {expires}\n{allow}"
         );
     }
     out

@@ -54,6 +54,7 @@ fn custom() -> BTreeMap<String, CustomCriterion> {
         CustomCriterion {
             description: Some("Read in full".into()),
             implies: vec![Criterion::Reviewed],
+            imports_allowed: None,
         },
     )])
 }
@@ -154,6 +155,18 @@ fn full_delta_flag_and_git_records_map_onto_cargo_vet_audits() {
             .is_some_and(|n| n.starts_with("flagged: runs a downloaded binary"))
     );
     assert!(doc["audits"].get("internal").is_none());
+
+    // Re-imported through the cargo-vet format, the export says the same: full, delta, violation.
+    let set = crate::imports::vet::parse(&out.text).expect("the export reads as a cargo-vet set");
+    assert!(set.notes.is_empty(), "{:?}", set.notes);
+    let kinds: Vec<String> = set.audits["itoa"]
+        .iter()
+        .chain(&set.audits["evil"])
+        .map(|a| format!("{:?}", a.kind))
+        .collect();
+    assert_eq!(kinds.len(), 3);
+    assert!(kinds[0].starts_with("Full") && kinds[1].starts_with("Delta"));
+    assert!(kinds[2].starts_with("Violation"), "{kinds:?}");
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn download_url(
 
 /// The registry's `config.json`, fetched once per run and per index; the copy crates-index keeps
 /// lives in our cache, not in the user's `CARGO_HOME`.
-fn index_config(
+pub(super) fn index_config(
     store: &CrateStore,
     index_url: &str,
     package: &Package,

@@ -35,6 +35,19 @@ impl IndexReport {
             .get(&package.version.to_string())
     }
 
+    /// Every version of the package's crate the index lists, oldest first (empty when its
+    /// entry was not read): the candidates a fix or a move is looked for among.
+    pub fn versions(&self, package: &Package) -> Vec<&IndexVersion> {
+        let source = package.source_id.clone().unwrap_or_default();
+        let mut out: Vec<&IndexVersion> = self
+            .entries
+            .get(&(source, package.name.clone()))
+            .map(|m| m.values().collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.version.cmp(&b.version));
+        out
+    }
+
     /// Records what the index says about one version.
     pub fn insert(&mut self, source_id: &str, name: &str, entry: IndexVersion) {
         self.entries

@@ -143,6 +143,17 @@ impl CrateStore {
         Ok(out)
     }
 
+    /// The registry's web API base URL (`config.json`'s `api`), for publisher lookups. `None`
+    /// when the registry has none or is not a sparse HTTP index.
+    pub fn registry_api(&self, package: &Package) -> Result<Option<String>, Error> {
+        match self.location(package) {
+            RegistryLocation::Sparse { index_url } => {
+                Ok(download::index_config(self, &index_url, package)?.api)
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn location(&self, package: &Package) -> RegistryLocation {
         self.location_of(&package.source)
     }

@@ -7,10 +7,12 @@ use serde_json::json;
 
 use super::code::ReasonCode;
 use super::evidence::{Evidence, EvidenceSubject, vouched_criteria, vouched_git_criteria};
+use super::next_step::next_step;
 use super::report::{Reason, Severity, Status, Verdict};
 use super::{GateInput, source_allowed};
 use crate::advisories::AdvisoryKind;
-use crate::audit_file::{Action, AuditFile};
+use crate::audit_file::Action;
+use crate::imports::grant::CHAIN_JOIN;
 use crate::inventory::{Package, PackageId, SourceKind};
 use crate::signoff::Criterion;
 
@@ -40,7 +42,7 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     }
     check_source(input, p, &mut v);
     check_index(input, p, &mut v);
-    let patched = check_advisories(input, p, &mut v);
+    check_advisories(input, p, &mut v);
     let flagged = check_flags(input, p, &mut v);
     if !flagged {
         check_sign_offs(input, p, &mut v);
@@ -48,7 +50,7 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
         v.status = worst;
         v.blocked = true;
-        v.next_step = Some(next_step(worst, p, &patched, input.audit_file));
+        v.next_step = next_step(input, id, worst);
     } else if !matches!(v.status, Status::Audited | Status::Exempted) {
         // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
         v.status = worst_status(&v.reasons, Severity::Warn).unwrap_or(Status::Unaudited);
@@ -132,17 +134,43 @@ fn check_index(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     }
     if entry.yanked {
         let action = input.audit_file.policy.yanked_action();
-        v.reasons.push(reason(
-            ReasonCode::Yanked,
-            severity_of(action),
-            "this version was yanked from its registry".into(),
-            serde_json::Value::Null,
-        ));
+        // An exemption with `allow-yanked` waives the yank of its versions until it expires:
+        // a warning each run, a block again once it is due.
+        let waiver = input
+            .audit_file
+            .exemptions
+            .iter()
+            .filter(|x| x.allow_yanked && x.matches(&p.name, &p.version))
+            .max_by_key(|x| x.expires);
+        let (severity, message, details) = match waiver {
+            Some(x) if action == Action::Deny && x.is_live(input.today) => (
+                Severity::Warn,
+                format!(
+                    "this version was yanked from its registry; allowed until {} by its exemption ({})",
+                    x.expires, x.reason
+                ),
+                json!({ "allowed_until": x.expires }),
+            ),
+            Some(x) if action == Action::Deny => (
+                Severity::Deny,
+                format!(
+                    "this version was yanked from its registry (the exemption that allowed it expired on {})",
+                    x.expires
+                ),
+                json!({ "expired": x.expires }),
+            ),
+            _ => (
+                severity_of(action),
+                "this version was yanked from its registry".into(),
+                serde_json::Value::Null,
+            ),
+        };
+        v.reasons
+            .push(reason(ReasonCode::Yanked, severity, message, details));
     }
 }
 
-/// Returns the fixed versions of the first vulnerability that counts, for the next step.
-fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> Vec<String> {
+fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     let (
         Some(db),
         SourceKind::Registry {
@@ -150,9 +178,8 @@ fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> Vec<
         },
     ) = (input.advisories, &p.source)
     else {
-        return Vec::new();
+        return;
     };
-    let mut first_patched: Option<Vec<String>> = None;
     for advisory in db.for_package(&p.name, &p.version) {
         let details = json!({
             "id": advisory.id,
@@ -201,7 +228,6 @@ fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> Vec<
             advisory.title
         );
         if advisory.kind.is_vulnerability() {
-            first_patched.get_or_insert_with(|| advisory.patched.clone());
             v.reasons.push(reason(
                 ReasonCode::Advisory,
                 Severity::Deny,
@@ -218,7 +244,6 @@ fn check_advisories(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> Vec<
             ));
         }
     }
-    first_patched.unwrap_or_default()
 }
 
 fn kind_word(kind: AdvisoryKind) -> &'static str {
@@ -275,7 +300,19 @@ fn check_flags(input: &GateInput<'_>, p: &Package, v: &mut Verdict) -> bool {
             }
             _ => false,
         };
-        if same && auditors.contains(&e.auditor.as_str()) {
+        // An imported violation blocks wherever its set reads the crate (`include`/`exclude`),
+        // whatever `covers` says: `covers` limits what a set may vouch for, not what it warns of.
+        if let Some(set) = &e.imported
+            && same
+        {
+            v.reasons.push(reason(
+                ReasonCode::Flagged,
+                Severity::Deny,
+                format!("flagged by the imported set `{set}` (evidence: imported): {why}"),
+                json!({ "import": set, "evidence": "imported", "reason": why, "record": e.record_id }),
+            ));
+            flagged = true;
+        } else if same && auditors.contains(&e.auditor.as_str()) {
             v.reasons.push(reason(
                 ReasonCode::Flagged,
                 Severity::Deny,
@@ -297,8 +334,30 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     };
     let needed: BTreeSet<Criterion> =
         super::evidence::closure(&required, &input.audit_file.criteria);
-    let auditors = covering_auditors(input, p);
+    let signed = covering_auditors(input, p);
+    // Imported sets that may vouch for this package: covering it, and not ruled out by
+    // `[policy] imports-not-allowed`. They are judged like auditors, by their own name.
+    let imports: Vec<&str> = if input.audit_file.imports_allowed_for(&p.name) {
+        input
+            .audit_file
+            .imports_covering(&p.name)
+            .map(|i| i.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let evidence = about(input, p);
+    // A delta chain that crosses sets is evidence of its own, named `a+b`: it may vouch when
+    // every one of its sets may.
+    let chains: BTreeSet<&str> = evidence
+        .iter()
+        .filter_map(|e| e.imported.as_deref())
+        .filter(|name| {
+            name.contains(CHAIN_JOIN) && name.split(CHAIN_JOIN).all(|part| imports.contains(&part))
+        })
+        .collect();
+    let imports: Vec<&str> = imports.into_iter().chain(chains).collect();
+    let auditors: Vec<&str> = signed.iter().chain(&imports).copied().collect();
     let mut satisfied = Vec::new();
     let mut partial = Vec::new();
     for auditor in &auditors {
@@ -332,6 +391,11 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
             ));
         }
     }
+    // A chain never counts beside one of its own sets.
+    let alone: Vec<&str> = satisfied.clone();
+    satisfied.retain(|a| {
+        !a.contains(CHAIN_JOIN) || !a.split(CHAIN_JOIN).any(|part| alone.contains(&part))
+    });
     let wanted = policy.sign_offs_required() as usize;
     let needed_text = required
         .iter()
@@ -339,12 +403,40 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
         .collect::<Vec<_>>()
         .join(", ");
     if satisfied.len() >= wanted {
+        let (by_import, by_auditor): (Vec<&str>, Vec<&str>) =
+            satisfied.iter().partition(|a| imports.contains(a));
+        // Signed evidence is named first; imported evidence says what it is: unsigned, trusted
+        // by URL and pin.
+        let mut who = Vec::new();
+        if !by_auditor.is_empty() {
+            who.push(format!("signed off by {}", by_auditor.join(", ")));
+        }
+        if !by_import.is_empty() {
+            who.push(format!(
+                "vouched for by the imported set {} (evidence: imported, unsigned)",
+                by_import
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let label = if by_auditor.is_empty() {
+            "imported"
+        } else {
+            "signed"
+        };
         v.status = Status::Audited;
         v.reasons.push(reason(
             ReasonCode::Audited,
             Severity::Info,
-            format!("{needed_text} signed off by {}", satisfied.join(", ")),
-            json!({ "auditors": satisfied, "criteria": needed_text }),
+            format!("{needed_text} {}", who.join("; ")),
+            json!({
+                "auditors": by_auditor,
+                "imports": by_import,
+                "evidence": label,
+                "criteria": needed_text,
+            }),
         ));
         return;
     }
@@ -399,34 +491,4 @@ fn check_sign_offs(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
         message,
         json!({ "required": needed_text, "auditors": auditors, "satisfied": satisfied }),
     ));
-}
-
-/// `patched`: the fixed versions of the first vulnerability advisory, if any.
-fn next_step(status: Status, p: &Package, patched: &[String], audit_file: &AuditFile) -> String {
-    let spec = p.spec();
-    match status {
-        Status::ChecksumMismatch => {
-            "restore Cargo.lock from your main branch or run `cargo update -p` for it: its checksum is not the registry's".into()
-        }
-        Status::SourceNotAllowed => "add its source to `[allowed-sources]` in Cargo.audit, or replace the dependency".into(),
-        Status::Flagged => format!("move off this version: `cargo audit-trust update` (flagged: see `cargo audit-trust query {}`)", p.name),
-        Status::Advisory => {
-            let patched = patched.join(" or ");
-            if patched.is_empty() {
-                "no fixed version: replace the dependency, or add `[[ignore-advisory]]` with a reason".into()
-            } else {
-                format!("`cargo audit-trust update` (fixed in {patched})")
-            }
-        }
-        Status::Yanked => format!("`cargo update -p {spec}` to a version that is not yanked"),
-        // With no auditor at all the project has not adopted the tool yet: one command does it.
-        Status::Unassigned if audit_file.auditors.is_empty() => {
-            "no auditor yet: `cargo audit-trust init` writes a Cargo.audit that pins your key and admits today's packages for a while".into()
-        }
-        Status::Unassigned => format!("add an `[[auditor]]` whose `covers` matches `{}`", p.name),
-        _ => format!(
-            "read it (`cargo audit-trust diff {spec}`, or `cargo audit-trust review`), then `cargo audit-trust sign {} {} --criteria …`",
-            p.name, p.version
-        ),
-    }
 }

@@ -33,6 +33,10 @@ pub struct Evidence {
     /// A flag (negative sign-off) and its reason.
     pub flag: Option<String>,
     pub record_id: String,
+    /// `Some(set)`: unsigned evidence from the imported audit set `set` (`auditor` is then the
+    /// set's name too); `None`: a verified, signed record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<String>,
 }
 
 /// A record that was ignored, and why; the report shows these.
@@ -59,6 +63,31 @@ pub fn closure(
             && let Some(def) = custom.get(name)
         {
             stack.extend(def.implies.iter().cloned());
+        }
+    }
+    out
+}
+
+/// [`closure`] for imported (unsigned) evidence: criteria whose `[criteria.X]` says
+/// `imports-allowed = false` are neither granted nor followed.
+pub fn imported_closure(
+    criteria: &[Criterion],
+    custom: &BTreeMap<String, CustomCriterion>,
+) -> BTreeSet<Criterion> {
+    let allowed = |c: &Criterion| match c {
+        Criterion::Custom(name) => custom.get(name).is_none_or(CustomCriterion::allows_imports),
+        _ => true,
+    };
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<Criterion> = criteria.iter().filter(|c| allowed(c)).cloned().collect();
+    while let Some(c) = stack.pop() {
+        if !out.insert(c.clone()) {
+            continue;
+        }
+        if let Criterion::Custom(name) = &c
+            && let Some(def) = custom.get(name)
+        {
+            stack.extend(def.implies.iter().filter(|c| allowed(c)).cloned());
         }
     }
     out
@@ -103,7 +132,11 @@ fn vouched(
         if !same_file {
             continue;
         }
-        let own = closure(&e.criteria, custom);
+        let own = if e.imported.is_some() {
+            imported_closure(&e.criteria, custom)
+        } else {
+            closure(&e.criteria, custom)
+        };
         match &e.delta_from {
             None => out.extend(own),
             Some((base_version, _)) if base_version >= version => {}

@@ -53,6 +53,7 @@ pub fn evidence_from_records(
             delta_from,
             flag,
             record_id: a.record.id().to_string(),
+            imported: None,
         });
     }
     let rejected = records

@@ -47,7 +47,8 @@ fn index_checksum_and_yanked() {
     );
     assert!(
         beta.next_step
-            .as_deref()
+            .as_ref()
+            .map(|s| s.text.as_str())
             .is_some_and(|s| s.contains("cargo update -p beta@2.0.0"))
     );
     // alpha 1.0.0's crate is in the index (alpha's entry) but that version is not.
@@ -200,8 +201,9 @@ fn advisories_ignores_and_informational() {
     assert!(
         alpha
             .next_step
-            .as_deref()
-            .is_some_and(|s| s.contains("fixed in >=1.2.0"))
+            .as_ref()
+            .map(|s| s.text.as_str())
+            .is_some_and(|s| s.contains(">=1.2.0"))
     );
     let beta = verdict(&report, "beta", "2.0.0");
     assert_eq!(
@@ -242,4 +244,41 @@ fn advisories_ignores_and_informational() {
     );
     let alpha = verdict(&decide(&exempt), "alpha", "1.1.0").clone();
     assert_eq!((alpha.status, alpha.blocked), (Status::Advisory, true));
+}
+
+#[test]
+fn an_allow_yanked_exemption_waives_a_yank_until_it_expires() {
+    let mut index = IndexReport::default();
+    index.insert(
+        CRATES_IO_SOURCE_ID,
+        "beta",
+        IndexVersion {
+            version: semver::Version::parse("2.0.0").expect("version"),
+            checksum: sum('c'),
+            yanked: true,
+        },
+    );
+    let evidence = [signoff("team", "beta", "2.0.0", 'c', &["reviewed"])];
+    let judge = |expires: &str| {
+        let audit = audit_file(&format!(
+            "[[exemption]]\npackage = \"beta@2.0.0\"\nreason = \"yanked at adoption\"\n\
+             expires = {expires}\nallow-yanked = true\n"
+        ));
+        let report = run(
+            &audit,
+            &evidence,
+            Extras {
+                index: Some(&index),
+                ..Extras::default()
+            },
+        );
+        verdict(&report, "beta", "2.0.0").clone()
+    };
+    let live = judge("2026-12-01");
+    assert!(!live.blocked, "{:?}", live.reasons);
+    assert_eq!(live.reasons[0].severity, Severity::Warn);
+    assert!(live.reasons[0].message.contains("allowed until 2026-12-01"));
+    let due = judge("2026-11-01");
+    assert_eq!((due.status, due.blocked), (Status::Yanked, true));
+    assert!(due.reasons[0].message.contains("expired on 2026-11-01"));
 }

@@ -10,6 +10,10 @@ pub mod expiry;
 mod from_records;
 #[cfg(test)]
 mod input_tests;
+mod mix;
+pub mod next_step;
+#[cfg(test)]
+mod next_step_tests;
 #[cfg(test)]
 mod plan_tests;
 pub mod report;
@@ -31,6 +35,8 @@ pub use code::ReasonCode;
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
 pub use expiry::ExpiryWarning;
 pub use from_records::evidence_from_records;
+pub use mix::EvidenceMix;
+pub use next_step::{NextStep, StepKind};
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 
 /// Everything the gate decides from.
@@ -63,6 +69,7 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
         .enumerate()
         .map(|(id, p)| checks::verdict(input, id, p))
         .collect();
+    let evidence_mix = mix::evidence_mix(&input.inventory.packages, &packages, input.evidence);
     packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
 
     let mut notes = input.notes.clone();
@@ -95,7 +102,8 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
             stale: age_days.is_none_or(|a| a > max),
         }
     });
-    let summary = summarize(&packages);
+    let mut summary = summarize(&packages);
+    summary.evidence = evidence_mix;
     GateReport {
         date: input.today,
         packages,
@@ -128,6 +136,7 @@ fn summarize(packages: &[Verdict]) -> Summary {
             .filter(|r| r.severity == Severity::Warn)
             .count(),
         by_status,
+        evidence: EvidenceMix::default(),
     }
 }
 

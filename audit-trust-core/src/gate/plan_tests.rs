@@ -41,7 +41,7 @@ fn plan(evidence: &[Evidence], alpha: &[(&str, char)]) -> update_plan::UpdatePla
         &PlanInput {
             published: &versions,
             micro: &HashSet::new(),
-            blocked: &HashSet::new(),
+            blocked: &HashMap::new(),
         },
     )
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::code::ReasonCode;
+use super::next_step::NextStep;
 use crate::inventory::PackageId;
 use crate::time::Date;
 
@@ -89,9 +90,10 @@ pub struct Verdict {
     /// Whether any reason denies the package.
     pub blocked: bool,
     pub reasons: Vec<Reason>,
-    /// The command (or action) that moves this package forward, for blocked packages.
+    /// What moves this package forward, for blocked packages: a concrete version and the
+    /// exact command (see [`super::next_step`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_step: Option<String>,
+    pub next_step: Option<NextStep>,
 }
 
 /// What the advisory check was based on.
@@ -114,6 +116,8 @@ pub struct Summary {
     pub warnings: usize,
     /// Count per status, in status order.
     pub by_status: Vec<(Status, usize)>,
+    /// Where the evidence comes from (see [`super::EvidenceMix`]).
+    pub evidence: super::EvidenceMix,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -85,6 +85,7 @@ pub(super) fn signoff(
         delta_from: None,
         flag: None,
         record_id: format!("{auditor}-{name}-{version}"),
+        imported: None,
     }
 }
 
@@ -154,7 +155,8 @@ fn statuses_without_evidence() {
     assert!(
         alpha
             .next_step
-            .as_deref()
+            .as_ref()
+            .map(|s| s.text.as_str())
             .is_some_and(|s| s.contains("cargo audit-trust diff alpha@1.1.0"))
     );
     assert_eq!(

@@ -1,14 +1,17 @@
 //! `update`'s plan: for each registry package, the version to move to. The rules (issue 5):
 //! the newest semver-compatible version its auditors signed off and nobody flagged; never a
-//! version nobody audited; micro packages stay unless an advisory covers the current version;
-//! a package under an advisory moves to the oldest audited version the advisory does not cover.
+//! version nobody audited; micro packages stay unless the gate blocks them. A blocked package
+//! goes where its next step says ([`super::next_step`], the step `check` prints): under an
+//! advisory, to the oldest audited version outside every advisory; when that version crosses a
+//! semver boundary the package stays, and the step names the requirement to change.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::audited::{advisory_blocks, audited_versions};
-use super::{GateInput, GateReport};
+use super::next_step::{NextStep, StepKind, newest_audited_compatible, next_step};
+use super::{GateInput, GateReport, Status};
 use crate::fetch::index::IndexVersion;
 use crate::inventory::{Package, PackageId};
 
@@ -24,6 +27,10 @@ pub struct PlannedStep {
     pub auditors: Vec<String>,
     /// Why, in plain words.
     pub why: String,
+    /// For a package that stays blocked: what would move it (a version to review, or a
+    /// requirement to change in a named `Cargo.toml` when the fix crosses a semver boundary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextStep>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -80,12 +87,13 @@ pub fn judge_move(before: &BTreeSet<String>, after: &BTreeSet<String>) -> MoveJu
 }
 
 /// What the plan needs besides the gate's input: every published version of each registry
-/// package (keyed by name), which packages are micro, and which are blocked today.
+/// package (keyed by name), which packages are micro, and which are blocked today, with the
+/// status of their worst finding.
 #[derive(Debug)]
 pub struct PlanInput<'a> {
     pub published: &'a HashMap<String, Vec<IndexVersion>>,
     pub micro: &'a HashSet<PackageId>,
-    pub blocked: &'a HashSet<PackageId>,
+    pub blocked: &'a HashMap<PackageId, Status>,
 }
 
 pub fn plan_updates(input: &GateInput<'_>, plan: &PlanInput<'_>) -> UpdatePlan {
@@ -94,9 +102,8 @@ pub fn plan_updates(input: &GateInput<'_>, plan: &PlanInput<'_>) -> UpdatePlan {
         if !p.source.is_registry() {
             continue;
         }
-        let Some(published) = plan.published.get(&p.name) else {
-            continue;
-        };
+        // Blocked packages take their candidates from the gate's index; others from here.
+        let published = plan.published.get(&p.name).map_or(&[][..], Vec::as_slice);
         if let Some(step) = plan_one(input, plan, id, p, published) {
             steps.push(step);
         }
@@ -112,67 +119,72 @@ fn plan_one(
     p: &Package,
     published: &[IndexVersion],
 ) -> Option<PlannedStep> {
+    let stay = |next: NextStep| PlannedStep {
+        name: p.name.clone(),
+        from: p.version.to_string(),
+        to: None,
+        auditors: Vec::new(),
+        why: next.text.clone(),
+        next: Some(next),
+    };
+    if let Some(status) = plan.blocked.get(&id) {
+        // A blocked package goes where its next step says (the same step `check` prints), or
+        // stays with that step as the reason.
+        let next = next_step(input, id, *status)?;
+        return Some(match (next.kind, &next.version) {
+            (StepKind::Update, Some(to)) => PlannedStep {
+                name: p.name.clone(),
+                from: p.version.to_string(),
+                to: Some(to.to_string()),
+                auditors: next.audited_by.clone(),
+                why: match status {
+                    Status::Advisory => "an advisory covers the current version; the oldest audited version outside every advisory".into(),
+                    Status::Flagged | Status::Yanked => format!("the current version is {}; the oldest audited version free of findings", status.as_str()),
+                    _ => "the current version is not admitted; the newest audited semver-compatible version".into(),
+                },
+                next: None,
+            },
+            // Only an older version is audited: the plan goes back to it (the step says so
+            // too) until someone reviews the locked one.
+            (StepKind::Review, _) if *status == Status::Unaudited => {
+                match newest_audited_compatible(input, p) {
+                    Some((v, by)) => PlannedStep {
+                        name: p.name.clone(),
+                        from: p.version.to_string(),
+                        to: Some(v.version.to_string()),
+                        auditors: by,
+                        why: "the current version is not admitted; the newest audited one is older"
+                            .into(),
+                        next: None,
+                    },
+                    None => stay(next),
+                }
+            }
+            _ => stay(next),
+        });
+    }
+    if plan.micro.contains(&id) {
+        // Micro packages change rarely and matter little; each update is review work for nothing.
+        return None;
+    }
     let compatible: Vec<IndexVersion> = published
         .iter()
         .filter(|v| semver_compatible(&p.version, &v.version))
         .cloned()
         .collect();
     let audited = audited_versions(input, &p.name, &compatible, p.dev_only == Some(true));
-    let unaffected: Vec<_> = audited
+    let newest = audited
         .into_iter()
-        .filter(|(v, _)| advisory_blocks(input, &p.name, &v.version) != Some(true))
-        .collect();
-    let step = |to: Option<(&IndexVersion, &Vec<String>)>, why: String| PlannedStep {
+        .rfind(|(v, _)| advisory_blocks(input, &p.name, &v.version) != Some(true))?;
+    let (v, by) = newest;
+    (v.version > p.version).then(|| PlannedStep {
         name: p.name.clone(),
         from: p.version.to_string(),
-        to: to.map(|(v, _)| v.version.to_string()),
-        auditors: to.map(|(_, by)| by.clone()).unwrap_or_default(),
-        why,
-    };
-    let under_advisory = advisory_blocks(input, &p.name, &p.version) == Some(true);
-    if under_advisory {
-        // The smallest move that leaves the advisory behind: least new code to trust.
-        let target = unaffected.iter().find(|(v, _)| v.version != p.version);
-        return Some(match target {
-            Some((v, by)) => step(
-                Some((v, by)),
-                "an advisory covers the current version; the oldest audited version it does not cover".into(),
-            ),
-            None => step(
-                None,
-                "an advisory covers the current version and no audited, semver-compatible version \
-                 escapes it: review a fixed version, or change the requirement in Cargo.toml"
-                    .into(),
-            ),
-        });
-    }
-    let blocked = plan.blocked.contains(&id);
-    if plan.micro.contains(&id) {
-        // Micro packages change rarely and matter little; each update is review work for nothing.
-        return blocked.then(|| {
-            step(
-                None,
-                "micro package: stays unless an advisory covers it".into(),
-            )
-        });
-    }
-    let newest = unaffected.last();
-    match newest {
-        Some((v, by)) if v.version > p.version || (blocked && v.version != p.version) => Some(step(
-            Some((v, by)),
-            if v.version > p.version {
-                "the newest semver-compatible version its auditors signed off".into()
-            } else {
-                "the current version is not admitted; the newest audited one is older".into()
-            },
-        )),
-        Some(_) => None,
-        None if blocked => Some(step(
-            None,
-            "no semver-compatible version is signed off: review one first (`cargo audit-trust suggest`)".into(),
-        )),
-        None => None,
-    }
+        to: Some(v.version.to_string()),
+        auditors: by,
+        why: "the newest semver-compatible version its auditors signed off".into(),
+        next: None,
+    })
 }
 
 /// Whether cargo's default (caret) requirement on `current` admits `candidate`: same major, or

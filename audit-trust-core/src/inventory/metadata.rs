@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{DependencyKind, MetadataCommand};
 
-use super::PackageId;
+use super::{Declaration, DependencySection, PackageId};
 use crate::Error;
 use crate::lockfile::Lockfile;
 
@@ -30,6 +30,8 @@ pub(super) struct Graph {
     pub dev_only_edges: HashSet<(PackageId, PackageId)>,
     /// Packages resolved for at least one requested target platform.
     pub on_targets: Option<HashSet<PackageId>>,
+    /// The members' requirements on registry packages.
+    pub declarations: Vec<Declaration>,
 }
 
 pub(super) fn load(
@@ -119,6 +121,7 @@ pub(super) fn load(
             }
         }
     }
+    graph.declarations = declarations(&metadata, &lock, &id_to_lock);
     if !options.targets.is_empty() {
         let mut on_targets = graph.members.clone();
         for target in &options.targets {
@@ -142,6 +145,93 @@ pub(super) fn load(
         graph.on_targets = Some(on_targets);
     }
     Ok((lock, graph))
+}
+
+/// Each member's registry requirements, matched to the lockfile package they resolved to (a
+/// resolved dependency of the member with that name whose version the requirement admits).
+fn declarations(
+    metadata: &cargo_metadata::Metadata,
+    lock: &Lockfile,
+    id_to_lock: &HashMap<&cargo_metadata::PackageId, PackageId>,
+) -> Vec<Declaration> {
+    let mut out = Vec::new();
+    let Some(resolve) = &metadata.resolve else {
+        return out;
+    };
+    let root_manifest = metadata.workspace_root.as_std_path().join("Cargo.toml");
+    for member in metadata.workspace_packages() {
+        let Some(node) = resolve.nodes.iter().find(|n| n.id == member.id) else {
+            continue;
+        };
+        let resolved: Vec<PackageId> = node
+            .deps
+            .iter()
+            .filter_map(|d| id_to_lock.get(&d.pkg).copied())
+            .collect();
+        let inherited = inherited_names(member.manifest_path.as_std_path());
+        for dep in member.dependencies.iter().filter(|d| d.path.is_none()) {
+            let Some(&package) = resolved.iter().find(|&&i| {
+                lock.packages.get(i).is_some_and(|p| {
+                    p.name == dep.name && p.source.is_some() && dep.req.matches(&p.version)
+                })
+            }) else {
+                continue;
+            };
+            let section = match dep.kind {
+                DependencyKind::Development => DependencySection::DevDependencies,
+                DependencyKind::Build => DependencySection::BuildDependencies,
+                _ => DependencySection::Dependencies,
+            };
+            let key = dep.rename.as_deref().unwrap_or(&dep.name);
+            let is_inherited = inherited.contains(&(section.as_str().to_owned(), key.to_owned()));
+            out.push(Declaration {
+                package,
+                member: member.name.to_string(),
+                manifest: if is_inherited {
+                    root_manifest.clone()
+                } else {
+                    member.manifest_path.as_std_path().to_path_buf()
+                },
+                requirement: dep.req.to_string(),
+                section,
+                inherited: is_inherited,
+                renamed_or_targeted: dep.rename.is_some() || dep.target.is_some(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.manifest, &a.member).cmp(&(&b.manifest, &b.member)));
+    out.dedup_by(|a, b| {
+        a.package == b.package && a.manifest == b.manifest && a.section == b.section
+    });
+    out
+}
+
+/// `(section, key)` of a member's dependencies written `KEY.workspace = true`. A manifest that
+/// cannot be read gives none (the member's own manifest is then named, which is still where
+/// the dependency is declared).
+fn inherited_names(manifest: &Path) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    let Some(doc) = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+    else {
+        return out;
+    };
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        let Some(table) = doc.get(section).and_then(toml::Value::as_table) else {
+            continue;
+        };
+        for (key, value) in table {
+            let inherits = value
+                .get("workspace")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false);
+            if inherits {
+                out.insert((section.to_owned(), key.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// `cargo metadata --locked --all-features` (the lockfile resolves every feature, so metadata
@@ -195,5 +285,30 @@ fn metadata_error_message(e: cargo_metadata::Error) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inherited_names;
+
+    #[test]
+    fn inherited_requirements_are_found_per_table() {
+        let dir = tempfile::tempdir().expect("dir");
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            "[package]\nname = \"m\"\nversion = \"0.1.0\"\n\n[dependencies]\nring.workspace = true\n\
+             serde = { workspace = true, features = [\"derive\"] }\nitoa = \"1\"\n\n\
+             [dev-dependencies]\nproptest = { workspace = true }\n",
+        )
+        .expect("write");
+        let found = inherited_names(&manifest);
+        let has = |section: &str, key: &str| found.contains(&(section.to_owned(), key.to_owned()));
+        assert!(has("dependencies", "ring") && has("dependencies", "serde"));
+        assert!(has("dev-dependencies", "proptest"));
+        assert!(!has("dependencies", "itoa") && !has("dependencies", "proptest"));
+        // An unreadable manifest names nothing (the member's own manifest is then named).
+        assert!(inherited_names(&dir.path().join("missing.toml")).is_empty());
     }
 }

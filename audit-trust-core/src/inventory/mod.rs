@@ -14,6 +14,48 @@ use crate::lockfile::Lockfile;
 
 pub use metadata::{MetadataOptions, find_lockfile};
 
+/// Which table of a manifest a requirement is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DependencySection {
+    Dependencies,
+    DevDependencies,
+    BuildDependencies,
+}
+
+impl DependencySection {
+    /// The table's name in a manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencySection::Dependencies => "dependencies",
+            DependencySection::DevDependencies => "dev-dependencies",
+            DependencySection::BuildDependencies => "build-dependencies",
+        }
+    }
+}
+
+/// A workspace member's requirement on a registry package: where to change it when a fix
+/// needs a version the requirement does not admit. Known only with `cargo metadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    /// The package of the lockfile the requirement resolved to.
+    #[serde(skip)]
+    pub package: PackageId,
+    /// The member that declares it.
+    pub member: String,
+    /// The manifest to edit: the member's, or the workspace root's when the member inherits
+    /// the requirement (`NAME.workspace = true`, set in `[workspace.dependencies]`).
+    pub manifest: PathBuf,
+    /// The requirement as cargo read it (`^0.16.20`).
+    pub requirement: String,
+    pub section: DependencySection,
+    /// Whether the requirement comes from `[workspace.dependencies]`.
+    pub inherited: bool,
+    /// `package = "…"` renames and `[target.….dependencies]`: a plain `cargo add` cannot
+    /// rewrite those, so no command is offered for them.
+    pub renamed_or_targeted: bool,
+}
+
 /// The lockfile source id cargo writes for crates.io. It is an identifier inside lockfiles, not
 /// an address this tool connects to: downloads use crates-index's sparse URL and the index's
 /// `config.json`.
@@ -117,6 +159,8 @@ pub struct Inventory {
     /// Packages used on at least one of the requested target platforms; `None` when no targets
     /// were asked for or the mode cannot know (lockfile-only).
     pub on_targets: Option<HashSet<PackageId>>,
+    /// The workspace members' requirements on registry packages (empty in lockfile mode).
+    pub declarations: Vec<Declaration>,
 }
 
 impl Inventory {
@@ -191,6 +235,10 @@ impl Inventory {
             lockfile: lock.path,
             root,
             packages,
+            declarations: graph
+                .as_ref()
+                .map(|g| g.declarations.clone())
+                .unwrap_or_default(),
             on_targets: graph.and_then(|g| g.on_targets),
         }
     }
@@ -198,6 +246,14 @@ impl Inventory {
     /// Line of package `id`'s entry in `Cargo.lock` (1 when unknown), for annotations.
     pub fn lock_line(&self, id: PackageId) -> usize {
         self.packages.get(id).map_or(1, |p| p.lock_line.max(1))
+    }
+
+    /// The packages that depend on `id`, by name and version (what brings it in).
+    pub fn dependents(&self, id: PackageId) -> Vec<&Package> {
+        self.packages
+            .iter()
+            .filter(|p| p.dependencies.contains(&id))
+            .collect()
     }
 
     /// How many packages share each name; a name with more than one is a duplicate.

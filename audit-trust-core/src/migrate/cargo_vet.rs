@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::vet_files::{
-    OneOrMany, VetAuditsCriteria, VetConfig, VetCriterion, VetPublisher, parse_audits_criteria,
-    parse_config, parse_publishers,
+    OneOrMany, VetAuditsCriteria, VetConfig, VetCriterion, VetLockContents, VetPublisher,
+    parse_audits_criteria, parse_config, parse_imports_lock,
 };
 use crate::Error;
 use crate::inventory::{Package, SourceKind};
@@ -68,6 +68,10 @@ pub struct Migration {
     /// The publisher cache of `imports.lock`, for judging `trusted` and `wildcard-audits`
     /// entries offline.
     pub publishers: Vec<VetPublisher>,
+    /// Per import (by name), the audits cargo-vet's `imports.lock` kept, as `audits.toml`
+    /// text: what `cargo vet --locked` judges by, pinned until `import refresh` fetches the
+    /// whole set.
+    pub locked_sets: BTreeMap<String, String>,
 }
 
 /// Turns a cargo-vet folder into `Cargo.audit` text for `packages` (the lockfile's).
@@ -82,9 +86,9 @@ pub fn migrate_cargo_vet(
         Some(text) => parse_audits_criteria(text, &folder.dir.join("audits.toml"))?,
         None => VetAuditsCriteria::default(),
     };
-    let publishers = match folder.imports_lock {
-        Some(text) => parse_publishers(text, &folder.dir.join("imports.lock"))?,
-        None => Vec::new(),
+    let locked = match folder.imports_lock {
+        Some(text) => parse_imports_lock(text, &folder.dir.join("imports.lock"))?,
+        None => VetLockContents::default(),
     };
     let mut left_out = Vec::new();
     let mut out = header(target, folder);
@@ -137,7 +141,12 @@ pub fn migrate_cargo_vet(
         imports,
         exemptions,
         left_out,
-        publishers,
+        publishers: locked.publishers,
+        locked_sets: locked
+            .sets
+            .into_iter()
+            .filter(|(name, _)| config.imports.contains_key(name))
+            .collect(),
     })
 }
 

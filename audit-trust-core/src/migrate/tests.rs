@@ -64,6 +64,21 @@ when = "2022-06-01"
 user-id = 696
 user-login = "fitzgen"
 user-name = "Nick Fitzgerald"
+
+[[publisher.smallvec]]
+version = "1.13.2"
+when = "2024-03-20"
+trusted-publisher = "github:servo/rust-smallvec"
+
+[[audits.mozilla.audits.itoa]]
+who = "B <b@example.com>"
+criteria = "safe-to-deploy"
+version = "1.0.2"
+
+[[audits.unknown.audits.itoa]]
+who = "C <c@example.com>"
+criteria = "safe-to-deploy"
+version = "1.0.2"
 "#;
 
 fn package(name: &str, version: &str, dev_only: bool) -> Package {
@@ -168,21 +183,24 @@ fn a_cargo_vet_folder_becomes_an_audit_file_with_imports_and_exact_exemptions() 
     assert!(left.contains("lists 2 URLs"), "{left}");
     assert!(left.contains("policy `tool`: criteria"), "{left}");
     assert!(!left.contains("policy `app`"), "{left}");
-    assert_eq!(m.publishers.len(), 1);
+    assert_eq!(m.publishers.len(), 2);
     assert_eq!(
         (m.publishers[0].name.as_str(), m.publishers[0].user_id),
-        ("bumpalo", 696)
+        ("bumpalo", Some(696))
     );
+    assert_eq!(
+        m.publishers[1].trusted_publisher.as_deref(),
+        Some("github:servo/rust-smallvec")
+    );
+    // The audits cargo-vet kept per import are pinned as that import's set; a set for no
+    // import of config.toml is not.
+    assert_eq!(m.locked_sets.keys().collect::<Vec<_>>(), ["mozilla"]);
+    let set: toml::Table = toml::from_str(&m.locked_sets["mozilla"]).expect("TOML");
+    assert_eq!(set["audits"]["itoa"][0]["version"].as_str(), Some("1.0.2"));
 
-    // Everything but the imports is plain Cargo.audit: it parses without them.
-    let without_imports: String = m
-        .text
-        .split("\n[[import]]")
-        .next()
-        .expect("head")
-        .to_owned()
-        + &m.text[m.text.find("\n[[exemption]]").expect("exemptions")..];
-    AuditFile::parse(&without_imports, Path::new("Cargo.audit")).expect("parses");
+    // What it writes is a Cargo.audit this tool reads, `[[import]]` entries included.
+    let whole = AuditFile::parse(&m.text, Path::new("Cargo.audit")).expect("parses whole");
+    assert!(!whole.imports.is_empty());
 }
 
 #[test]

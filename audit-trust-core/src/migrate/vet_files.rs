@@ -100,9 +100,13 @@ pub struct VetPublisher {
     pub name: String,
     pub version: String,
     pub when: String,
-    pub user_id: u64,
+    /// The crates.io user, or else `trusted_publisher` (a CI identity, e.g. `github:org/repo`).
+    #[serde(default)]
+    pub user_id: Option<u64>,
     #[serde(default)]
     pub user_login: Option<String>,
+    #[serde(default)]
+    pub trusted_publisher: Option<String>,
     #[serde(default)]
     pub user_name: Option<String>,
 }
@@ -111,6 +115,17 @@ pub struct VetPublisher {
 struct VetImportsLock {
     #[serde(default)]
     publisher: BTreeMap<String, Vec<VetPublisher>>,
+    /// Per import, the part of its `audits.toml` the project used, in the same shape.
+    #[serde(default)]
+    audits: BTreeMap<String, toml::Table>,
+}
+
+/// What cargo-vet's `imports.lock` keeps: the publisher cache, and per import the audits the
+/// project used, each written back as an `audits.toml` text.
+#[derive(Debug, Default)]
+pub struct VetLockContents {
+    pub publishers: Vec<VetPublisher>,
+    pub sets: BTreeMap<String, String>,
 }
 
 pub fn parse_config(text: &str, path: &Path) -> Result<VetConfig, Error> {
@@ -121,10 +136,10 @@ pub fn parse_audits_criteria(text: &str, path: &Path) -> Result<VetAuditsCriteri
     parse(text, path)
 }
 
-/// The publisher cache of an `imports.lock`, every entry with its crate name.
-pub fn parse_publishers(text: &str, path: &Path) -> Result<Vec<VetPublisher>, Error> {
+/// The publisher cache of an `imports.lock`, every entry with its crate name, and its sets.
+pub fn parse_imports_lock(text: &str, path: &Path) -> Result<VetLockContents, Error> {
     let lock: VetImportsLock = parse(text, path)?;
-    Ok(lock
+    let publishers = lock
         .publisher
         .into_iter()
         .flat_map(|(name, entries)| {
@@ -133,7 +148,18 @@ pub fn parse_publishers(text: &str, path: &Path) -> Result<Vec<VetPublisher>, Er
                 p
             })
         })
-        .collect())
+        .collect();
+    let mut sets = BTreeMap::new();
+    for (name, table) in lock.audits {
+        let text = toml::to_string(&table).map_err(|e| Error::CargoVetStore {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: format!("[audits.{name}]: {e}"),
+        })?;
+        sets.insert(name, text);
+    }
+    Ok(VetLockContents { publishers, sets })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, Error> {

@@ -20,6 +20,7 @@ pub mod report;
 pub mod repository;
 pub mod signed_off;
 pub mod signing;
+pub mod sweep;
 pub mod text_diff;
 pub mod tree;
 pub mod vcs_info;

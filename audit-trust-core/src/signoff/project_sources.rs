@@ -251,8 +251,8 @@ fn mirror_remote(
                 .unwrap_or_else(|| source.error("--offline".into()))
                 .to_string();
             notes.push(format!(
-                "{why}; using its records as mirrored {} hour(s) ago",
-                hours(age)
+                "{why}; using its records as mirrored {} ago",
+                crate::words::plural(hours(age), "hour", "hours")
             ));
             Ok((path, false))
         }
@@ -260,7 +260,10 @@ fn mirror_remote(
             source.error(format!(
                 "--offline and {}",
                 match age {
-                    Some(a) => format!("its mirror is {} hour(s) old", hours(a)),
+                    Some(a) => format!(
+                        "its mirror is {} old",
+                        crate::words::plural(hours(a), "hour", "hours")
+                    ),
                     None => "it was never mirrored".into(),
                 }
             ))

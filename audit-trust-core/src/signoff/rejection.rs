@@ -48,7 +48,9 @@ pub enum Rejection {
     UnreadableHead { key: PublicKey, why: String },
 
     #[error(
-        "the head of {key} covers {head_count} record(s), but {found} were served: records were withheld or added"
+        "the head of {key} covers {}, but {found} {} served: records were withheld or added",
+        crate::words::plural(*.head_count, "record", "records"),
+        if *.found == 1 { "was" } else { "were" }
     )]
     RecordsDoNotMatchHead {
         key: PublicKey,
@@ -74,7 +76,8 @@ pub enum Rejection {
     HeadFork { key: PublicKey, sequence: u64 },
 
     #[error(
-        "truncation: head #{served} of {key} lacks {missing} record(s) that head #{seen} covered"
+        "truncation: head #{served} of {key} lacks {} that head #{seen} covered",
+        crate::words::plural(*.missing as u64, "record", "records")
     )]
     HeadTruncation {
         key: PublicKey,

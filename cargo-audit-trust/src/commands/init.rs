@@ -88,6 +88,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             today,
             expires,
             spread: sizes.as_ref(),
+            allow_yanked: waived.as_ref().map_or(&[][..], |w| w.yanked.as_slice()),
         },
         &inventory.packages,
     );
@@ -122,10 +123,11 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
                 None => format!("until {expires}"),
             };
             let mut text = format!(
-                "Wrote {}: auditor `{}` with your key {key}, {exemptions} exemptions {until}.\n\
+                "Wrote {}: auditor `{}` with your key {key}, {} {until}.\n\
                  Sign-offs go to {}. Next: `cargo audit-trust check`, then `cargo audit-trust suggest`.\n",
                 target.display(),
                 args.auditor,
+                crate::output::plural(exemptions as u64, "exemption", "exemptions"),
                 records.display(),
             );
             text.push_str(&render_baseline(waived.as_ref(), expires));
@@ -170,7 +172,9 @@ fn render_baseline(waived: Option<&Baseline>, expires: audit_trust_core::time::D
         ));
     }
     for y in &waived.yanked {
-        out.push_str(&format!("  yanked {y}: [policy] yanked = \"warn\"\n"));
+        out.push_str(&format!(
+            "  yanked {y}: its exemption says allow-yanked = true (a warning until it expires)\n"
+        ));
     }
     out
 }

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use audit_trust_core::audit_file::starter::STARTER_RECORDS_FOLDER;
 use audit_trust_core::audit_file::{AUDIT_FILE_NAME, AuditFile};
-use audit_trust_core::migrate::{MigrationTarget, VetFolder, migrate_cargo_vet};
+use audit_trust_core::imports::{ImportLock, LockedImport, LockedPublisher, lock_path, sha256_hex};
+use audit_trust_core::migrate::{
+    LOCAL_IMPORT_NAME, Migration, MigrationTarget, VetFolder, migrate_cargo_vet,
+};
 use audit_trust_core::names::validate_crate_name;
 use serde::Serialize;
 
@@ -33,6 +36,9 @@ struct MigrateJson<'a> {
     exemptions: usize,
     expires: String,
     publishers: usize,
+    /// Imports pinned from the folder (the project's own audits, and what cargo-vet's
+    /// imports.lock kept); the others wait for `import refresh`.
+    pinned: &'a [&'a str],
     left_out: &'a [String],
 }
 
@@ -46,16 +52,19 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
         Some(path) => path.clone(),
         None => inventory.lockfile.with_file_name(AUDIT_FILE_NAME),
     };
-    let refused = || {
+    let base = target.parent().map(PathBuf::from).unwrap_or_default();
+    let lock_file = lock_path(&base);
+    let refused = |path: &Path| {
         CliError::Usage(format!(
             "{} already exists; `init` never overwrites it (edit it, or move it away first)",
-            target.display()
+            path.display()
         ))
     };
-    if target.exists() {
-        return Err(refused());
+    for path in [&target, &lock_file] {
+        if path.exists() {
+            return Err(refused(path));
+        }
     }
-    let base = target.parent().map(PathBuf::from).unwrap_or_default();
     let dir = match args.from_cargo_vet.clone().flatten() {
         Some(dir) => crate::settings::absolute(&dir),
         None => inventory.lockfile.with_file_name(DEFAULT_VET_DIR),
@@ -88,11 +97,16 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
         },
         &inventory.packages,
     )?;
-    // The file we write must be one we can read back.
-    AuditFile::parse(&migration.text, &target)?;
+    // The files we write must be ones we can read back.
+    let audit_file = AuditFile::parse(&migration.text, &target)?;
+    let lock = seeded_lock(&migration, &audit_file, audits.as_deref(), settings);
+    let lock_text = lock.render()?;
+    ImportLock::parse(&lock_text, &lock_file)?;
     let records = base.join(STARTER_RECORDS_FOLDER);
     std::fs::create_dir_all(&records).map_err(|e| io_error(&records, e))?;
-    create_file(&target, &migration.text, refused)?;
+    create_file(&target, &migration.text, || refused(&target))?;
+    create_file(&lock_file, &lock_text, || refused(&lock_file))?;
+    let pinned: Vec<&str> = lock.imports.iter().map(|i| i.name.as_str()).collect();
 
     match settings.format {
         OutputFormat::Json => write_json(&MigrateJson {
@@ -104,6 +118,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             exemptions: migration.exemptions,
             expires: expires.to_string(),
             publishers: migration.publishers.len(),
+            pinned: &pinned,
             left_out: &migration.left_out,
         })?,
         OutputFormat::Human => {
@@ -135,14 +150,79 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
                     text.push_str(&format!("  - {}\n", escape::line(line)));
                 }
             }
+            text.push_str(&format!(
+                "Pinned in {}: {} ({} publishers kept).\n",
+                LOCK_NAME,
+                escape::line(&pinned.join(", ")),
+                migration.publishers.len()
+            ));
             text.push_str(
-                "Next: `cargo audit-trust import refresh` fetches and pins the imports, then \
-                 `cargo audit-trust check`.\n",
+                "Next: `cargo audit-trust check`. `cargo audit-trust import refresh` fetches every \
+                 set whole and says what changed.\n",
             );
             write_stdout(&text)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+const LOCK_NAME: &str = audit_trust_core::imports::LOCK_FILE_NAME;
+
+/// The lock the migration starts with: the project's own `audits.toml` as it is, each import as
+/// much of it as cargo-vet's `imports.lock` kept (what `cargo vet --locked` judges by), and the
+/// publisher cache. Imports cargo-vet's lock has nothing for wait for `import refresh`.
+fn seeded_lock(
+    migration: &Migration,
+    audit_file: &AuditFile,
+    own_audits: Option<&str>,
+    settings: &Settings,
+) -> ImportLock {
+    let fetched = settings.now.to_string();
+    let mut lock = ImportLock {
+        version: 1,
+        ..ImportLock::default()
+    };
+    for import in &audit_file.imports {
+        let (content, origin) = if import.name == LOCAL_IMPORT_NAME {
+            match own_audits {
+                Some(text) => (text.to_owned(), None),
+                None => continue,
+            }
+        } else {
+            match migration.locked_sets.get(&import.name) {
+                Some(text) => (
+                    text.clone(),
+                    Some(
+                        "cargo-vet's imports.lock: only the audits that project used; `import \
+                         refresh` fetches the whole set"
+                            .to_owned(),
+                    ),
+                ),
+                None => continue,
+            }
+        };
+        lock.put(LockedImport {
+            name: import.name.clone(),
+            url: import.url.clone(),
+            sha256: sha256_hex(content.as_bytes()),
+            fetched: fetched.clone(),
+            origin,
+            content,
+        });
+    }
+    lock.publishers = migration
+        .publishers
+        .iter()
+        .map(|p| LockedPublisher {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            when: p.when.clone(),
+            user_id: p.user_id,
+            user_login: p.user_login.clone(),
+            trusted_publisher: p.trusted_publisher.clone(),
+        })
+        .collect();
+    lock
 }
 
 /// A file of the folder, `None` when it is not there.

@@ -4,6 +4,7 @@ mod check;
 mod diff;
 mod exemptions;
 mod export;
+mod import;
 mod init;
 mod key;
 mod list;
@@ -17,6 +18,7 @@ mod sign;
 mod stats;
 mod suggest;
 mod update;
+mod verify_sources;
 mod watch;
 
 use std::process::ExitCode;
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::List(args) => list::run(settings, args),
         Command::Key(command) => key::run(settings, command),
         Command::Diff(args) => diff::run(settings, args),
+        Command::VerifySources(args) => verify_sources::run(settings, args),
         Command::Sign(args) => sign::run(settings, args),
         Command::Query(args) => query::run(settings, args),
         Command::Revoke(args) => revoke::run(settings, args),
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Suggest(args) => suggest::run(settings, args),
         Command::Review(args) => review::run(settings, args),
         Command::Watch(args) => watch::run(settings, args),
+        Command::Import(command) => import::run(settings, command),
         Command::Export(args) => export::run(settings, args, cli.global.format),
     }
 }

@@ -15,6 +15,7 @@ use crate::output::query::{
 };
 use crate::project::{InventoryNeed, Project};
 use crate::services::evidence::verified_records;
+use crate::services::imports::imported_entries;
 use crate::services::publish::check_registry_url;
 use crate::settings::Settings;
 
@@ -87,6 +88,9 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         .iter()
         .map(|(auditor, location)| UnreadSource { auditor, location })
         .collect();
+    let (imported, import_notes) = imported_entries(&project, &args.name, version.as_ref())?;
+    let mut notes = all.notes.clone();
+    notes.extend(import_notes);
     let report = QueryReport {
         name: &args.name,
         version: args.crate_version.as_deref(),
@@ -94,7 +98,8 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         revoked,
         rejected,
         unread_sources: unread,
-        notes: &all.notes,
+        imported,
+        notes: &notes,
     };
     crate::output::query::write(settings, &report)?;
     // What was served is shown above, but an answer from an auditor whose log does not verify

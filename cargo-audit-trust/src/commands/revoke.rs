@@ -77,8 +77,12 @@ fn report(
             head_expires: h.expires.to_string(),
         })?,
         OutputFormat::Human => write_stdout(&format!(
-            "{what} as auditor `{}`\n  head #{} of {} covers {} record(s), valid until {}\n",
-            signer.auditor.name, h.sequence, h.key, h.count, h.expires
+            "{what} as auditor `{}`\n  head #{} of {} covers {}, valid until {}\n",
+            signer.auditor.name,
+            h.sequence,
+            h.key,
+            crate::output::plural(h.count, "record", "records"),
+            h.expires
         ))?,
     }
     Ok(ExitCode::SUCCESS)

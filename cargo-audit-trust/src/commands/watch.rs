@@ -1,5 +1,6 @@
 //! `watch --registry URL`: asks an audit-registry's automatic auditor to follow every crates.io
-//! package of the current lockfile. The admin token comes from `AUDIT_REGISTRY_TOKEN` only (an
+//! package of the current lockfile, and to audit the locked versions now (a backfill), not only
+//! the versions released later. The admin token comes from `AUDIT_REGISTRY_TOKEN` only (an
 //! argument would show in `ps` and in shell history).
 
 use std::process::ExitCode;
@@ -28,6 +29,10 @@ struct WatchJson<'a> {
     sent: usize,
     added: u64,
     already_watched: u64,
+    /// Locked versions sent to be audited now.
+    backfill_sent: usize,
+    /// Of those, how many the registry had not been asked for already.
+    backfill_requested: u64,
 }
 
 pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> {
@@ -44,12 +49,17 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
     let project = Project::open(settings, InventoryNeed::None)?;
     let lockfile_path = project.require_lockfile()?;
     let lockfile = Lockfile::load(lockfile_path)?;
-    let names = crates_io_names(&lockfile);
+    let names = crates_io_packages(&lockfile);
+    let versions_sent: usize = names.iter().map(|(_, v)| v.len()).sum();
     let http = HttpClient::default();
     let url = format!("{}/v1/admin/watch", args.registry.trim_end_matches('/'));
-    let (mut added, mut already) = (0u64, 0u64);
+    let (mut added, mut already, mut backfill) = (0u64, 0u64, 0u64);
     for batch in names.chunks(BATCH) {
-        let body = serde_json::json!({ "crates": batch });
+        let crates: Vec<serde_json::Value> = batch
+            .iter()
+            .map(|(name, versions)| serde_json::json!({ "name": name, "versions": versions }))
+            .collect();
+        let body = serde_json::json!({ "crates": crates });
         let (status, answer) = http
             .post_json_with_bearer(
                 &url,
@@ -63,6 +73,14 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
             200 => {
                 added += answer["added"].as_u64().unwrap_or(0);
                 already += answer["already_watched"].as_u64().unwrap_or(0);
+                // A registry that predates backfills ignores the versions: say so, rather
+                // than let the user believe they are being audited.
+                backfill += answer["backfill"].as_u64().ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "{url} watched the crates but did not take the locked versions to \
+                         audit now (its answer has no `backfill`): upgrade the registry"
+                    ))
+                })?;
             }
             401 | 403 => {
                 return Err(CliError::Usage(format!(
@@ -88,35 +106,43 @@ pub fn run(settings: &Settings, args: &WatchArgs) -> Result<ExitCode, CliError> 
             sent: names.len(),
             added,
             already_watched: already,
+            backfill_sent: versions_sent,
+            backfill_requested: backfill,
         })?,
         OutputFormat::Human => write_stdout(&format!(
-            "Sent {} crates.io package name(s) from {} to {}: {added} newly watched, {already} already watched\n",
-            names.len(),
+            "Sent {} from {} to {}: {added} newly watched, {already} already watched\n\
+             {} will be audited at the next poll ({backfill} newly requested)\n",
+            crate::output::plural(
+                names.len() as u64,
+                "crates.io package name",
+                "crates.io package names"
+            ),
             lockfile_path.display(),
-            args.registry
+            args.registry,
+            crate::output::plural(versions_sent as u64, "locked version", "locked versions"),
         ))?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Lowercase names of the crates.io packages, sorted and once each (the automatic auditor
-/// polls crates.io's index only).
-fn crates_io_names(lockfile: &Lockfile) -> Vec<String> {
-    let mut names: Vec<String> = lockfile
-        .packages
-        .iter()
-        .filter(|p| {
-            matches!(
-                SourceKind::from_source_id(p.source.as_deref()),
-                SourceKind::Registry {
-                    crates_io: true,
-                    ..
-                }
-            )
-        })
-        .map(|p| p.name.to_ascii_lowercase())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+/// polls crates.io's index only), each with its locked versions.
+fn crates_io_packages(lockfile: &Lockfile) -> Vec<(String, Vec<String>)> {
+    let mut packages: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for p in lockfile.packages.iter().filter(|p| {
+        matches!(
+            SourceKind::from_source_id(p.source.as_deref()),
+            SourceKind::Registry {
+                crates_io: true,
+                ..
+            }
+        )
+    }) {
+        let versions = packages.entry(p.name.to_ascii_lowercase()).or_default();
+        let version = p.version.to_string();
+        if !versions.contains(&version) {
+            versions.push(version);
+        }
+    }
+    packages.into_iter().collect()
 }

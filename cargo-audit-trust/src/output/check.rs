@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use audit_trust_core::Inventory;
 use audit_trust_core::gate::{GateReport, ReasonCode, Severity, Status, Verdict};
 
-use super::Palette;
 use super::escape;
+use super::{Palette, plural, thousands};
 
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
 /// one line of counts for what passed (`verbose` lists those too). `stale_fails`: the advisory
@@ -22,26 +22,23 @@ pub fn render_human(
 ) -> String {
     let mut out = String::new();
     let s = &report.summary;
+    let packages = plural(s.packages as u64, "package", "packages");
     let headline = match (report.advisory_db.is_some(), s.blocked) {
         (true, 0) if stale_fails => format!(
-            "check failed: the advisory database is stale; {} packages, none blocked otherwise",
-            s.packages
+            "check failed: the advisory database is stale; {packages}, none blocked otherwise"
         ),
-        (true, n) if stale_fails => format!(
-            "check failed: {n} of {} packages blocked, and the advisory database is stale",
-            s.packages
-        ),
+        (true, n) if stale_fails => {
+            format!("check failed: {n} of {packages} blocked, and the advisory database is stale")
+        }
         // Without advisories the gate has not done its job, whatever else passed.
         (false, 0) => format!(
-            "check incomplete: advisories were not checked (see the notes); {} packages, none blocked otherwise",
-            s.packages
+            "check incomplete: advisories were not checked (see the notes); {packages}, none blocked otherwise"
         ),
         (false, n) => format!(
-            "check failed: {n} of {} packages blocked, and advisories were not checked (see the notes)",
-            s.packages
+            "check failed: {n} of {packages} blocked, and advisories were not checked (see the notes)"
         ),
-        (true, 0) => format!("check passed: {} packages, none blocked", s.packages),
-        (true, n) => format!("check failed: {n} of {} packages blocked", s.packages),
+        (true, 0) => format!("check passed: {packages}, none blocked"),
+        (true, n) => format!("check failed: {n} of {packages} blocked"),
     };
     let _ = writeln!(out, "{}", palette.paint(palette.bold, &headline));
     if let Some(db) = &report.advisory_db {
@@ -75,10 +72,8 @@ pub fn render_human(
         );
         // One next step shared by a whole group (no auditor at all, say) is said once, not
         // once per package.
-        let shared_step = match group.first().and_then(|v| v.next_step.as_ref()) {
-            Some(first)
-                if group.len() > 1 && group.iter().all(|v| v.next_step.as_ref() == Some(first)) =>
-            {
+        let shared_step = match group.first().and_then(|v| step_text(v)) {
+            Some(first) if group.len() > 1 && group.iter().all(|v| step_text(v) == Some(first)) => {
                 Some(first)
             }
             _ => None,
@@ -89,7 +84,7 @@ pub fn render_human(
                 let _ = writeln!(out, "    {}: {}", r.code, escape::line(&r.message));
             }
             if let (Some(step), None) = (&v.next_step, shared_step) {
-                let _ = writeln!(out, "    next: {}", escape::line(step));
+                let _ = writeln!(out, "    next: {}", escape::line(&step.text));
             }
         }
         if let Some(step) = shared_step {
@@ -154,11 +149,31 @@ pub fn render_human(
             .iter()
             .filter(|v| !v.blocked && v.status == *status)
             .count();
-        (n > 0).then(|| format!("{n} {}", status.as_str()))
+        (n > 0).then(|| {
+            // Where trust came from: evidence of imported sets is unsigned, and says so.
+            let imported = report
+                .packages
+                .iter()
+                .filter(|v| !v.blocked && v.status == *status)
+                .filter(|v| {
+                    v.reasons.iter().any(|r| {
+                        r.code == ReasonCode::Audited && r.details["evidence"] == "imported"
+                    })
+                })
+                .count();
+            if imported > 0 {
+                format!("{n} {} ({imported} by imported sets)", status.as_str())
+            } else {
+                format!("{n} {}", status.as_str())
+            }
+        })
     })
     .collect();
     if !passed.is_empty() {
         let _ = writeln!(out, "\npassed: {}", passed.join(", "));
+    }
+    if let Some(line) = evidence_line(&report.summary.evidence) {
+        let _ = writeln!(out, "{line}");
     }
     if verbose {
         for v in report.packages.iter().filter(|v| !v.blocked) {
@@ -175,8 +190,8 @@ pub fn render_human(
             // could not check goes unmentioned.
             let _ = writeln!(
                 out,
-                "\n{} note(s) not shown (-q); run without -q to read them",
-                report.notes.len()
+                "\n{} not shown (-q); run without -q to read them",
+                plural(report.notes.len() as u64, "note", "notes")
             );
         } else {
             let _ = writeln!(out, "\nnotes:");
@@ -186,6 +201,10 @@ pub fn render_human(
         }
     }
     out
+}
+
+fn step_text(v: &Verdict) -> Option<&str> {
+    v.next_step.as_ref().map(|s| s.text.as_str())
 }
 
 fn statuses_in(verdicts: &[&Verdict]) -> Vec<Status> {
@@ -234,4 +253,37 @@ fn annotation_data(s: &str) -> String {
 
 fn annotation_property(s: &str) -> String {
     annotation_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `evidence: 262 packages: 41 signed, 93 imported (mozilla 52, google 30, …), 118
+/// source-matches, 10 exempted, 18 with none`: where trust comes from, the day-one picture.
+fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
+    if mix.packages == 0 {
+        return None;
+    }
+    let mut parts = vec![format!("{} signed", thousands(mix.signed as u64))];
+    let mut imported = format!("{} imported", thousands(mix.imported as u64));
+    if !mix.by_set.is_empty() {
+        let mut sets: Vec<(&String, &usize)> = mix.by_set.iter().collect();
+        sets.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = sets
+            .iter()
+            .take(4)
+            .map(|(name, n)| format!("{} {n}", escape::line(name)))
+            .collect();
+        let more = if sets.len() > 4 { ", …" } else { "" };
+        imported.push_str(&format!(" ({}{more})", shown.join(", ")));
+    }
+    parts.push(imported);
+    parts.push(format!(
+        "{} source-matches",
+        thousands(mix.source_matches as u64)
+    ));
+    parts.push(format!("{} exempted", thousands(mix.exempted as u64)));
+    parts.push(format!("{} with none", thousands(mix.none as u64)));
+    Some(format!(
+        "evidence: {}: {}",
+        plural(mix.packages as u64, "package", "packages"),
+        parts.join(", ")
+    ))
 }

@@ -45,7 +45,7 @@ pub fn render_provenance(
         let _ = writeln!(
             out,
             "  hint: `--repo PATH` compares with a local clone or mirror; `[url-rewrite]` in \
-             Cargo.audit fetches from a mirror (see docs/cargo-audit.md)"
+             Cargo.audit or in your own config.toml fetches from a mirror (see docs/cargo-audit.md)"
         );
     }
     if !quiet {
@@ -226,11 +226,11 @@ pub fn render_versions(
     let t = &diff.totals;
     let mut out = String::new();
     let heading = format!(
-        "{} {} → {}: {} files changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
+        "{} {} → {}: {} changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
         diff.name,
         diff.old_version,
         diff.new_version,
-        diff.files.len(),
+        super::plural(diff.files.len() as u64, "file", "files"),
         t.files_added,
         t.files_removed,
         t.files_modified,

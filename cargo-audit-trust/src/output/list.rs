@@ -85,7 +85,10 @@ pub fn render_human(rows: &[&PackageReport], palette: &Palette) -> String {
     let _ = writeln!(
         out,
         "{}",
-        palette.paint(palette.dim, &format!("{} packages", rows.len()))
+        palette.paint(
+            palette.dim,
+            &super::plural(rows.len() as u64, "package", "packages")
+        )
     );
     out
 }

@@ -2,14 +2,17 @@
 
 pub mod check;
 pub mod diff;
+pub mod diff_colour;
 mod error;
 pub mod escape;
 pub mod exemptions;
 pub mod list;
+pub mod pager;
 pub mod progress;
 pub mod prune;
 pub mod query;
 pub mod sarif;
+pub mod sources;
 pub mod stats;
 
 use std::io::{self, IsTerminal, Write};
@@ -26,6 +29,12 @@ pub use error::{EXIT_ERROR, ErrorText, report_error};
 pub struct Palette {
     pub bold: Style,
     pub dim: Style,
+    /// Added lines of a diff.
+    pub added: Style,
+    /// Removed lines of a diff.
+    pub removed: Style,
+    /// Hunk headers (`@@ … @@`) of a diff.
+    pub hunk: Style,
 }
 
 impl Palette {
@@ -42,11 +51,17 @@ impl Palette {
             return Palette {
                 bold: plain,
                 dim: plain,
+                added: plain,
+                removed: plain,
+                hunk: plain,
             };
         }
         Palette {
             bold: Style::new().bold(),
             dim: Style::new().dimmed(),
+            added: Style::new().fg_color(Some(anstyle::AnsiColor::Green.into())),
+            removed: Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())),
+            hunk: Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())),
         }
     }
 
@@ -77,28 +92,5 @@ pub fn write_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     write_stdout(&text)
 }
 
-/// Formats an integer with thousands separators: 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
-}
+/// Counts in messages (see [`audit_trust_core::words`]): "1 package", "1,234 packages".
+pub use audit_trust_core::words::{plural, thousands};

@@ -54,9 +54,9 @@ pub fn render_human(
         out.push_str(&format!("{}: nothing to prune\n", path.display()));
     } else {
         out.push_str(&format!(
-            "{}: {verb} {} entries\n",
+            "{}: {verb} {}\n",
             path.display(),
-            unused.len()
+            super::plural(unused.len() as u64, "entry", "entries")
         ));
         for entry in unused {
             let what = match entry.kind {

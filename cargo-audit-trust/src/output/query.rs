@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::escape;
 use super::{write_json, write_stdout};
 use crate::error::CliError;
+use crate::services::imports::ImportedEntry;
 use crate::settings::{OutputFormat, Settings};
 
 /// What `query` found; its JSON output is this value.
@@ -21,6 +22,8 @@ pub struct QueryReport<'a> {
     pub revoked: Vec<RevokedRecord>,
     pub rejected: Vec<RejectedRecord>,
     pub unread_sources: Vec<UnreadSource<'a>>,
+    /// What the imported sets (`[[import]]`, pinned in Cargo.audit.lock) say: unsigned.
+    pub imported: Vec<ImportedEntry>,
     pub notes: &'a [String],
 }
 
@@ -140,8 +143,9 @@ pub fn render_human(q: &QueryReport<'_>) -> String {
     let flags = q.records.iter().filter(|r| r.kind == "flag").count();
     let _ = writeln!(
         out,
-        "{subject}: {} sign-off(s), {flags} flag(s) from auditors you trust",
-        q.records.len() - flags
+        "{subject}: {}, {} from auditors you trust",
+        super::plural((q.records.len() - flags) as u64, "sign-off", "sign-offs"),
+        super::plural(flags as u64, "flag", "flags")
     );
     for r in &q.records {
         let what = match r.kind {
@@ -177,6 +181,7 @@ pub fn render_human(q: &QueryReport<'_>) -> String {
             r.id
         );
     }
+    render_imported(&mut out, &q.imported);
     if !q.revoked.is_empty() {
         let _ = writeln!(out, "\nRevoked by their auditor (no longer counted):");
         for r in &q.revoked {
@@ -216,4 +221,41 @@ pub fn render_human(q: &QueryReport<'_>) -> String {
         );
     }
     out
+}
+
+/// Entries of imported sets: unsigned evidence, labelled as such.
+fn render_imported(out: &mut String, entries: &[ImportedEntry]) {
+    if entries.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nFrom imported sets (evidence: imported, unsigned):");
+    for e in entries {
+        let maps = if e.maps_to.is_empty() {
+            " (maps to none of ours)".to_owned()
+        } else {
+            format!(" -> {}", e.maps_to.join(", "))
+        };
+        let coverage = if e.covers || e.kind == "violation" {
+            ""
+        } else {
+            " [does not cover this crate]"
+        };
+        let who = if e.who.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", e.who.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}: {}  {}{maps}{}{coverage}",
+            escape::line(&e.import),
+            e.kind,
+            escape::line(&e.what),
+            escape::line(&e.criteria.join(", ")),
+            escape::line(&who)
+        );
+        if let Some(notes) = &e.notes {
+            let _ = writeln!(out, "      notes: {}", escape::line(notes));
+        }
+    }
 }

@@ -12,6 +12,12 @@ use crate::error::CliError;
 /// reader (or a crash) sees the old file or the new one, never half of it.
 pub fn replace_file(path: &Path, text: &str) -> Result<(), CliError> {
     let tmp = written_beside(path, text)?;
+    // The temporary file is private (0600); the edited file keeps the mode it had.
+    if let Ok(meta) = std::fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(meta.permissions())
+            .map_err(|e| io_error(tmp.path(), e))?;
+    }
     tmp.persist(path).map_err(|e| io_error(path, e.error))?;
     Ok(())
 }
@@ -38,15 +44,22 @@ pub fn create_file(
     if path.exists() {
         return Err(refused());
     }
-    written_beside(path, text)?
-        .persist_noclobber(path)
-        .map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                refused()
-            } else {
-                CliError::Core(io_error(path, e.error))
-            }
-        })?;
+    let tmp = written_beside(path, text)?;
+    // A file to commit and share, not a secret (the temporary file is private, 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| io_error(tmp.path(), e))?;
+    }
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            refused()
+        } else {
+            CliError::Core(io_error(path, e.error))
+        }
+    })?;
     Ok(())
 }
 

@@ -30,9 +30,9 @@ pub fn analyze_inventory(
     if settings.verbose {
         let w = &report.work;
         eprintln!(
-            "note: {} packages from the classification cache, {} classified from crate files ({} downloaded); \
+            "note: {} from the classification cache, {} classified from crate files ({} downloaded); \
              cache folder {}",
-            w.cached,
+            crate::output::plural(w.cached as u64, "package", "packages"),
             w.classified,
             w.downloaded,
             cache_dir.display()

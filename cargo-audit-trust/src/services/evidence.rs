@@ -16,6 +16,13 @@ pub struct EvidenceSet {
     pub accepted: Vec<Evidence>,
     pub rejected: Vec<RejectedEvidence>,
     pub notes: Vec<String>,
+    /// The verified records the evidence was made from, kept so a changed lockfile can be
+    /// judged again without syncing every auditor's log ([`EvidenceSet::follow_inventory`]).
+    pub records: ProjectRecords,
+    /// How many of `accepted` (the first) and of `notes` come from the records; the rest are
+    /// the imported sets', which follow the inventory.
+    signed: usize,
+    record_notes: usize,
 }
 
 /// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
@@ -41,11 +48,49 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
 }
 
 /// [`verified_records`] (local and remote) turned into gate evidence for the packages of
-/// `inventory`.
+/// `inventory`, with the evidence of the imported sets (see [`super::imports`]).
 pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
     let records = verified_records(project, false)?;
-    // An auditor covering nothing in this lockfile cannot hide a flag that matters here; one
-    // that covers something and whose log does not verify stops the gate (exit 2).
+    let (accepted, rejected, notes) = evidence_from_records(&records);
+    let mut set = EvidenceSet {
+        signed: accepted.len(),
+        record_notes: notes.len(),
+        accepted,
+        rejected,
+        notes,
+        records,
+    };
+    set.follow_inventory(project, inventory)?;
+    Ok(set)
+}
+
+impl EvidenceSet {
+    /// Makes the evidence fit `inventory` (again, after `update` moved the lockfile) without
+    /// syncing any log: whether an auditor whose log did not verify covers a package now, and
+    /// the imported sets' evidence about its packages (local, pinned bytes).
+    pub fn follow_inventory(
+        &mut self,
+        project: &Project,
+        inventory: &Inventory,
+    ) -> Result<(), CliError> {
+        require_logs_for(project, &self.records, inventory)?;
+        self.accepted.truncate(self.signed);
+        self.notes.truncate(self.record_notes);
+        // Imported sets: unsigned evidence from the pinned bytes of Cargo.audit.lock.
+        let (mut imported, mut import_notes) = super::imports::load_imported(project, inventory)?;
+        self.accepted.append(&mut imported);
+        self.notes.append(&mut import_notes);
+        Ok(())
+    }
+}
+
+/// An auditor covering nothing in this lockfile cannot hide a flag that matters here; one that
+/// covers something and whose log does not verify stops the gate (exit 2).
+fn require_logs_for(
+    project: &Project,
+    records: &ProjectRecords,
+    inventory: &Inventory,
+) -> Result<(), CliError> {
     let packages = &inventory.packages;
     records.require_verified_logs(|name| {
         project
@@ -55,10 +100,5 @@ pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<Evidenc
             .filter(|a| a.name == name)
             .any(|a| packages.iter().any(|p| a.covers(&p.name)))
     })?;
-    let (accepted, rejected, notes) = evidence_from_records(&records);
-    Ok(EvidenceSet {
-        accepted,
-        rejected,
-        notes,
-    })
+    Ok(())
 }

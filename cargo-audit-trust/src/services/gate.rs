@@ -9,7 +9,7 @@ use std::time::Duration;
 use audit_trust_core::advisories::{AdvisoryDatabase, DEFAULT_ADVISORY_DB_URL, fetch_advisory_db};
 use audit_trust_core::fetch::index_report::IndexReport;
 use audit_trust_core::fetch::{CrateStore, IndexVersion};
-use audit_trust_core::gate::GateInput;
+use audit_trust_core::gate::{Evidence, GateInput};
 use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::git_cache::{FetchLimits, GitCache};
 use audit_trust_core::time::{Date, Timestamp};
@@ -65,21 +65,40 @@ impl GateContext {
         })
     }
 
-    /// Reads everything that depends on the lockfile again (after `update` moved a package),
-    /// keeping the advisory database already open: the advisories did not change, and fetching
-    /// the database once per move would cost a network round trip each time.
-    pub fn reread(&mut self, settings: &Settings) -> Result<(), CliError> {
-        let mut part = ProjectPart::read(settings)?;
+    /// Reads what a move of `update` changed: the project (its `cargo metadata` inventory) and
+    /// the index entries, which are cached, so only new packages cost a request. The advisory
+    /// database and the auditors' verified records are kept: neither depends on the lockfile,
+    /// and syncing every log again per move is what made long plans slow. Whether an auditor
+    /// whose log did not verify now covers a package is asked again.
+    ///
+    /// Returns what it replaced, so a move that is undone puts it back with [`Self::restore`]
+    /// instead of reading the restored lockfile once more.
+    pub fn reread(&mut self, settings: &Settings) -> Result<LockfileState, CliError> {
+        let mut part = LockfilePart::read(settings)?;
+        let evidence = (self.evidence.accepted.clone(), self.evidence.notes.clone());
+        self.evidence
+            .follow_inventory(&part.project, &part.inventory)?;
+        part.notes.extend(self.evidence.notes.iter().cloned());
         if let Some(e) = &self.db_error {
             part.notes.push(db_note(e));
         }
-        self.project = part.project;
-        self.inventory = part.inventory;
-        self.store = part.store;
-        self.index = part.index;
-        self.evidence = part.evidence;
-        self.notes = part.notes;
-        Ok(())
+        Ok(LockfileState(self.swap(part), evidence))
+    }
+
+    /// Puts back what [`Self::reread`] replaced (the lockfile was restored to match it).
+    pub fn restore(&mut self, previous: LockfileState) {
+        self.swap(previous.0);
+        (self.evidence.accepted, self.evidence.notes) = previous.1;
+    }
+
+    fn swap(&mut self, part: LockfilePart) -> LockfilePart {
+        LockfilePart {
+            project: std::mem::replace(&mut self.project, part.project),
+            inventory: std::mem::replace(&mut self.inventory, part.inventory),
+            store: std::mem::replace(&mut self.store, part.store),
+            index: std::mem::replace(&mut self.index, part.index),
+            notes: std::mem::replace(&mut self.notes, part.notes),
+        }
     }
 
     /// Every published version of each registry crate in the lockfile, by name, from the index
@@ -190,6 +209,34 @@ struct ProjectPart {
 
 impl ProjectPart {
     fn read(settings: &Settings) -> Result<Self, CliError> {
+        let mut part = LockfilePart::read(settings)?;
+        let evidence = load_evidence(&part.project, &part.inventory)?;
+        part.notes.extend(evidence.notes.iter().cloned());
+        Ok(ProjectPart {
+            project: part.project,
+            inventory: part.inventory,
+            store: part.store,
+            index: part.index,
+            evidence,
+            notes: part.notes,
+        })
+    }
+}
+
+/// What a lockfile's state was before [`GateContext::reread`].
+pub struct LockfileState(LockfilePart, (Vec<Evidence>, Vec<String>));
+
+/// What changes with the lockfile: the project and its inventory, and the index entries.
+struct LockfilePart {
+    project: Project,
+    inventory: Inventory,
+    store: CrateStore,
+    index: IndexReport,
+    notes: Vec<String>,
+}
+
+impl LockfilePart {
+    fn read(settings: &Settings) -> Result<Self, CliError> {
         let mut project = Project::open(settings, InventoryNeed::Required { targets: true })?;
         let inventory = project.take_inventory()?;
         let mut notes = Vec::new();
@@ -223,14 +270,11 @@ impl ProjectPart {
                 "{package}: yanked status and index checksum not checked: {why}"
             ));
         }
-        let mut evidence = load_evidence(&project, &inventory)?;
-        notes.append(&mut evidence.notes);
-        Ok(ProjectPart {
+        Ok(LockfilePart {
             project,
             inventory,
             store,
             index,
-            evidence,
             notes,
         })
     }

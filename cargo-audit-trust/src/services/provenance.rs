@@ -7,9 +7,10 @@ use audit_trust_core::progress::Progress;
 use audit_trust_core::provenance::previous::previous_claim;
 use audit_trust_core::provenance::signed_off::signed_off_repository;
 use audit_trust_core::provenance::{
-    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, UrlRewrites,
-    check_provenance, claimed_repository,
+    FetchLimits, GitCache, ProvenanceInput, ProvenanceReport, RepositoryChoice, check_provenance,
+    claimed_repository,
 };
+use audit_trust_core::signoff::ProjectRecords;
 use audit_trust_core::tarball::{CrateArchive, Limits};
 
 use super::crate_source::CrateSource;
@@ -42,7 +43,6 @@ pub fn provenance_report(
     } = *published;
     let project = source.project();
     let settings = &project.settings;
-    let audit_file = &project.audit_file;
     let parsed = validate_version(version).map_err(|e| CliError::Usage(e.to_string()))?;
     let (mut choice, mut lookup_warnings) = trusted_repositories(project, name, &parsed, pinned)?;
     // The previous version's claim matters only when the claim is what would be used.
@@ -65,7 +65,7 @@ pub fn provenance_report(
         FetchLimits::default(),
         settings.offline,
     );
-    let rewrites = UrlRewrites::new(audit_file.url_rewrite.clone());
+    let rewrites = super::url_rewrites(project)?;
     let input = ProvenanceInput {
         name,
         version,
@@ -95,14 +95,39 @@ pub fn trusted_repositories(
             return Ok::<_, CliError>(None);
         }
         let records = verified_records(project, true)?;
-        if !records.rejected.is_empty() {
-            warnings.push(format!(
-                "{} sign-off record(s) failed verification and were not used to choose the \
-                 repository",
-                records.rejected.len()
-            ));
-        }
+        warnings.extend(rejected_warning(&records));
         Ok(signed_off_repository(&records, name, version))
     })?;
     Ok((choice, warnings))
+}
+
+/// [`trusted_repositories`] with the records already read (a pass over many packages reads
+/// them once): `[sources]` in Cargo.audit, else the signed-off repository in `records`.
+pub fn trusted_repositories_in(
+    project: &Project,
+    records: Option<&ProjectRecords>,
+    name: &str,
+    version: &semver::Version,
+) -> RepositoryChoice {
+    let pinned = project.audit_file.sources.get(name).cloned();
+    RepositoryChoice::pinned_else_signed_off(pinned, || {
+        Ok::<_, std::convert::Infallible>(
+            records.and_then(|r| signed_off_repository(r, name, version)),
+        )
+    })
+    .unwrap_or_else(|never| match never {})
+}
+
+/// The warning for records that failed verification, if any did.
+pub fn rejected_warning(records: &ProjectRecords) -> Option<String> {
+    (!records.rejected.is_empty()).then(|| {
+        format!(
+            "{} failed verification and were not used to choose the repository",
+            crate::output::plural(
+                records.rejected.len() as u64,
+                "sign-off record",
+                "sign-off records"
+            )
+        )
+    })
 }

@@ -28,8 +28,12 @@ pub struct PublishOutcome {
 impl PublishOutcome {
     pub fn summary(&self) -> String {
         format!(
-            "Published {} record(s) of auditor `{}` to {} ({} already there); its head there is #{}",
-            self.published, self.auditor, self.registry, self.already_there, self.head_sequence
+            "Published {} of auditor `{}` to {} ({} already there); its head there is #{}",
+            crate::output::plural(self.published as u64, "record", "records"),
+            self.auditor,
+            self.registry,
+            self.already_there,
+            self.head_sequence
         )
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use audit_trust_core::inventory::{CRATES_IO_SOURCE_ID, SourceKind};
 use audit_trust_core::lockfile::LockedPackage;
 use audit_trust_core::names::{validate_crate_name, validate_version};
-use audit_trust_core::provenance::{FetchLimits, GitCache, UrlRewrites};
+use audit_trust_core::provenance::{FetchLimits, GitCache};
 use audit_trust_core::signoff::{
     Criterion, Record, SignedRecord, SourceEvidence, SourceMatchesRequest, Statement, Subject,
     VerifiedCrate, source_matches_evidence, verified_crate,
@@ -313,7 +313,7 @@ fn source_evidence(
         FetchLimits::default(),
         settings.offline,
     );
-    let rewrites = UrlRewrites::new(project.audit_file.url_rewrite.clone());
+    let rewrites = super::url_rewrites(project)?;
     let progress = settings.progress();
     Ok(source_matches_evidence(&SourceMatchesRequest {
         krate,

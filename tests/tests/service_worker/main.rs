@@ -420,3 +420,79 @@ fn watch_sends_the_lockfiles_crates_io_packages_with_the_token_from_the_environm
     assert_eq!(names, ["popular"], "{listed}");
     assert_eq!(listed["crates"][0]["added_by"], "tests");
 }
+
+#[test]
+fn watching_a_lockfile_audits_its_versions_now_even_those_filed_as_baseline() {
+    let w = world();
+    release(&w.repo, &w.reg, "0.9.0");
+    release(&w.repo, &w.reg, "1.0.0");
+    let server = Server::start(&w.config);
+    let token = support::admin_token(&w.config.db);
+    server.watch(&token, "popular", GENUINE);
+    // The first poll audits the newest version and files 0.9.0 as known, never audited.
+    server.wait_verification("popular", "1.0.0");
+    let job_state = |version: &str| {
+        let (_, jobs) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
+        jobs["jobs"]
+            .as_array()
+            .and_then(|j| j.iter().find(|j| j["version"] == version))
+            .map(|j| j["state"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(job_state("0.9.0").as_deref(), Some("baseline"));
+
+    // A project locks the older 0.9.0: watching its lockfile audits that version now.
+    let ws = audit_trust_e2e::Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\npopular = \"=0.9.0\"\n",
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    ws.generate_lockfile(&w.reg);
+    let lockfile = ws.lockfile_path();
+    let out = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"))
+        .env("AUDIT_REGISTRY_TOKEN", &token)
+        .args([
+            "watch",
+            "--registry",
+            &server.url,
+            "--format",
+            "json",
+            "--lockfile",
+        ])
+        .arg(&lockfile)
+        .output()
+        .expect("run cargo-audit-trust watch");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(answer["backfill_sent"], 1, "{answer}");
+    assert_eq!(answer["backfill_requested"], 1, "{answer}");
+    assert_eq!(answer["already_watched"], 1, "{answer}");
+
+    let old = server.wait_verification("popular", "0.9.0");
+    assert_eq!(old["verdict"], "matches", "{old}");
+    assert_eq!(old["signed"], true, "{old}");
+    assert_eq!(verified_signoffs(&server, &w.public_key, "0.9.0").len(), 1);
+    // The pin was kept (a bare name with versions does not remove it).
+    let (_, listed) = server.get("/v1/watch", None);
+    assert_eq!(listed["crates"][0]["repository"], GENUINE, "{listed}");
+    wait_for("the backfilled job to be done", || {
+        (job_state("0.9.0").as_deref() == Some("done")).then_some(())
+    });
+    // Asking again changes nothing: the version was audited.
+    let (status, body) = server.post(
+        "/v1/admin/watch",
+        &token,
+        &serde_json::json!({ "crates": [{ "name": "popular", "versions": ["0.9.0"] }] }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.post(
+        "/v1/admin/watch",
+        &token,
+        &serde_json::json!({ "crates": [{ "name": "popular", "versions": ["not-semver"] }] }),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad-version", "{body}");
+}

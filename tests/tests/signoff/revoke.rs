@@ -95,7 +95,7 @@ fn revoke_withdraws_and_refresh_head_renews() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("head #4 of") && text.contains("covers 3 record(s)"),
+        text.contains("head #4 of") && text.contains("covers 3 records"),
         "{text}"
     );
     assert_eq!(query_later()["records"].as_array().map(Vec::len), Some(1));

@@ -86,10 +86,7 @@ fn sign_then_query_round_trip() {
 
     // Human output escapes what could drive a terminal.
     let human = w.ok(&["query", "leafy"]);
-    assert!(
-        human.starts_with("leafy: 2 sign-off(s), 1 flag(s)"),
-        "{human}"
-    );
+    assert!(human.starts_with("leafy: 2 sign-offs, 1 flag"), "{human}");
     assert!(
         human.contains("notes: line one\\nline two \\u{1b}[31mred\\u{202e}"),
         "{human}"

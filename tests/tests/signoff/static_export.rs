@@ -219,7 +219,7 @@ fn a_static_export_is_read_verified_without_the_registry() {
     assert!(
         q["notes"]
             .to_string()
-            .contains("using its records as mirrored 0 hour(s) ago"),
+            .contains("using its records as mirrored 0 hours ago"),
         "{q}"
     );
     // Only because the policy opted in: by default a source that cannot be synced fails

@@ -50,9 +50,9 @@ impl LocalStore {
             // what is left would bless the deletion.
             if (ids.len() as u64) < previous.count {
                 return Err(self.error(&format!(
-                    "the store holds {} record(s) of {public}, but its head #{} covers {}: records \
+                    "the store holds {} of {public}, but its head #{} covers {}: records \
                      were removed; restore them (for example from git) before signing more",
-                    ids.len(),
+                    crate::words::plural(ids.len() as u64, "record", "records"),
                     previous.sequence,
                     previous.count
                 )));

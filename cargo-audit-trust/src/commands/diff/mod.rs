@@ -35,6 +35,7 @@ pub fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode, CliError> {
                 repository: args.repo.as_deref().map(repository_argument).transpose()?,
                 crate_file: args.crate_file.as_deref(),
                 stat: args.stat,
+                pager: !args.no_pager,
             },
         ),
         [old, new] => {
@@ -48,7 +49,7 @@ pub fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode, CliError> {
             for v in [old, new] {
                 validate_version(v).map_err(|e| CliError::Usage(e.to_string()))?;
             }
-            versions::run(settings, &name, old, new, args.stat)
+            versions::run(settings, &name, old, new, args.stat, !args.no_pager)
         }
         _ => Err(CliError::Usage(
             "give two versions to compare (`diff NAME OLD NEW`), or one (`diff NAME VERSION`, \

@@ -10,7 +10,9 @@ use audit_trust_core::provenance::crate_file::version_in_crate_file;
 use super::exit_code;
 use crate::error::CliError;
 use crate::output::diff::render_provenance;
-use crate::output::{write_json, write_stdout};
+use crate::output::diff_colour::colour_diff;
+use crate::output::pager::write_paged;
+use crate::output::write_json;
 use crate::services::crate_source::{CrateSource, read_archive, read_crate_file};
 use crate::services::provenance::{Published, provenance_report};
 use crate::settings::{OutputFormat, Settings};
@@ -25,6 +27,8 @@ pub struct ProvenanceRequest<'a> {
     pub crate_file: Option<&'a Path>,
     /// `--stat`.
     pub stat: bool,
+    /// Not `--no-pager`.
+    pub pager: bool,
 }
 
 pub fn run(settings: &Settings, request: &ProvenanceRequest<'_>) -> Result<ExitCode, CliError> {
@@ -77,13 +81,13 @@ pub fn run(settings: &Settings, request: &ProvenanceRequest<'_>) -> Result<ExitC
 
     match settings.format {
         OutputFormat::Json => write_json(&report)?,
-        OutputFormat::Human => write_stdout(&render_provenance(
-            &report,
-            &archive,
-            stat,
-            settings.quiet,
-            &settings.palette,
-        ))?,
+        OutputFormat::Human => write_paged(
+            &colour_diff(
+                &render_provenance(&report, &archive, stat, settings.quiet, &settings.palette),
+                &settings.palette,
+            ),
+            request.pager,
+        )?,
     }
     Ok(exit_code(report.verdict == Verdict::Matches))
 }

@@ -7,7 +7,9 @@ use audit_trust_core::provenance::diff_versions;
 use super::exit_code;
 use crate::error::CliError;
 use crate::output::diff::render_versions;
-use crate::output::{write_json, write_stdout};
+use crate::output::diff_colour::colour_diff;
+use crate::output::pager::write_paged;
+use crate::output::write_json;
 use crate::services::crate_source::CrateSource;
 use crate::settings::{OutputFormat, Settings};
 
@@ -17,6 +19,7 @@ pub fn run(
     old: &str,
     new: &str,
     stat: bool,
+    pager: bool,
 ) -> Result<ExitCode, CliError> {
     let source = CrateSource::open(settings, false)?;
     let (_, old_archive) = source.read(&source.package(name, old)?)?;
@@ -24,13 +27,13 @@ pub fn run(
     let diff = diff_versions(name, old, &old_archive, new, &new_archive);
     match settings.format {
         OutputFormat::Json => write_json(&diff)?,
-        OutputFormat::Human => write_stdout(&render_versions(
-            &diff,
-            &old_archive,
-            &new_archive,
-            stat,
-            &settings.palette,
-        ))?,
+        OutputFormat::Human => write_paged(
+            &colour_diff(
+                &render_versions(&diff, &old_archive, &new_archive, stat, &settings.palette),
+                &settings.palette,
+            ),
+            pager,
+        )?,
     }
     Ok(exit_code(diff.is_empty()))
 }

@@ -327,11 +327,15 @@ fn on_done(app: &mut App, outcome: Outcome) -> Option<Request> {
         }
         Outcome::Code(Ok(code)) => {
             app.message = Some(format!(
-                "{} {}: {} files, {} lines (n/p: next unread file)",
+                "{} {}: {}, {} (n/p: next unread file)",
                 code.name,
                 code.version,
-                code.files.len(),
-                crate::output::thousands(u64::try_from(code.total_lines()).unwrap_or(u64::MAX))
+                crate::output::plural(code.files.len() as u64, "file", "files"),
+                crate::output::plural(
+                    u64::try_from(code.total_lines()).unwrap_or(u64::MAX),
+                    "line",
+                    "lines"
+                )
             ));
             app.screen = Screen::Code(Box::new(CodeView::new(code)));
             app.note_reading();

@@ -11,7 +11,6 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::app::App;
 use super::code_view::{CodeLine, CodeView, Reading};
 use super::highlight::{LEGEND, Risk};
-use crate::output::thousands;
 
 pub fn draw_code(app: &App, view: &CodeView, frame: &mut Frame<'_>, area: Rect) {
     let list_width = (area.width / 3).clamp(16, 30).min(area.width);
@@ -112,9 +111,10 @@ fn header(view: &CodeView) -> Line<'static> {
     let marked = view
         .shown()
         .map_or(0, |s| s.lines.iter().filter(|l| l.risk.is_some()).count());
-    let mut text = format!(
-        "{} lines",
-        thousands(u64::try_from(file.lines).unwrap_or(u64::MAX))
+    let mut text = crate::output::plural(
+        u64::try_from(file.lines).unwrap_or(u64::MAX),
+        "line",
+        "lines",
     );
     if let (Some(base), Some(change)) = (&view.code.base, file.changed) {
         let what = if change == "new" { "new" } else { "changed" };

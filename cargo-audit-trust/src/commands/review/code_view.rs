@@ -257,12 +257,15 @@ impl Reading {
     pub fn summary(&self) -> String {
         let lines: usize = self.seen.values().sum();
         let n = |v: usize| thousands(u64::try_from(v).unwrap_or(u64::MAX));
+        let of = |v: usize, one: &str, many: &str| {
+            crate::output::plural(u64::try_from(v).unwrap_or(u64::MAX), one, many)
+        };
         format!(
-            "read {} of {} files, {} of {} lines",
+            "read {} of {}, {} of {}",
             n(self.seen.len()),
-            n(self.files),
+            of(self.files, "file", "files"),
             n(lines),
-            n(self.lines)
+            of(self.lines, "line", "lines")
         )
     }
 }

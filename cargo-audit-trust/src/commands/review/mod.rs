@@ -20,7 +20,8 @@ pub mod worker;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use audit_trust_core::gate::evaluate;
+use audit_trust_core::gate::next_step::next_step;
+use audit_trust_core::gate::{Status, evaluate};
 
 use crate::cli::ReviewArgs;
 use crate::error::CliError;
@@ -70,7 +71,22 @@ pub fn load_queue(
 ) -> Result<app::QueueLoaded, CliError> {
     // `settings` are silent here, so gathering draws no progress bars over the UI.
     let context = GateContext::gather(settings, advisory_db)?;
-    let report = evaluate(&context.input());
+    let input = context.input();
+    let mut report = evaluate(&input);
+    // A package admitted only by an exemption waits for a review too: its step is the one
+    // `suggest` lists, from the same function as `check`'s.
+    for v in report
+        .packages
+        .iter_mut()
+        .filter(|v| v.status == Status::Exempted && v.next_step.is_none())
+    {
+        let id = context
+            .inventory
+            .packages
+            .iter()
+            .position(|p| p.name == v.name && p.version == v.version);
+        v.next_step = id.and_then(|id| next_step(&input, id, Status::Exempted));
+    }
     // The amount of code is what a reviewer plans by; without it the queue still works.
     let mut run_notes = report.notes.clone();
     let classified = match analyze_inventory(&context.project, &context.inventory, None) {

@@ -120,7 +120,7 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                     .map(describe_classification)
                     .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
                 reasons: v.reasons.iter().map(|r| escape::cell(&r.message)).collect(),
-                next_step: v.next_step.as_deref().map(escape::cell),
+                next_step: v.next_step.as_ref().map(|s| escape::cell(&s.text)),
                 auditors: input
                     .audit_file
                     .auditors
@@ -212,7 +212,12 @@ fn signoffs_of(evidence: &[Evidence], name: &str, version: &semver::Version) -> 
                     format!("{}{delta}", criteria.join(", "))
                 }
             };
-            escape::cell(&format!("{}: {what}", e.auditor))
+            // Imported evidence says what it is: unsigned, from a set trusted by URL and pin.
+            let who = match &e.imported {
+                Some(set) => format!("{set} (evidence: imported)"),
+                None => e.auditor.clone(),
+            };
+            escape::cell(&format!("{who}: {what}"))
         })
         .collect()
 }
@@ -228,4 +233,40 @@ fn newest_audited_below(
         .map(|e| &e.version)
         .max()
         .map(ToString::to_string)
+}
+
+#[cfg(test)]
+mod evidence_label_tests {
+    use audit_trust_core::gate::{Evidence, EvidenceSubject};
+    use audit_trust_core::signoff::Criterion;
+
+    #[test]
+    fn imported_evidence_is_labelled_in_the_panel() {
+        let signed = Evidence {
+            auditor: "team".into(),
+            name: "leafy".into(),
+            version: semver::Version::new(1, 0, 1),
+            subject: EvidenceSubject::Crate {
+                checksum: "ab".repeat(32),
+            },
+            criteria: vec![Criterion::Reviewed],
+            delta_from: None,
+            flag: None,
+            record_id: "r".into(),
+            imported: None,
+        };
+        let imported = Evidence {
+            auditor: "mozilla".into(),
+            imported: Some("mozilla".into()),
+            flag: Some("bad \u{1b}[2J".into()),
+            ..signed.clone()
+        };
+        let shown =
+            super::signoffs_of(&[signed, imported], "leafy", &semver::Version::new(1, 0, 1));
+        assert_eq!(shown[0], "team: reviewed");
+        assert_eq!(
+            shown[1],
+            "mozilla (evidence: imported): FLAGGED: bad \\u{1b}[2J"
+        );
+    }
 }

@@ -189,8 +189,8 @@ fn load_diff(
             let diff = diff_versions(name, base, &old, version, &archive);
             let t = &diff.totals;
             let title = escape::cell(&format!(
-                "{name} {base} -> {version}: {} files changed, +{} -{}",
-                diff.files.len(),
+                "{name} {base} -> {version}: {} changed, +{} -{}",
+                crate::output::plural(diff.files.len() as u64, "file", "files"),
                 t.lines_added,
                 t.lines_removed
             ));

@@ -111,8 +111,9 @@ fn apply_moves(
                 .push(MoveResult::of(step, format!("cargo refused: {why}")));
             continue;
         }
-        // The lockfile changed: read everything again, as `check` would in CI.
-        context.reread(settings)?;
+        // The lockfile changed: read it and its inventory again and judge it as `check` would
+        // in CI (the auditors' records and the advisories do not change with it).
+        let previous = context.reread(settings)?;
         let after = evaluate(&context.input());
         let blocked_after = blocked_set(&after);
         match judge_move(&blocked_before, &blocked_after) {
@@ -131,7 +132,7 @@ fn apply_moves(
             }
             MoveJudgement::Undo { added } => {
                 restore(lockfile, &before)?;
-                context.reread(settings)?;
+                context.restore(previous);
                 let reason = format!("would bring in blocked {}", added.join(", "));
                 outcome.undone.push(MoveResult {
                     added,

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use audit_trust_core::fetch::index::IndexVersion;
 use audit_trust_core::gate::update_plan::{PlanInput, UpdatePlan, plan_updates};
-use audit_trust_core::gate::{GateReport, evaluate};
+use audit_trust_core::gate::{GateReport, Status, evaluate};
 use audit_trust_core::inventory::PackageId;
 
 use crate::cli::UpdateArgs;
@@ -80,11 +80,11 @@ fn make_plan(
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.inventory;
-    let blocked: HashSet<PackageId> = report
+    let blocked: HashMap<PackageId, Status> = report
         .packages
         .iter()
         .filter(|v| v.blocked)
-        .map(|v| v.id)
+        .map(|v| (v.id, v.status))
         .collect();
     // Micro packages stay put; which ones are micro comes from the classification (cached).
     let classified = analyze_inventory(&context.project, inventory, None)?;

@@ -8,7 +8,7 @@ use audit_trust_core::gate::{Severity, Verdict};
 use super::apply::{MoveResult, Outcome};
 use crate::error::CliError;
 use crate::output::escape;
-use crate::output::{write_json, write_stdout};
+use crate::output::{plural, write_json, write_stdout};
 use crate::settings::{OutputFormat, Settings};
 
 #[derive(Serialize)]
@@ -45,7 +45,10 @@ pub fn plan(
                 "nothing to update: no package has a newer version its auditors signed off\n"
                     .to_owned()
             } else {
-                format!("update plan: {moves} to move (dry run: nothing changed)\n")
+                format!(
+                    "update plan: {} to move (dry run: nothing changed)\n",
+                    count(moves, "package")
+                )
             };
             out.push_str(&steps_text(&plan.steps));
             if !settings.quiet {
@@ -92,7 +95,7 @@ pub fn outcome(
                 out.push_str(&format!(
                     "updated {}; {} undone, {} impossible\n",
                     count(outcome.kept.len(), "package"),
-                    count(outcome.undone.len(), "move"),
+                    outcome.undone.len(),
                     outcome.impossible.len()
                 ));
             }
@@ -149,11 +152,7 @@ fn verdict_text(v: &Verdict) -> String {
 }
 
 fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    plural(n as u64, noun, &format!("{noun}s"))
 }
 
 fn steps_text(steps: &[PlannedStep]) -> String {
@@ -165,15 +164,22 @@ fn steps_text(steps: &[PlannedStep]) -> String {
                 escape::line(&s.name),
                 escape::line(&s.from),
                 escape::line(to),
-                s.auditors.join(", "),
-                s.why
+                escape::line(&s.auditors.join(", ")),
+                escape::line(&s.why)
             )),
-            None => out.push_str(&format!(
-                "  {} {} stays: {}\n",
-                escape::line(&s.name),
-                escape::line(&s.from),
-                s.why
-            )),
+            None => {
+                out.push_str(&format!(
+                    "  {} {} stays: {}\n",
+                    escape::line(&s.name),
+                    escape::line(&s.from),
+                    escape::line(&s.why)
+                ));
+                // The step's command, unless its text already says it (a review's does).
+                let command = s.next.as_ref().and_then(|n| n.command.as_ref());
+                if let Some(command) = command.filter(|c| !s.why.contains(c.as_str())) {
+                    out.push_str(&format!("      next: {}\n", escape::line(command)));
+                }
+            }
         }
     }
     out

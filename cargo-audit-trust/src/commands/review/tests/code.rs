@@ -155,11 +155,11 @@ fn long_files_scroll_and_the_count_follows_what_was_shown() {
     };
     assert_eq!(
         count(&app),
-        [format!("read 1 of 1 files, {page} of 100 lines")]
+        [format!("read 1 of 1 file, {page} of 100 lines")]
     );
     press(&mut app, "G");
     assert!(screen(&app, 80, 24).contains("100   fn f100() {}"));
-    assert_eq!(count(&app), ["read 1 of 1 files, 100 of 100 lines"]);
+    assert_eq!(count(&app), ["read 1 of 1 file, 100 of 100 lines"]);
 }
 
 #[test]
