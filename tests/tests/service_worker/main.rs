@@ -448,7 +448,7 @@ fn watching_a_lockfile_audits_its_versions_now_even_those_filed_as_baseline() {
     );
     ws.generate_lockfile(&w.reg);
     let lockfile = ws.lockfile_path();
-    let out = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"))
+    let out = audit_trust_e2e::cli_command(w.reg.cargo_home())
         .env("AUDIT_REGISTRY_TOKEN", &token)
         .args([
             "watch",
