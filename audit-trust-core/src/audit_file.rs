@@ -14,6 +14,7 @@ mod import;
 mod policy;
 pub mod prune;
 pub mod renew;
+mod risk;
 pub mod starter;
 mod user_config;
 
@@ -22,6 +23,7 @@ use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use import::{Import, ImportFormat, ImportSource};
 pub use policy::{Action, Policy};
+pub use risk::{RiskAction, RiskException, RiskPolicy, parse_age};
 pub use user_config::UserConfig;
 
 use std::collections::BTreeMap;
@@ -69,6 +71,9 @@ pub struct AuditFile {
     pub allowed_sources: AllowedSources,
     #[serde(default)]
     pub advisories: AdvisoriesConfig,
+    /// What the gate does with risk signals (see `docs/risk.md`).
+    #[serde(default)]
+    pub risk: RiskPolicy,
 }
 
 impl AuditFile {
@@ -162,6 +167,13 @@ impl AuditFile {
         file.policy
             .validate()
             .map_err(|(key, message)| error(find_key(text, "policy", key), message))?;
+        file.risk.validate().map_err(|(at, message)| {
+            let offset = match at {
+                risk::Where::Offset(o) => Some(o),
+                risk::Where::Key(table, key) => find_key(text, table, &key),
+            };
+            error(offset, message)
+        })?;
         gate::check_criteria(&file.criteria)
             .map_err(|(name, message)| error(text.find(&format!("[criteria.{name}]")), message))?;
         for (criterion_list, key) in [
@@ -477,3 +489,5 @@ mod example_tests {
 
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod risk_tests;

@@ -24,6 +24,7 @@ pub mod parallel;
 pub mod progress;
 pub mod provenance;
 pub mod report;
+pub mod risk;
 pub mod signoff;
 pub mod source_url;
 pub mod tarball;

@@ -9,6 +9,7 @@ mod crate_file;
 pub mod doc_commands;
 pub mod fixture;
 mod freshness;
+mod git_daemon;
 mod git_repo;
 mod index_entry;
 mod registry;
@@ -24,6 +25,7 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 pub use crate_file::{build_crate, crate_files, tamper_crate};
+pub use git_daemon::GitDaemon;
 pub use git_repo::{GitRepo, PackagedCrate, git_command, package_crate};
 pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};

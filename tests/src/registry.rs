@@ -272,6 +272,16 @@ impl LocalRegistry {
 
     /// Sets `yanked` on a published version's index line (cargo then refuses to newly lock it).
     pub fn set_yanked(&self, name: &str, version: &str, yanked: bool) {
+        self.edit_index_line(name, version, |entry| entry["yanked"] = Value::Bool(yanked));
+    }
+
+    /// Sets the index line's `pubtime` (`2026-08-20T11:30:00Z`), as crates.io records when a
+    /// version was published.
+    pub fn set_pubtime(&self, name: &str, version: &str, pubtime: &str) {
+        self.edit_index_line(name, version, |entry| entry["pubtime"] = pubtime.into());
+    }
+
+    fn edit_index_line(&self, name: &str, version: &str, edit: impl Fn(&mut Value)) {
         let mut found = false;
         self.server.update(&Self::index_file_path(name), |file| {
             let text = String::from_utf8_lossy(file).into_owned();
@@ -279,7 +289,7 @@ impl LocalRegistry {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 let mut entry: Value = serde_json::from_str(line).expect("index line is JSON");
                 if entry["vers"] == version {
-                    entry["yanked"] = Value::Bool(yanked);
+                    edit(&mut entry);
                     found = true;
                 }
                 out.push_str(&format!("{entry}\n"));

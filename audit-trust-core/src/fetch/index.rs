@@ -11,6 +11,7 @@ use super::cargo_config::RegistryLocation;
 use crate::Error;
 use crate::http::HttpError;
 use crate::inventory::{Package, SourceKind};
+use crate::time::Timestamp;
 
 /// Index files of the largest crates are a few megabytes.
 const MAX_INDEX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -22,6 +23,9 @@ pub struct IndexVersion {
     /// SHA-256 of the `.crate` file, lowercase hex.
     pub checksum: String,
     pub yanked: bool,
+    /// When the registry published it (the index's `pubtime`); `None` when the entry has none
+    /// (older registries, and crates.io versions published before it recorded one).
+    pub pubtime: Option<Timestamp>,
 }
 
 impl CrateStore {
@@ -71,14 +75,14 @@ impl CrateStore {
             registry: index_url.clone(),
             message,
         };
-        // Our own copy of what we use of the entry (version, checksum, yanked — a few bytes a
+        // Our own copy of what we use of the entry (version, checksum, yanked, pubtime — a few bytes a
         // version instead of the registry's full JSON, so a warm run reads little), written
         // atomically: crates-index's cache files are written in place, and two runs at once
         // could read one half-written.
         let copy = self
             .options
             .cache_dir
-            .join("index-entries-v2")
+            .join("index-entries-v3")
             .join(&crate::fetch::sha256_hex(index_url.as_bytes())[..16])
             .join(name.to_ascii_lowercase());
         let fetched_at = std::fs::metadata(&copy).and_then(|m| m.modified()).ok();
@@ -117,12 +121,14 @@ impl CrateStore {
     }
 }
 
-/// `VERSION CHECKSUM YANKED` lines: what the cache keeps of an index entry.
+/// `VERSION CHECKSUM YANKED PUBTIME` lines (`-` for no pubtime): what the cache keeps of an
+/// index entry.
 fn to_compact(versions: &[IndexVersion]) -> String {
-    let mut text = String::with_capacity(versions.len() * 80);
+    let mut text = String::with_capacity(versions.len() * 100);
     for v in versions {
+        let pubtime = v.pubtime.map_or_else(|| "-".to_owned(), |t| t.to_string());
         text.push_str(&format!(
-            "{} {} {}\n",
+            "{} {} {} {pubtime}\n",
             v.version,
             v.checksum,
             u8::from(v.yanked)
@@ -146,10 +152,15 @@ fn parse_compact(text: &str) -> Vec<IndexVersion> {
                 "0" => false,
                 _ => return None,
             };
+            let pubtime = match fields.next()? {
+                "-" => None,
+                text => Some(Timestamp::parse(text)?),
+            };
             Some(IndexVersion {
                 version,
                 checksum: checksum.to_owned(),
                 yanked,
+                pubtime,
             })
         })
         .collect()
@@ -167,6 +178,8 @@ struct IndexLine<'a> {
     cksum: std::borrow::Cow<'a, str>,
     #[serde(default)]
     yanked: bool,
+    #[serde(default, borrow)]
+    pubtime: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Every valid version line of an index entry for `name`. The entry is the registry's word, but
@@ -191,9 +204,28 @@ fn parse_index_entry(bytes: &[u8], name: &str) -> Vec<IndexVersion> {
             version,
             checksum: parsed.cksum.into_owned(),
             yanked: parsed.yanked,
+            // A pubtime that does not parse is treated as absent: "not computed", never "old".
+            pubtime: parsed.pubtime.as_deref().and_then(parse_pubtime),
         });
     }
     out
+}
+
+/// The index's `pubtime`: RFC 3339 in UTC, as crates.io writes it (`2024-09-14T12:24:40Z`);
+/// fractional seconds, if a registry adds them, are dropped.
+fn parse_pubtime(text: &str) -> Option<Timestamp> {
+    match text.split_once('.') {
+        Some((seconds, fraction))
+            if fraction.len() > 1
+                && fraction.ends_with('Z')
+                && fraction[..fraction.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            Timestamp::parse(&format!("{seconds}Z"))
+        }
+        _ => Timestamp::parse(text),
+    }
 }
 
 /// A registry package for a version known from the index, so that [`CrateStore::ensure_all`]
@@ -220,19 +252,48 @@ pub fn package_of(name: &str, listed: &IndexVersion, source: &SourceKind) -> Pac
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_compact, parse_index_entry, to_compact};
+    use super::{parse_compact, parse_index_entry, parse_pubtime, to_compact};
+
+    #[test]
+    fn pubtimes_parse_as_utc_or_not_at_all() {
+        let t = |s: &str| parse_pubtime(s).map(|t| t.to_string());
+        assert_eq!(
+            t("2026-08-01T10:00:00Z").as_deref(),
+            Some("2026-08-01T10:00:00Z")
+        );
+        assert_eq!(
+            t("2026-08-01T10:00:00.123Z").as_deref(),
+            Some("2026-08-01T10:00:00Z")
+        );
+        for bad in [
+            "2026-08-01",
+            "2026-08-01T10:00:00+02:00",
+            "yesterday",
+            "2026-08-01T10:00:00.Z",
+            "",
+        ] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn the_compact_cache_round_trips_and_drops_bad_lines() {
         let sum = "b".repeat(64);
         let text = format!(
-            "{{\"name\":\"x\",\"vers\":\"0.1.0\",\"cksum\":\"{sum}\"}}\n{{\"name\":\"x\",\"vers\":\"0.2.0-rc.1\",\"cksum\":\"{sum}\",\"yanked\":true}}\n"
+            "{{\"name\":\"x\",\"vers\":\"0.1.0\",\"cksum\":\"{sum}\"}}\n{{\"name\":\"x\",\"vers\":\"0.2.0-rc.1\",\"cksum\":\"{sum}\",\"yanked\":true,\"pubtime\":\"2024-09-14T12:24:40Z\"}}\n"
         );
         let versions = parse_index_entry(text.as_bytes(), "x");
         assert_eq!(versions.len(), 2);
+        assert_eq!(versions[0].pubtime, None);
+        assert_eq!(
+            versions[1].pubtime.map(|t| t.to_string()).as_deref(),
+            Some("2024-09-14T12:24:40Z")
+        );
         let compact = to_compact(&versions);
         assert_eq!(parse_compact(&compact), versions);
-        let tampered = format!("{compact}../../x {sum} 0\n1.0.0 nothex 0\n1.0.0 {sum} maybe\n");
+        let tampered = format!(
+            "{compact}../../x {sum} 0 -\n1.0.0 nothex 0 -\n1.0.0 {sum} maybe -\n1.0.0 {sum} 0 yesterday\n1.0.0 {sum} 0\n"
+        );
         assert_eq!(parse_compact(&tampered), versions);
     }
 

@@ -47,10 +47,12 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
     if !flagged {
         check_sign_offs(input, p, &mut v);
     }
+    super::risk_check::check_risk(input, p, &mut v);
     if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
         v.status = worst;
         v.blocked = true;
         v.next_step = next_step(input, id, worst);
+        super::risk_check::adjust_next_step(input, p, worst, &mut v);
     } else if !matches!(v.status, Status::Audited | Status::Exempted) {
         // Only warnings (a policy set to "warn"): the package passes, named by its worst finding.
         v.status = worst_status(&v.reasons, Severity::Warn).unwrap_or(Status::Unaudited);

@@ -42,11 +42,13 @@ pub enum ReasonCode {
     ExemptionExpired,
     /// A matching advisory ignore expired.
     IgnoreExpired,
+    /// A risk signal `[risk]` denies or warns about (the signal's code is in the details).
+    Risk,
 }
 
 impl ReasonCode {
     /// Every code, in the order `docs/check.md` lists them.
-    pub const ALL: [ReasonCode; 15] = [
+    pub const ALL: [ReasonCode; 16] = [
         ReasonCode::Audited,
         ReasonCode::Exempted,
         ReasonCode::OtherPlatform,
@@ -62,6 +64,7 @@ impl ReasonCode {
         ReasonCode::SourceNotAllowed,
         ReasonCode::ExemptionExpired,
         ReasonCode::IgnoreExpired,
+        ReasonCode::Risk,
     ];
 
     /// The stable name used in JSON, SARIF rule ids and GitHub annotations.
@@ -82,6 +85,7 @@ impl ReasonCode {
             ReasonCode::SourceNotAllowed => "source-not-allowed",
             ReasonCode::ExemptionExpired => "exemption-expired",
             ReasonCode::IgnoreExpired => "ignore-expired",
+            ReasonCode::Risk => "risk",
         }
     }
 
@@ -120,6 +124,9 @@ impl ReasonCode {
             ReasonCode::IgnoreExpired => {
                 "An advisory ignore has expired (the advisory counts again)"
             }
+            ReasonCode::Risk => {
+                "A risk signal in what this version brings in (details name the signal, see docs/risk.md)"
+            }
         }
     }
 
@@ -140,6 +147,7 @@ impl ReasonCode {
             // lockfile names a file the registry never published.
             ReasonCode::ChecksumMismatch | ReasonCode::NotInIndex => Status::ChecksumMismatch,
             ReasonCode::SourceNotAllowed => Status::SourceNotAllowed,
+            ReasonCode::Risk => Status::Risk,
             ReasonCode::AdvisoryIgnored
             | ReasonCode::ExemptionExpired
             | ReasonCode::IgnoreExpired => return None,

@@ -17,6 +17,7 @@ fn index_checksum_and_yanked() {
         version: semver::Version::parse(version).expect("version"),
         checksum: sum(checksum),
         yanked,
+        pubtime: None,
     };
     index.insert(CRATES_IO_SOURCE_ID, "alpha", listed("1.1.0", 'f', false));
     index.insert(CRATES_IO_SOURCE_ID, "beta", listed("2.0.0", 'c', true));
@@ -45,12 +46,14 @@ fn index_checksum_and_yanked() {
         (beta.status, codes(beta)),
         (Status::Yanked, vec!["yanked", "audited"])
     );
-    assert!(
-        beta.next_step
-            .as_ref()
-            .map(|s| s.text.as_str())
-            .is_some_and(|s| s.contains("cargo update -p beta@2.0.0"))
-    );
+    // Never the lure: no `cargo update -p` to whatever is not yanked.
+    let step = beta
+        .next_step
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(step.contains("yanked = \"warn\""), "{step}");
+    assert!(!step.contains("cargo update -p"), "{step}");
     // alpha 1.0.0's crate is in the index (alpha's entry) but that version is not.
     let old = verdict(&report, "alpha", "1.0.0");
     assert!(codes(old).contains(&"not-in-index"), "{:?}", old.reasons);
@@ -83,6 +86,7 @@ fn sources_and_platforms() {
         &[],
         Extras {
             on_targets: Some(&on),
+            risk: None,
             ..Extras::default()
         },
     );
@@ -181,6 +185,7 @@ fn advisories_ignores_and_informational() {
             advisories: Some(&db),
             index: None,
             on_targets: None,
+            risk: None,
             notes: Vec::new(),
         })
     };
@@ -256,6 +261,7 @@ fn an_allow_yanked_exemption_waives_a_yank_until_it_expires() {
             version: semver::Version::parse("2.0.0").expect("version"),
             checksum: sum('c'),
             yanked: true,
+            pubtime: None,
         },
     );
     let evidence = [signoff("team", "beta", "2.0.0", 'c', &["reviewed"])];

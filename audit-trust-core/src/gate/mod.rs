@@ -17,6 +17,9 @@ mod next_step_tests;
 #[cfg(test)]
 mod plan_tests;
 pub mod report;
+mod risk_check;
+#[cfg(test)]
+mod risk_tests;
 pub mod suggest;
 #[cfg(test)]
 mod tests;
@@ -28,6 +31,7 @@ use crate::advisories::AdvisoryDatabase;
 use crate::audit_file::AuditFile;
 use crate::fetch::index_report::IndexReport;
 use crate::inventory::{CRATES_IO_SOURCE_ID, Inventory, PackageId, SourceKind};
+use crate::risk::RiskReport;
 use crate::source_url::{SourceLocation, SourceUrlError};
 use crate::time::Date;
 
@@ -56,6 +60,9 @@ pub struct GateInput<'a> {
     /// Packages used on the policy's target platforms; `None` when unknown (lockfile mode or
     /// no `targets`), in which case every package counts.
     pub on_targets: Option<&'a HashSet<PackageId>>,
+    /// Risk signals of the packages that are not signed off for their exact version; `None`:
+    /// not computed this run (the caller says why in `notes`).
+    pub risk: Option<&'a RiskReport>,
     /// Extra notes from the caller (what it could not check).
     pub notes: Vec<String>,
 }

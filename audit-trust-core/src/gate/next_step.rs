@@ -126,6 +126,12 @@ pub fn next_step(input: &GateInput<'_>, id: PackageId, status: Status) -> Option
             format!("add an `[[auditor]]` whose `covers` matches `{}`", p.name),
         ),
         Status::Unaudited | Status::Exempted => unaudited(input, p, status),
+        // A denied risk signal: read this version before anything else (docs/risk.md).
+        Status::Risk => {
+            let versions = published(input, p);
+            let base = delta_base(input, p, &versions, &p.version);
+            review(input, p, StepKind::Review, &p.version, base)
+        }
         Status::FirstParty | Status::Audited | Status::OtherPlatform => return None,
     })
 }
@@ -472,10 +478,12 @@ fn no_fix(input: &GateInput<'_>, p: &Package, status: Status, index_unread: bool
             "no newer version is free of findings: replace the dependency (flagged: see `cargo audit-trust query {}`)",
             p.name
         ),
-        _ => format!(
-            "no newer version is free of findings: replace the dependency, or run `cargo update -p {}` to another version",
-            p.spec()
-        ),
+        // Yanked. Never `cargo update -p` to whatever is not yanked: yanking the good versions
+        // so that users move to a bad one is the lure of a hijack (see docs/risk.md).
+        _ => "no newer version is free of findings: keep this one while you find out why it was \
+              yanked (`[policy] yanked = \"warn\"`), or replace the dependency; `cargo audit-trust \
+              update` moves only to audited versions"
+            .to_owned(),
     };
     NextStep::plain(StepKind::NoFix, text)
 }

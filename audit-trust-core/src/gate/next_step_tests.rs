@@ -33,6 +33,7 @@ fn index(alpha: &[(&str, char)]) -> IndexReport {
         version: semver::Version::parse(version).expect("version"),
         checksum: sum(checksum),
         yanked: false,
+        pubtime: None,
     };
     for (v, c) in [("1.0.0", 'b'), ("1.1.0", 'a')].iter().chain(alpha) {
         index.insert(CRATES_IO_SOURCE_ID, "alpha", listed(v, *c));
@@ -72,6 +73,7 @@ impl World {
             advisories: Some(&self.db),
             index: Some(&self.index),
             on_targets: None,
+            risk: None,
             notes: Vec::new(),
         }
     }

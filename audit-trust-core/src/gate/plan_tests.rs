@@ -15,6 +15,7 @@ fn published(versions: &[(&str, char)]) -> Vec<IndexVersion> {
             version: semver::Version::parse(v).expect("version"),
             checksum: sum(*c),
             yanked: false,
+            pubtime: None,
         })
         .collect()
 }
@@ -32,6 +33,7 @@ fn plan(evidence: &[Evidence], alpha: &[(&str, char)]) -> update_plan::UpdatePla
         advisories: None,
         index: None,
         on_targets: None,
+        risk: None,
         notes: Vec::new(),
     };
     let mut versions = HashMap::new();

@@ -28,6 +28,8 @@ pub enum Status {
     Yanked,
     /// A RustSec advisory covers this version.
     Advisory,
+    /// A risk signal the policy denies (see `docs/risk.md`).
+    Risk,
     /// An auditor flagged this version.
     Flagged,
     /// From a registry or git repository the policy does not allow.
@@ -47,6 +49,7 @@ impl Status {
             Status::Unassigned => "unassigned",
             Status::Yanked => "yanked",
             Status::Advisory => "advisory",
+            Status::Risk => "risk",
             Status::Flagged => "flagged",
             Status::SourceNotAllowed => "source-not-allowed",
             Status::ChecksumMismatch => "checksum-mismatch",

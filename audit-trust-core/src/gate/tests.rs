@@ -113,6 +113,7 @@ pub(super) struct Extras<'a> {
     pub(super) index: Option<&'a IndexReport>,
     pub(super) on_targets: Option<&'a HashSet<PackageId>>,
     pub(super) rejected: &'a [RejectedEvidence],
+    pub(super) risk: Option<&'a crate::risk::RiskReport>,
 }
 
 pub(super) fn run(audit: &AuditFile, evidence: &[Evidence], extras: Extras<'_>) -> GateReport {
@@ -127,6 +128,7 @@ pub(super) fn run(audit: &AuditFile, evidence: &[Evidence], extras: Extras<'_>) 
         advisories: None,
         index: extras.index,
         on_targets: extras.on_targets,
+        risk: extras.risk,
         notes: Vec::new(),
     };
     evaluate(&input)
@@ -387,6 +389,7 @@ fn custom_criteria_dev_criteria_and_several_sign_offs() {
         advisories: None,
         index: None,
         on_targets: None,
+        risk: None,
         notes: Vec::new(),
     };
     assert_eq!(

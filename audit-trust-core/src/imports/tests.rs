@@ -258,6 +258,7 @@ fn gate(file: &AuditFile, packages: Vec<Package>) -> Vec<(String, Status, String
         advisories: None,
         index: None,
         on_targets: None,
+        risk: None,
         notes: Vec::new(),
     });
     report
@@ -552,6 +553,7 @@ fn delta_chains_cross_sets_as_cargo_vet_merges_them() {
             advisories: None,
             index: None,
             on_targets: None,
+            risk: None,
             notes: Vec::new(),
         })
         .packages[0]

@@ -1,12 +1,14 @@
 //! A cache of bare repositories, one per remote URL, under `<cache-dir>/git/`. Later runs fetch
-//! into the same repository instead of cloning again.
+//! into the same repository, so the cache grows by what each check needs and nothing more.
 //!
-//! Only `refs/heads/*` and `refs/tags/*` are fetched, never `refs/pull/*`, and the local refs are
+//! Fetches are targeted (see [`super::fetch_worker`]): first the ref that points at the wanted
+//! commit, one commit deep; deeper history only when the reachability rule needs it. Only
+//! `refs/heads/*` and `refs/tags/*` are fetched, never `refs/pull/*`, and the local refs are
 //! pruned to what the remote advertises, so the cache mirrors the remote's branches and tags.
-//! The default branch and the version's tags come first; everything else only when the commit
-//! is not found there. A fetch is bounded in time and in bytes received: it runs on a worker
+//! A fetch is bounded in time and in bytes received over all its rounds: it runs on a worker
 //! thread, and a fetch that exceeds either bound is abandoned (the worker's transfer callback
-//! stops it at the next packet) and reported as unreachable.
+//! stops it at the next packet) and reported as unreachable. Local repositories are not cached
+//! at all: they are read in place ([`super::local`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +62,8 @@ pub struct FetchedRepository {
     pub refs: RemoteRefs,
     /// Nothing was fetched (`--offline`): refs are as of the last fetch.
     pub offline: bool,
+    /// What was fetched, round by round, in words (`-v` and the JSON report show them).
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Debug for FetchedRepository {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for FetchedRepository {
             .field("path", &self.repo.path())
             .field("refs", &self.refs)
             .field("offline", &self.offline)
+            .field("notes", &self.notes)
             .finish()
     }
 }
@@ -123,6 +128,9 @@ impl GitCache {
         wanted: &Wanted,
         progress: &dyn Progress,
     ) -> Result<FetchedRepository, FetchError> {
+        if let Some(path) = super::local::local_path(url) {
+            return super::local::open_in_place(&path, url);
+        }
         let dir = self.repository_dir(url);
         if self.offline {
             return open_offline(&dir, url);
@@ -225,31 +233,12 @@ fn open_offline(dir: &Path, url: &str) -> Result<FetchedRepository, FetchError> 
             "--offline: {url} has never been fetched into the cache; run once without --offline"
         ))
     })?;
-    let mut advertised = Vec::new();
-    for glob in ["refs/heads/*", "refs/tags/*"] {
-        let references = repo
-            .references_glob(glob)
-            .map_err(|e| local_error(dir, e))?;
-        for reference in references.flatten() {
-            if let (Some(name), Some(oid)) = (reference.name(), reference.target()) {
-                advertised.push((name.to_owned(), oid));
-                if let Ok(commit) = reference.peel_to_commit()
-                    && commit.id() != oid
-                {
-                    advertised.push((format!("{name}^{{}}"), commit.id()));
-                }
-            }
-        }
-    }
-    let default = repo
-        .find_reference("HEAD")
-        .ok()
-        .and_then(|head| head.symbolic_target().map(str::to_owned));
-    let refs = RemoteRefs::from_advertisement(advertised, default);
+    let refs = super::local::listed_refs(&repo, false).map_err(|e| local_error(dir, e))?;
     Ok(FetchedRepository {
         repo,
         refs,
         offline: true,
+        notes: vec!["--offline: nothing fetched, the cache as last fetched".into()],
     })
 }
 

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod crate_file;
 mod fetch_worker;
 pub mod git_cache;
+mod local;
 pub mod manifest_check;
 pub mod manifest_deps;
 pub mod previous;
@@ -18,6 +19,7 @@ pub mod refs;
 mod remote_callbacks;
 pub mod report;
 pub mod repository;
+mod shallow;
 pub mod signed_off;
 pub mod signing;
 pub mod sweep;
@@ -104,7 +106,19 @@ pub fn check_provenance(
     if fetched_from != repository.url {
         report.fetched_from = Some(fetched_from.clone());
     }
+    verify_at(report, input, &fetched_from, cache, progress)
+}
 
+/// The check against the repository at `fetched_from`, once the URL has been chosen and passed
+/// the URL rules: fetch what the verdict needs, find the commit, compare the files.
+fn verify_at(
+    mut report: ProvenanceReport,
+    input: &ProvenanceInput<'_>,
+    fetched_from: &str,
+    cache: &GitCache,
+    progress: &dyn Progress,
+) -> Result<ProvenanceReport, Error> {
+    let repository_url = report.repository.clone().unwrap_or_default();
     let vcs = match input
         .archive
         .get(VCS_INFO_FILE)
@@ -123,13 +137,14 @@ pub fn check_provenance(
         commit: vcs.as_ref().and_then(|v| Oid::from_str(&v.sha1).ok()),
         tags: tags.clone(),
     };
-    let fetched = match cache.fetch(&fetched_from, &wanted, progress) {
+    let fetched = match cache.fetch(fetched_from, &wanted, progress) {
         Ok(fetched) => fetched,
         Err(FetchError::Unreachable(why)) => {
             return Ok(report.unverifiable(Unverifiable::RepositoryUnreachable(why)));
         }
         Err(FetchError::Cache(e)) => return Err(e),
     };
+    report.fetch = fetched.notes.clone();
     if fetched.offline {
         report
             .warnings
@@ -166,14 +181,17 @@ pub fn check_provenance(
         }
     };
     report.commit = Some(commit.to_string());
-    match find_commit(&fetched.repo, &fetched.refs, commit) {
+    let reachability = find_commit(&fetched.repo, &fetched.refs, commit);
+    if let Some(why) = unanswered(&fetched, &reachability, commit, fetched_from) {
+        return Ok(report.unverifiable(Unverifiable::RepositoryUnreachable(why)));
+    }
+    match reachability {
         Reachability::Reachable { reference } => report.reference = Some(reference),
         Reachability::NotFound { pull_ref } => {
             return Ok(
                 report.unverifiable(Unverifiable::CommitNotPublished(format!(
-                    "commit {} is not on any branch or tag of {}{}",
+                    "commit {} is not on any branch or tag of {repository_url}{}",
                     short(&commit.to_string()),
-                    repository.url,
                     pull_ref_hint(pull_ref)
                 ))),
             );
@@ -181,21 +199,27 @@ pub fn check_provenance(
         Reachability::NotOnBranchOrTag { pull_ref } => {
             return Ok(
                 report.unverifiable(Unverifiable::CommitNotPublished(format!(
-                    "commit {} exists but is not on any branch or tag of {}{}",
+                    "commit {} exists but is not on any branch or tag of {repository_url}{}",
                     short(&commit.to_string()),
-                    repository.url,
                     pull_ref_hint(pull_ref)
                 ))),
             );
         }
     }
 
-    let tree = CommitTree::new(&fetched.repo, commit).map_err(|e| {
-        Error::io(
-            fetched.repo.path(),
-            std::io::Error::other(e.message().to_owned()),
-        )
-    })?;
+    let tree = match CommitTree::new(&fetched.repo, commit) {
+        Ok(tree) => tree,
+        // The commit is here but its tree is not: a remote that sent an incomplete pack.
+        Err(e) => {
+            return Ok(
+                report.unverifiable(Unverifiable::RepositoryUnreachable(format!(
+                    "the files of commit {} cannot be read from {fetched_from}: {}",
+                    short(&commit.to_string()),
+                    e.message().trim()
+                ))),
+            );
+        }
+    };
     let Some(folder) = package_folder(&mut report, vcs.as_ref(), &tree, input.name) else {
         return Ok(report.unverifiable(Unverifiable::NoPackageFolder {
             package: input.name.to_owned(),
@@ -309,6 +333,58 @@ fn conclude(report: &mut ProvenanceReport) {
             }
         );
     }
+}
+
+/// Why a commit that was not found on a branch or tag may still be on one, if it may: the
+/// remote advertised a ref at it but did not send it, or the history read is cut short (a
+/// shallow cache read offline, a shallow local clone, a server that left the history shallow).
+/// `None` when the negative answer is final.
+fn unanswered(
+    fetched: &git_cache::FetchedRepository,
+    reachability: &Reachability,
+    commit: Oid,
+    url: &str,
+) -> Option<String> {
+    if matches!(reachability, Reachability::Reachable { .. }) {
+        return None;
+    }
+    let advertised = fetched
+        .refs
+        .in_search_order()
+        .into_iter()
+        .find(|r| r.target == commit);
+    if let Some(reference) = advertised
+        && fetched.repo.find_commit(commit).is_err()
+    {
+        return Some(format!(
+            "{url} advertises {} at commit {} but did not send that commit",
+            describe_ref(&reference.name),
+            short(&commit.to_string())
+        ));
+    }
+    let tips = fetched.refs.in_search_order().into_iter().map(|r| r.target);
+    if !shallow::history_is_cut(&fetched.repo, tips) {
+        return None;
+    }
+    Some(if fetched.offline {
+        format!(
+            "--offline: the cached history of {url} is incomplete (it was fetched shallow), so \
+             commit {} may be further back; run once without --offline",
+            short(&commit.to_string())
+        )
+    } else if local::local_path(url).is_some() {
+        format!(
+            "{url} is a shallow clone: commit {} may be further back than its history; use a \
+             full clone",
+            short(&commit.to_string())
+        )
+    } else {
+        format!(
+            "{url} sent an incomplete history (cut short or with missing commits) even when \
+             asked for all of it, so whether commit {} is on a branch or tag cannot be told",
+            short(&commit.to_string())
+        )
+    })
 }
 
 fn pull_ref_hint(pull_ref: Option<String>) -> String {

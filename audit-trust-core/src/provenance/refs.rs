@@ -96,6 +96,18 @@ impl RemoteRefs {
         out
     }
 
+    /// The same advertisement with only the branches and tags in `kept` (other refs and the
+    /// default branch stay): what one fetch round brought in.
+    pub fn restricted_to(&self, kept: &[&RemoteRef]) -> RemoteRefs {
+        let keep = |r: &&RemoteRef| kept.iter().any(|k| k.name == r.name);
+        RemoteRefs {
+            branches: self.branches.iter().filter(keep).cloned().collect(),
+            tags: self.tags.iter().filter(keep).cloned().collect(),
+            other: self.other.clone(),
+            default_branch: self.default_branch.clone(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.branches.len() + self.tags.len() + self.other.len()
     }
@@ -126,13 +138,14 @@ pub fn find_commit(repo: &Repository, refs: &RemoteRefs, commit: Oid) -> Reachab
         .find(|r| r.target == commit)
         .map(|r| r.name.clone());
     let candidates = refs.in_search_order();
+    // Checked first: a remote may advertise a ref at the commit and not send it.
+    if repo.find_commit(commit).is_err() {
+        return Reachability::NotFound { pull_ref };
+    }
     if let Some(exact) = candidates.iter().find(|r| r.target == commit) {
         return Reachability::Reachable {
             reference: exact.name.clone(),
         };
-    }
-    if repo.find_commit(commit).is_err() {
-        return Reachability::NotFound { pull_ref };
     }
     for candidate in candidates {
         // Tips that were not fetched (an earlier phase found the commit, or the tag names a tree)

@@ -29,6 +29,10 @@ pub struct CallbackState {
     /// Why the last transfer was stopped by us, to explain libgit2's "cancelled" error.
     stopped: RefCell<Option<String>>,
     last_reported: Cell<u64>,
+    /// Bytes received by the rounds that ended, and by the one under way: the byte limit holds
+    /// for the whole fetch, not for each round.
+    ended_rounds_bytes: Cell<u64>,
+    round_bytes: Cell<u64>,
 }
 
 impl CallbackState {
@@ -46,7 +50,22 @@ impl CallbackState {
             credential_attempts: Cell::new(0),
             stopped: RefCell::new(None),
             last_reported: Cell::new(u64::MAX),
+            ended_rounds_bytes: Cell::new(0),
+            round_bytes: Cell::new(0),
         }
+    }
+
+    /// Adds the round that just ended to the bytes received so far.
+    pub fn end_round(&self) {
+        let total = self.ended_rounds_bytes.get() + self.round_bytes.get();
+        self.ended_rounds_bytes.set(total);
+        self.round_bytes.set(0);
+        self.last_reported.set(u64::MAX);
+    }
+
+    /// Whether a bound (time, bytes) stopped a transfer.
+    pub fn was_stopped(&self) -> bool {
+        self.stopped.borrow().is_some()
     }
 
     pub fn callbacks(&self) -> RemoteCallbacks<'_> {
@@ -64,7 +83,10 @@ impl CallbackState {
     }
 
     /// False (which makes libgit2 abort the transfer) once a bound is exceeded.
-    fn keep_going(&self, received_bytes: u64) -> bool {
+    fn keep_going(&self, round_bytes: u64) -> bool {
+        self.round_bytes
+            .set(self.round_bytes.get().max(round_bytes));
+        let received_bytes = self.ended_rounds_bytes.get() + self.round_bytes.get();
         let reason = if self.cancel.load(Ordering::Relaxed) || Instant::now() > self.deadline {
             Some("the fetch took longer than the time limit".to_owned())
         } else if received_bytes > self.max_bytes {

@@ -195,6 +195,10 @@ pub struct ProvenanceReport {
     pub package_folder: Option<String>,
     pub package_folder_source: Option<FolderSource>,
     pub warnings: Vec<String>,
+    /// What was fetched to reach the verdict, round by round (`-v`): the ref one commit deep,
+    /// deeper history only when the commit is not at a tip.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fetch: Vec<String>,
     /// Every file of the tarball, sorted by path. Empty when the verdict was reached before any
     /// comparison (unverifiable).
     pub files: Vec<FileComparison>,
@@ -226,6 +230,7 @@ impl ProvenanceReport {
             package_folder: None,
             package_folder_source: None,
             warnings: Vec::new(),
+            fetch: Vec::new(),
             files: Vec::new(),
             only_in_repository: 0,
         }

@@ -41,7 +41,8 @@ pub fn run(
     args: &CheckArgs,
     format: CheckFormat,
 ) -> Result<ExitCode, CliError> {
-    let context = GateContext::gather(settings, args.advisory_db.as_deref())?;
+    let mut context = GateContext::gather(settings, args.advisory_db.as_deref())?;
+    crate::services::risk::compute(&mut context)?;
     let report = evaluate(&context.input());
     let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
     render(&context, format, &report, stale)?;

@@ -35,6 +35,8 @@ pub struct GateContext {
     pub now: Timestamp,
     /// What could not be checked, in plain words (the report shows them).
     pub notes: Vec<String>,
+    /// Risk signals, once `services::risk::compute` ran (only `check` asks for them).
+    pub risk: Option<audit_trust_core::risk::RiskReport>,
 }
 
 impl GateContext {
@@ -62,6 +64,7 @@ impl GateContext {
             evidence: part.evidence,
             now: settings.now,
             notes: part.notes,
+            risk: None,
         })
     }
 
@@ -140,6 +143,7 @@ impl GateContext {
             advisories: self.db.as_ref(),
             index: Some(&self.index),
             on_targets: self.inventory.on_targets.as_ref(),
+            risk: self.risk.as_ref(),
             notes: self.notes.clone(),
         }
     }

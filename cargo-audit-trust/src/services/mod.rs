@@ -11,6 +11,7 @@ pub mod imports;
 pub mod provenance;
 pub mod publish;
 pub mod publishers;
+pub mod risk;
 pub mod sign;
 pub mod signing;
 pub mod verify_sources;

@@ -2,6 +2,7 @@
 //! `cargo package`, varied the way a publisher (honest or not) varies them. Every verdict and
 //! every file status is asserted. No git is faked.
 
+mod fetch;
 mod files;
 mod history;
 mod trust;

@@ -287,47 +287,6 @@ fn an_unreachable_repository_is_a_verdict_not_an_error() {
 }
 
 #[test]
-fn a_fetch_over_the_size_limit_is_abandoned() {
-    let f = Fixture::with_crate("huge", "1.0.0");
-    // Incompressible, so the pack really is large.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let noise: String = (0..50_000)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            format!("{:02x}", state >> 56)
-        })
-        .collect();
-    f.repo.write("big.txt", noise);
-    f.repo.commit_all("a large file");
-    let cache_dir = f.outside().join("small-cache");
-    let limits = FetchLimits {
-        max_bytes: 1024,
-        ..FetchLimits::default()
-    };
-    let cache = GitCache::new(&cache_dir, limits, false);
-    let choice = RepositoryChoice {
-        pinned: Some(f.repo.url()),
-        ..RepositoryChoice::default()
-    };
-    let report = check_in(
-        &cache,
-        "huge",
-        "1.0.0",
-        &f.package(),
-        &choice,
-        &UrlRewrites::default(),
-    );
-    assert_verdict(&report, Verdict::Unverifiable);
-    assert!(
-        report.reason.contains("more than the limit of 1024 bytes"),
-        "{}",
-        report.reason
-    );
-}
-
-#[test]
 fn hostile_vcs_info_is_refused() {
     let f = Fixture::with_crate("hostile", "1.0.0");
     let original = f.package();

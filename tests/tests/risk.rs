@@ -1,0 +1,367 @@
+//! End to end: the arrayref hijack replayed on a loopback registry. A popular-looking crate's
+//! new patch release adds `proc-macro1` (one character from `proc-macro2`), whose build script
+//! spawns a process, opens a socket and build-depends on a download crate; it was published
+//! minutes ago and the versions before it are yanked. `check` blocks it with reason `risk`,
+//! the signal codes and their evidence, and never advises the lure; `update` does not move to
+//! it. Real `cargo package` crates, a real sparse registry, the real binary.
+
+use std::path::Path;
+
+use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
+use serde_json::Value;
+
+const TODAY: &str = "2026-08-20T12:00:00Z";
+const OLD: &str = "2024-09-14T12:24:40Z";
+const KEY: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const LIB: &str = "pub fn get(a: &[u8]) -> u8 {\n    a[0]\n}\n";
+
+/// The payload: real calls, and the same calls in a comment and a string (which must raise
+/// nothing of their own).
+const BUILD_RS: &str = "use std::net::TcpStream;\nuse std::process::Command;\n\n\
+// Command::new(\"curl\") in a comment is not a call.\n\
+fn main() {\n    let _note = \"Command::new(\\\"sh\\\")\";\n    \
+let _c = TcpStream::connect(\"203.0.113.7:443\");\n    \
+Command::new(\"sh\").arg(\"-c\").arg(\"./payload\").status().ok();\n}\n";
+
+struct World {
+    reg: LocalRegistry,
+    ws: Workspace,
+    cache: tempfile::TempDir,
+    home: tempfile::TempDir,
+    db: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let reg = LocalRegistry::start();
+    let publish = |spec: CrateSpec, pubtime: &str| {
+        let p = reg.publish_crate(&spec);
+        reg.set_pubtime(&p.name, &p.version, pubtime);
+    };
+    publish(
+        CrateSpec::new("proc-macro2", "1.0.0").file("src/lib.rs", LIB),
+        OLD,
+    );
+    for patch in 7..=9 {
+        publish(
+            CrateSpec::new("arrayref", &format!("0.3.{patch}")).file("src/lib.rs", LIB),
+            OLD,
+        );
+    }
+    let ws = Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\narrayref = \"0.3\"\nproc-macro2 = \"1\"\n",
+        &[],
+    );
+    ws.generate_lockfile(&reg);
+    // The attack: a download crate, the look-alike that build-depends on it, the release.
+    publish(
+        CrateSpec::new("downloader", "0.2.7").file("src/lib.rs", "pub fn get(_: &str) {}\n"),
+        OLD,
+    );
+    publish(
+        CrateSpec::new("proc-macro1", "0.1.0")
+            .build_dep("downloader", "0.2")
+            .file("build.rs", BUILD_RS)
+            .file("src/lib.rs", ""),
+        "2026-08-20T11:20:00Z",
+    );
+    publish(
+        CrateSpec::new("arrayref", "0.3.10")
+            .dep("proc-macro1", "0.1")
+            .file("src/lib.rs", LIB),
+        "2026-08-20T11:30:00Z",
+    );
+    // The three versions before the release are yanked: nothing older is left to move to.
+    for patch in 7..=9 {
+        reg.set_yanked("arrayref", &format!("0.3.{patch}"), true);
+    }
+    let w = World {
+        reg,
+        ws,
+        cache: tempfile::tempdir().expect("cache"),
+        home: tempfile::tempdir().expect("home"),
+        db: tempfile::tempdir().expect("db"),
+    };
+    std::fs::create_dir_all(w.db.path().join("crates")).expect("empty advisory db");
+    // One auditor for everything; a range exemption for arrayref, as many projects write
+    // them: it admits the unaudited release, so only the risk rule stands in the way.
+    w.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{KEY}\" }}]\n\n[[exemption]]\npackage = \"arrayref\"\nversions = \"^0.3\"\n\
+             reason = \"small and old\"\nexpires = 2027-01-01\n"
+        ),
+    );
+    w
+}
+
+impl World {
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let db = self.db.path().display().to_string();
+        let mut all: Vec<&str> = vec!["--now", TODAY, "--color", "never"];
+        all.extend_from_slice(args);
+        if args.iter().any(|a| ["update", "check"].contains(a)) {
+            all.extend_from_slice(&["--advisory-db", &db]);
+        }
+        if args.contains(&"check") {
+            // The test's advisory database is empty and undated.
+            all.push("--allow-stale");
+        }
+        let out = audit_trust_e2e::cli_command(self.reg.cargo_home())
+            .env("HOME", self.home.path())
+            .current_dir(self.ws.path())
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(&all)
+            .output()
+            .expect("run cargo-audit-trust");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        let (status, stdout, stderr) = self.run(args);
+        assert_eq!(status, Some(code), "{args:?}\n{stdout}\n{stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+}
+
+fn verdict<'a>(report: &'a Value, name: &str, version: &str) -> &'a Value {
+    report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == name && p["version"] == version)
+        .unwrap_or_else(|| panic!("{name}@{version} missing from {report}"))
+}
+
+/// `(signal, severity)` of every risk reason.
+fn signals(v: &Value) -> Vec<(String, String)> {
+    v["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter(|r| r["code"] == "risk" && r["details"]["signal"].is_string())
+        .map(|r| {
+            (
+                r["details"]["signal"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r["severity"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn has(list: &[(String, String)], signal: &str, severity: &str) -> bool {
+    list.iter().any(|(s, v)| s == signal && v == severity)
+}
+
+#[test]
+fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_lure() {
+    let w = world();
+
+    // The lockfile still has 0.3.9, now yanked; the only way out is the new, unaudited 0.3.10.
+    let report = w.json(&["--format", "json", "check"], 1);
+    let old = verdict(&report, "arrayref", "0.3.9");
+    assert_eq!(old["status"], "yanked", "{old}");
+    let step = old["next_step"]["text"].as_str().unwrap_or_default();
+    // Review the newer version before moving; never move to it because it is not yanked.
+    assert!(step.contains("review arrayref 0.3.10"), "{step}");
+    assert!(step.contains("pattern of a hijack"), "{step}");
+    assert!(
+        step.contains("the yanked version may be the safe one"),
+        "{step}"
+    );
+    assert!(!step.contains("cargo update -p"), "{step}");
+    // `update` does not treat "not yanked" as a reason to move to 0.3.10.
+    let (_, stdout, stderr) = w.run(&["--format", "json", "update", "--dry-run"]);
+    let plan: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let moves: Vec<&Value> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["name"] == "arrayref" && !s["to"].is_null())
+        .collect();
+    assert!(moves.is_empty(), "{plan}");
+
+    // Someone runs the lure by hand: the release and its look-alike are blocked.
+    w.ws.run_cargo(&w.reg, &["update", "-p", "arrayref", "--precise", "0.3.10"]);
+    assert!(
+        w.ws.lockfile().contains("proc-macro1"),
+        "{}",
+        w.ws.lockfile()
+    );
+    let report = w.json(&["--format", "json", "check"], 1);
+    let bad = verdict(&report, "arrayref", "0.3.10");
+    assert_eq!(
+        (bad["status"].as_str(), bad["blocked"].as_bool()),
+        (Some("risk"), Some(true)),
+        "{bad}"
+    );
+    let found = signals(bad);
+    for (signal, severity) in [
+        ("typosquat", "deny"),
+        ("build-script-spawns", "deny"),
+        ("build-script-network", "deny"),
+        ("new-dependency", "warn"),
+        ("young-crate", "warn"),
+        ("few-versions", "warn"),
+        ("no-repository", "warn"),
+        ("recently-published", "warn"),
+        ("yanked-predecessors", "warn"),
+    ] {
+        assert!(
+            has(&found, signal, severity),
+            "{signal} {severity} missing: {found:?}\n{bad}"
+        );
+    }
+    let spawn = bad["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .find(|r| r["details"]["signal"] == "build-script-spawns")
+        .expect("spawn reason");
+    let evidence = spawn["details"]["evidence"].as_array().expect("evidence");
+    // Only the real call, at its line: the comment and the string raised nothing.
+    let lines: Vec<(&str, &str, u64)> = evidence
+        .iter()
+        .map(|e| {
+            (
+                e["package"].as_str().unwrap_or_default(),
+                e["file"].as_str().unwrap_or_default(),
+                e["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&("proc-macro1@0.1.0", "build.rs", 8)),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().all(|(_, _, l)| *l != 4 && *l != 6),
+        "{lines:?}"
+    );
+    let typo = bad["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .find(|r| r["details"]["signal"] == "typosquat")
+        .expect("typosquat reason");
+    assert_eq!(
+        typo["details"]["evidence"][0]["names"],
+        serde_json::json!(["proc-macro1", "proc-macro2"])
+    );
+    assert_eq!(
+        bad["reasons"][0]["code"], "exempted",
+        "the range exemption did not save it"
+    );
+    let step = bad["next_step"]["text"].as_str().unwrap_or_default();
+    assert!(
+        step.starts_with("do not build it before reading it"),
+        "{step}"
+    );
+    assert!(
+        step.contains("cargo audit-trust diff arrayref 0.3.9 0.3.10"),
+        "{step}"
+    );
+    assert!(!step.contains("cargo update -p"), "{step}");
+    // The look-alike is blocked on its own signals too.
+    let squat = verdict(&report, "proc-macro1", "0.1.0");
+    let found = signals(squat);
+    assert!(has(&found, "build-script-spawns", "deny"), "{found:?}");
+    assert!(has(&found, "build-script-network", "deny"), "{found:?}");
+
+    // The human report names them; SARIF locates the call inside the crate.
+    let (code, human, _) = w.run(&["check"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        human.contains(
+            "risk: [typosquat] new dependency `proc-macro1` is one edit away from `proc-macro2`"
+        ),
+        "{human}"
+    );
+    let sarif = w.json(&["--format", "sarif", "check"], 1);
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let in_crate = results.iter().any(|r| {
+        r["ruleId"] == "risk/build-script-spawns"
+            && r["locations"].as_array().is_some_and(|l| {
+                l.iter().any(|loc| {
+                    loc["physicalLocation"]["artifactLocation"]["uri"]
+                        == "proc-macro1-0.1.0/build.rs"
+                        && loc["physicalLocation"]["region"]["startLine"] == 8
+                })
+            })
+    });
+    assert!(
+        in_crate,
+        "{}",
+        serde_json::to_string_pretty(&sarif).unwrap_or_default()
+    );
+}
+
+#[test]
+fn an_ordinary_release_raises_no_denied_signal() {
+    let reg = LocalRegistry::start();
+    let spec = |version: &str, code: &str| {
+        CrateSpec::new("steady", version)
+            .build_dep("proc-macro2", "1")
+            .file(
+                "build.rs",
+                "fn main() {\n    let rustc = std::env::var(\"RUSTC\").unwrap_or_default();\n    \
+                 let _ = std::process::Command::new(rustc).arg(\"--version\").output();\n}\n",
+            )
+            .file("src/lib.rs", code)
+            .file("tests/t.rs", "#[test]\nfn t() {}\n")
+    };
+    let p = reg.publish_crate(&CrateSpec::new("proc-macro2", "1.0.0").file("src/lib.rs", LIB));
+    reg.set_pubtime(&p.name, &p.version, OLD);
+    for (version, code) in [
+        ("1.4.2", LIB),
+        (
+            "1.4.3",
+            "/// Docs.\npub fn get(a: &[u8]) -> u8 {\n    a[1]\n}\n",
+        ),
+    ] {
+        let p = reg.publish_crate(&spec(version, code));
+        reg.set_pubtime(&p.name, &p.version, "2026-07-01T00:00:00Z");
+    }
+    let ws = Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nsteady = \"1\"\n",
+        &[],
+    );
+    ws.generate_lockfile(&reg);
+    let w = World {
+        reg,
+        ws,
+        cache: tempfile::tempdir().expect("cache"),
+        home: tempfile::tempdir().expect("home"),
+        db: tempfile::tempdir().expect("db"),
+    };
+    std::fs::create_dir_all(w.db.path().join("crates")).expect("empty advisory db");
+    w.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{KEY}\" }}]\n\n[[exemption]]\npackage = \"steady\"\nversions = \"^1\"\n\
+             reason = \"r\"\nexpires = 2027-01-01\n\n[[exemption]]\npackage = \"proc-macro2@1.0.0\"\n\
+             reason = \"r\"\nexpires = 2027-01-01\n"
+        ),
+    );
+    let report = w.json(&["--format", "json", "check"], 0);
+    let steady = verdict(&report, "steady", "1.4.3");
+    assert_eq!(steady["status"], "exempted", "{steady}");
+    assert!(
+        signals(steady)
+            .iter()
+            .all(|(_, severity)| severity != "deny"),
+        "{steady}"
+    );
+    assert!(Path::new(&w.ws.lockfile_path()).is_file());
+}
