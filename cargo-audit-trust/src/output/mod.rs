@@ -14,6 +14,8 @@ pub mod query;
 pub mod sarif;
 pub mod sources;
 pub mod stats;
+pub mod suggest;
+pub mod update;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -4,7 +4,8 @@
 //! undoes a move on its own when it brings in a package the gate blocks.
 
 mod apply;
-mod render;
+
+pub use apply::{MoveResult, Outcome};
 
 use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
@@ -44,11 +45,11 @@ pub fn run(settings: &Settings, args: &UpdateArgs) -> Result<ExitCode, CliError>
     plan.retain_packages(&args.packages);
     if args.dry_run {
         // A dry run shows the plan; whether the lockfile passes is `check`'s answer.
-        render::plan(settings, &plan, args.dry_run, &context.notes)?;
+        crate::output::update::plan(settings, &plan, args.dry_run, &context.notes)?;
         return Ok(ExitCode::SUCCESS);
     }
     let outcome = apply::apply(settings, &mut context, &plan, report)?;
-    render::outcome(settings, &plan, &outcome, &context.notes)?;
+    crate::output::update::outcome(settings, &plan, &outcome, &context.notes)?;
     Ok(if outcome.blocked.is_empty() {
         ExitCode::SUCCESS
     } else {
