@@ -48,6 +48,9 @@ pub fn imported_evidence(
 ) -> (Vec<Evidence>, Vec<String>) {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
+    // One note per set, not per package: without the registry's web API a large set would
+    // otherwise add hundreds of lines to every `check`.
+    let mut publisher_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in packages {
         let (
             SourceKind::Registry {
@@ -161,13 +164,10 @@ pub fn imported_evidence(
         }
         if chained.is_empty() && granted_alone.is_empty() {
             for set in unknown_publisher {
-                notes.push(format!(
-                    "import `{set}`: {} has `trusted` or `wildcard-audits` entries, but who \
-                     published {} is unknown, so they do not vouch for it (run `cargo \
-                     audit-trust import refresh` to look it up)",
-                    p.name,
-                    p.spec()
-                ));
+                publisher_unknown
+                    .entry(set.to_owned())
+                    .or_default()
+                    .push(p.spec());
             }
         }
         for (set, from, cs, line) in unchained {
@@ -183,7 +183,32 @@ pub fn imported_evidence(
             }
         }
     }
+    for (set, specs) in publisher_unknown {
+        notes.push(publisher_unknown_note(&set, &specs));
+    }
     (evidence, notes)
+}
+
+/// How many versions are named in full in a note before "and N more".
+const NOTE_LIST: usize = 5;
+
+fn publisher_unknown_note(set: &str, specs: &[String]) -> String {
+    let shown = specs
+        .iter()
+        .take(NOTE_LIST)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = match specs.len().saturating_sub(NOTE_LIST) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let them = if specs.len() == 1 { "it" } else { "them" };
+    format!(
+        "import `{set}`: who published {shown}{more} is unknown, so the set's `trusted` or \
+         `wildcard-audits` entries do not vouch for {them} (run `cargo audit-trust import \
+         refresh` to look {them} up)"
+    )
 }
 
 fn imported(
