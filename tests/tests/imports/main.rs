@@ -9,7 +9,7 @@ mod publishers;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use audit_trust_e2e::{CrateSpec, LocalRegistry, StaticServer, Workspace, binary_path};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, StaticServer, Workspace, cli_command};
 use serde_json::Value;
 
 pub const NOW: &str = "2025-06-01T12:00:00Z";
@@ -65,19 +65,10 @@ impl World {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-        for (key, _) in std::env::vars_os() {
-            let key_text = key.to_string_lossy();
-            if key_text.starts_with("CARGO_") || key_text.starts_with("AUDIT_TRUST_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_HOME", self.reg.cargo_home())
-            .env("HOME", self.home.path())
+        let mut cmd = cli_command(self.reg.cargo_home());
+        cmd.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("CI", "1")
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
             .current_dir(self.ws.path())
             .arg("--cache-dir")
             .arg(self.home.path().join("cache"))
