@@ -224,7 +224,7 @@ pub fn render_github_annotations(
 ) -> String {
     let mut out = String::new();
     for v in &report.packages {
-        let line = inventory.lock_line(&v.name, &v.version.to_string());
+        let line = inventory.lock_line(v.id);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             let level = if r.severity == Severity::Deny {
                 "error"
