@@ -126,12 +126,19 @@ def main():
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--seconds", type=int, default=5)
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--debug", action="store_true",
+                   help="use the debug build (cargo build -p audit-registry --example registry_load)")
     opts = p.parse_args()
     lock = os.path.join(opts.shared, "workloads", "crates-io", "Cargo.lock")
     if not os.path.exists(lock):
         sys.exit(f"no workload at {lock}: pass --shared DIR")
     lock_text = open(lock).read()
-    registry, tool = regbench.build()
+    if opts.debug:
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        registry = os.path.join(target, "debug", "audit-registry")
+        tool = os.path.join(target, "debug", "examples", "registry_load")
+    else:
+        registry, tool = regbench.build()
     schema = None
     with tempfile.TemporaryDirectory() as tmp:
         if opts.sqlite:
@@ -165,7 +172,7 @@ def main():
             if schema:
                 subprocess.run(["psql", opts.postgres, "-qc", f"DROP SCHEMA {schema} CASCADE"],
                                check=False)
-    backend = "SQLite" if opts.sqlite else "PostgreSQL"
+    backend = ("SQLite" if opts.sqlite else "PostgreSQL") + (", debug build" if opts.debug else "")
     print(f"{backend}: {seed['records']} records, {opts.projects} projects of "
           f"{lock_text.count('[[package]]')} packages; registering them took {upload_s:.1f} s; "
           f"the first evaluation (parsing every lockfile) {first_build_s:.2f} s")
