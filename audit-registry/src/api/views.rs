@@ -512,3 +512,44 @@ pub(super) async fn trends_json(State(state): State<AppState>) -> Result<Json<Va
         serde_json::to_value(trends_view(&state).await?).unwrap_or(Value::Null),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::commit_link;
+
+    #[test]
+    fn only_plain_repository_urls_on_known_hosts_become_links() {
+        let sha = "a".repeat(40);
+        assert_eq!(
+            commit_link("https://github.com/o/n.git", Some(&sha), None).as_deref(),
+            Some(format!("https://github.com/o/n/commit/{sha}").as_str())
+        );
+        assert_eq!(
+            commit_link("https://gitlab.com/o/n", None, Some("v1.0.0")).as_deref(),
+            Some("https://gitlab.com/o/n/-/tags/v1.0.0")
+        );
+        for hostile in [
+            "javascript:alert(1)//github.com/o/n",
+            "http://github.com/o/n",
+            "https://github.com.evil.example/o/n",
+            "https://github.com/o/n/../../x",
+            "https://github.com/o\"><script>/n",
+            "https://github.com/o/n?x=1",
+            "https://evil.example/o/n",
+        ] {
+            assert_eq!(
+                commit_link(hostile, Some(&sha), Some("v1")),
+                None,
+                "{hostile}"
+            );
+        }
+        assert_eq!(
+            commit_link("https://github.com/o/n", Some("not-hex"), None),
+            None
+        );
+        assert_eq!(
+            commit_link("https://github.com/o/n", None, Some("v1\"onload=x")),
+            None
+        );
+    }
+}
