@@ -8,13 +8,15 @@ use crate::cli::StatsArgs;
 use crate::error::CliError;
 use crate::project::{InventoryNeed, Project};
 use crate::services::classify::analyze_inventory;
+use crate::services::standing::standing;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
     let report = analyze_inventory(&project, project.inventory()?, args.classify.micro_lines)?;
+    let standing = standing(&project, project.inventory()?, &report)?;
     let largest = largest(&report, args.top);
-    crate::output::stats::write(settings, &report, &largest)?;
+    crate::output::stats::write(settings, &report, &largest, standing.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -257,7 +257,7 @@ fn annotation_property(s: &str) -> String {
 
 /// `evidence: 262 packages: 41 signed, 93 imported (mozilla 52, google 30, …), 118
 /// source-matches, 10 exempted, 18 with none`: where trust comes from, the day-one picture.
-fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
+pub(crate) fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
     if mix.packages == 0 {
         return None;
     }

@@ -5,9 +5,11 @@ use std::fmt::Write as _;
 use audit_trust_core::report::{InventoryReport, PackageReport, Stats};
 use serde::Serialize;
 
-use super::{Palette, thousands, write_json, write_stdout};
+use super::{Palette, plural, thousands, write_json, write_stdout};
 use crate::error::CliError;
+use crate::services::standing::Standing;
 use crate::settings::{OutputFormat, Settings};
+use audit_trust_core::gate::Backlog;
 
 #[derive(Serialize)]
 struct StatsJson<'a> {
@@ -16,6 +18,9 @@ struct StatsJson<'a> {
     micro_lines: u64,
     mode: audit_trust_core::inventory::InventoryMode,
     largest: Vec<Largest<'a>>,
+    /// With a `Cargo.audit`: where the evidence comes from, and the backlog in lines.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    standing: Option<&'a Standing>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +35,7 @@ pub fn write(
     settings: &Settings,
     report: &InventoryReport,
     largest: &[&PackageReport],
+    standing: Option<&Standing>,
 ) -> Result<(), CliError> {
     match settings.format {
         OutputFormat::Json => write_json(&StatsJson {
@@ -44,8 +50,11 @@ pub fn write(
                     code_lines: p.code_lines.unwrap_or(0),
                 })
                 .collect(),
+            standing,
         }),
-        OutputFormat::Human => write_stdout(&render_human(report, largest, &settings.palette)),
+        OutputFormat::Human => {
+            write_stdout(&render_human(report, largest, standing, &settings.palette))
+        }
     }
 }
 
@@ -53,6 +62,7 @@ pub fn write(
 pub fn render_human(
     report: &InventoryReport,
     largest: &[&PackageReport],
+    standing: Option<&Standing>,
     palette: &Palette,
 ) -> String {
     let s = &report.stats;
@@ -97,6 +107,12 @@ pub fn render_human(
             )
         )
     );
+    if let Some(standing) = standing {
+        if let Some(line) = super::check::evidence_line(&standing.evidence) {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "{}", backlog_line(&standing.backlog));
+    }
     if !largest.is_empty() {
         let _ = writeln!(out, "\nLargest packages by lines of code:");
         let width = largest
@@ -114,4 +130,28 @@ pub fn render_human(
         }
     }
     out
+}
+
+/// `backlog: 310 packages, 1,204,551 lines to review (310 exempted, 1,204,551 lines; 0 with no
+/// evidence)`: what is left once imports and sign-offs are counted.
+fn backlog_line(b: &Backlog) -> String {
+    if b.packages == 0 {
+        return "backlog: nothing left to review".to_owned();
+    }
+    let unknown = match b.size_unknown {
+        0 => String::new(),
+        n => format!(
+            "; the size of {} is unknown",
+            plural(n as u64, "package", "packages")
+        ),
+    };
+    format!(
+        "backlog: {}, {} lines of code to review ({} exempted, {} lines; {} with no evidence, {} lines){unknown}",
+        plural(b.packages as u64, "package", "packages"),
+        thousands(b.lines),
+        thousands(b.exempted as u64),
+        thousands(b.exempted_lines),
+        thousands(b.none as u64),
+        thousands(b.none_lines),
+    )
 }

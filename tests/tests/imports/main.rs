@@ -386,3 +386,39 @@ fn a_url_rewrite_in_the_user_config_fetches_the_set_from_a_local_mirror() {
     let err = w.fails(&["import", "refresh"]);
     assert!(err.contains("audits.invalid"), "{err}");
 }
+
+/// `stats` says where the evidence comes from and sizes what is left in lines of code: leafy
+/// rests on the imported set; an exempted package is backlog, with its lines.
+#[test]
+fn stats_shows_the_evidence_mix_and_the_backlog_in_lines() {
+    let w = world();
+    w.reg.publish_crate(&CrateSpec::new("debt", "2.0.0").file(
+        "src/lib.rs",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+    ));
+    w.ws.write_file(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nleafy = \"=1.0.1\"\ndebt = \"=2.0.0\"\n",
+    );
+    w.ws.generate_lockfile(&w.reg);
+    w.write_audit_file(
+        "\n[[exemption]]\npackage = \"debt@2.0.0\"\nreason = \"adopted\"\nexpires = 2026-01-01\n",
+    );
+    w.serve_set(FULL);
+    w.ok(&["import", "refresh"]);
+
+    let out = w.ok(&["stats"]);
+    assert!(
+        out.contains("evidence: 2 packages: 0 signed, 1 imported (vet 1), 0 source-matches, 1 exempted, 0 with none"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backlog: 1 package, 3 lines of code to review (1 exempted, 3 lines"),
+        "{out}"
+    );
+    let json: Value = serde_json::from_str(&w.ok(&["stats", "--format", "json"])).expect("JSON");
+    assert_eq!(json["evidence"]["imported"], 1, "{json}");
+    assert_eq!(json["backlog"]["lines"], 3, "{json}");
+    assert_eq!(json["backlog"]["exempted"], 1, "{json}");
+}
