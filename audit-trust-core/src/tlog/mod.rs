@@ -3,6 +3,7 @@
 //! witnesses, inclusion and consistency proofs, and a crate index that makes a withheld record
 //! detectable. The design and its argument are in `docs/transparency-log.md`.
 
+mod answer;
 mod crate_index;
 mod error;
 mod merkle;
@@ -10,6 +11,7 @@ mod note;
 mod tree;
 mod verify;
 
+pub use answer::{CrateProofs, LogAnswer};
 pub use crate_index::{CrateIndex, IndexProof, IndexedCrate, LogEntry, verify_index_proof};
 pub use error::TlogError;
 pub use merkle::{
