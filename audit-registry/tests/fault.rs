@@ -182,6 +182,7 @@ fn check_log(url: &str, acked: &[Vec<SignedRecord>], before_kill: &str) {
         .expect("name"),
         witnesses: Vec::new(),
         min_cosignatures: 0,
+        cosigned_after: 0,
     };
     let seen = verify_checkpoint(&pin, before_kill)
         .expect("the checkpoint before the kill verifies")

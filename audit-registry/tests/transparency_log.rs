@@ -27,6 +27,7 @@ async fn pin(reg: &Registry) -> LogPin {
         key: NoteKey::new(&origin, key).expect("name"),
         witnesses: Vec::new(),
         min_cosignatures: 0,
+        cosigned_after: 0,
     }
 }
 

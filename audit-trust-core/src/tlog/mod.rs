@@ -10,6 +10,7 @@ mod merkle;
 mod note;
 mod tree;
 mod verify;
+mod witness;
 
 pub use answer::{CrateProofs, LogAnswer};
 pub use crate_index::{CrateIndex, IndexProof, IndexedCrate, LogEntry, verify_index_proof};
@@ -27,6 +28,7 @@ pub use verify::{
     LogPin, ProvenEntry, TILE_WIDTH, VerifiedCheckpoint, check_progress, tile_path,
     verify_checkpoint, verify_crate_answer, verify_leaf_tiles,
 };
+pub use witness::{AddCheckpoint, WitnessRefusal, WitnessState, add_checkpoint, with_cosignatures};
 
 /// Proof hashes as base64 strings in JSON, for the wire formats that carry proofs.
 pub mod serde_hashes {

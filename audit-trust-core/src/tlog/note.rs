@@ -285,18 +285,21 @@ impl NoteKey {
         }
     }
 
-    /// Whether `note` carries a valid cosignature by this witness key.
-    pub fn verify_cosignature(&self, note: &SignedNote) -> bool {
+    /// The time of the newest valid cosignature by this witness key on `note`, if any.
+    pub fn cosignature_time(&self, note: &SignedNote) -> Option<u64> {
         let id = key_id(&self.name, COSIGNATURE_TYPE, &self.key);
         note.signatures
             .iter()
             .filter(|s| s.name == self.name && s.key_id == id && s.bytes.len() == 72)
-            .any(|s| {
+            .filter_map(|s| {
                 let mut time = [0u8; 8];
                 time.copy_from_slice(&s.bytes[..8]);
-                let message = cosigned_message(&note.body, u64::from_be_bytes(time));
+                let time = u64::from_be_bytes(time);
+                let message = cosigned_message(&note.body, time);
                 self.key_verifies(message.as_bytes(), &s.bytes[8..])
+                    .then_some(time)
             })
+            .max()
     }
 
     fn key_verifies(&self, message: &[u8], signature: &[u8]) -> bool {

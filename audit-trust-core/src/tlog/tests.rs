@@ -285,6 +285,7 @@ impl TestLog {
             key: self.key.clone(),
             witnesses: Vec::new(),
             min_cosignatures: 0,
+            cosigned_after: 0,
         }
     }
 
@@ -306,3 +307,4 @@ impl TestLog {
 }
 
 mod notes;
+mod witnesses;

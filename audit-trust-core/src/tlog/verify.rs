@@ -18,6 +18,9 @@ pub struct LogPin {
     pub witnesses: Vec<NoteKey>,
     /// How many of `witnesses` must have cosigned (0 when none are pinned).
     pub min_cosignatures: usize,
+    /// Cosignatures older than this (seconds since the Unix epoch) do not count: a witness
+    /// cosigns the newest checkpoint it saw, so an old cosigned checkpoint is a rollback.
+    pub cosigned_after: u64,
 }
 
 /// A checkpoint note that passed [`verify_checkpoint`].
@@ -41,7 +44,10 @@ pub fn verify_checkpoint(pin: &LogPin, text: &str) -> Result<VerifiedCheckpoint,
     let cosigned = pin
         .witnesses
         .iter()
-        .filter(|w| w.verify_cosignature(&note))
+        .filter(|w| {
+            w.cosignature_time(&note)
+                .is_some_and(|t| t >= pin.cosigned_after)
+        })
         .count();
     if cosigned < pin.min_cosignatures {
         return Err(TlogError::MissingCosignatures {
