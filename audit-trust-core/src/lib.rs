@@ -16,6 +16,7 @@ pub mod gate;
 pub mod http;
 pub mod imports;
 pub mod inventory;
+pub mod license;
 pub mod lock;
 pub mod lockfile;
 pub mod migrate;
