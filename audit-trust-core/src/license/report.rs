@@ -271,7 +271,7 @@ pub fn notice_file(report: &LicenseReport) -> String {
         report.packages
     ));
     for text in &report.texts {
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(&"=".repeat(78));
         out.push('\n');
         let title = match (text.kind, &text.detected) {
