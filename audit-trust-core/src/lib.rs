@@ -26,6 +26,7 @@ pub mod progress;
 pub mod provenance;
 pub mod report;
 pub mod risk;
+pub mod sbom;
 pub mod signoff;
 pub mod source_url;
 pub mod tarball;

@@ -104,6 +104,8 @@ pub enum Command {
     /// Licenses of every registry package: what each declares and ships, the texts to ship,
     /// what micro-dependencies cost; `--notice FILE` writes a third-party notice file
     Licenses(LicensesArgs),
+    /// A CycloneDX 1.5 SBOM (JSON) of every package, with licenses and who audited what
+    Sbom(SbomArgs),
     /// Compare a published crate with its git repository, or two published versions
     Diff(DiffArgs),
     /// Check every registry package of Cargo.lock against its git repository, in one pass
@@ -423,6 +425,16 @@ pub struct ListArgs {
     /// Sort order
     #[arg(long, value_enum, default_value_t = SortKey::Name)]
     pub sort: SortKey,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    /// Write to this file instead of stdout (written whole or not at all)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -327,3 +327,179 @@ fn check_enforces_the_license_policy_with_exceptions_that_expire() {
         "{stderr}"
     );
 }
+
+fn property<'a>(component: &'a Value, name: &str) -> Vec<&'a str> {
+    component["properties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .filter(|p| p["name"] == name)
+        .filter_map(|p| p["value"].as_str())
+        .collect()
+}
+
+/// The parts of the CycloneDX 1.5 JSON schema (bom-1.5.schema.json) this document uses: the
+/// required top-level fields, each component's required fields and enums, the hash and license
+/// shapes, and a dependency graph whose every reference is a component.
+fn assert_cyclonedx_1_5_shape(bom: &Value) {
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.5");
+    let serial = bom["serialNumber"].as_str().expect("serialNumber");
+    let uuid = serial.strip_prefix("urn:uuid:").expect("urn:uuid:");
+    let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+    assert_eq!(groups, vec![8, 4, 4, 4, 12], "{serial}");
+    assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    assert!(bom["version"].as_u64().is_some_and(|v| v >= 1));
+    assert!(
+        bom["metadata"]["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let components = bom["components"].as_array().expect("components");
+    let mut refs = std::collections::BTreeSet::new();
+    for c in components {
+        let types = [
+            "application",
+            "framework",
+            "library",
+            "container",
+            "platform",
+            "operating-system",
+            "device",
+            "device-driver",
+            "firmware",
+            "file",
+            "machine-learning-model",
+            "data",
+        ];
+        assert!(
+            types.contains(&c["type"].as_str().unwrap_or_default()),
+            "{c}"
+        );
+        assert!(c["name"].is_string(), "{c}");
+        assert!(
+            refs.insert(c["bom-ref"].as_str().expect("bom-ref").to_owned()),
+            "bom-ref unique"
+        );
+        if let Some(scope) = c.get("scope") {
+            assert!(
+                ["required", "optional", "excluded"].contains(&scope.as_str().unwrap_or_default())
+            );
+        }
+        for h in c["hashes"].as_array().into_iter().flatten() {
+            assert_eq!(h["alg"], "SHA-256");
+            let content = h["content"].as_str().expect("content");
+            assert!(content.len() == 64 && content.chars().all(|c| c.is_ascii_hexdigit()));
+        }
+        let licenses = c["licenses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
+        // Either exactly one expression, or license objects with an id or a name.
+        if licenses.iter().any(|l| l.get("expression").is_some()) {
+            assert_eq!(licenses.len(), 1, "{c}");
+        } else {
+            for l in &licenses {
+                assert!(
+                    l["license"]["id"].is_string() || l["license"]["name"].is_string(),
+                    "{c}"
+                );
+            }
+        }
+        for p in c["properties"].as_array().into_iter().flatten() {
+            assert!(
+                p["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("audit-trust:")),
+                "{p}"
+            );
+            assert!(p["value"].is_string(), "{p}");
+        }
+    }
+    for d in bom["dependencies"].as_array().expect("dependencies") {
+        assert!(refs.contains(d["ref"].as_str().expect("ref")), "{d}");
+        for on in d["dependsOn"].as_array().expect("dependsOn") {
+            assert!(refs.contains(on.as_str().expect("ref")), "{on}");
+        }
+    }
+}
+
+#[test]
+fn sbom_carries_licenses_and_who_audited_what() {
+    let w = world();
+    let key = w.home.path().join("key").display().to_string();
+    let db = w.db.path().display().to_string();
+    let run = |args: &[&str]| {
+        let (code, stdout, stderr) = w.run(args);
+        assert_eq!(code, Some(0), "{args:?}\n{stdout}\n{stderr}");
+    };
+    run(&["key", "new", "--out", &key]);
+    run(&["init", "--key", &key, "--exempt-days", "30"]);
+    run(&[
+        "sign",
+        "dual",
+        "1.0.0",
+        "--criteria",
+        "reviewed",
+        "--key",
+        &key,
+    ]);
+    run(&["sbom", "--advisory-db", &db, "--output", "bom.json"]);
+    let bom: Value = serde_json::from_str(&w.ws.read_file("bom.json")).expect("JSON");
+    assert_cyclonedx_1_5_shape(&bom);
+
+    let component = |name: &str| {
+        bom["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone()
+    };
+    let dual = component("dual");
+    assert_eq!(dual["purl"], "pkg:cargo/dual@1.0.0");
+    assert_eq!(dual["licenses"][0]["expression"], "MIT OR Apache-2.0");
+    let detected: Vec<&str> = dual["evidence"]["licenses"]
+        .as_array()
+        .expect("detected")
+        .iter()
+        .filter_map(|l| l["license"]["id"].as_str())
+        .collect();
+    assert_eq!(detected, vec!["Apache-2.0", "MIT"]);
+    assert_eq!(property(&dual, "audit-trust:status"), vec!["audited"]);
+    assert_eq!(property(&dual, "audit-trust:evidence:audited").len(), 1);
+    assert!(property(&dual, "audit-trust:evidence:audited:details")[0].contains("reviewed"));
+    assert_eq!(property(&dual, "audit-trust:class:micro"), vec!["false"]);
+
+    let tiny = component("tiny");
+    assert_eq!(property(&tiny, "audit-trust:status"), vec!["exempted"]);
+    assert_eq!(property(&tiny, "audit-trust:evidence:exempted").len(), 1);
+    assert_eq!(property(&tiny, "audit-trust:class:micro"), vec!["true"]);
+    let checksum =
+        w.ws.locked_packages()
+            .into_iter()
+            .find(|p| p.name == "tiny")
+            .and_then(|p| p.checksum)
+            .expect("checksum");
+    assert_eq!(tiny["hashes"][0]["content"], checksum.as_str());
+
+    let liar = component("liar");
+    assert!(property(&liar, "audit-trust:license:finding")[0].contains("GPL-3.0-only"));
+    let fileonly = component("fileonly");
+    assert!(fileonly.get("licenses").is_none(), "no declared expression");
+    assert_eq!(
+        fileonly["evidence"]["licenses"][0]["license"]["id"],
+        "BSD-3-Clause"
+    );
+
+    // The graph: the app depends on all seven.
+    let app = bom["dependencies"]
+        .as_array()
+        .expect("dependencies")
+        .iter()
+        .find(|d| d["ref"] == "path:app@0.1.0")
+        .expect("app in the graph");
+    assert_eq!(app["dependsOn"].as_array().map(Vec::len), Some(7));
+}

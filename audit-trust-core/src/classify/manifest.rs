@@ -69,6 +69,8 @@ pub struct Targets {
 pub struct LicenseFields {
     pub license: Option<String>,
     pub license_file: Option<String>,
+    /// `repository`, for the SBOM's external references (a claim of the publisher).
+    pub repository: Option<String>,
 }
 
 /// Reads `license` and `license-file` (also the old `license_file` spelling) from `Cargo.toml`.
@@ -82,6 +84,7 @@ pub fn license_fields(text: &str) -> Result<LicenseFields, ClassifyError> {
     Ok(LicenseFields {
         license: get_str(package, "license"),
         license_file: get_str(package, "license-file").or_else(|| get_str(package, "license_file")),
+        repository: get_str(package, "repository"),
     })
 }
 

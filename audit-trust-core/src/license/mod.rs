@@ -41,6 +41,9 @@ pub struct PackageLicense {
     pub texts: Vec<LicenseText>,
     /// Problems found; see [`LicenseFinding`].
     pub findings: Vec<LicenseFinding>,
+    /// The manifest's `repository` (what the publisher claims; the SBOM names it as such).
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 /// One license text file in the package.
@@ -144,11 +147,13 @@ pub fn inspect_crate<'a>(
         .ok_or(ClassifyError::MissingManifest)?;
     let manifest = std::str::from_utf8(manifest).map_err(|_| ClassifyError::ManifestNotUtf8)?;
     let fields = crate::classify::manifest::license_fields(manifest)?;
-    Ok(inspect_files(
+    let mut license = inspect_files(
         fields.license.as_deref(),
         fields.license_file.as_deref(),
         files,
-    ))
+    );
+    license.repository = fields.repository;
+    Ok(license)
 }
 
 /// [`inspect_crate`] with the manifest's `license` and `license-file` values already read.
@@ -245,6 +250,7 @@ pub fn inspect_files<'a>(
         license_file: license_file.map(str::to_owned),
         texts,
         findings,
+        repository: None,
     }
 }
 

@@ -15,6 +15,7 @@ mod publish;
 mod query;
 mod review;
 mod revoke;
+mod sbom;
 mod sign;
 mod stats;
 mod suggest;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats(args) => stats::run(settings, args),
         Command::List(args) => list::run(settings, args),
         Command::Licenses(args) => licenses::run(settings, args),
+        Command::Sbom(args) => sbom::run(settings, args),
         Command::Key(command) => key::run(settings, command),
         Command::Diff(args) => diff::run(settings, args),
         Command::VerifySources(args) => verify_sources::run(settings, args),
