@@ -5,7 +5,8 @@
 //! library build) and the cache adds 2 MB to the binary; the store here is built once, lazily, from
 //! the texts the `spdx` crate already ships, in a few milliseconds, and only on a cache miss.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use spdx::detection::{Store, TextData};
 
@@ -70,4 +71,24 @@ pub fn identify_text(text: &str) -> Option<(String, f32)> {
     let data = TextData::new(text);
     let found = store().analyze(&data);
     Some((found.name.to_owned(), found.score))
+}
+
+/// Distinct texts remembered per process: most packages ship one of a few hundred texts, and
+/// matching is the costly part of reading a crate's licenses.
+const REMEMBERED_TEXTS: usize = 20_000;
+
+/// [`identify_text`], remembered by the text's normalized digest.
+pub(super) fn identify_by_digest(digest: &str, text: &str) -> Option<(String, f32)> {
+    static SEEN: OnceLock<Mutex<HashMap<String, Option<(String, f32)>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(hit) = seen.lock().ok().and_then(|m| m.get(digest).cloned()) {
+        return hit;
+    }
+    let found = identify_text(text);
+    if let Ok(mut m) = seen.lock()
+        && m.len() < REMEMBERED_TEXTS
+    {
+        m.insert(digest.to_owned(), found.clone());
+    }
+    found
 }

@@ -313,7 +313,7 @@ fn describe_text(path: &str, kind: TextKind, text: &str) -> LicenseText {
     let identified = if kind == TextKind::Notice {
         None
     } else {
-        identify_text(text)
+        matcher::identify_by_digest(&digest, text)
     };
     LicenseText {
         path: path.to_owned(),
