@@ -19,7 +19,7 @@ mod sbom;
 mod sign;
 mod stats;
 mod suggest;
-mod update;
+pub(crate) mod update;
 mod verify_sources;
 mod watch;
 
