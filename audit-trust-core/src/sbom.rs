@@ -174,13 +174,17 @@ pub fn cyclonedx(input: &SbomInput<'_>) -> Bom {
         .iter()
         .map(|v| ((v.name.as_str(), v.version.to_string()), v))
         .collect();
-    let sizes: HashMap<(&str, &str, Option<&str>), &crate::report::PackageReport> = input
+    let sizes: HashMap<(&str, String, Option<&str>), &crate::report::PackageReport> = input
         .sizes
         .packages
         .iter()
         .map(|p| {
             (
-                (p.name.as_str(), p.version.as_str(), p.source_id.as_deref()),
+                (
+                    p.name.as_str(),
+                    p.version.to_string(),
+                    p.source_id.as_deref(),
+                ),
                 p,
             )
         })
@@ -211,7 +215,7 @@ pub fn cyclonedx(input: &SbomInput<'_>) -> Bom {
                 }
             }
         }
-        let size = sizes.get(&(p.name.as_str(), version.as_str(), p.source_id.as_deref()));
+        let size = sizes.get(&(p.name.as_str(), version.clone(), p.source_id.as_deref()));
         if let Some(s) = size {
             let flags = [
                 ("micro", s.micro),

@@ -111,12 +111,16 @@ pub fn license_rows(
     licenses: &[Option<PackageLicense>],
     sizes: &InventoryReport,
 ) -> Vec<LicenseRow> {
-    let by_spec: HashMap<(&str, &str, Option<&str>), _> = sizes
+    let by_spec: HashMap<(&str, String, Option<&str>), _> = sizes
         .packages
         .iter()
         .map(|p| {
             (
-                (p.name.as_str(), p.version.as_str(), p.source_id.as_deref()),
+                (
+                    p.name.as_str(),
+                    p.version.to_string(),
+                    p.source_id.as_deref(),
+                ),
                 p,
             )
         })
@@ -127,7 +131,7 @@ pub fn license_rows(
         let version = package.version.to_string();
         let size = by_spec.get(&(
             package.name.as_str(),
-            version.as_str(),
+            version.clone(),
             package.source_id.as_deref(),
         ));
         let expression = license.expression.as_ref();
