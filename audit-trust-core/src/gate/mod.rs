@@ -11,6 +11,8 @@ mod from_records;
 #[cfg(test)]
 mod input_tests;
 mod license_check;
+#[cfg(test)]
+mod license_tests;
 mod mix;
 pub mod next_step;
 #[cfg(test)]

@@ -79,7 +79,8 @@ const REMEMBERED_TEXTS: usize = 20_000;
 
 /// [`identify_text`], remembered by the text's normalized digest.
 pub(super) fn identify_by_digest(digest: &str, text: &str) -> Option<(String, f32)> {
-    static SEEN: OnceLock<Mutex<HashMap<String, Option<(String, f32)>>>> = OnceLock::new();
+    type Matches = HashMap<String, Option<(String, f32)>>;
+    static SEEN: OnceLock<Mutex<Matches>> = OnceLock::new();
     let seen = SEEN.get_or_init(Mutex::default);
     if let Some(hit) = seen.lock().ok().and_then(|m| m.get(digest).cloned()) {
         return hit;
