@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Verdicts on real releases (issue 19): `diff` on many published versions of popular crates,
+each against a snapshot of its real repository, and every verdict that is not `matches` with
+its cause, file by file.
+
+For each crate below, the versions checked are the newest one published (whatever the snapshot
+holds) and the newest others that have a tag in the snapshot (a tag ending in the version, such
+as `1.0.18`, `v1.0.150`, `tokio-1.53.1`), up to the count given. Versions come from crates.io's
+sparse index (yanked ones skipped); `.crate` files from static.crates.io, verified against the
+index checksum by `diff` itself.
+
+Each check: `cargo-audit-trust diff NAME@VERSION --repo MIRROR --format json` (the mirror pinned:
+this machine cannot reach GitHub), one shared cache, one shared empty CARGO_HOME.
+
+A verdict is labelled "snapshot older than the release" when the release's commit (from its
+`.cargo_vcs_info.json`, as the report gives it) is not in the snapshot at all: a newer snapshot
+could change it.
+
+Mirrors: bare clones with full history and tags, as `REPOS/owner+name/repo` (the layout of the
+`fetch` tool's snapshots). On a machine with GitHub access:
+    for r in $(python3 bench/releases.py --list-repos); do
+        git clone --bare https://github.com/$r "REPOS/${r/\\//+}/repo"; done
+
+Usage: bench/releases.py --repos DIR [--binary PATH] [--jobs N] [--json OUT] [--markdown]
+Build first: cargo build --release -p cargo-audit-trust
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (crate, repository on GitHub, how many versions)
+CRATES = [
+    ("itoa", "dtolnay/itoa", 8),
+    ("ryu", "dtolnay/ryu", 6),
+    ("semver", "dtolnay/semver", 6),
+    ("anyhow", "dtolnay/anyhow", 8),
+    ("thiserror", "dtolnay/thiserror", 6),
+    ("thiserror-impl", "dtolnay/thiserror", 4),
+    ("syn", "dtolnay/syn", 8),
+    ("proc-macro2", "dtolnay/proc-macro2", 6),
+    ("serde", "serde-rs/serde", 6),
+    ("serde_derive", "serde-rs/serde", 4),
+    ("serde_core", "serde-rs/serde", 3),
+    ("serde_json", "serde-rs/json", 8),
+    ("tokio", "tokio-rs/tokio", 8),
+    ("tokio-macros", "tokio-rs/tokio", 3),
+    ("tokio-util", "tokio-rs/tokio", 3),
+    ("tokio-stream", "tokio-rs/tokio", 3),
+    ("bytes", "tokio-rs/bytes", 6),
+    ("log", "rust-lang/log", 6),
+    ("clap", "clap-rs/clap", 6),
+    ("clap_builder", "clap-rs/clap", 4),
+    ("clap_derive", "clap-rs/clap", 3),
+    ("clap_lex", "clap-rs/clap", 3),
+    ("rand", "rust-random/rand", 5),
+    ("rand_core", "rust-random/rand", 3),
+    ("rand_chacha", "rust-random/rand", 3),
+    ("hyper", "hyperium/hyper", 6),
+    ("futures", "rust-lang/futures-rs", 4),
+    ("futures-util", "rust-lang/futures-rs", 3),
+    ("futures-core", "rust-lang/futures-rs", 2),
+]
+
+
+def index_versions(name):
+    """Published, not yanked, not pre-release versions, lowest first, from crates.io's sparse index."""
+    lower = name.lower()
+    if len(lower) <= 2:
+        path = f"{len(lower)}/{lower}"
+    elif len(lower) == 3:
+        path = f"3/{lower[0]}/{lower}"
+    else:
+        path = f"{lower[:2]}/{lower[2:4]}/{lower}"
+    request = urllib.request.Request(f"https://index.crates.io/{path}",
+                                     headers={"User-Agent": "audit-trust-bench"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        lines = response.read().decode().splitlines()
+    entries = [json.loads(line) for line in lines if line.strip()]
+    versions = [e["vers"] for e in entries if not e.get("yanked") and "-" not in e["vers"]]
+    return sorted(versions, key=lambda v: tuple(int(p) for p in v.split("+")[0].split(".")))
+
+
+def mirror_of(repos, repository):
+    return os.path.join(repos, repository.replace("/", "+"), "repo")
+
+
+def tags_of(mirror):
+    out = subprocess.run(["git", "-C", mirror, "tag"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def has_tag(tags, version):
+    pattern = re.compile(r"(^|[^0-9.])" + re.escape(version) + "$")
+    return any(pattern.search(t) for t in tags)
+
+
+def chosen(name, repository, count, repos):
+    versions = index_versions(name)
+    tags = tags_of(mirror_of(repos, repository))
+    picks = [versions[-1]]
+    for version in reversed(versions[:-1]):
+        if len(picks) >= count:
+            break
+        if has_tag(tags, version):
+            picks.append(version)
+    return picks
+
+
+def commit_in(mirror, commit):
+    if not commit:
+        return False
+    out = subprocess.run(["git", "-C", mirror, "cat-file", "-e", f"{commit}^{{commit}}"],
+                         capture_output=True)
+    return out.returncode == 0
+
+
+def check(binary, repos, cache, home, name, version, repository):
+    mirror = mirror_of(repos, repository)
+    out = subprocess.run([binary, "diff", f"{name}@{version}", "--repo", mirror, "--cache-dir",
+                          cache, "--format", "json", "-q"],
+                         env=dict(os.environ, CARGO_HOME=home), capture_output=True, text=True,
+                         cwd=cache)
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        return {"name": name, "version": version, "verdict": "error",
+                "reason": (out.stderr or out.stdout).strip()[-500:], "files": []}
+    commit = report.get("commit")
+    report["snapshot_older"] = report.get("verdict") != "matches" and not commit_in(mirror,
+                                                                                     commit)
+    return report
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repos")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    ap.add_argument("--binary", default=os.path.join(target, "release", "cargo-audit-trust"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", help="write every report here")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--list-repos", action="store_true")
+    args = ap.parse_args()
+    if args.list_repos:
+        print("\n".join(sorted({r for _, r, _ in CRATES})))
+        return 0
+    if not args.repos or not os.access(args.binary, os.X_OK):
+        sys.exit("needs --repos and a release build (see this script's header)")
+    work = tempfile.mkdtemp(prefix="audit-trust-releases-")
+    cache, home = os.path.join(work, "cache"), os.path.join(work, "home")
+    os.makedirs(cache)
+    os.makedirs(home)
+    jobs = []
+    for name, repository, count in CRATES:
+        if not os.path.isdir(mirror_of(args.repos, repository)):
+            sys.exit(f"no mirror for {repository} (see this script's header)")
+        for version in chosen(name, repository, count, args.repos):
+            jobs.append((name, version, repository))
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        reports = list(pool.map(lambda j: check(args.binary, args.repos, cache, home, *j), jobs))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(reports, f, indent=1)
+    summary(reports, args.markdown)
+    return 0
+
+
+def summary(reports, markdown):
+    by_crate = {}
+    for r in reports:
+        counts = by_crate.setdefault(r["name"], {"matches": 0, "differs": 0,
+                                                 "unverifiable": 0, "error": 0, "older": 0})
+        counts[r["verdict"]] += 1
+        counts["older"] += bool(r.get("snapshot_older"))
+    total = {k: sum(c[k] for c in by_crate.values()) for k in
+             ("matches", "differs", "unverifiable", "error", "older")}
+    print(f"{len(reports)} releases of {len(by_crate)} crates: {total['matches']} matches, "
+          f"{total['differs']} differs, {total['unverifiable']} unverifiable "
+          f"({total['older']} of them: snapshot older than the release), {total['error']} errors")
+    if markdown:
+        print("\n| crate | releases | matches | differs | unverifiable (snapshot older) |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, c in by_crate.items():
+            n = sum(c[k] for k in ("matches", "differs", "unverifiable", "error"))
+            print(f"| {name} | {n} | {c['matches']} | {c['differs']} | "
+                  f"{c['unverifiable']} ({c['older']}) |")
+    print()
+    for r in reports:
+        if r["verdict"] == "matches":
+            continue
+        label = " [snapshot older than the release]" if r.get("snapshot_older") else ""
+        print(f"- {r['name']} {r['version']}: {r['verdict']}{label}: {r['reason']}")
+        for f in r.get("files", []):
+            if f["status"] not in ("identical", "generated"):
+                note = f" ({f['note']})" if f.get("note") else ""
+                print(f"    {f['status']} {f['path']}{note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
