@@ -12,9 +12,11 @@ index checksum by `diff` itself.
 Each check: `cargo-audit-trust diff NAME@VERSION --repo MIRROR --format json` (the mirror pinned:
 this machine cannot reach GitHub), one shared cache, one shared empty CARGO_HOME.
 
-A verdict is labelled "snapshot older than the release" when the release's commit (from its
-`.cargo_vcs_info.json`, as the report gives it) is not in the snapshot at all: a newer snapshot
-could change it.
+A verdict that is not `matches` is labelled when the snapshot, not the release, may explain it:
+the release names another repository than the one mirrored; or its commit (from
+`.cargo_vcs_info.json`) is not in the snapshot and crates.io received the release (the
+Last-Modified of its file on static.crates.io) after the snapshot's newest commit ("snapshot
+older than the release"): a newer snapshot could change the verdict.
 
 Mirrors: bare clones with full history and tags, as `REPOS/owner+name/repo` (the layout of the
 `fetch` tool's snapshots). On a machine with GitHub access:
@@ -27,6 +29,8 @@ Build first: cargo build --release -p cargo-audit-trust
 
 import argparse
 import concurrent.futures
+import datetime
+import email.utils
 import json
 import os
 import re
@@ -123,6 +127,47 @@ def commit_in(mirror, commit):
     return out.returncode == 0
 
 
+def published_at(name, version):
+    """When crates.io received the release: static.crates.io's Last-Modified for its file."""
+    request = urllib.request.Request(
+        f"https://static.crates.io/crates/{name}/{name}-{version}.crate", method="HEAD",
+        headers={"User-Agent": "audit-trust-bench"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        stamp = response.headers.get("Last-Modified")
+    return email.utils.parsedate_to_datetime(stamp) if stamp else None
+
+
+def snapshot_time(mirror):
+    """The newest commit on any branch or tag of the snapshot."""
+    out = subprocess.run(["git", "-C", mirror, "for-each-ref", "--sort=-committerdate",
+                          "--count=1", "--format=%(committerdate:iso-strict)",
+                          "refs/heads", "refs/tags"], capture_output=True, text=True)
+    stamp = out.stdout.strip()
+    return datetime.datetime.fromisoformat(stamp) if stamp else None
+
+
+def same_repository(claimed, repository):
+    claimed = (claimed or "").lower().rstrip("/").removesuffix(".git")
+    return claimed.endswith("github.com/" + repository.lower())
+
+
+def label(report, mirror, repository):
+    """Why a verdict that is not `matches` may not be the release's fault."""
+    if report.get("verdict") == "matches":
+        return None
+    claimed = report.get("claimed_repository")
+    if claimed and not same_repository(claimed, repository):
+        return f"the release names {claimed}, which has no snapshot here"
+    if commit_in(mirror, report.get("commit")):
+        return None
+    published, snapshot = published_at(report["name"], report["version"]), snapshot_time(mirror)
+    if published and snapshot and published > snapshot:
+        return (f"snapshot older than the release (published {published:%Y-%m-%d}, "
+                f"snapshot's newest commit {snapshot:%Y-%m-%d})")
+    return (f"the commit is not in the repository although the snapshot is newer than the "
+            f"release (published {published:%Y-%m-%d})" if published else None)
+
+
 def check(binary, repos, cache, home, name, version, repository):
     mirror = mirror_of(repos, repository)
     out = subprocess.run([binary, "diff", f"{name}@{version}", "--repo", mirror, "--cache-dir",
@@ -134,9 +179,7 @@ def check(binary, repos, cache, home, name, version, repository):
     except json.JSONDecodeError:
         return {"name": name, "version": version, "verdict": "error",
                 "reason": (out.stderr or out.stdout).strip()[-500:], "files": []}
-    commit = report.get("commit")
-    report["snapshot_older"] = report.get("verdict") != "matches" and not commit_in(mirror,
-                                                                                     commit)
+    report["label"] = label(report, mirror, repository)
     return report
 
 
@@ -175,34 +218,37 @@ def main():
 
 
 def summary(reports, markdown):
+    kinds = ("matches", "differs", "unverifiable", "error")
     by_crate = {}
     for r in reports:
-        counts = by_crate.setdefault(r["name"], {"matches": 0, "differs": 0,
-                                                 "unverifiable": 0, "error": 0, "older": 0})
+        counts = by_crate.setdefault(r["name"], dict.fromkeys(kinds + ("labelled",), 0))
         counts[r["verdict"]] += 1
-        counts["older"] += bool(r.get("snapshot_older"))
-    total = {k: sum(c[k] for c in by_crate.values()) for k in
-             ("matches", "differs", "unverifiable", "error", "older")}
+        counts["labelled"] += bool(r.get("label"))
+    total = {k: sum(c[k] for c in by_crate.values()) for k in kinds + ("labelled",)}
     print(f"{len(reports)} releases of {len(by_crate)} crates: {total['matches']} matches, "
-          f"{total['differs']} differs, {total['unverifiable']} unverifiable "
-          f"({total['older']} of them: snapshot older than the release), {total['error']} errors")
+          f"{total['differs']} differs, {total['unverifiable']} unverifiable, "
+          f"{total['error']} errors; {total['labelled']} labelled (the snapshot, not the "
+          f"release)")
     if markdown:
-        print("\n| crate | releases | matches | differs | unverifiable (snapshot older) |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print("\n| crate | releases | matches | differs | unverifiable | of which labelled |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for name, c in by_crate.items():
-            n = sum(c[k] for k in ("matches", "differs", "unverifiable", "error"))
-            print(f"| {name} | {n} | {c['matches']} | {c['differs']} | "
-                  f"{c['unverifiable']} ({c['older']}) |")
+            n = sum(c[k] for k in kinds)
+            print(f"| {name} | {n} | {c['matches']} | {c['differs']} | {c['unverifiable']} | "
+                  f"{c['labelled']} |")
     print()
     for r in reports:
         if r["verdict"] == "matches":
             continue
-        label = " [snapshot older than the release]" if r.get("snapshot_older") else ""
-        print(f"- {r['name']} {r['version']}: {r['verdict']}{label}: {r['reason']}")
+        tag = f" [{r['label']}]" if r.get("label") else ""
+        print(f"- {r['name']} {r['version']}: {r['verdict']}{tag}: {r['reason']}")
         for f in r.get("files", []):
             if f["status"] not in ("identical", "generated"):
                 note = f" ({f['note']})" if f.get("note") else ""
                 print(f"    {f['status']} {f['path']}{note}")
+        for w in r.get("warnings", []):
+            if "is pinned: the pinned repository is used" not in w:
+                print(f"    warning: {w}")
 
 
 if __name__ == "__main__":
