@@ -14,9 +14,9 @@ this machine cannot reach GitHub), one shared cache, one shared empty CARGO_HOME
 
 A verdict that is not `matches` is labelled when the snapshot, not the release, may explain it:
 the release names another repository than the one mirrored; or its commit (from
-`.cargo_vcs_info.json`) is not in the snapshot and crates.io received the release (the
-Last-Modified of its file on static.crates.io) after the snapshot's newest commit ("snapshot
-older than the release"): a newer snapshot could change the verdict.
+`.cargo_vcs_info.json`) is not in the snapshot and the index's `pubtime` for the release is
+later than the snapshot's newest commit ("snapshot older than the release"): a newer snapshot
+could change the verdict.
 
 Mirrors: bare clones with full history and tags, as `REPOS/owner+name/repo` (the layout of the
 `fetch` tool's snapshots). On a machine with GitHub access:
@@ -30,7 +30,6 @@ Build first: cargo build --release -p cargo-audit-trust
 import argparse
 import concurrent.futures
 import datetime
-import email.utils
 import json
 import os
 import re
@@ -40,6 +39,8 @@ import tempfile
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# (crate, version) -> the index's `pubtime`, filled by index_versions
+PUBLISHED = {}
 
 # (crate, repository on GitHub, how many versions)
 CRATES = [
@@ -89,8 +90,11 @@ def index_versions(name):
     with urllib.request.urlopen(request, timeout=60) as response:
         lines = response.read().decode().splitlines()
     entries = [json.loads(line) for line in lines if line.strip()]
+    for e in entries:
+        if e.get("pubtime"):
+            PUBLISHED[(name, e["vers"])] = e["pubtime"]
     versions = [e["vers"] for e in entries if not e.get("yanked") and "-" not in e["vers"]]
-    return sorted(versions, key=lambda v: tuple(int(p) for p in v.split("+")[0].split(".")))
+    return sorted(versions, key=version_key)
 
 
 def mirror_of(repos, repository):
@@ -127,45 +131,39 @@ def commit_in(mirror, commit):
     return out.returncode == 0
 
 
-def published_at(name, version):
-    """When crates.io received the release: static.crates.io's Last-Modified for its file."""
-    request = urllib.request.Request(
-        f"https://static.crates.io/crates/{name}/{name}-{version}.crate", method="HEAD",
-        headers={"User-Agent": "audit-trust-bench"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        stamp = response.headers.get("Last-Modified")
-    return email.utils.parsedate_to_datetime(stamp) if stamp else None
-
-
-def snapshot_time(mirror):
-    """The newest commit on any branch or tag of the snapshot."""
-    out = subprocess.run(["git", "-C", mirror, "for-each-ref", "--sort=-committerdate",
-                          "--count=1", "--format=%(committerdate:iso-strict)",
-                          "refs/heads", "refs/tags"], capture_output=True, text=True)
-    stamp = out.stdout.strip()
-    return datetime.datetime.fromisoformat(stamp) if stamp else None
-
-
 def same_repository(claimed, repository):
     claimed = (claimed or "").lower().rstrip("/").removesuffix(".git")
     return claimed.endswith("github.com/" + repository.lower())
 
 
-def label(report, mirror, repository):
-    """Why a verdict that is not `matches` may not be the release's fault."""
-    if report.get("verdict") == "matches":
-        return None
-    claimed = report.get("claimed_repository")
-    if claimed and not same_repository(claimed, repository):
-        return f"the release names {claimed}, which has no snapshot here"
-    if commit_in(mirror, report.get("commit")):
-        return None
-    published, snapshot = published_at(report["name"], report["version"]), snapshot_time(mirror)
-    if published and snapshot and published > snapshot:
-        return (f"snapshot older than the release (published {published:%Y-%m-%d}, "
-                f"snapshot's newest commit {snapshot:%Y-%m-%d})")
-    return (f"the commit is not in the repository although the snapshot is newer than the "
-            f"release (published {published:%Y-%m-%d})" if published else None)
+def version_key(version):
+    return tuple(int(p) for p in version.split("+")[0].split("."))
+
+
+def snapshot_time(mirror):
+    """The newest commit date on any branch or tag of the snapshot (ISO 8601, UTC)."""
+    out = subprocess.run(["git", "-C", mirror, "for-each-ref", "--sort=-committerdate",
+                          "--count=1", "--format=%(committerdate:unix)", "refs/heads",
+                          "refs/tags"], capture_output=True, text=True)
+    stamp = out.stdout.strip()
+    return (datetime.datetime.fromtimestamp(int(stamp), datetime.timezone.utc)
+            .strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None)
+
+
+def label_all(reports, repos):
+    """Labels the verdicts that the snapshot, not the release, may explain."""
+    for r in reports:
+        r["label"] = None
+        if r.get("verdict") == "matches":
+            continue
+        claimed = r.get("claimed_repository")
+        published = PUBLISHED.get((r["name"], r["version"]))
+        snapshot = snapshot_time(mirror_of(repos, r["mirrored"]))
+        if claimed and not same_repository(claimed, r["mirrored"]):
+            r["label"] = f"the release names {claimed}, which has no snapshot here"
+        elif not r.get("commit_in_snapshot") and published and snapshot and published > snapshot:
+            r["label"] = (f"snapshot older than the release: published {published[:10]}, "
+                          f"the snapshot's newest commit {snapshot[:10]}")
 
 
 def check(binary, repos, cache, home, name, version, repository):
@@ -179,7 +177,8 @@ def check(binary, repos, cache, home, name, version, repository):
     except json.JSONDecodeError:
         return {"name": name, "version": version, "verdict": "error",
                 "reason": (out.stderr or out.stdout).strip()[-500:], "files": []}
-    report["label"] = label(report, mirror, repository)
+    report["mirrored"] = repository
+    report["commit_in_snapshot"] = commit_in(mirror, report.get("commit"))
     return report
 
 
@@ -210,6 +209,7 @@ def main():
             jobs.append((name, version, repository))
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         reports = list(pool.map(lambda j: check(args.binary, args.repos, cache, home, *j), jobs))
+    label_all(reports, args.repos)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(reports, f, indent=1)
