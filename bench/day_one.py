@@ -140,8 +140,8 @@ def main():
               "lines left | left, named by publisher entries | by set |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for w, r in rows:
-        sets = ", ".join(f"{k} {v}" for k, v in sorted(r["mix"]["by_set"].items(),
-                                                      key=lambda kv: -kv[1]))
+        by_set = sorted(r["mix"]["by_set"].items(), key=lambda kv: -kv[1])
+        sets = ", ".join(f"{k} {v}" for k, v in by_set[:4]) + (", …" if len(by_set) > 4 else "")
         share = 100.0 * r["vouched"] / max(r["packages"], 1)
         line_share = 100.0 * r["vouched_lines"] / max(r["vouched_lines"] + r["left_lines"], 1)
         if args.markdown:

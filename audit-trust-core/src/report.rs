@@ -5,14 +5,19 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::classify::{Classification, UnsafeCounts};
-use crate::inventory::{Inventory, InventoryMode};
+use crate::inventory::{Inventory, InventoryMode, PackageId};
 
 /// One package with its classification. Registry packages are classified from their published
 /// files; workspace, path and git packages carry only what the lockfile says.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackageReport {
+    /// The package in the inventory the report was built from: later code gets the package back
+    /// by this, never by matching its name and version text. Not part of the JSON.
+    #[serde(skip)]
+    pub id: PackageId,
     pub name: String,
-    pub version: String,
+    /// Serialized as its text.
+    pub version: semver::Version,
     /// `crates.io`, `registry`, `git` or `path`.
     pub source: &'static str,
     /// The lockfile's source id (`None` for path packages).
@@ -84,6 +89,11 @@ pub struct WorkSummary {
 }
 
 impl InventoryReport {
+    /// The report on the inventory's package `id`.
+    pub fn package(&self, id: PackageId) -> Option<&PackageReport> {
+        self.packages.iter().find(|p| p.id == id)
+    }
+
     /// `classifications` is indexed like `inventory.packages`.
     pub fn build(
         inventory: &Inventory,
@@ -99,8 +109,9 @@ impl InventoryReport {
                 let c = classifications.get(id).and_then(Option::as_ref);
                 let uses_unsafe = c.map(|c| unsafe_total(&c.unsafe_usage) > 0);
                 PackageReport {
+                    id,
                     name: p.name.clone(),
-                    version: p.version.to_string(),
+                    version: p.version.clone(),
                     source: p.source.label(),
                     source_id: p.source_id.clone(),
                     checksum: p.checksum.clone(),
@@ -126,9 +137,7 @@ impl InventoryReport {
                 }
             })
             .collect();
-        packages.sort_by(|a, b| {
-            (a.name.as_str(), semver_of(&a.version)).cmp(&(b.name.as_str(), semver_of(&b.version)))
-        });
+        packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
         let stats = Stats::compute(
             inventory,
             &packages,
@@ -179,8 +188,4 @@ impl Stats {
 /// Total unsafe items: blocks, functions, impls, traits and extern blocks.
 pub fn unsafe_total(u: &UnsafeCounts) -> u64 {
     u.blocks + u.fns + u.impls + u.traits + u.extern_blocks
-}
-
-fn semver_of(v: &str) -> Option<semver::Version> {
-    semver::Version::parse(v).ok()
 }

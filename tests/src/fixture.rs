@@ -2,11 +2,11 @@
 //! `stats` and `check` tell apart, and a two-member workspace resolved against it.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::{CrateSpec, LocalRegistry, Workspace, binary_path};
+use crate::{CrateSpec, LocalRegistry, Workspace, cli_command};
 
 /// A small world with every kind of package `stats` tells apart.
 pub struct Fixture {
@@ -80,19 +80,9 @@ impl Fixture {
 
     /// [`Self::run_with_env`] in the folder `cwd` instead of the workspace root.
     pub fn run_in(&self, cwd: &Path, cache: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CARGO_") {
-                cmd.env_remove(key);
-            }
-        }
         // Outputs that depend on the surroundings (annotations, the date) are set by each test.
-        cmd.env_remove("GITHUB_ACTIONS")
-            .env_remove("AUDIT_TRUST_TODAY");
-        cmd.env("CARGO_HOME", self.reg.cargo_home())
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
-            .current_dir(cwd)
+        let mut cmd = cli_command(self.reg.cargo_home());
+        cmd.current_dir(cwd)
             .arg("--cache-dir")
             .arg(cache)
             .args(args);

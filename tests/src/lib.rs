@@ -1,5 +1,6 @@
 //! End-to-end test helpers: a real sparse cargo registry on a loopback port, real cargo
-//! workspaces in temp dirs, and the paths of the workspace's built binaries.
+//! workspaces in temp dirs, the paths of the workspace's built binaries, and the harness that
+//! runs them ([`World`], [`RegistryProcess`]).
 //!
 //! Nothing here touches the internet or `~/.cargo`: every cargo invocation gets a temp
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
@@ -7,6 +8,7 @@
 mod crate_file;
 pub mod doc_commands;
 pub mod fixture;
+mod freshness;
 mod git_daemon;
 mod git_repo;
 mod hostile_git;
@@ -14,6 +16,7 @@ mod index_entry;
 mod registry;
 mod server;
 mod workspace;
+mod world;
 
 use std::ffi::OsString;
 use std::fs;
@@ -29,6 +32,9 @@ pub use hostile_git::{HostileGitServer, Lie};
 pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};
 pub use workspace::{LockedPackage, Member, Workspace};
+pub use world::{
+    NOW, RegistryProcess, World, admin_token, cli_command, registry_admin, sqlite_url, status_of,
+};
 
 /// A `cargo` command isolated from the developer's environment, with `CARGO_HOME` = `cargo_home`.
 ///
@@ -66,10 +72,17 @@ pub fn run_checked(cmd: &mut Command) -> Output {
     out
 }
 
-/// Path of a binary built from this workspace, e.g. `binary_path("cargo-audit-trust")`.
+/// Path of a binary built from this workspace, e.g. `binary_path("cargo-audit-trust")`, checked
+/// to be up to date with its sources.
 ///
-/// Integration tests run from `target/<profile>/deps/`; binaries of other packages live one level
-/// up. Cargo only builds them for tests of their own package, hence the explicit build step.
+/// This crate's tests cannot have cargo's `CARGO_BIN_EXE_*` for another package's binaries, so
+/// they find them where cargo puts them: integration tests run from `target/<profile>/deps/`, and
+/// binaries of other packages live one level up. `cargo test --workspace` builds them (both
+/// binary packages have integration tests of their own); a narrower run (`--test NAME`) does
+/// not, and would run whatever binary an earlier build left. So the binary is compared with the
+/// dep-info file cargo writes beside it (the sources of the binary and of its path dependencies,
+/// the very files cargo watches), and a binary older than any of them fails the test with the
+/// command that rebuilds it, instead of testing old code.
 pub fn binary_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("path of the running test binary");
     let mut dir = exe
@@ -91,10 +104,27 @@ pub fn binary_path(name: &str) -> PathBuf {
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
-        "binary `{name}` not found at {}: run `cargo build --workspace` (same profile as the tests) \
-         before the end-to-end tests",
+        "binary `{name}` not found at {}: run `cargo build --workspace --bins` (same profile as the \
+         tests) before the end-to-end tests",
         path.display()
     );
+    // Checked once per binary and test process.
+    static FRESH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut fresh = FRESH
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if fresh.contains(&path) {
+        return path;
+    }
+    if let Err(why) = freshness::check(&path) {
+        panic!(
+            "binary `{name}` at {} is stale: {why}. Run `cargo build --workspace --bins` (same \
+             profile and CARGO_TARGET_DIR as the tests) so the end-to-end tests run the code in \
+             this checkout",
+            path.display()
+        );
+    }
+    fresh.push(path.clone());
     path
 }
 

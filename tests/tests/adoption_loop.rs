@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace, binary_path};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace, cli_command};
 use serde_json::Value;
 
 const DAY_0: &str = "2026-11-01T12:00:00Z";
@@ -99,19 +99,9 @@ impl World {
             Some("sign") => all.extend_from_slice(&["--key", &key]),
             _ => {}
         }
-        let mut cmd = std::process::Command::new(binary_path("cargo-audit-trust"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CARGO_") {
-                cmd.env_remove(k);
-            }
-        }
-        let out = cmd
-            .env("CARGO_HOME", self.reg.cargo_home())
+        let out = cli_command(self.reg.cargo_home())
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
-            .env_remove("GITHUB_ACTIONS")
             .env_remove("PAGER")
             .current_dir(self.ws.path())
             .arg("--cache-dir")

@@ -7,9 +7,8 @@
 //! they are covered by the unit tests of `source_url`.)
 
 use std::path::Path;
-use std::process::Command;
 
-use audit_trust_e2e::binary_path;
+use audit_trust_e2e::cli_command;
 use serde_json::Value;
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -67,9 +66,7 @@ fn audit_file(git_prefix: &str) -> String {
 fn check(dir: &Path) -> (Option<i32>, Value, String) {
     let db = dir.join("advisory-db");
     std::fs::create_dir_all(db.join("crates")).expect("advisory db");
-    let out = Command::new(binary_path("cargo-audit-trust"))
-        .env_remove("GITHUB_ACTIONS")
-        .env("CARGO_HOME", dir.join("cargo-home"))
+    let out = cli_command(&dir.join("cargo-home"))
         .current_dir(dir)
         .arg("--cache-dir")
         .arg(dir.join("cache"))

@@ -4,9 +4,8 @@
 #![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Command;
 
-use audit_trust_e2e::{LocalRegistry, Workspace, binary_path};
+use audit_trust_e2e::{LocalRegistry, Workspace, cli_command};
 
 #[test]
 fn the_signing_key_is_removed_from_cargo_metadata_s_environment() {
@@ -32,14 +31,7 @@ fn the_signing_key_is_removed_from_cargo_metadata_s_environment() {
     .expect("write wrapper");
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CARGO_") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .env("CARGO_HOME", reg.cargo_home())
+    let out = cli_command(reg.cargo_home())
         .env("CARGO", &wrapper)
         .env("AUDIT_TRUST_SIGNING_KEY", "ed25519-secret:c2VjcmV0")
         .env("AUDIT_TRUST_CANARY", "passed-on")

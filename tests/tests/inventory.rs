@@ -1,10 +1,8 @@
 //! End to end: the real `cargo-audit-trust` binary against a real workspace resolved by the real
 //! cargo from a local registry on a loopback port. Nothing here reaches the internet.
 
-use std::process::Command;
-
 use audit_trust_e2e::fixture::{fixture, package};
-use audit_trust_e2e::{CrateSpec, LocalRegistry, binary_path, tamper_crate};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, cli_command, tamper_crate};
 use serde_json::Value;
 
 #[test]
@@ -224,8 +222,7 @@ fn unreachable_registry_names_the_package_and_suggests_offline() {
     )
     .expect("config");
     let cache = tempfile::tempdir().expect("cache dir");
-    let out = Command::new(binary_path("cargo-audit-trust"))
-        .env("CARGO_HOME", port_free_home.path())
+    let out = cli_command(port_free_home.path())
         .args(["stats", "--lockfile", &lock, "--cache-dir"])
         .arg(cache.path())
         .output()
@@ -414,9 +411,7 @@ fn alternative_sparse_registries_are_downloaded_from_directly() {
     std::fs::write(&lockfile, lock).expect("write lockfile");
     let empty_home = tempfile::tempdir().expect("home");
     let cache = tempfile::tempdir().expect("cache");
-    let out = Command::new(binary_path("cargo-audit-trust"))
-        .env("CARGO_HOME", empty_home.path())
-        .env("NO_PROXY", "127.0.0.1")
+    let out = cli_command(empty_home.path())
         .args(["list", "--format", "json", "--lockfile"])
         .arg(&lockfile)
         .arg("--cache-dir")

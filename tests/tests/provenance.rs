@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use audit_trust_e2e::{GitRepo, LocalRegistry, Published, Workspace, binary_path, tamper_crate};
+use audit_trust_e2e::{GitRepo, LocalRegistry, Published, Workspace, cli_command, tamper_crate};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -120,16 +120,8 @@ fn run_in(dir: &Path, cargo_home: &Path, cache: &Path, args: &[&str]) -> Output 
 
 /// `diff` in `dir`, with no user config unless the caller sets `XDG_CONFIG_HOME`.
 fn command_in(dir: &Path, cargo_home: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CARGO_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("CARGO_HOME", cargo_home)
-        .env("no_proxy", "127.0.0.1")
-        .env("NO_PROXY", "127.0.0.1")
-        .current_dir(dir)
+    let mut cmd = cli_command(cargo_home);
+    cmd.current_dir(dir)
         .arg("audit-trust")
         .arg("diff")
         .arg("--cache-dir")

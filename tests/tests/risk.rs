@@ -108,18 +108,8 @@ impl World {
             // The test's advisory database is empty and undated.
             all.push("--allow-stale");
         }
-        let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CARGO_") {
-                cmd.env_remove(k);
-            }
-        }
-        let out = cmd
-            .env("CARGO_HOME", self.reg.cargo_home())
+        let out = audit_trust_e2e::cli_command(self.reg.cargo_home())
             .env("HOME", self.home.path())
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
-            .env_remove("GITHUB_ACTIONS")
             .current_dir(self.ws.path())
             .arg("--cache-dir")
             .arg(self.cache.path())

@@ -11,9 +11,9 @@
 //! - `claimy` matches the repository it claims, which nobody pinned: listed, never signed.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use audit_trust_e2e::{CrateSpec, GitRepo, LocalRegistry, Published, Workspace, binary_path};
+use audit_trust_e2e::{CrateSpec, GitRepo, LocalRegistry, Published, Workspace, cli_command};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -70,19 +70,10 @@ struct World {
 
 impl World {
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if k.starts_with("CARGO_") || k.starts_with("AUDIT_TRUST_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_HOME", self.reg.cargo_home())
+        cli_command(self.reg.cargo_home())
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("CI", "1")
-            .env("NO_PROXY", "127.0.0.1")
-            .env("no_proxy", "127.0.0.1")
             .current_dir(self.ws.path())
             .arg("audit-trust")
             .arg("--cache-dir")

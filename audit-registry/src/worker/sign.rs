@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_trust_core::provenance::SignedOffRepository;
+use audit_trust_core::provenance::signed_off::newest_signed_off_repository;
 use audit_trust_core::signoff::{
     Criterion, Head, PublicKey, Record, RecordId, SignedHead, SignedRecord, SourceEvidence,
     Statement, Subject,
@@ -54,7 +55,8 @@ pub async fn ensure_service_auditor(
 pub(super) struct OwnRecords {
     /// A `source-matches` sign-off of exactly this version and checksum exists.
     pub already_signed: bool,
-    /// The repository of the newest `source-matches` sign-off of an earlier version.
+    /// The repository of the newest `source-matches` sign-off of an earlier version, by core's
+    /// rule ([`newest_signed_off_repository`]) over the service's own records.
     pub signed_off: Option<SignedOffRepository>,
 }
 
@@ -65,51 +67,40 @@ pub(super) async fn own_records(
     checksum: &str,
 ) -> Result<OwnRecords, DbError> {
     let key = worker.config.signing_key.public_key().to_string();
-    let target = semver::Version::parse(version).ok();
-    let mut out = OwnRecords::default();
-    let mut newest: Option<semver::Version> = None;
-    for row in worker
+    // Our own records, but read like any input: a line that does not parse is skipped.
+    let records: Vec<SignedRecord> = worker
         .db
         .crate_records(&[name.to_ascii_lowercase()])
         .await?
         .into_iter()
         .filter(|r| r.public_key == key)
-    {
-        // Our own records, but read like any input.
-        let Ok(record) = SignedRecord::from_json_line(&row.body) else {
-            continue;
-        };
-        let Statement::SignOff {
-            subject:
-                Subject::Crate {
+        .filter_map(|row| SignedRecord::from_json_line(&row.body).ok())
+        .collect();
+    let already_signed = records.iter().any(|record| {
+        matches!(
+            &record.record().statement,
+            Statement::SignOff {
+                subject: Subject::Crate {
                     name: signed_name,
                     version: signed_version,
                     checksum: signed_checksum,
                 },
-            criteria,
-            source: Some(source),
-            ..
-        } = &record.record().statement
-        else {
-            continue;
-        };
-        if !signed_name.eq_ignore_ascii_case(name) || !criteria.contains(&Criterion::SourceMatches)
-        {
-            continue;
-        }
-        if signed_version.to_string() == version && signed_checksum == checksum {
-            out.already_signed = true;
-        }
-        let earlier = target.as_ref().is_some_and(|t| signed_version < t);
-        if earlier && newest.as_ref().is_none_or(|n| signed_version > n) {
-            newest = Some(signed_version.clone());
-            out.signed_off = Some(SignedOffRepository {
-                url: source.repository.clone(),
-                version: signed_version.to_string(),
-            });
-        }
-    }
-    Ok(out)
+                criteria,
+                source: Some(_),
+                ..
+            } if signed_name.eq_ignore_ascii_case(name)
+                && signed_version.to_string() == version
+                && signed_checksum == checksum
+                && criteria.contains(&Criterion::SourceMatches)
+        )
+    });
+    let signed_off = semver::Version::parse(version).ok().and_then(|target| {
+        newest_signed_off_repository(records.iter().map(SignedRecord::record), name, &target)
+    });
+    Ok(OwnRecords {
+        already_signed,
+        signed_off,
+    })
 }
 
 /// Signs `source-matches` for `name@version` unless the service already has. Returns whether

@@ -107,21 +107,17 @@ pub fn unneeded_exemptions(text: &str, input: &GateInput<'_>) -> Vec<UnusedEntry
         notes: Vec::new(),
         ..*input
     });
-    let passes = |name: &str, version: &semver::Version| {
-        report
-            .packages
-            .iter()
-            .any(|v| v.name == name && &v.version == version && !v.blocked)
-    };
+    let passes = |id| report.verdict_of(id).is_some_and(|v| !v.blocked);
     let mut out = Vec::new();
     for x in &input.audit_file.exemptions {
         let mut matched = input
             .inventory
             .packages
             .iter()
-            .filter(|p| p.source != SourceKind::Path && x.matches(&p.name, &p.version))
+            .enumerate()
+            .filter(|(_, p)| p.source != SourceKind::Path && x.matches(&p.name, &p.version))
             .peekable();
-        if matched.peek().is_some() && matched.all(|p| passes(&p.name, &p.version)) {
+        if matched.peek().is_some() && matched.all(|(id, _)| passes(id)) {
             out.push(UnusedEntry {
                 kind: EntryKind::Exemption,
                 why: PruneReason::NotNeeded,

@@ -18,6 +18,7 @@ use crate::signoff::Criterion;
 
 pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verdict {
     let mut v = Verdict {
+        id,
         name: p.name.clone(),
         version: p.version.clone(),
         source: p.source.label(),

@@ -76,3 +76,51 @@ fn has_source_matches(p: &Package, evidence: &[Evidence]) -> bool {
                 if p.checksum.as_deref() == Some(checksum.as_str()))
     })
 }
+
+/// What is left to review, in packages and lines of code: every third-party package the gate
+/// admits only by an exemption, or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    pub packages: usize,
+    /// Lines of code of those packages whose size is known.
+    pub lines: u64,
+    /// Of them, admitted by an exemption (debt with a date).
+    pub exempted: usize,
+    pub exempted_lines: u64,
+    /// Of them, with no evidence at all.
+    pub none: usize,
+    pub none_lines: u64,
+    /// Packages of the backlog whose size is unknown (not classified).
+    pub size_unknown: usize,
+}
+
+/// The backlog of a gate run. `code_lines(name, version)` gives a package's size when known
+/// (from the classification); first-party and other-platform packages need nothing.
+pub fn backlog(
+    verdicts: &[Verdict],
+    code_lines: impl Fn(&str, &semver::Version) -> Option<u64>,
+) -> Backlog {
+    let mut b = Backlog::default();
+    for v in verdicts {
+        if matches!(v.status, Status::FirstParty | Status::OtherPlatform)
+            || v.reasons.iter().any(|r| r.code == ReasonCode::Audited)
+        {
+            continue;
+        }
+        let lines = code_lines(&v.name, &v.version);
+        let exempted = v.reasons.iter().any(|r| r.code == ReasonCode::Exempted);
+        b.packages += 1;
+        b.lines += lines.unwrap_or(0);
+        if lines.is_none() {
+            b.size_unknown += 1;
+        }
+        if exempted {
+            b.exempted += 1;
+            b.exempted_lines += lines.unwrap_or(0);
+        } else {
+            b.none += 1;
+            b.none_lines += lines.unwrap_or(0);
+        }
+    }
+    b
+}

@@ -39,7 +39,7 @@ pub use code::ReasonCode;
 pub use evidence::{Evidence, EvidenceSubject, RejectedEvidence};
 pub use expiry::ExpiryWarning;
 pub use from_records::evidence_from_records;
-pub use mix::EvidenceMix;
+pub use mix::{Backlog, EvidenceMix, backlog};
 pub use next_step::{NextStep, StepKind};
 pub use report::{AdvisoryDbSummary, GateReport, Reason, Severity, Status, Summary, Verdict};
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::code::ReasonCode;
 use super::next_step::NextStep;
+use crate::inventory::PackageId;
 use crate::time::Date;
 
 /// Where a package stands. The first four are good; the others are findings, which block the
@@ -80,6 +81,10 @@ pub struct Reason {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
+    /// The package in the inventory the report was computed from: later code gets the package
+    /// back by this, never by matching its name and version text. Not part of the JSON.
+    #[serde(skip)]
+    pub id: PackageId,
     pub name: String,
     /// Kept as a version (serialized as its text) so later code compares versions, not text.
     pub version: semver::Version,
@@ -134,6 +139,11 @@ impl GateReport {
     pub fn is_clean(&self) -> bool {
         self.summary.blocked == 0
     }
+
+    /// The verdict on the inventory's package `id`.
+    pub fn verdict_of(&self, id: PackageId) -> Option<&Verdict> {
+        self.packages.iter().find(|v| v.id == id)
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +154,7 @@ mod tests {
     #[test]
     fn a_verdict_serializes_its_version_and_codes_as_text() {
         let v = Verdict {
+            id: 7,
             name: "alpha".into(),
             version: semver::Version::parse("1.2.3-rc.1+build.5").expect("version"),
             source: "registry",
@@ -161,5 +172,33 @@ mod tests {
         assert_eq!(json["version"], "1.2.3-rc.1+build.5");
         assert_eq!(json["reasons"][0]["code"], "unaudited");
         assert_eq!(json["status"], "unaudited");
+        assert!(
+            json.get("id").is_none(),
+            "the inventory id is not part of the JSON"
+        );
+    }
+
+    #[test]
+    fn every_verdict_names_its_package_in_the_inventory() {
+        use crate::gate::tests::{Extras, audit_file, inventory, run};
+        let dir = tempfile::tempdir().expect("dir");
+        // The same lockfile `run` evaluates: the same packages in the same order.
+        let inventory = inventory(dir.path());
+        let report = run(&audit_file(""), &[], Extras::default());
+        assert_eq!(report.packages.len(), inventory.packages.len());
+        for v in &report.packages {
+            let p = &inventory.packages[v.id];
+            assert_eq!((&p.name, &p.version), (&v.name, &v.version));
+            assert_eq!(report.verdict_of(v.id), Some(v));
+        }
+        // alpha is locked twice: two ids, two lines of Cargo.lock.
+        let alphas: Vec<usize> = report
+            .packages
+            .iter()
+            .filter(|v| v.name == "alpha")
+            .map(|v| inventory.lock_line(v.id))
+            .collect();
+        assert_eq!(alphas.len(), 2);
+        assert_ne!(alphas[0], alphas[1]);
     }
 }

@@ -47,11 +47,7 @@ pub fn review_targets(input: &GateInput<'_>, report: &GateReport) -> Vec<ReviewT
         if !p.source.is_registry() || input.audit_file.auditors_covering(&p.name).next().is_none() {
             continue;
         }
-        let Some(verdict) = report
-            .packages
-            .iter()
-            .find(|v| v.name == p.name && v.version == p.version)
-        else {
+        let Some(verdict) = report.verdict_of(id) else {
             continue;
         };
         let step = match (&verdict.next_step, verdict.status) {

@@ -397,3 +397,33 @@ fn custom_criteria_dev_criteria_and_several_sign_offs() {
         Status::Audited
     );
 }
+
+#[test]
+fn the_backlog_counts_what_only_an_exemption_or_nothing_admits() {
+    let audit = audit_file(
+        "[[exemption]]\npackage = \"gitdep@0.3.0\"\nreason = \"internal\"\nexpires = 2026-11-23\n",
+    );
+    let evidence = [signoff("team", "alpha", "1.1.0", 'a', &["reviewed"])];
+    let report = run(&audit, &evidence, Extras::default());
+    // alpha 1.1.0 is audited and app is first-party: neither is backlog. beta's size is unknown.
+    let lines = |name: &str, version: &semver::Version| match (name, version.to_string().as_str()) {
+        ("alpha", "1.0.0") => Some(10),
+        ("alpha", "1.1.0") => Some(1_000),
+        ("gitdep", _) => Some(100),
+        ("app", _) => Some(5_000),
+        _ => None,
+    };
+    let backlog = super::backlog(&report.packages, lines);
+    assert_eq!(
+        backlog,
+        Backlog {
+            packages: 3,
+            lines: 110,
+            exempted: 1,
+            exempted_lines: 100,
+            none: 2,
+            none_lines: 10,
+            size_unknown: 1,
+        }
+    );
+}

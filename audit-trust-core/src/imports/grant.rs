@@ -48,6 +48,10 @@ pub fn imported_evidence(
 ) -> (Vec<Evidence>, Vec<String>) {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
+    // One note per set, not per package: without the registry's web API a large set would
+    // otherwise add hundreds of lines to every `check`.
+    let mut publisher_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unchained_deltas: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in packages {
         let (
             SourceKind::Registry {
@@ -161,13 +165,10 @@ pub fn imported_evidence(
         }
         if chained.is_empty() && granted_alone.is_empty() {
             for set in unknown_publisher {
-                notes.push(format!(
-                    "import `{set}`: {} has `trusted` or `wildcard-audits` entries, but who \
-                     published {} is unknown, so they do not vouch for it (run `cargo \
-                     audit-trust import refresh` to look it up)",
-                    p.name,
-                    p.spec()
-                ));
+                publisher_unknown
+                    .entry(set.to_owned())
+                    .or_default()
+                    .push(p.spec());
             }
         }
         for (set, from, cs, line) in unchained {
@@ -175,15 +176,56 @@ pub fn imported_evidence(
                 .iter()
                 .any(|c| merged.get(c).is_some_and(|seen| seen.contains(from)));
             if !chains {
-                notes.push(format!(
-                    "import `{set}`: {}: the delta {from} -> {} (line {line}) does not chain to a \
-                     full audit in any imported set, so it grants nothing",
-                    p.name, p.version
-                ));
+                unchained_deltas
+                    .entry(set.to_owned())
+                    .or_default()
+                    .push(format!("{} {from} -> {} (line {line})", p.name, p.version));
             }
         }
     }
+    for (set, deltas) in unchained_deltas {
+        let (delta, does, it, grants) = if deltas.len() == 1 {
+            ("delta", "does", "it", "grants")
+        } else {
+            ("deltas", "do", "they", "grant")
+        };
+        notes.push(format!(
+            "import `{set}`: the {delta} {} {does} not chain to a full audit in any imported \
+             set, so {it} {grants} nothing",
+            listed(&deltas),
+        ));
+    }
+    for (set, specs) in publisher_unknown {
+        notes.push(publisher_unknown_note(&set, &specs));
+    }
     (evidence, notes)
+}
+
+/// How many versions are named in full in a note before "and N more".
+const NOTE_LIST: usize = 5;
+
+/// The first few items, then "and N more".
+fn listed(items: &[String]) -> String {
+    let shown = items
+        .iter()
+        .take(NOTE_LIST)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(NOTE_LIST) {
+        0 => shown,
+        n => format!("{shown} and {n} more"),
+    }
+}
+
+fn publisher_unknown_note(set: &str, specs: &[String]) -> String {
+    let shown = listed(specs);
+    let them = if specs.len() == 1 { "it" } else { "them" };
+    format!(
+        "import `{set}`: who published {shown} is unknown, so the set's `trusted` or \
+         `wildcard-audits` entries do not vouch for {them} (run `cargo audit-trust import \
+         refresh` to look {them} up)"
+    )
 }
 
 fn imported(

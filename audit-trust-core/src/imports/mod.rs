@@ -14,11 +14,12 @@ pub mod vet;
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::audit_file::{AuditFile, Import, ImportSource};
 use crate::http::HttpClient;
+use crate::provenance::UrlRewrites;
 
 pub use grant::{LoadedSet, Publishers, imported_evidence, publishers_of};
 pub use lock::{ImportLock, LOCK_FILE_NAME, LockedImport, LockedPublisher, lock_path, sha256_hex};
@@ -53,18 +54,28 @@ pub fn load_pinned<'a>(
 /// Fetches an import's bytes: over HTTP (size-bounded, through the library's client), or from
 /// a local file relative to `audit_dir`. `offline` refuses URLs. The bytes must be UTF-8 and a
 /// readable set: a set that cannot be read is never pinned.
+///
+/// `rewrites` (`[url-rewrite]`, as for repositories) may send a URL to a mirror: another
+/// `https://` URL, or a local file (`file://` or an absolute path), which `offline` allows. The
+/// import's identity, what the lock pins, stays the URL written in `Cargo.audit`.
 pub fn fetch_set(
     import: &Import,
     audit_dir: &Path,
     http: &HttpClient,
     offline: bool,
+    rewrites: &UrlRewrites,
 ) -> Result<String, Error> {
     let fail = |message: String| Error::Import {
         name: import.name.clone(),
         message,
     };
     let bytes = match &import.source {
-        ImportSource::Url(url) => {
+        ImportSource::Url(written) => {
+            let mirror = rewrites.apply(written);
+            if let Some(path) = mirror.as_deref().and_then(local_mirror) {
+                return finish(import, read_bounded(&path, &fail)?, &fail);
+            }
+            let url = mirror.as_deref().unwrap_or(written);
             if offline {
                 return Err(fail(format!(
                     "--offline: not fetching {}; run without --offline to refresh it (check \
@@ -85,24 +96,44 @@ pub fn fetch_set(
                 .source
                 .local_path(audit_dir)
                 .unwrap_or_else(|| audit_dir.to_path_buf());
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let mut bytes = Vec::new();
-            file.take(MAX_SET_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io(&path, e))?;
-            if bytes.len() as u64 > MAX_SET_BYTES {
-                return Err(fail(format!(
-                    "{} is larger than {MAX_SET_BYTES} bytes",
-                    path.display()
-                )));
-            }
-            bytes
+            read_bounded(&path, &fail)?
         }
     };
+    finish(import, bytes, &fail)
+}
+
+/// The bytes as text, checked to be a set this tool can read.
+fn finish(
+    import: &Import,
+    bytes: Vec<u8>,
+    fail: &dyn Fn(String) -> Error,
+) -> Result<String, Error> {
     let text =
         String::from_utf8(bytes).map_err(|_| fail("the fetched set is not UTF-8 text".into()))?;
     parse_set(import, &text, &import.url.escape_default().to_string())?;
     Ok(text)
+}
+
+/// A rewritten import URL that names a local file: `file:///…` or an absolute path.
+fn local_mirror(rewritten: &str) -> Option<PathBuf> {
+    let path = rewritten.strip_prefix("file://").unwrap_or(rewritten);
+    let path = Path::new(path);
+    path.is_absolute().then(|| path.to_path_buf())
+}
+
+fn read_bounded(path: &Path, fail: &dyn Fn(String) -> Error) -> Result<Vec<u8>, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SET_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_SET_BYTES {
+        return Err(fail(format!(
+            "{} is larger than {MAX_SET_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// What changed in one set between two versions of its bytes.

@@ -383,6 +383,17 @@ fn publisher_entries_vouch_within_their_dates() {
             .any(|n| n.contains("who published wild@4.0.0 is unknown")),
         "{notes:?}"
     );
+
+    // Many unknown publishers make one note for the set, naming a few and counting the rest.
+    let many: Vec<Package> = (4..12)
+        .map(|minor| package("wild", &format!("4.{minor}.0")))
+        .collect();
+    let (_, notes) = imported_evidence(&file, &sets, &many, &known);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("wild@4.4.0, wild@4.5.0") && notes[0].contains("and 3 more"),
+        "{notes:?}"
+    );
 }
 
 #[test]

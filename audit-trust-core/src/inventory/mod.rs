@@ -243,12 +243,9 @@ impl Inventory {
         }
     }
 
-    /// Line of `name@version`'s entry in `Cargo.lock` (1 when unknown), for annotations.
-    pub fn lock_line(&self, name: &str, version: &str) -> usize {
-        self.packages
-            .iter()
-            .find(|p| p.name == name && p.version.to_string() == version)
-            .map_or(1, |p| p.lock_line.max(1))
+    /// Line of package `id`'s entry in `Cargo.lock` (1 when unknown), for annotations.
+    pub fn lock_line(&self, id: PackageId) -> usize {
+        self.packages.get(id).map_or(1, |p| p.lock_line.max(1))
     }
 
     /// The packages that depend on `id`, by name and version (what brings it in).

@@ -121,3 +121,16 @@ fn unsupported_format_version() {
     let err = parse("version = 9\n").expect_err("must fail").to_string();
     assert!(err.contains("format version 9"), "{err}");
 }
+
+#[test]
+fn the_line_index_agrees_with_counting_from_the_start() {
+    let text = "a\n\nbc\nd";
+    let lines = super::LineIndex::new(text);
+    for offset in 0..=text.len() + 2 {
+        assert_eq!(
+            lines.line_of(offset),
+            super::line_of(text, offset),
+            "{offset}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! an auditor already checked that repository against a release of this crate.
 
 use super::repository::SignedOffRepository;
-use crate::signoff::{Criterion, ProjectRecords, Statement, Subject};
+use crate::signoff::{Criterion, ProjectRecords, Record, Statement, Subject};
 
 /// Among the verified records, the repository of the newest `source-matches` sign-off for a
 /// version of `name` older than `version`.
@@ -12,10 +12,23 @@ pub fn signed_off_repository(
     name: &str,
     version: &semver::Version,
 ) -> Option<SignedOffRepository> {
+    newest_signed_off_repository(
+        records.accepted.iter().map(|a| a.record.record()),
+        name,
+        version,
+    )
+}
+
+/// The rule itself, over records the caller has chosen and verified: the CLI passes the
+/// accepted records of `Cargo.audit`'s auditors, the registry's automatic auditor its own.
+pub fn newest_signed_off_repository<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    name: &str,
+    version: &semver::Version,
+) -> Option<SignedOffRepository> {
     records
-        .accepted
-        .iter()
-        .filter_map(|a| match &a.record.record().statement {
+        .into_iter()
+        .filter_map(|record| match &record.statement {
             Statement::SignOff {
                 subject:
                     Subject::Crate {

@@ -1,26 +1,16 @@
 //! `exemptions renew`: extends matching exemptions, recording why, by editing only their
 //! `reason` and `expires` values in `Cargo.audit`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use audit_trust_core::audit_file::CratePattern;
-use audit_trust_core::audit_file::renew::{Renewal, Renewed, renew_exemptions};
-use serde::Serialize;
+use audit_trust_core::audit_file::renew::{Renewal, renew_exemptions};
 
 use crate::cli::{ExemptionsCommand, RenewArgs};
 use crate::error::CliError;
-use crate::output::{escape, write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::audit_file_edit::{io_error, replace_file};
-use crate::settings::{OutputFormat, Settings};
-
-#[derive(Serialize)]
-struct RenewJson<'a> {
-    path: String,
-    expires: String,
-    renewed: &'a [Renewed],
-}
+use crate::settings::Settings;
 
 pub fn run(settings: &Settings, command: &ExemptionsCommand) -> Result<ExitCode, CliError> {
     match command {
@@ -56,41 +46,6 @@ fn renew(settings: &Settings, args: &RenewArgs) -> Result<ExitCode, CliError> {
     if !renewed.is_empty() {
         replace_file(&path, &edited)?;
     }
-    match settings.format {
-        OutputFormat::Json => write_json(&RenewJson {
-            path: path.display().to_string(),
-            expires: expires.to_string(),
-            renewed: &renewed,
-        })?,
-        OutputFormat::Human => write_stdout(&render(&path, &renewed, &expires.to_string()))?,
-    }
+    crate::output::exemptions::write(settings, &path, &renewed, &expires.to_string())?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn render(path: &Path, renewed: &[Renewed], expires: &str) -> String {
-    if renewed.is_empty() {
-        return format!(
-            "{}: nothing to renew (no matching exemption expires before {expires})\n",
-            path.display()
-        );
-    }
-    let noun = if renewed.len() == 1 {
-        "exemption"
-    } else {
-        "exemptions"
-    };
-    let mut out = format!(
-        "{}: renewed {} {noun} until {expires}\n",
-        path.display(),
-        renewed.len()
-    );
-    for r in renewed {
-        out.push_str(&format!(
-            "  line {}: {} (was {})\n",
-            r.line,
-            escape::line(&r.label),
-            r.was
-        ));
-    }
-    out
 }

@@ -50,6 +50,13 @@ fn render(report: &RefreshReport) -> String {
             &r.sha256[..r.sha256.len().min(16)]
         );
         let _ = writeln!(out, "  from {}", escape::line(&r.url));
+        if let Some(mirror) = &r.fetched_from {
+            let _ = writeln!(
+                out,
+                "  fetched from {} ([url-rewrite])",
+                escape::line(mirror)
+            );
+        }
         for (what, list) in [
             ("NEW VIOLATIONS", &c.new_violations),
             ("violations removed", &c.removed_violations),

@@ -1,25 +1,25 @@
 //! `init`: a starter `Cargo.audit` for the current lockfile. Never overwrites a file.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use audit_trust_core::SourceKind;
+use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::audit_file::baseline::{Baseline, baseline, baseline_text};
 use audit_trust_core::audit_file::starter::{
     STARTER_RECORDS_FOLDER, Sizes, Starter, starter_audit_file,
 };
-use audit_trust_core::audit_file::{AUDIT_FILE_NAME, AuditFile};
 use audit_trust_core::names::validate_crate_name;
-use audit_trust_core::{Error, SourceKind};
 use serde::Serialize;
 
 use crate::cli::InitArgs;
 use crate::error::CliError;
 use crate::output::{write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
+use crate::services::audit_file_edit::{create_file, io_error, refused_overwrite};
 use crate::services::classify::analyze_inventory;
 use crate::services::crate_store;
-use crate::services::gate::open_advisory_db;
+use crate::services::gate::{open_advisory_db, registry_index_report};
 use crate::services::signing::load_signing_key;
 use crate::settings::{OutputFormat, Settings};
 
@@ -47,19 +47,14 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     if let Some(path) = &settings.given_paths.audit_file
         && path.exists()
     {
-        return Err(refuse(path));
+        return Err(refused_overwrite(path));
     }
     let project =
         Project::open_without_audit_file(settings, InventoryNeed::Required { targets: false })?;
     let inventory = project.inventory()?;
-    // `--audit-file`, else next to Cargo.lock. (A Cargo.audit further up belongs to an
-    // enclosing project; this one may have its own.)
-    let target = match &settings.given_paths.audit_file {
-        Some(path) => path.clone(),
-        None => inventory.lockfile.with_file_name(AUDIT_FILE_NAME),
-    };
+    let target = project.new_audit_file_target()?;
     if target.exists() {
-        return Err(refuse(&target));
+        return Err(refused_overwrite(&target));
     }
     let key = load_signing_key(args.key.key.as_deref())?.key.public_key();
     let now = settings.now;
@@ -71,7 +66,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
             analyze_inventory(&project, inventory, None)?
                 .packages
                 .into_iter()
-                .filter_map(|c| Some(((c.name, c.version), c.code_lines?)))
+                .filter_map(|c| Some(((c.name, c.version.to_string()), c.code_lines?)))
                 .collect(),
         ),
         None => None,
@@ -100,7 +95,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     let dir = target.parent().map(PathBuf::from).unwrap_or_default();
     let records = dir.join(STARTER_RECORDS_FOLDER);
     std::fs::create_dir_all(&records).map_err(|e| io_error(&records, e))?;
-    write_new(&target, &text)?;
+    create_file(&target, &text, || refused_overwrite(&target))?;
 
     let exemptions = inventory
         .packages
@@ -145,17 +140,7 @@ fn read_baseline(project: &Project, args: &InitArgs) -> Result<Baseline, CliErro
     let inventory = project.inventory()?;
     let db = open_advisory_db(project, args.advisory_db.as_deref(), &settings.progress())?;
     let store = crate_store(project)?;
-    let registry: Vec<_> = inventory
-        .packages
-        .iter()
-        .filter(|p| p.source.is_registry())
-        .collect();
-    let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
-    let index = store.index_report(
-        &registry,
-        std::time::Duration::from_secs(max_age),
-        &settings.progress(),
-    )?;
+    let index = registry_index_report(project, &store, inventory)?;
     Ok(baseline(&inventory.packages, Some(&db), &index))
 }
 
@@ -187,39 +172,4 @@ fn render_baseline(waived: Option<&Baseline>, expires: audit_trust_core::time::D
         ));
     }
     out
-}
-
-fn refuse(path: &std::path::Path) -> CliError {
-    CliError::Usage(format!(
-        "{} already exists; `init` never overwrites it (edit it, or move it away first)",
-        path.display()
-    ))
-}
-
-/// Writes `text` to a new file at `target` atomically: a temporary file in the same folder,
-/// renamed into place only if nothing is there yet (a file that appeared meanwhile wins).
-fn write_new(target: &std::path::Path, text: &str) -> Result<(), CliError> {
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| io_error(&dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| io_error(tmp.path(), e))?;
-    tmp.persist_noclobber(target).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            refuse(target)
-        } else {
-            CliError::Core(io_error(target, e.error))
-        }
-    })?;
-    Ok(())
-}
-
-fn io_error(path: &std::path::Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use audit_trust_core::audit_file::AuditFile;
 use audit_trust_core::audit_file::starter::STARTER_RECORDS_FOLDER;
-use audit_trust_core::audit_file::{AUDIT_FILE_NAME, AuditFile};
 use audit_trust_core::imports::{ImportLock, LockedImport, LockedPublisher, lock_path, sha256_hex};
 use audit_trust_core::migrate::{
     LOCAL_IMPORT_NAME, Migration, MigrationTarget, VetFolder, migrate_cargo_vet,
@@ -17,7 +17,7 @@ use crate::cli::InitArgs;
 use crate::error::CliError;
 use crate::output::{escape, write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
-use crate::services::audit_file_edit::{create_file, io_error};
+use crate::services::audit_file_edit::{create_file, io_error, refused_overwrite};
 use crate::services::signing::load_signing_key;
 use crate::settings::{OutputFormat, Settings};
 
@@ -48,21 +48,12 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     let project =
         Project::open_without_audit_file(settings, InventoryNeed::Required { targets: false })?;
     let inventory = project.inventory()?;
-    let target = match &settings.given_paths.audit_file {
-        Some(path) => path.clone(),
-        None => inventory.lockfile.with_file_name(AUDIT_FILE_NAME),
-    };
+    let target = project.new_audit_file_target()?;
     let base = target.parent().map(PathBuf::from).unwrap_or_default();
     let lock_file = lock_path(&base);
-    let refused = |path: &Path| {
-        CliError::Usage(format!(
-            "{} already exists; `init` never overwrites it (edit it, or move it away first)",
-            path.display()
-        ))
-    };
     for path in [&target, &lock_file] {
         if path.exists() {
-            return Err(refused(path));
+            return Err(refused_overwrite(path));
         }
     }
     let dir = match args.from_cargo_vet.clone().flatten() {
@@ -104,8 +95,8 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<ExitCode, CliError> {
     ImportLock::parse(&lock_text, &lock_file)?;
     let records = base.join(STARTER_RECORDS_FOLDER);
     std::fs::create_dir_all(&records).map_err(|e| io_error(&records, e))?;
-    create_file(&target, &migration.text, || refused(&target))?;
-    create_file(&lock_file, &lock_text, || refused(&lock_file))?;
+    create_file(&target, &migration.text, || refused_overwrite(&target))?;
+    create_file(&lock_file, &lock_text, || refused_overwrite(&lock_file))?;
     let pinned: Vec<&str> = lock.imports.iter().map(|i| i.name.as_str()).collect();
 
     match settings.format {

@@ -17,7 +17,7 @@ mod revoke;
 mod sign;
 mod stats;
 mod suggest;
-mod update;
+pub(crate) mod update;
 mod verify_sources;
 mod watch;
 

@@ -1,54 +1,22 @@
 //! `stats`: the one sentence that explains a dependency count, and the largest packages.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use audit_trust_core::report::{InventoryReport, PackageReport, Stats};
-use serde::Serialize;
+use audit_trust_core::report::{InventoryReport, PackageReport};
 
 use crate::cli::StatsArgs;
 use crate::error::CliError;
-use crate::output::{Palette, thousands, write_json, write_stdout};
 use crate::project::{InventoryNeed, Project};
 use crate::services::classify::analyze_inventory;
-use crate::settings::{OutputFormat, Settings};
-
-#[derive(Serialize)]
-struct StatsJson<'a> {
-    #[serde(flatten)]
-    stats: &'a Stats,
-    micro_lines: u64,
-    mode: audit_trust_core::inventory::InventoryMode,
-    largest: Vec<Largest<'a>>,
-}
-
-#[derive(Serialize)]
-struct Largest<'a> {
-    name: &'a str,
-    version: &'a str,
-    code_lines: u64,
-}
+use crate::services::standing::standing;
+use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let project = Project::open(settings, InventoryNeed::Required { targets: false })?;
     let report = analyze_inventory(&project, project.inventory()?, args.classify.micro_lines)?;
+    let standing = standing(&project, project.inventory()?, &report)?;
     let largest = largest(&report, args.top);
-    match settings.format {
-        OutputFormat::Json => write_json(&StatsJson {
-            stats: &report.stats,
-            micro_lines: report.micro_lines,
-            mode: report.mode,
-            largest: largest
-                .iter()
-                .map(|p| Largest {
-                    name: &p.name,
-                    version: &p.version,
-                    code_lines: p.code_lines.unwrap_or(0),
-                })
-                .collect(),
-        })?,
-        OutputFormat::Human => write_stdout(&render_human(&report, &largest, &settings.palette))?,
-    }
+    crate::output::stats::write(settings, &report, &largest, standing.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -65,71 +33,4 @@ fn largest(report: &InventoryReport, top: usize) -> Vec<&PackageReport> {
     });
     classified.truncate(top);
     classified
-}
-
-/// "312 packages: 41 leaf, 88 micro (under 300 lines), …" and the largest packages.
-pub fn render_human(
-    report: &InventoryReport,
-    largest: &[&PackageReport],
-    palette: &Palette,
-) -> String {
-    let s = &report.stats;
-    let mut out = String::new();
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let sentence = format!(
-        "{}: {} leaf, {} micro (under {} lines), {} {}, {} {}, {}, {} native, {} in several versions",
-        plural(s.packages, "package", "packages"),
-        s.leaf,
-        s.micro,
-        report.micro_lines,
-        s.uses_unsafe,
-        if s.uses_unsafe == 1 {
-            "uses unsafe"
-        } else {
-            "use unsafe"
-        },
-        s.build_scripts,
-        if s.build_scripts == 1 {
-            "runs a build script"
-        } else {
-            "run build scripts"
-        },
-        plural(s.proc_macros, "proc-macro", "proc-macros"),
-        s.native,
-        plural(s.duplicate_names, "name", "names"),
-    );
-    let _ = writeln!(out, "{}", palette.paint(palette.bold, &sentence));
-    let _ = writeln!(
-        out,
-        "{}",
-        palette.paint(
-            palette.dim,
-            &format!(
-                "  {} from registries, {} workspace/path, {} git; {} distinct names; {} lines of library code in registry packages",
-                s.registry_packages,
-                s.workspace_packages,
-                s.git_packages,
-                s.names,
-                thousands(s.code_lines)
-            )
-        )
-    );
-    if !largest.is_empty() {
-        let _ = writeln!(out, "\nLargest packages by lines of code:");
-        let width = largest
-            .iter()
-            .map(|p| p.name.len() + p.version.len() + 1)
-            .max()
-            .unwrap_or(0);
-        for p in largest {
-            let spec = format!("{}@{}", p.name, p.version);
-            let _ = writeln!(
-                out,
-                "  {spec:<width$}  {:>10}",
-                thousands(p.code_lines.unwrap_or(0))
-            );
-        }
-    }
-    out
 }

@@ -8,18 +8,17 @@ use audit_trust_core::classify::classify_files;
 use audit_trust_core::fetch::index::IndexVersion;
 use audit_trust_core::fetch::package_of;
 use audit_trust_core::gate::evaluate;
-use audit_trust_core::gate::suggest::{ReviewTarget, Suggestion, rank, review_targets};
+use audit_trust_core::gate::suggest::{Suggestion, rank, review_targets};
 use audit_trust_core::progress::NoProgress;
 use audit_trust_core::provenance::diff_versions;
 use audit_trust_core::tarball::{CrateArchive, Limits, read_crate};
 
 use crate::cli::SuggestArgs;
 use crate::error::CliError;
-use crate::output::escape;
-use crate::output::{plural, thousands, write_json, write_stdout};
+use crate::output::plural;
 use crate::services::classify::analyze_inventory;
 use crate::services::gate::GateContext;
-use crate::settings::{OutputFormat, Settings};
+use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError> {
     let context = GateContext::gather(settings, args.advisory_db.as_deref())?;
@@ -38,15 +37,10 @@ pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError
             Some(fix) => package_of(&p.name, fix, &p.source),
             None => p.clone(),
         };
-        let version = reviewed.version.to_string();
         let lines = match &target.base {
             Some(base) => delta_lines(&context, &reviewed, base),
             None if target.fix.is_some() => code_lines(&context, &reviewed),
-            None => classified
-                .packages
-                .iter()
-                .find(|c| c.name == p.name && c.version == version)
-                .and_then(|c| c.code_lines),
+            None => classified.package(target.id).and_then(|c| c.code_lines),
         };
         if let Some(s) = Suggestion::new(&input, target, lines) {
             suggestions.push(s);
@@ -63,18 +57,7 @@ pub fn run(settings: &Settings, args: &SuggestArgs) -> Result<ExitCode, CliError
                 .map_or_else(|| "undated".to_owned(), |d| plural(d.unsigned_abs(), "day", "days") + " old")
         ));
     }
-    match settings.format {
-        OutputFormat::Json => write_json(&suggestions)?,
-        OutputFormat::Human => {
-            let mut text = render(&suggestions, &targets);
-            if !settings.quiet {
-                for note in &notes {
-                    text.push_str(&format!("note: {}\n", escape::line(note)));
-                }
-            }
-            write_stdout(&text)?;
-        }
-    }
+    crate::output::suggest::write(settings, &suggestions, &targets, &notes)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -118,114 +101,4 @@ fn delta_lines(context: &GateContext, p: &Package, base: &IndexVersion) -> Optio
         &new_archive,
     );
     u64::try_from(diff.totals.lines_added + diff.totals.lines_removed).ok()
-}
-
-fn render(suggestions: &[Suggestion], targets: &[ReviewTarget]) -> String {
-    if targets.is_empty() {
-        return "nothing to review: every covered package is audited\n".into();
-    }
-    let mut out = match suggestions.len() {
-        1 => "1 review to do:\n".to_owned(),
-        n if suggestions.iter().any(|s| s.urgent) => format!(
-            "{} reviews to do, findings first, then fewest lines:\n",
-            thousands(n as u64)
-        ),
-        n => format!(
-            "{} reviews to do, fewest lines first:\n",
-            thousands(n as u64)
-        ),
-    };
-    for s in suggestions {
-        let size = match (s.lines_to_read, &s.delta_from) {
-            (Some(n), Some(base)) => {
-                format!(
-                    "{} changed lines since audited {}",
-                    thousands(n),
-                    escape::line(base)
-                )
-            }
-            (Some(n), None) => format!("{} lines of code", thousands(n)),
-            (None, _) => "size unknown".into(),
-        };
-        let status = match &s.fixes {
-            Some(locked) => format!(
-                "fixes {} {}{}",
-                s.status.as_str(),
-                escape::line(locked),
-                if s.semver_crossing {
-                    ", semver-incompatible"
-                } else {
-                    ""
-                }
-            ),
-            None => s.status.as_str().to_owned(),
-        };
-        out.push_str(&format!(
-            "  {}@{} ({status}, {size})\n      start: {}\n      then:  {}\n",
-            escape::line(&s.name),
-            escape::line(&s.version),
-            escape::line(&s.start),
-            escape::line(&s.sign)
-        ));
-        if let Some(why) = &s.why {
-            out.push_str(&format!("      why:   {}\n", escape::line(why)));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use audit_trust_core::gate::Status;
-
-    fn suggestion(name: &str, lines: u64) -> Suggestion {
-        Suggestion {
-            name: name.into(),
-            version: "1.0.0".into(),
-            status: Status::Unaudited,
-            fixes: None,
-            semver_crossing: false,
-            urgent: false,
-            why: None,
-            delta_from: None,
-            lines_to_read: Some(lines),
-            start: format!("cargo audit-trust diff {name}@1.0.0"),
-            sign: format!("cargo audit-trust sign {name} 1.0.0 --criteria reviewed"),
-        }
-    }
-
-    #[test]
-    fn counts_read_as_numbers_do() {
-        let target = |id| ReviewTarget {
-            id,
-            status: Status::Unaudited,
-            step: audit_trust_core::gate::NextStep {
-                kind: audit_trust_core::gate::StepKind::Review,
-                version: None,
-                audited_by: Vec::new(),
-                semver_crossing: false,
-                delta_from: None,
-                declared_in: Vec::new(),
-                via: Vec::new(),
-                command: None,
-                then: None,
-                text: String::new(),
-            },
-            fix: None,
-            base: None,
-        };
-        let one = render(&[suggestion("big", 12_345)], &[target(0)]);
-        assert!(one.starts_with("1 review to do:\n"), "{one}");
-        assert!(one.contains("12,345 lines of code"), "{one}");
-        let two = render(
-            &[suggestion("a", 10), suggestion("b", 1_000_000)],
-            &[target(0), target(1)],
-        );
-        assert!(
-            two.starts_with("2 reviews to do, fewest lines first:"),
-            "{two}"
-        );
-        assert!(two.contains("1,000,000 lines of code"), "{two}");
-    }
 }

@@ -224,7 +224,7 @@ pub fn render_github_annotations(
 ) -> String {
     let mut out = String::new();
     for v in &report.packages {
-        let line = inventory.lock_line(&v.name, &v.version.to_string());
+        let line = inventory.lock_line(v.id);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             let level = if r.severity == Severity::Deny {
                 "error"
@@ -257,7 +257,7 @@ fn annotation_property(s: &str) -> String {
 
 /// `evidence: 262 packages: 41 signed, 93 imported (mozilla 52, google 30, …), 118
 /// source-matches, 10 exempted, 18 with none`: where trust comes from, the day-one picture.
-fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
+pub(crate) fn evidence_line(mix: &audit_trust_core::gate::EvidenceMix) -> Option<String> {
     if mix.packages == 0 {
         return None;
     }

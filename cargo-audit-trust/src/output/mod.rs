@@ -1,13 +1,21 @@
 //! Rendering helpers shared by the commands: colors, errors, a stdout that tolerates a closed pipe.
 
 pub mod check;
+pub mod diff;
 pub mod diff_colour;
 mod error;
 pub mod escape;
+pub mod exemptions;
+pub mod list;
 pub mod pager;
 pub mod progress;
+pub mod prune;
+pub mod query;
 pub mod sarif;
 pub mod sources;
+pub mod stats;
+pub mod suggest;
+pub mod update;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -16,7 +16,7 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
     let mut results = Vec::new();
     for v in &report.packages {
-        let line = inventory.lock_line(&v.name, &v.version.to_string());
+        let line = inventory.lock_line(v.id);
         for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
             let (id, description, doc) = rule_of(r);
             // Keyed by the rule's id so rules come out in the same (alphabetical) order.

@@ -148,6 +148,15 @@ impl Project {
             .map_or_else(|| AUDIT_FILE_NAME.to_owned(), |p| p.display().to_string())
     }
 
+    /// Where `init` writes a new audit file: `--audit-file`, else next to `Cargo.lock` (a
+    /// `Cargo.audit` further up belongs to an enclosing project; this one may have its own).
+    pub fn new_audit_file_target(&self) -> Result<PathBuf, CliError> {
+        match &self.settings.given_paths.audit_file {
+            Some(path) => Ok(path.clone()),
+            None => Ok(self.require_lockfile()?.with_file_name(AUDIT_FILE_NAME)),
+        }
+    }
+
     fn no_lockfile(&self) -> CliError {
         match &self.paths.manifest {
             Some(manifest) => CliError::Core(Error::NoLockfile {

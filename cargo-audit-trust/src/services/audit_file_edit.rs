@@ -1,5 +1,5 @@
 //! Writing `Cargo.audit` back after an edit (`prune`, `exemptions renew`), or anew
-//! (`init --from-cargo-vet`).
+//! (`init`, `init --from-cargo-vet`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -61,6 +61,14 @@ pub fn create_file(
         }
     })?;
     Ok(())
+}
+
+/// The error for a file `init` would create that is already there.
+pub fn refused_overwrite(path: &Path) -> CliError {
+    CliError::Usage(format!(
+        "{} already exists; `init` never overwrites it (edit it, or move it away first)",
+        path.display()
+    ))
 }
 
 pub fn io_error(path: &Path, source: std::io::Error) -> Error {

@@ -149,6 +149,26 @@ impl GateContext {
     }
 }
 
+/// What the registry indexes say (checksums, yanked flags) of the inventory's registry
+/// packages; cached entries younger than `[policy] index-max-age-minutes` count as fresh.
+pub fn registry_index_report(
+    project: &Project,
+    store: &CrateStore,
+    inventory: &Inventory,
+) -> Result<IndexReport, CliError> {
+    let registry: Vec<&Package> = inventory
+        .packages
+        .iter()
+        .filter(|p| p.source.is_registry())
+        .collect();
+    let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
+    Ok(store.index_report(
+        &registry,
+        Duration::from_secs(max_age),
+        &project.settings.progress(),
+    )?)
+}
+
 /// `--advisory-db`, else `[advisories] db` (relative to Cargo.audit's folder), else the git
 /// repository of `[advisories] git` (RustSec's by default), fetched into the cache.
 pub fn open_advisory_db(
@@ -232,17 +252,7 @@ impl LockfilePart {
             );
         }
         let store = crate_store(&project)?;
-        let registry_packages: Vec<&Package> = inventory
-            .packages
-            .iter()
-            .filter(|p| p.source.is_registry())
-            .collect();
-        let max_age = project.audit_file.policy.index_max_age_minutes() * 60;
-        let index = store.index_report(
-            &registry_packages,
-            Duration::from_secs(max_age),
-            &settings.progress(),
-        )?;
+        let index = registry_index_report(&project, &store, &inventory)?;
         // Within the policy's maximum age cached index data is as good as fresh; offline it
         // may be older, and the report says how old.
         if settings.offline

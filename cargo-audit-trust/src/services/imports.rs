@@ -46,6 +46,9 @@ pub struct Refreshed {
     #[serde(flatten)]
     pub changes: SetChanges,
     pub url: String,
+    /// The mirror a `[url-rewrite]` sent the fetch to; the pin stays under `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched_from: Option<String>,
     pub sha256: String,
 }
 
@@ -89,12 +92,19 @@ pub fn refresh(project: &Project, only: Option<&str>) -> Result<RefreshReport, C
     lock.imports
         .retain(|l| audit_file.imports.iter().any(|i| i.name == l.name));
     let http = HttpClient::default();
+    let rewrites = super::url_rewrites(project)?;
     let mut done = Vec::new();
     for import in &audit_file.imports {
         if only.is_some_and(|n| n != import.name) {
             continue;
         }
-        let text = imports::fetch_set(import, &audit_dir, &http, project.settings.offline)?;
+        let text = imports::fetch_set(
+            import,
+            &audit_dir,
+            &http,
+            project.settings.offline,
+            &rewrites,
+        )?;
         let new_set = imports::parse_set(import, &text, &import.url)?;
         let previous = old
             .as_ref()
@@ -116,6 +126,7 @@ pub fn refresh(project: &Project, only: Option<&str>) -> Result<RefreshReport, C
         done.push(Refreshed {
             changes,
             url: import.url.clone(),
+            fetched_from: rewrites.apply(&import.url),
             sha256,
         });
     }

@@ -14,6 +14,7 @@ pub mod publishers;
 pub mod risk;
 pub mod sign;
 pub mod signing;
+pub mod standing;
 pub mod verify_sources;
 
 use audit_trust_core::audit_file::UserConfig;

@@ -493,15 +493,7 @@ fn target_platforms_and_dev_only_packages_in_metadata_mode() {
     let db = tempfile::tempdir().expect("db");
     advisory_db(db.path(), "2026-10-01");
     let cache = tempfile::tempdir().expect("cache");
-    let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CARGO_") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .env("CARGO_HOME", reg.cargo_home())
-        .env("NO_PROXY", "127.0.0.1")
+    let out = audit_trust_e2e::cli_command(reg.cargo_home())
         .current_dir(ws.path())
         .args(["check", "--format", "json", "--now", TODAY, "--advisory-db"])
         .arg(db.path())

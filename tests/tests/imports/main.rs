@@ -9,7 +9,7 @@ mod publishers;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use audit_trust_e2e::{CrateSpec, LocalRegistry, StaticServer, Workspace, binary_path};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, StaticServer, Workspace, cli_command};
 use serde_json::Value;
 
 pub const NOW: &str = "2025-06-01T12:00:00Z";
@@ -65,19 +65,10 @@ impl World {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(binary_path("cargo-audit-trust"));
-        for (key, _) in std::env::vars_os() {
-            let key_text = key.to_string_lossy();
-            if key_text.starts_with("CARGO_") || key_text.starts_with("AUDIT_TRUST_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_HOME", self.reg.cargo_home())
-            .env("HOME", self.home.path())
+        let mut cmd = cli_command(self.reg.cargo_home());
+        cmd.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("CI", "1")
-            .env("no_proxy", "127.0.0.1")
-            .env("NO_PROXY", "127.0.0.1")
             .current_dir(self.ws.path())
             .arg("--cache-dir")
             .arg(self.home.path().join("cache"))
@@ -344,4 +335,90 @@ fn a_malformed_set_is_never_pinned() {
         "{err}"
     );
     assert!(!w.lock_path().exists());
+}
+
+/// A machine without access to the set's host fetches it from a mirror named in its own
+/// `config.toml` (`[url-rewrite]`, as for repositories). The pin stays under the URL written in
+/// `Cargo.audit`, so another machine's refresh compares like with like. The host is a reserved
+/// `.invalid` name: nothing is fetched from it.
+#[test]
+fn a_url_rewrite_in_the_user_config_fetches_the_set_from_a_local_mirror() {
+    let w = world();
+    let written = "https://audits.invalid/org/audits.toml";
+    w.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[criteria.deployable]\ndescription = \"d\"\nimplies = [\"reviewed\"]\n\n\
+             [[import]]\nname = \"vet\"\nurl = \"{written}\"\nformat = \"cargo-vet\"\n\
+             criteria-map = {{ safe-to-deploy = \"deployable\" }}\ncovers = [\"*\"]\n"
+        ),
+    );
+    let mirror = w.home.path().join("mirror");
+    std::fs::create_dir_all(&mirror).expect("mkdir");
+    std::fs::write(mirror.join("audits.toml"), FULL).expect("write set");
+    let config = w.home.path().join("config/cargo-audit-trust");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[url-rewrite]\n\"https://audits.invalid/org/\" = \"{}/\"\n",
+            mirror.display()
+        ),
+    )
+    .expect("write config");
+
+    // --offline: a local mirror is not the network.
+    let out = w.ok(&["--offline", "import", "refresh"]);
+    assert!(
+        out.contains("fetched from") && out.contains(&mirror.display().to_string()),
+        "{out}"
+    );
+    let lock = std::fs::read_to_string(w.lock_path()).expect("lock");
+    assert!(lock.contains(written), "{lock}");
+    assert!(!lock.contains(&mirror.display().to_string()), "{lock}");
+    let (code, stdout) = w.check("json");
+    assert_eq!(code, Some(0), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["summary"]["evidence"]["imported"], 1, "{report}");
+
+    // Without the rewrite the URL is fetched as written, and the failure names it.
+    std::fs::remove_file(config.join("config.toml")).expect("rm");
+    let err = w.fails(&["import", "refresh"]);
+    assert!(err.contains("audits.invalid"), "{err}");
+}
+
+/// `stats` says where the evidence comes from and sizes what is left in lines of code: leafy
+/// rests on the imported set; an exempted package is backlog, with its lines.
+#[test]
+fn stats_shows_the_evidence_mix_and_the_backlog_in_lines() {
+    let w = world();
+    w.reg.publish_crate(&CrateSpec::new("debt", "2.0.0").file(
+        "src/lib.rs",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+    ));
+    w.ws.write_file(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nleafy = \"=1.0.1\"\ndebt = \"=2.0.0\"\n",
+    );
+    w.ws.generate_lockfile(&w.reg);
+    w.write_audit_file(
+        "\n[[exemption]]\npackage = \"debt@2.0.0\"\nreason = \"adopted\"\nexpires = 2026-01-01\n",
+    );
+    w.serve_set(FULL);
+    w.ok(&["import", "refresh"]);
+
+    let out = w.ok(&["stats"]);
+    assert!(
+        out.contains("evidence: 2 packages: 0 signed, 1 imported (vet 1), 0 source-matches, 1 exempted, 0 with none"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backlog: 1 package, 3 lines of code to review (1 exempted, 3 lines"),
+        "{out}"
+    );
+    let json: Value = serde_json::from_str(&w.ok(&["stats", "--format", "json"])).expect("JSON");
+    assert_eq!(json["evidence"]["imported"], 1, "{json}");
+    assert_eq!(json["backlog"]["lines"], 3, "{json}");
+    assert_eq!(json["backlog"]["exempted"], 1, "{json}");
 }

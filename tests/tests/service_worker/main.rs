@@ -221,7 +221,7 @@ fn an_unreachable_index_is_polled_again_until_it_answers() {
     let published = release(&w.repo, &w.reg, "1.1.0");
     let path = LocalRegistry::download_path("popular", "1.1.0");
     w.reg.server().remove(&path);
-    let token = support::admin_token_named(&w.config.db, "tests-2");
+    let token = audit_trust_e2e::admin_token(&w.config.db, "tests-2");
     let failing = wait_for("two failed attempts", || {
         let (_, body) = server.get("/v1/admin/jobs?crate=popular", Some(&token));
         body["jobs"]
@@ -386,9 +386,8 @@ fn watch_sends_the_lockfiles_crates_io_packages_with_the_token_from_the_environm
     let server = Server::start(&w.config);
     let token = support::admin_token(&w.config.db);
     let run = |token: Option<&str>| {
-        let mut cmd = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"));
+        let mut cmd = audit_trust_e2e::cli_command(w.reg.cargo_home());
         cmd.current_dir(ws.path())
-            .env_remove("AUDIT_REGISTRY_TOKEN")
             .args(["watch", "--registry", &server.url]);
         if let Some(token) = token {
             cmd.env("AUDIT_REGISTRY_TOKEN", token);
@@ -449,7 +448,7 @@ fn watching_a_lockfile_audits_its_versions_now_even_those_filed_as_baseline() {
     );
     ws.generate_lockfile(&w.reg);
     let lockfile = ws.lockfile_path();
-    let out = std::process::Command::new(audit_trust_e2e::binary_path("cargo-audit-trust"))
+    let out = audit_trust_e2e::cli_command(w.reg.cargo_home())
         .env("AUDIT_REGISTRY_TOKEN", &token)
         .args([
             "watch",

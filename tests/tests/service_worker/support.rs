@@ -2,15 +2,14 @@
 //! a crate released from a real git repository into a [`LocalRegistry`], and a loopback proxy
 //! that can be switched off to make the index unreachable.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_trust_e2e::{GitRepo, LocalRegistry, Published, binary_path};
+use audit_trust_e2e::{GitRepo, LocalRegistry, Published, RegistryProcess, cli_command};
 use serde_json::Value;
 
 /// The repository the crate names and the watch list pins; the registry fetches it from the
@@ -56,9 +55,8 @@ pub fn tamper(reg: &LocalRegistry, published: &Published) {
 /// The service key: a real key file made by `cargo audit-trust key new`.
 pub fn new_key(dir: &Path) -> (PathBuf, String) {
     let path = dir.join("service.key");
-    let out = Command::new(binary_path("cargo-audit-trust"))
+    let out = cli_command(&dir.join("cargo-home"))
         .env("HOME", dir)
-        .env_remove("AUDIT_TRUST_SIGNING_KEY")
         .args(["key", "new", "--out"])
         .arg(&path)
         .output()
@@ -72,20 +70,7 @@ pub fn new_key(dir: &Path) -> (PathBuf, String) {
 }
 
 pub fn admin_token(db: &str) -> String {
-    admin_token_named(db, "tests")
-}
-
-pub fn admin_token_named(db: &str, name: &str) -> String {
-    let out = Command::new(binary_path("audit-registry"))
-        .args(["admin-token", "new", name, "--db", db])
-        .output()
-        .expect("run audit-registry admin-token new");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    audit_trust_e2e::admin_token(db, "tests")
 }
 
 /// How to start a registry with its worker.
@@ -103,55 +88,45 @@ pub struct ServerConfig {
 
 /// A running `audit-registry serve --worker`, killed (SIGKILL) when dropped.
 pub struct Server {
-    pub child: Child,
+    process: RegistryProcess,
     pub url: String,
 }
 
 impl Server {
     pub fn start(config: &ServerConfig) -> Server {
-        let mut cmd = Command::new(binary_path("audit-registry"));
-        cmd.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
+        let (lease, hold) = (
+            config.lease_secs.to_string(),
+            config.hold_job_secs.to_string(),
+        );
+        let mut options: Vec<&str> = vec![
             "--rate-per-minute",
             "0",
-            "--db",
-        ])
-        .arg(&config.db)
-        .args(["--worker", "--signing-key"])
-        .arg(&config.key)
-        .args([
+            "--worker",
+            "--signing-key",
+            path_text(&config.key),
             "--index",
             &config.index_url,
             "--git-rewrite",
             &config.rewrite,
-        ])
-        .args(["--poll-interval", "1", "--lease-secs"])
-        .arg(config.lease_secs.to_string())
-        .args(["--max-attempts", "10", "--git-cache"])
-        .arg(&config.git_cache)
-        .args(["--test-hold-job-secs", &config.hold_job_secs.to_string()]);
+            "--poll-interval",
+            "1",
+            "--lease-secs",
+            &lease,
+            "--max-attempts",
+            "10",
+            "--git-cache",
+            path_text(&config.git_cache),
+            "--test-hold-job-secs",
+            &hold,
+        ];
         for mirror in &config.mirrors {
-            cmd.args(["--mirror", mirror]);
+            options.extend(["--mirror", mirror]);
         }
-        let mut child = cmd
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start audit-registry");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Server { child, url }
+        let process = RegistryProcess::serve(&config.db, &options);
+        Server {
+            url: process.url.clone(),
+            process,
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -187,17 +162,14 @@ impl Server {
         body["records"].as_array().cloned().unwrap_or_default()
     }
 
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Stops the server at once (SIGKILL), as a crash would.
+    pub fn kill(self) {
+        self.process.kill();
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn path_text(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
 }
 
 /// Polls `check` every 200 ms for up to two minutes (generous for a loaded machine; the test

@@ -1,6 +1,7 @@
 //! `check` reads the local sign-off store: a sign-off admits a package, a flag blocks it, a
 //! revocation withdraws the flag, and an altered store counts for nothing (fail closed).
 
+use audit_trust_e2e::status_of;
 use serde_json::Value;
 
 use crate::world::{World, path_arg, world};
@@ -19,22 +20,8 @@ pub fn advisory_db(w: &World) -> String {
 
 /// `check --format json`: the exit code and the status of leafy@1.0.1.
 fn check(w: &World, db: &str) -> (Option<i32>, String, Value) {
-    let out = w
-        .cmd()
-        .args(["check", "--format", "json", "--advisory-db", db])
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let leafy = report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "leafy")
-        .expect("leafy in the report")
-        .clone();
-    let status = leafy["status"].as_str().unwrap_or_default().to_owned();
-    (out.status.code(), status, report)
+    let (code, report) = w.check_json(&["--advisory-db", db]);
+    (code, status_of(&report, "leafy"), report)
 }
 
 #[test]

@@ -1,20 +1,11 @@
 //! A git dependency has no crate file: `sign` binds the record to the repository and the full
 //! commit id the lockfile pins, and `check` counts it for exactly that commit.
 
-use audit_trust_e2e::GitRepo;
+use audit_trust_e2e::{GitRepo, status_of};
 use serde_json::Value;
 
 use crate::gate::advisory_db;
 use crate::world::{path_arg, world};
-
-fn status_of(report: &Value, name: &str) -> String {
-    report["packages"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
-        .and_then(|p| p["status"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[test]
 fn a_git_dependency_is_signed_by_commit_and_counts_for_that_commit_only() {
@@ -46,16 +37,7 @@ fn a_git_dependency_is_signed_by_commit_and_counts_for_that_commit_only() {
     );
     let key = path_arg(&key);
     let db = advisory_db(&w);
-    let check = || -> (Option<i32>, Value) {
-        let out = w
-            .cmd()
-            .args(["check", "--format", "json", "--advisory-db", &db])
-            .output()
-            .expect("run check");
-        let report = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code(), report)
-    };
+    let check = || -> (Option<i32>, Value) { w.check_json(&["--advisory-db", &db]) };
     let (_, report) = check();
     assert_eq!(status_of(&report, "gitdep"), "unaudited", "{report}");
 

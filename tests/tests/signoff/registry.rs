@@ -3,72 +3,22 @@
 //! `query` and `check`. A registry restored from an old backup (a rollback that hides a flag) is
 //! caught by the consumer's cache of heads.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use audit_trust_e2e::binary_path;
+use audit_trust_e2e::{RegistryProcess, sqlite_url, status_of};
 use serde_json::Value;
 
-use crate::world::{World, path_arg, world};
+use crate::world::{NOW, World, path_arg, world};
 
-/// A running `audit-registry serve`, killed when dropped.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) url: String,
+/// `audit-registry serve` on the SQLite file `db` at the tests' clock, with more `options`
+/// (such as `--export-dir`).
+pub(crate) fn start_registry(db: &Path, options: &[&str]) -> RegistryProcess {
+    RegistryProcess::serve(&sqlite_url(db), &[&["--now", NOW], options].concat())
 }
 
-impl Server {
-    pub(crate) fn start(db: &Path) -> Server {
-        Server::start_at(db, "127.0.0.1:0", &[])
-    }
-
-    /// Started with more options, such as `--export-dir`.
-    pub(crate) fn start_with(db: &Path, options: &[&str]) -> Server {
-        Server::start_at(db, "127.0.0.1:0", options)
-    }
-
-    /// Starts again where a stopped server listened, so clients find it at the same URL.
-    pub(crate) fn restart(db: &Path, url: &str) -> Server {
-        Server::start_at(db, url.trim_start_matches("http://"), &[])
-    }
-
-    fn start_at(db: &Path, listen: &str, options: &[&str]) -> Server {
-        let mut child = Command::new(binary_path("audit-registry"))
-            .args([
-                "serve",
-                "--listen",
-                listen,
-                "--now",
-                crate::world::NOW,
-                "--db",
-            ])
-            .arg(db_url(db))
-            .args(options)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start audit-registry");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts again where a stopped server listened, so clients find it at the same URL.
+pub(crate) fn restart_registry(db: &Path, url: &str) -> RegistryProcess {
+    RegistryProcess::serve_at(url, &sqlite_url(db), &["--now", NOW])
 }
 
 /// Copies a SQLite database with its write-ahead log (committed data may still be there).
@@ -86,34 +36,21 @@ pub(crate) fn copy_database(from: &Path, to: &Path) {
     }
 }
 
-fn db_url(db: &Path) -> String {
-    format!("sqlite://{}", db.display())
-}
-
+/// An `audit-registry` admin command on the SQLite file `db`.
 pub(crate) fn registry_admin(db: &Path, args: &[&str]) -> String {
-    let out = Command::new(binary_path("audit-registry"))
-        .args(args)
-        .arg("--db")
-        .arg(db_url(db))
-        .output()
-        .expect("run audit-registry");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    audit_trust_e2e::registry_admin(&sqlite_url(db), args)
 }
 
-/// A consumer's `Cargo.audit` that reads auditor `team` from the registry.
-fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
+/// A consumer's `Cargo.audit` that reads auditor `team` from `records` (`registry = "URL"`
+/// for a registry, `url = "URL"` for a static export), keeping a young mirror for 24 hours.
+pub(crate) fn consumer_audit_file(w: &World, public: &str, records: &str) -> PathBuf {
     let path = w.home.path().join("consumer/Cargo.audit");
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(
         &path,
         format!(
             "[[auditor]]\nname = \"team\"\ncovers = [\"leafy\", \"other\"]\n\
-             records = {{ registry = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n\n\
+             records = {{ {records} }}\nkeys = [{{ key = \"{public}\" }}]\n\n\
              [policy]\ncache-max-age-hours = 24\n"
         ),
     )
@@ -166,7 +103,7 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
     let key = path_arg(&key);
     let db = w.home.path().join("registry.db");
-    let server = Server::start(&db);
+    let server = start_registry(&db, &[]);
     registry_admin(&db, &["auditor", "add", "team", "--key", &public]);
     assert!(registry_admin(&db, &["auditor", "list"]).contains(&public));
 
@@ -202,7 +139,8 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     let later = String::from_utf8_lossy(&later.stdout);
     assert!(later.contains("its head there is #2"), "{later}");
 
-    let consumer = consumer_audit_file(&w, &public, &server.url);
+    let registry = format!("registry = \"{}\"", server.url);
+    let consumer = consumer_audit_file(&w, &public, &registry);
     let q = consumer_query(&w, &consumer);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(1), "{q}");
     assert_eq!(q["records"][0]["criteria"], serde_json::json!(["reviewed"]));
@@ -215,7 +153,7 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     drop(server);
     let backup = w.home.path().join("registry-backup.db");
     copy_database(&db, &backup);
-    let server = Server::restart(&db, &url);
+    let server = restart_registry(&db, &url);
     w.ok(&[
         "sign",
         "leafy",
@@ -236,30 +174,15 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     assert_eq!(kinds, ["sign-off", "flag"], "{q}");
     // The gate reads the registry the same way: the flag blocks.
     let db_dir = crate::gate::advisory_db(&w);
-    let out = w
-        .cmd()
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--advisory-db",
-            &db_dir,
-            "--audit-file",
-        ])
-        .arg(&consumer)
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    let leafy = report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "leafy")
-        .cloned()
-        .unwrap_or_default();
+    let (code, report) = w.check_json(&[
+        "--advisory-db",
+        &db_dir,
+        "--audit-file",
+        path_arg(&consumer),
+    ]);
     assert_eq!(
-        (out.status.code(), leafy["status"].as_str()),
-        (Some(1), Some("flagged")),
+        (code, status_of(&report, "leafy").as_str()),
+        (Some(1), "flagged"),
         "{report}"
     );
 
@@ -269,7 +192,7 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     drop(server);
     copy_database(&backup, &db);
     std::fs::remove_dir_all(w.home.path().join("cache/registry-mirrors")).expect("drop mirror");
-    let server = Server::restart(&db, &url);
+    let server = restart_registry(&db, &url);
     let q = consumer_query_refused(&w, &consumer);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(0), "{q}");
     assert!(codes(&q).contains(&"head-rollback".to_owned()), "{q}");

@@ -1,11 +1,13 @@
 //! `sign --criteria source-matches` through the provenance engine: crates packaged by the real
 //! cargo from real git repositories. Evidence is recorded only for a match against a pinned or
 //! signed-off repository; later versions are held to the signed-off one, so a hijacked release
-//! from a look-alike repository is refused even though it matches its own repository.
+//! from a look-alike repository is refused even though it matches its own repository. The gate
+//! then admits the locked version on that sign-off.
 
-use audit_trust_e2e::{GitRepo, LocalRegistry, Workspace};
+use audit_trust_e2e::{GitRepo, LocalRegistry, Workspace, status_of};
 use serde_json::Value;
 
+use crate::gate::advisory_db;
 use crate::world::{CRITERIA, World, path_arg};
 
 const GENUINE: &str = "https://git.example/popular/popular";
@@ -50,6 +52,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         GENUINE,
         "pub fn answer() -> u32 {\n    6 * 7\n}\n",
     );
+    let v110_commit = genuine.head();
     // The hijack: the attacker's repository matches its own release exactly.
     release(
         &reg,
@@ -59,15 +62,12 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         "pub fn answer() -> u32 {\n    0\n}\n",
     );
     let ws = Workspace::single(
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\npopular = \"=1.1.0\"\n",
         &[],
     );
-    let w = World {
-        reg,
-        ws,
-        home: tempfile::tempdir().expect("temp dir"),
-        leafy_101: None,
-    };
+    ws.generate_lockfile(&reg);
+    let w = World::of(reg, ws);
     let (key, public) = w.new_key("team.key");
     let key = path_arg(&key);
     let audit_file = |pin: bool| {
@@ -79,7 +79,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
         w.ws.write_file(
             "Cargo.audit",
             &format!(
-                "{sources}[url-rewrite]\n\"{GENUINE}\" = \"{}\"\n\"{LOOKALIKE}\" = \"{}\"\n\n{CRITERIA}\
+                "[policy]\ncriteria = [\"source-matches\"]\n\n{sources}[url-rewrite]\n\"{GENUINE}\" = \"{}\"\n\"{LOOKALIKE}\" = \"{}\"\n\n{CRITERIA}\
                  [[auditor]]\nname = \"team\"\ncovers = [\"popular\"]\n\
                  records = {{ folder = \"supply-chain/sign-offs\" }}\nkeys = [{{ key = \"{public}\" }}]\n",
                 genuine.url(),
@@ -101,6 +101,10 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
     ]);
     assert!(err.contains("cannot sign source-matches"), "{err}");
     assert!(err.contains("only because the crate names it"), "{err}");
+    assert!(
+        !w.store().join("crates/popular.jsonl").exists(),
+        "nothing was written"
+    );
 
     // Pinned: matches, and the evidence says so.
     audit_file(true);
@@ -133,6 +137,7 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
     ]);
     let evidence = last_evidence(&w);
     assert_eq!(evidence["repository"], GENUINE);
+    assert_eq!(evidence["commit"], v110_commit.as_str());
     assert_eq!(evidence["repository-trust"], "signed-off");
 
     // 1.2.0 claims the look-alike repository, which disagrees with the signed-off one.
@@ -149,4 +154,11 @@ fn source_matches_is_signed_only_against_a_pinned_or_signed_off_repository() {
     assert!(err.contains("unverifiable"), "{err}");
     let q = w.query(&["popular"]);
     assert_eq!(q["records"].as_array().map(Vec::len), Some(2), "{q}");
+
+    // The gate admits the locked 1.1.0 on its source-matches sign-off (the policy asks for just
+    // that criterion).
+    let db = advisory_db(&w);
+    let (code, report) = w.check_json(&["--advisory-db", &db]);
+    assert_eq!(status_of(&report, "popular"), "audited", "{report}");
+    assert_eq!(code, Some(0), "{report}");
 }

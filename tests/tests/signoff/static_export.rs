@@ -7,11 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trust_e2e::StaticServer;
+use audit_trust_e2e::{StaticServer, status_of};
 use serde_json::Value;
 
 use crate::gate::advisory_db;
-use crate::registry::{Server, codes, consumer_query, consumer_query_refused, registry_admin};
+use crate::registry::{
+    codes, consumer_query, consumer_query_refused, registry_admin, restart_registry, start_registry,
+};
 use crate::world::{World, path_arg, world};
 
 /// Runs `audit-registry export` of the registry `db` into a new folder `name`.
@@ -39,49 +41,16 @@ pub(crate) fn serve(server: &StaticServer, dir: &Path) {
     walk(server, dir, dir);
 }
 
-/// A consumer's `Cargo.audit` that reads auditor `team` from the static export only.
+/// A consumer's `Cargo.audit` that reads auditor `team` from the static export at `url` only.
 fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
-    let path = w.home.path().join("consumer/Cargo.audit");
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(
-        &path,
-        format!(
-            "[[auditor]]\nname = \"team\"\ncovers = [\"leafy\", \"other\"]\n\
-             records = {{ url = \"{url}\" }}\nkeys = [{{ key = \"{public}\" }}]\n\n\
-             [policy]\ncache-max-age-hours = 24\n"
-        ),
-    )
-    .expect("write");
-    path
+    crate::registry::consumer_audit_file(w, public, &format!("url = \"{url}\""))
 }
 
 /// `check` with the consumer's `Cargo.audit`: exit code and leafy's status.
 fn consumer_check(w: &World, audit: &Path) -> (Option<i32>, String, Value) {
     let db_dir = advisory_db(w);
-    let out = w
-        .cmd()
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--advisory-db",
-            &db_dir,
-            "--audit-file",
-        ])
-        .arg(audit)
-        .output()
-        .expect("run check");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let status = report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "leafy")
-        .and_then(|p| p["status"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    (out.status.code(), status, report)
+    let (code, report) = w.check_json(&["--advisory-db", &db_dir, "--audit-file", path_arg(audit)]);
+    (code, status_of(&report, "leafy"), report)
 }
 
 /// `check` when the auditor's log does not verify: no report, exit 2, and why on stderr.
@@ -139,7 +108,7 @@ fn a_static_export_is_read_verified_without_the_registry() {
     w.write_audit_file(&format!("{{ key = \"{public}\" }}"));
     let key = path_arg(&key);
     let db = w.home.path().join("registry.db");
-    let server = Server::start(&db);
+    let server = start_registry(&db, &[]);
     registry_admin(&db, &["auditor", "add", "team", "--key", &public]);
     for (name, version) in [("leafy", "1.0.1"), ("other", "0.1.0")] {
         w.ok(&[
@@ -182,7 +151,7 @@ fn a_static_export_is_read_verified_without_the_registry() {
     assert_eq!(seen, [("/export/v1/index.json".to_owned(), 304)]);
 
     // A flag published later reaches consumers through the next export.
-    let server = Server::restart(&db, &registry_url);
+    let server = restart_registry(&db, &registry_url);
     w.ok(&[
         "sign",
         "leafy",
@@ -299,7 +268,7 @@ fn serve_re_exports_after_publishes() {
     let key = path_arg(&key);
     let db = w.home.path().join("registry.db");
     let dir = w.home.path().join("export");
-    let server = Server::start_with(
+    let server = start_registry(
         &db,
         &["--export-dir", path_arg(&dir), "--export-interval", "1"],
     );

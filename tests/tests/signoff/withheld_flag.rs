@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use audit_trust_e2e::StaticServer;
+use audit_trust_e2e::{RegistryProcess, StaticServer};
 use serde_json::{Value, json};
 
 use crate::gate::advisory_db;
-use crate::registry::{Server, copy_database, registry_admin};
+use crate::registry::{copy_database, registry_admin, restart_registry, start_registry};
 use crate::static_export::{export, serve};
 use crate::world::{World, path_arg, world};
 
@@ -34,11 +34,11 @@ struct Consumer {
 /// The team publishes `other` (head #1), then the consumer's local auditor signs leafy off.
 /// Returns the registry's database, the running server, the team's key file and the consumer's
 /// folder. The team's flag is published by [`flag_leafy`].
-fn set_up(w: &World) -> (PathBuf, Server, PathBuf, String) {
+fn set_up(w: &World) -> (PathBuf, RegistryProcess, PathBuf, String) {
     let (team_key, team_public) = w.new_key("team.key");
     w.write_audit_file(&format!("{{ key = \"{team_public}\" }}"));
     let db = w.home.path().join("registry.db");
-    let server = Server::start(&db);
+    let server = start_registry(&db, &[]);
     registry_admin(&db, &["auditor", "add", "team", "--key", &team_public]);
     let key = path_arg(&team_key);
     w.ok(&[
@@ -54,7 +54,7 @@ fn set_up(w: &World) -> (PathBuf, Server, PathBuf, String) {
     (db, server, team_key, team_public)
 }
 
-fn flag_leafy(w: &World, server: &Server, team_key: &Path) {
+fn flag_leafy(w: &World, server: &RegistryProcess, team_key: &Path) {
     let key = path_arg(team_key);
     w.ok(&[
         "sign",
@@ -178,7 +178,7 @@ fn a_registry_cannot_hide_a_flag_by_rollback_deletion_or_a_garbage_head() {
     drop(server);
     let backup = w.home.path().join("registry-backup.db");
     copy_database(&db, &backup);
-    let server = Server::restart(&db, &url);
+    let server = restart_registry(&db, &url);
     flag_leafy(&w, &server, &team_key);
     let c = consumer(&w, &team_public, TeamSource::Registry(&url));
     assert_eq!(check(&w, &c).0, Some(1), "the flag blocks");
@@ -192,7 +192,7 @@ fn a_registry_cannot_hide_a_flag_by_rollback_deletion_or_a_garbage_head() {
     // Restored from the backup taken before the flag, mirror kept: a rollback.
     drop(server);
     copy_database(&backup, &db);
-    let server = Server::restart(&db, &url);
+    let server = restart_registry(&db, &url);
     assert_refused(&w, &c, &format!("registry:{url}"), "head-rollback");
     drop(server);
 
@@ -257,7 +257,7 @@ fn a_static_export_cannot_hide_a_flag_by_rollback_deletion_or_a_garbage_head() {
     let url = server.url.clone();
     drop(server);
     let first = export(&w, &db, "export-1");
-    let server = Server::restart(&db, &url);
+    let server = restart_registry(&db, &url);
     flag_leafy(&w, &server, &team_key);
     drop(server);
     let second = export(&w, &db, "export-2");

@@ -2,7 +2,6 @@
 //! `diff NAME VERSION`), or two published versions against each other (`diff NAME OLD NEW`).
 
 mod provenance;
-mod render;
 mod versions;
 
 use std::process::ExitCode;

@@ -8,8 +8,8 @@ use audit_trust_core::provenance::Verdict;
 use audit_trust_core::provenance::crate_file::version_in_crate_file;
 
 use super::exit_code;
-use super::render::{Detail, render_provenance};
 use crate::error::CliError;
+use crate::output::diff::{Detail, render_provenance};
 use crate::output::diff_colour::colour_diff;
 use crate::output::pager::write_paged;
 use crate::output::write_json;

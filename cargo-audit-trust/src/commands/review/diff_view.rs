@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use audit_trust_core::provenance::text_diff::{not_text_note, unified_diff};
 
+use crate::output::diff::CONTEXT_LINES;
 use crate::output::escape;
-
-/// Lines of context around each change.
-const CONTEXT_LINES: usize = 3;
 
 /// Which comparison a diff is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -107,12 +107,7 @@ fn on_diff_key(app: &mut App, key: KeyEvent) -> Option<Request> {
             app.screen = Screen::Queue;
         }
         KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
-        KeyCode::Down | KeyCode::Char('j') => view.scroll_by(1, page),
-        KeyCode::Up | KeyCode::Char('k') => view.scroll_by(-1, page),
-        KeyCode::PageDown | KeyCode::Char(' ') => view.scroll_by(page as isize, page),
-        KeyCode::PageUp => view.scroll_by(-(page as isize), page),
-        KeyCode::Home | KeyCode::Char('g') => view.scroll = 0,
-        KeyCode::End | KeyCode::Char('G') => view.scroll_by(isize::MAX, page),
+        code if let Some(delta) = scroll_delta(code, page) => view.scroll_by(delta, page),
         KeyCode::Char('n') | KeyCode::Tab => view.jump(true),
         KeyCode::Char('p') | KeyCode::BackTab => view.jump(false),
         KeyCode::Char(']') => view.select_file(view.file + 1),
@@ -144,12 +139,7 @@ fn on_code_key(app: &mut App, key: KeyEvent) -> Option<Request> {
             return None;
         }
         KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
-        KeyCode::Down | KeyCode::Char('j') => view.scroll_by(1, page),
-        KeyCode::Up | KeyCode::Char('k') => view.scroll_by(-1, page),
-        KeyCode::PageDown | KeyCode::Char(' ') => view.scroll_by(page as isize, page),
-        KeyCode::PageUp => view.scroll_by(-(page as isize), page),
-        KeyCode::Home | KeyCode::Char('g') => view.scroll = 0,
-        KeyCode::End | KeyCode::Char('G') => view.scroll_by(isize::MAX, page),
+        code if let Some(delta) = scroll_delta(code, page) => view.scroll_by(delta, page),
         KeyCode::Char(']') | KeyCode::Tab => view.select_file(view.file + 1),
         KeyCode::Char('[') | KeyCode::BackTab => {
             view.select_file(view.file.saturating_sub(1));
@@ -167,6 +157,21 @@ fn on_code_key(app: &mut App, key: KeyEvent) -> Option<Request> {
     }
     app.note_reading();
     None
+}
+
+/// The scrolling keys the diff and code screens share: how many lines a key moves (the ends
+/// are the extremes, clamped by the view), or `None` for any other key.
+fn scroll_delta(code: KeyCode, page: usize) -> Option<isize> {
+    let page = isize::try_from(page).unwrap_or(isize::MAX);
+    match code {
+        KeyCode::Down | KeyCode::Char('j') => Some(1),
+        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+        KeyCode::PageDown | KeyCode::Char(' ') => Some(page),
+        KeyCode::PageUp => Some(-page),
+        KeyCode::Home | KeyCode::Char('g') => Some(isize::MIN),
+        KeyCode::End | KeyCode::Char('G') => Some(isize::MAX),
+        _ => None,
+    }
 }
 
 fn request_code(app: &mut App) -> Option<Request> {

@@ -88,12 +88,9 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
         .iter()
         .filter(|v| v.blocked || !matches!(v.status, Status::Audited | Status::FirstParty))
         .map(|v| {
-            // The classification and rejected records keep versions as text.
+            let classified = input.classified.iter().find(|p| p.id == v.id);
+            // Rejected records keep the version as they read it: text.
             let version = v.version.to_string();
-            let classified = input
-                .classified
-                .iter()
-                .find(|p| p.name == v.name && p.version == version);
             let mut badges = classified.map(badges_of).unwrap_or_default();
             let advisories: Vec<String> = v
                 .reasons

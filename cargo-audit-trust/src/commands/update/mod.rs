@@ -4,7 +4,8 @@
 //! undoes a move on its own when it brings in a package the gate blocks.
 
 mod apply;
-mod render;
+
+pub use apply::{MoveResult, Outcome};
 
 use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
@@ -44,11 +45,11 @@ pub fn run(settings: &Settings, args: &UpdateArgs) -> Result<ExitCode, CliError>
     plan.retain_packages(&args.packages);
     if args.dry_run {
         // A dry run shows the plan; whether the lockfile passes is `check`'s answer.
-        render::plan(settings, &plan, args.dry_run, &context.notes)?;
+        crate::output::update::plan(settings, &plan, args.dry_run, &context.notes)?;
         return Ok(ExitCode::SUCCESS);
     }
     let outcome = apply::apply(settings, &mut context, &plan, report)?;
-    render::outcome(settings, &plan, &outcome, &context.notes)?;
+    crate::output::update::outcome(settings, &plan, &outcome, &context.notes)?;
     Ok(if outcome.blocked.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -80,32 +81,19 @@ fn make_plan(
     published: &HashMap<String, Vec<IndexVersion>>,
 ) -> Result<UpdatePlan, CliError> {
     let inventory = &context.inventory;
-    let blocked_specs: HashMap<(&str, &semver::Version), Status> = report
+    let blocked: HashMap<PackageId, Status> = report
         .packages
         .iter()
         .filter(|v| v.blocked)
-        .map(|v| ((v.name.as_str(), &v.version), v.status))
+        .map(|v| (v.id, v.status))
         .collect();
-    let mut blocked: HashMap<PackageId, Status> = HashMap::new();
-    for (id, p) in inventory.packages.iter().enumerate() {
-        if let Some(status) = blocked_specs.get(&(p.name.as_str(), &p.version)) {
-            blocked.insert(id, *status);
-        }
-    }
     // Micro packages stay put; which ones are micro comes from the classification (cached).
     let classified = analyze_inventory(&context.project, inventory, None)?;
-    let micro_specs: HashSet<(&str, &str)> = classified
+    let micro: HashSet<PackageId> = classified
         .packages
         .iter()
         .filter(|p| p.micro == Some(true))
-        .map(|p| (p.name.as_str(), p.version.as_str()))
-        .collect();
-    let micro: HashSet<PackageId> = inventory
-        .packages
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| micro_specs.contains(&(p.name.as_str(), p.version.to_string().as_str())))
-        .map(|(id, _)| id)
+        .map(|p| p.id)
         .collect();
     Ok(plan_updates(
         &context.input(),

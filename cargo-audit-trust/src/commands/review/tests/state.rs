@@ -279,7 +279,8 @@ fn resizing_keeps_the_state_and_records_the_size() {
 
 #[test]
 fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised() {
-    let verdict = |name: &str, status, blocked, message: &str| Verdict {
+    let verdict = |id, name: &str, status, blocked, message: &str| Verdict {
+        id,
         name: name.to_owned(),
         version: semver::Version::new(1, 0, 0),
         source: "registry",
@@ -296,10 +297,10 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
     let report = GateReport {
         date: audit_trust_core::time::Date::parse("2026-11-01").expect("date"),
         packages: vec![
-            verdict("ok", Status::Audited, false, "signed off"),
-            verdict("mine", Status::FirstParty, false, "workspace"),
-            verdict("waived", Status::Exempted, false, "exempted"),
-            verdict("evil", Status::Unaudited, true, "\u{1b}[2Jgone\u{202e}"),
+            verdict(0, "ok", Status::Audited, false, "signed off"),
+            verdict(1, "mine", Status::FirstParty, false, "workspace"),
+            verdict(2, "waived", Status::Exempted, false, "exempted"),
+            verdict(3, "evil", Status::Unaudited, true, "\u{1b}[2Jgone\u{202e}"),
         ],
         summary: Summary::default(),
         advisory_db: None,

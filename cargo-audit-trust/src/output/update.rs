@@ -5,7 +5,7 @@ use serde::Serialize;
 use audit_trust_core::gate::update_plan::{PlannedStep, UpdatePlan};
 use audit_trust_core::gate::{Severity, Verdict};
 
-use super::apply::{MoveResult, Outcome};
+use crate::commands::update::{MoveResult, Outcome};
 use crate::error::CliError;
 use crate::output::escape;
 use crate::output::{plural, write_json, write_stdout};

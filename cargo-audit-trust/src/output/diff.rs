@@ -1,17 +1,18 @@
-//! Human output of `diff`. Every piece of text that comes from a crate or a repository goes
+//! Human output of `diff` (against the repository, and between two versions). Every piece of text that comes from a crate or a repository goes
 //! through the block or line escaping of `output::escape` before it is written.
 
 use std::fmt::Write as _;
 
 use audit_trust_core::provenance::text_diff::{line_changes, not_text_note, unified_diff};
+use audit_trust_core::provenance::versions::{ChangeStatus, VersionDiff};
 use audit_trust_core::provenance::{
     CommitSource, FileComparison, FileStatus, FolderSource, ProvenanceReport, RepositorySource,
     Unverifiable, Verdict, refs::describe_ref,
 };
 use audit_trust_core::tarball::CrateArchive;
 
-use crate::output::Palette;
-use crate::output::escape;
+use super::Palette;
+use super::escape;
 
 /// Lines of context around each change in a unified diff.
 pub const CONTEXT_LINES: usize = 3;
@@ -246,4 +247,85 @@ fn file_diff(file: &FileComparison, archive: &CrateArchive) -> String {
         FileStatus::Identical | FileStatus::Generated => String::new(),
     };
     header + &body
+}
+
+/// `diff NAME OLD NEW`: the changed files with their line counts, then (unless `stat`) each
+/// file's unified diff.
+pub fn render_versions(
+    diff: &VersionDiff,
+    old: &CrateArchive,
+    new: &CrateArchive,
+    stat: bool,
+    palette: &Palette,
+) -> String {
+    let t = &diff.totals;
+    let mut out = String::new();
+    let heading = format!(
+        "{} {} → {}: {} changed ({} added, {} removed, {} modified), +{} -{} lines; {} unchanged",
+        diff.name,
+        diff.old_version,
+        diff.new_version,
+        super::plural(diff.files.len() as u64, "file", "files"),
+        t.files_added,
+        t.files_removed,
+        t.files_modified,
+        t.lines_added,
+        t.lines_removed,
+        t.files_unchanged
+    );
+    let _ = writeln!(out, "{}", palette.paint(palette.bold, &heading));
+    let width = diff
+        .files
+        .iter()
+        .map(|f| f.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    for file in &diff.files {
+        let mark = match file.status {
+            ChangeStatus::Added => "A",
+            ChangeStatus::Removed => "D",
+            ChangeStatus::Modified => "M",
+        };
+        let counts = if file.binary {
+            "binary".to_owned()
+        } else {
+            format!("+{} -{}", file.lines_added, file.lines_removed)
+        };
+        let path = escape::line(&file.path);
+        let _ = writeln!(out, "  {mark}  {path:<width$}  {counts}");
+    }
+    if stat {
+        return out;
+    }
+    for file in &diff.files {
+        let before = old
+            .get(&file.path)
+            .map(|f| f.contents.as_slice())
+            .unwrap_or_default();
+        let after = new
+            .get(&file.path)
+            .map(|f| f.contents.as_slice())
+            .unwrap_or_default();
+        let old_label = match file.status {
+            ChangeStatus::Added => "/dev/null".to_owned(),
+            _ => format!("{}/{}", diff.old_version, escape::line(&file.path)),
+        };
+        let new_label = match file.status {
+            ChangeStatus::Removed => "/dev/null".to_owned(),
+            _ => format!("{}/{}", diff.new_version, escape::line(&file.path)),
+        };
+        out.push('\n');
+        match unified_diff(before, after, &old_label, &new_label, CONTEXT_LINES) {
+            Some(text) => out.push_str(&escape::block(&text)),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "=== {}: {}",
+                    escape::line(&file.path),
+                    not_text_note(before, after)
+                );
+            }
+        }
+    }
+    out
 }
