@@ -29,6 +29,7 @@ pub mod signoff;
 pub mod source_url;
 pub mod tarball;
 pub mod time;
+pub mod tlog;
 pub mod words;
 
 pub use error::Error;
