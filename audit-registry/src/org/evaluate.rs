@@ -286,6 +286,7 @@ fn evaluate_all(
                     index: None,
                     on_targets: None,
                     risk: None,
+                    licenses: None,
                     notes: all_notes,
                 })
             });

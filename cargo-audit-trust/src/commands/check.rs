@@ -43,6 +43,7 @@ pub fn run(
 ) -> Result<ExitCode, CliError> {
     let mut context = GateContext::gather(settings, args.advisory_db.as_deref())?;
     crate::services::risk::compute(&mut context)?;
+    crate::services::licenses::for_gate(&mut context)?;
     let report = evaluate(&context.input());
     let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
     render(&context, format, &report, stale)?;

@@ -8,6 +8,7 @@ pub mod crate_source;
 pub mod evidence;
 pub mod gate;
 pub mod imports;
+pub mod licenses;
 pub mod project_upload;
 pub mod provenance;
 pub mod publish;
