@@ -7,6 +7,7 @@ mod error;
 pub mod escape;
 pub mod exemptions;
 pub mod list;
+pub mod markdown;
 pub mod pager;
 pub mod progress;
 pub mod prune;
