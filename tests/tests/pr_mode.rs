@@ -105,6 +105,10 @@ fn world(audit_extra: &str) -> World {
 
 impl World {
     fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        self.run_env(&[], args)
+    }
+
+    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
         let db = self.db.path().display().to_string();
         let mut all: Vec<&str> = vec!["--now", TODAY, "--color", "never"];
         all.extend_from_slice(args);
@@ -113,6 +117,7 @@ impl World {
             .env("HOME", self.home.path())
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_BASE_REF")
+            .envs(env.iter().copied())
             .current_dir(self.ws.path())
             .arg("--cache-dir")
             .arg(self.cache.path())
@@ -223,7 +228,10 @@ fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk(
 
     // The same base as a file gives the same split.
     let base_text = git(&w.ws, &["show", &format!("{}:Cargo.lock", w.base_commit)]);
-    w.ws.write_file("base.lock", &format!("{base_text}\n"));
+    // Written in the older lockfile format 3: the comparison does not depend on it.
+    assert!(base_text.contains("version = 4"), "{base_text}");
+    let base_v3 = base_text.replacen("version = 4", "version = 3", 1);
+    w.ws.write_file("base.lock", &format!("{base_v3}\n"));
     let from_file = w.json(&["--format", "json", "check", "--base", "base.lock"], 1);
     assert_eq!(from_file["change"]["changes"], report["change"]["changes"]);
     assert_eq!(from_file["change"]["base"], "base.lock");
@@ -237,6 +245,29 @@ fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk(
     assert!(md.contains("- `bumped` 1.0.0 → 1.1.0"), "{md}");
     assert!(md.contains("- `added` added 0.1.0"), "{md}");
 
+    // On a GitHub Actions pull request the base is the merge base with origin/$GITHUB_BASE_REF;
+    // a shallow checkout without it judges the whole lockfile, and says so.
+    let github = [("GITHUB_ACTIONS", "true"), ("GITHUB_BASE_REF", "main")];
+    let (code, stdout, stderr) = w.run_env(&github, &["--format", "json", "check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let shallow: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(shallow.get("change").is_none(), "{stdout}");
+    assert!(
+        shallow["notes"]
+            .to_string()
+            .contains("pull-request mode is off"),
+        "{stdout}"
+    );
+    git(&w.ws, &["update-ref", "refs/remotes/origin/main", "main"]);
+    let (code, stdout, stderr) = w.run_env(&github, &["--format", "json", "check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let ci: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(
+        ci["change"]["base"],
+        format!("{}:Cargo.lock", w.base_commit),
+        "{stdout}"
+    );
+
     // The human report tags each package with its side.
     let (_, human, _) = w.run(&["check", "--base", "main"]);
     assert!(human.contains("steady@1.0.0 (already present)"), "{human}");
@@ -244,10 +275,8 @@ fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk(
 
 #[test]
 fn preexisting_warn_keeps_an_untouched_package_s_new_advisory_from_failing_the_change() {
-    // Denied signals of the change are allowed here, so only `steady`'s advisory can block.
-    let w = world(
-        "[risk.signals]\nrecently-published = \"warn\"\nbuild-script-added = \"warn\"\n\n[policy]\npreexisting = \"warn\"\n",
-    );
+    // The change's own signals only warn by default: only `steady`'s advisory can block.
+    let w = world("[policy]\npreexisting = \"warn\"\n");
     let report = w.json(&["--format", "json", "check", "--base", "main"], 0);
     let steady = verdict(&report, "steady", "1.0.0");
     assert_eq!(steady["blocked"], false, "{steady}");

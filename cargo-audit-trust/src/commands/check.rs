@@ -51,6 +51,7 @@ pub fn run(
         args.base.as_deref(),
         &context.inventory.lockfile,
         &CiEnv::from_process(),
+        &mut context.notes,
     )?;
     crate::services::risk::compute(&mut context, base.as_ref().map(|b| &b.inventory))?;
     let mut report = evaluate(&context.input());

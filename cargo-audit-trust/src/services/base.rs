@@ -38,11 +38,15 @@ impl CiEnv {
 /// Resolves `--base`: an existing file is a lockfile; text that looks like a path
 /// (`./x`, `/x`, `x.lock`) and is missing is an error; anything else is a git revision. Without
 /// `--base`, on a GitHub Actions pull request the merge base with `origin/$GITHUB_BASE_REF` is
-/// the base; elsewhere there is none. Every failure is a usage error (exit 2).
+/// the base; elsewhere there is none. Every failure of a `--base` given is a usage error
+/// (exit 2). The GitHub default that cannot be found (a shallow checkout has no
+/// `origin/$GITHUB_BASE_REF`) falls back to judging the whole lockfile, which is stricter, and
+/// says so in `notes`.
 pub fn resolve(
     arg: Option<&str>,
     lockfile: &Path,
     env: &CiEnv,
+    notes: &mut Vec<String>,
 ) -> Result<Option<BaseLockfile>, CliError> {
     let rev = match arg {
         Some(given) => {
@@ -69,7 +73,15 @@ pub fn resolve(
             given.to_owned()
         }
         None => match (env.github_actions, &env.base_ref) {
-            (true, Some(branch)) => merge_base(lockfile, &format!("origin/{branch}"))?,
+            (true, Some(branch)) => match merge_base(lockfile, &format!("origin/{branch}")) {
+                Ok(rev) => rev,
+                Err(e) => {
+                    notes.push(format!(
+                        "pull-request mode is off, the whole lockfile is judged: {e}"
+                    ));
+                    return Ok(None);
+                }
+            },
             _ => return Ok(None),
         },
     };
