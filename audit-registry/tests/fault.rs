@@ -1,18 +1,23 @@
 //! A real `audit-registry` process killed with SIGKILL in the middle of a publish burst from
 //! several clients: after a restart, every acknowledged record is there, and each key's stored
-//! records match its stored head exactly (nothing half-written). On SQLite, and on PostgreSQL
-//! when `$AUDIT_REGISTRY_TEST_POSTGRES` is set.
+//! records match its stored head exactly (nothing half-written), and every acknowledged record is
+//! proven in a checkpoint consistent with the one served before the kill. On SQLite, and on
+//! PostgreSQL when `$AUDIT_REGISTRY_TEST_POSTGRES` is set.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use audit_trust_core::http::HttpClient;
-use audit_trust_core::signoff::{RecordId, RegistryClient, SignedHead, SignedRecord, SigningKey};
+use audit_trust_core::signoff::{
+    PublicKey, RecordId, RegistryClient, SignedHead, SignedRecord, SigningKey,
+};
+use audit_trust_core::tlog::{LogAnswer, LogPin, NoteKey, verify_checkpoint};
+use serde_json::Value;
 use support::{NOW, head, key, signoff};
 
 const CLIENTS: usize = 4;
@@ -89,6 +94,7 @@ async fn run(db_url: &str) {
     }
     let (mut child, url) = serve(db_url, "127.0.0.1:0");
     let acked: Mutex<Vec<Vec<SignedRecord>>> = Mutex::new(vec![Vec::new(); CLIENTS]);
+    let before_kill = Mutex::new(String::new());
     std::thread::scope(|scope| {
         for (i, k) in keys.iter().enumerate() {
             let (url, acked) = (&url, &acked);
@@ -97,7 +103,9 @@ async fn run(db_url: &str) {
                 acked.lock().expect("lock")[i] = done;
             });
         }
-        std::thread::sleep(Duration::from_millis(700));
+        std::thread::sleep(Duration::from_millis(500));
+        *before_kill.lock().expect("lock") = log_checkpoint(&url);
+        std::thread::sleep(Duration::from_millis(200));
         // SIGKILL: no shutdown, no flushing beyond what was committed.
         child.kill().expect("kill");
         let _ = child.wait();
@@ -141,8 +149,81 @@ async fn run(db_url: &str) {
             "at most the one in flight was committed"
         );
     }
+    check_log(&url, &acked, &before_kill.into_inner().expect("lock"));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+fn log_checkpoint(url: &str) -> String {
+    let http = HttpClient::new(Duration::from_secs(10));
+    let bytes = http
+        .get_ok(&format!("{url}/v1/log/checkpoint"), 1 << 16)
+        .expect("checkpoint");
+    String::from_utf8(bytes).expect("text")
+}
+
+/// Every acknowledged record is proven in the log, whose checkpoint extends the one served
+/// before the kill.
+fn check_log(url: &str, acked: &[Vec<SignedRecord>], before_kill: &str) {
+    let http = HttpClient::new(Duration::from_secs(10));
+    let key: Value = serde_json::from_slice(
+        &http
+            .get_ok(&format!("{url}/v1/log/key"), 1 << 16)
+            .expect("log key"),
+    )
+    .expect("json");
+    let origin = key["origin"].as_str().expect("origin");
+    let pin = LogPin {
+        origin: origin.to_owned(),
+        key: NoteKey::new(
+            origin,
+            PublicKey::parse(key["key"].as_str().expect("key")).expect("key"),
+        )
+        .expect("name"),
+        witnesses: Vec::new(),
+        min_cosignatures: 0,
+        cosigned_after: 0,
+    };
+    let seen = verify_checkpoint(&pin, before_kill)
+        .expect("the checkpoint before the kill verifies")
+        .checkpoint;
+    for (i, acked) in acked.iter().enumerate() {
+        let body: Value = serde_json::from_slice(
+            &http
+                .get_ok(
+                    &format!("{url}/v1/crates/crate-{i}?log_size={}", seen.size),
+                    1 << 26,
+                )
+                .expect("crate answer"),
+        )
+        .expect("json");
+        let answer = LogAnswer::from_json(&body["log"]).expect("well formed");
+        let served: BTreeSet<RecordId> = body["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                SignedRecord::from_json_line(&r.to_string())
+                    .expect("verifies")
+                    .id()
+            })
+            .collect();
+        let name = format!("crate-{i}");
+        answer
+            .verify(&pin, Some(&seen), &BTreeMap::from([(name.clone(), served)]))
+            .expect("the log after the restart extends the one before and proves every record");
+        let proven: BTreeSet<RecordId> = answer.crates[&name]
+            .entries
+            .iter()
+            .map(|e| e.entry.record_id)
+            .collect();
+        for r in acked {
+            assert!(
+                proven.contains(&r.id()),
+                "an acknowledged record is not in the log"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

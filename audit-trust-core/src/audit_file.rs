@@ -11,6 +11,7 @@ mod auditor;
 pub mod baseline;
 mod gate;
 mod import;
+mod licenses;
 mod policy;
 pub mod prune;
 pub mod renew;
@@ -22,6 +23,7 @@ pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_u
 use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use import::{Import, ImportFormat, ImportSource};
+pub use licenses::{LicenseException, LicensePolicy};
 pub use policy::{Action, Policy};
 pub use risk::{RiskAction, RiskException, RiskPolicy, parse_age};
 pub use user_config::UserConfig;
@@ -74,6 +76,8 @@ pub struct AuditFile {
     /// What the gate does with risk signals (see `docs/risk.md`).
     #[serde(default)]
     pub risk: RiskPolicy,
+    /// Which licenses the project accepts (see `docs/licenses.md`); `None`: no license policy.
+    pub licenses: Option<LicensePolicy>,
 }
 
 impl AuditFile {
@@ -174,6 +178,11 @@ impl AuditFile {
             };
             error(offset, message)
         })?;
+        if let Some(licenses) = &file.licenses {
+            licenses
+                .validate()
+                .map_err(|(offset, message)| error(Some(offset), message))?;
+        }
         gate::check_criteria(&file.criteria)
             .map_err(|(name, message)| error(text.find(&format!("[criteria.{name}]")), message))?;
         for (criterion_list, key) in [

@@ -103,6 +103,11 @@ pub enum Command {
     Stats(StatsArgs),
     /// One row per package with its classification
     List(ListArgs),
+    /// Licenses of every registry package: what each declares and ships, the texts to ship,
+    /// what micro-dependencies cost; `--notice FILE` writes a third-party notice file
+    Licenses(LicensesArgs),
+    /// A CycloneDX 1.5 SBOM (JSON) of every package, with licenses and who audited what
+    Sbom(SbomArgs),
     /// Compare a published crate with its git repository, or two published versions
     Diff(DiffArgs),
     /// Check every registry package of Cargo.lock against its git repository, in one pass
@@ -427,6 +432,50 @@ pub struct ListArgs {
     /// Sort order
     #[arg(long, value_enum, default_value_t = SortKey::Name)]
     pub sort: SortKey,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A local RustSec advisory database folder (overrides `[advisories]` in Cargo.audit)
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+    /// Write to this file instead of stdout (written whole or not at all)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LicensesArgs {
+    #[command(flatten)]
+    pub classify: ClassifyArgs,
+    /// Only micro packages
+    #[arg(long)]
+    pub micro: bool,
+    /// Only direct dependencies of the workspace
+    #[arg(long)]
+    pub direct: bool,
+    /// Leave out packages only dev-dependencies reach (they are not shipped)
+    #[arg(long)]
+    pub no_dev: bool,
+    /// Only packages with a finding (unparseable expression, missing text, mismatch, ...)
+    #[arg(long)]
+    pub findings: bool,
+    /// Only packages whose license texts are longer than their code
+    #[arg(long)]
+    pub longer_than_code: bool,
+    /// Only packages whose expression names this SPDX license (repeatable)
+    #[arg(long, value_name = "SPDX-ID")]
+    pub license: Vec<String>,
+    /// List every package with its code and license lines
+    #[arg(long)]
+    pub packages: bool,
+    /// List every distinct text with the packages that need it
+    #[arg(long)]
+    pub texts: bool,
+    /// Write a third-party notice file (every text once, with its packages) to this path,
+    /// whole or not at all
+    #[arg(long, value_name = "FILE")]
+    pub notice: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

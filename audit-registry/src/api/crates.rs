@@ -6,9 +6,9 @@
 //! the whole cache is dropped when the database's generation moves (any publish, through any
 //! instance), so a read costs one tiny query plus copying cached text.
 //!
-//! These answers are for people and dashboards ("who signed off serde?"): each record verifies
-//! on its own, but only a key's whole log (`/v1/sync`) can show that none was left out, so the
-//! gate reads through sync.
+//! Each answer carries the transparency log's proofs (`"log"`): one signed checkpoint, each
+//! crate's index proof and every log entry of the crate with its inclusion proof, so a client
+//! can tell that no record was left out (see `docs/transparency-log.md`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use audit_trust_core::names::validate_crate_name;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -208,11 +208,21 @@ fn matches_if_none_match(headers: &HeaderMap, etag: &str) -> bool {
 pub(super) async fn one(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    UrlQuery(params): UrlQuery<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = lowercase_name(&name)?;
+    let client_size =
+        match params.get("log_size") {
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request("bad-log-size", "`log_size` is not a tree size")
+            })?),
+            None => None,
+        };
     let generation = state.generation.current(&state.db).await?;
-    let answers = rendered(&state, generation, std::slice::from_ref(&name)).await?;
+    let names = std::slice::from_ref(&name);
+    let (log_generation, log) = super::log::proofs_for(&state, names, client_size).await?;
+    let answers = rendered(&state, generation.max(log_generation), names).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
     };
@@ -224,7 +234,7 @@ pub(super) async fn one(
             String::new(),
         ));
     }
-    let body = format!("{{\"crate\":\"{name}\",{}", &answer.json[1..]);
+    let body = format!("{{\"crate\":\"{name}\",\"log\":{log},{}", &answer.json[1..]);
     Ok(json_response(StatusCode::OK, Some(&answer.etag), body))
 }
 
@@ -233,6 +243,10 @@ pub(super) async fn one(
 struct Query {
     /// Crate name → the ETag the client has for it ("" or null: none).
     crates: BTreeMap<String, Option<String>>,
+    /// The size of the last checkpoint the client verified: the answer then proves the
+    /// current checkpoint consistent with it.
+    #[serde(default)]
+    log_size: Option<u64>,
 }
 
 /// `POST /v1/crates`: many crates in one round trip. A crate whose ETag the client sent
@@ -305,9 +319,10 @@ async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<
         known.insert(lowercase_name(&name)?, etag);
     }
     let names: Vec<String> = known.keys().cloned().collect();
-    let answers = rendered(state, generation, &names).await?;
+    let (log_generation, log) = super::log::proofs_for(state, &names, request.log_size).await?;
+    let answers = rendered(state, generation.max(log_generation), &names).await?;
     let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
-    out.push_str("{\"crates\":{");
+    let _ = write!(out, "{{\"log\":{log},\"crates\":{{");
     for (i, (name, answer)) in answers.iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -6,6 +6,7 @@ mod body;
 mod crates;
 mod dashboard;
 mod generation;
+mod log;
 mod publish;
 mod subscribers;
 mod sync;
@@ -120,6 +121,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/crates", post(crates::query))
         .route("/v1/crates/{name}", get(crates::one))
         .route("/v1/heads", get(crates::heads))
+        .route("/v1/log/checkpoint", get(log::checkpoint))
+        .route("/v1/log/key", get(log::key))
+        .route("/v1/log/consistency", get(log::consistency))
         .route("/v1/admin/auditors", post(admin::add_auditor))
         .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
         .route(

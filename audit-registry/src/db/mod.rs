@@ -16,6 +16,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 mod admin;
 mod export;
 pub mod jobs;
+pub mod log;
 mod outbox;
 mod reads;
 mod subscribers;
@@ -82,6 +83,8 @@ pub struct Db {
     publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
     postgres: bool,
+    /// The transparency log every stored record is appended to.
+    log: log::TransparencyLog,
 }
 
 impl std::fmt::Debug for Db {
@@ -159,15 +162,20 @@ impl Db {
             .chain(outbox::SCHEMA)
             .chain(watch::SCHEMA)
             .chain(jobs::SCHEMA)
+            .chain(log::SCHEMA)
         {
             pool.execute(*statement).await?;
         }
-        Ok(Db {
+        let log = Db::load_log(&pool).await?;
+        let db = Db {
             pool,
             clock: Arc::new(SystemClock),
             publish_lock: std::sync::Arc::default(),
             postgres: !sqlite,
-        })
+            log,
+        };
+        db.backfill_log().await?;
+        Ok(db)
     }
 
     /// The clock events are dated by (the server's, so `--now` applies to them too).
@@ -330,6 +338,7 @@ impl Db {
         let now = self.clock.now();
         // Read once, when the first record turns out to be new.
         let mut subscribers = None;
+        let mut logged = Vec::new();
         for r in records {
             let inserted = sqlx::query(
                 "INSERT INTO records (id, public_key, crate_name, head_sequence, body) \
@@ -343,6 +352,9 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if inserted == 1 {
+                logged.push((r.crate_name.clone(), r.id));
+            }
             if inserted == 1
                 && let Some(event) = record_event(r, &key_text, auditor.as_deref())
             {
@@ -383,8 +395,22 @@ impl Db {
                 "another publish for this key won the race; fetch and publish again".into(),
             ));
         }
+        // The sequencer's lock is taken before the generation row's, in every transaction.
+        let mut log_state = self.log.lock().await;
+        if !logged.is_empty() {
+            self.append_in(&mut tx, &mut log_state, &logged).await?;
+        }
         sqlx::query(reads::BUMP).execute(&mut *tx).await?;
+        if !logged.is_empty() {
+            let generation = sqlx::query("SELECT value FROM generation WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get::<i64, _>(0)?;
+            self.checkpoint_in(&mut tx, &mut log_state, generation)
+                .await?;
+        }
         tx.commit().await?;
+        log_state.dirty = false;
         Ok(PublishOutcome { added })
     }
 

@@ -64,6 +64,40 @@ pub struct Targets {
     pub build_scripts: Vec<String>,
 }
 
+/// The license keys of a package table, as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseFields {
+    pub license: Option<String>,
+    pub license_file: Option<String>,
+    /// `repository`, for the SBOM's external references (a claim of the publisher).
+    pub repository: Option<String>,
+}
+
+/// Reads `license` and `license-file` (also the old `license_file` spelling) from `Cargo.toml`.
+pub fn license_fields(text: &str) -> Result<LicenseFields, ClassifyError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let table: Table = parse_table(text)?;
+    let package = ["package", "project"]
+        .iter()
+        .find_map(|key| table.get(*key).and_then(Value::as_table))
+        .ok_or(ClassifyError::NoPackage)?;
+    Ok(LicenseFields {
+        license: get_str(package, "license"),
+        license_file: get_str(package, "license-file").or_else(|| get_str(package, "license_file")),
+        repository: get_str(package, "repository"),
+    })
+}
+
+fn parse_table(text: &str) -> Result<Table, ClassifyError> {
+    text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map(|span| line_of(text, span.start));
+        ClassifyError::InvalidManifest {
+            line,
+            message: e.message().trim().to_owned(),
+        }
+    })
+}
+
 /// Parses `Cargo.toml` text. Errors say what is wrong; the caller adds which package it was.
 pub fn parse_manifest(text: &str) -> Result<Manifest, ClassifyError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

@@ -49,6 +49,7 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
         check_sign_offs(input, p, &mut v);
     }
     super::risk_check::check_risk(input, p, &mut v);
+    super::license_check::check_licenses(input, id, p, &mut v);
     if let Some(worst) = worst_status(&v.reasons, Severity::Deny) {
         v.status = worst;
         v.blocked = true;

@@ -44,11 +44,17 @@ pub enum ReasonCode {
     IgnoreExpired,
     /// A risk signal `[risk]` denies or warns about (the signal's code is in the details).
     Risk,
+    /// The declared license is not accepted by `[licenses]`.
+    LicenseNotAllowed,
+    /// No license, or one that is not an SPDX expression.
+    LicenseUnknown,
+    /// The shipped license texts contradict the declared license.
+    LicenseMismatch,
 }
 
 impl ReasonCode {
     /// Every code, in the order `docs/check.md` lists them.
-    pub const ALL: [ReasonCode; 16] = [
+    pub const ALL: [ReasonCode; 19] = [
         ReasonCode::Audited,
         ReasonCode::Exempted,
         ReasonCode::OtherPlatform,
@@ -65,6 +71,9 @@ impl ReasonCode {
         ReasonCode::ExemptionExpired,
         ReasonCode::IgnoreExpired,
         ReasonCode::Risk,
+        ReasonCode::LicenseNotAllowed,
+        ReasonCode::LicenseUnknown,
+        ReasonCode::LicenseMismatch,
     ];
 
     /// The stable name used in JSON, SARIF rule ids and GitHub annotations.
@@ -86,6 +95,9 @@ impl ReasonCode {
             ReasonCode::ExemptionExpired => "exemption-expired",
             ReasonCode::IgnoreExpired => "ignore-expired",
             ReasonCode::Risk => "risk",
+            ReasonCode::LicenseNotAllowed => "license-not-allowed",
+            ReasonCode::LicenseUnknown => "license-unknown",
+            ReasonCode::LicenseMismatch => "license-mismatch",
         }
     }
 
@@ -127,6 +139,15 @@ impl ReasonCode {
             ReasonCode::Risk => {
                 "A risk signal in what this version brings in (details name the signal, see docs/risk.md)"
             }
+            ReasonCode::LicenseNotAllowed => {
+                "The declared license is not accepted by [licenses] (details name the licenses, see docs/licenses.md)"
+            }
+            ReasonCode::LicenseUnknown => {
+                "The package declares no license, or one that is not an SPDX expression"
+            }
+            ReasonCode::LicenseMismatch => {
+                "A shipped license text is another license than the declared one, or license-file is missing or leaves the package"
+            }
         }
     }
 
@@ -148,6 +169,9 @@ impl ReasonCode {
             ReasonCode::ChecksumMismatch | ReasonCode::NotInIndex => Status::ChecksumMismatch,
             ReasonCode::SourceNotAllowed => Status::SourceNotAllowed,
             ReasonCode::Risk => Status::Risk,
+            ReasonCode::LicenseNotAllowed
+            | ReasonCode::LicenseUnknown
+            | ReasonCode::LicenseMismatch => Status::License,
             ReasonCode::AdvisoryIgnored
             | ReasonCode::ExemptionExpired
             | ReasonCode::IgnoreExpired => return None,

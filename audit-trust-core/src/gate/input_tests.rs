@@ -87,6 +87,7 @@ fn sources_and_platforms() {
         Extras {
             on_targets: Some(&on),
             risk: None,
+            licenses: None,
             ..Extras::default()
         },
     );
@@ -186,6 +187,7 @@ fn advisories_ignores_and_informational() {
             index: None,
             on_targets: None,
             risk: None,
+            licenses: None,
             notes: Vec::new(),
         })
     };

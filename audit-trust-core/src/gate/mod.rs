@@ -11,6 +11,9 @@ pub mod expiry;
 mod from_records;
 #[cfg(test)]
 mod input_tests;
+mod license_check;
+#[cfg(test)]
+mod license_tests;
 mod mix;
 pub mod next_step;
 #[cfg(test)]
@@ -64,6 +67,9 @@ pub struct GateInput<'a> {
     /// Risk signals of the packages that are not signed off for their exact version; `None`:
     /// not computed this run (the caller says why in `notes`).
     pub risk: Option<&'a RiskReport>,
+    /// Each package's license inventory, indexed like `inventory.packages`; `None`: licenses
+    /// were not read (only `check` reads them, and only with a `[licenses]` policy).
+    pub licenses: Option<&'a [Option<crate::license::PackageLicense>]>,
     /// Extra notes from the caller (what it could not check).
     pub notes: Vec<String>,
 }

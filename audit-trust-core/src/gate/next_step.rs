@@ -41,6 +41,8 @@ pub enum StepKind {
     Init,
     /// No auditor covers the package.
     AddAuditor,
+    /// The license is not accepted: change `[licenses]`, add an exception, or replace it.
+    License,
 }
 
 /// The next step of one package.
@@ -132,6 +134,10 @@ pub fn next_step(input: &GateInput<'_>, id: PackageId, status: Status) -> Option
             let base = delta_base(input, p, &versions, &p.version);
             review(input, p, StepKind::Review, &p.version, base)
         }
+        Status::License => NextStep::plain(
+            StepKind::License,
+            format!("allow its license in `[licenses]`, add a `[[licenses.exception]]` for `{spec}` with a reason, or replace the dependency"),
+        ),
         Status::FirstParty | Status::Audited | Status::OtherPlatform => return None,
     })
 }

@@ -74,6 +74,7 @@ impl World {
             index: Some(&self.index),
             on_targets: None,
             risk: None,
+            licenses: None,
             notes: Vec::new(),
         }
     }

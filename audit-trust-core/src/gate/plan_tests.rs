@@ -34,6 +34,7 @@ fn plan(evidence: &[Evidence], alpha: &[(&str, char)]) -> update_plan::UpdatePla
         index: None,
         on_targets: None,
         risk: None,
+        licenses: None,
         notes: Vec::new(),
     };
     let mut versions = HashMap::new();

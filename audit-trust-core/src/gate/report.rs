@@ -24,6 +24,9 @@ pub enum Status {
     Unaudited,
     /// No auditor covers the package.
     Unassigned,
+    /// The package's license is not accepted by `[licenses]`, unknown, or contradicted by its
+    /// texts (see `docs/licenses.md`).
+    License,
     /// Yanked from its registry.
     Yanked,
     /// A RustSec advisory covers this version.
@@ -47,6 +50,7 @@ impl Status {
             Status::OtherPlatform => "other-platform",
             Status::Unaudited => "unaudited",
             Status::Unassigned => "unassigned",
+            Status::License => "license",
             Status::Yanked => "yanked",
             Status::Advisory => "advisory",
             Status::Risk => "risk",

@@ -270,6 +270,7 @@ fn update_never_moves_to_an_unaudited_version_because_it_is_not_yanked() {
         index: None,
         on_targets: None,
         risk: None,
+        licenses: None,
         notes: Vec::new(),
     };
     let published = HashMap::from([(

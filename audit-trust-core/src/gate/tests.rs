@@ -114,6 +114,7 @@ pub(super) struct Extras<'a> {
     pub(super) on_targets: Option<&'a HashSet<PackageId>>,
     pub(super) rejected: &'a [RejectedEvidence],
     pub(super) risk: Option<&'a crate::risk::RiskReport>,
+    pub(super) licenses: Option<&'a [Option<crate::license::PackageLicense>]>,
 }
 
 pub(super) fn run(audit: &AuditFile, evidence: &[Evidence], extras: Extras<'_>) -> GateReport {
@@ -129,6 +130,7 @@ pub(super) fn run(audit: &AuditFile, evidence: &[Evidence], extras: Extras<'_>) 
         index: extras.index,
         on_targets: extras.on_targets,
         risk: extras.risk,
+        licenses: extras.licenses,
         notes: Vec::new(),
     };
     evaluate(&input)
@@ -390,6 +392,7 @@ fn custom_criteria_dev_criteria_and_several_sign_offs() {
         index: None,
         on_targets: None,
         risk: None,
+        licenses: None,
         notes: Vec::new(),
     };
     assert_eq!(

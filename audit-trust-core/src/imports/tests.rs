@@ -259,6 +259,7 @@ fn gate(file: &AuditFile, packages: Vec<Package>) -> Vec<(String, Status, String
         index: None,
         on_targets: None,
         risk: None,
+        licenses: None,
         notes: Vec::new(),
     });
     report
@@ -565,6 +566,7 @@ fn delta_chains_cross_sets_as_cargo_vet_merges_them() {
             index: None,
             on_targets: None,
             risk: None,
+            licenses: None,
             notes: Vec::new(),
         })
         .packages[0]

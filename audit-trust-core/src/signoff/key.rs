@@ -119,6 +119,15 @@ impl Signature {
             .map(Signature)
             .ok_or_else(|| KeyError("a signature must be 64 bytes in standard base64".to_owned()))
     }
+
+    /// The signature from its raw 64 bytes (as signed notes carry it).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
+        bytes.try_into().ok().map(Signature)
+    }
+
+    pub fn to_bytes(&self) -> [u8; 64] {
+        self.0
+    }
 }
 
 impl fmt::Display for Signature {

@@ -54,6 +54,7 @@ pub fn run(
         &mut context.notes,
     )?;
     crate::services::risk::compute(&mut context, base.as_ref().map(|b| &b.inventory))?;
+    crate::services::licenses::for_gate(&mut context)?;
     let mut report = evaluate(&context.input());
     if let Some(base) = base {
         let preexisting = context.project.audit_file.policy.preexisting_action();

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod init;
 mod key;
+mod licenses;
 mod list;
 mod migrate;
 mod prune;
@@ -14,6 +15,7 @@ mod publish;
 mod query;
 mod review;
 mod revoke;
+mod sbom;
 mod sign;
 mod stats;
 mod suggest;
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         ),
         Command::Stats(args) => stats::run(settings, args),
         Command::List(args) => list::run(settings, args),
+        Command::Licenses(args) => licenses::run(settings, args),
+        Command::Sbom(args) => sbom::run(settings, args),
         Command::Key(command) => key::run(settings, command),
         Command::Diff(args) => diff::run(settings, args),
         Command::VerifySources(args) => verify_sources::run(settings, args),

@@ -6,6 +6,7 @@ pub mod diff_colour;
 mod error;
 pub mod escape;
 pub mod exemptions;
+pub mod licenses;
 pub mod list;
 pub mod markdown;
 pub mod pager;

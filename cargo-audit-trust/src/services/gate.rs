@@ -37,6 +37,9 @@ pub struct GateContext {
     pub notes: Vec<String>,
     /// Risk signals, once `services::risk::compute` ran (only `check` asks for them).
     pub risk: Option<audit_trust_core::risk::RiskReport>,
+    /// License inventories, once `services::licenses::for_gate` ran (only `check` asks, and only
+    /// with a `[licenses]` policy).
+    pub licenses: Option<Vec<Option<audit_trust_core::license::PackageLicense>>>,
 }
 
 impl GateContext {
@@ -65,6 +68,7 @@ impl GateContext {
             now: settings.now,
             notes: part.notes,
             risk: None,
+            licenses: None,
         })
     }
 
@@ -144,6 +148,7 @@ impl GateContext {
             index: Some(&self.index),
             on_targets: self.inventory.on_targets.as_ref(),
             risk: self.risk.as_ref(),
+            licenses: self.licenses.as_deref(),
             notes: self.notes.clone(),
         }
     }

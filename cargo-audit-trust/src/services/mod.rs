@@ -9,6 +9,7 @@ pub mod crate_source;
 pub mod evidence;
 pub mod gate;
 pub mod imports;
+pub mod licenses;
 pub mod provenance;
 pub mod publish;
 pub mod publishers;

@@ -42,6 +42,7 @@ pub fn standing(
         index: None,
         on_targets: inventory.on_targets.as_ref(),
         risk: None,
+        licenses: None,
         notes: Vec::new(),
     };
     let report = evaluate(&input);

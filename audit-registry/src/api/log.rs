@@ -1,0 +1,127 @@
+//! The transparency log's endpoints and the proofs that go with crate answers:
+//! `GET /v1/log/checkpoint` (the latest signed checkpoint note, text),
+//! `GET /v1/log/key` (the log's origin and public key, to pin),
+//! `GET /v1/log/consistency?from=N[&to=M]` (the proof that the tree of M extends the tree of N).
+//! See `docs/transparency-log.md`.
+
+use std::collections::HashMap;
+
+use audit_trust_core::tlog::{Hash, IndexProof};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::db::log::LogState;
+use crate::error::ApiError;
+
+fn b64(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(|h| BASE64.encode(h)).collect()
+}
+
+fn no_log() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no-checkpoint",
+        "the log has no checkpoint yet",
+    )
+}
+
+pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let log = state.db.log_state().await?;
+    let note = log.checkpoint.as_ref().ok_or_else(no_log)?.note.clone();
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+pub(super) async fn key(State(state): State<AppState>) -> Json<Value> {
+    let key = state.db.log_key();
+    Json(json!({ "origin": key.name, "key": key.key.to_string() }))
+}
+
+pub(super) async fn consistency(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let size = |name: &str| -> Result<Option<u64>, ApiError> {
+        params
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request("bad-log-size", format!("`{name}` is not a tree size"))
+                })
+            })
+            .transpose()
+    };
+    let from =
+        size("from")?.ok_or_else(|| ApiError::bad_request("bad-log-size", "`from` is required"))?;
+    let log = state.db.log_state().await?;
+    let latest = log.checkpoint.as_ref().ok_or_else(no_log)?.size;
+    let to = size("to")?.unwrap_or(latest).min(latest);
+    let proof = consistency_from(&log, from, to)?;
+    Ok(Json(json!({ "from": from, "to": to, "proof": proof })))
+}
+
+fn consistency_from(log: &LogState, from: u64, to: u64) -> Result<Vec<String>, ApiError> {
+    let proof = log.tree.consistency_proof(from, to).map_err(|e| {
+        ApiError::bad_request(
+            "bad-log-size",
+            format!("no consistency proof from {from} to {to}: {e}"),
+        )
+    })?;
+    Ok(b64(&proof))
+}
+
+#[derive(Serialize)]
+struct ProvenEntryJson {
+    leaf_index: u64,
+    ordinal: u64,
+    record_id: String,
+    proof: Vec<String>,
+}
+
+/// The log's part of a crate answer: one checkpoint, and per crate its index proof and every
+/// entry with its inclusion proof; with `client_size`, the consistency proof from it. Also the
+/// generation the records must be read at (or later) to include every entry shown.
+pub(super) async fn proofs_for(
+    state: &AppState,
+    names: &[String],
+    client_size: Option<u64>,
+) -> Result<(i64, Value), ApiError> {
+    let mut log = state.db.log_state().await?;
+    let Some(checkpoint) = log.checkpoint.clone() else {
+        return Ok((0, Value::Null));
+    };
+    let size = checkpoint.size;
+    let mut crates = serde_json::Map::new();
+    for name in names {
+        let index: IndexProof = log.index.proof(name);
+        let leaves = log.by_crate.get(name).cloned().unwrap_or_default();
+        let mut entries = Vec::with_capacity(leaves.len());
+        for leaf in leaves.into_iter().filter(|l| *l < size) {
+            let Some(entry) = log.entries.get(leaf as usize) else {
+                continue;
+            };
+            let proof = log
+                .tree
+                .inclusion_proof(leaf, size)
+                .map_err(|e| ApiError::internal("inclusion proof", &e))?;
+            entries.push(ProvenEntryJson {
+                leaf_index: leaf,
+                ordinal: entry.ordinal,
+                record_id: entry.record_id.to_string(),
+                proof: b64(&proof),
+            });
+        }
+        crates.insert(name.clone(), json!({ "index": index, "entries": entries }));
+    }
+    let mut out = json!({ "checkpoint": checkpoint.note, "crates": crates });
+    if let Some(from) = client_size {
+        out["consistency"] = json!({ "from": from, "proof": consistency_from(&log, from, size)? });
+    }
+    Ok((checkpoint.generation, out))
+}

@@ -1,0 +1,342 @@
+//! The transparency log (see `docs/transparency-log.md`): every record the registry stores is
+//! appended, in the same transaction, as one leaf of an RFC 6962 tree, and the transaction also
+//! stores the checkpoint over the new tree, signed with the registry's log key. An acknowledged
+//! publish is therefore in a committed checkpoint; nothing acknowledged can be lost to a crash.
+//!
+//! One sequencer at a time: on PostgreSQL a transaction-scoped advisory lock, taken before any
+//! other lock the publish takes later (so no two orders can deadlock); on SQLite the write lock
+//! `BEGIN IMMEDIATE` already holds. Each process keeps the tree in memory and catches up from the
+//! table of entries, so several processes append to one log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use audit_trust_core::signoff::{RecordId, SigningKey};
+use audit_trust_core::tlog::{
+    Checkpoint, CrateIndex, LogEntry, MemoryTree, NoteKey, SignedNote, TlogError,
+};
+use sqlx::{Any, Row as _, Transaction};
+
+use super::{Db, DbError, to_i64, to_u64};
+
+pub(super) const SCHEMA: &[&str] = &[
+    // The log key is made on first start and kept with the log it signs, so every process on
+    // one database signs as the same log.
+    "CREATE TABLE IF NOT EXISTS log_key (
+        id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,
+        secret TEXT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS log_entries (
+        idx BIGINT PRIMARY KEY,
+        record_id TEXT NOT NULL UNIQUE,
+        crate_name TEXT NOT NULL,
+        ordinal BIGINT NOT NULL
+    )",
+    // `generation`: the value the publish moved the generation to, so a reader knows which
+    // cached record answers already include every entry of the checkpoint.
+    "CREATE TABLE IF NOT EXISTS log_checkpoints (
+        size BIGINT PRIMARY KEY,
+        generation BIGINT NOT NULL,
+        note TEXT NOT NULL
+    )",
+];
+
+/// The advisory lock id of the sequencer (any fixed number; the registry takes no other).
+const SEQUENCER_LOCK: i64 = 0x7a75_6c6f_6700;
+
+/// The latest checkpoint as stored.
+#[derive(Debug, Clone)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub generation: i64,
+    pub note: String,
+}
+
+/// This process's copy of the log, caught up from the database before each use.
+#[derive(Debug, Default)]
+pub struct LogState {
+    pub tree: MemoryTree,
+    pub index: CrateIndex,
+    pub entries: Vec<LogEntry>,
+    /// Leaf indexes of each crate's entries, in log order.
+    pub by_crate: HashMap<String, Vec<u64>>,
+    pub checkpoint: Option<StoredCheckpoint>,
+    /// Set while a transaction appends; a state left dirty (the transaction failed) is rebuilt.
+    pub(super) dirty: bool,
+}
+
+impl LogState {
+    fn push(&mut self, crate_name: &str, record_id: RecordId) -> LogEntry {
+        let ordinal = self.index.add(crate_name);
+        let entry = LogEntry {
+            crate_name: crate_name.to_owned(),
+            ordinal,
+            record_id,
+        };
+        self.tree.push(entry.leaf_hash());
+        self.by_crate
+            .entry(crate_name.to_owned())
+            .or_default()
+            .push(self.entries.len() as u64);
+        self.entries.push(entry.clone());
+        entry
+    }
+}
+
+/// The log key and the shared in-memory state.
+#[derive(Debug, Clone)]
+pub struct TransparencyLog {
+    pub key: NoteKey,
+    secret: Arc<SigningKey>,
+    state: Arc<tokio::sync::Mutex<LogState>>,
+}
+
+impl TransparencyLog {
+    pub fn origin(&self) -> &str {
+        &self.key.name
+    }
+
+    /// The state, clean (rebuilt if a failed append left it dirty).
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, LogState> {
+        let mut state = self.state.lock().await;
+        if state.dirty {
+            *state = LogState::default();
+        }
+        state
+    }
+}
+
+fn bad_state(what: &str) -> DbError {
+    DbError::Unavailable(format!(
+        "the transparency log's table is inconsistent: {what}"
+    ))
+}
+
+impl Db {
+    /// Loads the log key, making it on first start (every process of one database agrees on it).
+    pub(super) async fn load_log(pool: &sqlx::AnyPool) -> Result<TransparencyLog, DbError> {
+        let fresh = SigningKey::generate().map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let origin = format!("audit-registry/{}", &fresh.public_key().hex()[..16]);
+        sqlx::query(
+            "INSERT INTO log_key (id, origin, secret) VALUES (1, $1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&origin)
+        .bind(fresh.to_file_text().as_str())
+        .execute(pool)
+        .await?;
+        let row = sqlx::query("SELECT origin, secret FROM log_key WHERE id = 1")
+            .fetch_one(pool)
+            .await?;
+        let origin: String = row.try_get(0)?;
+        let secret: String = row.try_get(1)?;
+        let secret = SigningKey::parse(&secret).map_err(|_| bad_state("unreadable log key"))?;
+        let key = NoteKey::new(&origin, secret.public_key())
+            .map_err(|_| bad_state("unusable log origin"))?;
+        Ok(TransparencyLog {
+            key,
+            secret: Arc::new(secret),
+            state: Arc::default(),
+        })
+    }
+
+    /// Appends records stored before the log existed (a registry upgraded in place), oldest
+    /// head first, so the log covers every stored record.
+    pub(super) async fn backfill_log(&self) -> Result<(), DbError> {
+        let _one_at_a_time = self.publish_lock.lock().await;
+        let mut tx = self.begin_write().await?;
+        // Before reading what is missing: two instances starting together must not both
+        // append it.
+        self.take_sequencer(&mut tx).await?;
+        let rows = sqlx::query(
+            "SELECT id, crate_name FROM records WHERE id NOT IN (SELECT record_id FROM log_entries) \
+             ORDER BY head_sequence, public_key, id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut missing = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = RecordId::parse(&r.try_get::<String, _>(0)?)
+                .map_err(|_| bad_state("a stored record id is not hex"))?;
+            missing.push((r.try_get::<String, _>(1)?, id));
+        }
+        let mut state = self.log.lock().await;
+        let has_checkpoint = sqlx::query("SELECT size FROM log_checkpoints LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if missing.is_empty() && has_checkpoint {
+            return Ok(());
+        }
+        self.append_in(&mut tx, &mut state, &missing).await?;
+        let generation = sqlx::query("SELECT value FROM generation WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>(0)?;
+        self.checkpoint_in(&mut tx, &mut state, generation).await?;
+        tx.commit().await?;
+        state.dirty = false;
+        Ok(())
+    }
+
+    /// Takes the sequencer, catches `state` up and appends `records` (crate name, id) to the
+    /// log, inside the publish's transaction. The caller then moves the generation and calls
+    /// [`Db::checkpoint_in`]. `state` stays dirty until the caller commits.
+    pub(super) async fn append_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        state: &mut LogState,
+        records: &[(String, RecordId)],
+    ) -> Result<(), DbError> {
+        self.take_sequencer(tx).await?;
+        state.dirty = true;
+        catch_up(tx, state, None).await?;
+        for (crate_name, id) in records {
+            let index = state.entries.len() as u64;
+            let entry = state.push(crate_name, *id);
+            sqlx::query(
+                "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(to_i64(index))
+            .bind(id.to_string())
+            .bind(crate_name)
+            .bind(to_i64(entry.ordinal))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for, then holds until the transaction ends, the one sequencer of the log. (SQLite
+    /// transactions that write already hold the database's only write lock.)
+    async fn take_sequencer(&self, tx: &mut Transaction<'static, Any>) -> Result<(), DbError> {
+        if self.postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(SEQUENCER_LOCK)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Signs and stores the checkpoint over everything appended so far in `tx`.
+    pub(super) async fn checkpoint_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        state: &mut LogState,
+        generation: i64,
+    ) -> Result<(), DbError> {
+        let checkpoint = Checkpoint {
+            origin: self.log.origin().to_owned(),
+            size: state.tree.size(),
+            root: state.tree.root(),
+            extensions: Vec::new(),
+        }
+        .with_crate_index(state.index.len(), &state.index.root());
+        let body = checkpoint.body();
+        let signature = self.log.key.sign(&self.log.secret, &body);
+        let note = SignedNote {
+            body,
+            signatures: vec![signature],
+        }
+        .to_text();
+        sqlx::query(
+            "INSERT INTO log_checkpoints (size, generation, note) VALUES ($1, $2, $3) \
+             ON CONFLICT (size) DO NOTHING",
+        )
+        .bind(to_i64(checkpoint.size))
+        .bind(generation)
+        .bind(&note)
+        .execute(&mut **tx)
+        .await?;
+        state.checkpoint = Some(StoredCheckpoint {
+            size: checkpoint.size,
+            generation,
+            note,
+        });
+        Ok(())
+    }
+
+    /// The log state caught up to the latest committed checkpoint, locked for reading proofs.
+    pub async fn log_state(&self) -> Result<tokio::sync::MutexGuard<'_, LogState>, DbError> {
+        let mut state = self.log.lock().await;
+        let row = sqlx::query(
+            "SELECT size, generation, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(state);
+        };
+        let latest = StoredCheckpoint {
+            size: to_u64(row.try_get::<i64, _>(0)?),
+            generation: row.try_get(1)?,
+            note: row.try_get(2)?,
+        };
+        if state
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| c.size >= latest.size)
+        {
+            return Ok(state);
+        }
+        let mut conn = self.pool.acquire().await?;
+        catch_up(&mut conn, &mut state, Some(latest.size)).await?;
+        state.checkpoint = Some(latest);
+        Ok(state)
+    }
+
+    /// The signed note of the checkpoint of `size` records, if one was stored.
+    pub async fn checkpoint_note(&self, size: u64) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT note FROM log_checkpoints WHERE size = $1")
+            .bind(to_i64(size))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// The log's public key line for pinning: origin and key.
+    pub fn log_key(&self) -> &NoteKey {
+        &self.log.key
+    }
+}
+
+/// Reads entries the state does not have yet (up to `until`, exclusive, if given).
+async fn catch_up(
+    conn: &mut sqlx::AnyConnection,
+    state: &mut LogState,
+    until: Option<u64>,
+) -> Result<(), DbError> {
+    let from = state.entries.len() as u64;
+    let rows = sqlx::query(
+        "SELECT idx, record_id, crate_name, ordinal FROM log_entries \
+         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+    )
+    .bind(to_i64(from))
+    .bind(to_i64(until.unwrap_or(u64::MAX)))
+    .fetch_all(conn)
+    .await?;
+    for r in rows {
+        let idx = to_u64(r.try_get::<i64, _>(0)?);
+        let id = RecordId::parse(&r.try_get::<String, _>(1)?)
+            .map_err(|_| bad_state("a record id is not hex"))?;
+        let crate_name: String = r.try_get(2)?;
+        let ordinal = to_u64(r.try_get::<i64, _>(3)?);
+        if idx != state.entries.len() as u64 {
+            return Err(bad_state("entry indexes have a gap"));
+        }
+        if state.push(&crate_name, id).ordinal != ordinal {
+            return Err(bad_state("a crate's entry ordinals are out of order"));
+        }
+    }
+    Ok(())
+}
+
+/// Why a proof request cannot be answered (400).
+pub fn proof_error(e: TlogError) -> DbError {
+    DbError::Invalid(e.to_string())
+}

@@ -1,0 +1,155 @@
+//! The log part of a registry's crate answer (`"log"` in `GET /v1/crates/{name}` and
+//! `POST /v1/crates`), read from JSON and checked whole: the checkpoint against the pin, its
+//! consistency with the checkpoint the client saw before, and for each crate that every entry
+//! the index commits to is proven and its record was served.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+use super::crate_index::{IndexProof, LogEntry};
+use super::error::TlogError;
+use super::merkle::{Hash, MAX_PROOF_HASHES};
+use super::note::Checkpoint;
+use super::verify::{
+    LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint, verify_crate_answer,
+};
+use crate::signoff::RecordId;
+
+/// One crate's proofs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrateProofs {
+    pub index: IndexProof,
+    pub entries: Vec<ProvenEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogAnswer {
+    pub checkpoint: String,
+    pub crates: BTreeMap<String, CrateProofs>,
+    /// The consistency proof from the size the client sent.
+    pub consistency: Option<(u64, Vec<Hash>)>,
+}
+
+fn malformed(why: impl Into<String>) -> TlogError {
+    TlogError::MalformedProof(why.into())
+}
+
+fn hashes(value: &Value) -> Result<Vec<Hash>, TlogError> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| malformed("a proof is not a list"))?;
+    if list.len() > MAX_PROOF_HASHES {
+        return Err(malformed("a proof of more hashes than any tree needs"));
+    }
+    list.iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|t| BASE64.decode(t).ok())
+                .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                .ok_or_else(|| malformed("a proof hash is not 32 bytes of base64"))
+        })
+        .collect()
+}
+
+fn number(value: &Value, field: &str) -> Result<u64, TlogError> {
+    value[field]
+        .as_u64()
+        .ok_or_else(|| malformed(format!("`{field}` is not a number")))
+}
+
+impl LogAnswer {
+    pub fn from_json(log: &Value) -> Result<LogAnswer, TlogError> {
+        let checkpoint = log["checkpoint"]
+            .as_str()
+            .ok_or_else(|| malformed("the answer has no checkpoint"))?
+            .to_owned();
+        let mut crates = BTreeMap::new();
+        let map = log["crates"]
+            .as_object()
+            .ok_or_else(|| malformed("the answer has no crate proofs"))?;
+        for (name, proofs) in map {
+            let index: IndexProof = serde_json::from_value(proofs["index"].clone())
+                .map_err(|e| malformed(format!("the index proof of `{name}`: {e}")))?;
+            let mut entries = Vec::new();
+            for e in proofs["entries"]
+                .as_array()
+                .ok_or_else(|| malformed(format!("`{name}` has no entry list")))?
+            {
+                let record_id = e["record_id"]
+                    .as_str()
+                    .and_then(|t| RecordId::parse(t).ok())
+                    .ok_or_else(|| malformed("an entry's record id is not 64 hex digits"))?;
+                entries.push(ProvenEntry {
+                    leaf_index: number(e, "leaf_index")?,
+                    entry: LogEntry {
+                        crate_name: name.clone(),
+                        ordinal: number(e, "ordinal")?,
+                        record_id,
+                    },
+                    proof: hashes(&e["proof"])?,
+                });
+            }
+            crates.insert(name.clone(), CrateProofs { index, entries });
+        }
+        let consistency = match &log["consistency"] {
+            Value::Null => None,
+            c => Some((number(c, "from")?, hashes(&c["proof"])?)),
+        };
+        Ok(LogAnswer {
+            checkpoint,
+            crates,
+            consistency,
+        })
+    }
+
+    /// Checks everything: the checkpoint, its consistency with `seen` (the proof must be there
+    /// when `seen` is), and for each of `served` (crate → ids of the records served for it)
+    /// that the log's entries are all proven and all served. Returns the checkpoint to cache.
+    pub fn verify(
+        &self,
+        pin: &LogPin,
+        seen: Option<&Checkpoint>,
+        served: &BTreeMap<String, BTreeSet<RecordId>>,
+    ) -> Result<VerifiedCheckpoint, TlogError> {
+        let verified = verify_checkpoint(pin, &self.checkpoint)?;
+        if let Some(seen) = seen {
+            let proof = match &self.consistency {
+                Some((from, proof)) if *from == seen.size => proof.as_slice(),
+                _ if verified.checkpoint.size <= seen.size => &[],
+                _ => {
+                    return Err(TlogError::BadConsistencyProof(format!(
+                        "no proof from the size {} seen before",
+                        seen.size
+                    )));
+                }
+            };
+            check_progress(Some(seen), &verified.checkpoint, proof)?;
+        }
+        for (name, ids) in served {
+            let Some(proofs) = self.crates.get(name) else {
+                return Err(malformed(format!(
+                    "no proofs for `{}`",
+                    name.escape_default()
+                )));
+            };
+            verify_crate_answer(&verified.checkpoint, name, &proofs.index, &proofs.entries)?;
+            let missing = proofs
+                .entries
+                .iter()
+                .filter(|e| !ids.contains(&e.entry.record_id))
+                .count();
+            if missing > 0 {
+                let expected = proofs.entries.len() as u64;
+                return Err(TlogError::WithheldRecord {
+                    name: name.clone(),
+                    expected,
+                    got: expected - missing as u64,
+                });
+            }
+        }
+        Ok(verified)
+    }
+}

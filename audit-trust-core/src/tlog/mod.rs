@@ -1,0 +1,39 @@
+//! The registry's transparency log: an append-only RFC 6962 Merkle tree of every record the
+//! registry accepted, C2SP checkpoints signed by the registry's log key and cosigned by
+//! witnesses, inclusion and consistency proofs, and a crate index that makes a withheld record
+//! detectable. The design and its argument are in `docs/transparency-log.md`.
+
+mod answer;
+mod crate_index;
+mod error;
+mod merkle;
+mod note;
+mod tree;
+mod verify;
+mod witness;
+
+pub use answer::{CrateProofs, LogAnswer};
+pub use crate_index::{CrateIndex, IndexProof, IndexedCrate, LogEntry, verify_index_proof};
+pub use error::TlogError;
+pub use merkle::{
+    Hash, MAX_PROOF_HASHES, empty_root, leaf_hash, node_hash, root_of, verify_consistency,
+    verify_inclusion,
+};
+pub use note::{
+    CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
+    valid_key_name,
+};
+pub use tree::MemoryTree;
+pub use verify::{
+    LogPin, ProvenEntry, TILE_WIDTH, VerifiedCheckpoint, check_progress, tile_path,
+    verify_checkpoint, verify_crate_answer, verify_leaf_tiles,
+};
+pub use witness::{AddCheckpoint, WitnessRefusal, WitnessState, add_checkpoint, with_cosignatures};
+
+/// Proof hashes as base64 strings in JSON, for the wire formats that carry proofs.
+pub mod serde_hashes {
+    pub use super::crate_index::hashes_b64::{deserialize, serialize};
+}
+
+#[cfg(test)]
+mod tests;
