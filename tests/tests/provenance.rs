@@ -221,6 +221,18 @@ fn a_tampered_copy_shows_the_changed_file_with_escaped_control_characters() {
     let text = String::from_utf8_lossy(&clean.stdout);
     assert!(text.starts_with("popular 1.1.0: matches\n"), "{text}");
     assert!(text.contains("repository  https://git.example/popular/popular (claimed by the crate, fetched from file://"), "{text}");
+    // What was fetched only with -v: here, the local mirror read where it is.
+    assert!(!text.contains("fetch "), "{text}");
+    let verbose = w.run(&["popular@1.1.0", "--color", "never", "-v"]);
+    let verbose = String::from_utf8_lossy(&verbose.stdout);
+    assert!(
+        verbose.contains("\n  fetch       read file://"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("in place (a local repository is not copied)\n"),
+        "{verbose}"
+    );
 
     let tampered = tamper_crate(
         &genuine.crate_bytes,

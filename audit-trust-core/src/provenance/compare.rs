@@ -40,17 +40,30 @@ pub fn compare_files(archive: &CrateArchive, tree: &CommitTree<'_>, folder: &str
                 result.repository_path = Some(join(folder, "Cargo.toml"));
                 result
             }
-            "Cargo.lock"
-                if !matches!(
-                    tree.resolve(&join(folder, "Cargo.lock")),
-                    Lookup::File { .. }
-                ) =>
-            {
-                generated(
+            // `cargo package` never copies a Cargo.lock: it writes one from the package's own
+            // resolve (a workspace's lockfile pruned to this package, its workspace siblings as
+            // registry packages), so one that differs from the repository's is not a difference.
+            "Cargo.lock" => match tree.resolve(&join(folder, "Cargo.lock")) {
+                Lookup::File { .. } => {
+                    let compared = compare_at(tree, file, &join(folder, "Cargo.lock"));
+                    if compared.status == FileStatus::Identical {
+                        compared
+                    } else {
+                        generated(
+                            file,
+                            Some(
+                                "written by cargo package from the package's own resolve; it \
+                                 differs from the repository's Cargo.lock, which cargo does not \
+                                 copy",
+                            ),
+                        )
+                    }
+                }
+                _ => generated(
                     file,
                     Some("written by cargo package; the repository has no Cargo.lock here"),
-                )
-            }
+                ),
+            },
             path => {
                 let fast = in_repository
                     .get(path)

@@ -67,18 +67,20 @@ impl Job {
             Arc::clone(&self.cancel),
             events.clone(),
         );
-        match self.attempt(&state, Vec::new()) {
+        match self.attempt(&state, Vec::new(), true) {
             Ok(fetched) => Ok(fetched),
             Err(Failure::Fatal(e)) => Err(e),
             Err(Failure::Damaged(why)) => {
                 // An interrupted or damaged cache is not the remote's fault: fetch it again.
                 std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
                 let note = format!("the cached copy was damaged ({why}); fetched it again");
-                match self.attempt(&state, vec![note]) {
+                match self.attempt(&state, vec![note], false) {
                     Ok(fetched) => Ok(fetched),
                     Err(Failure::Fatal(e)) => Err(e),
+                    // Our cache was new: what is missing there is what the server left out.
                     Err(Failure::Damaged(why)) => Err(FetchError::Unreachable(format!(
-                        "cannot fetch {} into an empty cache: {why}",
+                        "fetching {} into an empty cache left it incomplete (the server sent \
+                         less than it advertised): {why}",
                         self.url
                     ))),
                 }
@@ -86,10 +88,13 @@ impl Job {
         }
     }
 
+    /// One fetch into the cache. `may_start_over`: a history with holes is reported as `Damaged` (so the
+    /// caller starts over on an empty cache) instead of being returned.
     fn attempt(
         &self,
         state: &CallbackState,
         mut notes: Vec<String>,
+        may_start_over: bool,
     ) -> Result<FetchedRepository, Failure> {
         let repo = open_or_init(&self.dir)?;
         if let Some(missing) = missing_ref_target(&repo) {
@@ -156,6 +161,18 @@ impl Job {
                 ));
                 let depth = if repo.is_shallow() { UNSHALLOW } else { 0 };
                 self.fetch(&repo, &all, depth, state, &mut notes)?;
+            }
+        }
+        // Not found, and commits missing behind the tips without a shallow edge to explain it:
+        // an earlier fetch was cut or a server hid a shallow boundary. Fetching into this cache
+        // cannot mend it (the tips are offered to the server as complete), so start over once;
+        // if the server sends holes again, the verdict says its history is incomplete.
+        if may_start_over && !found(&repo, &refs) {
+            let tips = refs.in_search_order().into_iter().map(|r| r.target);
+            if super::shallow::misses_commits(&repo, tips) {
+                return Err(Failure::Damaged(
+                    "commits are missing behind its branches and tags".into(),
+                ));
             }
         }
         prune(&repo, &refs).map_err(|e| local_error(&self.dir, e))?;

@@ -44,6 +44,22 @@ pub fn history_is_cut(repo: &Repository, tips: impl IntoIterator<Item = Oid>) ->
     walk.any(|commit| commit.map_or(true, |id| roots.contains(&id) && has_parents(repo, id)))
 }
 
+/// Whether the history behind `tips` (those present here) lacks a commit that is not behind a
+/// shallow edge: a parent the repository should have and does not. Only a damaged cache or a
+/// server that hid a shallow boundary (it sent tips without their history and said nothing)
+/// leaves that; a later fetch cannot mend it, because the client offers those tips as complete.
+pub fn misses_commits(repo: &Repository, tips: impl IntoIterator<Item = Oid>) -> bool {
+    let Ok(mut walk) = repo.revwalk() else {
+        return false;
+    };
+    for tip in tips {
+        if repo.find_commit(tip).is_ok() && walk.push(tip).is_err() {
+            return true;
+        }
+    }
+    walk.any(|commit| commit.is_err())
+}
+
 /// Whether the commit as stored names a parent (the shallow file hides them from libgit2). A
 /// root commit at the shallow edge cuts nothing.
 fn has_parents(repo: &Repository, commit: Oid) -> bool {

@@ -17,11 +17,32 @@ use super::escape;
 /// Lines of context around each change in a unified diff.
 pub const CONTEXT_LINES: usize = 3;
 
+/// How much of the report's context is shown around the verdict and the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// `-q`: the verdict, its reason, warnings and the files.
+    Quiet,
+    /// Also the repository, commit, tag, folder and counts.
+    Normal,
+    /// `-v`: also what was fetched, round by round, so a deeper fetch is never silent.
+    Verbose,
+}
+
+impl Detail {
+    pub fn from_flags(quiet: bool, verbose: bool) -> Detail {
+        match (quiet, verbose) {
+            (true, _) => Detail::Quiet,
+            (false, true) => Detail::Verbose,
+            (false, false) => Detail::Normal,
+        }
+    }
+}
+
 pub fn render_provenance(
     report: &ProvenanceReport,
     archive: &CrateArchive,
     stat: bool,
-    quiet: bool,
+    detail: Detail,
     palette: &Palette,
 ) -> String {
     let mut out = String::new();
@@ -48,8 +69,11 @@ pub fn render_provenance(
              Cargo.audit or in your own config.toml fetches from a mirror (see docs/cargo-audit.md)"
         );
     }
-    if !quiet {
+    if detail != Detail::Quiet {
         summary(&mut out, report);
+    }
+    if detail == Detail::Verbose {
+        fetch_rounds(&mut out, report);
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {}", escape::line(warning));
@@ -153,6 +177,17 @@ fn summary(out: &mut String, report: &ProvenanceReport) {
                 report.only_in_repository
             ),
         );
+    }
+}
+
+/// `-v`: the fetch rounds in the order they ran (the ref fetched one commit deep, each deeper
+/// round and why, a server without shallow support, a repaired cache), or how the repository
+/// was read when nothing was fetched.
+fn fetch_rounds(out: &mut String, report: &ProvenanceReport) {
+    let mut label = "fetch";
+    for note in &report.fetch {
+        let _ = writeln!(out, "  {label:<11} {}", escape::line(note));
+        label = "";
     }
 }
 

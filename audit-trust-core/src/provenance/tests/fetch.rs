@@ -49,7 +49,7 @@ fn serve(f: &Fixture) -> Served {
 }
 
 /// The check of `bytes` against `url`, from the fetch on.
-fn check_url(
+pub(super) fn check_url(
     cache: &GitCache,
     url: &str,
     name: &str,
@@ -87,7 +87,12 @@ fn commits_in(dir: &Path, revs: &str) -> usize {
 
 /// A crate with `files` more files in `docs/`, released as `v{version}` after a few commits,
 /// with more commits on `main` after it. Returns the packaged release.
-fn released_with_history(f: &Fixture, name: &str, version: &str, files: usize) -> Vec<u8> {
+pub(super) fn released_with_history(
+    f: &Fixture,
+    name: &str,
+    version: &str,
+    files: usize,
+) -> Vec<u8> {
     for n in 0..3 {
         f.repo
             .write("history.txt", format!("before the release {n}\n"));

@@ -378,3 +378,43 @@ fn a_license_file_outside_the_repository_is_never_followed() {
     let note = license.note.as_deref().unwrap_or_default();
     assert!(note.contains("points outside the repository"), "{note}");
 }
+
+/// `cargo package` writes Cargo.lock from the package's own resolve: a workspace root's
+/// lockfile comes out pruned (clap 4.6.5 and rand 0.10.0 on crates.io), never copied. The
+/// repository's lockfile is compared for `identical`, and any other is `generated`.
+#[test]
+fn a_cargo_lock_that_cargo_rewrote_is_generated() {
+    let f = Fixture::with_crate("locked", "1.0.0");
+    let packaged = f.package();
+    let lock = crate_files(&packaged)
+        .remove("locked-1.0.0/Cargo.lock")
+        .expect("cargo package writes a Cargo.lock");
+    f.repo.write("Cargo.lock", &lock);
+    f.repo.commit_all("commit the lockfile");
+    let same = f.package();
+    let report = f.check("locked", "1.0.0", &same);
+    assert_verdict(&report, Verdict::Matches);
+    let mut expected = clean_release();
+    expected[1] = ("Cargo.lock", FileStatus::Identical);
+    assert_eq!(statuses(&report), expected);
+
+    // The workspace's lockfile in the repository has more packages than the published one.
+    let mut workspace_lock = String::from_utf8_lossy(&lock).into_owned();
+    workspace_lock.push_str("\n[[package]]\nname = \"sibling\"\nversion = \"0.1.0\"\n");
+    f.repo.write("Cargo.lock", workspace_lock);
+    let commit = f.repo.commit_all("a workspace sibling in the lockfile");
+    let bytes = rebuild(&same, |files| {
+        let info = format!(
+            "{{\n  \"git\": {{\n    \"sha1\": \"{commit}\"\n  }},\n  \"path_in_vcs\": \"\"\n}}"
+        );
+        files.insert(
+            "locked-1.0.0/.cargo_vcs_info.json".into(),
+            info.into_bytes(),
+        );
+    });
+    let report = f.check("locked", "1.0.0", &bytes);
+    assert_verdict(&report, Verdict::Matches);
+    assert_eq!(statuses(&report), clean_release());
+    let note = report.files[1].note.as_deref().unwrap_or_default();
+    assert!(note.contains("from the package's own resolve"), "{note}");
+}

@@ -5,6 +5,7 @@
 mod fetch;
 mod files;
 mod history;
+mod hostile;
 mod trust;
 mod versions;
 

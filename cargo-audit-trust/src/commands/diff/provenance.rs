@@ -9,7 +9,7 @@ use audit_trust_core::provenance::crate_file::version_in_crate_file;
 
 use super::exit_code;
 use crate::error::CliError;
-use crate::output::diff::render_provenance;
+use crate::output::diff::{Detail, render_provenance};
 use crate::output::diff_colour::colour_diff;
 use crate::output::pager::write_paged;
 use crate::output::write_json;
@@ -83,7 +83,13 @@ pub fn run(settings: &Settings, request: &ProvenanceRequest<'_>) -> Result<ExitC
         OutputFormat::Json => write_json(&report)?,
         OutputFormat::Human => write_paged(
             &colour_diff(
-                &render_provenance(&report, &archive, stat, settings.quiet, &settings.palette),
+                &render_provenance(
+                    &report,
+                    &archive,
+                    stat,
+                    Detail::from_flags(settings.quiet, settings.verbose),
+                    &settings.palette,
+                ),
                 &settings.palette,
             ),
             request.pager,
