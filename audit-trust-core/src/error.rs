@@ -13,6 +13,10 @@ pub enum Error {
     )]
     NoLockfile { manifest: PathBuf },
 
+    /// The lockfile a change is compared with could not be found or read (pull-request mode).
+    #[error("base lockfile: {0}")]
+    BaseLockfile(String),
+
     #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Lockfile {
         path: PathBuf,

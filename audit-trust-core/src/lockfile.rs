@@ -252,5 +252,6 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+pub mod at_revision;
 #[cfg(test)]
 mod tests;

@@ -82,6 +82,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (`check` only), for code-scanning dashboards
     Sarif,
+    /// A summary that fits a pull-request comment (`check` only)
+    Markdown,
     /// A cargo-vet `audits.toml` (`export` only)
     CargoVet,
 }
@@ -150,11 +152,11 @@ pub enum Command {
 impl Command {
     /// The one format beyond human and json the command accepts: SARIF describes findings, which
     /// only the gate has; cargo-vet's format is export's.
-    pub fn own_format(&self) -> Option<Format> {
+    pub fn own_format(&self) -> &'static [Format] {
         match self {
-            Command::Check(_) => Some(Format::Sarif),
-            Command::Export(_) => Some(Format::CargoVet),
-            _ => None,
+            Command::Check(_) => &[Format::Sarif, Format::Markdown],
+            Command::Export(_) => &[Format::CargoVet],
+            _ => &[],
         }
     }
 }
@@ -378,6 +380,11 @@ pub struct CheckArgs {
     /// Pass even when the advisory database is older than the policy allows
     #[arg(long)]
     pub allow_stale: bool,
+    /// Pull-request mode: compare Cargo.lock with the one at this git revision, or in this
+    /// file, and split findings into introduced by the change and already present
+    /// [default on GitHub Actions: the merge base with origin/$GITHUB_BASE_REF]
+    #[arg(long, value_name = "REV|PATH")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -44,17 +44,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Resolves the global options. `own_format` is the one format beyond human and json that
+    /// Resolves the global options. `own_format` lists the formats beyond human and json that
     /// the command accepts (SARIF for `check`, cargo-vet for `export`); any other is a usage
     /// error. The command reads which one was asked for from the arguments itself.
-    pub fn from_args(
-        global: &GlobalArgs,
-        own_format: Option<Format>,
-    ) -> Result<Settings, CliError> {
+    pub fn from_args(global: &GlobalArgs, own_format: &[Format]) -> Result<Settings, CliError> {
         let format = match global.format {
             Format::Human => OutputFormat::Human,
             Format::Json => OutputFormat::Json,
-            own if Some(own) == own_format => match own {
+            own if own_format.contains(&own) => match own {
                 // SARIF is JSON; the file export writes is not a report for people.
                 Format::Sarif => OutputFormat::Json,
                 _ => OutputFormat::Human,
@@ -62,6 +59,11 @@ impl Settings {
             Format::Sarif => {
                 return Err(CliError::Usage(
                     "--format sarif is for `check`; use human or json".into(),
+                ));
+            }
+            Format::Markdown => {
+                return Err(CliError::Usage(
+                    "--format markdown is for `check`; use human or json".into(),
                 ));
             }
             Format::CargoVet => {

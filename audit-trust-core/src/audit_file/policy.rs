@@ -51,6 +51,9 @@ pub struct Policy {
     /// violations still block).
     #[serde(default)]
     pub imports_not_allowed: Vec<CratePattern>,
+    /// With `check --base`: what blocking findings of packages the change did not touch do
+    /// (default deny; `warn` reports them without failing the pull request).
+    pub preexisting: Option<Action>,
 }
 
 impl Policy {
@@ -91,6 +94,10 @@ impl Policy {
 
     pub fn index_max_age_minutes(&self) -> u64 {
         self.index_max_age_minutes.unwrap_or(30)
+    }
+
+    pub fn preexisting_action(&self) -> Action {
+        self.preexisting.unwrap_or(Action::Deny)
     }
 
     pub fn expiry_warning_days(&self) -> u32 {

@@ -26,6 +26,7 @@ pub(super) fn verdict(input: &GateInput<'_>, id: PackageId, p: &Package) -> Verd
         blocked: false,
         reasons: Vec::new(),
         next_step: None,
+        introduced: None,
     };
     if p.source == SourceKind::Path {
         return v;

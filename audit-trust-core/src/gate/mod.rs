@@ -3,6 +3,7 @@
 //! testable without a network.
 
 pub mod audited;
+pub mod change;
 mod checks;
 mod code;
 pub mod evidence;
@@ -124,6 +125,7 @@ pub fn evaluate(input: &GateInput<'_>) -> GateReport {
         advisory_db,
         notes,
         expiring: expiry::expiring(input),
+        change: None,
     }
 }
 

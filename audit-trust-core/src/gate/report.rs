@@ -101,6 +101,10 @@ pub struct Verdict {
     /// exact command (see [`super::next_step`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<NextStep>,
+    /// With a base lockfile (`check --base`): whether the change brought this package version
+    /// in (added or moved to it), or it was already there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introduced: Option<bool>,
 }
 
 /// What the advisory check was based on.
@@ -137,6 +141,9 @@ pub struct GateReport {
     pub notes: Vec<String>,
     /// Exemptions and advisory ignores that expire soon (a warning; never blocks).
     pub expiring: Vec<super::expiry::ExpiryWarning>,
+    /// With a base lockfile (`check --base`): what the change did and how findings split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<super::change::ChangeReport>,
 }
 
 impl GateReport {
@@ -171,6 +178,7 @@ mod tests {
                 details: serde_json::Value::Null,
             }],
             next_step: None,
+            introduced: None,
         };
         let json = serde_json::to_value(&v).expect("serializes");
         assert_eq!(json["version"], "1.2.3-rc.1+build.5");

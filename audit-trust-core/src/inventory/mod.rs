@@ -175,6 +175,13 @@ impl Inventory {
         Self::build(lock, InventoryMode::Lockfile, None)
     }
 
+    /// Lockfile-only mode from lockfile text read elsewhere (a git revision, for a base to
+    /// compare with); `label` names it in messages.
+    pub fn from_lockfile_text(text: &str, label: &Path) -> Result<Inventory, Error> {
+        let lock = Lockfile::parse(text, label)?;
+        Ok(Self::build(lock, InventoryMode::Lockfile, None))
+    }
+
     /// Metadata mode: `cargo metadata` for the workspace of `manifest_path`, merged with its
     /// lockfile. The package set is the lockfile's in both modes, so both agree on the inventory.
     pub fn from_manifest(

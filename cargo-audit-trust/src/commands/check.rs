@@ -4,13 +4,16 @@
 use std::process::ExitCode;
 
 use audit_trust_core::advisories::DEFAULT_MAX_AGE_DAYS;
+use audit_trust_core::gate::change::apply_base;
 use audit_trust_core::gate::{GateReport, evaluate};
 
 use crate::cli::{CheckArgs, Format};
 use crate::error::CliError;
 use crate::output::check::{render_github_annotations, render_human};
+use crate::output::markdown::render_markdown;
 use crate::output::sarif::render_sarif;
 use crate::output::{write_json, write_stdout};
+use crate::services::base::{CiEnv, resolve as resolve_base};
 use crate::services::gate::GateContext;
 use crate::settings::Settings;
 
@@ -20,6 +23,7 @@ pub enum CheckFormat {
     Human,
     Json,
     Sarif,
+    Markdown,
 }
 
 impl CheckFormat {
@@ -29,6 +33,7 @@ impl CheckFormat {
             Format::Human | Format::CargoVet => CheckFormat::Human,
             Format::Json => CheckFormat::Json,
             Format::Sarif => CheckFormat::Sarif,
+            Format::Markdown => CheckFormat::Markdown,
         }
     }
 }
@@ -42,9 +47,25 @@ pub fn run(
     format: CheckFormat,
 ) -> Result<ExitCode, CliError> {
     let mut context = GateContext::gather(settings, args.advisory_db.as_deref())?;
-    crate::services::risk::compute(&mut context)?;
+    let base = resolve_base(
+        args.base.as_deref(),
+        &context.inventory.lockfile,
+        &CiEnv::from_process(),
+        &mut context.notes,
+    )?;
+    crate::services::risk::compute(&mut context, base.as_ref().map(|b| &b.inventory))?;
     crate::services::licenses::for_gate(&mut context)?;
-    let report = evaluate(&context.input());
+    let mut report = evaluate(&context.input());
+    if let Some(base) = base {
+        let preexisting = context.project.audit_file.policy.preexisting_action();
+        apply_base(
+            &mut report,
+            &context.inventory,
+            &base.inventory,
+            base.label,
+            preexisting,
+        );
+    }
     let stale = report.advisory_db.as_ref().is_some_and(|d| d.stale) && !args.allow_stale;
     render(&context, format, &report, stale)?;
     if context.db_error.is_some() {
@@ -70,6 +91,7 @@ fn render(
     match format {
         CheckFormat::Json => write_json(report),
         CheckFormat::Sarif => write_json(&render_sarif(report, inventory, &lockfile)),
+        CheckFormat::Markdown => write_stdout(&render_markdown(report, stale)),
         CheckFormat::Human => {
             let mut text = render_human(
                 report,

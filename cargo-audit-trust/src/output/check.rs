@@ -8,6 +8,15 @@ use audit_trust_core::gate::{GateReport, ReasonCode, Severity, Status, Verdict};
 use super::escape;
 use super::{Palette, plural, thousands};
 
+/// With a base lockfile: which side of the change a package is on.
+fn change_tag(v: &Verdict) -> &'static str {
+    match v.introduced {
+        Some(true) => " (introduced by this change)",
+        Some(false) => " (already present)",
+        None => "",
+    }
+}
+
 /// Blocked packages grouped by status with their reasons and next step, then warnings, then
 /// one line of counts for what passed (`verbose` lists those too). `stale_fails`: the advisory
 /// database is older than the policy allows and `--allow-stale` was not given, so the run fails
@@ -61,6 +70,25 @@ pub fn render_human(
         );
     }
 
+    if let Some(change) = &report.change {
+        let _ = writeln!(
+            out,
+            "compared with {}: {} changed; blocked: {} introduced by this change, {} already present{}",
+            escape::line(&change.base),
+            plural(change.changes.len() as u64, "crate", "crates"),
+            change.introduced_blocked,
+            change.present_blocked,
+            if change.present_warned > 0 {
+                format!(
+                    " ({} more already present, warned: preexisting = \"warn\")",
+                    change.present_warned
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+
     let blocked: Vec<&Verdict> = report.packages.iter().filter(|v| v.blocked).collect();
     for status in statuses_in(&blocked) {
         let group: Vec<&&Verdict> = blocked.iter().filter(|v| v.status == status).collect();
@@ -79,7 +107,7 @@ pub fn render_human(
             _ => None,
         };
         for v in &group {
-            let _ = writeln!(out, "  {}@{}", v.name, v.version);
+            let _ = writeln!(out, "  {}@{}{}", v.name, v.version, change_tag(v));
             for r in v.reasons.iter().filter(|r| r.severity != Severity::Info) {
                 let _ = writeln!(out, "    {}: {}", r.code, escape::line(&r.message));
             }
@@ -118,9 +146,10 @@ pub fn render_human(
         for (v, code, message) in warnings {
             let _ = writeln!(
                 out,
-                "  {}@{}: {code}: {}",
+                "  {}@{}{}: {code}: {}",
                 v.name,
                 v.version,
+                change_tag(v),
                 escape::line(message)
             );
         }

@@ -8,6 +8,7 @@ pub mod escape;
 pub mod exemptions;
 pub mod licenses;
 pub mod list;
+pub mod markdown;
 pub mod pager;
 pub mod progress;
 pub mod prune;

@@ -42,6 +42,10 @@ pub fn render_sarif(report: &GateReport, inventory: &Inventory, lockfile: &str) 
                 "locations": locations,
                 "properties": { "package": v.name, "version": v.version, "status": v.status, "details": r.details },
             }));
+            if let (Some(introduced), Some(last)) = (v.introduced, results.last_mut()) {
+                // Pull-request mode: whether the change brought this package version in.
+                last["properties"]["introduced"] = json!(introduced);
+            }
         }
     }
     escape::document(json!({

@@ -3,6 +3,7 @@
 //! what it found, so the command (or the review UI) decides how to show it.
 
 pub mod audit_file_edit;
+pub mod base;
 pub mod classify;
 pub mod crate_source;
 pub mod evidence;

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use audit_trust_core::Inventory;
+use audit_trust_core::gate::change::introduced_ids;
 use audit_trust_core::gate::{Status, evaluate};
 use audit_trust_core::risk::cargo_age::cargo_min_publish_age;
 use audit_trust_core::risk::gather::{GatherInput, gather};
@@ -17,7 +19,10 @@ use crate::settings::cargo_home;
 /// Computes the signals into `context.risk`. A `[risk]` that allows every signal computes
 /// nothing. Cargo's `min-publish-age` (config or environment) that does not parse is a
 /// configuration error (exit 2).
-pub fn compute(context: &mut GateContext) -> Result<(), CliError> {
+///
+/// With a `base` lockfile (pull-request mode) only the package versions the change brings in
+/// are candidates, each compared with the base lockfile's version of its crate when it had one.
+pub fn compute(context: &mut GateContext, base: Option<&Inventory>) -> Result<(), CliError> {
     let policy = &context.project.audit_file.risk;
     let all_allowed = SignalCode::ALL
         .iter()
@@ -36,12 +41,14 @@ pub fn compute(context: &mut GateContext) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("cargo's min-publish-age: {e}")))?;
     // The packages the gate would not pass as signed off: evaluated once without signals.
     let before = evaluate(&context.input());
+    let introduced = base.map(|b| introduced_ids(&context.inventory, b));
     let candidates: Vec<usize> = context
         .inventory
         .packages
         .iter()
         .enumerate()
         .filter(|(_, p)| p.source.is_registry())
+        .filter(|(id, _)| introduced.as_ref().is_none_or(|ids| ids.contains(id)))
         .filter(|(_, p)| {
             before.packages.iter().any(|v| {
                 v.name == p.name
@@ -59,7 +66,7 @@ pub fn compute(context: &mut GateContext) -> Result<(), CliError> {
         inventory: &context.inventory,
         index: &context.index,
         candidates: &candidates,
-        base_lockfile: None,
+        base_lockfile: base,
         now: context.now,
         thresholds: Thresholds::from_policy(policy, cargo_age),
         blob_bytes: policy.blob_bytes(),

@@ -293,6 +293,7 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
             details: serde_json::Value::Null,
         }],
         next_step: None,
+        introduced: None,
     };
     let report = GateReport {
         date: audit_trust_core::time::Date::parse("2026-11-01").expect("date"),
@@ -306,6 +307,7 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
         advisory_db: None,
         notes: Vec::new(),
         expiring: Vec::new(),
+        change: None,
     };
     let audit_file = audit_trust_core::audit_file::AuditFile::default();
     let queue = build_queue(&QueueInput {
