@@ -385,6 +385,11 @@ pub struct CheckArgs {
     /// [default on GitHub Actions: the merge base with origin/$GITHUB_BASE_REF]
     #[arg(long, value_name = "REV|PATH")]
     pub base: Option<String>,
+    /// Which packages get risk signals: `needed` (where they can change the verdict: packages
+    /// that would otherwise pass) or `all` (also packages already blocked, e.g. unaudited ones;
+    /// downloads their crate files and their bases')
+    #[arg(long, value_enum, value_name = "SCOPE", default_value = "needed")]
+    pub signals: crate::services::risk::SignalScope,
 }
 
 #[derive(Debug, Args)]

@@ -170,8 +170,31 @@ fn reason<'a>(v: &'a Value, code: &str) -> &'a Value {
 fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk() {
     let w = world("");
 
-    // Without a base every unsigned package is judged: `steady` is an hour old too.
+    // Without a base, by default, a package already blocked (`steady` is unaudited) is not
+    // judged: its signals could not change the verdict, and judging it costs two downloads.
     let full = w.json(&["--format", "json", "check"], 1);
+    let steady = verdict(&full, "steady", "1.0.0");
+    assert_eq!(steady["blocked"], true, "{steady}");
+    assert!(signals(steady).is_empty(), "{steady}");
+    let skipped = steady["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .find(|r| r["details"]["not-computed"] == "skipped")
+        .unwrap_or_else(|| panic!("no skipped reason: {steady}"));
+    assert_eq!(skipped["severity"], "info", "{skipped}");
+    assert_eq!(skipped["details"]["why"], "already-blocked", "{skipped}");
+    assert!(
+        full["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("--signals all"))),
+        "{full}"
+    );
+
+    // `--signals all` judges every unsigned package: `steady` is an hour old too.
+    let full = w.json(&["--format", "json", "check", "--signals", "all"], 1);
     assert!(full.get("change").is_none(), "{full}");
     let steady = verdict(&full, "steady", "1.0.0");
     assert!(steady.get("introduced").is_none(), "{steady}");

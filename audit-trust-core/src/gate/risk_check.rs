@@ -31,6 +31,16 @@ pub(super) fn check_risk(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     }
     let policy = &input.audit_file.risk;
     let Some(risk) = report.get(&p.name, &p.version) else {
+        if let Some(why) = report.skipped(&p.name, &p.version) {
+            // Nothing was tried, so nothing failed: said, not warned about.
+            v.reasons.push(Reason {
+                code: ReasonCode::Risk,
+                severity: Severity::Info,
+                message: format!("risk signals not computed: {}", why.why()),
+                details: json!({ "not-computed": "skipped", "why": why }),
+            });
+            return;
+        }
         if let Some(sev) = severity(policy.not_computed_action()) {
             v.reasons.push(Reason {
                 code: ReasonCode::Risk,

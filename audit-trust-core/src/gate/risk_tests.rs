@@ -189,6 +189,33 @@ fn not_computed_is_reported_never_clean() {
     assert!(codes(verdict(&report, "alpha", "1.1.0")).contains(&"risk"));
 }
 
+#[test]
+fn a_skipped_package_is_said_not_warned_and_keeps_its_own_block() {
+    let mut risk = RiskReport::default();
+    risk.skip("alpha", &v("1.1.0"), crate::risk::Skipped::AlreadyBlocked);
+    // Even with not-computed = "deny": nothing was tried, so nothing failed.
+    let strict = audit_file("[risk]\nnot-computed = \"deny\"\n");
+    let report = run(
+        &strict,
+        &[],
+        Extras {
+            risk: Some(&risk),
+            ..Extras::default()
+        },
+    );
+    let alpha = verdict(&report, "alpha", "1.1.0");
+    assert!(alpha.blocked);
+    assert_eq!(alpha.status, Status::Unaudited, "{alpha:?}");
+    let said = alpha
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::Risk)
+        .expect("a skipped reason");
+    assert_eq!(said.severity, Severity::Info);
+    assert_eq!(said.details["why"], "already-blocked");
+    assert_eq!(said.details["not-computed"], "skipped");
+}
+
 fn listed(version: &str, checksum: char, yanked: bool) -> IndexVersion {
     IndexVersion {
         version: v(version),

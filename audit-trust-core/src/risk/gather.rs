@@ -23,6 +23,9 @@ pub struct GatherInput<'a> {
     pub index: &'a IndexReport,
     /// The packages to compute signals for (registry packages not signed off).
     pub candidates: &'a [PackageId],
+    /// Packages assessed only when this run read their crate files anyway (as a dependency a
+    /// candidate newly brings in, with its own base): free detail, never a download of its own.
+    pub if_read: &'a [PackageId],
     /// The lockfile a change is compared with, when there is one: its version of a crate is
     /// the base; otherwise the previous version in the index is.
     pub base_lockfile: Option<&'a Inventory>,
@@ -110,6 +113,13 @@ pub fn gather(input: &GatherInput<'_>) -> RiskReport {
     let mut report = RiskReport::default();
     for &id in input.candidates {
         if let Some(p) = packages.get(id) {
+            report.insert(assess(&ctx, &p.name, &p.version));
+        }
+    }
+    for &id in input.if_read {
+        let Some(p) = packages.get(id) else { continue };
+        // Queued with its base by round two (`bases` has it) and read: assessing costs nothing.
+        if matches!(ctx.facts.get(&p.spec()), Some(Ok(_))) && ctx.bases.contains_key(&p.spec()) {
             report.insert(assess(&ctx, &p.name, &p.version));
         }
     }

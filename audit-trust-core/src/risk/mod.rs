@@ -81,11 +81,54 @@ impl PackageRisk {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RiskReport {
     packages: HashMap<(String, String), PackageRisk>,
+    /// Packages deliberately not assessed, with why: their signals could not change their
+    /// verdict (already blocked for another reason) or, in pull-request mode, the change did not
+    /// bring them in. Not the same as "not computed": nothing was tried, nothing failed.
+    skipped: HashMap<(String, String), Skipped>,
     /// Packages for which nothing could be computed at all, with why (also in each entry).
     pub notes: Vec<String>,
 }
 
+/// Why a package's signals were not looked at (see [`RiskReport::skip`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skipped {
+    /// Blocked before any signal was looked at: signals can add reasons, never lift a block,
+    /// so reading its crate files would change nothing but the report's detail.
+    AlreadyBlocked,
+    /// Pull-request mode: the base lockfile already had this version.
+    NotIntroduced,
+}
+
+impl Skipped {
+    pub fn why(self) -> &'static str {
+        match self {
+            Skipped::AlreadyBlocked => {
+                "already blocked for another reason, so its signals cannot change the verdict \
+                 (`check --signals all` computes them)"
+            }
+            Skipped::NotIntroduced => "the base lockfile already had this version",
+        }
+    }
+}
+
 impl RiskReport {
+    /// Records that `name@version` was deliberately not assessed.
+    pub fn skip(&mut self, name: &str, version: &semver::Version, why: Skipped) {
+        self.skipped
+            .insert((name.to_owned(), version.to_string()), why);
+    }
+
+    pub fn skipped(&self, name: &str, version: &semver::Version) -> Option<Skipped> {
+        self.skipped
+            .get(&(name.to_owned(), version.to_string()))
+            .copied()
+    }
+
+    pub fn skipped_count(&self) -> usize {
+        self.skipped.len()
+    }
+
     pub fn insert(&mut self, risk: PackageRisk) {
         self.packages
             .insert((risk.name.clone(), risk.version.to_string()), risk);

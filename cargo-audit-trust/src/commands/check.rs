@@ -53,7 +53,11 @@ pub fn run(
         &CiEnv::from_process(),
         &mut context.notes,
     )?;
-    crate::services::risk::compute(&mut context, base.as_ref().map(|b| &b.inventory))?;
+    crate::services::risk::compute(
+        &mut context,
+        base.as_ref().map(|b| &b.inventory),
+        args.signals,
+    )?;
     crate::services::licenses::for_gate(&mut context)?;
     let mut report = evaluate(&context.input());
     if let Some(base) = base {
