@@ -3,6 +3,7 @@
 //! the diff must then be read before it is committed).
 
 mod code;
+mod risk;
 mod snapshots;
 mod state;
 
