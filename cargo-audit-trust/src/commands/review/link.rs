@@ -25,7 +25,7 @@ pub fn package_link(store: &CrateStore, p: &Package) -> Vec<String> {
         return vec!["link: none (the manifest names no repository)".to_owned()];
     };
     match repository_link(&repository, commit.as_deref(), &p.version.to_string()) {
-        Some(link) => vec![escape::cell(&link)],
+        Some(lines) => lines.iter().map(|l| escape::cell(l)).collect(),
         None => vec![escape::cell(&format!(
             "link: none (repository `{repository}` is not an http(s) URL)"
         ))],
@@ -54,17 +54,23 @@ fn read_claims(
     Ok((repository, commit))
 }
 
-/// `commit page: URL`, or `tag page: URL (…)` when no commit was recorded; `None` unless the
+/// `commit page: URL`, or `tag page: URL` when no commit was recorded, each alone on its line
+/// (so it can be copied) and followed by a line of explanation when needed; `None` unless the
 /// repository is a plain http(s) URL. The forge decides the path: GitHub, Codeberg and other
 /// Gitea/Forgejo hosts and sourcehut use `/commit/`, GitLab `/-/commit/`, Bitbucket
 /// `/commits/`; on an unknown host the repository URL itself is the link.
-pub fn repository_link(repository: &str, commit: Option<&str>, version: &str) -> Option<String> {
+pub fn repository_link(
+    repository: &str,
+    commit: Option<&str>,
+    version: &str,
+) -> Option<Vec<String>> {
     let base = plain_http_url(repository)?;
     let host = base
         .split_once("://")
         .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    let no_commit = "  (no commit recorded in .cargo_vcs_info.json)".to_owned();
     let (commits, tags) = match host.as_str() {
         "github.com" | "codeberg.org" | "gitea.com" => ("/commit/", Some("/releases/tag/")),
         "gitlab.com" => ("/-/commit/", Some("/-/tags/")),
@@ -72,22 +78,23 @@ pub fn repository_link(repository: &str, commit: Option<&str>, version: &str) ->
         "git.sr.ht" => ("/commit/", Some("/refs/")),
         _ => {
             let what = match commit {
-                Some(c) => format!("commit {c}"),
-                None => "no commit recorded".to_owned(),
+                Some(c) => format!("  (commit {c})"),
+                None => no_commit,
             };
-            return Some(format!("repository: {base} ({what})"));
+            return Some(vec![format!("repository: {base}"), what]);
         }
     };
     let version_ok = version
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
-    match (commit, tags) {
-        (Some(c), _) => Some(format!("commit page: {base}{commits}{c}")),
-        (None, Some(tags)) if version_ok => Some(format!(
-            "tag page: {base}{tags}v{version} (no commit recorded; tag assumed)"
-        )),
-        (None, _) => Some(format!("repository: {base} (no commit recorded)")),
-    }
+    Some(match (commit, tags) {
+        (Some(c), _) => vec![format!("commit page: {base}{commits}{c}")],
+        (None, Some(tags)) if version_ok => vec![
+            format!("tag page: {base}{tags}v{version}"),
+            format!("  (no commit recorded: the tag v{version} is assumed)"),
+        ],
+        (None, _) => vec![format!("repository: {base}"), no_commit],
+    })
 }
 
 /// The repository as a link: `http(s)://host/path` without whitespace, controls, quotes,

@@ -395,23 +395,32 @@ fn a_diff_reads_the_build_script_first_then_macros_manifest_evidence_and_new_uns
 #[test]
 fn the_link_is_the_commit_page_else_the_tag_page_and_only_plain_http_urls() {
     let sha = "0123456789abcdef0123456789abcdef01234567";
+    let link = |repository: &str, commit: Option<&str>, version: &str| {
+        repository_link(repository, commit, version).unwrap_or_default()
+    };
     assert_eq!(
-        repository_link("https://github.com/o/r.git/", Some(sha), "1.0.0").as_deref(),
-        Some(format!("commit page: https://github.com/o/r/commit/{sha}").as_str())
+        link("https://github.com/o/r.git/", Some(sha), "1.0.0"),
+        [format!("commit page: https://github.com/o/r/commit/{sha}")]
     );
     assert_eq!(
-        repository_link("https://gitlab.com/g/r", Some(sha), "1.0.0").as_deref(),
-        Some(format!("commit page: https://gitlab.com/g/r/-/commit/{sha}").as_str())
+        link("https://gitlab.com/g/r", Some(sha), "1.0.0"),
+        [format!(
+            "commit page: https://gitlab.com/g/r/-/commit/{sha}"
+        )]
     );
     assert_eq!(
-        repository_link("https://github.com/o/r", None, "0.3.10").as_deref(),
-        Some(
-            "tag page: https://github.com/o/r/releases/tag/v0.3.10 (no commit recorded; tag assumed)"
-        )
+        link("https://github.com/o/r", None, "0.3.10"),
+        [
+            "tag page: https://github.com/o/r/releases/tag/v0.3.10",
+            "  (no commit recorded: the tag v0.3.10 is assumed)"
+        ]
     );
     assert_eq!(
-        repository_link("http://git.example/r", Some(sha), "1.0.0").as_deref(),
-        Some(format!("repository: http://git.example/r (commit {sha})").as_str())
+        link("http://git.example/r", Some(sha), "1.0.0"),
+        [
+            "repository: http://git.example/r".to_owned(),
+            format!("  (commit {sha})")
+        ]
     );
     for refused in [
         "git@github.com:o/r.git",
