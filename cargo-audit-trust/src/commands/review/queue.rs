@@ -138,7 +138,14 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                 classification: classified
                     .map(describe_classification)
                     .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
-                reasons: v.reasons.iter().map(|r| escape::cell(&r.message)).collect(),
+                // A denied or warned signal is listed with its evidence under the signals;
+                // repeating it here would push the rest of the details off the screen.
+                reasons: v
+                    .reasons
+                    .iter()
+                    .filter(|r| !is_listed_signal(r))
+                    .map(|r| escape::cell(&r.message))
+                    .collect(),
                 next_step: v.next_step.as_ref().map(|s| escape::cell(&s.text)),
                 auditors: input
                     .audit_file
@@ -169,6 +176,14 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
         .collect();
     entries.sort_by(|a, b| queue_order(a).cmp(&queue_order(b)));
     entries
+}
+
+/// A reason for a signal the details pane lists with its action (`DENY`, `warn`); exceptions
+/// stay among the reasons, which say until when.
+fn is_listed_signal(r: &audit_trust_core::gate::Reason) -> bool {
+    r.code == ReasonCode::Risk
+        && r.severity != audit_trust_core::gate::Severity::Info
+        && r.details.get("signal").is_some()
 }
 
 /// The sort key of [`build_queue`]; unknown sizes after known ones.

@@ -222,6 +222,11 @@ fn the_queue_puts_denied_signals_first_then_severity_then_not_computed_then_size
     );
     assert!(hijacked.risk.new_dependencies);
     assert!(
+        hijacked.reasons.is_empty(),
+        "signals are listed once, under the signals: {:?}",
+        hijacked.reasons
+    );
+    assert!(
         hijacked.risk.evidence_files.is_empty(),
         "evidence in another package's files is not this package's file"
     );
