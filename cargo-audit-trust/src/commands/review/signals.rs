@@ -83,12 +83,15 @@ pub fn entry_risk(v: &Verdict, source_is_registry: bool, run: RunSignals<'_>) ->
         RunSignals::NotComputed(why) => return with_denied(v, EntryRisk::not_computed(why)),
     };
     let Some(risk) = report.get(&v.name, &v.version) else {
+        use audit_trust_core::gate::Status;
         let why = if !source_is_registry {
             "not from a registry (signals are read from published crate files and the index)"
-        } else if v.status == audit_trust_core::gate::Status::Audited {
-            "signed off for this exact version (the auditor saw it)"
         } else {
-            "this version was not looked at"
+            match v.status {
+                Status::Audited => "signed off for this exact version (the auditor saw it)",
+                Status::OtherPlatform => "not built for the project's targets",
+                _ => "this version was not looked at",
+            }
         };
         return with_denied(v, EntryRisk::not_computed(why));
     };
