@@ -11,10 +11,12 @@ pub mod fixture;
 mod freshness;
 mod git_daemon;
 mod git_repo;
+pub mod hijack;
 mod hostile_git;
 mod index_entry;
 mod registry;
 mod server;
+pub mod tmux;
 mod workspace;
 mod world;
 

@@ -4,66 +4,12 @@
 //! was skipped.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use audit_trust_e2e::binary_path;
 use audit_trust_e2e::fixture::fixture;
+use audit_trust_e2e::tmux::{Tmux, review_script, shell_quote, tmux_installed};
 
 const TODAY: &str = "2026-11-01T12:00:00Z";
-
-/// A tmux server of our own (its own socket), killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "review"];
-        args.extend_from_slice(keys);
-        let out = self.cmd(&args);
-        assert!(out.status.success(), "send-keys {keys:?}");
-    }
-
-    fn pane(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "review"]).stdout)
-            .into_owned()
-    }
-
-    /// Waits until the screen shows `text`; fails with the screen when it never does.
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let pane = self.pane();
-            if pane.contains(text) {
-                return pane;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the screen never showed {text:?}:\n{pane}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn session_ended(&self) -> bool {
-        !self.cmd(&["has-session", "-t", "review"]).status.success()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
 
 fn advisory_db(dir: &Path) {
     let folder = dir.join("crates").join("middle");
@@ -76,13 +22,9 @@ fn advisory_db(dir: &Path) {
     .expect("write advisory");
 }
 
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
 #[test]
 fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
-    if Command::new("tmux").arg("-V").output().is_err() {
+    if !tmux_installed() {
         eprintln!("SKIPPED review_in_tmux…: tmux is not installed (apt-get install tmux)");
         return;
     }
@@ -173,36 +115,14 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     .map(|a| shell_quote(a))
     .collect::<Vec<_>>()
     .join(" ");
-    std::fs::write(
+    review_script(
         &script,
-        format!(
-            "cd {}\nexec env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME={} CARGO_HOME={} \
-             no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 {command}\n",
-            shell_quote(&f.ws.path().display().to_string()),
-            shell_quote(&home.path().display().to_string()),
-            shell_quote(&f.reg.cargo_home().display().to_string()),
-        ),
-    )
-    .expect("write script");
-    let tmux = Tmux {
-        socket: format!("audit-trust-review-{}", std::process::id()),
-    };
-    let started = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "review",
-        &format!("sh {}", shell_quote(&script.display().to_string())),
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
+        f.ws.path(),
+        home.path(),
+        f.reg.cargo_home(),
+        &command,
     );
+    let tmux = Tmux::start("review", &script, 80, 24);
 
     // Open: the queue, with the one blocked package first.
     let screen = tmux.wait_for("1 blocked");
@@ -237,15 +157,7 @@ fn review_in_tmux_signs_off_a_package_and_check_then_passes() {
     let screen = tmux.wait_for("0 blocked");
     assert!(!screen.contains("!leafy 2.0.0"), "{screen}");
     tmux.keys(&["q"]);
-    let start = Instant::now();
-    while !tmux.session_ended() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "review did not quit:\n{}",
-            tmux.pane()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_for_exit();
 
     assert_eq!(check(), (Some(0), Some("audited".into())));
 }

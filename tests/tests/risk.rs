@@ -1,27 +1,22 @@
-//! End to end: the arrayref hijack replayed on a loopback registry. A popular-looking crate's
-//! new patch release adds `proc-macro1` (one character from `proc-macro2`), whose build script
-//! spawns a process, opens a socket and build-depends on a download crate; it was published
-//! minutes ago and the versions before it are yanked. `check` blocks it with reason `risk`,
-//! the signal codes and their evidence, and never advises the lure; `update` does not move to
-//! it. Real `cargo package` crates, a real sparse registry, the real binary.
+//! End to end: the arrayref hijack replayed on a loopback registry ([`hijack`]). A
+//! popular-looking crate's new patch release adds `proc-macro1` (one character from
+//! `proc-macro2`), whose build script spawns a process, opens a socket and build-depends on a
+//! download crate; it was published minutes ago and the versions before it are yanked. `check`
+//! blocks it with reason `risk`, the signal codes and their evidence, and never advises the
+//! lure; `update` does not move to it. Real `cargo package` crates, a real sparse registry, the
+//! real binary.
 
 use std::path::Path;
 
+use audit_trust_e2e::hijack::{
+    HIJACK_NOW, Hijack, LIB, OLD_PUBTIME, hijack, hijack_audit_file, lure,
+};
 use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
 use serde_json::Value;
 
-const TODAY: &str = "2026-08-20T12:00:00Z";
-const OLD: &str = "2024-09-14T12:24:40Z";
+const TODAY: &str = HIJACK_NOW;
+const OLD: &str = OLD_PUBTIME;
 const KEY: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const LIB: &str = "pub fn get(a: &[u8]) -> u8 {\n    a[0]\n}\n";
-
-/// The payload: real calls, and the same calls in a comment and a string (which must raise
-/// nothing of their own).
-const BUILD_RS: &str = "use std::net::TcpStream;\nuse std::process::Command;\n\n\
-// Command::new(\"curl\") in a comment is not a call.\n\
-fn main() {\n    let _note = \"Command::new(\\\"sh\\\")\";\n    \
-let _c = TcpStream::connect(\"203.0.113.7:443\");\n    \
-Command::new(\"sh\").arg(\"-c\").arg(\"./payload\").status().ok();\n}\n";
 
 struct World {
     reg: LocalRegistry,
@@ -32,49 +27,7 @@ struct World {
 }
 
 fn world() -> World {
-    let reg = LocalRegistry::start();
-    let publish = |spec: CrateSpec, pubtime: &str| {
-        let p = reg.publish_crate(&spec);
-        reg.set_pubtime(&p.name, &p.version, pubtime);
-    };
-    publish(
-        CrateSpec::new("proc-macro2", "1.0.0").file("src/lib.rs", LIB),
-        OLD,
-    );
-    for patch in 7..=9 {
-        publish(
-            CrateSpec::new("arrayref", &format!("0.3.{patch}")).file("src/lib.rs", LIB),
-            OLD,
-        );
-    }
-    let ws = Workspace::single(
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [dependencies]\narrayref = \"0.3\"\nproc-macro2 = \"1\"\n",
-        &[],
-    );
-    ws.generate_lockfile(&reg);
-    // The attack: a download crate, the look-alike that build-depends on it, the release.
-    publish(
-        CrateSpec::new("downloader", "0.2.7").file("src/lib.rs", "pub fn get(_: &str) {}\n"),
-        OLD,
-    );
-    publish(
-        CrateSpec::new("proc-macro1", "0.1.0")
-            .build_dep("downloader", "0.2")
-            .file("build.rs", BUILD_RS)
-            .file("src/lib.rs", ""),
-        "2026-08-20T11:20:00Z",
-    );
-    publish(
-        CrateSpec::new("arrayref", "0.3.10")
-            .dep("proc-macro1", "0.1")
-            .file("src/lib.rs", LIB),
-        "2026-08-20T11:30:00Z",
-    );
-    // The three versions before the release are yanked: nothing older is left to move to.
-    for patch in 7..=9 {
-        reg.set_yanked("arrayref", &format!("0.3.{patch}"), true);
-    }
+    let Hijack { reg, ws } = hijack();
     let w = World {
         reg,
         ws,
@@ -83,16 +36,7 @@ fn world() -> World {
         db: tempfile::tempdir().expect("db"),
     };
     std::fs::create_dir_all(w.db.path().join("crates")).expect("empty advisory db");
-    // One auditor for everything; a range exemption for arrayref, as many projects write
-    // them: it admits the unaudited release, so only the risk rule stands in the way.
-    w.ws.write_file(
-        "Cargo.audit",
-        &format!(
-            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
-             keys = [{{ key = \"{KEY}\" }}]\n\n[[exemption]]\npackage = \"arrayref\"\nversions = \"^0.3\"\n\
-             reason = \"small and old\"\nexpires = 2027-01-01\n"
-        ),
-    );
+    w.ws.write_file("Cargo.audit", &hijack_audit_file(KEY));
     w
 }
 
@@ -192,12 +136,7 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
     assert!(moves.is_empty(), "{plan}");
 
     // Someone runs the lure by hand: the release and its look-alike are blocked.
-    w.ws.run_cargo(&w.reg, &["update", "-p", "arrayref", "--precise", "0.3.10"]);
-    assert!(
-        w.ws.lockfile().contains("proc-macro1"),
-        "{}",
-        w.ws.lockfile()
-    );
+    lure(&w.reg, &w.ws);
     let report = w.json(&["--format", "json", "check"], 1);
     let bad = verdict(&report, "arrayref", "0.3.10");
     assert_eq!(

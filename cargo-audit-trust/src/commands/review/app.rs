@@ -8,6 +8,7 @@ use crossterm::event::KeyEvent;
 
 use super::code_view::{CodeView, LoadedCode, Reading};
 use super::diff_view::{DiffKind, DiffView, LoadedDiff};
+use super::file_order::FileFocus;
 use super::input;
 use super::queue::QueueEntry;
 use crate::output::escape;
@@ -33,6 +34,8 @@ pub enum Request {
         version: String,
         /// The older version, for a delta.
         base: Option<String>,
+        /// What the package's signals say about its files: the diff opens on the riskiest.
+        focus: FileFocus,
     },
     /// Every published file of a version, for reading; with the audited base, files changed
     /// since it are marked.

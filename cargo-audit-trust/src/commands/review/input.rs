@@ -4,6 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Overlay, Request, Screen, SignForm, SignRequest};
 use super::diff_view::DiffKind;
+use super::file_order::FileFocus;
 
 /// The criteria the form offers, in its order.
 const REVIEWED: &str = "reviewed";
@@ -248,6 +249,10 @@ fn request_diff(app: &mut App, kind: DiffKind) -> Option<Request> {
         format!("loading {what}"),
         Request::LoadDiff {
             kind,
+            focus: FileFocus {
+                new_dependencies: entry.risk.new_dependencies,
+                evidence_files: entry.risk.evidence_files,
+            },
             name: entry.name,
             version: entry.version,
             base,

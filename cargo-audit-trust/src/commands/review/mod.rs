@@ -7,19 +7,24 @@ pub mod app;
 mod code_screen;
 pub mod code_view;
 pub mod diff_view;
+pub mod file_order;
 mod highlight;
 mod input;
+pub mod link;
 mod overlay;
 pub mod queue;
+pub mod signals;
 mod terminal;
 #[cfg(test)]
 mod tests;
 pub mod view;
 pub mod worker;
 
+use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
+use audit_trust_core::PackageId;
 use audit_trust_core::gate::next_step::next_step;
 use audit_trust_core::gate::{Status, evaluate};
 
@@ -32,6 +37,7 @@ use crate::settings::{OutputFormat, Settings};
 use crate::output::escape;
 use app::App;
 use queue::{QueueInput, build_queue};
+use signals::RunSignals;
 use worker::describe;
 
 pub fn run(settings: &Settings, args: &ReviewArgs) -> Result<ExitCode, CliError> {
@@ -70,7 +76,16 @@ pub fn load_queue(
     advisory_db: Option<&std::path::Path>,
 ) -> Result<app::QueueLoaded, CliError> {
     // `settings` are silent here, so gathering draws no progress bars over the UI.
-    let context = GateContext::gather(settings, advisory_db)?;
+    let mut context = GateContext::gather(settings, advisory_db)?;
+    // The same signals as `check`, so the queue is ranked and blocked exactly as `check`
+    // decides. Without them the queue still works: every package says they were not computed.
+    let risk_failure = match crate::services::risk::compute(&mut context, None) {
+        Ok(()) if context.risk.is_none() => {
+            Some("[risk] in Cargo.audit allows every signal".to_owned())
+        }
+        Ok(()) => None,
+        Err(e) => Some(describe(&e)),
+    };
     let input = context.input();
     let mut report = evaluate(&input);
     // A package admitted only by an exemption waits for a review too: its step is the one
@@ -96,12 +111,30 @@ pub fn load_queue(
             Vec::new()
         }
     };
+    // The repository links, from the crate files the signals already brought into the store.
+    let links: HashMap<PackageId, Vec<String>> = report
+        .packages
+        .iter()
+        .filter(|v| queue::is_queued(v))
+        .filter_map(|v| {
+            let p = context.inventory.packages.get(v.id)?;
+            p.source
+                .is_registry()
+                .then(|| (v.id, link::package_link(&context.store, p)))
+        })
+        .collect();
+    let signals = match (&context.risk, &risk_failure) {
+        (Some(report), None) => RunSignals::Computed(report),
+        (_, why) => RunSignals::NotComputed(why.as_deref().unwrap_or("not computed")),
+    };
     let entries = build_queue(&QueueInput {
         report: &report,
         classified: &classified,
         audit_file: &context.project.audit_file,
         evidence: &context.evidence.accepted,
         rejected: &context.evidence.rejected,
+        signals,
+        links: &links,
     });
     Ok(app::QueueLoaded {
         entries,

@@ -3,10 +3,14 @@
 //! verified evidence; every string that came from a crate or a record is made terminal-safe here,
 //! so the views never see raw untrusted text.
 
+use std::collections::HashMap;
+
+use audit_trust_core::PackageId;
 use audit_trust_core::audit_file::AuditFile;
-use audit_trust_core::gate::{Evidence, GateReport, ReasonCode, RejectedEvidence, Status};
+use audit_trust_core::gate::{Evidence, GateReport, ReasonCode, RejectedEvidence, Status, Verdict};
 use audit_trust_core::report::PackageReport;
 
+use super::signals::{EntryRisk, RunSignals, entry_risk};
 use crate::output::escape;
 
 /// A property worth a reviewer's attention, always shown as a word (never by color alone).
@@ -59,6 +63,10 @@ pub struct QueueEntry {
     /// The newest version of the same crate with a valid (unflagged) sign-off, older than this
     /// one: the base of the delta view and of a delta sign-off.
     pub delta_base: Option<String>,
+    /// Its risk signals: the rank the queue is ordered by and the details pane's lines.
+    pub risk: EntryRisk,
+    /// The repository's commit or tag page (or why there is none): terminal-safe lines.
+    pub link: Vec<String>,
 }
 
 impl QueueEntry {
@@ -78,15 +86,26 @@ pub struct QueueInput<'a> {
     pub audit_file: &'a AuditFile,
     pub evidence: &'a [Evidence],
     pub rejected: &'a [RejectedEvidence],
+    /// The risk signals `check` computes, for the same packages.
+    pub signals: RunSignals<'a>,
+    /// Each queued package's link lines, by package; a package without is shown none.
+    pub links: &'a HashMap<PackageId, Vec<String>>,
 }
 
-/// The queue, grouped by status (blocking statuses in the gate's order first), then by name.
+/// Whether a verdict's package waits for review: `check` blocks it, or nobody signed it off.
+pub fn is_queued(v: &Verdict) -> bool {
+    v.blocked || !matches!(v.status, Status::Audited | Status::FirstParty)
+}
+
+/// The queue, riskiest first: by the strongest signal (denied, then high, medium, low, then
+/// not computed, then clean), then blocked before passing, the statuses in the gate's order,
+/// the smallest first (what a reviewer can finish), and by name.
 pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
     let mut entries: Vec<QueueEntry> = input
         .report
         .packages
         .iter()
-        .filter(|v| v.blocked || !matches!(v.status, Status::Audited | Status::FirstParty))
+        .filter(|v| is_queued(v))
         .map(|v| {
             let classified = input.classified.iter().find(|p| p.id == v.id);
             // Rejected records keep the version as they read it: text.
@@ -119,7 +138,14 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                 classification: classified
                     .map(describe_classification)
                     .unwrap_or_else(|| "not classified (crate file unavailable)".to_owned()),
-                reasons: v.reasons.iter().map(|r| escape::cell(&r.message)).collect(),
+                // A denied or warned signal is listed with its evidence under the signals;
+                // repeating it here would push the rest of the details off the screen.
+                reasons: v
+                    .reasons
+                    .iter()
+                    .filter(|r| !is_listed_signal(r))
+                    .map(|r| escape::cell(&r.message))
+                    .collect(),
                 next_step: v.next_step.as_ref().map(|s| escape::cell(&s.text)),
                 auditors: input
                     .audit_file
@@ -138,15 +164,38 @@ pub fn build_queue(input: &QueueInput<'_>) -> Vec<QueueEntry> {
                     .collect(),
                 advisories,
                 delta_base: newest_audited_below(input.evidence, &v.name, &v.version),
+                risk: entry_risk(v, v.source == "registry", input.signals),
+                link: input.links.get(&v.id).cloned().unwrap_or_else(|| {
+                    vec![
+                        "link: none (not a registry package, or its crate file was not read)"
+                            .into(),
+                    ]
+                }),
             }
         })
         .collect();
-    // Blocked first (what fails CI), then the statuses in the gate's order, then by name.
-    entries.sort_by(|a, b| {
-        (!a.blocked, a.status, &a.name, &a.version)
-            .cmp(&(!b.blocked, b.status, &b.name, &b.version))
-    });
+    entries.sort_by(|a, b| queue_order(a).cmp(&queue_order(b)));
     entries
+}
+
+/// A reason for a signal the details pane lists with its action (`DENY`, `warn`); exceptions
+/// stay among the reasons, which say until when.
+fn is_listed_signal(r: &audit_trust_core::gate::Reason) -> bool {
+    r.code == ReasonCode::Risk
+        && r.severity != audit_trust_core::gate::Severity::Info
+        && r.details.get("signal").is_some()
+}
+
+/// The sort key of [`build_queue`]; unknown sizes after known ones.
+fn queue_order(e: &QueueEntry) -> impl Ord + '_ {
+    (
+        std::cmp::Reverse(e.risk.rank),
+        !e.blocked,
+        e.status,
+        e.code_lines.unwrap_or(u64::MAX),
+        &e.name,
+        &e.version,
+    )
 }
 
 fn badges_of(p: &PackageReport) -> Vec<Badge> {

@@ -77,15 +77,25 @@ fn draw_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(text), area);
 }
 
-/// The queue's rows: a heading per status group, then one row per package.
+/// The queue's rows: a heading per risk rank and within it per status group, then one row per
+/// package.
 fn queue_lines(app: &App, visible: &[usize]) -> (Vec<Line<'static>>, usize) {
     let mut lines = Vec::new();
     let mut selected_row = 0;
     let mut group = None;
+    let mut rank = None;
     for (position, &index) in visible.iter().enumerate() {
         let Some(entry) = app.entries.get(index) else {
             continue;
         };
+        if rank != Some(entry.risk.rank) {
+            rank = Some(entry.risk.rank);
+            group = None;
+            lines.push(Line::styled(
+                format!("== risk: {}", entry.risk.rank.label()),
+                Style::new().add_modifier(Modifier::BOLD),
+            ));
+        }
         if group != Some((entry.blocked, entry.status)) {
             group = Some((entry.blocked, entry.status));
             let how = if entry.blocked { "blocked" } else { "passes" };
@@ -170,6 +180,9 @@ fn draw_details(app: &App, frame: &mut Frame<'_>, area: Rect) {
         )),
         Line::from(format!("code: {}", entry.classification)),
     ];
+    // The link comes early, where it is seen without scrolling, and alone on its line so it
+    // can be copied.
+    lines.extend(entry.link.iter().map(|l| Line::from(l.clone())));
     if !entry.badges.is_empty() {
         let badges: Vec<&str> = entry.badges.iter().map(|b| b.label()).collect();
         lines.push(Line::from(format!("badges: {}", badges.join(", "))));
@@ -183,6 +196,13 @@ fn draw_details(app: &App, frame: &mut Frame<'_>, area: Rect) {
             lines.push(Line::from(format!("  {item}")));
         }
     };
+    let mut risk = entry.risk.lines.clone();
+    risk.extend(entry.risk.not_computed.iter().cloned());
+    section(
+        &format!("signals ({})", entry.risk.rank.label()),
+        &risk,
+        "none raised",
+    );
     section("why", &entry.reasons, "-");
     section("auditors", &entry.auditors, "none covers it");
     section("sign-offs", &entry.signoffs, "none");

@@ -15,6 +15,7 @@ use audit_trust_core::tarball::CrateArchive;
 use super::app::{Outcome, Request, SignRequest};
 use super::code_view::{CodeFile, LoadedCode, count_lines};
 use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
+use super::file_order::{BuildTime, Candidate, FileFocus, file_rank, order_by_risk};
 use crate::error::CliError;
 use crate::output::{ErrorText, escape};
 use crate::services::crate_source::CrateSource;
@@ -49,14 +50,18 @@ pub fn run(context: WorkerContext, requests: Receiver<Request>, results: Sender<
                 name,
                 version,
                 base,
+                focus,
             } => Outcome::Diff(
                 load_diff(
                     settings,
                     &mut crates,
-                    kind,
-                    &name,
-                    &version,
-                    base.as_deref(),
+                    DiffRequest {
+                        kind,
+                        name: &name,
+                        version: &version,
+                        base: base.as_deref(),
+                        focus: &focus,
+                    },
                 )
                 .map_err(|e| describe(&e)),
             ),
@@ -138,7 +143,7 @@ fn load_code(
         }
         Some(escape::cell(base))
     });
-    let builds = build_scripts(&archive);
+    let builds = build_time(&archive).build_scripts;
     let files = archive
         .files()
         .iter()
@@ -158,35 +163,68 @@ fn load_code(
     })
 }
 
-/// The package's build scripts as cargo would find them; `build.rs` when the manifest cannot
-/// be read (the cautious guess: it is cargo's default).
-fn build_scripts(archive: &CrateArchive) -> Vec<String> {
+/// The package's build scripts as cargo would find them (`build.rs` when the manifest cannot
+/// be read: the cautious guess, it is cargo's default) and whether it is a proc-macro.
+fn build_time(archive: &CrateArchive) -> BuildTime {
     let paths: Vec<&str> = archive.files().iter().map(|f| f.path.as_str()).collect();
     let manifest = archive
         .get("Cargo.toml")
         .and_then(|f| std::str::from_utf8(&f.contents).ok())
         .and_then(|text| parse_manifest(text).ok());
     match manifest {
-        Some(manifest) => manifest.targets(&paths).build_scripts,
-        None => vec!["build.rs".to_owned()],
+        Some(manifest) => BuildTime {
+            build_scripts: manifest.targets(&paths).build_scripts,
+            proc_macro: manifest.proc_macro,
+        },
+        None => BuildTime {
+            build_scripts: vec!["build.rs".to_owned()],
+            proc_macro: false,
+        },
     }
+}
+
+/// A diff to load, as the UI asked for it.
+struct DiffRequest<'a> {
+    kind: DiffKind,
+    name: &'a str,
+    version: &'a str,
+    base: Option<&'a str>,
+    focus: &'a FileFocus,
+}
+
+/// The file's bytes in an archive, or nothing.
+fn bytes_in<'a>(archive: &'a CrateArchive, path: &str) -> &'a [u8] {
+    archive.get(path).map_or(&[], |f| f.contents.as_slice())
 }
 
 fn load_diff(
     settings: &Settings,
     crates: &mut Option<CrateSource>,
-    kind: DiffKind,
-    name: &str,
-    version: &str,
-    base: Option<&str>,
+    request: DiffRequest<'_>,
 ) -> Result<LoadedDiff, CliError> {
+    let DiffRequest {
+        kind,
+        name,
+        version,
+        base,
+        focus,
+    } = request;
     let source = opened(settings, crates)?;
     let package = source.package(name, version)?;
     let (_, archive) = source.read(&package)?;
+    let build = build_time(&archive);
     match (kind, base) {
         (DiffKind::Delta, Some(base)) => {
             let (_, old) = source.read(&source.package(name, base)?)?;
-            let diff = diff_versions(name, base, &old, version, &archive);
+            let mut diff = diff_versions(name, base, &old, version, &archive);
+            order_by_risk(&mut diff.files, |f| {
+                let file = Candidate {
+                    path: &f.path,
+                    old: bytes_in(&old, &f.path),
+                    new: bytes_in(&archive, &f.path),
+                };
+                file_rank(&file, &build, focus)
+            });
             let t = &diff.totals;
             let title = escape::cell(&format!(
                 "{name} {base} -> {version}: {} changed, +{} -{}",
@@ -238,12 +276,30 @@ fn load_diff(
                 archive: &archive,
                 registry: &package.source,
             };
-            let report = provenance_report(source, &published, None, &NoProgress)?;
+            let mut report = provenance_report(source, &published, None, &NoProgress)?;
             let files = if report.files.is_empty() {
                 // Nothing to compare with (unverifiable): the published files are still what
                 // the reviewer has to read, so they are shown whole.
-                archive.files().iter().map(unverified_file).collect()
+                let mut files: Vec<&audit_trust_core::tarball::CrateFile> =
+                    archive.files().iter().collect();
+                order_by_risk(&mut files, |f| {
+                    let file = Candidate {
+                        path: &f.path,
+                        old: &[],
+                        new: &f.contents,
+                    };
+                    file_rank(&file, &build, focus)
+                });
+                files.into_iter().map(unverified_file).collect()
             } else {
+                order_by_risk(&mut report.files, |f| {
+                    let file = Candidate {
+                        path: &f.path,
+                        old: f.repository_contents.as_deref().unwrap_or_default(),
+                        new: bytes_in(&archive, &f.path),
+                    };
+                    file_rank(&file, &build, focus)
+                });
                 report
                     .files
                     .iter()

@@ -3,6 +3,7 @@
 //! the diff must then be read before it is committed).
 
 mod code;
+mod risk;
 mod snapshots;
 mod state;
 
@@ -14,6 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::app::{App, Event, Outcome, Request, update};
 use super::diff_view::{DiffFile, DiffKind, LoadedDiff};
 use super::queue::{Badge, QueueEntry};
+use super::signals::{EntryRisk, RiskRank};
 
 fn entry(name: &str, version: &str, status: Status, blocked: bool) -> QueueEntry {
     QueueEntry {
@@ -33,6 +35,8 @@ fn entry(name: &str, version: &str, status: Status, blocked: bool) -> QueueEntry
         rejected: Vec::new(),
         advisories: Vec::new(),
         delta_base: None,
+        risk: EntryRisk::not_computed("the index gives no publish time (pubtime)"),
+        link: vec!["link: none (the manifest names no repository)".to_owned()],
     }
 }
 
@@ -41,6 +45,17 @@ fn sample_app() -> App {
     let mut leafy = entry("leafy", "2.0.0", Status::Unaudited, true);
     leafy.delta_base = Some("1.0.0".to_owned());
     leafy.badges = vec![Badge::Micro];
+    leafy.risk = EntryRisk {
+        rank: RiskRank::High,
+        lines: vec![
+            "warn repository-changed (high): from https://github.com/o/leafy to https://github.com/x/leafy".to_owned(),
+            "    leafy@2.0.0 Cargo.toml".to_owned(),
+        ],
+        not_computed: Vec::new(),
+        evidence_files: vec!["Cargo.toml".to_owned()],
+        new_dependencies: false,
+    };
+    leafy.link = vec!["commit page: https://github.com/x/leafy/commit/0a1b2c3d".to_owned()];
     let mut middle = entry("middle", "0.2.0", Status::Advisory, true);
     middle.badges = vec![Badge::Unsafe, Badge::Advisory];
     middle.code_lines = Some(1200);

@@ -8,7 +8,9 @@ use crate::commands::review::app::{
     App, Event, Outcome, Overlay, QueueLoaded, Request, Screen, update,
 };
 use crate::commands::review::diff_view::DiffKind;
+use crate::commands::review::file_order::FileFocus;
 use crate::commands::review::queue::{QueueInput, build_queue};
+use crate::commands::review::signals::RunSignals;
 use crate::commands::review::worker::release_link;
 
 #[test]
@@ -62,6 +64,11 @@ fn opening_a_diff_asks_the_worker_and_shows_progress_without_blocking() {
             name: "leafy".into(),
             version: "2.0.0".into(),
             base: None,
+            // What its signals name goes with the request: the diff opens on those files.
+            focus: FileFocus {
+                new_dependencies: false,
+                evidence_files: vec!["Cargo.toml".into()],
+            },
         }]
     );
     assert!(app.busy.is_some());
@@ -316,6 +323,8 @@ fn the_queue_holds_blocked_and_unsigned_packages_with_untrusted_text_neutralised
         audit_file: &audit_file,
         evidence: &[],
         rejected: &[],
+        signals: RunSignals::NotComputed("not asked"),
+        links: &std::collections::HashMap::new(),
     });
     let names: Vec<&str> = queue.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
