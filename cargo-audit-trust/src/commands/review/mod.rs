@@ -32,6 +32,7 @@ use crate::cli::ReviewArgs;
 use crate::error::CliError;
 use crate::services::classify::analyze_inventory;
 use crate::services::gate::GateContext;
+use crate::services::risk::SignalScope;
 use crate::settings::{OutputFormat, Settings};
 
 use crate::output::escape;
@@ -79,7 +80,7 @@ pub fn load_queue(
     let mut context = GateContext::gather(settings, advisory_db)?;
     // The same signals as `check`, so the queue is ranked and blocked exactly as `check`
     // decides. Without them the queue still works: every package says they were not computed.
-    let risk_failure = match crate::services::risk::compute(&mut context, None) {
+    let risk_failure = match crate::services::risk::compute(&mut context, None, SignalScope::All) {
         Ok(()) if context.risk.is_none() => {
             Some("[risk] in Cargo.audit allows every signal".to_owned())
         }
