@@ -11,6 +11,7 @@ pub mod fixture;
 mod freshness;
 mod git_daemon;
 mod git_repo;
+pub mod hijack;
 mod hostile_git;
 mod index_entry;
 mod registry;

