@@ -346,3 +346,43 @@ fn render_registry_risk(out: &mut String, entries: &[RegistryRisk]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use audit_trust_core::signoff::{ReportedEvidence, ReportedRisk, ReportedSignal};
+
+    use super::{RegistryRisk, render_registry_risk};
+
+    #[test]
+    fn what_a_registry_reports_is_escaped() {
+        let hostile = "evil\u{1b}[2J\u{202e}name\nnext";
+        let entry = RegistryRisk {
+            registry: format!("http://127.0.0.1:1/{hostile}"),
+            version: "1.0.1".into(),
+            verdict: hostile.into(),
+            signed: false,
+            reason: hostile.into(),
+            risk: Some(ReportedRisk {
+                base: Some(hostile.into()),
+                signals: vec![ReportedSignal {
+                    code: hostile.into(),
+                    severity: "high".into(),
+                    message: hostile.into(),
+                    evidence: vec![ReportedEvidence {
+                        package: hostile.into(),
+                        file: Some(hostile.into()),
+                        line: Some(8),
+                        names: vec![hostile.into()],
+                    }],
+                }],
+                ..ReportedRisk::default()
+            }),
+        };
+        let mut out = String::new();
+        render_registry_risk(&mut out, &[entry]);
+        assert!(out.contains("[evil"), "{out}");
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        // One line per item: a newline in the registry's text does not start a line of its own.
+        assert!(!out.lines().any(|l| l.starts_with("next")), "{out}");
+    }
+}

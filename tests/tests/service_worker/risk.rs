@@ -102,4 +102,45 @@ fn a_release_whose_new_dependency_spawns_a_process_is_not_signed_and_says_why() 
     assert!(verified_signoffs(&server, &w.public_key, "1.0.1").is_empty());
     assert_eq!(verified_signoffs(&server, &w.public_key, "1.0.0").len(), 1);
     assert!(codes(&second, false).contains(&"new-dependency".to_owned()), "{second}");
+
+    // `query` shows what the registry reports of the version, signals and evidence included.
+    let audit = w.dir.path().join("Cargo.audit");
+    std::fs::write(
+        &audit,
+        format!(
+            "[[auditor]]\nname = \"service\"\ncovers = [\"popular\"]\n\
+             records = {{ registry = \"{}\" }}\nkeys = [{{ key = \"{}\" }}]\n",
+            server.url, w.public_key
+        ),
+    )
+    .expect("write Cargo.audit");
+    let query = |format: &str| {
+        let out = audit_trust_e2e::cli_command(&w.dir.path().join("cargo-home"))
+            .env("HOME", w.dir.path())
+            .current_dir(w.dir.path())
+            .args(["query", "popular", "1.0.1", "--format", format, "--audit-file"])
+            .arg(&audit)
+            .output()
+            .expect("run query");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let json: Value = serde_json::from_str(&query("json")).expect("query JSON");
+    let reported = &json["registry_risk"];
+    assert_eq!(reported.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(reported[0]["version"], "1.0.1", "{json}");
+    assert_eq!(reported[0]["signed"], false, "{json}");
+    let denied = reported[0]["risk"]["denied"]["signals"].to_string();
+    assert!(denied.contains("build-script-spawns"), "{json}");
+    let human = query("human");
+    assert!(
+        human.contains("Reported by the registry's automatic auditor"),
+        "{human}"
+    );
+    assert!(human.contains("1.0.1  matches, not signed"), "{human}");
+    assert!(
+        human.contains("[build-script-spawns]") && human.contains("proc-macro1@0.1.0 build.rs:8"),
+        "{human}"
+    );
+    assert!(human.contains("(high, denied)"), "{human}");
 }
