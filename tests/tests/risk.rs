@@ -365,7 +365,10 @@ fn check_base_blocks_the_hijacked_release_a_change_brings_in_and_update_does_not
     // already present and judged for nothing new.
     let squat = verdict(&report, "proc-macro1", "0.1.0");
     assert_eq!(squat["introduced"], true, "{squat}");
-    assert!(has(&risk_signals(squat), "build-script-spawns", "deny"), "{squat}");
+    assert!(
+        has(&risk_signals(squat), "build-script-spawns", "deny"),
+        "{squat}"
+    );
     let untouched = verdict(&report, "proc-macro2", "1.0.0");
     assert_eq!(untouched["introduced"], false, "{untouched}");
     assert!(risk_signals(untouched).is_empty(), "{untouched}");

@@ -77,7 +77,8 @@ pub(super) fn apply(worker: &Worker, outcome: &mut AuditOutcome, risk: &PackageR
     if let Some(report) = outcome.report.as_object_mut() {
         report.insert("risk".into(), risk_json(risk, &denied));
     } else {
-        outcome.report = json!({ "report": outcome.report.take(), "risk": risk_json(risk, &denied) });
+        outcome.report =
+            json!({ "report": outcome.report.take(), "risk": risk_json(risk, &denied) });
     }
     if denied.is_empty() {
         return;
@@ -120,8 +121,5 @@ fn stopped_by(risk: &PackageRisk, denied: &Denied) -> String {
                 .join(", ")
         ));
     }
-    format!(
-        "the worker's [risk] policy denies {}",
-        parts.join("; ")
-    )
+    format!("the worker's [risk] policy denies {}", parts.join("; "))
 }

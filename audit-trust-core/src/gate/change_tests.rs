@@ -14,7 +14,8 @@ const OTHER_REGISTRY: &str = "sparse+https://registry.example.com/index/";
 
 /// A lockfile of `app` (a path package) and `(name, version, source)` registry packages.
 fn lockfile(packages: &[(&str, &str, &str)]) -> Inventory {
-    let mut text = String::from("version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n");
+    let mut text =
+        String::from("version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n");
     for (i, (name, version, source)) in packages.iter().enumerate() {
         let checksum = sum(char::from(b'a' + u8::try_from(i % 6).unwrap_or(0)));
         text.push_str(&format!(
@@ -127,7 +128,13 @@ fn introduced_means_not_in_the_base_with_the_same_source() {
 fn apply_base_splits_findings_and_counts_them() {
     let (base, head) = (base(), head());
     let mut report = report_on(&head);
-    apply_base(&mut report, &head, &base, "main:Cargo.lock".into(), Action::Deny);
+    apply_base(
+        &mut report,
+        &head,
+        &base,
+        "main:Cargo.lock".into(),
+        Action::Deny,
+    );
     for (name, version, new) in [
         ("alpha", "1.1.0", true),
         ("added", "0.2.0", true),
@@ -136,14 +143,22 @@ fn apply_base_splits_findings_and_counts_them() {
         ("beta", "2.0.0", false),
         ("dup", "1.0.0", false),
     ] {
-        assert_eq!(introduced(&report, name, version), Some(new), "{name}@{version}");
+        assert_eq!(
+            introduced(&report, name, version),
+            Some(new),
+            "{name}@{version}"
+        );
     }
     let change = report.change.as_ref().expect("a change report");
     assert_eq!(change.base, "main:Cargo.lock");
     assert_eq!(change.changes.len(), 4);
     // Everything is unaudited: four introduced, two already present, none relaxed.
     assert_eq!(
-        (change.introduced_blocked, change.present_blocked, change.present_warned),
+        (
+            change.introduced_blocked,
+            change.present_blocked,
+            change.present_warned
+        ),
         (4, 2, 0)
     );
     assert_eq!(report.summary.blocked, 6);
@@ -156,18 +171,33 @@ fn preexisting_warn_relaxes_only_what_the_change_did_not_bring_in() {
     apply_base(&mut report, &head, &base, "base.lock".into(), Action::Warn);
     let change = report.change.as_ref().expect("a change report");
     assert_eq!(
-        (change.introduced_blocked, change.present_blocked, change.present_warned),
+        (
+            change.introduced_blocked,
+            change.present_blocked,
+            change.present_warned
+        ),
         (4, 0, 2)
     );
     // The summary is recomputed: only the introduced packages block.
     assert_eq!(report.summary.blocked, 4);
     for p in &report.packages {
         let present = p.introduced == Some(false);
-        assert_eq!(p.blocked, !present && p.source != "path", "{}@{}", p.name, p.version);
+        assert_eq!(
+            p.blocked,
+            !present && p.source != "path",
+            "{}@{}",
+            p.name,
+            p.version
+        );
         if present && p.source != "path" {
-            assert!(p.reasons.iter().all(|r| r.severity != Severity::Deny), "{p:?}");
             assert!(
-                p.reasons.iter().any(|r| r.message.contains("already present before this change")),
+                p.reasons.iter().all(|r| r.severity != Severity::Deny),
+                "{p:?}"
+            );
+            assert!(
+                p.reasons
+                    .iter()
+                    .any(|r| r.message.contains("already present before this change")),
                 "{p:?}"
             );
         }

@@ -112,9 +112,7 @@ pub fn denied(policy: &RiskPolicy, risk: &PackageRisk, today: crate::time::Date)
     let signals = risk
         .signals
         .iter()
-        .filter(|s| {
-            policy.decide(&risk.name, &risk.version, s.code, today) == RiskDecision::Deny
-        })
+        .filter(|s| policy.decide(&risk.name, &risk.version, s.code, today) == RiskDecision::Deny)
         .map(|s| s.code)
         .collect();
     let not_computed = if policy.not_computed_action() == crate::audit_file::RiskAction::Deny {

@@ -107,7 +107,11 @@ impl<'a> RegistryClient<'a> {
     /// version of `name` it checked, risk signals included. Unsigned: the registry's word.
     pub fn verifications(&self, name: &str) -> Result<Vec<ReportedVerification>, Error> {
         crate::names::validate_crate_name(name).map_err(|e| self.error(e.to_string()))?;
-        let url = format!("{}/v1/verifications/{}", self.base, name.to_ascii_lowercase());
+        let url = format!(
+            "{}/v1/verifications/{}",
+            self.base,
+            name.to_ascii_lowercase()
+        );
         let bytes = self
             .http
             .get_ok(&url, MAX_RESPONSE_BYTES)

@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 
 use audit_trust_core::audit_file::RecordLocation;
-use audit_trust_core::names::{validate_crate_name, validate_version};
 use audit_trust_core::http::HttpClient;
+use audit_trust_core::names::{validate_crate_name, validate_version};
 use audit_trust_core::signoff::{AcceptedRecord, ProjectRecords, RegistryClient};
 
 use crate::cli::QueryArgs;

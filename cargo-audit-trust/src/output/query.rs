@@ -381,7 +381,10 @@ mod tests {
         let mut out = String::new();
         render_registry_risk(&mut out, &[entry]);
         assert!(out.contains("[evil"), "{out}");
-        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out}"
+        );
         // One line per item: a newline in the registry's text does not start a line of its own.
         assert!(!out.lines().any(|l| l.starts_with("next")), "{out}");
     }

@@ -55,7 +55,7 @@ fn a_release_whose_new_dependency_spawns_a_process_is_not_signed_and_says_why() 
     // risk rule stands between it and a signature.
     w.repo.write(
         "Cargo.toml",
-        &format!(
+        format!(
             "[package]\nname = \"popular\"\nversion = \"1.0.1\"\nedition = \"2021\"\n\
              license = \"MIT\"\nrepository = \"{GENUINE}\"\n\n[dependencies]\nproc-macro1 = \"0.1\"\n"
         ),
@@ -73,9 +73,14 @@ fn a_release_whose_new_dependency_spawns_a_process_is_not_signed_and_says_why() 
         assert!(denied.contains(&code.to_owned()), "{code}: {second}");
     }
     let reason = second["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("not signed: the worker's [risk] policy denies"), "{reason}");
     assert!(
-        reason.contains("[typosquat] new dependency `proc-macro1` is one edit away from `proc-macro2`"),
+        reason.starts_with("not signed: the worker's [risk] policy denies"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(
+            "[typosquat] new dependency `proc-macro1` is one edit away from `proc-macro2`"
+        ),
         "{reason}"
     );
     assert!(reason.contains("[build-script-spawns]"), "{reason}");
@@ -91,17 +96,27 @@ fn a_release_whose_new_dependency_spawns_a_process_is_not_signed_and_says_why() 
         .iter()
         .map(|e| {
             (
-                format!("{}/{}", e["package"].as_str().unwrap_or_default(), e["file"].as_str().unwrap_or_default()),
+                format!(
+                    "{}/{}",
+                    e["package"].as_str().unwrap_or_default(),
+                    e["file"].as_str().unwrap_or_default()
+                ),
                 e["line"].as_u64().unwrap_or_default(),
             )
         })
         .collect();
-    assert!(at.contains(&("proc-macro1@0.1.0/build.rs".to_owned(), 8)), "{at:?}");
+    assert!(
+        at.contains(&("proc-macro1@0.1.0/build.rs".to_owned(), 8)),
+        "{at:?}"
+    );
     assert_eq!(second["report"]["risk"]["base"], "1.0.0", "{second}");
     // Nothing signed for it, and the ordinary one still has its one sign-off.
     assert!(verified_signoffs(&server, &w.public_key, "1.0.1").is_empty());
     assert_eq!(verified_signoffs(&server, &w.public_key, "1.0.0").len(), 1);
-    assert!(codes(&second, false).contains(&"new-dependency".to_owned()), "{second}");
+    assert!(
+        codes(&second, false).contains(&"new-dependency".to_owned()),
+        "{second}"
+    );
 
     // `query` shows what the registry reports of the version, signals and evidence included.
     let audit = w.dir.path().join("Cargo.audit");
@@ -118,11 +133,22 @@ fn a_release_whose_new_dependency_spawns_a_process_is_not_signed_and_says_why() 
         let out = audit_trust_e2e::cli_command(&w.dir.path().join("cargo-home"))
             .env("HOME", w.dir.path())
             .current_dir(w.dir.path())
-            .args(["query", "popular", "1.0.1", "--format", format, "--audit-file"])
+            .args([
+                "query",
+                "popular",
+                "1.0.1",
+                "--format",
+                format,
+                "--audit-file",
+            ])
             .arg(&audit)
             .output()
             .expect("run query");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let json: Value = serde_json::from_str(&query("json")).expect("query JSON");
