@@ -147,3 +147,70 @@ impl Denied {
         self.signals.is_empty() && self.not_computed.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::denied;
+    use crate::audit_file::AuditFile;
+    use crate::risk::{NotComputed, PackageRisk, Signal, SignalCode};
+    use crate::time::Date;
+
+    fn risk() -> PackageRisk {
+        let signal = |code: SignalCode| Signal {
+            code,
+            severity: code.severity(),
+            message: String::new(),
+            evidence: Vec::new(),
+        };
+        PackageRisk {
+            name: "popular".into(),
+            version: semver::Version::new(1, 0, 1),
+            base: Some(semver::Version::new(1, 0, 0)),
+            base_from: "index",
+            signals: vec![
+                signal(SignalCode::Typosquat),
+                signal(SignalCode::BuildScriptSpawns),
+                signal(SignalCode::NewDependency),
+            ],
+            not_computed: vec![NotComputed {
+                signals: vec![
+                    SignalCode::RecentlyPublished,
+                    SignalCode::BuildScriptChanged,
+                ],
+                why: "no pubtime".into(),
+            }],
+        }
+    }
+
+    fn policy(text: &str) -> crate::audit_file::RiskPolicy {
+        AuditFile::parse(text, Path::new("risk.toml"))
+            .expect("a valid policy")
+            .risk
+    }
+
+    #[test]
+    fn the_defaults_deny_the_hijack_signs_and_warnings_never_stop_a_signature() {
+        let today = Date::parse("2026-12-03").expect("date");
+        let d = denied(&policy(""), &risk(), today);
+        assert_eq!(
+            d.signals,
+            [SignalCode::Typosquat, SignalCode::BuildScriptSpawns]
+        );
+        assert!(d.not_computed.is_empty(), "not-computed warns by default");
+        // Allowed, excepted while the exception lives, and not computed when denied (only the
+        // signals the policy looks at: build-script-changed is allowed by default).
+        let text = "[risk]\nnot-computed = \"deny\"\n\n[risk.signals]\ntyposquat = \"allow\"\n\n\
+                    [[risk.exception]]\npackage = \"popular@1.0.1\"\nsignals = [\"build-script-spawns\"]\n\
+                    reason = \"read it\"\nexpires = 2026-12-31\n";
+        let d = denied(&policy(text), &risk(), today);
+        assert!(d.signals.is_empty(), "{d:?}");
+        assert_eq!(d.not_computed, [SignalCode::RecentlyPublished]);
+        let later = Date::parse("2027-01-01").expect("date");
+        assert_eq!(
+            denied(&policy(text), &risk(), later).signals,
+            [SignalCode::BuildScriptSpawns]
+        );
+    }
+}
