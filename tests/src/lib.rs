@@ -5,6 +5,7 @@
 //! Nothing here touches the internet or `~/.cargo`: every cargo invocation gets a temp
 //! `CARGO_HOME` whose config replaces crates-io with a [`LocalRegistry`].
 
+pub mod check_world;
 mod crate_file;
 pub mod doc_commands;
 pub mod fixture;

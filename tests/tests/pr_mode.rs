@@ -3,7 +3,8 @@
 //! that adds one dependency and bumps another. An advisory (written by the test) lands on a
 //! package the change did not touch. Real crates, a real sparse registry, the real binary.
 
-use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace, git_command};
+use audit_trust_e2e::check_world::{CheckWorld, verdict};
+use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
 use serde_json::Value;
 
 const TODAY: &str = "2026-08-20T12:00:00Z";
@@ -12,19 +13,18 @@ const OLD: &str = "2024-09-14T12:24:40Z";
 const FRESH: &str = "2026-08-20T11:00:00Z";
 const LIB: &str = "pub fn one() -> u8 {\n    1\n}\n";
 
+/// The shared world, and the base commit of the pull request.
 struct World {
-    reg: LocalRegistry,
-    ws: Workspace,
-    cache: tempfile::TempDir,
-    home: tempfile::TempDir,
-    db: tempfile::TempDir,
+    check: CheckWorld,
     base_commit: String,
 }
 
-fn git(ws: &Workspace, args: &[&str]) -> String {
-    let out = git_command(ws.path()).args(args).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+impl std::ops::Deref for World {
+    type Target = CheckWorld;
+
+    fn deref(&self) -> &CheckWorld {
+        &self.check
+    }
 }
 
 fn manifest(deps: &str) -> String {
@@ -51,7 +51,12 @@ fn world(audit_extra: &str) -> World {
     );
     let ws = Workspace::single(&manifest("steady = \"1\"\nbumped = \"=1.0.0\"\n"), &[]);
     ws.generate_lockfile(&reg);
-    let db = tempfile::tempdir().expect("db");
+    let w = CheckWorld::new(reg, ws, TODAY);
+    let publish = |spec: CrateSpec, pubtime: &str| {
+        let p = w.reg.publish_crate(&spec);
+        w.reg.set_pubtime(&p.name, &p.version, pubtime);
+    };
+    let db = &w.db;
     // A vulnerability advisory against the untouched `steady`, with no fixed version.
     let folder = db.path().join("crates").join("steady");
     std::fs::create_dir_all(&folder).expect("mkdir");
@@ -62,7 +67,7 @@ fn world(audit_extra: &str) -> World {
     )
     .expect("advisory");
     // Every crate exempted: only advisories and risk signals can block.
-    ws.write_file(
+    w.ws.write_file(
         "Cargo.audit",
         &format!(
             "[[exemption]]\npackage = \"steady\"\nversions = \"*\"\nreason = \"test\"\nexpires = 2027-01-01\n\n\
@@ -70,11 +75,11 @@ fn world(audit_extra: &str) -> World {
              [[exemption]]\npackage = \"added\"\nversions = \"*\"\nreason = \"test\"\nexpires = 2027-01-01\n\n{audit_extra}"
         ),
     );
-    ws.write_file(".gitignore", "/target\n");
-    git(&ws, &["init", "-q", "-b", "main"]);
-    git(&ws, &["add", "-A"]);
-    git(&ws, &["commit", "-q", "-m", "base"]);
-    let base_commit = git(&ws, &["rev-parse", "HEAD"]);
+    w.ws.write_file(".gitignore", "/target\n");
+    w.git(&["init", "-q", "-b", "main"]);
+    w.git(&["add", "-A"]);
+    w.git(&["commit", "-q", "-m", "base"]);
+    let base_commit = w.git(&["rev-parse", "HEAD"]);
     // The change: a new dependency, and a bump of another.
     publish(
         CrateSpec::new("added", "0.1.0").file("src/lib.rs", LIB),
@@ -86,65 +91,17 @@ fn world(audit_extra: &str) -> World {
             .file("build.rs", "fn main() {}\n"),
         OLD,
     );
-    ws.write_file(
+    w.ws.write_file(
         "Cargo.toml",
         &manifest("steady = \"1\"\nbumped = \"1.1\"\nadded = \"0.1\"\n"),
     );
-    ws.generate_lockfile(&reg);
-    git(&ws, &["checkout", "-q", "-b", "change"]);
-    git(&ws, &["commit", "-q", "-am", "add `added`, bump `bumped`"]);
+    w.ws.generate_lockfile(&w.reg);
+    w.git(&["checkout", "-q", "-b", "change"]);
+    w.git(&["commit", "-q", "-am", "add `added`, bump `bumped`"]);
     World {
-        reg,
-        ws,
-        cache: tempfile::tempdir().expect("cache"),
-        home: tempfile::tempdir().expect("home"),
-        db,
+        check: w,
         base_commit,
     }
-}
-
-impl World {
-    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        self.run_env(&[], args)
-    }
-
-    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
-        let db = self.db.path().display().to_string();
-        let mut all: Vec<&str> = vec!["--now", TODAY, "--color", "never"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--advisory-db", &db, "--allow-stale"]);
-        let out = audit_trust_e2e::cli_command(self.reg.cargo_home())
-            .env("HOME", self.home.path())
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_BASE_REF")
-            .envs(env.iter().copied())
-            .current_dir(self.ws.path())
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(&all)
-            .output()
-            .expect("run cargo-audit-trust");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let (status, stdout, stderr) = self.run(args);
-        assert_eq!(status, Some(code), "{args:?}\n{stdout}\n{stderr}");
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-}
-
-fn verdict<'a>(report: &'a Value, name: &str, version: &str) -> &'a Value {
-    report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == name && p["version"] == version)
-        .unwrap_or_else(|| panic!("{name}@{version} missing from {report}"))
 }
 
 /// The risk signal codes raised for a verdict.
@@ -250,7 +207,7 @@ fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk(
     );
 
     // The same base as a file gives the same split.
-    let base_text = git(&w.ws, &["show", &format!("{}:Cargo.lock", w.base_commit)]);
+    let base_text = w.git(&["show", &format!("{}:Cargo.lock", w.base_commit)]);
     // Written in the older lockfile format 3: the comparison does not depend on it.
     assert!(base_text.contains("version = 4"), "{base_text}");
     let base_v3 = base_text.replacen("version = 4", "version = 3", 1);
@@ -281,7 +238,7 @@ fn a_change_is_split_from_what_was_there_and_only_the_change_is_judged_for_risk(
             .contains("pull-request mode is off"),
         "{stdout}"
     );
-    git(&w.ws, &["update-ref", "refs/remotes/origin/main", "main"]);
+    w.git(&["update-ref", "refs/remotes/origin/main", "main"]);
     let (code, stdout, stderr) = w.run_env(&github, &["--format", "json", "check"]);
     assert_eq!(code, Some(1), "{stderr}");
     let ci: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
@@ -341,9 +298,9 @@ fn a_bad_base_is_a_clear_error() {
     assert!(stderr.contains("broken.lock:3"), "{stderr}");
 
     // A revision without a lockfile at that path.
-    git(&w.ws, &["checkout", "-q", "--orphan", "empty"]);
-    git(&w.ws, &["rm", "-q", "--cached", "Cargo.lock"]);
-    git(&w.ws, &["commit", "-q", "-m", "no lockfile"]);
+    w.git(&["checkout", "-q", "--orphan", "empty"]);
+    w.git(&["rm", "-q", "--cached", "Cargo.lock"]);
+    w.git(&["commit", "-q", "-m", "no lockfile"]);
     let (code, _, stderr) = w.run(&["check", "--base", "empty"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(

@@ -1,105 +1,69 @@
-//! End to end: the arrayref hijack replayed on a loopback registry ([`hijack`]). A
-//! popular-looking crate's new patch release adds `proc-macro1` (one character from
-//! `proc-macro2`), whose build script spawns a process, opens a socket and build-depends on a
-//! download crate; it was published minutes ago and the versions before it are yanked. `check`
-//! blocks it with reason `risk`, the signal codes and their evidence, and never advises the
-//! lure; `update` does not move to it. Real `cargo package` crates, a real sparse registry, the
-//! real binary.
+//! End to end: the arrayref hijack replayed on a loopback registry. A popular-looking crate's
+//! new patch release adds `proc-macro1` (one character from `proc-macro2`), whose build script
+//! spawns a process, opens a socket and build-depends on a download crate; it was published
+//! minutes ago and the versions before it are yanked. `check` blocks it with reason `risk`,
+//! the signal codes and their evidence, and never advises the lure; `update` does not move to
+//! it. The same release brought in by a pull request is blocked by `check --base REV` as
+//! introduced by the change, compared with the base lockfile's version. Real `cargo package`
+//! crates, a real sparse registry, the real binary.
 
 use std::path::Path;
 
-use audit_trust_e2e::hijack::{
-    HIJACK_NOW, Hijack, LIB, OLD_PUBTIME, hijack, hijack_audit_file, lure,
-};
+use audit_trust_e2e::check_world::{CheckWorld, risk_signals, verdict};
 use audit_trust_e2e::{CrateSpec, LocalRegistry, Workspace};
 use serde_json::Value;
 
-const TODAY: &str = HIJACK_NOW;
-const OLD: &str = OLD_PUBTIME;
+const TODAY: &str = "2026-08-20T12:00:00Z";
+const OLD: &str = audit_trust_e2e::hijack::OLD_PUBTIME;
 const KEY: &str = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const LIB: &str = "pub fn get(a: &[u8]) -> u8 {\n    a[0]\n}\n";
 
-struct World {
-    reg: LocalRegistry,
-    ws: Workspace,
-    cache: tempfile::TempDir,
-    home: tempfile::TempDir,
-    db: tempfile::TempDir,
-}
-
-fn world() -> World {
-    let Hijack { reg, ws } = hijack();
-    let w = World {
-        reg,
-        ws,
-        cache: tempfile::tempdir().expect("cache"),
-        home: tempfile::tempdir().expect("home"),
-        db: tempfile::tempdir().expect("db"),
+fn world() -> CheckWorld {
+    let reg = LocalRegistry::start();
+    let publish = |spec: CrateSpec, pubtime: &str| {
+        let p = reg.publish_crate(&spec);
+        reg.set_pubtime(&p.name, &p.version, pubtime);
     };
-    std::fs::create_dir_all(w.db.path().join("crates")).expect("empty advisory db");
-    w.ws.write_file("Cargo.audit", &hijack_audit_file(KEY));
+    publish(
+        CrateSpec::new("proc-macro2", "1.0.0").file("src/lib.rs", LIB),
+        OLD,
+    );
+    for patch in 7..=9 {
+        publish(
+            CrateSpec::new("arrayref", &format!("0.3.{patch}")).file("src/lib.rs", LIB),
+            OLD,
+        );
+    }
+    let ws = Workspace::single(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\narrayref = \"0.3\"\nproc-macro2 = \"1\"\n",
+        &[],
+    );
+    ws.generate_lockfile(&reg);
+    // The attack: a download crate, the look-alike that build-depends on it, the release.
+    audit_trust_e2e::hijack::publish_look_alike(&reg, "2026-08-20T11:20:00Z");
+    publish(
+        CrateSpec::new("arrayref", "0.3.10")
+            .dep("proc-macro1", "0.1")
+            .file("src/lib.rs", LIB),
+        "2026-08-20T11:30:00Z",
+    );
+    // The three versions before the release are yanked: nothing older is left to move to.
+    for patch in 7..=9 {
+        reg.set_yanked("arrayref", &format!("0.3.{patch}"), true);
+    }
+    let w = CheckWorld::new(reg, ws, TODAY);
+    // One auditor for everything; a range exemption for arrayref, as many projects write
+    // them: it admits the unaudited release, so only the risk rule stands in the way.
+    w.ws.write_file(
+        "Cargo.audit",
+        &format!(
+            "[[auditor]]\nname = \"team\"\ncovers = [\"*\"]\nrecords = {{ folder = \"sign-offs\" }}\n\
+             keys = [{{ key = \"{KEY}\" }}]\n\n[[exemption]]\npackage = \"arrayref\"\nversions = \"^0.3\"\n\
+             reason = \"small and old\"\nexpires = 2027-01-01\n"
+        ),
+    );
     w
-}
-
-impl World {
-    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let db = self.db.path().display().to_string();
-        let mut all: Vec<&str> = vec!["--now", TODAY, "--color", "never"];
-        all.extend_from_slice(args);
-        if args.iter().any(|a| ["update", "check"].contains(a)) {
-            all.extend_from_slice(&["--advisory-db", &db]);
-        }
-        if args.contains(&"check") {
-            // The test's advisory database is empty and undated.
-            all.push("--allow-stale");
-        }
-        let out = audit_trust_e2e::cli_command(self.reg.cargo_home())
-            .env("HOME", self.home.path())
-            .current_dir(self.ws.path())
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(&all)
-            .output()
-            .expect("run cargo-audit-trust");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let (status, stdout, stderr) = self.run(args);
-        assert_eq!(status, Some(code), "{args:?}\n{stdout}\n{stderr}");
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-}
-
-fn verdict<'a>(report: &'a Value, name: &str, version: &str) -> &'a Value {
-    report["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == name && p["version"] == version)
-        .unwrap_or_else(|| panic!("{name}@{version} missing from {report}"))
-}
-
-/// `(signal, severity)` of every risk reason.
-fn signals(v: &Value) -> Vec<(String, String)> {
-    v["reasons"]
-        .as_array()
-        .expect("reasons")
-        .iter()
-        .filter(|r| r["code"] == "risk" && r["details"]["signal"].is_string())
-        .map(|r| {
-            (
-                r["details"]["signal"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                r["severity"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn has(list: &[(String, String)], signal: &str, severity: &str) -> bool {
@@ -136,7 +100,12 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
     assert!(moves.is_empty(), "{plan}");
 
     // Someone runs the lure by hand: the release and its look-alike are blocked.
-    lure(&w.reg, &w.ws);
+    w.ws.run_cargo(&w.reg, &["update", "-p", "arrayref", "--precise", "0.3.10"]);
+    assert!(
+        w.ws.lockfile().contains("proc-macro1"),
+        "{}",
+        w.ws.lockfile()
+    );
     let report = w.json(&["--format", "json", "check"], 1);
     let bad = verdict(&report, "arrayref", "0.3.10");
     assert_eq!(
@@ -144,7 +113,7 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
         (Some("risk"), Some(true)),
         "{bad}"
     );
-    let found = signals(bad);
+    let found = risk_signals(bad);
     for (signal, severity) in [
         ("typosquat", "deny"),
         ("build-script-spawns", "deny"),
@@ -213,7 +182,7 @@ fn the_hijacked_release_is_blocked_with_its_signals_and_the_yanked_one_is_not_a_
     assert!(!step.contains("cargo update -p"), "{step}");
     // The look-alike is blocked on its own signals too.
     let squat = verdict(&report, "proc-macro1", "0.1.0");
-    let found = signals(squat);
+    let found = risk_signals(squat);
     assert!(has(&found, "build-script-spawns", "deny"), "{found:?}");
     assert!(has(&found, "build-script-network", "deny"), "{found:?}");
 
@@ -276,14 +245,7 @@ fn an_ordinary_release_raises_no_denied_signal() {
         &[],
     );
     ws.generate_lockfile(&reg);
-    let w = World {
-        reg,
-        ws,
-        cache: tempfile::tempdir().expect("cache"),
-        home: tempfile::tempdir().expect("home"),
-        db: tempfile::tempdir().expect("db"),
-    };
-    std::fs::create_dir_all(w.db.path().join("crates")).expect("empty advisory db");
+    let w = CheckWorld::new(reg, ws, TODAY);
     w.ws.write_file(
         "Cargo.audit",
         &format!(
@@ -297,10 +259,118 @@ fn an_ordinary_release_raises_no_denied_signal() {
     let steady = verdict(&report, "steady", "1.4.3");
     assert_eq!(steady["status"], "exempted", "{steady}");
     assert!(
-        signals(steady)
+        risk_signals(steady)
             .iter()
             .all(|(_, severity)| severity != "deny"),
         "{steady}"
     );
     assert!(Path::new(&w.ws.lockfile_path()).is_file());
+}
+
+#[test]
+fn check_base_blocks_the_hijacked_release_a_change_brings_in_and_update_does_not_move_to_it() {
+    let w = world();
+    w.ws.write_file(".gitignore", "/target\n");
+    w.git(&["init", "-q", "-b", "main"]);
+    w.git(&["add", "-A"]);
+    w.git(&["commit", "-q", "-m", "base: arrayref 0.3.9"]);
+    let base = w.git(&["rev-parse", "HEAD"]);
+
+    // On the base, `update` stays on the yanked 0.3.9 rather than move to the unaudited release.
+    let (_, stdout, stderr) = w.run(&["--format", "json", "update", "--dry-run"]);
+    let plan: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let moves_arrayref = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .any(|s| s["name"] == "arrayref" && !s["to"].is_null());
+    assert!(!moves_arrayref, "{plan}");
+
+    // The pull request: someone moves off the yanked version, into the hijacked release.
+    w.git(&["checkout", "-q", "-b", "move-off-yanked"]);
+    w.ws.run_cargo(&w.reg, &["update", "-p", "arrayref", "--precise", "0.3.10"]);
+    w.git(&["commit", "-q", "-am", "arrayref 0.3.10"]);
+    let report = w.json(&["--format", "json", "check", "--base", &base], 1);
+    let change = &report["change"];
+    let changes = change["changes"].as_array().expect("changes");
+    assert!(
+        changes.iter().any(|c| c["name"] == "arrayref"
+            && c["from"] == serde_json::json!(["0.3.9"])
+            && c["to"] == serde_json::json!(["0.3.10"])),
+        "{change}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["name"] == "proc-macro1" && c["from"] == serde_json::json!([])),
+        "{change}"
+    );
+
+    let bad = verdict(&report, "arrayref", "0.3.10");
+    assert_eq!(bad["introduced"], true, "{bad}");
+    assert_eq!(
+        (bad["status"].as_str(), bad["blocked"].as_bool()),
+        (Some("risk"), Some(true)),
+        "{bad}"
+    );
+    let found = risk_signals(bad);
+    for signal in ["typosquat", "build-script-spawns", "build-script-network"] {
+        assert!(has(&found, signal, "deny"), "{signal}: {found:?}\n{bad}");
+    }
+    let reason = |signal: &str| {
+        bad["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .find(|r| r["details"]["signal"] == signal)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {signal} in {bad}"))
+    };
+    // Compared with the base lockfile's version, with the evidence of each signal.
+    let spawn = reason("build-script-spawns");
+    assert_eq!(spawn["details"]["base"], "0.3.9", "{spawn}");
+    assert_eq!(spawn["details"]["base-from"], "lockfile", "{spawn}");
+    let at = |r: &Value| -> Vec<(String, String, u64)> {
+        r["details"]["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .map(|e| {
+                let text = |x: &Value| x.as_str().unwrap_or_default().to_owned();
+                (
+                    text(&e["package"]),
+                    text(&e["file"]),
+                    e["line"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        at(&spawn).contains(&("proc-macro1@0.1.0".into(), "build.rs".into(), 8)),
+        "{spawn}"
+    );
+    let network = reason("build-script-network");
+    assert!(
+        at(&network)
+            .iter()
+            .any(|(p, f, _)| p == "proc-macro1@0.1.0" && f == "build.rs"),
+        "{network}"
+    );
+    assert_eq!(
+        reason("typosquat")["details"]["evidence"][0]["names"],
+        serde_json::json!(["proc-macro1", "proc-macro2"])
+    );
+    // The look-alike the change brings in is blocked on its own; what it did not touch is
+    // already present and judged for nothing new.
+    let squat = verdict(&report, "proc-macro1", "0.1.0");
+    assert_eq!(squat["introduced"], true, "{squat}");
+    assert!(
+        has(&risk_signals(squat), "build-script-spawns", "deny"),
+        "{squat}"
+    );
+    let untouched = verdict(&report, "proc-macro2", "1.0.0");
+    assert_eq!(untouched["introduced"], false, "{untouched}");
+    assert!(risk_signals(untouched).is_empty(), "{untouched}");
+    assert!(change["introduced_blocked"].as_u64() >= Some(2), "{change}");
 }

@@ -273,6 +273,9 @@ fn audit(
     let facts = VersionFacts::read(&job.crate_name, &job.version, &archive, bytes.len());
     let mut outcome = audit_archive(worker, job, choice, last_attempt, &archive)?;
     outcome.facts = Some(facts);
+    if let Some(risk) = super::risk::compute(worker, job, &bytes) {
+        super::risk::apply(worker, &mut outcome, &risk);
+    }
     Ok(outcome)
 }
 

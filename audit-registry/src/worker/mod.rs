@@ -10,12 +10,14 @@
 mod audit;
 mod index;
 mod poll;
+pub mod risk;
 mod sign;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use audit_trust_core::audit_file::{AuditFile, RiskPolicy};
 use audit_trust_core::egress::EgressPolicy;
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::provenance::UrlRewrites;
@@ -43,6 +45,11 @@ pub struct WorkerConfig {
     pub max_attempts: i64,
     /// Where fetched repositories are cached (one bare repository per URL).
     pub git_cache: PathBuf,
+    /// What the risk signals of a release must not show for it to be signed (`[risk]` of
+    /// `--risk-policy`, else the defaults of `docs/risk.md`).
+    pub risk: RiskPolicy,
+    /// Where crate files and index entries read for risk signals are cached.
+    pub crate_cache: PathBuf,
     /// Time and size bounds of index requests and downloads.
     pub http_timeout: Duration,
     pub max_crate_bytes: u64,
@@ -65,6 +72,17 @@ impl std::fmt::Debug for WorkerConfig {
             .field("worker_id", &self.worker_id)
             .field("key", &self.signing_key.public_key().to_string())
             .finish_non_exhaustive()
+    }
+}
+
+/// The `[risk]` section of a `Cargo.audit`-format file, checked as `check` checks one (an
+/// unknown key or signal is an error naming its line); no file: the defaults of `docs/risk.md`.
+pub fn load_risk_policy(path: Option<&std::path::Path>) -> Result<RiskPolicy, String> {
+    match path {
+        None => Ok(RiskPolicy::default()),
+        Some(path) => AuditFile::load(path)
+            .map(|file| file.risk)
+            .map_err(|e| format!("--risk-policy: {e}")),
     }
 }
 

@@ -167,7 +167,46 @@ impl RiskException {
     }
 }
 
+/// What the policy does with one signal raised for one package version: the rule `check`'s gate
+/// and the registry's automatic auditor share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskDecision<'a> {
+    Deny,
+    Warn,
+    Allow,
+    /// A live `[[risk.exception]]` covers it: reported as information, never blocking.
+    Excepted(&'a RiskException),
+}
+
 impl RiskPolicy {
+    /// The decision for `signal` raised by `name@version` on `today`.
+    pub fn decide(
+        &self,
+        name: &str,
+        version: &semver::Version,
+        signal: SignalCode,
+        today: Date,
+    ) -> RiskDecision<'_> {
+        match self.action(signal) {
+            RiskAction::Allow => RiskDecision::Allow,
+            action => match self.exception(name, version, signal, today) {
+                Some(x) => RiskDecision::Excepted(x),
+                None if action == RiskAction::Deny => RiskDecision::Deny,
+                None => RiskDecision::Warn,
+            },
+        }
+    }
+
+    /// The signals of a "not computed" entry the policy looks at (those it does not allow):
+    /// only they need computing.
+    pub fn wanted(&self, signals: &[SignalCode]) -> Vec<SignalCode> {
+        signals
+            .iter()
+            .copied()
+            .filter(|c| self.action(*c) != RiskAction::Allow)
+            .collect()
+    }
+
     pub fn action(&self, signal: SignalCode) -> RiskAction {
         self.signals
             .iter()

@@ -115,6 +115,22 @@ impl CrateStore {
         }
     }
 
+    /// Keeps `bytes`, already downloaded by the caller, as the package's crate file in our
+    /// cache (after checking them against its checksum), so nothing downloads it again.
+    pub fn keep_verified(&self, package: &Package, bytes: &[u8]) -> Result<(), Error> {
+        let expected = expected_checksum(package)?;
+        let actual = sha256_hex(bytes);
+        if actual != expected {
+            return Err(Error::ChecksumMismatch {
+                package: package.spec(),
+                expected: expected.to_owned(),
+                actual,
+                origin: "the bytes handed over".into(),
+            });
+        }
+        write_atomically(&self.our_path(package)?, bytes, true)
+    }
+
     /// Existing files that may hold this package: cargo's cache (one folder per registry), a
     /// local registry from cargo's config, then ours.
     fn candidates(&self, package: &Package) -> Result<Vec<PathBuf>, Error> {

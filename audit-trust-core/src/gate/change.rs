@@ -117,7 +117,7 @@ pub fn introduced_ids(inventory: &Inventory, base: &Inventory) -> HashSet<usize>
 }
 
 /// Crates whose set of locked versions differs, sorted by name.
-fn version_changes(base: &Inventory, head: &Inventory) -> Vec<VersionChange> {
+pub(super) fn version_changes(base: &Inventory, head: &Inventory) -> Vec<VersionChange> {
     let versions = |inv: &Inventory| {
         let mut by_name: BTreeMap<String, Vec<semver::Version>> = BTreeMap::new();
         for p in inv.packages.iter().filter(|p| !p.workspace_member) {

@@ -4,6 +4,8 @@
 
 pub mod audited;
 pub mod change;
+#[cfg(test)]
+mod change_tests;
 mod checks;
 mod code;
 pub mod evidence;

@@ -10,7 +10,7 @@ use super::audited::{Standing, standing};
 use super::code::ReasonCode;
 use super::report::{Reason, Severity, Status, Verdict};
 use super::update_plan::semver_compatible;
-use crate::audit_file::RiskAction;
+use crate::audit_file::{RiskAction, RiskDecision};
 use crate::inventory::{Package, SourceKind};
 use crate::risk::{PackageRisk, SignalCode};
 
@@ -52,18 +52,20 @@ pub(super) fn check_risk(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
         return;
     };
     for s in &risk.signals {
-        let Some(sev) = severity(policy.action(s.code)) else {
-            continue;
+        let sev = match policy.decide(&p.name, &p.version, s.code, input.today) {
+            RiskDecision::Allow => continue,
+            RiskDecision::Excepted(x) => {
+                v.reasons.push(Reason {
+                    code: ReasonCode::Risk,
+                    severity: Severity::Info,
+                    message: format!("[{}] excepted until {}: {}", s.code, x.expires, x.reason),
+                    details: json!({ "signal": s.code, "excepted-until": x.expires }),
+                });
+                continue;
+            }
+            RiskDecision::Deny => Severity::Deny,
+            RiskDecision::Warn => Severity::Warn,
         };
-        if let Some(x) = policy.exception(&p.name, &p.version, s.code, input.today) {
-            v.reasons.push(Reason {
-                code: ReasonCode::Risk,
-                severity: Severity::Info,
-                message: format!("[{}] excepted until {}: {}", s.code, x.expires, x.reason),
-                details: json!({ "signal": s.code, "excepted-until": x.expires }),
-            });
-            continue;
-        }
         v.reasons.push(Reason {
             code: ReasonCode::Risk,
             severity: sev,
@@ -79,12 +81,7 @@ pub(super) fn check_risk(input: &GateInput<'_>, p: &Package, v: &mut Verdict) {
     }
     for nc in &risk.not_computed {
         // Only signals the policy looks at need computing.
-        let wanted: Vec<SignalCode> = nc
-            .signals
-            .iter()
-            .copied()
-            .filter(|c| policy.action(*c) != RiskAction::Allow)
-            .collect();
+        let wanted: Vec<SignalCode> = policy.wanted(&nc.signals);
         let Some(sev) = severity(policy.not_computed_action()) else {
             continue;
         };

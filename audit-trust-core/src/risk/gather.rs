@@ -29,6 +29,11 @@ pub struct GatherInput<'a> {
     /// The lockfile a change is compared with, when there is one: its version of a crate is
     /// the base; otherwise the previous version in the index is.
     pub base_lockfile: Option<&'a Inventory>,
+    /// What to do with a new dependency the lockfile does not hold. `false` (a project's
+    /// lockfile: it is not built here, on another platform or optional): only its index entry
+    /// is judged. `true` (a release audited on its own, with no lockfile): it is read at the
+    /// newest version its index lists that is not yanked, as a fresh resolution would lock it.
+    pub resolve_unlocked: bool,
     pub now: Timestamp,
     pub thresholds: Thresholds,
     pub blob_bytes: u64,
@@ -94,6 +99,9 @@ pub fn gather(input: &GatherInput<'_>) -> RiskReport {
                     add_with_base(input, &mut ctx, q, &mut second);
                 }
                 Some(_) => {}
+                None if input.resolve_unlocked => {
+                    resolve_unlocked(input, &mut ctx, &dep, p, &mut second);
+                }
                 None => {
                     // Not built here (optional, another platform): only its index is judged.
                     if !ctx.index.contains_key(&dep) {
@@ -157,6 +165,41 @@ fn new_dependencies(ctx: &RiskContext, p: &Package) -> Vec<String> {
         .collect()
 }
 
+/// Reads the index entry of `dep`, a new dependency of `of` the lockfile does not hold, and
+/// queues its newest version that is not yanked (and that version's base) as if it were
+/// locked. An entry that cannot be read leaves only its index signals "not computed".
+fn resolve_unlocked(
+    input: &GatherInput<'_>,
+    ctx: &mut RiskContext,
+    dep: &str,
+    of: &Package,
+    wanted: &mut Vec<Package>,
+) {
+    let listed = match input
+        .store
+        .index_versions_within(dep, &of.source, input.index_max_age)
+    {
+        Ok((listed, _)) => listed,
+        Err(e) => {
+            ctx.index.insert(dep.to_owned(), Err(e.to_string()));
+            return;
+        }
+    };
+    let newest = listed
+        .iter()
+        .filter(|v| !v.yanked)
+        .max_by(|a, b| a.version.cmp(&b.version));
+    let Some(newest) = newest else {
+        ctx.index.insert(dep.to_owned(), Ok(listed));
+        return;
+    };
+    let package = package_of(dep, newest, &of.source);
+    ctx.lockfile
+        .push((package.name.clone(), package.version.clone()));
+    let refs: Vec<&IndexVersion> = listed.iter().collect();
+    record_base(input, ctx, &package, &refs, wanted);
+}
+
 /// Records `p`'s index entry and base, and queues `p` and its base for reading.
 fn add_with_base(
     input: &GatherInput<'_>,
@@ -176,6 +219,17 @@ fn add_with_base(
         wanted.push(p.clone());
         return;
     }
+    record_base(input, ctx, p, &listed, wanted);
+}
+
+/// Records `p`'s index entry (`listed`, not empty) and base, and queues both for reading.
+fn record_base(
+    input: &GatherInput<'_>,
+    ctx: &mut RiskContext,
+    p: &Package,
+    listed: &[&IndexVersion],
+    wanted: &mut Vec<Package>,
+) {
     ctx.index.insert(
         p.name.clone(),
         Ok(listed.iter().map(|v| (*v).clone()).collect()),
@@ -191,7 +245,7 @@ fn add_with_base(
             version: q.version.clone(),
             from: "lockfile",
         },
-        None => choose_base(&listed, &p.version),
+        None => choose_base(listed, &p.version),
     };
     if let Base::Version { version, .. } = &base
         && let Some(listed) = listed.iter().find(|v| &v.version == version)

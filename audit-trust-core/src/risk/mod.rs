@@ -16,6 +16,7 @@ mod facts_cache;
 pub mod gather;
 mod new_deps;
 pub mod opaque;
+pub mod release;
 #[cfg(test)]
 mod tests;
 pub mod typosquat;

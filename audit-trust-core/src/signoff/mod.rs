@@ -43,7 +43,10 @@ pub use record::{
     DeltaBase, FORMAT_VERSION, MAX_NOTES_BYTES, MAX_REASON_BYTES, Record, RecordId,
     RepositoryTrust, SourceEvidence, Statement, Subject, VERDICT_MATCHES,
 };
-pub use registry_client::{KeyLog, RegistryClient};
+pub use registry_client::{
+    KeyLog, RegistryClient, ReportedDenied, ReportedEvidence, ReportedNotComputed, ReportedRisk,
+    ReportedSignal, ReportedVerification,
+};
 pub use registry_sync::{
     LogSource, PublishSummary, mirror_age, mirror_path, publish_records, static_mirror_path,
     sync_mirror,

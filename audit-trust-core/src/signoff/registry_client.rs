@@ -103,6 +103,28 @@ impl<'a> RegistryClient<'a> {
         Ok(answer["stored"].as_u64().unwrap_or(0))
     }
 
+    /// `GET /v1/verifications/{name}`: what the registry's automatic auditor reports for each
+    /// version of `name` it checked, risk signals included. Unsigned: the registry's word.
+    pub fn verifications(&self, name: &str) -> Result<Vec<ReportedVerification>, Error> {
+        crate::names::validate_crate_name(name).map_err(|e| self.error(e.to_string()))?;
+        let url = format!(
+            "{}/v1/verifications/{}",
+            self.base,
+            name.to_ascii_lowercase()
+        );
+        let bytes = self
+            .http
+            .get_ok(&url, MAX_RESPONSE_BYTES)
+            .map_err(|e| self.error(e.to_string()))?;
+        #[derive(Deserialize)]
+        struct Answer {
+            verifications: Vec<ReportedVerification>,
+        }
+        let answer: Answer = serde_json::from_slice(&bytes)
+            .map_err(|e| self.error(format!("not a verifications answer: {e}")))?;
+        Ok(answer.verifications)
+    }
+
     fn post(&self, path: &str, body: &Value) -> Result<Vec<u8>, Error> {
         let url = format!("{}{path}", self.base);
         let (status, bytes) = self
@@ -135,5 +157,79 @@ impl<'a> RegistryClient<'a> {
             })
             .collect::<String>();
         Err(self.error(format!("{path} answered {status}: {message}")))
+    }
+}
+
+/// One version as a registry's automatic auditor reports it (`GET /v1/verifications/{name}`).
+/// Text, not verified: shown as the registry's word, escaped.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReportedVerification {
+    pub version: String,
+    pub verdict: String,
+    pub signed: bool,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub report: Value,
+}
+
+/// The risk part of a reported verification (its report's `risk`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ReportedRisk {
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub signals: Vec<ReportedSignal>,
+    #[serde(default, rename = "not-computed")]
+    pub not_computed: Vec<ReportedNotComputed>,
+    #[serde(default)]
+    pub denied: ReportedDenied,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ReportedSignal {
+    pub code: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub evidence: Vec<ReportedEvidence>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ReportedEvidence {
+    #[serde(default)]
+    pub package: String,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ReportedNotComputed {
+    #[serde(default)]
+    pub signals: Vec<String>,
+    #[serde(default)]
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ReportedDenied {
+    #[serde(default)]
+    pub signals: Vec<String>,
+    #[serde(default, rename = "not-computed")]
+    pub not_computed: Vec<String>,
+}
+
+impl ReportedVerification {
+    /// The risk signals reported with it; `None` when the auditor reported none (a registry
+    /// older than risk signals, a `.crate` that could not be read) or they do not parse.
+    pub fn risk(&self) -> Option<ReportedRisk> {
+        let risk = self.report.get("risk")?;
+        serde_json::from_value(risk.clone()).ok()
     }
 }

@@ -5,13 +5,14 @@
 use std::process::ExitCode;
 
 use audit_trust_core::audit_file::RecordLocation;
+use audit_trust_core::http::HttpClient;
 use audit_trust_core::names::{validate_crate_name, validate_version};
-use audit_trust_core::signoff::{AcceptedRecord, ProjectRecords};
+use audit_trust_core::signoff::{AcceptedRecord, ProjectRecords, RegistryClient};
 
 use crate::cli::QueryArgs;
 use crate::error::CliError;
 use crate::output::query::{
-    QueryRecord, QueryReport, RejectedRecord, RevokedRecord, UnreadSource, record_of,
+    QueryRecord, QueryReport, RegistryRisk, RejectedRecord, RevokedRecord, UnreadSource, record_of,
 };
 use crate::project::{InventoryNeed, Project};
 use crate::services::evidence::verified_records;
@@ -91,6 +92,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
     let (imported, import_notes) = imported_entries(&project, &args.name, version.as_ref())?;
     let mut notes = all.notes.clone();
     notes.extend(import_notes);
+    let registry_risk = reported_risk(&project, &args.name, version.as_ref(), &mut notes);
     let report = QueryReport {
         name: &args.name,
         version: args.crate_version.as_deref(),
@@ -99,6 +101,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         rejected,
         unread_sources: unread,
         imported,
+        registry_risk,
         notes: &notes,
     };
     crate::output::query::write(settings, &report)?;
@@ -106,6 +109,53 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
     // may lack a flag: the query has not succeeded.
     all.require_verified_logs(covers)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the registries the auditors keep their records in report of the crate's versions
+/// (their automatic auditor's verdicts and risk signals): the registries' word, unsigned. A
+/// registry that cannot be asked is a note, not a failure: the records above do not depend on it.
+fn reported_risk(
+    project: &Project,
+    name: &str,
+    version: Option<&semver::Version>,
+    notes: &mut Vec<String>,
+) -> Vec<RegistryRisk> {
+    let mut registries: Vec<&str> = project
+        .audit_file
+        .auditors
+        .iter()
+        .filter_map(|a| match &a.records {
+            RecordLocation::Registry(url) => Some(url.as_str()),
+            _ => None,
+        })
+        .collect();
+    registries.sort_unstable();
+    registries.dedup();
+    let http = HttpClient::default();
+    let mut out = Vec::new();
+    for url in registries {
+        let client = RegistryClient::new(url, &http);
+        match client.verifications(name) {
+            Ok(list) => out.extend(
+                list.into_iter()
+                    .filter(|v| version.is_none_or(|want| v.version == want.to_string()))
+                    .map(|v| RegistryRisk {
+                        registry: client.url().to_owned(),
+                        risk: v.risk(),
+                        version: v.version,
+                        verdict: v.verdict,
+                        signed: v.signed,
+                        reason: v.reason,
+                    }),
+            ),
+            Err(e) => notes.push(format!("the registry's verifications were not read: {e}")),
+        }
+    }
+    out.sort_by(|a, b| {
+        let version = |r: &RegistryRisk| semver::Version::parse(&r.version).ok();
+        (version(a), &a.registry).cmp(&(version(b), &b.registry))
+    });
+    out
 }
 
 fn is_about(accepted: &AcceptedRecord, name: &str, version: Option<&semver::Version>) -> bool {

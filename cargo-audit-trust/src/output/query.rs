@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use audit_trust_core::signoff::{AcceptedRecord, Statement, Subject};
+use audit_trust_core::signoff::{AcceptedRecord, ReportedRisk, Statement, Subject};
 use serde::Serialize;
 
 use super::escape;
@@ -24,7 +24,23 @@ pub struct QueryReport<'a> {
     pub unread_sources: Vec<UnreadSource<'a>>,
     /// What the imported sets (`[[import]]`, pinned in Cargo.audit.lock) say: unsigned.
     pub imported: Vec<ImportedEntry>,
+    /// What the registries' automatic auditors report of each version, risk signals included
+    /// (unsigned: the registry's word).
+    pub registry_risk: Vec<RegistryRisk>,
     pub notes: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct RegistryRisk {
+    pub registry: String,
+    pub version: String,
+    /// The provenance verdict (`matches`, `differs`, ...).
+    pub verdict: String,
+    /// Whether its automatic auditor signed `source-matches`.
+    pub signed: bool,
+    pub reason: String,
+    /// `None`: the registry reported no risk signals for this version.
+    pub risk: Option<ReportedRisk>,
 }
 
 #[derive(Serialize)]
@@ -182,6 +198,7 @@ pub fn render_human(q: &QueryReport<'_>) -> String {
         );
     }
     render_imported(&mut out, &q.imported);
+    render_registry_risk(&mut out, &q.registry_risk);
     if !q.revoked.is_empty() {
         let _ = writeln!(out, "\nRevoked by their auditor (no longer counted):");
         for r in &q.revoked {
@@ -257,5 +274,118 @@ fn render_imported(out: &mut String, entries: &[ImportedEntry]) {
         if let Some(notes) = &e.notes {
             let _ = writeln!(out, "      notes: {}", escape::line(notes));
         }
+    }
+}
+
+/// The registries' automatic auditors: verdict, whether signed, and each risk signal with its
+/// evidence; every text came from the registry and is escaped.
+fn render_registry_risk(out: &mut String, entries: &[RegistryRisk]) {
+    if entries.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nReported by the registry's automatic auditor (unsigned: the registry's word):"
+    );
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "  {}  {}, {}  at {}",
+            escape::line(&e.version),
+            escape::line(&e.verdict),
+            if e.signed { "signed" } else { "not signed" },
+            escape::line(&e.registry)
+        );
+        if !e.reason.is_empty() {
+            let _ = writeln!(out, "      reason: {}", escape::line(&e.reason));
+        }
+        let Some(risk) = &e.risk else {
+            let _ = writeln!(out, "      risk signals: none reported");
+            continue;
+        };
+        let base = risk.base.as_deref().map_or_else(
+            || "first version read".to_owned(),
+            |b| format!("against {}", escape::line(b)),
+        );
+        let none = if risk.signals.is_empty() { " none" } else { "" };
+        let _ = writeln!(out, "      risk signals ({base}):{none}");
+        for s in &risk.signals {
+            let denied = if risk.denied.signals.contains(&s.code) {
+                "denied"
+            } else {
+                "not denied"
+            };
+            let _ = writeln!(
+                out,
+                "        [{}] {} ({}, {denied})",
+                escape::line(&s.code),
+                escape::line(&s.message),
+                escape::line(&s.severity)
+            );
+            for ev in &s.evidence {
+                let place = match (&ev.file, ev.line) {
+                    (Some(f), Some(l)) => format!(" {}:{l}", escape::line(f)),
+                    (Some(f), None) => format!(" {}", escape::line(f)),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "          {}{place} {}",
+                    escape::line(&ev.package),
+                    escape::line(&ev.names.join(", "))
+                );
+            }
+        }
+        for nc in &risk.not_computed {
+            let _ = writeln!(
+                out,
+                "        not computed ({}): {}",
+                escape::line(&nc.signals.join(", ")),
+                escape::line(&nc.why)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use audit_trust_core::signoff::{ReportedEvidence, ReportedRisk, ReportedSignal};
+
+    use super::{RegistryRisk, render_registry_risk};
+
+    #[test]
+    fn what_a_registry_reports_is_escaped() {
+        let hostile = "evil\u{1b}[2J\u{202e}name\nnext";
+        let entry = RegistryRisk {
+            registry: format!("http://127.0.0.1:1/{hostile}"),
+            version: "1.0.1".into(),
+            verdict: hostile.into(),
+            signed: false,
+            reason: hostile.into(),
+            risk: Some(ReportedRisk {
+                base: Some(hostile.into()),
+                signals: vec![ReportedSignal {
+                    code: hostile.into(),
+                    severity: "high".into(),
+                    message: hostile.into(),
+                    evidence: vec![ReportedEvidence {
+                        package: hostile.into(),
+                        file: Some(hostile.into()),
+                        line: Some(8),
+                        names: vec![hostile.into()],
+                    }],
+                }],
+                ..ReportedRisk::default()
+            }),
+        };
+        let mut out = String::new();
+        render_registry_risk(&mut out, &[entry]);
+        assert!(out.contains("[evil"), "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out}"
+        );
+        // One line per item: a newline in the registry's text does not start a line of its own.
+        assert!(!out.lines().any(|l| l.starts_with("next")), "{out}");
     }
 }

@@ -96,6 +96,7 @@ pub fn compute(
         candidates: &candidates,
         if_read: &already_blocked,
         base_lockfile: base,
+        resolve_unlocked: false,
         now: context.now,
         thresholds: Thresholds::from_policy(policy, cargo_age),
         blob_bytes: policy.blob_bytes(),

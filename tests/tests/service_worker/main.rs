@@ -9,9 +9,12 @@
 //! - a tampered version gets a recorded `differs` with its report and no sign-off;
 //! - an unreachable index is polled again with growing failures, then works when it is back;
 //! - a worker killed mid-job leaves the job to be done exactly once after its lease;
+//! - a release whose new dependency's build script spawns a process is not signed, and says
+//!   which risk signal stopped it (`risk.rs`);
 //! - two instances on one PostgreSQL database share the queue (skipped without
 //!   `AUDIT_REGISTRY_TEST_POSTGRES`).
 
+mod risk;
 mod support;
 
 use std::collections::BTreeSet;
@@ -21,7 +24,7 @@ use audit_trust_e2e::{GitRepo, LocalRegistry};
 use serde_json::Value;
 use support::{GENUINE, Server, ServerConfig, SwitchProxy, release, tamper, wait_for};
 
-struct World {
+pub(crate) struct World {
     reg: LocalRegistry,
     repo: GitRepo,
     dir: tempfile::TempDir,
@@ -29,7 +32,7 @@ struct World {
     config: ServerConfig,
 }
 
-fn world() -> World {
+pub(crate) fn world() -> World {
     let reg = LocalRegistry::start();
     let repo = GitRepo::init();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -55,7 +58,7 @@ fn world() -> World {
 
 /// Checks every record against its signature and the service key's head as served by sync, and
 /// returns the `source-matches` sign-offs of `version` by `key`.
-fn verified_signoffs(server: &Server, key: &str, version: &str) -> Vec<SignedRecord> {
+pub(crate) fn verified_signoffs(server: &Server, key: &str, version: &str) -> Vec<SignedRecord> {
     let (status, sync) = support::request(
         &server.url,
         "POST",

@@ -98,6 +98,8 @@ impl Server {
             config.lease_secs.to_string(),
             config.hold_job_secs.to_string(),
         );
+        // Crate files read for risk signals: beside the git cache, inside the test's temp dir.
+        let crate_cache = config.git_cache.with_extension("crates");
         let mut options: Vec<&str> = vec![
             "--rate-per-minute",
             "0",
@@ -118,6 +120,8 @@ impl Server {
             path_text(&config.git_cache),
             "--test-hold-job-secs",
             &hold,
+            "--crate-cache",
+            path_text(&crate_cache),
         ];
         for mirror in &config.mirrors {
             options.extend(["--mirror", mirror]);
