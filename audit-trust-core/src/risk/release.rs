@@ -80,6 +80,7 @@ pub fn release_risk(
         inventory: &inventory,
         index: &index,
         candidates: &[0],
+        if_read: &[],
         base_lockfile: None,
         resolve_unlocked: true,
         now,
