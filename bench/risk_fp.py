@@ -4,7 +4,8 @@
 Every registry package of the shared workload lockfiles (ripgrep, cargo-vet, crates.io) is one
 version pair: the locked version against its base, the previous version in the crates.io index
 (the newest earlier one that is not yanked), exactly as `check` chooses it. `check` runs in
-lockfile mode with an empty `Cargo.audit` (no sign-offs, so every package gets its signals);
+lockfile mode with an empty `Cargo.audit` and `--signals all` (no sign-offs, every package
+unaudited; `--signals all` still computes every package's signals);
 a pair is *denied* when any `risk` reason of the package has severity deny. Pairs are counted
 once per name@version across workloads; packages that are their crate's first version (no base)
 are left out, as are packages whose signals could not be computed (reported separately).
@@ -39,7 +40,7 @@ def check(binary, folder, db, cache, now, audit_text):
         f.write(audit_text)
     cmd = [binary, "--now", now, "--cache-dir", cache, "--lockfile",
            os.path.join(folder, "Cargo.lock"), "--format", "json", "-q", "check",
-           "--advisory-db", db, "--allow-stale"]
+           "--signals", "all", "--advisory-db", db, "--allow-stale"]
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
