@@ -28,7 +28,10 @@ pub use verify::{
     LogPin, ProvenEntry, TILE_WIDTH, VerifiedCheckpoint, check_progress, tile_path,
     verify_checkpoint, verify_crate_answer, verify_leaf_tiles,
 };
-pub use witness::{AddCheckpoint, WitnessRefusal, WitnessState, add_checkpoint, with_cosignatures};
+pub use witness::{
+    AddCheckpoint, MAX_WITNESS_PROOF_LINES, WitnessRefusal, WitnessState, add_checkpoint,
+    add_checkpoint_body, parse_add_checkpoint_body, with_cosignatures,
+};
 
 /// Proof hashes as base64 strings in JSON, for the wire formats that carry proofs.
 pub mod serde_hashes {
