@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::db::log::LogState;
 use crate::error::ApiError;
+use crate::witness::collect::with_cosignature_lines;
 
 fn b64(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(|h| BASE64.encode(h)).collect()
@@ -33,8 +34,12 @@ fn no_log() -> ApiError {
 }
 
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let log = state.db.log_state().await?;
-    let note = log.checkpoint.as_ref().ok_or_else(no_log)?.note.clone();
+    let (size, note) = {
+        let log = state.db.log_state().await?;
+        let checkpoint = log.checkpoint.as_ref().ok_or_else(no_log)?;
+        (checkpoint.size, checkpoint.note.clone())
+    };
+    let note = with_cosignature_lines(&note, &state.db.cosignatures(size).await?);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
@@ -119,9 +124,15 @@ pub(super) async fn proofs_for(
         }
         crates.insert(name.clone(), json!({ "index": index, "entries": entries }));
     }
-    let mut out = json!({ "checkpoint": checkpoint.note, "crates": crates });
-    if let Some(from) = client_size {
-        out["consistency"] = json!({ "from": from, "proof": consistency_from(&log, from, size)? });
+    let consistency = client_size
+        .map(|from| consistency_from(&log, from, size).map(|proof| (from, proof)))
+        .transpose()?;
+    // Cosignatures are read after the log is released: witnesses' answers are stored without it.
+    drop(log);
+    let note = with_cosignature_lines(&checkpoint.note, &state.db.cosignatures(size).await?);
+    let mut out = json!({ "checkpoint": note, "crates": crates });
+    if let Some((from, proof)) = consistency {
+        out["consistency"] = json!({ "from": from, "proof": proof });
     }
     Ok((checkpoint.generation, out))
 }

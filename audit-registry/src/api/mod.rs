@@ -89,6 +89,8 @@ pub struct AppState {
     crate_cache: crates::SharedCrateCache,
     generation: Arc<generation::GenerationGate>,
     org: Arc<crate::org::OrgCache>,
+    /// The witnesses asked to cosign each checkpoint (`--witness`).
+    pub witnesses: Option<Arc<crate::witness::collect::Witnesses>>,
 }
 
 impl AppState {
@@ -106,7 +108,17 @@ impl AppState {
             crate_cache: Arc::default(),
             generation: Arc::default(),
             org: Arc::default(),
+            witnesses: None,
         }
+    }
+
+    /// Asks `witnesses` to cosign every new checkpoint.
+    pub fn with_witnesses(
+        mut self,
+        witnesses: Arc<crate::witness::collect::Witnesses>,
+    ) -> AppState {
+        self.witnesses = Some(witnesses);
+        self
     }
 
     /// Replaces the egress policy (the default allows public https only).
