@@ -81,6 +81,37 @@ fn consistency_from(log: &LogState, from: u64, to: u64) -> Result<Vec<String>, A
     Ok(b64(&proof))
 }
 
+/// Most entries in one `GET /v1/log/entries` answer.
+const MAX_ENTRIES: u64 = 1000;
+
+/// `GET /v1/log/entries?start=N[&limit=M]`: the log's entries from N, each with its signed
+/// record, for monitors that replay the whole log (`cargo audit-trust log verify`).
+pub(super) async fn entries(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+        params.get(name).map_or(Ok(default), |v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request("bad-log-size", format!("`{name}` is not a number"))
+            })
+        })
+    };
+    let start = number("start", 0)?;
+    let limit = number("limit", MAX_ENTRIES)?.clamp(1, MAX_ENTRIES);
+    let rows = state.db.log_entries(start, limit).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for (index, crate_name, ordinal, record_id, record) in rows {
+        let record: Value =
+            serde_json::from_str(&record).map_err(|e| ApiError::internal("stored record", &e))?;
+        entries.push(json!({
+            "index": index, "crate": crate_name, "ordinal": ordinal,
+            "record_id": record_id, "record": record,
+        }));
+    }
+    Ok(Json(json!({ "entries": entries })))
+}
+
 #[derive(Serialize)]
 struct ProvenEntryJson {
     leaf_index: u64,

@@ -151,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/log/checkpoint", get(log::checkpoint))
         .route("/v1/log/key", get(log::key))
         .route("/v1/log/consistency", get(log::consistency))
+        .route("/v1/log/entries", get(log::entries))
         .route("/v1/admin/auditors", post(admin::add_auditor))
         .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
         .route(

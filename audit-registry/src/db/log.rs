@@ -307,6 +307,34 @@ impl Db {
         })
     }
 
+    /// Up to `limit` log entries from index `start`, each with its signed record's JSON line:
+    /// (index, crate name, ordinal, record id, record).
+    pub async fn log_entries(
+        &self,
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, String, u64, String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT e.idx, e.crate_name, e.ordinal, e.record_id, r.body FROM log_entries e \
+             JOIN records r ON r.id = e.record_id WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
+        )
+        .bind(to_i64(start))
+        .bind(to_i64(start.saturating_add(limit)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    to_u64(r.try_get::<i64, _>(0)?),
+                    r.try_get(1)?,
+                    to_u64(r.try_get::<i64, _>(2)?),
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The largest size `witness` cosigned, or 0.
     pub async fn witness_size(&self, witness: &str) -> Result<u64, DbError> {
         let row = sqlx::query("SELECT MAX(size) FROM log_cosignatures WHERE witness = $1")

@@ -7,6 +7,7 @@ mod answer;
 mod crate_index;
 mod error;
 mod merkle;
+mod monitor;
 mod note;
 mod tree;
 mod verify;
@@ -19,6 +20,7 @@ pub use merkle::{
     Hash, MAX_PROOF_HASHES, empty_root, leaf_hash, node_hash, root_of, verify_consistency,
     verify_inclusion,
 };
+pub use monitor::{Replay, ServedEntry};
 pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,

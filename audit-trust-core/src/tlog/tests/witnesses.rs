@@ -196,7 +196,10 @@ fn add_checkpoint_bodies_and_cosignature_lines_round_trip() {
     let body = add_checkpoint_body(3, &proof, &note);
     assert!(body.starts_with("old 3\n"), "{body}");
     let (old, parsed, text) = parse_add_checkpoint_body(&body).expect("parses");
-    assert_eq!((old, parsed.as_slice(), text), (3, proof.as_slice(), note.as_str()));
+    assert_eq!(
+        (old, parsed.as_slice(), text),
+        (3, proof.as_slice(), note.as_str())
+    );
 
     for bad in [
         "old 03\n\nx".to_owned(),
