@@ -140,7 +140,7 @@ fn check(
 ) -> Result<Checkpoint, Problem> {
     let pin = LogPin {
         origin: origin.to_owned(),
-        key: NoteKey::new(origin, key.clone())?,
+        key: NoteKey::new(origin, *key)?,
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
