@@ -280,25 +280,6 @@ fn open_files_limit() -> Option<usize> {
         .ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fixed_refusal_is_well_formed() {
-        let text = std::str::from_utf8(REFUSED).expect("ascii");
-        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .and_then(|n| n.parse().ok())
-            .expect("content-length");
-        assert_eq!(length, body.len());
-        let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
-        assert_eq!(json["error"]["code"], "overloaded");
-    }
-}
-
 /// Ctrl-C, or SIGTERM where there is one (how systemd and container runtimes stop a service):
 /// either starts the graceful stop, so requests in flight are answered.
 pub async fn shutdown_signal() {
@@ -320,5 +301,24 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixed_refusal_is_well_formed() {
+        let text = std::str::from_utf8(REFUSED).expect("ascii");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.parse().ok())
+            .expect("content-length");
+        assert_eq!(length, body.len());
+        let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        assert_eq!(json["error"]["code"], "overloaded");
     }
 }
