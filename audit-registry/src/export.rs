@@ -8,13 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use audit_trust_core::fetch::write_atomically;
 use audit_trust_core::signoff::static_export::{
     ExportRecord, ExportSummary, KeyExport, write_export,
 };
-use audit_trust_core::signoff::{PublicKey, SignedHead};
+use audit_trust_core::signoff::{PublicKey, RecordId, SignedHead};
 use audit_trust_core::time::Clock;
+use audit_trust_core::tlog::{
+    Hash, LogEntry, TILE_WIDTH, entries_path, entry_bundle, hash_tile, records_path, tile_path,
+};
 
 use crate::db::{Db, DbError};
+use crate::witness::collect::with_cosignature_lines;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -54,12 +59,81 @@ pub async fn export(db: &Db, dir: &Path, clock: &dyn Clock) -> Result<ExportSumm
             },
         );
     }
+    let tiles = log_tiles(db).await?;
     let dir = dir.to_owned();
     let now = clock.now();
-    tokio::task::spawn_blocking(move || write_export(&dir, &logs, now))
-        .await
-        .map_err(|e| ExportError::Task(e.to_string()))?
-        .map_err(ExportError::from)
+    tokio::task::spawn_blocking(move || {
+        let summary = write_export(&dir, &logs, now)?;
+        write_tiles(&dir.join("tlog"), &tiles)?;
+        Ok::<_, audit_trust_core::Error>(summary)
+    })
+    .await
+    .map_err(|e| ExportError::Task(e.to_string()))?
+    .map_err(ExportError::from)
+}
+
+/// The transparency log as C2SP tiles: the latest checkpoint (with its cosignatures) and, for
+/// every entry up to its size, the level-0 hash tiles, entry bundles and record lines.
+struct LogTiles {
+    checkpoint: Option<String>,
+    entries: Vec<(LogEntry, String)>,
+}
+
+async fn log_tiles(db: &Db) -> Result<LogTiles, ExportError> {
+    let (size, note) = {
+        let log = db.log_state().await?;
+        match log.checkpoint.as_ref() {
+            Some(c) => (c.size, c.note.clone()),
+            None => {
+                return Ok(LogTiles {
+                    checkpoint: None,
+                    entries: Vec::new(),
+                });
+            }
+        }
+    };
+    let note = with_cosignature_lines(&note, &db.cosignatures(size).await?);
+    let mut entries = Vec::new();
+    for (_, crate_name, ordinal, record_id, record) in db.log_entries(0, size).await? {
+        let record_id = RecordId::parse(&record_id)
+            .map_err(|_| DbError::Unavailable("a log entry's record id is not hex".into()))?;
+        let entry = LogEntry {
+            crate_name,
+            ordinal,
+            record_id,
+        };
+        entries.push((entry, record));
+    }
+    Ok(LogTiles {
+        checkpoint: Some(note),
+        entries,
+    })
+}
+
+/// Writes `tiles` under `dir` (the export's `tlog/`): full tiles only once (they never change),
+/// the partial last tile every time, the checkpoint last, so a reader never meets a checkpoint
+/// whose tiles are not there yet.
+fn write_tiles(dir: &Path, tiles: &LogTiles) -> Result<(), audit_trust_core::Error> {
+    let Some(checkpoint) = &tiles.checkpoint else {
+        return Ok(());
+    };
+    for (i, chunk) in tiles.entries.chunks(TILE_WIDTH as usize).enumerate() {
+        let (index, width) = (i as u64, chunk.len() as u64);
+        let hashes: Vec<Hash> = chunk.iter().map(|(e, _)| e.leaf_hash()).collect();
+        let entries: Vec<LogEntry> = chunk.iter().map(|(e, _)| e.clone()).collect();
+        let records: String = chunk.iter().map(|(_, r)| format!("{r}\n")).collect();
+        for (path, bytes) in [
+            (tile_path(0, index, width), hash_tile(&hashes)),
+            (entries_path(index, width), entry_bundle(&entries)),
+            (records_path(index, width), records.into_bytes()),
+        ] {
+            let target = dir.join(&path);
+            if width < TILE_WIDTH || !target.exists() {
+                write_atomically(&target, &bytes, true)?;
+            }
+        }
+    }
+    write_atomically(&dir.join("checkpoint"), checkpoint.as_bytes(), true)
 }
 
 /// Re-exports into `dir` whenever something was published, checking at most every `interval`

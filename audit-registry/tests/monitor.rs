@@ -136,3 +136,91 @@ fn the_monitor_verifies_a_log_and_catches_rollback_fork_and_tampering() {
     let (status, report) = monitor(&fresh, &format!("http://{}", fork.1), &log_key);
     assert_eq!(status, 0, "{report}");
 }
+
+/// Every file under `root` on `server`, at its path relative to `root`.
+fn serve_folder(server: &StaticServer, root: &Path, dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            serve_folder(server, root, &path);
+        } else {
+            let relative = path.strip_prefix(root).expect("under root");
+            let url_path = format!("/{}", relative.to_str().expect("utf-8"));
+            server.put(&url_path, std::fs::read(&path).expect("read"));
+        }
+    }
+}
+
+#[test]
+fn the_monitor_reads_the_static_exports_tiles_and_catches_a_bad_tile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alice = key();
+    let db = dir.path().join("a.db");
+    let added = Command::new(BIN)
+        .args(["auditor", "add", "alice", "--key"])
+        .arg(alice.public_key().to_string())
+        .args(["--db", &sqlite(&db)])
+        .output()
+        .expect("auditor add");
+    assert!(added.status.success(), "{added:?}");
+    let registry = serve(&db, "127.0.0.1:0", None);
+    let (_, _, key_answer) = http(&registry.1, "GET", "/v1/log/key", "");
+    let key_answer: Value = serde_json::from_str(&key_answer).expect("json");
+    let log_key = key_answer["key"].as_str().expect("key").to_owned();
+    let records: Vec<_> = (0..300)
+        .map(|i| signoff(&alice, &format!("crate{}", i % 7), &format!("1.0.{i}")))
+        .collect();
+    let refs: Vec<_> = records.iter().collect();
+    publish(&registry.1, &refs, &head(&alice, None, &refs));
+    drop(registry);
+
+    let export_dir = dir.path().join("export");
+    let exported = Command::new(BIN)
+        .arg("export")
+        .arg(&export_dir)
+        .args(["--db", &sqlite(&db), "--now", NOW])
+        .output()
+        .expect("export");
+    assert!(exported.status.success(), "{exported:?}");
+    for path in [
+        "tlog/checkpoint",
+        "tlog/tile/0/000",
+        "tlog/tile/0/001.p/44",
+        "tlog/tile/entries/000",
+        "tlog/records/001.p/44",
+    ] {
+        assert!(export_dir.join(path).is_file(), "{path}");
+    }
+    let copy = StaticServer::start();
+    serve_folder(&copy, &export_dir, &export_dir);
+    let cache = dir.path().join("cache");
+    let tiles = |cache: &Path| {
+        let out = Command::new(binary_path("cargo-audit-trust"))
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(["--format", "json", "log", "verify", &copy.base_url()])
+            .args(["--log-key", &log_key, "--tiles"])
+            .output()
+            .expect("run");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+        (out.status.code().unwrap_or(-1), report)
+    };
+    let (status, report) = tiles(&cache);
+    assert_eq!(
+        (status, report["size"].as_u64()),
+        (0, Some(300)),
+        "{report}"
+    );
+
+    // A hash tile that does not match its entries, and a changed record beside them.
+    copy.update("/tlog/tile/0/001.p/44", |bytes| bytes[0] ^= 1);
+    let (status, report) = tiles(&cache);
+    assert_eq!((status, code(&report)), (2, "tile-mismatch"), "{report}");
+    copy.update("/tlog/tile/0/001.p/44", |bytes| bytes[0] ^= 1);
+    copy.update("/tlog/records/000", |bytes| {
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        *bytes = text.replacen("1.0.0", "1.0.9", 1).into_bytes();
+    });
+    let (status, report) = tiles(&cache);
+    assert_eq!((status, code(&report)), (2, "bad-record"), "{report}");
+}

@@ -168,6 +168,10 @@ pub struct LogVerifyArgs {
     /// `GET /v1/log/key` shows it; take it from somewhere you trust)
     #[arg(long, value_name = "KEY")]
     pub log_key: String,
+    /// URL is a static export (`audit-registry export`): read the log from its C2SP tiles under
+    /// `tlog/` instead of the registry's API
+    #[arg(long)]
+    pub tiles: bool,
 }
 
 impl Command {

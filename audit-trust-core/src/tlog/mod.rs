@@ -9,6 +9,7 @@ mod error;
 mod merkle;
 mod monitor;
 mod note;
+mod tiles;
 mod tree;
 mod verify;
 mod witness;
@@ -24,6 +25,10 @@ pub use monitor::{Replay, ServedEntry};
 pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,
+};
+pub use tiles::{
+    entries_path, entry_bundle, hash_tile, parse_entry_bundle, parse_hash_tile, records_path,
+    tile_count,
 };
 pub use tree::MemoryTree;
 pub use verify::{

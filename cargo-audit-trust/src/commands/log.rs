@@ -2,7 +2,9 @@
 //! whole transparency log from `GET /v1/log/entries`, checks every record and entry, recomputes
 //! the tree and the crate index the checkpoint signs, and checks every checkpoint of this log it
 //! verified before (kept per log in the cache folder): a smaller tree is a rollback, another root
-//! at a size seen before is a fork. Exit 0 clean, 2 on any problem.
+//! at a size seen before is a fork. With `--tiles` it reads a static export's C2SP tiles instead
+//! (level-0 hash tiles, entry bundles, and the records beside them). Exit 0 clean, 2 on any
+//! problem.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,8 +12,9 @@ use std::process::ExitCode;
 use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::{PublicKey, RecordId, hex};
 use audit_trust_core::tlog::{
-    Checkpoint, Hash, LogPin, MAX_NOTE_BYTES, NoteKey, Replay, ServedEntry, SignedNote, TlogError,
-    leaf_hash, verify_checkpoint,
+    Checkpoint, Hash, LogPin, MAX_NOTE_BYTES, NoteKey, Replay, ServedEntry, SignedNote, TILE_WIDTH,
+    TlogError, entries_path, leaf_hash, parse_entry_bundle, parse_hash_tile, records_path,
+    tile_count, tile_path, verify_checkpoint, verify_leaf_tiles,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -55,9 +58,14 @@ fn verify(settings: &Settings, args: &LogVerifyArgs) -> Result<ExitCode, CliErro
         .map_err(|e| CliError::Usage(format!("--log-key `{}`: {e}", args.log_key)))?;
     let base = args.url.trim_end_matches('/');
     let http = HttpClient::default();
+    let checkpoint_url = if args.tiles {
+        format!("{base}/tlog/checkpoint")
+    } else {
+        format!("{base}/v1/log/checkpoint")
+    };
     let fetched = http
-        .get_ok(&format!("{base}/v1/log/checkpoint"), MAX_NOTE_BYTES as u64)
-        .map_err(|e| CliError::Usage(format!("{base}/v1/log/checkpoint: {e}")))?;
+        .get_ok(&checkpoint_url, MAX_NOTE_BYTES as u64)
+        .map_err(|e| CliError::Usage(format!("{checkpoint_url}: {e}")))?;
     let note = String::from_utf8_lossy(&fetched).into_owned();
     // The origin comes from the note; the signature check binds it to the pinned key.
     let origin = SignedNote::parse(&note)
@@ -67,7 +75,12 @@ fn verify(settings: &Settings, args: &LogVerifyArgs) -> Result<ExitCode, CliErro
     let seen = read_seen(&seen_file)?;
     let seen_before = seen.len();
     let mut replay = Replay::new();
-    let outcome = check(&http, base, &note, &origin, &key, &seen, &mut replay);
+    let source = Source {
+        http: &http,
+        base,
+        tiles: args.tiles,
+    };
+    let outcome = check(&source, &note, &origin, &key, &seen, &mut replay);
     if let Ok(checkpoint) = &outcome {
         remember(&seen_file, seen, checkpoint)?;
     }
@@ -128,10 +141,25 @@ impl From<TlogError> for Problem {
     }
 }
 
+/// Where the entries come from: the registry's API, or a static export's tiles.
+struct Source<'a> {
+    http: &'a HttpClient,
+    base: &'a str,
+    tiles: bool,
+}
+
+impl Source<'_> {
+    fn get(&self, path: &str, max: u64) -> Result<Vec<u8>, Problem> {
+        let url = format!("{}/{path}", self.base);
+        self.http
+            .get_ok(&url, max)
+            .map_err(|e| Problem::Fetch(format!("{url}: {e}")))
+    }
+}
+
 /// Verifies the checkpoint, replays every entry up to its size, and checks the seen checkpoints.
 fn check(
-    http: &HttpClient,
-    base: &str,
+    source: &Source<'_>,
     note: &str,
     origin: &str,
     key: &PublicKey,
@@ -146,12 +174,12 @@ fn check(
         cosigned_after: 0,
     };
     let checkpoint = verify_checkpoint(&pin, note)?.checkpoint;
+    if source.tiles {
+        replay_tiles(source, &checkpoint, replay)?;
+    }
     while replay.size() < checkpoint.size {
-        let url = format!("{base}/v1/log/entries?start={}&limit={PAGE}", replay.size());
-        let page = http
-            .get_ok(&url, MAX_PAGE_BYTES)
-            .map_err(|e| Problem::Fetch(format!("{url}: {e}")))?;
-        let entries = parse_page(&page)?;
+        let path = format!("v1/log/entries?start={}&limit={PAGE}", replay.size());
+        let entries = parse_page(&source.get(&path, MAX_PAGE_BYTES)?)?;
         if entries.is_empty() {
             return Err(TlogError::TileMismatch {
                 tile: format!("entries from {} (the log serves none)", replay.size()),
@@ -167,6 +195,72 @@ fn check(
         replay.check_seen(*size, root)?;
     }
     Ok(checkpoint)
+}
+
+/// Replays every level-0 tile of the export: its hashes, the entries that give them, and the
+/// records the entries name.
+fn replay_tiles(
+    source: &Source<'_>,
+    checkpoint: &Checkpoint,
+    replay: &mut Replay,
+) -> Result<(), Problem> {
+    let (count, last_width) = tile_count(checkpoint.size);
+    let mut tiles = Vec::new();
+    for index in 0..count {
+        let width = if index + 1 == count {
+            last_width
+        } else {
+            TILE_WIDTH
+        };
+        let path = tile_path(0, index, width);
+        let hashes = parse_hash_tile(
+            &source.get(&format!("tlog/{path}"), width * 32)?,
+            width,
+            &path,
+        )?;
+        let bundle = source.get(
+            &format!("tlog/{}", entries_path(index, width)),
+            MAX_PAGE_BYTES,
+        )?;
+        let entries = parse_entry_bundle(&bundle, width, &entries_path(index, width))?;
+        let records = source.get(
+            &format!("tlog/{}", records_path(index, width)),
+            MAX_PAGE_BYTES,
+        )?;
+        let records = String::from_utf8_lossy(&records);
+        let records: Vec<&str> = records.lines().collect();
+        if records.len() as u64 != width {
+            return Err(TlogError::TileMismatch {
+                tile: format!(
+                    "{} ({} records, not {width})",
+                    records_path(index, width),
+                    records.len()
+                ),
+            }
+            .into());
+        }
+        for (j, (entry, record)) in entries.iter().zip(&records).enumerate() {
+            if entry.leaf_hash() != hashes[j] {
+                return Err(TlogError::TileMismatch {
+                    tile: format!(
+                        "{} (entry {j} does not hash to {path})",
+                        entries_path(index, width)
+                    ),
+                }
+                .into());
+            }
+            replay.push(&ServedEntry {
+                index: index * TILE_WIDTH + j as u64,
+                crate_name: entry.crate_name.clone(),
+                ordinal: entry.ordinal,
+                record_id: entry.record_id,
+                record: (*record).to_owned(),
+            })?;
+        }
+        tiles.push(hashes);
+    }
+    verify_leaf_tiles(checkpoint, &tiles)?;
+    Ok(())
 }
 
 fn parse_page(bytes: &[u8]) -> Result<Vec<ServedEntry>, TlogError> {
