@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use audit_trust_core::fetch::write_atomically;
 use audit_trust_core::signoff::static_export::{
-    ExportRecord, ExportSummary, KeyExport, write_export,
+    ExportRecord, ExportSummary, KeyExport, LogExport, write_export_with_log,
 };
 use audit_trust_core::signoff::{PublicKey, RecordId, SignedHead};
 use audit_trust_core::time::Clock;
@@ -59,40 +58,27 @@ pub async fn export(db: &Db, dir: &Path, clock: &dyn Clock) -> Result<ExportSumm
             },
         );
     }
-    let tiles = log_tiles(db).await?;
+    let log = log_export(db).await?;
     let dir = dir.to_owned();
     let now = clock.now();
-    tokio::task::spawn_blocking(move || {
-        let summary = write_export(&dir, &logs, now)?;
-        write_tiles(&dir.join("tlog"), &tiles)?;
-        Ok::<_, audit_trust_core::Error>(summary)
-    })
-    .await
-    .map_err(|e| ExportError::Task(e.to_string()))?
-    .map_err(ExportError::from)
+    tokio::task::spawn_blocking(move || write_export_with_log(&dir, &logs, now, log.as_ref()))
+        .await
+        .map_err(|e| ExportError::Task(e.to_string()))?
+        .map_err(ExportError::from)
 }
 
-/// The transparency log as C2SP tiles: the latest checkpoint (with its cosignatures) and, for
-/// every entry up to its size, the level-0 hash tiles, entry bundles and record lines.
-struct LogTiles {
-    checkpoint: Option<String>,
-    entries: Vec<(LogEntry, String)>,
-}
-
-async fn log_tiles(db: &Db) -> Result<LogTiles, ExportError> {
+/// The transparency log as C2SP tiles under `tlog/`: for every entry up to the latest
+/// checkpoint, the level-0 hash tiles, entry bundles and record lines, and that checkpoint
+/// (with its cosignatures).
+async fn log_export(db: &Db) -> Result<Option<LogExport>, ExportError> {
     let (size, note) = {
         let log = db.log_state().await?;
         match log.checkpoint.as_ref() {
             Some(c) => (c.size, c.note.clone()),
-            None => {
-                return Ok(LogTiles {
-                    checkpoint: None,
-                    entries: Vec::new(),
-                });
-            }
+            None => return Ok(None),
         }
     };
-    let note = with_cosignature_lines(&note, &db.cosignatures(size).await?);
+    let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
     let mut entries = Vec::new();
     for (_, crate_name, ordinal, record_id, record) in db.log_entries(0, size).await? {
         let record_id = RecordId::parse(&record_id)
@@ -104,36 +90,30 @@ async fn log_tiles(db: &Db) -> Result<LogTiles, ExportError> {
         };
         entries.push((entry, record));
     }
-    Ok(LogTiles {
-        checkpoint: Some(note),
-        entries,
-    })
-}
-
-/// Writes `tiles` under `dir` (the export's `tlog/`): full tiles only once (they never change),
-/// the partial last tile every time, the checkpoint last, so a reader never meets a checkpoint
-/// whose tiles are not there yet.
-fn write_tiles(dir: &Path, tiles: &LogTiles) -> Result<(), audit_trust_core::Error> {
-    let Some(checkpoint) = &tiles.checkpoint else {
-        return Ok(());
-    };
-    for (i, chunk) in tiles.entries.chunks(TILE_WIDTH as usize).enumerate() {
+    let mut files = Vec::new();
+    for (i, chunk) in entries.chunks(TILE_WIDTH as usize).enumerate() {
         let (index, width) = (i as u64, chunk.len() as u64);
         let hashes: Vec<Hash> = chunk.iter().map(|(e, _)| e.leaf_hash()).collect();
-        let entries: Vec<LogEntry> = chunk.iter().map(|(e, _)| e.clone()).collect();
+        let bundle: Vec<LogEntry> = chunk.iter().map(|(e, _)| e.clone()).collect();
         let records: String = chunk.iter().map(|(_, r)| format!("{r}\n")).collect();
-        for (path, bytes) in [
-            (tile_path(0, index, width), hash_tile(&hashes)),
-            (entries_path(index, width), entry_bundle(&entries)),
-            (records_path(index, width), records.into_bytes()),
-        ] {
-            let target = dir.join(&path);
-            if width < TILE_WIDTH || !target.exists() {
-                write_atomically(&target, &bytes, true)?;
-            }
-        }
+        files.push((
+            format!("tlog/{}", tile_path(0, index, width)),
+            hash_tile(&hashes),
+        ));
+        files.push((
+            format!("tlog/{}", entries_path(index, width)),
+            entry_bundle(&bundle),
+        ));
+        files.push((
+            format!("tlog/{}", records_path(index, width)),
+            records.into_bytes(),
+        ));
     }
-    write_atomically(&dir.join("checkpoint"), checkpoint.as_bytes(), true)
+    Ok(Some(LogExport {
+        files,
+        checkpoint,
+        size,
+    }))
 }
 
 /// Re-exports into `dir` whenever something was published, checking at most every `interval`
