@@ -9,12 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_trust_core::signoff::static_export::{
-    ExportRecord, ExportSummary, KeyExport, write_export,
+    ExportRecord, ExportSummary, KeyExport, LogExport, write_export_with_log,
 };
-use audit_trust_core::signoff::{PublicKey, SignedHead};
+use audit_trust_core::signoff::{PublicKey, RecordId, SignedHead};
 use audit_trust_core::time::Clock;
+use audit_trust_core::tlog::{
+    Hash, LogEntry, TILE_WIDTH, entries_path, entry_bundle, hash_tile, records_path, tile_path,
+};
 
 use crate::db::{Db, DbError};
+use crate::witness::collect::with_cosignature_lines;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -54,12 +58,62 @@ pub async fn export(db: &Db, dir: &Path, clock: &dyn Clock) -> Result<ExportSumm
             },
         );
     }
+    let log = log_export(db).await?;
     let dir = dir.to_owned();
     let now = clock.now();
-    tokio::task::spawn_blocking(move || write_export(&dir, &logs, now))
+    tokio::task::spawn_blocking(move || write_export_with_log(&dir, &logs, now, log.as_ref()))
         .await
         .map_err(|e| ExportError::Task(e.to_string()))?
         .map_err(ExportError::from)
+}
+
+/// The transparency log as C2SP tiles under `tlog/`: for every entry up to the latest
+/// checkpoint, the level-0 hash tiles, entry bundles and record lines, and that checkpoint
+/// (with its cosignatures).
+async fn log_export(db: &Db) -> Result<Option<LogExport>, ExportError> {
+    let (size, note) = {
+        let log = db.log_state().await?;
+        match log.checkpoint.as_ref() {
+            Some(c) => (c.size, c.note.clone()),
+            None => return Ok(None),
+        }
+    };
+    let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
+    let mut entries = Vec::new();
+    for (_, crate_name, ordinal, record_id, record) in db.log_entries(0, size).await? {
+        let record_id = RecordId::parse(&record_id)
+            .map_err(|_| DbError::Unavailable("a log entry's record id is not hex".into()))?;
+        let entry = LogEntry {
+            crate_name,
+            ordinal,
+            record_id,
+        };
+        entries.push((entry, record));
+    }
+    let mut files = Vec::new();
+    for (i, chunk) in entries.chunks(TILE_WIDTH as usize).enumerate() {
+        let (index, width) = (i as u64, chunk.len() as u64);
+        let hashes: Vec<Hash> = chunk.iter().map(|(e, _)| e.leaf_hash()).collect();
+        let bundle: Vec<LogEntry> = chunk.iter().map(|(e, _)| e.clone()).collect();
+        let records: String = chunk.iter().map(|(_, r)| format!("{r}\n")).collect();
+        files.push((
+            format!("tlog/{}", tile_path(0, index, width)),
+            hash_tile(&hashes),
+        ));
+        files.push((
+            format!("tlog/{}", entries_path(index, width)),
+            entry_bundle(&bundle),
+        ));
+        files.push((
+            format!("tlog/{}", records_path(index, width)),
+            records.into_bytes(),
+        ));
+    }
+    Ok(Some(LogExport {
+        files,
+        checkpoint,
+        size,
+    }))
 }
 
 /// Re-exports into `dir` whenever something was published, checking at most every `interval`

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notify;
 pub mod org;
 pub mod serve;
+pub mod witness;
 pub mod worker;
 
 pub use api::{AppState, Limits, router};

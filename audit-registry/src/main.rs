@@ -16,7 +16,10 @@ use audit_registry::export::{export, export_on_schedule};
 use audit_registry::notify::{self, DeliveryConfig};
 use audit_registry::serve::{
     ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, serve,
+    shutdown_signal,
 };
+use audit_registry::witness::WitnessArgs;
+use audit_registry::witness::collect::{WitnessClientArgs, cosign_on_schedule};
 use audit_registry::worker::{self, WorkerConfig};
 use audit_registry::{AppState, Limits, router, valid_name};
 use audit_trust_core::egress::EgressPolicy;
@@ -83,7 +86,11 @@ enum Command {
         webhooks: WebhookArgs,
         #[command(flatten)]
         worker: Box<WorkerArgs>,
+        #[command(flatten)]
+        witnesses: WitnessClientArgs,
     },
+    /// Run a C2SP tlog-witness for one log: cosign its checkpoints after checking them
+    Witness(WitnessArgs),
     /// Write every record as static files that any web server, object store or CDN can serve
     /// (clients read them with `records = { url = "…" }`)
     Export {
@@ -324,7 +331,9 @@ async fn run(command: Command) -> Result<(), String> {
             connections,
             webhooks,
             worker,
+            witnesses,
         } => {
+            let witnesses = witnesses.build()?;
             let delivery = webhooks.config()?;
             if connections.max_buffered_body_bytes < max_body_bytes {
                 return Err(format!(
@@ -360,7 +369,15 @@ async fn run(command: Command) -> Result<(), String> {
                 ..ConnectionLimits::default()
             };
             let egress = EgressPolicy::public_only().with_mirrors(&mirrors);
-            let state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            let mut state = AppState::new(db, limits, clock).with_egress(egress.clone());
+            if let Some(witnesses) = witnesses {
+                tokio::spawn(cosign_on_schedule(
+                    Arc::clone(&witnesses),
+                    state.db.clone(),
+                    Duration::from_secs(10),
+                ));
+                state = state.with_witnesses(witnesses);
+            }
             if worker.worker {
                 start_worker(&state, *worker, egress.clone()).await?;
             }
@@ -389,6 +406,15 @@ async fn run(command: Command) -> Result<(), String> {
             )
             .await;
             Ok(())
+        }
+        Command::Witness(args) => {
+            init_logs(LogFormat::Text);
+            let clock = Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            });
+            audit_registry::witness::run(args, clock, shutdown_signal()).await
         }
         Command::Export { dir, db, now } => {
             let clock = clock_from(now)?;
@@ -569,29 +595,5 @@ fn init_logs(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-}
-
-/// Ctrl-C, or SIGTERM where there is one (how systemd and container runtimes stop a service):
-/// either starts the graceful stop, so requests in flight are answered.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

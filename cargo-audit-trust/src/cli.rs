@@ -147,6 +147,31 @@ pub enum Command {
     /// Write the verified sign-offs of your auditors for another tool: `--format cargo-vet` gives
     /// an audits.toml a cargo-vet user can import
     Export(ExportArgs),
+    /// A registry's transparency log: `verify` replays it whole and checks it, as a monitor
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Replay a registry's whole log: every record's signature, the tree, the crate index, and
+    /// every checkpoint seen before (kept in the cache folder). Exit 0 clean, 2 on any problem
+    Verify(LogVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogVerifyArgs {
+    /// The audit-registry whose log to replay
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The log's public key (`ed25519:…`), as the registry's operator published it (its
+    /// `GET /v1/log/key` shows it; take it from somewhere you trust)
+    #[arg(long, value_name = "KEY")]
+    pub log_key: String,
+    /// URL is a static export (`audit-registry export`): read the log from its C2SP tiles under
+    /// `tlog/` instead of the registry's API
+    #[arg(long)]
+    pub tiles: bool,
 }
 
 impl Command {

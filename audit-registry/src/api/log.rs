@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::db::log::LogState;
 use crate::error::ApiError;
+use crate::witness::collect::with_cosignature_lines;
 
 fn b64(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(|h| BASE64.encode(h)).collect()
@@ -33,8 +34,12 @@ fn no_log() -> ApiError {
 }
 
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let log = state.db.log_state().await?;
-    let note = log.checkpoint.as_ref().ok_or_else(no_log)?.note.clone();
+    let (size, note) = {
+        let log = state.db.log_state().await?;
+        let checkpoint = log.checkpoint.as_ref().ok_or_else(no_log)?;
+        (checkpoint.size, checkpoint.note.clone())
+    };
+    let note = with_cosignature_lines(&note, &state.db.cosignatures(size).await?);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
@@ -74,6 +79,37 @@ fn consistency_from(log: &LogState, from: u64, to: u64) -> Result<Vec<String>, A
         )
     })?;
     Ok(b64(&proof))
+}
+
+/// Most entries in one `GET /v1/log/entries` answer.
+const MAX_ENTRIES: u64 = 1000;
+
+/// `GET /v1/log/entries?start=N[&limit=M]`: the log's entries from N, each with its signed
+/// record, for monitors that replay the whole log (`cargo audit-trust log verify`).
+pub(super) async fn entries(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+        params.get(name).map_or(Ok(default), |v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request("bad-log-size", format!("`{name}` is not a number"))
+            })
+        })
+    };
+    let start = number("start", 0)?;
+    let limit = number("limit", MAX_ENTRIES)?.clamp(1, MAX_ENTRIES);
+    let rows = state.db.log_entries(start, limit).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for (index, crate_name, ordinal, record_id, record) in rows {
+        let record: Value =
+            serde_json::from_str(&record).map_err(|e| ApiError::internal("stored record", &e))?;
+        entries.push(json!({
+            "index": index, "crate": crate_name, "ordinal": ordinal,
+            "record_id": record_id, "record": record,
+        }));
+    }
+    Ok(Json(json!({ "entries": entries })))
 }
 
 #[derive(Serialize)]
@@ -119,9 +155,15 @@ pub(super) async fn proofs_for(
         }
         crates.insert(name.clone(), json!({ "index": index, "entries": entries }));
     }
-    let mut out = json!({ "checkpoint": checkpoint.note, "crates": crates });
-    if let Some(from) = client_size {
-        out["consistency"] = json!({ "from": from, "proof": consistency_from(&log, from, size)? });
+    let consistency = client_size
+        .map(|from| consistency_from(&log, from, size).map(|proof| (from, proof)))
+        .transpose()?;
+    // Cosignatures are read after the log is released: witnesses' answers are stored without it.
+    drop(log);
+    let note = with_cosignature_lines(&checkpoint.note, &state.db.cosignatures(size).await?);
+    let mut out = json!({ "checkpoint": note, "crates": crates });
+    if let Some((from, proof)) = consistency {
+        out["consistency"] = json!({ "from": from, "proof": proof });
     }
     Ok((checkpoint.generation, out))
 }

@@ -89,6 +89,8 @@ pub struct AppState {
     crate_cache: crates::SharedCrateCache,
     generation: Arc<generation::GenerationGate>,
     org: Arc<crate::org::OrgCache>,
+    /// The witnesses asked to cosign each checkpoint (`--witness`).
+    pub witnesses: Option<Arc<crate::witness::collect::Witnesses>>,
 }
 
 impl AppState {
@@ -106,7 +108,17 @@ impl AppState {
             crate_cache: Arc::default(),
             generation: Arc::default(),
             org: Arc::default(),
+            witnesses: None,
         }
+    }
+
+    /// Asks `witnesses` to cosign every new checkpoint.
+    pub fn with_witnesses(
+        mut self,
+        witnesses: Arc<crate::witness::collect::Witnesses>,
+    ) -> AppState {
+        self.witnesses = Some(witnesses);
+        self
     }
 
     /// Replaces the egress policy (the default allows public https only).
@@ -139,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/log/checkpoint", get(log::checkpoint))
         .route("/v1/log/key", get(log::key))
         .route("/v1/log/consistency", get(log::consistency))
+        .route("/v1/log/entries", get(log::entries))
         .route("/v1/admin/auditors", post(admin::add_auditor))
         .route("/v1/admin/auditors/{name}", delete(admin::remove_auditor))
         .route(

@@ -78,6 +78,13 @@ pub(super) async fn publish(
     Metrics::add(&state.metrics.publishes, 1);
     Metrics::add(&state.metrics.records_stored, outcome.added as u64);
     tracing::info!(%key, head = h.sequence, stored = outcome.added, "publish");
+    // After the commit, so no other append waits; bounded by each witness's timeout. The
+    // answer then carries a cosigned checkpoint for clients that pin witnesses.
+    if let Some(witnesses) = &state.witnesses
+        && outcome.added > 0
+    {
+        witnesses.cosign_latest(&state.db).await;
+    }
     Ok(Json(
         json!({ "stored": outcome.added, "head_sequence": h.sequence }),
     ))

@@ -40,6 +40,14 @@ pub(super) const SCHEMA: &[&str] = &[
         generation BIGINT NOT NULL,
         note TEXT NOT NULL
     )",
+    // Witnesses' cosignatures (C2SP `tlog-cosignature`), each a note signature line, served
+    // appended to the checkpoint of `size`.
+    "CREATE TABLE IF NOT EXISTS log_cosignatures (
+        size BIGINT NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (size, witness)
+    )",
 ];
 
 /// The advisory lock id of the sequencer (any fixed number; the registry takes no other).
@@ -297,6 +305,81 @@ impl Db {
             Some(r) => Some(r.try_get(0)?),
             None => None,
         })
+    }
+
+    /// Up to `limit` log entries from index `start`, each with its signed record's JSON line:
+    /// (index, crate name, ordinal, record id, record).
+    pub async fn log_entries(
+        &self,
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, String, u64, String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT e.idx, e.crate_name, e.ordinal, e.record_id, r.body FROM log_entries e \
+             JOIN records r ON r.id = e.record_id WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
+        )
+        .bind(to_i64(start))
+        .bind(to_i64(start.saturating_add(limit)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    to_u64(r.try_get::<i64, _>(0)?),
+                    r.try_get(1)?,
+                    to_u64(r.try_get::<i64, _>(2)?),
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The largest size `witness` cosigned, or 0.
+    pub async fn witness_size(&self, witness: &str) -> Result<u64, DbError> {
+        let row = sqlx::query("SELECT MAX(size) FROM log_cosignatures WHERE witness = $1")
+            .bind(witness)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.map_or(0, to_u64))
+    }
+
+    pub async fn has_cosignature(&self, size: u64, witness: &str) -> Result<bool, DbError> {
+        let row = sqlx::query("SELECT 1 FROM log_cosignatures WHERE size = $1 AND witness = $2")
+            .bind(to_i64(size))
+            .bind(witness)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Stores a witness's cosignature line of the checkpoint of `size` (the caller verified it).
+    pub async fn store_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO log_cosignatures (size, witness, line) VALUES ($1, $2, $3) \
+             ON CONFLICT (size, witness) DO NOTHING",
+        )
+        .bind(to_i64(size))
+        .bind(witness)
+        .bind(line)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The stored cosignature lines of the checkpoint of `size`, in witness order.
+    pub async fn cosignatures(&self, size: u64) -> Result<Vec<String>, DbError> {
+        let rows =
+            sqlx::query("SELECT line FROM log_cosignatures WHERE size = $1 ORDER BY witness")
+                .bind(to_i64(size))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// The log's public key line for pinning: origin and key.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod processes;
+
 use std::sync::Arc;
 
 use audit_registry::db::Db;

@@ -121,6 +121,30 @@ pub fn write_export(
     keys: &BTreeMap<PublicKey, KeyExport>,
     generated: Timestamp,
 ) -> Result<ExportSummary, Error> {
+    write_export_with_log(dir, keys, generated, None)
+}
+
+/// The transparency log's static files (C2SP tiles under `tlog/`): `files` (tiles, entry
+/// bundles, records) and, written after them, the checkpoint of `size` entries.
+#[derive(Debug, Clone, Default)]
+pub struct LogExport {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub checkpoint: String,
+    pub size: u64,
+}
+
+/// The path of the log's checkpoint in an export.
+pub const LOG_CHECKPOINT_PATH: &str = "tlog/checkpoint";
+
+/// [`write_export`], with the log's tiles written under the same lock. The log only grows, so
+/// tiles of one path always hold the same bytes; only the checkpoint could go back, and an
+/// exporter that is behind (a smaller checkpoint than the one on disk) leaves it.
+pub fn write_export_with_log(
+    dir: &Path,
+    keys: &BTreeMap<PublicKey, KeyExport>,
+    generated: Timestamp,
+    log: Option<&LogExport>,
+) -> Result<ExportSummary, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // The lock file is opened with `create`: through a planted symlink that would make a file
     // wherever it points.
@@ -208,6 +232,18 @@ pub fn write_export(
     // The index changes with `generated` on every run; it is the one file always rewritten.
     write_public(&prepare(dir, INDEX_PATH)?, &bytes)?;
     summary.files_written += 1;
+    if let Some(log) = log {
+        for (path, bytes) in &log.files {
+            summary.files_written += write_if_changed(dir, path, bytes)?;
+        }
+        let on_disk = read_regular(dir, LOG_CHECKPOINT_PATH, 64 * 1024)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| t.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
+        if on_disk.is_none_or(|size| size <= log.size) {
+            summary.files_written +=
+                write_if_changed(dir, LOG_CHECKPOINT_PATH, log.checkpoint.as_bytes())?;
+        }
+    }
     Ok(summary)
 }
 

@@ -67,6 +67,9 @@ pub enum TlogError {
     #[error("a record does not match its log entry: {0}")]
     EntryMismatch(String),
 
+    #[error("a record in the log does not verify: {0}")]
+    BadRecord(String),
+
     /// A request a log cannot answer (a size it does not have); servers answer it with 4xx.
     #[error("{0}")]
     BadRequest(String),
@@ -90,6 +93,7 @@ impl TlogError {
             TlogError::BadIndexProof { .. } => "bad-index-proof",
             TlogError::WithheldRecord { .. } => "withheld-record",
             TlogError::EntryMismatch(_) => "entry-mismatch",
+            TlogError::BadRecord(_) => "bad-record",
             TlogError::BadRequest(_) => "bad-request",
         }
     }

@@ -7,7 +7,9 @@ mod answer;
 mod crate_index;
 mod error;
 mod merkle;
+mod monitor;
 mod note;
+mod tiles;
 mod tree;
 mod verify;
 mod witness;
@@ -19,16 +21,24 @@ pub use merkle::{
     Hash, MAX_PROOF_HASHES, empty_root, leaf_hash, node_hash, root_of, verify_consistency,
     verify_inclusion,
 };
+pub use monitor::{Replay, ServedEntry};
 pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,
+};
+pub use tiles::{
+    entries_path, entry_bundle, hash_tile, parse_entry_bundle, parse_hash_tile, records_path,
+    tile_count,
 };
 pub use tree::MemoryTree;
 pub use verify::{
     LogPin, ProvenEntry, TILE_WIDTH, VerifiedCheckpoint, check_progress, tile_path,
     verify_checkpoint, verify_crate_answer, verify_leaf_tiles,
 };
-pub use witness::{AddCheckpoint, WitnessRefusal, WitnessState, add_checkpoint, with_cosignatures};
+pub use witness::{
+    AddCheckpoint, MAX_WITNESS_PROOF_LINES, WitnessRefusal, WitnessState, add_checkpoint,
+    add_checkpoint_body, parse_add_checkpoint_body, with_cosignatures,
+};
 
 /// Proof hashes as base64 strings in JSON, for the wire formats that carry proofs.
 pub mod serde_hashes {

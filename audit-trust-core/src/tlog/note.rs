@@ -126,6 +126,25 @@ pub struct NoteSignature {
     pub bytes: Vec<u8>,
 }
 
+impl NoteSignature {
+    /// The signature as one note line, `— <name> <base64>` with its newline (as a witness
+    /// returns a cosignature and a log appends it to its checkpoint).
+    pub fn to_line(&self) -> String {
+        let mut blob = self.key_id.to_vec();
+        blob.extend_from_slice(&self.bytes);
+        format!("{SIGNATURE_PREFIX}{} {}\n", self.name, BASE64.encode(blob))
+    }
+
+    /// Signature lines, each ending with a newline (a witness's `add-checkpoint` answer).
+    pub fn parse_lines(text: &str) -> Result<Vec<NoteSignature>, TlogError> {
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The lines of a note with an empty body parse exactly as a note's signature lines.
+        Ok(SignedNote::parse(&format!("x\n\n{text}"))?.signatures)
+    }
+}
+
 /// A body and its signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedNote {
@@ -187,13 +206,7 @@ impl SignedNote {
         let mut out = self.body.clone();
         out.push('\n');
         for s in &self.signatures {
-            let mut blob = s.key_id.to_vec();
-            blob.extend_from_slice(&s.bytes);
-            out.push_str(&format!(
-                "{SIGNATURE_PREFIX}{} {}\n",
-                s.name,
-                BASE64.encode(blob)
-            ));
+            out.push_str(&s.to_line());
         }
         out
     }

@@ -306,5 +306,6 @@ impl TestLog {
     }
 }
 
+mod monitoring;
 mod notes;
 mod witnesses;

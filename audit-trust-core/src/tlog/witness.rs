@@ -4,6 +4,9 @@
 //! checkpoint; the caller stores [`WitnessState::to_text`] durably *before* releasing the
 //! cosignature, so a witness that crashes can never cosign a second history.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use super::error::TlogError;
 use super::merkle::Hash;
 use super::note::{Checkpoint, NoteKey, NoteSignature, SignedNote};
@@ -92,4 +95,55 @@ pub fn add_checkpoint(
 pub fn with_cosignatures(mut note: SignedNote, cosignatures: &[NoteSignature]) -> SignedNote {
     note.signatures.extend(cosignatures.iter().cloned());
     note
+}
+
+/// Most consistency proof lines in an `add-checkpoint` request (C2SP `tlog-witness`).
+pub const MAX_WITNESS_PROOF_LINES: usize = 63;
+
+/// The body of a C2SP `add-checkpoint` request: `old <size>`, one base64 proof hash per line,
+/// a blank line, then the checkpoint note.
+pub fn add_checkpoint_body(old_size: u64, proof: &[Hash], note: &str) -> String {
+    let mut out = format!("old {old_size}\n");
+    for hash in proof {
+        out.push_str(&BASE64.encode(hash));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(note);
+    out
+}
+
+/// Reads an `add-checkpoint` request body: the old size, the proof and the note's text.
+pub fn parse_add_checkpoint_body(text: &str) -> Result<(u64, Vec<Hash>, &str), TlogError> {
+    let bad = |why: &str| TlogError::MalformedProof(format!("add-checkpoint request: {why}"));
+    let (head, note) = text
+        .split_once("\n\n")
+        .ok_or_else(|| bad("no blank line before the checkpoint"))?;
+    let mut lines = head.split('\n');
+    let size_text = lines
+        .next()
+        .and_then(|l| l.strip_prefix("old "))
+        .ok_or_else(|| bad("the first line is not `old <size>`"))?;
+    let canonical = size_text == "0" || !size_text.starts_with('0');
+    let old_size = size_text
+        .parse::<u64>()
+        .ok()
+        .filter(|_| canonical && size_text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| bad("the old size is not a decimal number"))?;
+    let mut proof = Vec::new();
+    for line in lines {
+        if proof.len() == MAX_WITNESS_PROOF_LINES {
+            return Err(bad("more than 63 proof lines"));
+        }
+        let hash = BASE64
+            .decode(line)
+            .ok()
+            .and_then(|b| Hash::try_from(b.as_slice()).ok())
+            .ok_or_else(|| bad("a proof line is not a base64 hash"))?;
+        proof.push(hash);
+    }
+    if old_size == 0 && !proof.is_empty() {
+        return Err(bad("a proof from size 0 must be empty"));
+    }
+    Ok((old_size, proof, note))
 }

@@ -9,6 +9,7 @@ mod init;
 mod key;
 mod licenses;
 mod list;
+mod log;
 mod migrate;
 mod prune;
 mod publish;
@@ -61,5 +62,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Watch(args) => watch::run(settings, args),
         Command::Import(command) => import::run(settings, command),
         Command::Export(args) => export::run(settings, args, cli.global.format),
+        Command::Log(command) => log::run(settings, command),
     }
 }

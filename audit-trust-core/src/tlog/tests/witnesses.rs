@@ -184,3 +184,41 @@ fn a_fresh_client_pinning_two_witnesses_rejects_a_rolled_back_checkpoint() {
         Err("missing-cosignatures")
     );
 }
+
+#[test]
+fn add_checkpoint_bodies_and_cosignature_lines_round_trip() {
+    let mut log = TestLog::new();
+    for i in 0..5u8 {
+        log.append("serde", i);
+    }
+    let proof = log.tree.consistency_proof(3, 5).expect("proof");
+    let note = log.note().to_text();
+    let body = add_checkpoint_body(3, &proof, &note);
+    assert!(body.starts_with("old 3\n"), "{body}");
+    let (old, parsed, text) = parse_add_checkpoint_body(&body).expect("parses");
+    assert_eq!(
+        (old, parsed.as_slice(), text),
+        (3, proof.as_slice(), note.as_str())
+    );
+
+    for bad in [
+        "old 03\n\nx".to_owned(),
+        "old 1\nnot base64\n\nx".to_owned(),
+        "new 1\n\nx".to_owned(),
+        format!("old 0\n{}\n\nx", "A".repeat(43) + "="),
+        format!("old 9\n{}\nx", "A".repeat(43) + "="),
+    ] {
+        let err = parse_add_checkpoint_body(&bad).expect_err(&bad);
+        assert_eq!(err.code(), "malformed-proof", "{bad}");
+    }
+
+    let mut witness = Witness::new("witness.example/w1");
+    let cosignature = witness.offer(&mut log, 1_700_000_000).expect("cosigns");
+    let line = cosignature.to_line();
+    assert!(line.starts_with("\u{2014} witness.example/w1 ") && line.ends_with('\n'));
+    assert_eq!(
+        NoteSignature::parse_lines(&line).expect("parses"),
+        vec![cosignature]
+    );
+    assert!(NoteSignature::parse_lines("\u{2014} w x\n").is_err());
+}
