@@ -90,6 +90,19 @@ impl<'a> RegistryClient<'a> {
         Ok(out)
     }
 
+    /// `POST /v1/crates` for `names` (no ETags: the gate verifies every record each time), with
+    /// the size of the checkpoint the client verified last, for a consistency proof from it.
+    pub fn crates(&self, names: &[String], log_size: Option<u64>) -> Result<Value, Error> {
+        let crates: serde_json::Map<String, Value> =
+            names.iter().map(|n| (n.clone(), Value::Null)).collect();
+        let mut body = json!({ "crates": crates });
+        if let Some(size) = log_size {
+            body["log_size"] = Value::from(size);
+        }
+        let answer = self.post("/v1/crates", &body)?;
+        serde_json::from_slice(&answer).map_err(|e| self.error(format!("not a crate answer: {e}")))
+    }
+
     /// `POST /v1/publish`; returns how many records were new to the registry.
     pub fn publish(&self, records: &[&SignedRecord], head: &SignedHead) -> Result<u64, Error> {
         let records: Vec<Value> = records
