@@ -174,7 +174,12 @@ impl AuditFile {
         auditor::check_auditors(&file.auditors)
             .map_err(|(span, message)| error(Some(span.start), message))?;
         witness::check_witnesses(&file.witnesses, file.policy.witnesses_required).map_err(
-            |message| error(text.find("[[witness]]").or_else(|| text.find("[policy]")), message),
+            |message| {
+                error(
+                    text.find("[[witness]]").or_else(|| text.find("[policy]")),
+                    message,
+                )
+            },
         )?;
         let auditor_names: Vec<&str> = file.auditors.iter().map(|a| a.name.as_str()).collect();
         import::check_imports(&file.imports, &auditor_names, &file.criteria)

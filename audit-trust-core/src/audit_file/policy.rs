@@ -78,7 +78,9 @@ impl Policy {
 
     /// Cosignatures that count are at most this many seconds old.
     pub fn cosignature_max_age_secs(&self) -> u64 {
-        self.cosignature_max_age_hours.unwrap_or(24).saturating_mul(3600)
+        self.cosignature_max_age_hours
+            .unwrap_or(24)
+            .saturating_mul(3600)
     }
 
     pub fn unassigned_action(&self) -> Action {

@@ -32,7 +32,11 @@ pub(super) fn check_witnesses(
         if !crate::tlog::valid_key_name(&w.name) {
             return Err(format!(
                 "[[witness]] name `{}` is not a key name (no spaces, no `+`)",
-                w.name.chars().take(80).flat_map(char::escape_default).collect::<String>()
+                w.name
+                    .chars()
+                    .take(80)
+                    .flat_map(char::escape_default)
+                    .collect::<String>()
             ));
         }
         if witnesses[..i]

@@ -10,14 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-
+use super::SignedRecord;
 use super::checkpoint_cache::CheckpointCache;
 use super::record::RecordId;
 use super::registry_client::RegistryClient;
 use super::source::{AcceptedRecord, RejectedItem, VerifiedSource, apply_revocations};
 use super::store::Location;
 use super::verify::authorize;
-use super::SignedRecord;
 use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
@@ -54,7 +53,17 @@ pub fn read_per_crate(
     let log_pin = log_pin(read).map_err(|e| fail(None, e))?;
     let seen = cache.load(url, read.pin)?;
     let names: Vec<String> = read.names.iter().cloned().collect();
-    let answer = client.crates(&names, seen.as_ref().map(|c| c.size))?;
+    let answer = match client.crates(&names, seen.as_ref().map(|c| c.size))? {
+        Some(answer) => answer,
+        // It has no tree of the size this client verified: its checkpoint, asked for without
+        // a size, then shows whether it shrank (`log-rollback`) or cannot prove the old one.
+        None => client.crates(&names, None)?.ok_or_else(|| {
+            fail(
+                None,
+                TlogError::BadConsistencyProof("the registry refused every size".into()),
+            )
+        })?,
+    };
     if answer["log"].is_null() {
         return Err(fail(
             None,
@@ -69,7 +78,12 @@ pub fn read_per_crate(
     // Remembered before the crates are checked: it is the registry's own signed statement,
     // and a later rollback must be caught even if this answer is refused below.
     cache
-        .remember(url, read.pin, &verified.checkpoint, &verified.note.to_text())?
+        .remember(
+            url,
+            read.pin,
+            &verified.checkpoint,
+            &verified.note.to_text(),
+        )?
         .map_err(|e| fail(None, e))?;
 
     let mut out = VerifiedSource::default();

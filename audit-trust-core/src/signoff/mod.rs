@@ -30,13 +30,13 @@ mod store;
 pub mod verify;
 mod wire;
 
+pub use checkpoint_cache::CheckpointCache;
 pub use crate_file::{
     SourceMatchesRequest, VerifiedCrate, source_evidence_in, source_matches_evidence,
     verified_crate,
 };
 pub use criteria::Criterion;
 pub use head::{Head, SignedHead, records_hash};
-pub use checkpoint_cache::CheckpointCache;
 pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
 pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
