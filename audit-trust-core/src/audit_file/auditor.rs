@@ -49,8 +49,29 @@ pub struct Auditor {
 struct RawAuditor {
     name: String,
     keys: Vec<PinnedKey>,
-    records: RawLocation,
+    records: PinnedLocation,
     covers: Vec<CratePattern>,
+}
+
+/// `records` as written: where, and the registry's log pin. Checked as it is read, so an error
+/// points at the `records` value.
+#[derive(Deserialize)]
+#[serde(try_from = "RawLocation")]
+struct PinnedLocation {
+    location: RecordLocation,
+    log: Option<RegistryLogPin>,
+}
+
+impl TryFrom<RawLocation> for PinnedLocation {
+    type Error = String;
+
+    fn try_from(raw: RawLocation) -> Result<PinnedLocation, String> {
+        let log = raw.log_pin()?;
+        Ok(PinnedLocation {
+            location: RecordLocation::try_from(raw)?,
+            log,
+        })
+    }
 }
 
 impl TryFrom<Spanned<RawAuditor>> for Auditor {
@@ -91,12 +112,11 @@ impl TryFrom<Spanned<RawAuditor>> for Auditor {
                 ));
             }
         }
-        let registry_log = raw.records.log_pin()?;
         Ok(Auditor {
             name: raw.name,
             keys: raw.keys,
-            records: RecordLocation::try_from(raw.records)?,
-            registry_log,
+            records: raw.records.location,
+            registry_log: raw.records.log,
             covers: raw.covers,
             span,
         })

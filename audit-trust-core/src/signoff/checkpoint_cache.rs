@@ -92,3 +92,60 @@ impl CheckpointCache {
         Ok(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signoff::PublicKey;
+
+    fn checkpoint(size: u64, root: u8) -> Checkpoint {
+        Checkpoint {
+            origin: "audit-registry/test".into(),
+            size,
+            root: [root; 32],
+            extensions: Vec::new(),
+        }
+    }
+
+    fn note(c: &Checkpoint) -> String {
+        // The cache keeps the note as served; a signature line is all the parser needs here.
+        format!("{}\n\u{2014} audit-registry/test AAAAAAA=\n", c.body())
+    }
+
+    #[test]
+    fn remembers_the_largest_checkpoint_and_catches_a_fork_between_runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = CheckpointCache::new(dir.path());
+        let pin = RegistryLogPin {
+            origin: "audit-registry/test".into(),
+            key: PublicKey::parse("ed25519:Bsiz+tawIi9aD5s1Oje6y2hFjrp3+UefRwSGIJhx6/o=")
+                .expect("key"),
+        };
+        let url = "https://audit.example.com";
+        assert_eq!(cache.load(url, &pin).expect("load"), None);
+        let (five, seven) = (checkpoint(5, 1), checkpoint(7, 2));
+        cache
+            .remember(url, &pin, &seven, &note(&seven))
+            .expect("io")
+            .expect("first");
+        // A run that verified an older checkpoint does not lower what is remembered.
+        cache
+            .remember(url, &pin, &five, &note(&five))
+            .expect("io")
+            .expect("older");
+        assert_eq!(cache.load(url, &pin).expect("load"), Some(seven.clone()));
+        let other_root = checkpoint(7, 3);
+        let fork = cache.remember(url, &pin, &other_root, &note(&other_root));
+        assert_eq!(fork.expect("io"), Err(TlogError::Fork { size: 7 }));
+        // Another registry URL is another entry.
+        assert_eq!(
+            cache.load("https://other.example", &pin).expect("load"),
+            None
+        );
+        std::fs::write(cache.path(url, &pin), "garbage").expect("damage");
+        assert!(
+            cache.load(url, &pin).is_err(),
+            "a damaged entry is an error"
+        );
+    }
+}
