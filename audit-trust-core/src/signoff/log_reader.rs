@@ -118,11 +118,12 @@ pub fn read_per_crate(
         }
         log.verify_crate(&verified.checkpoint, name, &ids)
             .map_err(|e| fail(Some(name), e))?;
-        let proven: BTreeSet<RecordId> = log.crates[name]
-            .entries
-            .iter()
-            .map(|e| e.entry.record_id)
-            .collect();
+        // `verify_crate` has just checked that the answer has proofs for this crate.
+        let proven: BTreeSet<RecordId> = log
+            .crates
+            .get(name)
+            .map(|p| p.entries.iter().map(|e| e.entry.record_id).collect())
+            .unwrap_or_default();
         for (record, location) in parsed {
             // Served but not in this checkpoint (newer than it, or never logged): it counts
             // only once a checkpoint proves it.
