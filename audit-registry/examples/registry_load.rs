@@ -124,8 +124,10 @@ fn seed(
     let http = agent();
     // Everything signed before the clock starts: the figure is the server's, not ours.
     let mut plans = Vec::new();
+    let mut public_keys = Vec::new();
     for i in 0..auditors {
         let key = SigningKey::generate().map_err(|e| e.to_string())?;
+        public_keys.push(key.public_key().to_string());
         let answer = http
             .post(&format!("{url}/v1/admin/auditors"))
             .header("authorization", &format!("Bearer {token}"))
@@ -225,6 +227,7 @@ fn seed(
     Ok(json!({
         "mode": "seed",
         "auditors": auditors,
+        "keys": public_keys,
         "batch": batch,
         "records": stored,
         "seconds": elapsed,

@@ -18,8 +18,11 @@ pub mod renew;
 mod risk;
 pub mod starter;
 mod user_config;
+mod witness;
 
-pub use auditor::{Auditor, CratePattern, PinnedKey, RecordLocation, check_http_url};
+pub use auditor::{
+    Auditor, CratePattern, PinnedKey, RecordLocation, RegistryLogPin, check_http_url,
+};
 use gate::check_allowed_sources;
 pub use gate::{AdvisoriesConfig, AdvisoryIgnore, AllowedSources, CustomCriterion, Exemption};
 pub use import::{Import, ImportFormat, ImportSource};
@@ -27,6 +30,7 @@ pub use licenses::{LicenseException, LicensePolicy};
 pub use policy::{Action, Policy};
 pub use risk::{RiskAction, RiskDecision, RiskException, RiskPolicy, parse_age};
 pub use user_config::UserConfig;
+pub use witness::WitnessPin;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +61,10 @@ pub struct AuditFile {
     /// The auditors this project trusts, each with its pinned keys.
     #[serde(default, rename = "auditor")]
     pub auditors: Vec<Auditor>,
+    /// Transparency-log witnesses whose cosignatures the gate counts (`[policy]
+    /// witnesses-required`).
+    #[serde(default, rename = "witness")]
+    pub witnesses: Vec<WitnessPin>,
     /// External audit sets (cargo-vet `audits.toml`), pinned in `Cargo.audit.lock`.
     #[serde(default, rename = "import")]
     pub imports: Vec<Import>,
@@ -165,6 +173,14 @@ impl AuditFile {
             .map_err(|(key, message)| error(find_key(text, "allowed-sources", key), message))?;
         auditor::check_auditors(&file.auditors)
             .map_err(|(span, message)| error(Some(span.start), message))?;
+        witness::check_witnesses(&file.witnesses, file.policy.witnesses_required).map_err(
+            |message| {
+                error(
+                    text.find("[[witness]]").or_else(|| text.find("[policy]")),
+                    message,
+                )
+            },
+        )?;
         let auditor_names: Vec<&str> = file.auditors.iter().map(|a| a.name.as_str()).collect();
         import::check_imports(&file.imports, &auditor_names, &file.criteria)
             .map_err(|(span, message)| error(Some(span.start), message))?;

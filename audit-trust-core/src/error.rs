@@ -105,6 +105,24 @@ pub enum Error {
     #[error("registry {url}: {message}")]
     Registry { url: String, message: String },
 
+    /// A registry whose transparency log `Cargo.audit` pins answered with a checkpoint or proofs
+    /// that do not verify (`docs/transparency-log.md`): what it serves may leave a flag out, so
+    /// the gate decides nothing.
+    #[error(
+        "registry {url}: {} does not verify against its pinned transparency log, so a flag may \
+         be withheld and nothing it serves can be decided: {error} [{}]",
+        match crate_name {
+            Some(name) => format!("the answer for crate `{}`", name.escape_default()),
+            None => "its checkpoint".to_owned(),
+        },
+        error.code()
+    )]
+    TransparencyLog {
+        url: String,
+        crate_name: Option<String>,
+        error: crate::tlog::TlogError,
+    },
+
     /// A static export of a registry could not be read; `message` says why.
     #[error("static export {url}: {message}")]
     StaticExport { url: String, message: String },

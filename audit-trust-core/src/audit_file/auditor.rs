@@ -7,6 +7,8 @@
 //! name = "tokio-team"
 //! covers = ["tokio", "tokio-*", "mio", "bytes"]
 //! records = { folder = "supply-chain/sign-offs" }   # or { registry = "https://…" } or { url = "https://…" }
+//! # A registry whose transparency log key is pinned is read per crate, with proofs:
+//! # records = { registry = "https://…", log-origin = "audit-registry/…", log-key = "ed25519:…" }
 //! keys = [
 //!   { key = "ed25519:…", not-after = 2026-12-31 },
 //!   { key = "ed25519:…", criteria = ["source-matches"] },   # a bot key
@@ -33,6 +35,10 @@ pub struct Auditor {
     pub name: String,
     pub keys: Vec<PinnedKey>,
     pub records: RecordLocation,
+    /// The registry's transparency log, when `records` pins it (`log-origin`, `log-key`): the
+    /// gate then reads the registry per crate and verifies the log's proofs
+    /// (`docs/transparency-log.md`).
+    pub registry_log: Option<RegistryLogPin>,
     pub covers: Vec<CratePattern>,
     /// Byte range of the table in `Cargo.audit`, for messages.
     pub span: Range<usize>,
@@ -43,8 +49,29 @@ pub struct Auditor {
 struct RawAuditor {
     name: String,
     keys: Vec<PinnedKey>,
-    records: RecordLocation,
+    records: PinnedLocation,
     covers: Vec<CratePattern>,
+}
+
+/// `records` as written: where, and the registry's log pin. Checked as it is read, so an error
+/// points at the `records` value.
+#[derive(Deserialize)]
+#[serde(try_from = "RawLocation")]
+struct PinnedLocation {
+    location: RecordLocation,
+    log: Option<RegistryLogPin>,
+}
+
+impl TryFrom<RawLocation> for PinnedLocation {
+    type Error = String;
+
+    fn try_from(raw: RawLocation) -> Result<PinnedLocation, String> {
+        let log = raw.log_pin()?;
+        Ok(PinnedLocation {
+            location: RecordLocation::try_from(raw)?,
+            log,
+        })
+    }
 }
 
 impl TryFrom<Spanned<RawAuditor>> for Auditor {
@@ -88,7 +115,8 @@ impl TryFrom<Spanned<RawAuditor>> for Auditor {
         Ok(Auditor {
             name: raw.name,
             keys: raw.keys,
-            records: raw.records,
+            records: raw.records.location,
+            registry_log: raw.records.log,
             covers: raw.covers,
             span,
         })
@@ -147,11 +175,49 @@ pub enum RecordLocation {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLocation {
     folder: Option<String>,
     registry: Option<String>,
     url: Option<String>,
+    log_origin: Option<String>,
+    log_key: Option<PublicKey>,
+}
+
+/// A registry's transparency log as `Cargo.audit` pins it: the log's origin (its name, also the
+/// name of its key in checkpoint notes) and its ed25519 key, both as `GET /v1/log/key` shows
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryLogPin {
+    pub origin: String,
+    pub key: PublicKey,
+}
+
+impl RawLocation {
+    fn log_pin(&self) -> Result<Option<RegistryLogPin>, String> {
+        match (&self.registry, &self.log_origin, &self.log_key) {
+            (_, None, None) => Ok(None),
+            (Some(_), Some(origin), Some(key)) => {
+                if !crate::tlog::valid_key_name(origin) {
+                    return Err(format!(
+                        "`log-origin = \"{}\"` is not a log name (no spaces, no `+`)",
+                        escape(origin)
+                    ));
+                }
+                Ok(Some(RegistryLogPin {
+                    origin: origin.clone(),
+                    key: *key,
+                }))
+            }
+            (Some(_), _, _) => Err(
+                "a registry's log pin needs both `log-origin` and `log-key` (as `GET /v1/log/key` shows them)"
+                    .into(),
+            ),
+            (None, _, _) => {
+                Err("`log-origin` and `log-key` pin a registry's log: only with `registry = \"URL\"`".into())
+            }
+        }
+    }
 }
 
 impl TryFrom<RawLocation> for RecordLocation {

@@ -54,6 +54,13 @@ pub struct Policy {
     /// With `check --base`: what blocking findings of packages the change did not touch do
     /// (default deny; `warn` reports them without failing the pull request).
     pub preexisting: Option<Action>,
+    /// How many `[[witness]]` keys must have cosigned a log-pinned registry's checkpoint
+    /// (default 0).
+    pub witnesses_required: Option<u32>,
+    /// How old a witness's cosignature may be and still count (default 24 hours): witnesses
+    /// cosign the newest checkpoint they saw, so only a recent cosignature says that nothing
+    /// newer exists.
+    pub cosignature_max_age_hours: Option<u64>,
 }
 
 impl Policy {
@@ -67,6 +74,13 @@ impl Policy {
         self.dev_criteria
             .clone()
             .unwrap_or_else(|| vec![Criterion::SourceMatches])
+    }
+
+    /// Cosignatures that count are at most this many seconds old.
+    pub fn cosignature_max_age_secs(&self) -> u64 {
+        self.cosignature_max_age_hours
+            .unwrap_or(24)
+            .saturating_mul(3600)
     }
 
     pub fn unassigned_action(&self) -> Action {

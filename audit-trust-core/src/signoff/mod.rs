@@ -7,6 +7,7 @@
 //! ([`verify::authorize`]); a source's records must match the key's signed head, and that head
 //! must not be older than the highest one seen ([`HeadCache`]).
 
+mod checkpoint_cache;
 mod crate_file;
 mod criteria;
 mod encoding;
@@ -14,6 +15,7 @@ mod head;
 mod head_cache;
 mod key;
 mod key_file;
+mod log_reader;
 
 mod project_sources;
 mod record;
@@ -28,6 +30,7 @@ mod store;
 pub mod verify;
 mod wire;
 
+pub use checkpoint_cache::CheckpointCache;
 pub use crate_file::{
     SourceMatchesRequest, VerifiedCrate, source_evidence_in, source_matches_evidence,
     verified_crate,
@@ -38,6 +41,7 @@ pub use head_cache::HeadCache;
 pub use key::{KeyError, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, Signature, SigningKey};
 pub use key_file::{SIGNING_KEY_ENV, create_key_file, key_from_env_value, load_key_file};
 
+pub use log_reader::{PerCrateRead, read_per_crate};
 pub use project_sources::{ProjectRecords, RemoteAccess, verify_project_sources};
 pub use record::{
     DeltaBase, FORMAT_VERSION, MAX_NOTES_BYTES, MAX_REASON_BYTES, Record, RecordId,

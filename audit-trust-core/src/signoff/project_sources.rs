@@ -5,18 +5,20 @@
 //! the same code. An unreachable source is an error unless its mirror is younger than the
 //! policy allows (the gate fails closed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checkpoint_cache::CheckpointCache;
 use super::head_cache::HeadCache;
+use super::log_reader::{PerCrateRead, read_per_crate};
 use super::registry_client::RegistryClient;
 use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
 use super::source::{AcceptedRecord, RejectedItem, RevokedRecord, UnverifiedLog, verify_source};
 use super::static_client::StaticClient;
 use super::store::{LocalStore, PossibleFlag};
 use crate::Error;
-use crate::audit_file::{AuditFile, Auditor, RecordLocation};
+use crate::audit_file::{AuditFile, Auditor, RecordLocation, RegistryLogPin};
 use crate::http::HttpClient;
 use crate::time::Timestamp;
 
@@ -34,6 +36,9 @@ pub struct ProjectRecords {
     pub possible_flags: Vec<PossibleFlag>,
     /// Records their own auditor withdrew (history, not failures).
     pub revoked: Vec<RevokedRecord>,
+    /// The crates asked for when a registry was read per crate (`None`: every source was read
+    /// whole). Records of other crates were not read from such a registry.
+    pub per_crate: Option<BTreeSet<String>>,
 }
 
 impl ProjectRecords {
@@ -64,6 +69,10 @@ pub struct RemoteAccess<'a> {
     pub offline: bool,
     /// How old a mirror may be when its registry cannot be reached.
     pub max_mirror_age: Duration,
+    /// The crates the caller decides (the gate: the lockfile's packages). With them, a registry
+    /// whose transparency log is pinned is read per crate with proofs instead of through a
+    /// mirror of every key's whole log; without them (`query`, `export`…), it is mirrored.
+    pub per_crate: Option<&'a BTreeSet<String>>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -114,6 +123,46 @@ pub fn verify_project_sources(
         }
     }
     for (source, auditors) in sources {
+        if let (Source::Registry(url), Some(remote)) = (&source, remote)
+            && let Some(names) = remote.per_crate
+            && let Some(pin) = log_pin_of(url, &auditors)?
+        {
+            out.per_crate
+                .get_or_insert_with(BTreeSet::new)
+                .extend(names.iter().map(|n| n.to_ascii_lowercase()));
+            let names: BTreeSet<String> = names
+                .iter()
+                .filter(|n| auditors.iter().any(|a| a.covers(n)))
+                .map(|n| n.to_ascii_lowercase())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            if remote.offline {
+                return Err(Error::Registry {
+                    url: url.clone(),
+                    message: "--offline: its transparency log is pinned, so it is read per \
+                              crate with fresh proofs, which needs the network"
+                        .into(),
+                });
+            }
+            let policy = &audit_file.policy;
+            let read = PerCrateRead {
+                pin: &pin,
+                witnesses: &audit_file.witnesses,
+                witnesses_required: policy.witnesses_required.unwrap_or(0) as usize,
+                cosignature_max_age_secs: policy.cosignature_max_age_secs(),
+                names: &names,
+                now,
+            };
+            let client = RegistryClient::new(url, remote.http);
+            let checkpoints = CheckpointCache::new(remote.cache_dir);
+            let verified = read_per_crate(&client, &read, &checkpoints, &auditors)?;
+            out.accepted.extend(verified.accepted);
+            out.rejected.extend(verified.rejected);
+            out.revoked.extend(verified.revoked);
+            continue;
+        }
         let (folder, source_id, synced) = match &source {
             Source::Folder(folder) => (
                 folder.clone(),
@@ -147,6 +196,24 @@ pub fn verify_project_sources(
         out.revoked.extend(verified.revoked);
     }
     Ok(out)
+}
+
+/// The transparency log the auditors reading from the registry at `url` pin, if any; two
+/// different pins for one registry are a mistake in `Cargo.audit`.
+fn log_pin_of(url: &str, auditors: &[&Auditor]) -> Result<Option<RegistryLogPin>, Error> {
+    let mut pins = auditors.iter().filter_map(|a| a.registry_log.as_ref());
+    let Some(first) = pins.next() else {
+        return Ok(None);
+    };
+    if pins.any(|p| p != first) {
+        return Err(Error::Registry {
+            url: url.to_owned(),
+            message: "auditors reading from it pin different transparency logs (`log-origin`, \
+                      `log-key`); a registry has one log"
+                .into(),
+        });
+    }
+    Ok(Some(first.clone()))
 }
 
 fn verify_folder(

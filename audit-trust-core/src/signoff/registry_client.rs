@@ -90,6 +90,27 @@ impl<'a> RegistryClient<'a> {
         Ok(out)
     }
 
+    /// `POST /v1/crates` for `names` (no ETags: the gate verifies every record each time), with
+    /// the size of the checkpoint the client verified last, for a consistency proof from it.
+    /// `None` when the registry refused `log_size` as larger than its log (`400
+    /// bad-log-size`): it no longer has a tree it signed, which the caller checks as a rollback.
+    pub fn crates(&self, names: &[String], log_size: Option<u64>) -> Result<Option<Value>, Error> {
+        let crates: serde_json::Map<String, Value> =
+            names.iter().map(|n| (n.clone(), Value::Null)).collect();
+        let mut body = json!({ "crates": crates });
+        if let Some(size) = log_size {
+            body["log_size"] = Value::from(size);
+        }
+        let answer = match self.post_answer("/v1/crates", &body)? {
+            Ok(bytes) => bytes,
+            Err((400, code)) if log_size.is_some() && code == "bad-log-size" => return Ok(None),
+            Err((_, message)) => return Err(self.error(message)),
+        };
+        serde_json::from_slice(&answer)
+            .map(Some)
+            .map_err(|e| self.error(format!("not a crate answer: {e}")))
+    }
+
     /// `POST /v1/publish`; returns how many records were new to the registry.
     pub fn publish(&self, records: &[&SignedRecord], head: &SignedHead) -> Result<u64, Error> {
         let records: Vec<Value> = records
@@ -126,13 +147,32 @@ impl<'a> RegistryClient<'a> {
     }
 
     fn post(&self, path: &str, body: &Value) -> Result<Vec<u8>, Error> {
+        self.post_answer(path, body)?
+            .map_err(|(_, message)| self.error(message))
+    }
+
+    /// The body of a 200 answer, or the status and the registry's error code (for 400) or an
+    /// escaped explanation (otherwise).
+    fn post_answer(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Result<Vec<u8>, (u16, String)>, Error> {
         let url = format!("{}{path}", self.base);
         let (status, bytes) = self
             .http
             .post_json(&url, body.to_string().into_bytes(), MAX_RESPONSE_BYTES)
             .map_err(|e| self.error(e.to_string()))?;
         if status == 200 {
-            return Ok(bytes);
+            return Ok(Ok(bytes));
+        }
+        if status == 400
+            && let Some(code) = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+            && code == "bad-log-size"
+        {
+            return Ok(Err((status, code)));
         }
         // The registry's own explanation, escaped: it is input like any other.
         let explained = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
@@ -156,7 +196,10 @@ impl<'a> RegistryClient<'a> {
                 escaped
             })
             .collect::<String>();
-        Err(self.error(format!("{path} answered {status}: {message}")))
+        Ok(Err((
+            status,
+            format!("{path} answered {status}: {message}"),
+        )))
     }
 }
 

@@ -203,7 +203,7 @@ fn problems_at(rejected: &[RejectedItem], path: &std::path::Path) -> Option<Reje
 /// `source-matches`) must not be able to withdraw the flag a person signed with another key; the
 /// registry refuses such revocations too. Revocations themselves stay accepted: they are part
 /// of the history.
-fn apply_revocations(out: &mut VerifiedSource) {
+pub(super) fn apply_revocations(out: &mut VerifiedSource) {
     let revoked: HashMap<(PublicKey, RecordId), RecordId> = out
         .accepted
         .iter()

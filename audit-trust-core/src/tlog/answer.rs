@@ -129,27 +129,40 @@ impl LogAnswer {
             check_progress(Some(seen), &verified.checkpoint, proof)?;
         }
         for (name, ids) in served {
-            let Some(proofs) = self.crates.get(name) else {
-                return Err(malformed(format!(
-                    "no proofs for `{}`",
-                    name.escape_default()
-                )));
-            };
-            verify_crate_answer(&verified.checkpoint, name, &proofs.index, &proofs.entries)?;
-            let missing = proofs
-                .entries
-                .iter()
-                .filter(|e| !ids.contains(&e.entry.record_id))
-                .count();
-            if missing > 0 {
-                let expected = proofs.entries.len() as u64;
-                return Err(TlogError::WithheldRecord {
-                    name: name.clone(),
-                    expected,
-                    got: expected - missing as u64,
-                });
-            }
+            self.verify_crate(&verified.checkpoint, name, ids)?;
         }
         Ok(verified)
+    }
+
+    /// Checks one crate of the answer against `checkpoint` (already verified): the index
+    /// proof, every entry's inclusion proof and ordinal, and that each proven record id is
+    /// among `ids` (the records served for it).
+    pub fn verify_crate(
+        &self,
+        checkpoint: &Checkpoint,
+        name: &str,
+        ids: &BTreeSet<RecordId>,
+    ) -> Result<(), TlogError> {
+        let Some(proofs) = self.crates.get(name) else {
+            return Err(malformed(format!(
+                "no proofs for `{}`",
+                name.escape_default()
+            )));
+        };
+        verify_crate_answer(checkpoint, name, &proofs.index, &proofs.entries)?;
+        let missing = proofs
+            .entries
+            .iter()
+            .filter(|e| !ids.contains(&e.entry.record_id))
+            .count();
+        if missing > 0 {
+            let expected = proofs.entries.len() as u64;
+            return Err(TlogError::WithheldRecord {
+                name: name.to_owned(),
+                expected,
+                got: expected - missing as u64,
+            });
+        }
+        Ok(())
     }
 }

@@ -32,12 +32,15 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<ExitCode, CliError> 
         check_registry_url(url)?;
         for auditor in &mut project.audit_file.auditors {
             auditor.records = RecordLocation::Registry(url.clone());
+            // Another registry than the pinned one: its log is not the pinned log.
+            auditor.registry_log = None;
         }
     }
     if let Some(url) = &args.url {
         check_registry_url(url)?;
         for auditor in &mut project.audit_file.auditors {
             auditor.records = RecordLocation::Url(url.clone());
+            auditor.registry_log = None;
         }
     }
     let all = verified_records(&project, false)?;

@@ -1,5 +1,6 @@
 //! The auditors' verified records, and the gate evidence they make.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use audit_trust_core::Inventory;
@@ -28,6 +29,16 @@ pub struct EvidenceSet {
 /// Reads and verifies every auditor's records (pins, signatures, heads, revocations), from local
 /// folders and, unless `local_only`, from registries through a mirror in the cache folder.
 pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRecords, CliError> {
+    verified_records_for(project, local_only, None)
+}
+
+/// [`verified_records`] for a caller that decides only `crates`: a registry whose transparency
+/// log is pinned is then asked for those crates alone, with proofs.
+fn verified_records_for(
+    project: &Project,
+    local_only: bool,
+    crates: Option<&BTreeSet<String>>,
+) -> Result<ProjectRecords, CliError> {
     let settings = &project.settings;
     let cache_dir = settings.cache_dir()?;
     let cache = HeadCache::new(&cache_dir);
@@ -37,6 +48,7 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
         cache_dir: &cache_dir,
         offline: settings.offline,
         max_mirror_age: Duration::from_secs(project.audit_file.policy.cache_max_age_hours() * 3600),
+        per_crate: crates,
     };
     Ok(verify_project_sources(
         &project.audit_file,
@@ -50,7 +62,23 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
 /// [`verified_records`] (local and remote) turned into gate evidence for the packages of
 /// `inventory`, with the evidence of the imported sets (see [`super::imports`]).
 pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
-    let records = verified_records(project, false)?;
+    let records = verified_records_for(project, false, Some(&crate_names(inventory)))?;
+    evidence_set(project, inventory, records)
+}
+
+fn crate_names(inventory: &Inventory) -> BTreeSet<String> {
+    inventory
+        .packages
+        .iter()
+        .map(|p| p.name.to_ascii_lowercase())
+        .collect()
+}
+
+fn evidence_set(
+    project: &Project,
+    inventory: &Inventory,
+    records: ProjectRecords,
+) -> Result<EvidenceSet, CliError> {
     let (accepted, rejected, notes) = evidence_from_records(&records);
     let mut set = EvidenceSet {
         signed: accepted.len(),
@@ -73,6 +101,14 @@ impl EvidenceSet {
         project: &Project,
         inventory: &Inventory,
     ) -> Result<(), CliError> {
+        // A registry read per crate was asked only for the crates of the lockfile it was
+        // loaded for: crates new to this one need a fresh read (with proofs) for every crate.
+        if let Some(asked) = &self.records.per_crate
+            && !crate_names(inventory).is_subset(asked)
+        {
+            *self = load_evidence(project, inventory)?;
+            return Ok(());
+        }
         require_logs_for(project, &self.records, inventory)?;
         self.accepted.truncate(self.signed);
         self.notes.truncate(self.record_notes);

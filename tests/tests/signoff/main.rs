@@ -6,6 +6,7 @@ mod escaping;
 mod export;
 mod gate;
 mod git_dependency;
+mod per_crate;
 mod registry;
 mod revoke;
 mod sign_query;

@@ -86,6 +86,7 @@ pub(super) fn auditor(pins: Vec<PinnedKey>) -> Auditor {
         name: "team".into(),
         keys: pins,
         records: RecordLocation::Folder("sign-offs".into()),
+        registry_log: None,
         covers: vec![CratePattern::parse("*").expect("pattern")],
         span: 0..0,
     }

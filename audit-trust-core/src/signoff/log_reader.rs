@@ -1,0 +1,185 @@
+//! Reading a registry per crate through its transparency log, when `Cargo.audit` pins the log
+//! (`records = { registry = URL, log-origin, log-key }`): one `POST /v1/crates` for the crates
+//! the gate decides, and everything in the answer checked before any record counts — the
+//! checkpoint's signature and witnesses' cosignatures, its consistency with the checkpoint this
+//! client verified last, each crate's index proof, every entry's inclusion proof and ordinal, and
+//! that every record the log commits to was served. Any failure is an error naming the registry
+//! and the crate with the log's reason code: the gate fails closed. Records are then verified
+//! against the auditors' pinned keys like records from any source.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::SignedRecord;
+use super::checkpoint_cache::CheckpointCache;
+use super::record::RecordId;
+use super::registry_client::RegistryClient;
+use super::source::{AcceptedRecord, RejectedItem, VerifiedSource, apply_revocations};
+use super::store::Location;
+use super::verify::authorize;
+use crate::Error;
+use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
+use crate::time::Timestamp;
+use crate::tlog::{LogAnswer, LogPin, NoteKey, TlogError};
+
+/// What a per-crate read needs besides the registry and the auditors.
+#[derive(Debug, Clone, Copy)]
+pub struct PerCrateRead<'a> {
+    pub pin: &'a RegistryLogPin,
+    pub witnesses: &'a [WitnessPin],
+    /// Cosignatures by `witnesses` the checkpoint needs.
+    pub witnesses_required: usize,
+    /// How old (seconds) a cosignature may be and count.
+    pub cosignature_max_age_secs: u64,
+    /// The crates to ask for, lowercase.
+    pub names: &'a BTreeSet<String>,
+    pub now: Timestamp,
+}
+
+/// Asks `client` for `read.names`, verifies the answer against the pinned log and the checkpoint
+/// remembered in `cache`, and returns the records of `auditors`' keys.
+pub fn read_per_crate(
+    client: &RegistryClient<'_>,
+    read: &PerCrateRead<'_>,
+    cache: &CheckpointCache,
+    auditors: &[&Auditor],
+) -> Result<VerifiedSource, Error> {
+    let url = client.url();
+    let fail = |name: Option<&str>, error: TlogError| Error::TransparencyLog {
+        url: url.to_owned(),
+        crate_name: name.map(str::to_owned),
+        error,
+    };
+    let log_pin = log_pin(read).map_err(|e| fail(None, e))?;
+    let seen = cache.load(url, read.pin)?;
+    let names: Vec<String> = read.names.iter().cloned().collect();
+    let answer = match client.crates(&names, seen.as_ref().map(|c| c.size))? {
+        Some(answer) => answer,
+        // It has no tree of the size this client verified: its checkpoint, asked for without
+        // a size, then shows whether it shrank (`log-rollback`) or cannot prove the old one.
+        None => client.crates(&names, None)?.ok_or_else(|| {
+            fail(
+                None,
+                TlogError::BadConsistencyProof("the registry refused every size".into()),
+            )
+        })?,
+    };
+    if answer["log"].is_null() {
+        return Err(fail(
+            None,
+            TlogError::MalformedProof("the answer carries no log proofs".into()),
+        ));
+    }
+    let log = LogAnswer::from_json(&answer["log"]).map_err(|e| fail(None, e))?;
+    // The checkpoint and its consistency with the one seen before; crates come next.
+    let verified = log
+        .verify(&log_pin, seen.as_ref(), &BTreeMap::new())
+        .map_err(|e| fail(None, e))?;
+    // Remembered before the crates are checked: it is the registry's own signed statement,
+    // and a later rollback must be caught even if this answer is refused below.
+    cache
+        .remember(
+            url,
+            read.pin,
+            &verified.checkpoint,
+            &verified.note.to_text(),
+        )?
+        .map_err(|e| fail(None, e))?;
+
+    let mut out = VerifiedSource::default();
+    let mut proven_records = Vec::new();
+    for name in &names {
+        let Some(served) = answer["crates"][name.as_str()]["records"].as_array() else {
+            return Err(fail(
+                Some(name),
+                TlogError::MalformedProof("the answer has no record list for it".into()),
+            ));
+        };
+        let location = |i: usize| Location {
+            path: PathBuf::from(format!("{url}/v1/crates/{name}")),
+            line: Some(i + 1),
+        };
+        let mut ids = BTreeSet::new();
+        let mut parsed = Vec::new();
+        for (i, value) in served.iter().enumerate() {
+            match SignedRecord::from_json_line(&value.to_string()) {
+                Ok(record) => {
+                    ids.insert(record.id());
+                    parsed.push((record, location(i)));
+                }
+                // Its id cannot be trusted, so it proves nothing; if the log commits to the
+                // record it should have been, the check below reports it withheld.
+                Err(rejection) => out.rejected.push(RejectedItem {
+                    auditor: None,
+                    location: location(i),
+                    rejection,
+                }),
+            }
+        }
+        log.verify_crate(&verified.checkpoint, name, &ids)
+            .map_err(|e| fail(Some(name), e))?;
+        // `verify_crate` has just checked that the answer has proofs for this crate.
+        let proven: BTreeSet<RecordId> = log
+            .crates
+            .get(name)
+            .map(|p| p.entries.iter().map(|e| e.entry.record_id).collect())
+            .unwrap_or_default();
+        for (record, location) in parsed {
+            // Served but not in this checkpoint (newer than it, or never logged): it counts
+            // only once a checkpoint proves it.
+            if !proven.contains(&record.id()) {
+                continue;
+            }
+            if let Some(subject) = record.record().statement.subject()
+                && !subject.name().eq_ignore_ascii_case(name)
+            {
+                return Err(fail(
+                    Some(name),
+                    TlogError::EntryMismatch(format!(
+                        "record {} is about `{}` but is logged as `{}`'s",
+                        record.id(),
+                        subject.name().escape_default(),
+                        name.escape_default()
+                    )),
+                ));
+            }
+            proven_records.push((record, location));
+        }
+    }
+    for (record, location) in proven_records {
+        // The registry serves every key's records; only pinned keys' count here.
+        let Some(auditor) = auditors.iter().find(|a| a.key(record.key()).is_some()) else {
+            continue;
+        };
+        match authorize(&record, auditor, read.now) {
+            Ok(()) => out.accepted.push(AcceptedRecord {
+                auditor: auditor.name.clone(),
+                record,
+                location,
+            }),
+            Err(rejection) => out.rejected.push(RejectedItem {
+                auditor: Some(auditor.name.clone()),
+                location,
+                rejection,
+            }),
+        }
+    }
+    apply_revocations(&mut out);
+    Ok(out)
+}
+
+fn log_pin(read: &PerCrateRead<'_>) -> Result<LogPin, TlogError> {
+    let witnesses = read
+        .witnesses
+        .iter()
+        .map(|w| NoteKey::new(&w.name, w.key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = u64::try_from(read.now.0).unwrap_or(0);
+    Ok(LogPin {
+        origin: read.pin.origin.clone(),
+        key: NoteKey::new(&read.pin.origin, read.pin.key)?,
+        witnesses,
+        min_cosignatures: read.witnesses_required,
+        cosigned_after: now.saturating_sub(read.cosignature_max_age_secs),
+    })
+}
