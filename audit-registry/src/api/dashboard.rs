@@ -39,39 +39,21 @@ pub(super) async fn home(State(state): State<AppState>) -> Result<Response, ApiE
         "Auditors",
         &auditors_table(&state).await?,
     ));
-    let signoffs = events_records(
-        &state
-            .db
-            .recent_events(EventKind::SignOff, None, RECENT)
-            .await?,
-    );
-    let flags = events_records(
-        &state
-            .db
-            .recent_events(EventKind::Flag, None, RECENT)
-            .await?,
-    );
-    let revocations = events_records(
-        &state
-            .db
-            .recent_events(EventKind::Revocation, None, RECENT)
-            .await?,
-    );
-    let revoked = revoked_among(&state, signoffs.iter().chain(&flags)).await?;
+    let recent = state.recent.get(&state, RECENT).await?;
     body.push_str(&section(
         "signoffs",
         "Recent sign-offs",
-        &records_table(&signoffs, &names, &revoked, true),
+        &records_table(&recent.signoffs, &names, &recent.revoked, true),
     ));
     body.push_str(&section(
         "flags",
         "Flags",
-        &records_table(&flags, &names, &revoked, true),
+        &records_table(&recent.flags, &names, &recent.revoked, true),
     ));
     body.push_str(&section(
         "revocations",
         "Revocations",
-        &records_table(&revocations, &names, &revoked, true),
+        &records_table(&recent.revocations, &names, &recent.revoked, true),
     ));
     body.push_str(&section(
         "queue",
@@ -227,7 +209,7 @@ async fn auditors_table(state: &AppState) -> Result<String, ApiError> {
 
 /// The records behind record events; a record that no longer verifies is left out (it could
 /// not have been stored: this is a second line, not the check).
-fn events_records(events: &[EventRow]) -> Vec<(String, SignedRecord)> {
+pub(super) fn events_records(events: &[EventRow]) -> Vec<(String, SignedRecord)> {
     events
         .iter()
         .filter_map(|e| {
@@ -252,7 +234,7 @@ fn revoked_ids(records: &[(String, SignedRecord)]) -> HashSet<(String, RecordId)
 
 /// Which of `shown` are revoked: a revocation is filed under the crate of the record it
 /// withdraws, so the crates shown hold every revocation that matters.
-async fn revoked_among<'a>(
+pub(super) async fn revoked_among<'a>(
     state: &AppState,
     shown: impl Iterator<Item = &'a (String, SignedRecord)>,
 ) -> Result<HashSet<(String, RecordId)>, ApiError> {

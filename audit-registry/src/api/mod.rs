@@ -10,6 +10,7 @@ mod log;
 mod org_pages;
 pub mod projects;
 mod publish;
+mod recent;
 mod subscribers;
 mod svg;
 mod sync;
@@ -89,6 +90,8 @@ pub struct AppState {
     crate_cache: crates::SharedCrateCache,
     generation: Arc<generation::GenerationGate>,
     org: Arc<crate::org::OrgCache>,
+    /// The home page's recent records, verified once per generation.
+    recent: Arc<recent::RecentCache>,
     /// The witnesses asked to cosign each checkpoint (`--witness`).
     pub witnesses: Option<Arc<crate::witness::collect::Witnesses>>,
 }
@@ -108,6 +111,7 @@ impl AppState {
             crate_cache: Arc::default(),
             generation: Arc::default(),
             org: Arc::default(),
+            recent: Arc::default(),
             witnesses: None,
         }
     }
