@@ -14,8 +14,10 @@ printed: with none, that edit changes nothing.
 
 Steps: `sbom --lockfile WORKLOAD/Cargo.lock --now ...` for the cargo-vet workload (crates from
 --cache, CARGO_HOME empty; the advisory database of --shared when there is one), then validation
-with the draft-07 validator of `jsonschema`, every error printed with its path. Exit 0 when
-valid, 1 when not.
+with the draft-07 validator of `jsonschema`, every error printed with its path; then the document
+is read back with cyclonedx-python-lib (`Bom.from_json`) and its components, purls, hashes,
+dependency entries and properties are counted against the JSON's. Exit 0 when valid and read
+back whole, 1 when not.
 
 Usage: bench/sbom_schema.py [--shared DIR] [--binary PATH] [--cache DIR] [--keep FILE]
 """
@@ -34,6 +36,7 @@ SCHEMA_URL = "http://cyclonedx.org/schema/bom-1.5.schema.json"
 try:
     import cyclonedx
     import jsonschema
+    from cyclonedx.model.bom import Bom
     from referencing import Registry, Resource
 except ImportError as e:
     sys.exit(f"{e}: pip install jsonschema cyclonedx-python-lib")
@@ -66,6 +69,27 @@ def strings(value):
     elif isinstance(value, list):
         for v in value:
             yield from strings(v)
+
+
+def read_back(bom):
+    """What cyclonedx-python-lib reads of the document differs from the JSON: a list of errors."""
+    try:
+        model = Bom.from_json(bom)
+    except Exception as e:  # noqa: BLE001 -- any failure to read back is the finding
+        return [f"cyclonedx-python-lib cannot read it back: {type(e).__name__}: {e}"]
+    components = bom.get("components", [])
+    counts = {
+        "components": (len(components), len(model.components)),
+        "purls": (sorted(c.get("purl", "") for c in components),
+                  sorted(str(c.purl) if c.purl else "" for c in model.components)),
+        "hashes": (sum(len(c.get("hashes", [])) for c in components),
+                   sum(len(c.hashes) for c in model.components)),
+        "dependency entries": (len(bom.get("dependencies", [])), len(model.dependencies)),
+        "properties": (sum(len(c.get("properties", [])) for c in components),
+                       sum(len(c.properties) for c in model.components)),
+    }
+    return [f"read back: {what} differ" for what, (ours, theirs) in counts.items()
+            if ours != theirs]
 
 
 def main():
@@ -116,6 +140,7 @@ def main():
         extra.append(f"$schema is {bom['$schema']!r}, not {SCHEMA_URL!r}")
     if "version" not in bom:
         extra.append("no top-level `version`")
+    extra += read_back(bom)
     line_breaks = sum(("\n" in s or "\r" in s) for s in strings(bom))
     components = bom.get("components", [])
     properties = sum(len(c.get("properties", [])) for c in components)
@@ -130,7 +155,7 @@ def main():
         print(f"  invalid: {e}")
     valid = not errors and not extra
     print(f"{'valid' if valid else 'INVALID'}: {len(errors)} schema errors, {len(extra)} "
-          "errors of the checks restored on top")
+          "errors of the checks restored on top and of the read-back")
     return 0 if valid else 1
 
 
