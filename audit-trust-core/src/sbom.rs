@@ -136,9 +136,13 @@ fn property(name: &str, value: impl Into<String>) -> Property {
 }
 
 /// The package URL of a crate: `pkg:cargo/NAME@VERSION`, with the registry named for others
-/// than crates.io, and the git repository for git packages.
+/// than crates.io, and the git repository for git packages. A version's build metadata keeps
+/// its `+` percent-encoded (`0.11.0%2Bwasi-snapshot-preview1`): the purl specification's
+/// canonical form, since a bare `+` reads as a space to some parsers. No other character of a
+/// crate name or semver version needs encoding.
 fn purl(p: &crate::Package) -> Option<String> {
-    let base = format!("pkg:cargo/{}@{}", p.name, p.version);
+    let version = p.version.to_string().replace('+', "%2B");
+    let base = format!("pkg:cargo/{}@{version}", p.name);
     let qualified = |key: &str, url: &str| {
         let url = url.split_once('+').map_or(url, |(_, rest)| rest);
         let encoded =
@@ -361,4 +365,50 @@ fn serial_number(refs: &[String], timestamp: &str) -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::purl;
+    use crate::inventory::{CRATES_IO_SOURCE_ID, Package, SourceKind};
+
+    fn package(version: &str, source: SourceKind) -> Package {
+        Package {
+            name: "wasi".into(),
+            version: semver::Version::parse(version).expect("version"),
+            source,
+            source_id: None,
+            checksum: None,
+            dependencies: Vec::new(),
+            direct: true,
+            dev_only: None,
+            workspace_member: false,
+            lock_line: 1,
+        }
+    }
+
+    #[test]
+    fn purl_percent_encodes_build_metadata_and_names_other_sources() {
+        let crates_io = SourceKind::Registry {
+            id: CRATES_IO_SOURCE_ID.into(),
+            crates_io: true,
+        };
+        assert_eq!(
+            purl(&package("0.11.0+wasi-snapshot-preview1", crates_io.clone())).as_deref(),
+            Some("pkg:cargo/wasi@0.11.0%2Bwasi-snapshot-preview1")
+        );
+        assert_eq!(
+            purl(&package("1.0.0-rc.1", crates_io)).as_deref(),
+            Some("pkg:cargo/wasi@1.0.0-rc.1")
+        );
+        let git = SourceKind::Git {
+            url: "git+https://example.com/a.git".into(),
+            commit: None,
+        };
+        assert_eq!(
+            purl(&package("1.0.0+x", git)).as_deref(),
+            Some("pkg:cargo/wasi@1.0.0%2Bx?vcs_url=https%3A%2F%2Fexample%2Ecom%2Fa%2Egit")
+        );
+        assert_eq!(purl(&package("1.0.0", SourceKind::Path)), None);
+    }
 }
