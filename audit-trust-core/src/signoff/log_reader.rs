@@ -14,9 +14,8 @@ use super::SignedRecord;
 use super::checkpoint_cache::CheckpointCache;
 use super::record::RecordId;
 use super::registry_client::RegistryClient;
-use super::source::{AcceptedRecord, RejectedItem, VerifiedSource, apply_revocations};
+use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
 use super::store::Location;
-use super::verify::authorize;
 use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
@@ -151,18 +150,7 @@ pub fn read_per_crate(
         let Some(auditor) = auditors.iter().find(|a| a.key(record.key()).is_some()) else {
             continue;
         };
-        match authorize(&record, auditor, read.now) {
-            Ok(()) => out.accepted.push(AcceptedRecord {
-                auditor: auditor.name.clone(),
-                record,
-                location,
-            }),
-            Err(rejection) => out.rejected.push(RejectedItem {
-                auditor: Some(auditor.name.clone()),
-                location,
-                rejection,
-            }),
-        }
+        admit(&mut out, auditor, record, location, read.now);
     }
     apply_revocations(&mut out);
     Ok(out)

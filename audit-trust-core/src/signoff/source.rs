@@ -150,18 +150,7 @@ pub fn verify_source(
             continue;
         }
         for (record, location) in records {
-            match authorize(&record, auditor, now) {
-                Ok(()) => out.accepted.push(AcceptedRecord {
-                    auditor: auditor.name.clone(),
-                    record,
-                    location,
-                }),
-                Err(rejection) => out.rejected.push(RejectedItem {
-                    auditor: Some(auditor.name.clone()),
-                    location,
-                    rejection,
-                }),
-            }
+            admit(&mut out, auditor, record, location, now);
         }
     }
     apply_revocations(&mut out);
@@ -203,6 +192,29 @@ fn problems_at(rejected: &[RejectedItem], path: &std::path::Path) -> Option<Reje
 /// `source-matches`) must not be able to withdraw the flag a person signed with another key; the
 /// registry refuses such revocations too. Revocations themselves stay accepted: they are part
 /// of the history.
+/// Files `record` as accepted for `auditor` when the auditor's pin authorizes it (key dates,
+/// criteria, coverage), else as rejected with why.
+pub(super) fn admit(
+    out: &mut VerifiedSource,
+    auditor: &Auditor,
+    record: SignedRecord,
+    location: Location,
+    now: Timestamp,
+) {
+    match authorize(&record, auditor, now) {
+        Ok(()) => out.accepted.push(AcceptedRecord {
+            auditor: auditor.name.clone(),
+            record,
+            location,
+        }),
+        Err(rejection) => out.rejected.push(RejectedItem {
+            auditor: Some(auditor.name.clone()),
+            location,
+            rejection,
+        }),
+    }
+}
+
 pub(super) fn apply_revocations(out: &mut VerifiedSource) {
     let revoked: HashMap<(PublicKey, RecordId), RecordId> = out
         .accepted
