@@ -120,6 +120,16 @@ async fn projects_are_evaluated_and_follow_new_records_on_every_backend() {
         let a = project(&overview, "alpha");
         assert_eq!(a["status"], "passes", "{backend}: {overview}");
         assert_eq!(a["mix"]["signed"], 1, "{backend}: {a}");
+        // A person's `reviewed` sign-off: the signed part is all review.
+        assert_eq!(
+            (
+                &a["mix"]["reviewed"],
+                &a["mix"]["imported"],
+                &a["mix"]["source_matches"]
+            ),
+            (&json!(1), &json!(0), &json!(0)),
+            "{backend}: {a}"
+        );
         assert_eq!(a["mix"]["first_party"], 1, "{backend}: {a}");
         let b = project(&overview, "beta");
         assert_eq!(b["status"], "blocked", "{backend}: {overview}");

@@ -33,8 +33,8 @@ const STYLE: &str = "<style>.passes{color:#060;font-weight:600}.blocked{color:#a
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:middle}</style>";
 
 /// Colours of the evidence mix, in [`EvidenceMix::parts`] order.
-const COLOURS: [&str; 6] = [
-    "#2e7d32", "#9ccc65", "#90a4ae", "#cfd8dc", "#ffb300", "#c62828",
+const COLOURS: [&str; 8] = [
+    "#2e7d32", "#66bb6a", "#9ccc65", "#c5e1a5", "#90a4ae", "#cfd8dc", "#ffb300", "#c62828",
 ];
 
 pub(super) fn header(title_html: &str) -> String {
@@ -56,7 +56,7 @@ fn search_form(value: &str) -> String {
 
 /// Green, red and grey of the evidence mix, for the trend charts.
 pub(super) fn mix_legend_colours() -> (&'static str, &'static str, &'static str) {
-    (COLOURS[0], COLOURS[5], COLOURS[2])
+    (COLOURS[0], COLOURS[7], COLOURS[4])
 }
 
 fn status_cell(status: ProjectStatus) -> String {

@@ -300,9 +300,10 @@ fn evaluate_all(
                     }
                 }
             }
+            let mix_of = |r| EvidenceMix::of(r, &inventory, &evidence.0);
             let (status, mix) = match &report {
-                Some(r) if r.is_clean() => (ProjectStatus::Passes, EvidenceMix::of(r)),
-                Some(r) => (ProjectStatus::Blocked, EvidenceMix::of(r)),
+                Some(r) if r.is_clean() => (ProjectStatus::Passes, mix_of(r)),
+                Some(r) => (ProjectStatus::Blocked, mix_of(r)),
                 None => (ProjectStatus::NoPolicy, EvidenceMix::default()),
             };
             ProjectView {

@@ -13,7 +13,9 @@ mod evaluate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use audit_trust_core::gate::{GateReport, Status};
+use audit_trust_core::Inventory;
+use audit_trust_core::gate::{Evidence, GateReport, ReasonCode, Status, Verdict};
+use audit_trust_core::signoff::Criterion;
 use audit_trust_core::time::Timestamp;
 use serde::Serialize;
 
@@ -51,8 +53,15 @@ impl ProjectStatus {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct EvidenceMix {
     pub first_party: usize,
-    /// Admitted by sign-offs.
+    /// Admitted by sign-offs, all kinds together: `reviewed + imported + source_matches`.
     pub signed: usize,
+    /// Of `signed`: a signed record with a reviewing criterion (a person read it).
+    pub reviewed: usize,
+    /// Of `signed`: imported audit sets alone.
+    pub imported: usize,
+    /// Of `signed`: only `source-matches` (the published file is the repository's commit;
+    /// nobody signed that they read it).
+    pub source_matches: usize,
     pub exempted: usize,
     pub other_platform: usize,
     /// No evidence: unaudited or unassigned (the review backlog).
@@ -62,12 +71,21 @@ pub struct EvidenceMix {
 }
 
 impl EvidenceMix {
-    pub fn of(report: &GateReport) -> EvidenceMix {
+    /// `inventory` is the one `report` was evaluated over, `evidence` what admitted its
+    /// packages.
+    pub fn of(report: &GateReport, inventory: &Inventory, evidence: &[Evidence]) -> EvidenceMix {
         let mut mix = EvidenceMix::default();
         for v in &report.packages {
             match v.status {
                 Status::FirstParty => mix.first_party += 1,
-                Status::Audited => mix.signed += 1,
+                Status::Audited => {
+                    mix.signed += 1;
+                    match audited_by(v, inventory, evidence) {
+                        AuditedBy::Imported => mix.imported += 1,
+                        AuditedBy::Reviewed => mix.reviewed += 1,
+                        AuditedBy::SourceMatches => mix.source_matches += 1,
+                    }
+                }
                 Status::Exempted => mix.exempted += 1,
                 Status::OtherPlatform => mix.other_platform += 1,
                 Status::Unaudited | Status::Unassigned => mix.none += 1,
@@ -77,16 +95,52 @@ impl EvidenceMix {
         mix
     }
 
-    /// `(label, count)` in display order.
-    pub fn parts(&self) -> [(&'static str, usize); 6] {
+    /// `(label, count)` in display order; the parts are disjoint.
+    pub fn parts(&self) -> [(&'static str, usize); 8] {
         [
-            ("signed", self.signed),
+            ("reviewed", self.reviewed),
+            ("imported", self.imported),
+            ("source-matches", self.source_matches),
             ("exempted", self.exempted),
             ("first-party", self.first_party),
             ("other-platform", self.other_platform),
             ("none", self.none),
             ("findings", self.findings),
         ]
+    }
+}
+
+enum AuditedBy {
+    Reviewed,
+    Imported,
+    SourceMatches,
+}
+
+/// What admitted an audited package: the gate says when imported sets alone did; otherwise a
+/// signed, non-flag record of this version with any criterion besides `source-matches` is a
+/// review, and without one only `source-matches` remains.
+fn audited_by(v: &Verdict, inventory: &Inventory, evidence: &[Evidence]) -> AuditedBy {
+    let imported = v
+        .reasons
+        .iter()
+        .any(|r| r.code == ReasonCode::Audited && r.details["evidence"] == "imported");
+    if imported {
+        return AuditedBy::Imported;
+    }
+    let Some(p) = inventory.packages.get(v.id) else {
+        return AuditedBy::Reviewed;
+    };
+    let reviewed = evidence.iter().any(|e| {
+        e.name == p.name
+            && e.version == p.version
+            && e.flag.is_none()
+            && e.imported.is_none()
+            && e.criteria.iter().any(|c| *c != Criterion::SourceMatches)
+    });
+    if reviewed {
+        AuditedBy::Reviewed
+    } else {
+        AuditedBy::SourceMatches
     }
 }
 
