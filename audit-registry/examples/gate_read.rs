@@ -12,7 +12,7 @@
 
 #![allow(clippy::print_stderr)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -74,12 +74,14 @@ fn run(
     let audit_file =
         AuditFile::parse(&text, Path::new("Cargo.audit")).map_err(|e| e.to_string())?;
     let lockfile = Lockfile::load(lock).map_err(|e| e.to_string())?;
-    let names: BTreeSet<String> = lockfile
-        .packages
-        .iter()
-        .filter(|p| p.source.is_some())
-        .map(|p| p.name.to_ascii_lowercase())
-        .collect();
+    // Each registry crate with its versions in the lockfile, as `check` asks.
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in lockfile.packages.iter().filter(|p| p.source.is_some()) {
+        names
+            .entry(p.name.to_ascii_lowercase())
+            .or_default()
+            .insert(p.version.to_string());
+    }
     let http = HttpClient::default();
     let remote = RemoteAccess {
         http: &http,

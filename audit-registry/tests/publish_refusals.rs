@@ -20,6 +20,13 @@ fn new_record(r: &SignedRecord, crate_name: &str) -> NewRecord {
         id: r.id(),
         crate_name: crate_name.into(),
         body: r.to_json_line(),
+        version: r
+            .record()
+            .statement
+            .subject()
+            .map(|s| s.version().to_string())
+            .unwrap_or_default(),
+        delta_from: None,
     }
 }
 

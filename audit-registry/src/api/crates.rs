@@ -10,7 +10,7 @@
 //! crate's index proof and every log entry of the crate with its inclusion proof, so a client
 //! can tell that no record was left out (see `docs/transparency-log.md`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -26,11 +26,34 @@ use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-/// One crate's answer, rendered once: its ETag and the JSON object `{"etag":…,"records":[…]}`.
+/// One crate's answer, rendered once: its ETag and the JSON object `{"etag":…,"records":[…]}`,
+/// with where each record's JSON is in it, so an answer scoped to some versions can pick them.
 #[derive(Debug)]
 struct Rendered {
     etag: String,
     json: String,
+    spans: Vec<(String, std::ops::Range<usize>)>,
+}
+
+impl Rendered {
+    /// `{"records":[…]}` with only the records whose ids are in `ids`.
+    fn only(&self, ids: &BTreeSet<String>) -> String {
+        let mut out = String::from("{\"records\":[");
+        let mut first = true;
+        for (id, span) in &self.spans {
+            if ids.contains(id)
+                && let Some(body) = self.json.get(span.clone())
+            {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(body);
+            }
+        }
+        out.push_str("]}");
+        out
+    }
 }
 
 /// Rendered answers valid for one database generation.
@@ -155,14 +178,17 @@ async fn rendered(
         let etag = etag_of(&ids);
         // Stored bodies are the canonical JSON the registry verified on the way in.
         let mut json = format!("{{\"etag\":\"{etag}\",\"records\":[");
+        let mut spans = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
+            let start = json.len();
             json.push_str(&row.body);
+            spans.push((row.id.clone(), start..json.len()));
         }
         json.push_str("]}");
-        fresh.push((name, Arc::new(Rendered { etag, json })));
+        fresh.push((name, Arc::new(Rendered { etag, json, spans })));
     }
     let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
     for (name, r) in fresh {
@@ -221,7 +247,8 @@ pub(super) async fn one(
         };
     let generation = state.generation.current(&state.db).await?;
     let names = std::slice::from_ref(&name);
-    let (log_generation, log) = super::log::proofs_for(&state, names, client_size).await?;
+    let (log_generation, log, _) =
+        super::log::proofs_for(&state, names, &BTreeMap::new(), client_size).await?;
     let answers = rendered(&state, generation.max(log_generation), names).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
@@ -247,6 +274,28 @@ struct Query {
     /// current checkpoint consistent with it.
     #[serde(default)]
     log_size: Option<u64>,
+    /// Crate name → the versions the client decides: that crate's answer (records and proofs)
+    /// is scoped to them and the versions their delta sign-offs start from.
+    #[serde(default)]
+    versions: BTreeMap<String, Vec<String>>,
+}
+
+/// Most versions one crate of a query may name.
+const MAX_VERSIONS_PER_CRATE: usize = 64;
+
+/// The canonical form of a version a client names (400 when it is not semver).
+fn canonical_version(name: &str, version: &str) -> Result<String, ApiError> {
+    semver::Version::parse(version)
+        .map(|v| v.to_string())
+        .map_err(|_| {
+            ApiError::bad_request(
+                "bad-version",
+                format!(
+                    "`{}` of `{name}` is not a semver version",
+                    version.escape_default()
+                ),
+            )
+        })
 }
 
 /// `POST /v1/crates`: many crates in one round trip. A crate whose ETag the client sent
@@ -318,8 +367,30 @@ async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<
     for (name, etag) in request.crates {
         known.insert(lowercase_name(&name)?, etag);
     }
+    let mut scoped: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, versions) in request.versions {
+        let name = lowercase_name(&name)?;
+        if !known.contains_key(&name) {
+            return Err(ApiError::bad_request(
+                "bad-json",
+                format!("`versions` names `{name}`, which `crates` does not"),
+            ));
+        }
+        if versions.len() > MAX_VERSIONS_PER_CRATE {
+            return Err(ApiError::bad_request(
+                "bad-json",
+                format!("at most {MAX_VERSIONS_PER_CRATE} versions of `{name}` per query"),
+            ));
+        }
+        let set = versions
+            .iter()
+            .map(|v| canonical_version(&name, v))
+            .collect::<Result<_, _>>()?;
+        scoped.insert(name, set);
+    }
     let names: Vec<String> = known.keys().cloned().collect();
-    let (log_generation, log) = super::log::proofs_for(state, &names, request.log_size).await?;
+    let (log_generation, log, committed) =
+        super::log::proofs_for(state, &names, &scoped, request.log_size).await?;
     let answers = rendered(state, generation.max(log_generation), &names).await?;
     let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
     let _ = write!(out, "{{\"log\":{log},\"crates\":{{");
@@ -328,6 +399,10 @@ async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<
             out.push(',');
         }
         let _ = write!(out, "\"{name}\":");
+        if let Some(ids) = committed.get(name) {
+            out.push_str(&answer.only(ids));
+            continue;
+        }
         let unchanged = known
             .get(name)
             .and_then(Option::as_deref)

@@ -4,9 +4,9 @@
 //! `GET /v1/log/consistency?from=N[&to=M]` (the proof that the tree of M extends the tree of N).
 //! See `docs/transparency-log.md`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use audit_trust_core::tlog::{Hash, IndexProof};
+use audit_trust_core::tlog::{Hash, IndexProof, VersionProof};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -120,22 +120,48 @@ struct ProvenEntryJson {
     proof: Vec<String>,
 }
 
+/// The ids of the records an answer scoped to versions commits to, per crate.
+pub(super) type Committed = BTreeMap<String, BTreeSet<String>>;
+
 /// The log's part of a crate answer: one checkpoint, and per crate its index proof and every
 /// entry with its inclusion proof; with `client_size`, the consistency proof from it. Also the
 /// generation the records must be read at (or later) to include every entry shown.
+///
+/// A crate in `scoped` is answered for those versions (and those their delta sign-offs start
+/// from) instead: the index proof and each version's proof, which lists its entries. The ids
+/// listed are returned, for the answer to serve exactly those records.
 pub(super) async fn proofs_for(
     state: &AppState,
     names: &[String],
+    scoped: &BTreeMap<String, BTreeSet<String>>,
     client_size: Option<u64>,
-) -> Result<(i64, Value), ApiError> {
+) -> Result<(i64, Value, Committed), ApiError> {
     let mut log = state.db.log_state().await?;
     let Some(checkpoint) = log.checkpoint.clone() else {
-        return Ok((0, Value::Null));
+        return Ok((0, Value::Null, Committed::new()));
     };
     let size = checkpoint.size;
     let mut crates = serde_json::Map::new();
+    let mut committed = Committed::new();
     for name in names {
         let index: IndexProof = log.index.proof(name);
+        if let Some(asked) = scoped.get(name) {
+            let mut versions = serde_json::Map::new();
+            let mut ids = BTreeSet::new();
+            for version in log.index.closure(name, asked) {
+                let proof = log.index.version_proof(name, &version);
+                if let VersionProof::Present { records, .. } = &proof {
+                    ids.extend(records.iter().map(|(_, id)| id.clone()));
+                }
+                versions.insert(version, json!(proof));
+            }
+            crates.insert(
+                name.clone(),
+                json!({ "index": index, "versions": versions }),
+            );
+            committed.insert(name.clone(), ids);
+            continue;
+        }
         let leaves = log.by_crate.get(name).cloned().unwrap_or_default();
         let mut entries = Vec::with_capacity(leaves.len());
         for leaf in leaves.into_iter().filter(|l| *l < size) {
@@ -165,5 +191,5 @@ pub(super) async fn proofs_for(
     if let Some((from, proof)) = consistency {
         out["consistency"] = json!({ "from": from, "proof": proof });
     }
-    Ok((checkpoint.generation, out))
+    Ok((checkpoint.generation, out, committed))
 }

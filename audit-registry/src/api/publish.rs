@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use audit_trust_core::signoff::{RecordId, SignedHead, SignedRecord, Statement};
+use audit_trust_core::tlog::{Filing, filing_of};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -101,23 +102,27 @@ async fn file_records(
     state: &AppState,
     records: &[SignedRecord],
 ) -> Result<Vec<NewRecord>, ApiError> {
-    let mut crate_of: HashMap<RecordId, String> = HashMap::new();
+    let mut filed: HashMap<RecordId, Filing> = HashMap::new();
     for r in records {
-        if let Some(subject) = r.record().statement.subject() {
-            crate_of.insert(r.id(), subject.name().to_ascii_lowercase());
+        if let Some(filing) = filing_of(r, |_| None) {
+            filed.insert(r.id(), filing);
         }
     }
     let mut out = Vec::with_capacity(records.len());
     for r in records {
-        let crate_name = match &r.record().statement {
-            Statement::Revocation { revokes, .. } => match crate_of.get(revokes) {
-                Some(name) => name.clone(),
+        let filing = match &r.record().statement {
+            Statement::Revocation { revokes, .. } => match filed.get(revokes) {
+                Some(filing) => Filing {
+                    delta_from: None,
+                    ..filing.clone()
+                },
                 None => {
-                    let (name, signer) = state.db.crate_of(revokes).await?.ok_or_else(|| {
+                    let (filing, signer) = state.db.filing_of(revokes).await?.ok_or_else(|| {
                         ApiError::bad_request(
                             "unknown-revoked-record",
                             format!(
-                                "record {} revokes {revokes}, which this registry does not have",
+                                "record {} revokes {revokes}, which this registry does not \
+                                     have",
                                 r.id()
                             ),
                         )
@@ -132,16 +137,20 @@ async fn file_records(
                             ),
                         ));
                     }
-                    name
+                    filing
                 }
             },
-            _ => crate_of.get(&r.id()).cloned().unwrap_or_default(),
+            _ => match filed.get(&r.id()) {
+                Some(filing) => filing.clone(),
+                None => {
+                    return Err(ApiError::internal(
+                        "filing a record",
+                        &"a sign-off or flag without a subject",
+                    ));
+                }
+            },
         };
-        out.push(NewRecord {
-            id: r.id(),
-            crate_name,
-            body: r.to_json_line(),
-        });
+        out.push(NewRecord::new(r, filing));
     }
     Ok(out)
 }

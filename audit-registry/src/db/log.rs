@@ -11,9 +11,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use audit_trust_core::signoff::{RecordId, SigningKey};
+use audit_trust_core::signoff::{RecordId, SignedRecord, SigningKey, Statement};
 use audit_trust_core::tlog::{
-    Checkpoint, CrateIndex, LogEntry, MemoryTree, NoteKey, SignedNote, TlogError,
+    Checkpoint, CrateIndex, Filing, LogEntry, MemoryTree, NoteKey, SignedNote, TlogError, filing_of,
 };
 use sqlx::{Any, Row as _, Transaction};
 
@@ -32,6 +32,14 @@ pub(super) const SCHEMA: &[&str] = &[
         record_id TEXT NOT NULL UNIQUE,
         crate_name TEXT NOT NULL,
         ordinal BIGINT NOT NULL
+    )",
+    // Where each entry is filed: the version (a sign-off's or flag's, a revocation's record's)
+    // and, for a delta sign-off, the version it starts from. Kept beside `log_entries` so a
+    // registry from before versions were indexed gains it without changing that table.
+    "CREATE TABLE IF NOT EXISTS log_filings (
+        idx BIGINT PRIMARY KEY,
+        version TEXT NOT NULL,
+        delta_from TEXT
     )",
     // `generation`: the value the publish moved the generation to, so a reader knows which
     // cached record answers already include every entry of the checkpoint.
@@ -75,8 +83,15 @@ pub struct LogState {
 }
 
 impl LogState {
-    fn push(&mut self, crate_name: &str, record_id: RecordId) -> LogEntry {
-        let ordinal = self.index.add(crate_name);
+    fn push(&mut self, filing: &Filing, record_id: RecordId) -> LogEntry {
+        let crate_name = filing.crate_name.as_str();
+        let ordinal = self.index.add(
+            crate_name,
+            &filing.version,
+            self.entries.len() as u64,
+            record_id,
+            filing.delta_from.as_deref(),
+        );
         let entry = LogEntry {
             crate_name: crate_name.to_owned(),
             ordinal,
@@ -156,17 +171,27 @@ impl Db {
         // Before reading what is missing: two instances starting together must not both
         // append it.
         self.take_sequencer(&mut tx).await?;
+        self.backfill_filings(&mut tx).await?;
         let rows = sqlx::query(
-            "SELECT id, crate_name FROM records WHERE id NOT IN (SELECT record_id FROM log_entries) \
+            "SELECT id, crate_name, body FROM records \
+             WHERE id NOT IN (SELECT record_id FROM log_entries) \
              ORDER BY head_sequence, public_key, id",
         )
         .fetch_all(&mut *tx)
         .await?;
         let mut missing = Vec::with_capacity(rows.len());
+        let mut filed: HashMap<RecordId, Filing> = HashMap::new();
         for r in rows {
             let id = RecordId::parse(&r.try_get::<String, _>(0)?)
                 .map_err(|_| bad_state("a stored record id is not hex"))?;
-            missing.push((r.try_get::<String, _>(1)?, id));
+            let crate_name: String = r.try_get(1)?;
+            let filing = stored_filing(&mut tx, &r.try_get::<String, _>(2)?, &filed).await?;
+            let filing = Filing {
+                crate_name,
+                ..filing
+            };
+            filed.insert(id, filing.clone());
+            missing.push((filing, id));
         }
         let mut state = self.log.lock().await;
         let has_checkpoint = sqlx::query("SELECT size FROM log_checkpoints LIMIT 1")
@@ -174,6 +199,8 @@ impl Db {
             .await?
             .is_some();
         if missing.is_empty() && has_checkpoint {
+            // The filings backfilled above, if any.
+            tx.commit().await?;
             return Ok(());
         }
         self.append_in(&mut tx, &mut state, &missing).await?;
@@ -187,31 +214,64 @@ impl Db {
         Ok(())
     }
 
-    /// Takes the sequencer, catches `state` up and appends `records` (crate name, id) to the
+    /// Files the entries of a log made before entries were filed under versions (`log_filings`
+    /// rows missing), in log order, so every process can rebuild the version trees.
+    async fn backfill_filings(&self, tx: &mut Transaction<'static, Any>) -> Result<(), DbError> {
+        let rows = sqlx::query(
+            "SELECT e.idx, e.record_id, r.body FROM log_entries e \
+             JOIN records r ON r.id = e.record_id \
+             WHERE e.idx NOT IN (SELECT idx FROM log_filings) ORDER BY e.idx",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut filed: HashMap<RecordId, Filing> = HashMap::new();
+        for r in rows {
+            let idx: i64 = r.try_get(0)?;
+            let id = RecordId::parse(&r.try_get::<String, _>(1)?)
+                .map_err(|_| bad_state("a record id is not hex"))?;
+            let filing = stored_filing(tx, &r.try_get::<String, _>(2)?, &filed).await?;
+            sqlx::query("INSERT INTO log_filings (idx, version, delta_from) VALUES ($1, $2, $3)")
+                .bind(idx)
+                .bind(&filing.version)
+                .bind(filing.delta_from.as_deref())
+                .execute(&mut **tx)
+                .await?;
+            filed.insert(id, filing);
+        }
+        Ok(())
+    }
+
+    /// Takes the sequencer, catches `state` up and appends `records` (filing, id) to the
     /// log, inside the publish's transaction. The caller then moves the generation and calls
     /// [`Db::checkpoint_in`]. `state` stays dirty until the caller commits.
     pub(super) async fn append_in(
         &self,
         tx: &mut Transaction<'static, Any>,
         state: &mut LogState,
-        records: &[(String, RecordId)],
+        records: &[(Filing, RecordId)],
     ) -> Result<(), DbError> {
         self.take_sequencer(tx).await?;
         state.dirty = true;
         catch_up(tx, state, None).await?;
-        for (crate_name, id) in records {
+        for (filing, id) in records {
             let index = state.entries.len() as u64;
-            let entry = state.push(crate_name, *id);
+            let entry = state.push(filing, *id);
             sqlx::query(
                 "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) \
                  VALUES ($1, $2, $3, $4)",
             )
             .bind(to_i64(index))
             .bind(id.to_string())
-            .bind(crate_name)
+            .bind(&filing.crate_name)
             .bind(to_i64(entry.ordinal))
             .execute(&mut **tx)
             .await?;
+            sqlx::query("INSERT INTO log_filings (idx, version, delta_from) VALUES ($1, $2, $3)")
+                .bind(to_i64(index))
+                .bind(&filing.version)
+                .bind(filing.delta_from.as_deref())
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -396,8 +456,9 @@ async fn catch_up(
 ) -> Result<(), DbError> {
     let from = state.entries.len() as u64;
     let rows = sqlx::query(
-        "SELECT idx, record_id, crate_name, ordinal FROM log_entries \
-         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        "SELECT e.idx, e.record_id, e.crate_name, e.ordinal, f.version, f.delta_from \
+         FROM log_entries e JOIN log_filings f ON f.idx = e.idx \
+         WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
     )
     .bind(to_i64(from))
     .bind(to_i64(until.unwrap_or(u64::MAX)))
@@ -407,16 +468,61 @@ async fn catch_up(
         let idx = to_u64(r.try_get::<i64, _>(0)?);
         let id = RecordId::parse(&r.try_get::<String, _>(1)?)
             .map_err(|_| bad_state("a record id is not hex"))?;
-        let crate_name: String = r.try_get(2)?;
+        let filing = Filing {
+            crate_name: r.try_get(2)?,
+            version: r.try_get(4)?,
+            delta_from: r.try_get(5)?,
+        };
         let ordinal = to_u64(r.try_get::<i64, _>(3)?);
         if idx != state.entries.len() as u64 {
-            return Err(bad_state("entry indexes have a gap"));
+            return Err(bad_state(
+                "entry indexes have a gap (or an entry is not filed)",
+            ));
         }
-        if state.push(&crate_name, id).ordinal != ordinal {
+        if state.push(&filing, id).ordinal != ordinal {
             return Err(bad_state("a crate's entry ordinals are out of order"));
         }
     }
     Ok(())
+}
+
+/// Where a stored record (`body`, verified when it was published) is filed: a revocation
+/// where its record is, found among `filed` (this pass) or the log's filings.
+async fn stored_filing(
+    tx: &mut Transaction<'static, Any>,
+    body: &str,
+    filed: &HashMap<RecordId, Filing>,
+) -> Result<Filing, DbError> {
+    let record = SignedRecord::from_json_line(body)
+        .map_err(|_| bad_state("a stored record is unreadable"))?;
+    let revoked = match &record.record().statement {
+        Statement::Revocation { revokes, .. } => match filed.get(revokes) {
+            Some(f) => Some(f.clone()),
+            None => sqlx::query(
+                "SELECT e.crate_name, f.version FROM log_entries e \
+                 JOIN log_filings f ON f.idx = e.idx WHERE e.record_id = $1",
+            )
+            .bind(revokes.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| -> Result<Filing, DbError> {
+                Ok(Filing {
+                    crate_name: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    delta_from: None,
+                })
+            })
+            .transpose()?,
+        },
+        _ => None,
+    };
+    // A revocation of a record the log does not have is filed under no version; publish
+    // refuses such revocations, so only a hand-edited database has one.
+    Ok(filing_of(&record, |_| revoked).unwrap_or(Filing {
+        crate_name: String::new(),
+        version: String::new(),
+        delta_from: None,
+    }))
 }
 
 /// Why a proof request cannot be answered (400).

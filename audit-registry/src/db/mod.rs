@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 
 use std::sync::Arc;
 
-use audit_trust_core::signoff::{PublicKey, RecordId};
+use audit_trust_core::signoff::{PublicKey, RecordId, SignedRecord};
 use audit_trust_core::time::{Clock, SystemClock};
+use audit_trust_core::tlog::Filing;
 use ring::rand::SecureRandom as _;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
@@ -116,12 +117,35 @@ pub struct StoredHead {
     pub body: String,
 }
 
-/// One record to insert: id, lowercase crate name it is filed under, canonical JSON.
+/// One record to insert: id, lowercase crate name it is filed under, canonical JSON, and the
+/// version the log files it under (see `audit_trust_core::tlog::Filing`).
 #[derive(Debug, Clone)]
 pub struct NewRecord {
     pub id: RecordId,
     pub crate_name: String,
     pub body: String,
+    pub version: String,
+    pub delta_from: Option<String>,
+}
+
+impl NewRecord {
+    pub fn new(record: &SignedRecord, filing: Filing) -> NewRecord {
+        NewRecord {
+            id: record.id(),
+            crate_name: filing.crate_name,
+            body: record.to_json_line(),
+            version: filing.version,
+            delta_from: filing.delta_from,
+        }
+    }
+
+    fn filing(&self) -> Filing {
+        Filing {
+            crate_name: self.crate_name.clone(),
+            version: self.version.clone(),
+            delta_from: self.delta_from.clone(),
+        }
+    }
 }
 
 impl Db {
@@ -260,15 +284,26 @@ impl Db {
         })
     }
 
-    /// The crate file a stored record is under and the key that signed it (for revocations of
-    /// it, which only that key may publish).
-    pub async fn crate_of(&self, id: &RecordId) -> Result<Option<(String, String)>, DbError> {
-        let row = sqlx::query("SELECT crate_name, public_key FROM records WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+    /// Where the log filed a stored record (crate and version) and the key that signed it, for
+    /// revocations of it: only that key may publish them, and they are filed there too.
+    pub async fn filing_of(&self, id: &RecordId) -> Result<Option<(Filing, String)>, DbError> {
+        let row = sqlx::query(
+            "SELECT r.crate_name, f.version, r.public_key FROM records r \
+             JOIN log_entries e ON e.record_id = r.id JOIN log_filings f ON f.idx = e.idx \
+             WHERE r.id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
-            Some(r) => Some((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)),
+            Some(r) => Some((
+                Filing {
+                    crate_name: r.try_get::<String, _>(0)?,
+                    version: r.try_get::<String, _>(1)?,
+                    delta_from: None,
+                },
+                r.try_get::<String, _>(2)?,
+            )),
             None => None,
         })
     }
@@ -357,7 +392,7 @@ impl Db {
             .await?
             .rows_affected();
             if inserted == 1 {
-                logged.push((r.crate_name.clone(), r.id));
+                logged.push((r.filing(), r.id));
             }
             if inserted == 1
                 && let Some(event) = record_event(r, &key_text, auditor.as_deref())

@@ -154,6 +154,8 @@ pub(super) async fn sign_source_matches(
             id: signed.id(),
             crate_name: name.to_ascii_lowercase(),
             body: signed.to_json_line(),
+            version: parsed.to_string(),
+            delta_from: None,
         };
         match publish(worker, std::slice::from_ref(&new), &[signed.id()]).await {
             Ok(()) => return Ok(true),

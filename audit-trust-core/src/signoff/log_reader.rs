@@ -30,12 +30,13 @@ pub struct PerCrateRead<'a> {
     pub witnesses_required: usize,
     /// How old (seconds) a cosignature may be and count.
     pub cosignature_max_age_secs: u64,
-    /// The crates to ask for, lowercase.
-    pub names: &'a BTreeSet<String>,
+    /// The crates to ask for (lowercase), each with the versions the caller decides: the
+    /// answer is scoped to them (and the versions their delta sign-offs start from).
+    pub packages: &'a BTreeMap<String, BTreeSet<String>>,
     pub now: Timestamp,
 }
 
-/// Asks `client` for `read.names`, verifies the answer against the pinned log and the checkpoint
+/// Asks `client` for `read.packages`, verifies the answer against the pinned log and the checkpoint
 /// remembered in `cache`, and returns the records of `auditors`' keys.
 pub fn read_per_crate(
     client: &RegistryClient<'_>,
@@ -51,12 +52,12 @@ pub fn read_per_crate(
     };
     let log_pin = log_pin(read).map_err(|e| fail(None, e))?;
     let seen = cache.load(url, read.pin)?;
-    let names: Vec<String> = read.names.iter().cloned().collect();
-    let answer = match client.crates(&names, seen.as_ref().map(|c| c.size))? {
+    let names: Vec<String> = read.packages.keys().cloned().collect();
+    let answer = match client.crates(read.packages, seen.as_ref().map(|c| c.size))? {
         Some(answer) => answer,
         // It has no tree of the size this client verified: its checkpoint, asked for without
         // a size, then shows whether it shrank (`log-rollback`) or cannot prove the old one.
-        None => client.crates(&names, None)?.ok_or_else(|| {
+        None => client.crates(read.packages, None)?.ok_or_else(|| {
             fail(
                 None,
                 TlogError::BadConsistencyProof("the registry refused every size".into()),
@@ -115,13 +116,15 @@ pub fn read_per_crate(
                 }),
             }
         }
-        log.verify_crate(&verified.checkpoint, name, &ids)
-            .map_err(|e| fail(Some(name), e))?;
-        // `verify_crate` has just checked that the answer has proofs for this crate.
         let proven: BTreeSet<RecordId> = log
+            .verify_crate(&verified.checkpoint, name, &ids, read.packages.get(name))
+            .map_err(|e| fail(Some(name), e))?;
+        // The versions the answer proved complete (`verify_crate` checked they are there).
+        let answered: BTreeSet<&String> = log
             .crates
             .get(name)
-            .map(|p| p.entries.iter().map(|e| e.entry.record_id).collect())
+            .and_then(|p| p.versions.as_ref())
+            .map(|v| v.keys().collect())
             .unwrap_or_default();
         for (record, location) in parsed {
             // Served but not in this checkpoint (newer than it, or never logged): it counts
@@ -139,6 +142,20 @@ pub fn read_per_crate(
                         record.id(),
                         subject.name().escape_default(),
                         name.escape_default()
+                    )),
+                ));
+            }
+            // A sign-off or flag listed under a version it is not about was misfiled: the
+            // log signed a version tree no replay of it gives.
+            if let Some(subject) = record.record().statement.subject()
+                && !answered.contains(&subject.version().to_string())
+            {
+                return Err(fail(
+                    Some(name),
+                    TlogError::EntryMismatch(format!(
+                        "record {} is about version {} but is filed under another",
+                        record.id(),
+                        subject.version()
                     )),
                 ));
             }

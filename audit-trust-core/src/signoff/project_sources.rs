@@ -38,7 +38,7 @@ pub struct ProjectRecords {
     pub revoked: Vec<RevokedRecord>,
     /// The crates asked for when a registry was read per crate (`None`: every source was read
     /// whole). Records of other crates were not read from such a registry.
-    pub per_crate: Option<BTreeSet<String>>,
+    pub per_crate: Option<BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl ProjectRecords {
@@ -72,7 +72,7 @@ pub struct RemoteAccess<'a> {
     /// The crates the caller decides (the gate: the lockfile's packages). With them, a registry
     /// whose transparency log is pinned is read per crate with proofs instead of through a
     /// mirror of every key's whole log; without them (`query`, `export`…), it is mirrored.
-    pub per_crate: Option<&'a BTreeSet<String>>,
+    pub per_crate: Option<&'a BTreeMap<String, BTreeSet<String>>>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -124,18 +124,21 @@ pub fn verify_project_sources(
     }
     for (source, auditors) in sources {
         if let (Source::Registry(url), Some(remote)) = (&source, remote)
-            && let Some(names) = remote.per_crate
+            && let Some(asked) = remote.per_crate
             && let Some(pin) = log_pin_of(url, &auditors)?
         {
-            out.per_crate
-                .get_or_insert_with(BTreeSet::new)
-                .extend(names.iter().map(|n| n.to_ascii_lowercase()));
-            let names: BTreeSet<String> = names
+            let all = out.per_crate.get_or_insert_with(BTreeMap::new);
+            for (name, versions) in asked {
+                all.entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .extend(versions.iter().cloned());
+            }
+            let packages: BTreeMap<String, BTreeSet<String>> = asked
                 .iter()
-                .filter(|n| auditors.iter().any(|a| a.covers(n)))
-                .map(|n| n.to_ascii_lowercase())
+                .filter(|(n, _)| auditors.iter().any(|a| a.covers(n)))
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
                 .collect();
-            if names.is_empty() {
+            if packages.is_empty() {
                 continue;
             }
             if remote.offline {
@@ -152,7 +155,7 @@ pub fn verify_project_sources(
                 witnesses: &audit_file.witnesses,
                 witnesses_required: policy.witnesses_required.unwrap_or(0) as usize,
                 cosignature_max_age_secs: policy.cosignature_max_age_secs(),
-                names: &names,
+                packages: &packages,
                 now,
             };
             let client = RegistryClient::new(url, remote.http);

@@ -1,7 +1,7 @@
 //! The client side of `audit-registry`'s HTTP API (`docs/registry-api.md`). It moves bytes
 //! only: whatever the registry answers is verified afterwards like any other source.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -90,14 +90,19 @@ impl<'a> RegistryClient<'a> {
         Ok(out)
     }
 
-    /// `POST /v1/crates` for `names` (no ETags: the gate verifies every record each time), with
+    /// `POST /v1/crates` for `packages`' versions of each crate (no ETags: the gate verifies
+    /// every record each time; the answer carries only those versions' records), with
     /// the size of the checkpoint the client verified last, for a consistency proof from it.
     /// `None` when the registry refused `log_size` as larger than its log (`400
     /// bad-log-size`): it no longer has a tree it signed, which the caller checks as a rollback.
-    pub fn crates(&self, names: &[String], log_size: Option<u64>) -> Result<Option<Value>, Error> {
+    pub fn crates(
+        &self,
+        packages: &BTreeMap<String, BTreeSet<String>>,
+        log_size: Option<u64>,
+    ) -> Result<Option<Value>, Error> {
         let crates: serde_json::Map<String, Value> =
-            names.iter().map(|n| (n.clone(), Value::Null)).collect();
-        let mut body = json!({ "crates": crates });
+            packages.keys().map(|n| (n.clone(), Value::Null)).collect();
+        let mut body = json!({ "crates": crates, "versions": packages });
         if let Some(size) = log_size {
             body["log_size"] = Value::from(size);
         }

@@ -14,8 +14,10 @@ use super::error::TlogError;
 use super::merkle::{Hash, MAX_PROOF_HASHES};
 use super::note::Checkpoint;
 use super::verify::{
-    LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint, verify_crate_answer,
+    LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint,
+    verify_crate_answer, verify_versions_answer,
 };
+use super::versions::VersionProof;
 use crate::signoff::RecordId;
 
 /// One crate's proofs.
@@ -23,6 +25,8 @@ use crate::signoff::RecordId;
 pub struct CrateProofs {
     pub index: IndexProof,
     pub entries: Vec<ProvenEntry>,
+    /// In an answer scoped to versions: each version's proof, instead of every entry.
+    pub versions: Option<BTreeMap<String, VersionProof>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +77,22 @@ impl LogAnswer {
         for (name, proofs) in map {
             let index: IndexProof = serde_json::from_value(proofs["index"].clone())
                 .map_err(|e| malformed(format!("the index proof of `{name}`: {e}")))?;
+            let versions = match &proofs["versions"] {
+                Value::Null => None,
+                v => Some(
+                    serde_json::from_value::<BTreeMap<String, VersionProof>>(v.clone())
+                        .map_err(|e| malformed(format!("the version proofs of `{name}`: {e}")))?,
+                ),
+            };
             let mut entries = Vec::new();
-            for e in proofs["entries"]
-                .as_array()
-                .ok_or_else(|| malformed(format!("`{name}` has no entry list")))?
-            {
+            let listed = match (&proofs["entries"], &versions) {
+                (Value::Null, Some(_)) => &[][..],
+                (list, _) => list
+                    .as_array()
+                    .ok_or_else(|| malformed(format!("`{name}` has no entry list")))?
+                    .as_slice(),
+            };
+            for e in listed {
                 let record_id = e["record_id"]
                     .as_str()
                     .and_then(|t| RecordId::parse(t).ok())
@@ -92,7 +107,14 @@ impl LogAnswer {
                     proof: hashes(&e["proof"])?,
                 });
             }
-            crates.insert(name.clone(), CrateProofs { index, entries });
+            crates.insert(
+                name.clone(),
+                CrateProofs {
+                    index,
+                    entries,
+                    versions,
+                },
+            );
         }
         let consistency = match &log["consistency"] {
             Value::Null => None,
@@ -129,40 +151,70 @@ impl LogAnswer {
             check_progress(Some(seen), &verified.checkpoint, proof)?;
         }
         for (name, ids) in served {
-            self.verify_crate(&verified.checkpoint, name, ids)?;
+            self.verify_crate(&verified.checkpoint, name, ids, None)?;
         }
         Ok(verified)
     }
 
-    /// Checks one crate of the answer against `checkpoint` (already verified): the index
-    /// proof, every entry's inclusion proof and ordinal, and that each proven record id is
-    /// among `ids` (the records served for it).
+    /// Checks one crate of the answer against `checkpoint` (already verified) and returns the
+    /// ids of every record the log commits to for what was asked, each of which is among `ids`
+    /// (the records served for it). A whole-crate answer proves the index entry and every
+    /// entry's inclusion and ordinal; an answer scoped to versions proves each version's leaf,
+    /// and must answer every version in `asked`.
     pub fn verify_crate(
         &self,
         checkpoint: &Checkpoint,
         name: &str,
         ids: &BTreeSet<RecordId>,
-    ) -> Result<(), TlogError> {
+        asked: Option<&BTreeSet<String>>,
+    ) -> Result<BTreeSet<RecordId>, TlogError> {
         let Some(proofs) = self.crates.get(name) else {
             return Err(malformed(format!(
                 "no proofs for `{}`",
                 name.escape_default()
             )));
         };
-        verify_crate_answer(checkpoint, name, &proofs.index, &proofs.entries)?;
-        let missing = proofs
-            .entries
-            .iter()
-            .filter(|e| !ids.contains(&e.entry.record_id))
-            .count();
+        let committed: Vec<RecordId> = match (&proofs.versions, asked) {
+            (Some(versions), Some(asked)) => {
+                if let Some(missing) = asked.iter().find(|v| !versions.contains_key(*v)) {
+                    return Err(malformed(format!(
+                        "no proof for `{}@{}`",
+                        name.escape_default(),
+                        missing.escape_default()
+                    )));
+                }
+                verify_versions_answer(checkpoint, name, &proofs.index, versions)?
+                    .into_iter()
+                    .map(|(_, id)| id)
+                    .collect()
+            }
+            (None, None) => {
+                verify_crate_answer(checkpoint, name, &proofs.index, &proofs.entries)?;
+                proofs.entries.iter().map(|e| e.entry.record_id).collect()
+            }
+            (Some(_), None) => {
+                return Err(malformed(format!(
+                    "`{}` was asked whole and answered for some versions",
+                    name.escape_default()
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(malformed(format!(
+                    "`{}` was asked for some versions and answered without their proofs",
+                    name.escape_default()
+                )));
+            }
+        };
+        let committed: BTreeSet<RecordId> = committed.into_iter().collect();
+        let missing = committed.iter().filter(|id| !ids.contains(id)).count();
         if missing > 0 {
-            let expected = proofs.entries.len() as u64;
+            let expected = committed.len() as u64;
             return Err(TlogError::WithheldRecord {
                 name: name.to_owned(),
                 expected,
                 got: expected - missing as u64,
             });
         }
-        Ok(())
+        Ok(committed)
     }
 }

@@ -3,23 +3,26 @@
 //! Each leaf is a [`LogEntry`]: a record id, the crate it is filed under, and its ordinal among
 //! that crate's entries (0, 1, 2, …, in log order). Each checkpoint also commits, in an
 //! extension line, to the root of the crate index: a Merkle tree over every crate name in byte
-//! order with its number of entries. A client that asks for a crate gets the crate's index entry
+//! order with its number of entries and the size and root of its version tree
+//! ([`super::versions`]). A client that asks for a crate gets the crate's index entry
 //! with its proof (or, for a crate the log has never seen, the two neighbours that prove it is
 //! absent) and then must see every ordinal below the count, each proven in the log. Leaving one
 //! out leaves a hole the client notices; lying about the count is a signed, public statement that
-//! any monitor replaying the log refutes.
+//! any monitor replaying the log refutes. A client that asks for some versions of a crate gets
+//! the version tree's leaves for them instead of every entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::error::TlogError;
-use super::merkle::{Hash, leaf_hash, verify_inclusion};
+use super::merkle::{Hash, empty_root, leaf_hash, verify_inclusion};
 use super::tree::MemoryTree;
+use super::versions::{CrateVersions, VersionProof};
 use crate::signoff::RecordId;
 
 const ENTRY_TAG: &str = "audit-trust log entry v1";
-const INDEX_TAG: &str = "audit-trust crate index v1";
+const INDEX_TAG: &str = "audit-trust crate index v2";
 
 /// One leaf of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +47,14 @@ impl LogEntry {
     }
 }
 
-fn index_leaf(name: &str, count: u64) -> Hash {
-    leaf_hash(format!("{INDEX_TAG}\n{name}\n{count}\n").as_bytes())
+fn index_leaf(name: &str, count: u64, versions: u64, versions_root: &Hash) -> Hash {
+    leaf_hash(
+        format!(
+            "{INDEX_TAG}\n{name}\n{count}\n{versions}\n{}\n",
+            crate::signoff::hex(versions_root)
+        )
+        .as_bytes(),
+    )
 }
 
 /// A crate's place in the index and its proof.
@@ -54,8 +63,20 @@ pub struct IndexedCrate {
     pub name: String,
     pub position: u64,
     pub count: u64,
+    /// The size and root of the crate's version tree (see [`super::versions`]).
+    pub versions: u64,
+    #[serde(with = "super::versions::hash_b64")]
+    pub versions_root: Hash,
     #[serde(with = "hashes_b64")]
     pub proof: Vec<Hash>,
+}
+
+/// What the index commits to for one crate: its number of entries and its version tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrateCommitment {
+    pub count: u64,
+    pub versions: u64,
+    pub versions_root: Hash,
 }
 
 /// The answer for one name: its entry, or the entries on either side of where it would be.
@@ -71,12 +92,21 @@ pub enum IndexProof {
     },
 }
 
-/// Every crate with its number of entries, and the tree over them.
+/// One crate in the index.
+#[derive(Debug, Clone, Default)]
+struct IndexedEntries {
+    count: u64,
+    versions: CrateVersions,
+}
+
+/// Every crate with its number of entries and its versions, and the tree over them.
 #[derive(Debug, Clone, Default)]
 pub struct CrateIndex {
-    counts: BTreeMap<String, u64>,
-    /// Built on first use after a change: the sorted entries and the tree over them.
-    built: Option<(Vec<(String, u64)>, MemoryTree)>,
+    crates: BTreeMap<String, IndexedEntries>,
+    /// Built on first use after a change: the sorted names and the tree over them. Version
+    /// trees keep their own cache, so a rebuild after a publish rehashes only the crates the
+    /// publish touched, plus one leaf per crate.
+    built: Option<(Vec<String>, MemoryTree)>,
 }
 
 impl CrateIndex {
@@ -84,32 +114,44 @@ impl CrateIndex {
         CrateIndex::default()
     }
 
-    /// Counts one more entry for `name` and returns its ordinal.
-    pub fn add(&mut self, name: &str) -> u64 {
+    /// Counts one more entry for `name`, filed under `version` (leaf `leaf` of the log, record
+    /// `id`, a delta from `delta_from`), and returns its ordinal.
+    pub fn add(
+        &mut self,
+        name: &str,
+        version: &str,
+        leaf: u64,
+        id: RecordId,
+        delta_from: Option<&str>,
+    ) -> u64 {
         self.built = None;
-        let count = self.counts.entry(name.to_owned()).or_insert(0);
-        *count += 1;
-        *count - 1
+        let at = self.crates.entry(name.to_owned()).or_default();
+        at.count += 1;
+        at.versions.add(version, leaf, id, delta_from);
+        at.count - 1
     }
 
     pub fn count(&self, name: &str) -> u64 {
-        self.counts.get(name).copied().unwrap_or(0)
+        self.crates.get(name).map_or(0, |c| c.count)
     }
 
     pub fn len(&self) -> u64 {
-        self.counts.len() as u64
+        self.crates.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.crates.is_empty()
     }
 
-    fn built(&mut self) -> &(Vec<(String, u64)>, MemoryTree) {
-        let counts = &self.counts;
+    fn built(&mut self) -> &(Vec<String>, MemoryTree) {
+        let crates = &mut self.crates;
         self.built.get_or_insert_with(|| {
-            let entries: Vec<(String, u64)> = counts.iter().map(|(n, c)| (n.clone(), *c)).collect();
-            let tree = MemoryTree::from_leaves(entries.iter().map(|(n, c)| index_leaf(n, *c)));
-            (entries, tree)
+            let names: Vec<String> = crates.keys().cloned().collect();
+            let tree = MemoryTree::from_leaves(crates.iter_mut().map(|(n, c)| {
+                let root = c.versions.root(n);
+                index_leaf(n, c.count, c.versions.len(), &root)
+            }));
+            (names, tree)
         })
     }
 
@@ -118,25 +160,24 @@ impl CrateIndex {
     }
 
     fn indexed(&mut self, position: usize) -> Option<IndexedCrate> {
-        let (entries, tree) = self.built();
-        let (name, count) = entries.get(position)?;
-        let proof = tree
-            .inclusion_proof(position as u64, entries.len() as u64)
-            .ok()?;
+        let (names, tree) = self.built();
+        let size = names.len() as u64;
+        let name = names.get(position)?.clone();
+        let proof = tree.inclusion_proof(position as u64, size).ok()?;
+        let at = self.crates.get_mut(&name)?;
         Some(IndexedCrate {
-            name: name.clone(),
             position: position as u64,
-            count: *count,
+            count: at.count,
+            versions: at.versions.len(),
+            versions_root: at.versions.root(&name),
+            name,
             proof,
         })
     }
 
-    /// The proof of `name`'s count (zero when absent).
+    /// The proof of `name`'s count and versions (none when absent).
     pub fn proof(&mut self, name: &str) -> IndexProof {
-        let found = self
-            .built()
-            .0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name));
+        let found = self.built().0.binary_search_by(|n| n.as_str().cmp(name));
         match found {
             Ok(position) => match self.indexed(position) {
                 Some(entry) => IndexProof::Present { entry },
@@ -151,15 +192,37 @@ impl CrateIndex {
             },
         }
     }
+
+    /// The proof of what `name`'s version tree holds for `version`. Call only for a crate the
+    /// index holds (a crate's absence is proven by [`Self::proof`]).
+    pub fn version_proof(&mut self, name: &str, version: &str) -> VersionProof {
+        match self.crates.get_mut(name) {
+            Some(at) => at.versions.proof(name, version),
+            None => VersionProof::Absent {
+                before: None,
+                after: None,
+            },
+        }
+    }
+
+    /// The versions of `name` an answer scoped to `asked` covers: those and every version
+    /// their delta sign-offs start from, transitively (bounded).
+    pub fn closure(&self, name: &str, asked: &BTreeSet<String>) -> BTreeSet<String> {
+        match self.crates.get(name) {
+            Some(at) => at.versions.closure(asked),
+            None => asked.clone(),
+        }
+    }
 }
 
-/// How many entries the index (of `size` crates with root `root`) commits to for `name`.
+/// What the index (of `size` crates with root `root`) commits to for `name`: no entries and
+/// no versions when the proof shows it absent.
 pub fn verify_index_proof(
     name: &str,
     proof: &IndexProof,
     size: u64,
     root: &Hash,
-) -> Result<u64, TlogError> {
+) -> Result<CrateCommitment, TlogError> {
     let fail = |why: String| TlogError::BadIndexProof {
         name: name.to_owned(),
         why,
@@ -168,7 +231,7 @@ pub fn verify_index_proof(
         verify_inclusion(
             c.position,
             size,
-            &index_leaf(&c.name, c.count),
+            &index_leaf(&c.name, c.count, c.versions, &c.versions_root),
             &c.proof,
             root,
         )
@@ -183,7 +246,11 @@ pub fn verify_index_proof(
                 )));
             }
             check(entry)?;
-            Ok(entry.count)
+            Ok(CrateCommitment {
+                count: entry.count,
+                versions: entry.versions,
+                versions_root: entry.versions_root,
+            })
         }
         IndexProof::Absent { before, after } => {
             if let Some(b) = before {
@@ -209,7 +276,11 @@ pub fn verify_index_proof(
                     "the neighbours shown are not adjacent in the index".into(),
                 ));
             }
-            Ok(0)
+            Ok(CrateCommitment {
+                count: 0,
+                versions: 0,
+                versions_root: empty_root(),
+            })
         }
     }
 }

@@ -12,10 +12,13 @@ mod note;
 mod tiles;
 mod tree;
 mod verify;
+mod versions;
 mod witness;
 
 pub use answer::{CrateProofs, LogAnswer};
-pub use crate_index::{CrateIndex, IndexProof, IndexedCrate, LogEntry, verify_index_proof};
+pub use crate_index::{
+    CrateCommitment, CrateIndex, IndexProof, IndexedCrate, LogEntry, verify_index_proof,
+};
 pub use error::TlogError;
 pub use merkle::{
     Hash, MAX_PROOF_HASHES, empty_root, leaf_hash, node_hash, root_of, verify_consistency,
@@ -33,7 +36,10 @@ pub use tiles::{
 pub use tree::MemoryTree;
 pub use verify::{
     LogPin, ProvenEntry, TILE_WIDTH, VerifiedCheckpoint, check_progress, tile_path,
-    verify_checkpoint, verify_crate_answer, verify_leaf_tiles,
+    verify_checkpoint, verify_crate_answer, verify_leaf_tiles, verify_versions_answer,
+};
+pub use versions::{
+    Filing, IndexedVersion, MAX_CLOSURE_VERSIONS, VersionProof, filing_of, verify_version_proof,
 };
 pub use witness::{
     AddCheckpoint, MAX_WITNESS_PROOF_LINES, WitnessRefusal, WitnessState, add_checkpoint,

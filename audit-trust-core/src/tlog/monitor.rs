@@ -1,6 +1,6 @@
 //! What a monitor checks when it replays a whole log: every entry names the record served with
 //! it (signed, by its own key), under the crate that record is about, with the next ordinal of
-//! that crate; the entries hash to the checkpoint's tree and give its crate index; and every
+//! that crate (and files it under its version, as the registry must have); the entries hash to the checkpoint's tree and give its crate index; and every
 //! checkpoint the monitor saw before is a prefix of this tree (else a rollback or a fork).
 
 use std::collections::HashMap;
@@ -11,6 +11,7 @@ use super::merkle::Hash;
 use super::note::Checkpoint;
 use super::tree::MemoryTree;
 use super::verify::{TILE_WIDTH, verify_leaf_tiles};
+use super::versions::{Filing, filing_of};
 use crate::signoff::{RecordId, SignedRecord, Statement};
 
 /// One entry as a log serves it to a monitor, with the signed record it names.
@@ -29,7 +30,7 @@ pub struct ServedEntry {
 pub struct Replay {
     tree: MemoryTree,
     index: CrateIndex,
-    crate_of: HashMap<RecordId, String>,
+    filed: HashMap<RecordId, Filing>,
 }
 
 impl Replay {
@@ -57,15 +58,15 @@ impl Replay {
         if record.id() != served.record_id {
             return mismatch("the record served is not the one the entry names".into());
         }
-        let statement = &record.record().statement;
-        let crate_name = match (statement, statement.subject()) {
-            (Statement::Revocation { revokes, .. }, _) => match self.crate_of.get(revokes) {
-                Some(name) => name.clone(),
-                None => return mismatch(format!("it revokes {revokes}, not earlier in the log")),
-            },
-            (_, Some(subject)) => subject.name().to_ascii_lowercase(),
-            (_, None) => return mismatch("the record is about no crate".into()),
+        let Some(filing) = filing_of(&record, |revoked| self.filed.get(revoked).cloned()) else {
+            return match &record.record().statement {
+                Statement::Revocation { revokes, .. } => {
+                    mismatch(format!("it revokes {revokes}, not earlier in the log"))
+                }
+                _ => mismatch("the record is about no crate".into()),
+            };
         };
+        let crate_name = filing.crate_name.clone();
         if crate_name != served.crate_name {
             return mismatch(format!(
                 "filed under `{}`, but the record is about `{}`",
@@ -73,7 +74,13 @@ impl Replay {
                 crate_name.escape_default()
             ));
         }
-        let ordinal = self.index.add(&crate_name);
+        let ordinal = self.index.add(
+            &crate_name,
+            &filing.version,
+            at,
+            served.record_id,
+            filing.delta_from.as_deref(),
+        );
         if ordinal != served.ordinal {
             return mismatch(format!(
                 "ordinal {} where `{}` has {ordinal} entries before it",
@@ -87,7 +94,7 @@ impl Replay {
             record_id: served.record_id,
         };
         self.tree.push(entry.leaf_hash());
-        self.crate_of.insert(served.record_id, crate_name);
+        self.filed.insert(served.record_id, filing);
         Ok(())
     }
 

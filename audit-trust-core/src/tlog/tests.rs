@@ -250,11 +250,17 @@ impl TestLog {
     }
 
     pub fn append(&mut self, crate_name: &str, n: u8) {
-        let ordinal = self.index.add(crate_name);
+        self.append_version(crate_name, "1.0.0", n, None);
+    }
+
+    pub fn append_version(&mut self, crate_name: &str, version: &str, n: u8, delta: Option<&str>) {
+        let record_id = RecordId::parse(&crate::signoff::hex(&[n; 32])).expect("id");
+        let leaf = self.tree.size();
+        let ordinal = self.index.add(crate_name, version, leaf, record_id, delta);
         let entry = LogEntry {
             crate_name: crate_name.to_owned(),
             ordinal,
-            record_id: RecordId::parse(&crate::signoff::hex(&[n; 32])).expect("id"),
+            record_id,
         };
         self.tree.push(entry.leaf_hash());
         self.entries.push(entry);
@@ -308,4 +314,5 @@ impl TestLog {
 
 mod monitoring;
 mod notes;
+mod versions;
 mod witnesses;

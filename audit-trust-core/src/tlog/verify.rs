@@ -3,12 +3,14 @@
 //! crate index shows how many entries each asked crate has; and the answer proves every one of
 //! them in the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::crate_index::{IndexProof, LogEntry, verify_index_proof};
 use super::error::TlogError;
 use super::merkle::{Hash, root_of, verify_consistency, verify_inclusion};
 use super::note::{Checkpoint, NoteKey, SignedNote};
+use super::versions::{VersionProof, verify_version_proof};
+use crate::signoff::RecordId;
 
 /// What a client pins about a log.
 #[derive(Debug, Clone)]
@@ -93,7 +95,7 @@ pub fn verify_crate_answer(
     entries: &[ProvenEntry],
 ) -> Result<(), TlogError> {
     let (index_size, index_root) = checkpoint.crate_index()?;
-    let expected = verify_index_proof(name, index_proof, index_size, &index_root)?;
+    let expected = verify_index_proof(name, index_proof, index_size, &index_root)?.count;
     let mut ordinals = BTreeSet::new();
     for e in entries {
         if e.entry.crate_name != name {
@@ -127,6 +129,41 @@ pub fn verify_crate_answer(
         });
     }
     Ok(())
+}
+
+/// Checks an answer scoped to some versions of `name`: the crate's index proof, then each
+/// version's proof against the crate's version tree. Returns every entry (leaf index, record
+/// id) the log files under those versions, which the answer must serve.
+pub fn verify_versions_answer(
+    checkpoint: &Checkpoint,
+    name: &str,
+    index_proof: &IndexProof,
+    versions: &BTreeMap<String, VersionProof>,
+) -> Result<Vec<(u64, RecordId)>, TlogError> {
+    let (index_size, index_root) = checkpoint.crate_index()?;
+    let commitment = verify_index_proof(name, index_proof, index_size, &index_root)?;
+    let mut out = Vec::new();
+    for (version, proof) in versions {
+        let listed = verify_version_proof(
+            name,
+            version,
+            proof,
+            commitment.versions,
+            &commitment.versions_root,
+        )?;
+        for (leaf, _) in &listed {
+            if *leaf >= checkpoint.size {
+                return Err(TlogError::EntryMismatch(format!(
+                    "`{}@{}` lists entry {leaf}, beyond the log's {} entries",
+                    name.escape_default(),
+                    version.escape_default(),
+                    checkpoint.size
+                )));
+            }
+        }
+        out.extend(listed);
+    }
+    Ok(out)
 }
 
 /// Hashes per C2SP tile (`tlog-tiles` uses tiles of height 8).

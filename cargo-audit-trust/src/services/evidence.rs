@@ -1,6 +1,6 @@
 //! The auditors' verified records, and the gate evidence they make.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use audit_trust_core::Inventory;
@@ -32,12 +32,13 @@ pub fn verified_records(project: &Project, local_only: bool) -> Result<ProjectRe
     verified_records_for(project, local_only, None)
 }
 
-/// [`verified_records`] for a caller that decides only `crates`: a registry whose transparency
-/// log is pinned is then asked for those crates alone, with proofs.
+/// [`verified_records`] for a caller that decides only `packages` (crate → versions): a
+/// registry whose transparency log is pinned is then asked for those versions alone, with
+/// proofs.
 fn verified_records_for(
     project: &Project,
     local_only: bool,
-    crates: Option<&BTreeSet<String>>,
+    packages: Option<&BTreeMap<String, BTreeSet<String>>>,
 ) -> Result<ProjectRecords, CliError> {
     let settings = &project.settings;
     let cache_dir = settings.cache_dir()?;
@@ -48,7 +49,7 @@ fn verified_records_for(
         cache_dir: &cache_dir,
         offline: settings.offline,
         max_mirror_age: Duration::from_secs(project.audit_file.policy.cache_max_age_hours() * 3600),
-        per_crate: crates,
+        per_crate: packages,
     };
     Ok(verify_project_sources(
         &project.audit_file,
@@ -62,16 +63,19 @@ fn verified_records_for(
 /// [`verified_records`] (local and remote) turned into gate evidence for the packages of
 /// `inventory`, with the evidence of the imported sets (see [`super::imports`]).
 pub fn load_evidence(project: &Project, inventory: &Inventory) -> Result<EvidenceSet, CliError> {
-    let records = verified_records_for(project, false, Some(&crate_names(inventory)))?;
+    let records = verified_records_for(project, false, Some(&package_versions(inventory)))?;
     evidence_set(project, inventory, records)
 }
 
-fn crate_names(inventory: &Inventory) -> BTreeSet<String> {
-    inventory
-        .packages
-        .iter()
-        .map(|p| p.name.to_ascii_lowercase())
-        .collect()
+/// Each crate of `inventory` (lowercase) with its versions there.
+fn package_versions(inventory: &Inventory) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in &inventory.packages {
+        out.entry(p.name.to_ascii_lowercase())
+            .or_default()
+            .insert(p.version.to_string());
+    }
+    out
 }
 
 fn evidence_set(
@@ -101,10 +105,12 @@ impl EvidenceSet {
         project: &Project,
         inventory: &Inventory,
     ) -> Result<(), CliError> {
-        // A registry read per crate was asked only for the crates of the lockfile it was
-        // loaded for: crates new to this one need a fresh read (with proofs) for every crate.
+        // A registry read per crate was asked only for the versions of the lockfile it was
+        // loaded for: a version new to this one needs a fresh read (with proofs).
         if let Some(asked) = &self.records.per_crate
-            && !crate_names(inventory).is_subset(asked)
+            && !package_versions(inventory)
+                .iter()
+                .all(|(name, versions)| asked.get(name).is_some_and(|a| versions.is_subset(a)))
         {
             *self = load_evidence(project, inventory)?;
             return Ok(());

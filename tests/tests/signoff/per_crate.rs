@@ -173,9 +173,10 @@ fn log_pin(url: &str) -> (String, String) {
     )
 }
 
-/// What the registry answers a fresh client asking for leafy.
+/// What the registry answers a fresh client asking for leafy 1.0.1, as `check` asks: scoped to
+/// the lockfile's version.
 fn crates_answer(url: &str) -> Value {
-    let body = json!({ "crates": { "leafy": null } })
+    let body = json!({ "crates": { "leafy": null }, "versions": { "leafy": ["1.0.1"] } })
         .to_string()
         .into_bytes();
     let (status, bytes) = http()
@@ -306,7 +307,7 @@ fn hostile_cases(w: &World, team: &Team, before: &Value, after: &Value, pin: &(S
     fresh_cache(w);
     assert_refused(w, &audit, &url, "withheld-record", Some("leafy"));
 
-    // The flag's log entry left out too: the signed crate index still counts it.
+    // The flag left out of 1.0.1's list too: the signed version tree still lists it.
     let mut doctored = without_flag_record(after);
     let kept: Vec<String> = doctored["crates"]["leafy"]["records"]
         .as_array()
@@ -314,24 +315,42 @@ fn hostile_cases(w: &World, team: &Team, before: &Value, after: &Value, pin: &(S
         .iter()
         .map(|r| r["id"].as_str().expect("id").to_owned())
         .collect();
-    doctored["log"]["crates"]["leafy"]["entries"]
+    doctored["log"]["crates"]["leafy"]["versions"]["1.0.1"]["records"]
         .as_array_mut()
-        .expect("entries")
-        .retain(|e| kept.iter().any(|id| e["record_id"] == id.as_str()));
+        .expect("1.0.1's entries")
+        .retain(|e| kept.iter().any(|id| e[1] == id.as_str()));
     hostile.put("/v1/crates", doctored.to_string());
     fresh_cache(w);
     assert_refused(w, &audit, &url, "withheld-record", Some("leafy"));
 
+    // ... or 1.0.1 shown absent, with the neighbours of an older answer's tree.
+    let mut absent = without_flag_record(after);
+    absent["log"]["crates"]["leafy"]["versions"]["1.0.1"] =
+        json!({ "kind": "absent", "before": null, "after": null });
+    hostile.put("/v1/crates", absent.to_string());
+    fresh_cache(w);
+    assert_refused(w, &audit, &url, "bad-index-proof", Some("leafy"));
+
     let mut bad_proof = after.clone();
-    let proof = &mut bad_proof["log"]["crates"]["leafy"]["entries"][0]["proof"][0];
+    let proof = &mut bad_proof["log"]["crates"]["leafy"]["index"]["entry"]["proof"][0];
     assert!(
         proof.is_string(),
-        "a tree of several entries has proofs: {after}"
+        "an index of several crates has proofs: {after}"
     );
     *proof = Value::from("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     hostile.put("/v1/crates", bad_proof.to_string());
     fresh_cache(w);
-    assert_refused(w, &audit, &url, "bad-inclusion-proof", Some("leafy"));
+    assert_refused(w, &audit, &url, "bad-index-proof", Some("leafy"));
+
+    // The version asked for not answered at all.
+    let mut unanswered = after.clone();
+    unanswered["log"]["crates"]["leafy"]["versions"]
+        .as_object_mut()
+        .expect("versions")
+        .remove("1.0.1");
+    hostile.put("/v1/crates", unanswered.to_string());
+    fresh_cache(w);
+    assert_refused(w, &audit, &url, "malformed-proof", Some("leafy"));
 
     // The honest answer passes and is remembered; the answer from before the flag, replayed
     // afterwards, is a rollback.

@@ -1,0 +1,184 @@
+//! `POST /v1/crates` scoped to versions (what `check` asks), on SQLite and PostgreSQL: a crate's
+//! answer serves only the records filed under the versions asked and those their delta
+//! sign-offs start from, a revocation is filed where its record is, the version proofs verify
+//! against the signed checkpoint, a monitor replaying the log agrees with the index the
+//! registry signed, and malformed version lists get 400.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use audit_registry::Limits;
+use audit_trust_core::signoff::{
+    Criterion, DeltaBase, PublicKey, Record, RecordId, SignedRecord, SigningKey, Statement, Subject,
+};
+use audit_trust_core::tlog::{LogAnswer, LogPin, NoteKey, Replay, ServedEntry};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+fn delta(key: &SigningKey, name: &str, from: &str, to: &str) -> SignedRecord {
+    let record = Record {
+        key: key.public_key(),
+        created: now(),
+        statement: Statement::SignOff {
+            subject: Subject::Crate {
+                name: name.into(),
+                version: to.parse().expect("version"),
+                checksum: "cd".repeat(32),
+            },
+            criteria: vec![Criterion::Reviewed],
+            delta_from: Some(DeltaBase {
+                version: from.parse().expect("version"),
+                checksum: "ab".repeat(32),
+            }),
+            notes: None,
+            source: None,
+        },
+    };
+    SignedRecord::sign(record, key).expect("valid")
+}
+
+async fn pin(reg: &Registry) -> LogPin {
+    let (status, body) = reg.send("GET", "/v1/log/key", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let origin = body["origin"].as_str().expect("origin").to_owned();
+    let key = PublicKey::parse(body["key"].as_str().expect("key")).expect("key");
+    LogPin {
+        origin: origin.clone(),
+        key: NoteKey::new(&origin, key).expect("name"),
+        witnesses: Vec::new(),
+        min_cosignatures: 0,
+        cosigned_after: 0,
+    }
+}
+
+fn ids(answer: &Value) -> BTreeSet<RecordId> {
+    answer["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            SignedRecord::from_json_line(&r.to_string())
+                .expect("served records verify")
+                .id()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_proofs() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let (alice, bob) = (key(), key());
+        reg.register("alice", &alice).await;
+        reg.register("bob", &bob).await;
+        let full = signoff(&alice, "serde", "1.0.0");
+        let step = delta(&alice, "serde", "1.0.0", "1.0.1");
+        let later = signoff(&alice, "serde", "1.0.2");
+        let other = signoff(&alice, "tokio", "1.0.0");
+        let ha = head(&alice, None, &[&full, &step, &later, &other]);
+        let (status, body) = reg.publish(&[&full, &step, &later, &other], &ha).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let bobs = signoff(&bob, "serde", "1.0.1");
+        let withdrawn = revocation(&alice, &full);
+        let hb = head(&bob, None, &[&bobs]);
+        assert_eq!(reg.publish(&[&bobs], &hb).await.0, StatusCode::OK);
+        let ha2 = head(
+            &alice,
+            Some(&ha),
+            &[&full, &step, &later, &other, &withdrawn],
+        );
+        assert_eq!(reg.publish(&[&withdrawn], &ha2).await.0, StatusCode::OK);
+
+        let query = json!({
+            "crates": { "serde": null, "tokio": null },
+            "versions": { "serde": ["1.0.1"], "tokio": ["2.0.0"] },
+        });
+        let (status, body) = reg.send("POST", "/v1/crates", query.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let serde_ids = ids(&body["crates"]["serde"]);
+        let expected: BTreeSet<RecordId> = [full.id(), step.id(), bobs.id(), withdrawn.id()].into();
+        assert_eq!(
+            serde_ids, expected,
+            "{backend}: 1.0.1, its base 1.0.0, not 1.0.2"
+        );
+        assert!(
+            ids(&body["crates"]["tokio"]).is_empty(),
+            "{backend}: 2.0.0 has none"
+        );
+
+        let answer = LogAnswer::from_json(&body["log"]).expect("well formed");
+        let checkpoint = answer
+            .verify(&pin(&reg).await, None, &BTreeMap::new())
+            .expect("checkpoint verifies")
+            .checkpoint;
+        let asked = |v: &str| BTreeSet::from([v.to_owned()]);
+        let committed = answer
+            .verify_crate(&checkpoint, "serde", &serde_ids, Some(&asked("1.0.1")))
+            .expect("serde verifies");
+        assert_eq!(committed, expected, "{backend}");
+        let committed = answer
+            .verify_crate(
+                &checkpoint,
+                "tokio",
+                &BTreeSet::new(),
+                Some(&asked("2.0.0")),
+            )
+            .expect("tokio 2.0.0 proven empty");
+        assert!(committed.is_empty());
+        // Without bob's record the answer is a withheld record.
+        let mut short = serde_ids.clone();
+        short.remove(&bobs.id());
+        let err = answer
+            .verify_crate(&checkpoint, "serde", &short, Some(&asked("1.0.1")))
+            .expect_err("withheld");
+        assert_eq!(err.code(), "withheld-record", "{backend}");
+
+        // A monitor replaying the log files every entry where the registry did.
+        let (status, entries) = reg.send("GET", "/v1/log/entries?start=0", "").await;
+        assert_eq!(status, StatusCode::OK, "{entries}");
+        let mut replay = Replay::new();
+        for e in entries["entries"].as_array().expect("entries") {
+            replay
+                .push(&ServedEntry {
+                    index: e["index"].as_u64().expect("index"),
+                    crate_name: e["crate"].as_str().expect("crate").to_owned(),
+                    ordinal: e["ordinal"].as_u64().expect("ordinal"),
+                    record_id: RecordId::parse(e["record_id"].as_str().expect("id")).expect("id"),
+                    record: e["record"].to_string(),
+                })
+                .expect("entry replays");
+        }
+        replay
+            .check_checkpoint(&checkpoint)
+            .expect("the replayed index is the signed one");
+
+        for (bad, code) in [
+            (
+                json!({ "crates": { "serde": null }, "versions": { "serde": ["one"] } }),
+                "bad-version",
+            ),
+            (
+                json!({ "crates": { "serde": null }, "versions": { "tokio": ["1.0.0"] } }),
+                "bad-json",
+            ),
+            (
+                json!({ "crates": { "serde": null }, "versions": { "serde": "1.0.0" } }),
+                "bad-json",
+            ),
+        ] {
+            let (status, body) = reg.send("POST", "/v1/crates", bad.to_string()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {bad}: {body}");
+            assert_eq!(codes(&body), code, "{backend}: {bad}");
+        }
+        let many: Vec<String> = (0..65).map(|i| format!("1.0.{i}")).collect();
+        let (status, _) = reg
+            .send(
+                "POST",
+                "/v1/crates",
+                json!({ "crates": { "serde": null }, "versions": { "serde": many } }).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: 65 versions");
+    }
+}

@@ -1,0 +1,181 @@
+//! Answers scoped to versions: a version's leaf lists exactly the entries filed there, an
+//! absent version is proven by adjacent neighbours, delta sign-offs pull the versions they
+//! start from into the answer, and a list with an entry left out, a leaf of another version or
+//! neighbours that are not adjacent are refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::super::*;
+use super::TestLog;
+use crate::signoff::RecordId;
+
+fn id(n: u8) -> RecordId {
+    RecordId::parse(&crate::signoff::hex(&[n; 32])).expect("id")
+}
+
+fn asked(versions: &[&str]) -> BTreeSet<String> {
+    versions.iter().map(|v| (*v).to_owned()).collect()
+}
+
+/// serde: 1.0.0 (two entries), a delta 1.0.0 → 1.0.1, 1.0.3; tokio: 1.0.0.
+fn log() -> TestLog {
+    let mut log = TestLog::new();
+    log.append_version("serde", "1.0.0", 1, None);
+    log.append_version("tokio", "1.0.0", 2, None);
+    log.append_version("serde", "1.0.1", 3, Some("1.0.0"));
+    log.append_version("serde", "1.0.0", 4, None);
+    log.append_version("serde", "1.0.3", 5, None);
+    log
+}
+
+/// The scoped answer for `name` at `versions` as the registry builds it, and its checkpoint.
+fn scoped(
+    log: &mut TestLog,
+    name: &str,
+    versions: &[&str],
+) -> (Checkpoint, IndexProof, BTreeMap<String, VersionProof>) {
+    let checkpoint = log.checkpoint();
+    let index = log.index.proof(name);
+    let proofs = log
+        .index
+        .closure(name, &asked(versions))
+        .into_iter()
+        .map(|v| {
+            let proof = log.index.version_proof(name, &v);
+            (v, proof)
+        })
+        .collect();
+    (checkpoint, index, proofs)
+}
+
+#[test]
+fn a_version_s_leaf_lists_its_entries_and_deltas_bring_their_base() {
+    let mut log = log();
+    let (checkpoint, index, proofs) = scoped(&mut log, "serde", &["1.0.1"]);
+    assert_eq!(
+        proofs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["1.0.0", "1.0.1"],
+        "the delta's base comes with it"
+    );
+    let listed = verify_versions_answer(&checkpoint, "serde", &index, &proofs).expect("verifies");
+    assert_eq!(listed, vec![(0, id(1)), (3, id(4)), (2, id(3))]);
+
+    // A version no entry is filed under: proven absent by its neighbours, at either end too.
+    for (version, neighbours) in [
+        ("1.0.2", (true, true)),
+        ("0.9.0", (false, true)),
+        ("2.0.0", (true, false)),
+    ] {
+        let (checkpoint, index, proofs) = scoped(&mut log, "serde", &[version]);
+        let proof = &proofs[version];
+        let VersionProof::Absent { before, after } = proof else {
+            panic!("{version} is absent: {proof:?}");
+        };
+        assert_eq!((before.is_some(), after.is_some()), neighbours, "{version}");
+        assert_eq!(
+            verify_versions_answer(&checkpoint, "serde", &index, &proofs).expect("verifies"),
+            vec![]
+        );
+    }
+
+    // A crate the log never saw: absent from the index, so every version is empty.
+    let (checkpoint, index, proofs) = scoped(&mut log, "rand", &["0.8.5"]);
+    assert!(matches!(index, IndexProof::Absent { .. }));
+    assert_eq!(
+        verify_versions_answer(&checkpoint, "rand", &index, &proofs).expect("verifies"),
+        vec![]
+    );
+}
+
+#[test]
+fn a_withheld_entry_another_version_s_leaf_or_distant_neighbours_are_refused() {
+    let mut log = log();
+    let (checkpoint, index, proofs) = scoped(&mut log, "serde", &["1.0.0"]);
+
+    // One of the two entries of 1.0.0 left out of the list (a withheld flag).
+    let mut withheld = proofs.clone();
+    if let Some(VersionProof::Present { records, .. }) = withheld.get_mut("1.0.0") {
+        records.pop();
+    }
+    let err = verify_versions_answer(&checkpoint, "serde", &index, &withheld).expect_err("refused");
+    assert_eq!(err.code(), "withheld-record");
+
+    // The list swapped for another record id, count unchanged: the digest no longer matches.
+    let mut swapped = proofs.clone();
+    if let Some(VersionProof::Present { records, .. }) = swapped.get_mut("1.0.0") {
+        records[1].1 = id(9).to_string();
+    }
+    let err = verify_versions_answer(&checkpoint, "serde", &index, &swapped).expect_err("refused");
+    assert_eq!(err.code(), "withheld-record");
+
+    // 1.0.3's leaf served as the answer for 1.0.0.
+    let mut other = proofs.clone();
+    let (_, _, later) = scoped(&mut log, "serde", &["1.0.3"]);
+    other.insert("1.0.0".into(), later["1.0.3"].clone());
+    let err = verify_versions_answer(&checkpoint, "serde", &index, &other).expect_err("refused");
+    assert_eq!(err.code(), "bad-index-proof");
+
+    // 1.0.2 "absent" with 1.0.0 and 1.0.3 as neighbours: they are not adjacent (1.0.1 is
+    // between), so the registry is hiding 1.0.1's leaf under a false absence.
+    let (_, _, all) = scoped(&mut log, "serde", &["1.0.0", "1.0.3"]);
+    let leaf = |v: &str| match &all[v] {
+        VersionProof::Present { entry, .. } => entry.clone(),
+        VersionProof::Absent { .. } => panic!("{v} is present"),
+    };
+    let false_absence: BTreeMap<String, VersionProof> = [(
+        "1.0.1".to_owned(),
+        VersionProof::Absent {
+            before: Some(leaf("1.0.0")),
+            after: Some(leaf("1.0.3")),
+        },
+    )]
+    .into();
+    let err =
+        verify_versions_answer(&checkpoint, "serde", &index, &false_absence).expect_err("refused");
+    assert_eq!(err.code(), "bad-index-proof");
+
+    // An entry listed beyond the checkpoint's size.
+    let mut beyond = proofs;
+    if let Some(VersionProof::Present { records, .. }) = beyond.get_mut("1.0.0") {
+        records[0].0 = 99;
+    }
+    assert!(verify_versions_answer(&checkpoint, "serde", &index, &beyond).is_err());
+}
+
+#[test]
+fn a_scoped_answer_must_answer_every_asked_version_and_serve_every_listed_record() {
+    let mut log = log();
+    let (_, index, proofs) = scoped(&mut log, "serde", &["1.0.1"]);
+    let answer = serde_json::json!({
+        "checkpoint": log.note().to_text(),
+        "crates": { "serde": { "index": index, "versions": proofs } },
+    });
+    let answer = LogAnswer::from_json(&answer).expect("parses");
+    let checkpoint = log.checkpoint();
+    let all: BTreeSet<RecordId> = [id(1), id(3), id(4)].into();
+    let committed = answer
+        .verify_crate(&checkpoint, "serde", &all, Some(&asked(&["1.0.1"])))
+        .expect("verifies");
+    assert_eq!(committed, all);
+
+    let short: BTreeSet<RecordId> = [id(1), id(3)].into();
+    let err = answer
+        .verify_crate(&checkpoint, "serde", &short, Some(&asked(&["1.0.1"])))
+        .expect_err("a listed record was not served");
+    assert_eq!(err.code(), "withheld-record");
+
+    let err = answer
+        .verify_crate(
+            &checkpoint,
+            "serde",
+            &all,
+            Some(&asked(&["1.0.1", "1.0.3"])),
+        )
+        .expect_err("1.0.3 has no proof");
+    assert_eq!(err.code(), "malformed-proof");
+
+    let err = answer
+        .verify_crate(&checkpoint, "serde", &all, None)
+        .expect_err("asked whole, answered scoped");
+    assert_eq!(err.code(), "malformed-proof");
+}
