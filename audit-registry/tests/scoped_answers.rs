@@ -7,11 +7,14 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use audit_registry::Limits;
+use audit_registry::db::Db;
+use audit_registry::{AppState, Limits};
 use audit_trust_core::signoff::{
     Criterion, DeltaBase, PublicKey, Record, RecordId, SignedRecord, SigningKey, Statement, Subject,
 };
+use audit_trust_core::time::{Clock, FixedClock};
 use audit_trust_core::tlog::{LogAnswer, LogPin, NoteKey, Replay, ServedEntry};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -181,4 +184,67 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: 65 versions");
     }
+}
+
+/// A registry whose log was made before entries were filed under versions (no `log_filings`
+/// rows) files them when it starts, and its next checkpoint proves scoped answers.
+#[tokio::test]
+async fn a_log_from_before_version_trees_is_filed_on_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let clock = Arc::new(FixedClock(now())) as Arc<dyn Clock>;
+    let alice = key();
+    let full = signoff(&alice, "serde", "1.0.0");
+    let step = delta(&alice, "serde", "1.0.0", "1.0.1");
+    let withdrawn = revocation(&alice, &step);
+    let h1 = head(&alice, None, &[&full, &step, &withdrawn]);
+    {
+        let reg = Registry::from_state(AppState::new(
+            Db::connect(&url).await.expect("connect"),
+            Limits::default(),
+            clock.clone(),
+        ));
+        reg.register("alice", &alice).await;
+        let (status, body) = reg.publish(&[&full, &step, &withdrawn], &h1).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // What an older registry left: entries, no filings.
+    let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+    sqlx::query("DELETE FROM log_filings")
+        .execute(&pool)
+        .await
+        .expect("delete");
+    pool.close().await;
+
+    let reg = Registry::from_state(AppState::new(
+        Db::connect(&url).await.expect("reconnect"),
+        Limits::default(),
+        clock,
+    ));
+    let later = signoff(&alice, "tokio", "1.0.0");
+    let h2 = head(&alice, Some(&h1), &[&full, &step, &withdrawn, &later]);
+    assert_eq!(reg.publish(&[&later], &h2).await.0, StatusCode::OK);
+    let query = json!({ "crates": { "serde": null }, "versions": { "serde": ["1.0.1"] } });
+    let (status, body) = reg.send("POST", "/v1/crates", query.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let served = ids(&body["crates"]["serde"]);
+    let expected: BTreeSet<RecordId> = [full.id(), step.id(), withdrawn.id()].into();
+    assert_eq!(
+        served, expected,
+        "the revocation is filed where its record is"
+    );
+    let answer = LogAnswer::from_json(&body["log"]).expect("well formed");
+    let checkpoint = answer
+        .verify(&pin(&reg).await, None, &BTreeMap::new())
+        .expect("verifies")
+        .checkpoint;
+    let committed = answer
+        .verify_crate(
+            &checkpoint,
+            "serde",
+            &served,
+            Some(&BTreeSet::from(["1.0.1".to_owned()])),
+        )
+        .expect("the refiled log proves the scoped answer");
+    assert_eq!(committed, expected);
 }
