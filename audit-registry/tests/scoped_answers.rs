@@ -110,6 +110,23 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
             "{backend}: 2.0.0 has none"
         );
 
+        // The same answer gzipped for a client that accepts it (what `check` sends), plain
+        // JSON for one that does not (above).
+        let (status, headers, _) = reg
+            .send_with(
+                "POST",
+                "/v1/crates",
+                &[("accept-encoding", "gzip")],
+                query.to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers.get("content-encoding").map(|v| v.as_bytes()),
+            Some(&b"gzip"[..]),
+            "{backend}"
+        );
+
         let answer = LogAnswer::from_json(&body["log"]).expect("well formed");
         let checkpoint = answer
             .verify(&pin(&reg).await, None, &BTreeMap::new())

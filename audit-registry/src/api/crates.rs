@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use super::gzip::Encoded;
 use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -65,10 +66,10 @@ pub struct CrateCache {
     bytes: usize,
     /// Whole answers to batch queries, by SHA-256 of the request body: a CI fleet asks for the
     /// same lockfile again and again, and then an answer is one lookup and no copying.
-    answers: HashMap<[u8; 32], Bytes>,
+    answers: HashMap<[u8; 32], Arc<Encoded>>,
     answer_bytes: usize,
     /// Answers being built for this generation, shared by every request that asks the same.
-    pending: HashMap<[u8; 32], (i64, Arc<tokio::sync::OnceCell<Bytes>>)>,
+    pending: HashMap<[u8; 32], (i64, Arc<tokio::sync::OnceCell<Arc<Encoded>>>)>,
 }
 
 impl CrateCache {
@@ -88,7 +89,11 @@ impl CrateCache {
 impl CrateCache {
     /// The flight building the answer to body `key`: joined if one builds from a state at least
     /// as new as this request needs, else started.
-    fn join_flight(&mut self, key: [u8; 32], generation: i64) -> Arc<tokio::sync::OnceCell<Bytes>> {
+    fn join_flight(
+        &mut self,
+        key: [u8; 32],
+        generation: i64,
+    ) -> Arc<tokio::sync::OnceCell<Arc<Encoded>>> {
         match self.pending.get(&key) {
             Some((built_from, cell)) if *built_from >= generation => Arc::clone(cell),
             _ => {
@@ -302,6 +307,7 @@ fn canonical_version(name: &str, version: &str) -> Result<String, ApiError> {
 /// and still matches comes back as `{"etag": …, "not_modified": true}` without its records.
 pub(super) async fn query(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body, BodySize::Large).await?;
@@ -314,7 +320,7 @@ pub(super) async fn query(
     };
     if let Some(answer) = hit {
         Metrics::add(&state.metrics.crate_queries, 1);
-        return Ok(json_response(StatusCode::OK, None, answer));
+        return Ok(answer.response(&headers));
     }
     // Identical queries that miss together are answered once: after a publish empties the
     // cache, a CI fleet asking for the same lockfile would otherwise all rebuild it at once.
@@ -349,11 +355,15 @@ pub(super) async fn query(
         out
     };
     Metrics::add(&state.metrics.crate_queries, 1);
-    Ok(json_response(StatusCode::OK, None, out))
+    Ok(out.response(&headers))
 }
 
 /// The answer to one batch query body, as of `generation`.
-async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<Bytes, ApiError> {
+async fn build_answer(
+    state: &AppState,
+    generation: i64,
+    body: &[u8],
+) -> Result<Arc<Encoded>, ApiError> {
     let request: Query = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad-json", format!("not a crate query: {e}")))?;
     if request.crates.len() > state.limits.max_query_crates {
@@ -418,7 +428,12 @@ async fn build_answer(state: &AppState, generation: i64, body: &[u8]) -> Result<
         }
     }
     out.push_str("}}");
-    Ok(Bytes::from(out))
+    // Compressed off the async threads: a large answer takes tens of milliseconds.
+    let plain = Bytes::from(out);
+    let encoded = tokio::task::spawn_blocking(move || Encoded::new(plain))
+        .await
+        .map_err(|e| ApiError::internal("compressing an answer", &e))?;
+    Ok(Arc::new(encoded))
 }
 
 /// `GET /v1/heads`: every key's current head, with an ETag over their ids.

@@ -6,6 +6,7 @@ mod body;
 mod crates;
 mod dashboard;
 mod generation;
+mod gzip;
 mod log;
 mod org_pages;
 pub mod projects;
