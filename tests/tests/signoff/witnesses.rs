@@ -399,9 +399,19 @@ fn witnesses_refuse_a_rollback_and_a_fork(store: &Store) {
     assert_refused(&w, &plain, &url, "log-rollback", None);
     fresh_cache(&w);
     assert_refused(&w, &witnessed, &url, "missing-cosignatures", None);
-    // Without witnesses, a fresh runner has nothing to tell it a newer checkpoint exists.
-    let (exit, status, stderr) = check(&w, &plain);
-    assert_eq!((exit, status.as_str()), (Some(0), "audited"), "{stderr}");
+    // What remains (docs/threat-model.md): with a window that still counts the two-day-old
+    // cosignatures the restored database serves, a fresh runner accepts the rollback; without
+    // witnesses, nothing tells it a newer checkpoint exists.
+    let wide = pins.replace(
+        "witnesses-required = 2\n",
+        "witnesses-required = 2\ncosignature-max-age-hours = 72\n",
+    );
+    let wide = consumer(&w, "wide-window", &team, &url, &log, &wide);
+    for audit in [&wide, &plain] {
+        fresh_cache(&w);
+        let (exit, status, stderr) = check(&w, audit);
+        assert_eq!((exit, status.as_str()), (Some(0), "audited"), "{stderr}");
+    }
 
     // c. Forked: the restored copy takes another record where the flag was, so its log has
     // as many entries as the true one, with another root.
