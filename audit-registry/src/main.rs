@@ -409,20 +409,7 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Witness(args) => {
             init_logs(LogFormat::Text);
-            let clock: audit_registry::witness::UnixClock = match &args.now {
-                // A fixed time lets tests make cosignatures that are old at the client's `--now`.
-                Some(text) => {
-                    let secs = Timestamp::parse(text)
-                        .and_then(|t| u64::try_from(t.0).ok())
-                        .ok_or_else(|| format!("--now `{text}`: write 2025-01-31T12:00:00Z"))?;
-                    Arc::new(move || secs)
-                }
-                None => Arc::new(|| {
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs())
-                }),
-            };
+            let clock = audit_registry::witness::unix_clock(args.now.as_deref())?;
             audit_registry::witness::run(args, clock, shutdown_signal()).await
         }
         Command::Export { dir, db, now } => {

@@ -63,6 +63,22 @@ pub struct WitnessArgs {
 /// The seconds since the Unix epoch a cosignature states.
 pub type UnixClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// The system clock, or the fixed instant `now` (`--now`): a fixed time lets tests make
+/// cosignatures that are already old at a client's clock.
+pub fn unix_clock(now: Option<&str>) -> Result<UnixClock, String> {
+    let Some(text) = now else {
+        return Ok(Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        }));
+    };
+    let secs = audit_trust_core::time::Timestamp::parse(text)
+        .and_then(|t| u64::try_from(t.0).ok())
+        .ok_or_else(|| format!("--now `{text}`: write 2025-01-31T12:00:00Z"))?;
+    Ok(Arc::new(move || secs))
+}
+
 #[derive(Clone)]
 struct Witness {
     log: LogPin,
