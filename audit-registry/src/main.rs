@@ -409,11 +409,7 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Witness(args) => {
             init_logs(LogFormat::Text);
-            let clock = Arc::new(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-            });
+            let clock = audit_registry::witness::unix_clock(args.now.as_deref())?;
             audit_registry::witness::run(args, clock, shutdown_signal()).await
         }
         Command::Export { dir, db, now } => {

@@ -46,24 +46,30 @@ struct WitnessSetup {
     log_key: String,
 }
 
-fn start_witness(w: &WitnessSetup, listen: &str) -> Process {
-    let key_file = w.key_file.to_str().expect("utf-8");
-    let state = w.state.to_str().expect("utf-8");
-    start(&[
+fn witness_args(w: &WitnessSetup, listen: &str) -> Vec<String> {
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    [
         "witness",
         "--name",
         "witness.example/w1",
         "--key",
-        key_file,
+        &path(&w.key_file),
         "--log-origin",
         &w.origin,
         "--log-key",
         &w.log_key,
         "--state",
-        state,
+        &path(&w.state),
         "--listen",
         listen,
-    ])
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn start_witness(w: &WitnessSetup, listen: &str) -> Process {
+    let args = witness_args(w, listen);
+    start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
@@ -211,4 +217,42 @@ fn a_witness_cosigns_the_log_refuses_a_fork_and_a_rollback_and_keeps_its_state()
     let note3 = checkpoint(&registry.1);
     assert_eq!(size_of(&note3), 3);
     verify_checkpoint(&log, &note3).expect("the true log goes on being cosigned");
+}
+
+#[test]
+fn a_second_witness_on_the_same_state_file_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_secret = key();
+    let setup = WitnessSetup {
+        key_file: write_key(dir.path(), "witness.key", &key()),
+        state: dir.path().join("witness.state"),
+        origin: "audit-registry/lock-test".to_owned(),
+        log_key: log_secret.public_key().to_string(),
+    };
+    let first = start_witness(&setup, "127.0.0.1:0");
+    let second = Command::new(BIN)
+        .args(witness_args(&setup, "127.0.0.1:0"))
+        .output()
+        .expect("run a second witness");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    let lock_file = dir.path().join("witness.state.lock");
+    for part in [
+        setup.state.display().to_string(),
+        lock_file.display().to_string(),
+        "another witness process".to_owned(),
+    ] {
+        assert!(stderr.contains(&part), "`{part}` missing from: {stderr}");
+    }
+    assert!(
+        second.stdout.is_empty(),
+        "the second witness must not listen"
+    );
+    // The first one still answers.
+    let (status, _, _) = http(&first.1, "POST", "/add-checkpoint", "hello");
+    assert_eq!(status, 400);
+    // The lock goes with the process that held it: a killed witness leaves none behind.
+    drop(first);
+    let again = start_witness(&setup, "127.0.0.1:0");
+    assert_eq!(http(&again.1, "POST", "/add-checkpoint", "hello").0, 400);
 }

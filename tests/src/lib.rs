@@ -36,7 +36,8 @@ pub use registry::{CrateSpec, LocalRegistry, Published, index_path};
 pub use server::{RequestRecord, StaticServer, hex};
 pub use workspace::{LockedPackage, Member, Workspace};
 pub use world::{
-    NOW, RegistryProcess, World, admin_token, cli_command, registry_admin, sqlite_url, status_of,
+    NOW, RegistryProcess, WitnessProcess, World, admin_token, cli_command, registry_admin,
+    sqlite_url, status_of,
 };
 
 /// A `cargo` command isolated from the developer's environment, with `CARGO_HOME` = `cargo_home`.

@@ -209,28 +209,11 @@ impl RegistryProcess {
     /// Logs only errors, to this test's stderr.
     pub fn serve_at<S: AsRef<OsStr>>(listen: &str, db: &str, options: &[S]) -> RegistryProcess {
         let listen = listen.trim_start_matches("http://");
-        let mut child = Command::new(binary_path("audit-registry"))
-            .args(["serve", "--listen", listen, "--db", db])
-            .args(options)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start audit-registry");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let Some(url) = line.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("unexpected first line from audit-registry: {line:?}");
-        };
-        RegistryProcess {
-            url: url.to_owned(),
-            child,
-        }
+        let fixed = ["serve", "--listen", listen, "--db", db];
+        let mut args: Vec<&OsStr> = fixed.iter().map(OsStr::new).collect();
+        args.extend(options.iter().map(AsRef::as_ref));
+        let (child, url) = start_listening(&args);
+        RegistryProcess { url, child }
     }
 
     /// Stops the server at once (SIGKILL), as a crash would.
@@ -244,4 +227,52 @@ impl Drop for RegistryProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A running `audit-registry witness` on a loopback port, killed when dropped.
+pub struct WitnessProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, as the witness announced it.
+    pub url: String,
+}
+
+impl WitnessProcess {
+    /// `audit-registry witness ARGS…` (which include `--listen`). Returns once the witness says
+    /// where it listens; it has then read its state and taken its lock.
+    pub fn start<S: AsRef<OsStr>>(args: &[S]) -> WitnessProcess {
+        let mut all = vec![OsStr::new("witness")];
+        all.extend(args.iter().map(AsRef::as_ref));
+        let (child, url) = start_listening(&all);
+        WitnessProcess { child, url }
+    }
+}
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `audit-registry ARGS…` and reads the `listening on URL` line it prints first. Logs
+/// only errors, to this test's stderr.
+fn start_listening(args: &[&OsStr]) -> (Child, String) {
+    let mut child = Command::new(binary_path("audit-registry"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start audit-registry");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let Some(url) = line.trim().strip_prefix("listening on ") else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("unexpected first line from audit-registry {args:?}: {line:?}");
+    };
+    (child, url.to_owned())
 }

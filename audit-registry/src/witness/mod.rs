@@ -47,17 +47,37 @@ pub struct WitnessArgs {
     /// The log's public key (`ed25519:…`), as its `GET /v1/log/key` says
     #[arg(long, value_name = "KEY")]
     pub log_key: String,
-    /// The file that keeps the last cosigned checkpoint (created on first start; one witness
-    /// process per file; a witness that loses it must get a new key)
+    /// The file that keeps the last cosigned checkpoint (created on first start; a witness that
+    /// loses it must get a new key). The witness holds a lock on PATH.lock while it runs, so a
+    /// second witness on the same file refuses to start
     #[arg(long, value_name = "PATH")]
     pub state: PathBuf,
     /// Address to listen on (port 0: any free port; the address is printed)
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
+    /// Pretend it is this instant (YYYY-MM-DDTHH:MM:SSZ) in cosignatures, for reproducible tests
+    #[arg(long, hide = true, value_name = "INSTANT")]
+    pub now: Option<String>,
 }
 
 /// The seconds since the Unix epoch a cosignature states.
 pub type UnixClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock, or the fixed instant `now` (`--now`): a fixed time lets tests make
+/// cosignatures that are already old at a client's clock.
+pub fn unix_clock(now: Option<&str>) -> Result<UnixClock, String> {
+    let Some(text) = now else {
+        return Ok(Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        }));
+    };
+    let secs = audit_trust_core::time::Timestamp::parse(text)
+        .and_then(|t| u64::try_from(t.0).ok())
+        .ok_or_else(|| format!("--now `{text}`: write 2025-01-31T12:00:00Z"))?;
+    Ok(Arc::new(move || secs))
+}
 
 #[derive(Clone)]
 struct Witness {
@@ -89,6 +109,8 @@ pub async fn run(
         min_cosignatures: 0,
         cosigned_after: 0,
     };
+    // Held until `run` returns: released by the kernel when the process dies, however it dies.
+    let _lock = lock_state(&args.state)?;
     let state = read_state(&args.state, &log.origin)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -124,6 +146,43 @@ pub async fn run(
     Ok(())
 }
 
+/// `path` with `suffix` appended to its file name (`state` → `state.lock`), in the same folder.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Takes an exclusive advisory lock on `<state>.lock` (created if needed) for as long as the
+/// returned file is open. Two witnesses on one state file would each check a request against
+/// the size they read and then overwrite each other's state: the later write could put an
+/// older checkpoint back, and the witness would then cosign a second history. The lock is on a
+/// file of its own because the state file is replaced by a rename on every cosignature, which
+/// would leave a lock on it behind on the old inode. `fs4` is the workspace's lock crate
+/// (`audit-trust-core` locks its folders with it): `flock` on Unix, `LockFileEx` on Windows,
+/// and it works with our minimum Rust, which `std`'s `File::try_lock` (1.89) does not.
+fn lock_state(state: &Path) -> Result<std::fs::File, String> {
+    let path = beside(state, ".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("--state: cannot open the lock file {}: {e}", path.display()))?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(file),
+        Err(fs4::TryLockError::WouldBlock) => Err(format!(
+            "--state {}: another witness process is using this state file (it holds {}); run \
+             one witness per state file",
+            state.display(),
+            path.display()
+        )),
+        Err(fs4::TryLockError::Error(e)) => {
+            Err(format!("--state: cannot lock {}: {e}", path.display()))
+        }
+    }
+}
+
 /// The state file's checkpoint, or none on first start.
 fn read_state(path: &Path, origin: &str) -> Result<Option<WitnessState>, String> {
     use std::io::Read as _;
@@ -156,9 +215,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".tmp");
-    let temp = dir.join(name);
+    let temp = beside(path, ".tmp");
     let mut file = std::fs::File::create(&temp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;

@@ -13,4 +13,5 @@ mod sign_query;
 mod source_matches;
 mod static_export;
 mod withheld_flag;
+mod witnesses;
 mod world;

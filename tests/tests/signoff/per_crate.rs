@@ -6,9 +6,8 @@
 //! What a registry running our own code cannot do — withhold a record, serve a wrong proof,
 //! replay an old answer to a fresh cache — is played by the only fake here: a static server
 //! answering `POST /v1/crates` with a doctored copy of what the real registry answered. The
-//! registry cannot store witness cosignatures yet (another branch builds the witness service),
-//! so the cosigned checkpoints are made by this test: it signs C2SP `tlog-cosignature/v1` lines
-//! with witness keys of its own and appends them to the real registry's checkpoint note.
+//! cosignatures in these doctored answers (missing, too few, too old, or colluding) are made by
+//! this test with witness keys of its own; `witnesses.rs` runs real witness processes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -162,7 +161,7 @@ fn http() -> HttpClient {
 }
 
 /// The registry's log pin, as `GET /v1/log/key` shows it (what an operator publishes).
-fn log_pin(url: &str) -> (String, String) {
+pub(crate) fn log_pin(url: &str) -> (String, String) {
     let bytes = http()
         .get_ok(&format!("{url}/v1/log/key"), 1 << 20)
         .expect("GET /v1/log/key");
@@ -250,7 +249,7 @@ fn consumer(w: &World, team: &Team, url: &str, pin: &(String, String), extra: &s
 }
 
 /// `check --format json` with `audit`: exit code, leafy's status, stderr.
-fn check(w: &World, audit: &Path) -> (Option<i32>, String, String) {
+pub(crate) fn check(w: &World, audit: &Path) -> (Option<i32>, String, String) {
     let db_dir = advisory_db(w);
     let out = w
         .cmd()
@@ -269,7 +268,13 @@ fn check(w: &World, audit: &Path) -> (Option<i32>, String, String) {
 
 /// The gate refuses: exit 2, no report, and the error names the registry, the reason code and
 /// (when given) the crate.
-fn assert_refused(w: &World, audit: &Path, url: &str, code: &str, crate_name: Option<&str>) {
+pub(crate) fn assert_refused(
+    w: &World,
+    audit: &Path,
+    url: &str,
+    code: &str,
+    crate_name: Option<&str>,
+) {
     let (exit, status, stderr) = check(w, audit);
     assert_eq!((exit, status.as_str()), (Some(2), ""), "{code}: {stderr}");
     let named = crate_name.map(|n| format!("crate `{n}`"));
@@ -282,7 +287,7 @@ fn assert_refused(w: &World, audit: &Path, url: &str, code: &str, crate_name: Op
 }
 
 /// Forgets every checkpoint and head seen: a fresh CI runner.
-fn fresh_cache(w: &World) {
+pub(crate) fn fresh_cache(w: &World) {
     let _ = std::fs::remove_dir_all(w.cache_dir());
 }
 
@@ -498,7 +503,7 @@ fn the_gate_reads_per_crate_and_catches_every_hostile_answer_on_postgres() {
     assert_refused(&w, &audit, &team.server.url, "missing-cosignatures", None);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("entry");
