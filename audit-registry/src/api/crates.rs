@@ -57,6 +57,9 @@ impl Rendered {
     }
 }
 
+/// One answer being built, shared by the requests waiting for it.
+type Flight = Arc<tokio::sync::OnceCell<Arc<Encoded>>>;
+
 /// Rendered answers valid for one database generation.
 #[derive(Debug, Default)]
 pub struct CrateCache {
@@ -69,7 +72,7 @@ pub struct CrateCache {
     answers: HashMap<[u8; 32], Arc<Encoded>>,
     answer_bytes: usize,
     /// Answers being built for this generation, shared by every request that asks the same.
-    pending: HashMap<[u8; 32], (i64, Arc<tokio::sync::OnceCell<Arc<Encoded>>>)>,
+    pending: HashMap<[u8; 32], (i64, Flight)>,
 }
 
 impl CrateCache {
@@ -89,11 +92,7 @@ impl CrateCache {
 impl CrateCache {
     /// The flight building the answer to body `key`: joined if one builds from a state at least
     /// as new as this request needs, else started.
-    fn join_flight(
-        &mut self,
-        key: [u8; 32],
-        generation: i64,
-    ) -> Arc<tokio::sync::OnceCell<Arc<Encoded>>> {
+    fn join_flight(&mut self, key: [u8; 32], generation: i64) -> Flight {
         match self.pending.get(&key) {
             Some((built_from, cell)) if *built_from >= generation => Arc::clone(cell),
             _ => {
