@@ -104,9 +104,12 @@ struct IndexedEntries {
 pub struct CrateIndex {
     crates: BTreeMap<String, IndexedEntries>,
     /// Built on first use after a change: the sorted names and the tree over them. Version
-    /// trees keep their own cache, so a rebuild after a publish rehashes only the crates the
-    /// publish touched, plus one leaf per crate.
+    /// trees keep their own cache, so a rebuild rehashes only the crates that changed.
     built: Option<(Vec<String>, MemoryTree)>,
+    /// Crates with new entries since `built` was made: when none of them is a new name, their
+    /// leaves are replaced in place (O(log n) each) instead of rebuilding the tree, which a log
+    /// of 150,000 crates appending a few thousand records a second cannot afford.
+    changed: BTreeSet<String>,
 }
 
 impl CrateIndex {
@@ -124,7 +127,13 @@ impl CrateIndex {
         id: RecordId,
         delta_from: Option<&str>,
     ) -> u64 {
-        self.built = None;
+        if !self.crates.contains_key(name) {
+            // A new name moves every later leaf: the tree is built again.
+            self.built = None;
+            self.changed.clear();
+        } else if self.built.is_some() {
+            self.changed.insert(name.to_owned());
+        }
         let at = self.crates.entry(name.to_owned()).or_default();
         at.count += 1;
         at.versions.add(version, leaf, id, delta_from);
@@ -145,6 +154,22 @@ impl CrateIndex {
 
     fn built(&mut self) -> &(Vec<String>, MemoryTree) {
         let crates = &mut self.crates;
+        if let Some((names, tree)) = &mut self.built {
+            for name in std::mem::take(&mut self.changed) {
+                let (Ok(position), Some(c)) = (
+                    names.binary_search_by(|n| n.as_str().cmp(&name)),
+                    crates.get_mut(&name),
+                ) else {
+                    continue;
+                };
+                let root = c.versions.root(&name);
+                tree.set_leaf(
+                    position as u64,
+                    index_leaf(&name, c.count, c.versions.len(), &root),
+                );
+            }
+        }
+        self.changed.clear();
         self.built.get_or_insert_with(|| {
             let names: Vec<String> = crates.keys().cloned().collect();
             let tree = MemoryTree::from_leaves(crates.iter_mut().map(|(n, c)| {

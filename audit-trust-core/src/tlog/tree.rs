@@ -51,6 +51,31 @@ impl MemoryTree {
         }
     }
 
+    /// Replaces leaf `index` and rehashes the stored subtrees above it: O(log n). Only for
+    /// trees that are not logs (the crate index, whose leaves are counts that change); a log's
+    /// leaves never change. An index past the end is ignored.
+    pub fn set_leaf(&mut self, index: u64, leaf: Hash) {
+        let Ok(mut at) = usize::try_from(index) else {
+            return;
+        };
+        match self.levels.first_mut().and_then(|l| l.get_mut(at)) {
+            Some(slot) => *slot = leaf,
+            None => return,
+        }
+        for level in 1..self.levels.len() {
+            at /= 2;
+            let below = &self.levels[level - 1];
+            let (Some(left), Some(right)) = (below.get(2 * at), below.get(2 * at + 1)) else {
+                break;
+            };
+            let hash = node_hash(left, right);
+            match self.levels[level].get_mut(at) {
+                Some(slot) => *slot = hash,
+                None => break,
+            }
+        }
+    }
+
     /// The root of the first `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, TlogError> {
         self.check_size(size)?;

@@ -179,3 +179,51 @@ fn a_scoped_answer_must_answer_every_asked_version_and_serve_every_listed_record
         .expect_err("asked whole, answered scoped");
     assert_eq!(err.code(), "malformed-proof");
 }
+
+#[test]
+fn a_leaf_replaced_in_place_gives_the_tree_built_anew() {
+    for size in 1..70u64 {
+        let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut tree = MemoryTree::from_leaves(leaves.clone());
+        let mut changed = leaves;
+        for i in (0..size).step_by(3) {
+            let new = leaf_hash(format!("new {i}").as_bytes());
+            changed[i as usize] = new;
+            tree.set_leaf(i, new);
+            let fresh = MemoryTree::from_leaves(changed.clone());
+            assert_eq!(tree.root(), fresh.root(), "size {size}, leaf {i}");
+            let last = size - 1;
+            assert_eq!(
+                tree.inclusion_proof(last, size).expect("proof"),
+                fresh.inclusion_proof(last, size).expect("proof")
+            );
+        }
+        tree.set_leaf(size, leaf_hash(b"past the end"));
+        assert_eq!(tree.size(), size);
+    }
+}
+
+#[test]
+fn an_index_updated_between_checkpoints_equals_one_built_at_once() {
+    // Entries arrive in publishes, with a checkpoint (a root) after each: names already there
+    // are updated in place, new names rebuild; the roots must be what one build gives.
+    let names = [
+        "serde", "tokio", "anyhow", "serde", "rand", "tokio", "zstd", "serde",
+    ];
+    let mut live = CrateIndex::new();
+    for (leaf, name) in names.iter().enumerate() {
+        let n = u8::try_from(leaf).expect("small");
+        live.add(name, &format!("1.0.{}", leaf % 3), leaf as u64, id(n), None);
+        let mut built = CrateIndex::new();
+        for (l, name) in names.iter().take(leaf + 1).enumerate() {
+            let m = u8::try_from(l).expect("small");
+            built.add(name, &format!("1.0.{}", l % 3), l as u64, id(m), None);
+        }
+        assert_eq!(live.root(), built.root(), "after entry {leaf}");
+        assert_eq!(
+            live.proof("serde"),
+            built.proof("serde"),
+            "after entry {leaf}"
+        );
+    }
+}
