@@ -24,7 +24,7 @@ use crate::signoff::{RecordId, SignedRecord, Statement};
 
 const VERSION_TAG: &str = "audit-trust crate version v1";
 
-/// Most versions a scoped answer follows for one crate through delta sign-offs: a chain of
+/// Most versions a scoped answer adds for one crate by following delta sign-offs: a chain of
 /// deltas longer than this is cut (the client then sees fewer sign-offs, never more).
 pub const MAX_CLOSURE_VERSIONS: usize = 256;
 
@@ -205,19 +205,22 @@ impl CrateVersions {
     }
 
     /// `asked` and every version reachable from them through delta sign-offs, at most
-    /// [`MAX_CLOSURE_VERSIONS`].
+    /// [`MAX_CLOSURE_VERSIONS`] more than asked.
     pub(super) fn closure(&self, asked: &BTreeSet<String>) -> BTreeSet<String> {
-        let mut out: BTreeSet<String> = BTreeSet::new();
+        // Every asked version is answered; only the delta bases count against the bound.
+        let mut out: BTreeSet<String> = asked.clone();
         let mut todo: Vec<&str> = asked.iter().map(String::as_str).collect();
         while let Some(version) = todo.pop() {
-            if out.len() >= MAX_CLOSURE_VERSIONS {
-                break;
-            }
-            if !out.insert(version.to_owned()) {
+            let Some(at) = self.versions.get(version) else {
                 continue;
-            }
-            if let Some(at) = self.versions.get(version) {
-                todo.extend(at.deltas.iter().map(String::as_str));
+            };
+            for base in &at.deltas {
+                if out.len() >= asked.len() + MAX_CLOSURE_VERSIONS {
+                    return out;
+                }
+                if out.insert(base.clone()) {
+                    todo.push(base);
+                }
             }
         }
         out

@@ -227,3 +227,22 @@ fn an_index_updated_between_checkpoints_equals_one_built_at_once() {
         );
     }
 }
+
+#[test]
+fn a_long_delta_chain_is_cut_but_every_asked_version_is_answered() {
+    let mut log = TestLog::new();
+    // 1.0.0 ← 1.0.1 ← … ← 1.0.299, each a delta from the one before.
+    for i in 1..300u32 {
+        let n = u8::try_from(i % 250).expect("small");
+        log.append_version(
+            "long",
+            &format!("1.0.{i}"),
+            n,
+            Some(&format!("1.0.{}", i - 1)),
+        );
+    }
+    let asked = asked(&["1.0.299", "9.9.9"]);
+    let versions = log.index.closure("long", &asked);
+    assert!(versions.is_superset(&asked));
+    assert_eq!(versions.len(), asked.len() + MAX_CLOSURE_VERSIONS);
+}
