@@ -204,29 +204,40 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
 }
 
 /// A registry whose log was made before entries were filed under versions (no `log_filings`
-/// rows) files them when it starts, and its next checkpoint proves scoped answers.
+/// rows) files them when it starts, and its next checkpoint proves scoped answers; on SQLite
+/// and PostgreSQL (the filing is SQL over the stored JSON, so both dialects are checked).
 #[tokio::test]
 async fn a_log_from_before_version_trees_is_filed_on_start() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let mut urls = vec![format!("sqlite://{}", dir.path().join("r.db").display())];
+    if let Ok(base) = std::env::var("AUDIT_REGISTRY_TEST_POSTGRES") {
+        urls.push(fresh_schema(&base).await);
+    }
+    for url in urls {
+        refiled_on_start(&url).await;
+    }
+}
+
+async fn refiled_on_start(url: &str) {
     let clock = Arc::new(FixedClock(now())) as Arc<dyn Clock>;
     let alice = key();
     let full = signoff(&alice, "serde", "1.0.0");
     let step = delta(&alice, "serde", "1.0.0", "1.0.1");
     let withdrawn = revocation(&alice, &step);
     let h1 = head(&alice, None, &[&full, &step, &withdrawn]);
-    {
+    let filed_before = {
         let reg = Registry::from_state(AppState::new(
-            Db::connect(&url).await.expect("connect"),
+            Db::connect(url).await.expect("connect"),
             Limits::default(),
             clock.clone(),
         ));
         reg.register("alice", &alice).await;
         let (status, body) = reg.publish(&[&full, &step, &withdrawn], &h1).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-    }
+        filings(url).await
+    };
     // What an older registry left: entries, no filings.
-    let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+    let pool = sqlx::AnyPool::connect(url).await.expect("open");
     sqlx::query("DELETE FROM log_filings")
         .execute(&pool)
         .await
@@ -234,10 +245,15 @@ async fn a_log_from_before_version_trees_is_filed_on_start() {
     pool.close().await;
 
     let reg = Registry::from_state(AppState::new(
-        Db::connect(&url).await.expect("reconnect"),
+        Db::connect(url).await.expect("reconnect"),
         Limits::default(),
         clock,
     ));
+    assert_eq!(
+        filings(url).await,
+        filed_before,
+        "{url}: filed from the stored JSON as when published"
+    );
     let later = signoff(&alice, "tokio", "1.0.0");
     let h2 = head(&alice, Some(&h1), &[&full, &step, &withdrawn, &later]);
     assert_eq!(reg.publish(&[&later], &h2).await.0, StatusCode::OK);
@@ -264,4 +280,24 @@ async fn a_log_from_before_version_trees_is_filed_on_start() {
         )
         .expect("the refiled log proves the scoped answer");
     assert_eq!(committed, expected);
+}
+
+/// Every filing row: (entry, version, delta base).
+async fn filings(url: &str) -> Vec<(i64, String, Option<String>)> {
+    use sqlx::Row as _;
+    let pool = sqlx::AnyPool::connect(url).await.expect("open");
+    let rows = sqlx::query("SELECT idx, version, delta_from FROM log_filings ORDER BY idx")
+        .fetch_all(&pool)
+        .await
+        .expect("read");
+    pool.close().await;
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get(0).expect("idx"),
+                r.try_get(1).expect("version"),
+                r.try_get(2).expect("delta"),
+            )
+        })
+        .collect()
 }

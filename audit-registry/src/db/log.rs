@@ -215,29 +215,74 @@ impl Db {
     }
 
     /// Files the entries of a log made before entries were filed under versions (`log_filings`
-    /// rows missing), in log order, so every process can rebuild the version trees.
+    /// rows missing), so every process can rebuild the version trees. Such entries are a prefix
+    /// of the log (filings are written with their entries since), so a filed first entry means
+    /// there is nothing to do. In SQL, a few statements for the whole log: a registry of
+    /// millions of entries would otherwise spend hours on one insert per entry.
     async fn backfill_filings(&self, tx: &mut Transaction<'static, Any>) -> Result<(), DbError> {
-        let rows = sqlx::query(
-            "SELECT e.idx, e.record_id, r.body FROM log_entries e \
-             JOIN records r ON r.id = e.record_id \
-             WHERE e.idx NOT IN (SELECT idx FROM log_filings) ORDER BY e.idx",
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        let mut filed: HashMap<RecordId, Filing> = HashMap::new();
-        for r in rows {
-            let idx: i64 = r.try_get(0)?;
-            let id = RecordId::parse(&r.try_get::<String, _>(1)?)
-                .map_err(|_| bad_state("a record id is not hex"))?;
-            let filing = stored_filing(tx, &r.try_get::<String, _>(2)?, &filed).await?;
-            sqlx::query("INSERT INTO log_filings (idx, version, delta_from) VALUES ($1, $2, $3)")
-                .bind(idx)
-                .bind(&filing.version)
-                .bind(filing.delta_from.as_deref())
-                .execute(&mut **tx)
-                .await?;
-            filed.insert(id, filing);
+        let first_filed = sqlx::query("SELECT 1 FROM log_filings WHERE idx = 0")
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        let has_entries = sqlx::query("SELECT 1 FROM log_entries WHERE idx = 0")
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        if first_filed || !has_entries {
+            return Ok(());
         }
+        // The record's own field, as the stored (canonical, verified) JSON has it.
+        let field = |path: &str| -> String {
+            if self.postgres {
+                let keys: Vec<String> = path.split('.').map(|k| format!("'{k}'")).collect();
+                let (last, init) = keys.split_last().map_or(("", &[][..]), |(l, i)| (l, i));
+                let mut expr = "r.body::jsonb".to_owned();
+                for k in init {
+                    expr = format!("{expr}->{k}");
+                }
+                format!("({expr}->>{last})")
+            } else {
+                let quoted: Vec<String> = path.split('.').map(|k| format!("\"{k}\"")).collect();
+                format!("json_extract(r.body, '$.{}')", quoted.join("."))
+            }
+        };
+        let unfiled = "NOT EXISTS (SELECT 1 FROM log_filings g WHERE g.idx = e.idx)";
+        // Sign-offs and flags: the version they are about, and a delta's base.
+        let subjects = format!(
+            "INSERT INTO log_filings (idx, version, delta_from) \
+             SELECT e.idx, COALESCE({}, {}, ''), {} FROM log_entries e \
+             JOIN records r ON r.id = e.record_id WHERE {} <> 'revocation' AND {unfiled}",
+            field("crate.version"),
+            field("git.version"),
+            field("delta-from.version"),
+            field("kind"),
+        );
+        sqlx::query(&subjects).execute(&mut **tx).await?;
+        // Revocations: where the record they withdraw is (repeated, for a revocation of a
+        // revocation).
+        let revocations = format!(
+            "INSERT INTO log_filings (idx, version, delta_from) \
+             SELECT e.idx, f.version, NULL FROM log_entries e \
+             JOIN records r ON r.id = e.record_id \
+             JOIN log_entries w ON w.record_id = {} JOIN log_filings f ON f.idx = w.idx \
+             WHERE {} = 'revocation' AND {unfiled}",
+            field("revokes"),
+            field("kind"),
+        );
+        while sqlx::query(&revocations)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            > 0
+        {}
+        // What is left revokes a record the log does not have: publish refuses those, so only
+        // a hand-edited database has one; it is filed under no version.
+        sqlx::query(&format!(
+            "INSERT INTO log_filings (idx, version, delta_from) \
+             SELECT e.idx, '', NULL FROM log_entries e WHERE {unfiled}"
+        ))
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
