@@ -308,4 +308,5 @@ impl TestLog {
 
 mod monitoring;
 mod notes;
+mod tile_proofs;
 mod witnesses;
