@@ -430,6 +430,13 @@ async fn run(command: Command) -> Result<(), String> {
                 dir.display(),
                 plural(summary.files_written as u64, "file", "files")
             );
+            if summary.log_size > 0 {
+                println!(
+                    "log: {}, tiles written from entry {}",
+                    plural(summary.log_size, "entry", "entries"),
+                    summary.log_from
+                );
+            }
             Ok(())
         }
         Command::Auditor(AuditorCommand::Add { name, key, db }) => {
