@@ -432,9 +432,10 @@ async fn run(command: Command) -> Result<(), String> {
             );
             if summary.log_size > 0 {
                 println!(
-                    "log: {}, tiles written from entry {}",
+                    "log: {}, tiles written from entry {} ({} written)",
                     plural(summary.log_size, "entry", "entries"),
-                    summary.log_from
+                    audit_trust_core::words::thousands(summary.log_from),
+                    plural(summary.log_files_written as u64, "file", "files")
                 );
             }
             Ok(())

@@ -92,6 +92,8 @@ pub struct ExportSummary {
     /// were written, the size of the earlier export when only what is new was).
     pub log_size: u64,
     pub log_from: u64,
+    /// Of `files_written`, those under `tlog/`.
+    pub log_files_written: usize,
 }
 
 /// `keys/<key in hex>` (relative to `v1/`).
@@ -242,15 +244,16 @@ pub fn write_export_with_log(
         summary.log_size = log.size;
         summary.log_from = log.from;
         for (path, bytes) in &log.files {
-            summary.files_written += write_if_changed(dir, path, bytes)?;
+            summary.log_files_written += write_if_changed(dir, path, bytes)?;
         }
         let on_disk = read_regular(dir, LOG_CHECKPOINT_PATH, 64 * 1024)
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| t.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
         if on_disk.is_none_or(|size| size <= log.size) {
-            summary.files_written +=
+            summary.log_files_written +=
                 write_if_changed(dir, LOG_CHECKPOINT_PATH, log.checkpoint.as_bytes())?;
         }
+        summary.files_written += summary.log_files_written;
     }
     Ok(summary)
 }
