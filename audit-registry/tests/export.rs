@@ -216,6 +216,7 @@ async fn the_log_export_writes_every_level_then_only_what_is_new() {
             .await
             .expect("export");
         assert_eq!((first.log_size, first.log_from), (300, 0), "{backend}");
+        let first_checkpoint = read(dir.path(), "tlog/checkpoint");
         let tile = |path: &str, width: u64| {
             let bytes = std::fs::read(dir.path().join("tlog").join(path))
                 .unwrap_or_else(|e| panic!("{backend}: {path}: {e}"));
@@ -264,6 +265,7 @@ async fn the_log_export_writes_every_level_then_only_what_is_new() {
         assert_eq!((third.log_size, third.log_from), (320, 0), "{backend}");
         assert_eq!(tile("tile/0/000", 256).len(), 256);
         assert_eq!(read(dir.path(), "tlog/checkpoint"), checkpoint, "{backend}");
+        proofs_from_the_exported_tiles(dir.path(), &checkpoint, &first_checkpoint);
 
         // An export without the upper levels (as written before they existed): all again.
         std::fs::remove_file(dir.path().join("tlog/tile/1/000.p/1")).expect("remove");
@@ -277,4 +279,32 @@ async fn the_log_export_writes_every_level_then_only_what_is_new() {
             .expect("export again");
         assert_eq!(fifth.log_from, 320, "{backend}");
     }
+}
+
+/// Reads an export's tiles from its folder, as a client of the static files would over HTTP.
+struct FolderTiles<'d>(&'d std::path::Path);
+
+impl audit_trust_core::tlog::TileReader for FolderTiles<'_> {
+    fn read_tile(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.0.join("tlog").join(path)).map_err(|e| e.to_string())
+    }
+}
+
+/// Every leaf's inclusion proof, and the consistency proof from `old` (an earlier checkpoint
+/// note), built from the tiles the export wrote and checked against `new`'s root.
+fn proofs_from_the_exported_tiles(dir: &std::path::Path, new: &str, old: &str) {
+    use audit_trust_core::tlog::{
+        Checkpoint, SignedNote, TileProver, consistency_from_tiles, inclusion_from_tiles,
+    };
+    let parse = |text: &str| {
+        Checkpoint::parse_body(&SignedNote::parse(text).expect("note").body).expect("checkpoint")
+    };
+    let (new, old) = (parse(new), parse(old));
+    let mut tiles = FolderTiles(dir);
+    let mut prover = TileProver::new(&mut tiles, new.size);
+    for index in 0..new.size {
+        let leaf = prover.leaf(index).expect("leaf");
+        inclusion_from_tiles(&mut prover, &new.root, index, &leaf).expect("inclusion");
+    }
+    consistency_from_tiles(&mut prover, old.size, &old.root, &new.root).expect("consistency");
 }
