@@ -5,6 +5,10 @@
 //!     registers AUDITORS new keys (admin API), signs a `reviewed` sign-off by each for every
 //!     registry package of LOCKFILE, and publishes them BATCH records per request, all auditors
 //!     at once; prints records per second (signatures and heads are made before the clock starts).
+//! registry_load fill URL ADMIN_TOKEN RECORDS AUDITORS BATCH
+//!     builds a large log quickly: AUDITORS new keys each sign and publish RECORDS / AUDITORS
+//!     sign-offs of made-up crates (5,000 names), BATCH per request, two auditors at a time,
+//!     signing as they go (for the export measurement of `docs/performance.md`).
 //! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE, back to back.
 //! registry_load query-varied URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
     {
         ["seed", url, token, lock, auditors, batch] => {
             seed(url, token, Path::new(lock), number(auditors), number(batch))
+        }
+        ["fill", url, token, records, auditors, batch] => {
+            fill(url, token, number(records), number(auditors), number(batch))
         }
         ["query", url, lock, clients, seconds, max] => load(
             Mode::Query,
@@ -233,6 +240,127 @@ fn seed(
         "seconds": elapsed,
         "records_per_second": stored as f64 / elapsed,
     }))
+}
+
+fn fill(
+    url: &str,
+    token: &str,
+    records: usize,
+    auditors: usize,
+    batch: usize,
+) -> Result<Value, String> {
+    let (auditors, batch) = (auditors.max(1), batch.max(1));
+    let per = records / auditors;
+    let now = SystemClock.now();
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<usize, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut stored = 0;
+                    loop {
+                        let a = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if a >= auditors {
+                            return Ok(stored);
+                        }
+                        stored += fill_one(url, token, a, per, batch, now)?;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a filler panicked".into())))
+            .collect()
+    });
+    let mut stored = 0;
+    for r in results {
+        stored += r?;
+    }
+    Ok(json!({
+        "mode": "fill",
+        "records": stored,
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// One auditor's records, signed and published batch by batch.
+fn fill_one(
+    url: &str,
+    token: &str,
+    auditor: usize,
+    count: usize,
+    batch: usize,
+    now: audit_trust_core::time::Timestamp,
+) -> Result<usize, String> {
+    let http = agent();
+    let key = SigningKey::generate().map_err(|e| e.to_string())?;
+    let answer = http
+        .post(&format!("{url}/v1/admin/auditors"))
+        .header("authorization", &format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .send(
+            json!({ "name": format!("fill-{auditor}-{}", now.0), "key": key.public_key().to_string() })
+                .to_string()
+                .as_str(),
+        )
+        .map_err(|e| e.to_string())?;
+    if answer.status().as_u16() != 201 {
+        return Err(format!("auditor add answered {}", answer.status()));
+    }
+    let mut ids = BTreeSet::new();
+    let mut previous: Option<SignedHead> = None;
+    let mut done = 0;
+    while done < count {
+        let mut chunk = Vec::new();
+        for j in done..(done + batch).min(count) {
+            let record = Record {
+                key: key.public_key(),
+                created: now,
+                statement: Statement::SignOff {
+                    subject: Subject::Crate {
+                        name: format!("fill-crate-{}", (auditor * count + j) % 5000),
+                        version: format!("1.{auditor}.{j}")
+                            .parse()
+                            .map_err(|e| format!("{e}"))?,
+                        checksum: format!("{:064x}", auditor * count + j),
+                    },
+                    criteria: vec![Criterion::Reviewed],
+                    delta_from: None,
+                    notes: None,
+                    source: None,
+                },
+            };
+            chunk.push(SignedRecord::sign(record, &key).map_err(|e| e.to_string())?);
+        }
+        ids.extend(chunk.iter().map(SignedRecord::id));
+        let head = Head::next(
+            previous.as_ref().map(SignedHead::head),
+            key.public_key(),
+            &ids,
+            now,
+            30,
+        );
+        let head = SignedHead::sign(head, &key).map_err(|e| e.to_string())?;
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|r| serde_json::from_str(&r.to_json_line()).unwrap_or(Value::Null))
+            .collect();
+        let head_json: Value = serde_json::from_str(&head.to_json()).unwrap_or(Value::Null);
+        let body = json!({ "head": head_json, "records": records }).to_string();
+        let answer = http
+            .post(&format!("{url}/v1/publish"))
+            .header("content-type", "application/json")
+            .send(body.as_str())
+            .map_err(|e| e.to_string())?;
+        if answer.status().as_u16() != 200 {
+            return Err(format!("publish answered {}", answer.status()));
+        }
+        done += chunk.len();
+        previous = Some(head);
+    }
+    Ok(done)
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_trust_core::signoff::static_export::{
-    ExportRecord, ExportSummary, KeyExport, LogExport, write_export_with_log,
+    ExportRecord, ExportSummary, KeyExport, LogExport, exported_file_exists,
+    exported_log_checkpoint, write_export_with_log,
 };
 use audit_trust_core::signoff::{PublicKey, RecordId, SignedHead};
 use audit_trust_core::time::Clock;
 use audit_trust_core::tlog::{
-    Hash, LogEntry, TILE_WIDTH, entries_path, entry_bundle, hash_tile, records_path, tile_path,
+    Checkpoint, LogEntry, MemoryTree, NoteKey, SignedNote, TILE_HEIGHT, TILE_WIDTH, TlogError,
+    entries_path, entry_bundle, records_path, tile_path, tile_width, tiles_between,
 };
 
 use crate::db::{Db, DbError};
@@ -28,6 +30,8 @@ pub enum ExportError {
     Write(#[from] audit_trust_core::Error),
     #[error("the export was interrupted: {0}")]
     Task(String),
+    #[error("cannot build the log's tiles: {0}")]
+    Tiles(#[from] TlogError),
 }
 
 /// Writes the export of everything `db` holds into `dir`. Keys whose stored head does not
@@ -58,7 +62,7 @@ pub async fn export(db: &Db, dir: &Path, clock: &dyn Clock) -> Result<ExportSumm
             },
         );
     }
-    let log = log_export(db).await?;
+    let log = log_export(db, dir).await?;
     let dir = dir.to_owned();
     let now = clock.now();
     tokio::task::spawn_blocking(move || write_export_with_log(&dir, &logs, now, log.as_ref()))
@@ -67,20 +71,35 @@ pub async fn export(db: &Db, dir: &Path, clock: &dyn Clock) -> Result<ExportSumm
         .map_err(ExportError::from)
 }
 
-/// The transparency log as C2SP tiles under `tlog/`: for every entry up to the latest
-/// checkpoint, the level-0 hash tiles, entry bundles and record lines, and that checkpoint
-/// (with its cosignatures).
-async fn log_export(db: &Db) -> Result<Option<LogExport>, ExportError> {
-    let (size, note) = {
+/// The transparency log as C2SP tiles under `tlog/`: the hash tiles of every level, the entry
+/// bundles and record lines, and the latest checkpoint (with its cosignatures). Only what the
+/// log added since the checkpoint already in `dir` is built: full tiles never change, so the
+/// ones below that size are on disk already.
+async fn log_export(db: &Db, dir: &Path) -> Result<Option<LogExport>, ExportError> {
+    let (size, note, from, mut files) = {
         let log = db.log_state().await?;
-        match log.checkpoint.as_ref() {
-            Some(c) => (c.size, c.note.clone()),
-            None => return Ok(None),
-        }
+        let Some(c) = log.checkpoint.as_ref() else {
+            return Ok(None);
+        };
+        let size = c.size;
+        let from = exported_size(dir, db.log_key(), &log.tree).min(size);
+        // Hash tiles come from the tree in memory: it holds every complete subtree's hash.
+        let tiles = tiles_between(&log.tree, from, size)?;
+        (size, c.note.clone(), from, tiles)
     };
     let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
-    let mut entries = Vec::new();
-    for (_, crate_name, ordinal, record_id, record) in db.log_entries(0, size).await? {
+    for file in &mut files {
+        file.0 = format!("tlog/{}", file.0);
+    }
+    // Bundles start at the one holding entry `from` (partial then, larger or full now).
+    let start = from - from % TILE_WIDTH;
+    let stored = if from < size {
+        db.log_entries(start, size - start).await?
+    } else {
+        Vec::new()
+    };
+    let mut entries = Vec::with_capacity(stored.len());
+    for (_, crate_name, ordinal, record_id, record) in stored {
         let record_id = RecordId::parse(&record_id)
             .map_err(|_| DbError::Unavailable("a log entry's record id is not hex".into()))?;
         let entry = LogEntry {
@@ -90,16 +109,18 @@ async fn log_export(db: &Db) -> Result<Option<LogExport>, ExportError> {
         };
         entries.push((entry, record));
     }
-    let mut files = Vec::new();
+    if from < size && entries.len() as u64 != size - start {
+        return Err(DbError::Unavailable(format!(
+            "the log has {} entries from {start}, its checkpoint {}",
+            entries.len(),
+            size - start
+        ))
+        .into());
+    }
     for (i, chunk) in entries.chunks(TILE_WIDTH as usize).enumerate() {
-        let (index, width) = (i as u64, chunk.len() as u64);
-        let hashes: Vec<Hash> = chunk.iter().map(|(e, _)| e.leaf_hash()).collect();
+        let (index, width) = (start / TILE_WIDTH + i as u64, chunk.len() as u64);
         let bundle: Vec<LogEntry> = chunk.iter().map(|(e, _)| e.clone()).collect();
         let records: String = chunk.iter().map(|(_, r)| format!("{r}\n")).collect();
-        files.push((
-            format!("tlog/{}", tile_path(0, index, width)),
-            hash_tile(&hashes),
-        ));
         files.push((
             format!("tlog/{}", entries_path(index, width)),
             entry_bundle(&bundle),
@@ -113,7 +134,52 @@ async fn log_export(db: &Db) -> Result<Option<LogExport>, ExportError> {
         files,
         checkpoint,
         size,
+        from,
     }))
+}
+
+/// The size of the log the export in `dir` already holds, when everything below it can be
+/// trusted to be there: its checkpoint is signed by this log's key, has the root this tree has
+/// at that size (not another history, say from a restored database), and the right-edge tile
+/// of every level, bundle and records of that size are on disk (an export made before upper
+/// levels were written has none above level 0). Otherwise 0: everything is written (files that
+/// already hold the right bytes are left alone).
+fn exported_size(dir: &Path, key: &NoteKey, tree: &MemoryTree) -> u64 {
+    let Some(text) = exported_log_checkpoint(dir) else {
+        return 0;
+    };
+    let Ok(note) = SignedNote::parse(&text) else {
+        return 0;
+    };
+    let Ok(checkpoint) = Checkpoint::parse_body(&note.body) else {
+        return 0;
+    };
+    let size = checkpoint.size;
+    if checkpoint.origin != key.name
+        || key.verify(&note).is_err()
+        || tree.root_at(size).ok() != Some(checkpoint.root)
+    {
+        return 0;
+    }
+    let mut edge = Vec::new();
+    let mut level = 0u32;
+    while size.checked_shr(TILE_HEIGHT * level).unwrap_or(0) > 0 {
+        let stored = size >> (TILE_HEIGHT * level);
+        let index = (stored - 1) / TILE_WIDTH;
+        let width = tile_width(size, level, index);
+        let level_u8 = u8::try_from(level).unwrap_or(u8::MAX);
+        edge.push(format!("tlog/{}", tile_path(level_u8, index, width)));
+        if level == 0 {
+            edge.push(format!("tlog/{}", entries_path(index, width)));
+            edge.push(format!("tlog/{}", records_path(index, width)));
+        }
+        level += 1;
+    }
+    if edge.iter().all(|rel| exported_file_exists(dir, rel)) {
+        size
+    } else {
+        0
+    }
 }
 
 /// Re-exports into `dir` whenever something was published, checking at most every `interval`

@@ -426,6 +426,14 @@ async fn run(command: Command) -> Result<(), String> {
                 dir.display(),
                 plural(summary.files_written as u64, "file", "files")
             );
+            if summary.log_size > 0 {
+                println!(
+                    "log: {}, tiles written from entry {} ({} written)",
+                    plural(summary.log_size, "entry", "entries"),
+                    audit_trust_core::words::thousands(summary.log_from),
+                    plural(summary.log_files_written as u64, "file", "files")
+                );
+            }
             Ok(())
         }
         Command::Auditor(AuditorCommand::Add { name, key, db }) => {

@@ -193,3 +193,118 @@ async fn a_lock_file_planted_as_a_symlink_creates_nothing_outside() {
     assert!(result.is_err(), "{backend}: locked through a symlink");
     assert!(!target.exists(), "{backend}: a file was made outside DIR");
 }
+
+/// The log's tiles: every level on the first run; then only what the log added since the
+/// checkpoint on disk (a tile below it that went missing stays missing), unless that checkpoint
+/// is not this log's (a damaged one, or an export from before upper levels were written).
+#[tokio::test]
+async fn the_log_export_writes_every_level_then_only_what_is_new() {
+    use audit_trust_core::tlog::{leaf_hash, parse_hash_tile, root_of};
+    for (backend, reg) in backends(Limits::default()).await {
+        let alice = key();
+        reg.register("alice", &alice).await;
+        let mut records: Vec<_> = (0..300)
+            .map(|i| signoff(&alice, &format!("crate{}", i % 5), &format!("1.0.{i}")))
+            .collect();
+        let refs: Vec<_> = records.iter().collect();
+        let h1 = head(&alice, None, &refs);
+        assert_eq!(reg.publish(&refs, &h1).await.0, StatusCode::OK);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = FixedClock(now());
+        let first = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export");
+        assert_eq!((first.log_size, first.log_from), (300, 0), "{backend}");
+        let first_checkpoint = read(dir.path(), "tlog/checkpoint");
+        let tile = |path: &str, width: u64| {
+            let bytes = std::fs::read(dir.path().join("tlog").join(path))
+                .unwrap_or_else(|e| panic!("{backend}: {path}: {e}"));
+            parse_hash_tile(&bytes, width, path).expect("a hash tile")
+        };
+        // Level 1 holds the hash of the first 256 leaves, which level 0 holds.
+        assert_eq!(
+            tile("tile/1/000.p/1", 1),
+            vec![root_of(&tile("tile/0/000", 256))],
+            "{backend}"
+        );
+        assert_eq!(tile("tile/0/001.p/44", 44).len(), 44);
+        let first_bundle = std::fs::read(dir.path().join("tlog/tile/entries/000")).expect("read");
+        assert_eq!(tile("tile/0/000", 256)[0], {
+            let len = usize::from(u16::from_be_bytes([first_bundle[0], first_bundle[1]]));
+            leaf_hash(&first_bundle[2..2 + len])
+        });
+
+        // A small publish: the second run starts at 300. A full tile below it that went missing
+        // is not written again, which shows nothing below 300 was rebuilt.
+        records.extend((300..320).map(|i| signoff(&alice, "late", &format!("2.0.{i}"))));
+        let refs: Vec<_> = records.iter().collect();
+        let h2 = head(&alice, Some(&h1), &refs);
+        assert_eq!(
+            reg.publish(&refs[300..], &h2).await.0,
+            StatusCode::OK,
+            "{backend}"
+        );
+        std::fs::remove_file(dir.path().join("tlog/tile/0/000")).expect("remove");
+        let second = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export again");
+        assert_eq!((second.log_size, second.log_from), (320, 300), "{backend}");
+        assert_eq!(tile("tile/0/001.p/64", 64).len(), 64);
+        assert!(dir.path().join("tlog/records/001.p/64").is_file());
+        assert!(!dir.path().join("tlog/tile/0/000").exists(), "{backend}");
+        let checkpoint = read(dir.path(), "tlog/checkpoint");
+        assert_eq!(checkpoint.lines().nth(1), Some("320"), "{backend}");
+
+        // A checkpoint on disk that the log key did not sign: everything is written again.
+        let damaged = checkpoint.replacen("\n320\n", "\n319\n", 1);
+        std::fs::write(dir.path().join("tlog/checkpoint"), damaged).expect("write");
+        let third = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export again");
+        assert_eq!((third.log_size, third.log_from), (320, 0), "{backend}");
+        assert_eq!(tile("tile/0/000", 256).len(), 256);
+        assert_eq!(read(dir.path(), "tlog/checkpoint"), checkpoint, "{backend}");
+        proofs_from_the_exported_tiles(dir.path(), &checkpoint, &first_checkpoint);
+
+        // An export without the upper levels (as written before they existed): all again.
+        std::fs::remove_file(dir.path().join("tlog/tile/1/000.p/1")).expect("remove");
+        let fourth = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export again");
+        assert_eq!(fourth.log_from, 0, "{backend}");
+        assert_eq!(tile("tile/1/000.p/1", 1).len(), 1);
+        let fifth = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export again");
+        assert_eq!(fifth.log_from, 320, "{backend}");
+    }
+}
+
+/// Reads an export's tiles from its folder, as a client of the static files would over HTTP.
+struct FolderTiles<'d>(&'d std::path::Path);
+
+impl audit_trust_core::tlog::TileReader for FolderTiles<'_> {
+    fn read_tile(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.0.join("tlog").join(path)).map_err(|e| e.to_string())
+    }
+}
+
+/// Every leaf's inclusion proof, and the consistency proof from `old` (an earlier checkpoint
+/// note), built from the tiles the export wrote and checked against `new`'s root.
+fn proofs_from_the_exported_tiles(dir: &std::path::Path, new: &str, old: &str) {
+    use audit_trust_core::tlog::{
+        Checkpoint, SignedNote, TileProver, consistency_from_tiles, inclusion_from_tiles,
+    };
+    let parse = |text: &str| {
+        Checkpoint::parse_body(&SignedNote::parse(text).expect("note").body).expect("checkpoint")
+    };
+    let (new, old) = (parse(new), parse(old));
+    let mut tiles = FolderTiles(dir);
+    let mut prover = TileProver::new(&mut tiles, new.size);
+    for index in 0..new.size {
+        let leaf = prover.leaf(index).expect("leaf");
+        inclusion_from_tiles(&mut prover, &new.root, index, &leaf).expect("inclusion");
+    }
+    consistency_from_tiles(&mut prover, old.size, &old.root, &new.root).expect("consistency");
+}

@@ -186,6 +186,7 @@ fn the_monitor_reads_the_static_exports_tiles_and_catches_a_bad_tile() {
         "tlog/checkpoint",
         "tlog/tile/0/000",
         "tlog/tile/0/001.p/44",
+        "tlog/tile/1/000.p/1",
         "tlog/tile/entries/000",
         "tlog/records/001.p/44",
     ] {
@@ -217,10 +218,65 @@ fn the_monitor_reads_the_static_exports_tiles_and_catches_a_bad_tile() {
     let (status, report) = tiles(&cache);
     assert_eq!((status, code(&report)), (2, "tile-mismatch"), "{report}");
     copy.update("/tlog/tile/0/001.p/44", |bytes| bytes[0] ^= 1);
+    // A level-1 hash that is not what the level-0 tile below it hashes to.
+    copy.update("/tlog/tile/1/000.p/1", |bytes| bytes[31] ^= 1);
+    let (status, report) = tiles(&cache);
+    assert_eq!((status, code(&report)), (2, "tile-mismatch"), "{report}");
+    assert!(
+        report["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("tile/1/000.p/1")),
+        "{report}"
+    );
+    copy.update("/tlog/tile/1/000.p/1", |bytes| bytes[31] ^= 1);
     copy.update("/tlog/records/000", |bytes| {
         let text = String::from_utf8(bytes.clone()).expect("utf-8");
         *bytes = text.replacen("1.0.0", "1.0.9", 1).into_bytes();
     });
     let (status, report) = tiles(&cache);
     assert_eq!((status, code(&report)), (2, "bad-record"), "{report}");
+
+    // A small publish, and the export again: only what is new is written, and a monitor
+    // reading the export from scratch verifies the whole log.
+    let registry = serve(&db, "127.0.0.1:0", None);
+    let more: Vec<_> = (300..340)
+        .map(|i| signoff(&alice, "late", &format!("2.0.{i}")))
+        .collect();
+    let all: Vec<_> = records.iter().chain(&more).collect();
+    let first_head = head(&alice, None, &refs);
+    publish(
+        &registry.1,
+        &more.iter().collect::<Vec<_>>(),
+        &head(&alice, Some(&first_head), &all),
+    );
+    drop(registry);
+    let exported = Command::new(BIN)
+        .arg("export")
+        .arg(&export_dir)
+        .args(["--db", &sqlite(&db), "--now", NOW])
+        .output()
+        .expect("export");
+    assert!(exported.status.success(), "{exported:?}");
+    let said = String::from_utf8_lossy(&exported.stdout);
+    assert!(
+        said.contains("log: 340 entries, tiles written from entry 300 (4 files written)"),
+        "{said}"
+    );
+    assert!(export_dir.join("tlog/tile/0/001.p/84").is_file());
+    let copy = StaticServer::start();
+    serve_folder(&copy, &export_dir, &export_dir);
+    let fresh = dir.path().join("fresh-cache");
+    let out = Command::new(binary_path("cargo-audit-trust"))
+        .arg("--cache-dir")
+        .arg(&fresh)
+        .args(["--format", "json", "log", "verify", &copy.base_url()])
+        .args(["--log-key", &log_key, "--tiles"])
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(
+        (out.status.code(), report["size"].as_u64()),
+        (Some(0), Some(340)),
+        "{report}"
+    );
 }

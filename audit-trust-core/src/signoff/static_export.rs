@@ -88,6 +88,12 @@ pub struct ExportSummary {
     pub crates: usize,
     /// Files written because they were new or changed (the others were left alone).
     pub files_written: usize,
+    /// The log's size in this export, and the size its tiles were brought up from (0 when all
+    /// were written, the size of the earlier export when only what is new was).
+    pub log_size: u64,
+    pub log_from: u64,
+    /// Of `files_written`, those under `tlog/`.
+    pub log_files_written: usize,
 }
 
 /// `keys/<key in hex>` (relative to `v1/`).
@@ -131,6 +137,8 @@ pub struct LogExport {
     pub files: Vec<(String, Vec<u8>)>,
     pub checkpoint: String,
     pub size: u64,
+    /// The size `files` start from: only the tiles of `size` that one did not have.
+    pub from: u64,
 }
 
 /// The path of the log's checkpoint in an export.
@@ -233,18 +241,32 @@ pub fn write_export_with_log(
     write_public(&prepare(dir, INDEX_PATH)?, &bytes)?;
     summary.files_written += 1;
     if let Some(log) = log {
+        summary.log_size = log.size;
+        summary.log_from = log.from;
         for (path, bytes) in &log.files {
-            summary.files_written += write_if_changed(dir, path, bytes)?;
+            summary.log_files_written += write_if_changed(dir, path, bytes)?;
         }
         let on_disk = read_regular(dir, LOG_CHECKPOINT_PATH, 64 * 1024)
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| t.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
         if on_disk.is_none_or(|size| size <= log.size) {
-            summary.files_written +=
+            summary.log_files_written +=
                 write_if_changed(dir, LOG_CHECKPOINT_PATH, log.checkpoint.as_bytes())?;
         }
+        summary.files_written += summary.log_files_written;
     }
     Ok(summary)
+}
+
+/// The log checkpoint an earlier export left in `dir` (not yet verified: the caller checks it
+/// against the log's key and tree before trusting the tiles below its size).
+pub fn exported_log_checkpoint(dir: &Path) -> Option<String> {
+    read_regular(dir, LOG_CHECKPOINT_PATH, 64 * 1024).and_then(|b| String::from_utf8(b).ok())
+}
+
+/// Whether `rel` is a regular file in the export, reached without a symlink.
+pub fn exported_file_exists(dir: &Path, rel: &str) -> bool {
+    real_folders(dir, rel) && std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|m| m.is_file())
 }
 
 /// Parses `v1/index.json` as served; only the format is checked here, the rest is verified

@@ -51,6 +51,9 @@ pub enum TlogError {
     #[error("tile {tile} does not hash to the tree the checkpoint commits to")]
     TileMismatch { tile: String },
 
+    #[error("tile {tile} cannot be read: {why}")]
+    TileUnavailable { tile: String, why: String },
+
     #[error("the crate index proof for `{name}` does not verify: {why}")]
     BadIndexProof { name: String, why: String },
 
@@ -90,6 +93,7 @@ impl TlogError {
             TlogError::Fork { .. } => "log-fork",
             TlogError::MissingCosignatures { .. } => "missing-cosignatures",
             TlogError::TileMismatch { .. } => "tile-mismatch",
+            TlogError::TileUnavailable { .. } => "tile-unavailable",
             TlogError::BadIndexProof { .. } => "bad-index-proof",
             TlogError::WithheldRecord { .. } => "withheld-record",
             TlogError::EntryMismatch(_) => "entry-mismatch",

@@ -9,6 +9,7 @@ mod error;
 mod merkle;
 mod monitor;
 mod note;
+mod tile_proofs;
 mod tiles;
 mod tree;
 mod verify;
@@ -28,6 +29,10 @@ pub use monitor::{Replay, ServedEntry};
 pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,
+};
+pub use tile_proofs::{
+    MemoryTiles, TILE_HEIGHT, TileProver, TileReader, consistency_from_tiles, inclusion_from_tiles,
+    tile_width, tiles_between, tiles_to_write, verify_upper_tiles,
 };
 pub use tiles::{
     entries_path, entry_bundle, hash_tile, parse_entry_bundle, parse_hash_tile, records_path,

@@ -314,5 +314,6 @@ impl TestLog {
 
 mod monitoring;
 mod notes;
+mod tile_proofs;
 mod versions;
 mod witnesses;

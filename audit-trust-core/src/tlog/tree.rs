@@ -34,6 +34,15 @@ impl MemoryTree {
             .copied()
     }
 
+    /// The stored hash of the complete subtree of `2^height` leaves numbered `index` at that
+    /// height (leaves `index * 2^height ..`), if the tree has it: what a C2SP tile holds.
+    pub fn stored(&self, height: usize, index: u64) -> Option<Hash> {
+        self.levels
+            .get(height)?
+            .get(usize::try_from(index).ok()?)
+            .copied()
+    }
+
     pub fn push(&mut self, leaf: Hash) {
         let mut hash = leaf;
         let mut level = 0;

@@ -3,7 +3,8 @@
 //! the tree and the crate index the checkpoint signs, and checks every checkpoint of this log it
 //! verified before (kept per log in the cache folder): a smaller tree is a rollback, another root
 //! at a size seen before is a fork. With `--tiles` it reads a static export's C2SP tiles instead
-//! (level-0 hash tiles, entry bundles, and the records beside them). Exit 0 clean, 2 on any
+//! (level-0 hash tiles, entry bundles, and the records beside them), then every tile above
+//! level 0 against the level below it and the checkpoint's root. Exit 0 clean, 2 on any
 //! problem.
 
 use std::path::{Path, PathBuf};
@@ -13,8 +14,8 @@ use audit_trust_core::http::HttpClient;
 use audit_trust_core::signoff::{PublicKey, RecordId, hex};
 use audit_trust_core::tlog::{
     Checkpoint, Hash, LogPin, MAX_NOTE_BYTES, NoteKey, Replay, ServedEntry, SignedNote, TILE_WIDTH,
-    TlogError, entries_path, leaf_hash, parse_entry_bundle, parse_hash_tile, records_path,
-    tile_count, tile_path, verify_checkpoint, verify_leaf_tiles,
+    TileReader, TlogError, entries_path, leaf_hash, parse_entry_bundle, parse_hash_tile,
+    records_path, tile_count, tile_path, verify_checkpoint, verify_leaf_tiles, verify_upper_tiles,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -260,7 +261,32 @@ fn replay_tiles(
         tiles.push(hashes);
     }
     verify_leaf_tiles(checkpoint, &tiles)?;
+    // The levels above hold hashes of subtrees, for clients building proofs from a few tiles:
+    // each must be what the level below hashes to, up to the checkpoint's root.
+    let leaves = tiles.concat();
+    drop(tiles);
+    verify_upper_tiles(
+        &mut HttpTiles { source },
+        checkpoint.size,
+        &checkpoint.root,
+        &leaves,
+    )?;
     Ok(())
+}
+
+/// Hash tiles read from the export over HTTP.
+struct HttpTiles<'s> {
+    source: &'s Source<'s>,
+}
+
+impl TileReader for HttpTiles<'_> {
+    fn read_tile(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        let url = format!("{}/tlog/{path}", self.source.base);
+        self.source
+            .http
+            .get_ok(&url, TILE_WIDTH * 32)
+            .map_err(|e| e.to_string())
+    }
 }
 
 fn parse_page(bytes: &[u8]) -> Result<Vec<ServedEntry>, TlogError> {
