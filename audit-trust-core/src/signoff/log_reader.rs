@@ -14,12 +14,14 @@ use super::SignedRecord;
 use super::checkpoint_cache::CheckpointCache;
 use super::record::RecordId;
 use super::registry_client::RegistryClient;
+use super::rejection::Rejection;
 use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
 use super::store::Location;
 use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
 use crate::tlog::{LogAnswer, LogPin, NoteKey, TlogError};
+use serde_json::Value;
 
 /// What a per-crate read needs besides the registry and the auditors.
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +90,7 @@ pub fn read_per_crate(
 
     let mut out = VerifiedSource::default();
     let mut proven_records = Vec::new();
+    let mut served_lines: Vec<Vec<String>> = Vec::with_capacity(names.len());
     for name in &names {
         let Some(served) = answer["crates"][name.as_str()]["records"].as_array() else {
             return Err(fail(
@@ -95,14 +98,23 @@ pub fn read_per_crate(
                 TlogError::MalformedProof("the answer has no record list for it".into()),
             ));
         };
+        served_lines.push(served.iter().map(Value::to_string).collect());
+    }
+    let mut parsed_all = parse_records(served_lines).into_iter();
+    for name in &names {
         let location = |i: usize| Location {
             path: PathBuf::from(format!("{url}/v1/crates/{name}")),
             line: Some(i + 1),
         };
         let mut ids = BTreeSet::new();
         let mut parsed = Vec::new();
-        for (i, value) in served.iter().enumerate() {
-            match SignedRecord::from_json_line(&value.to_string()) {
+        for (i, result) in parsed_all
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            match result {
                 Ok(record) => {
                     ids.insert(record.id());
                     parsed.push((record, location(i)));
@@ -171,6 +183,47 @@ pub fn read_per_crate(
     }
     apply_revocations(&mut out);
     Ok(out)
+}
+
+/// Below this many records, threads cost more than they save.
+const PARALLEL_RECORDS: usize = 64;
+
+/// Parses and verifies every served record, crate by crate, on every core: checking the
+/// ed25519 signatures is most of the time a whole lockfile's check takes.
+pub(super) fn parse_records(crates: Vec<Vec<String>>) -> Vec<Vec<Result<SignedRecord, Rejection>>> {
+    let total: usize = crates.iter().map(Vec::len).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(total / PARALLEL_RECORDS)
+        .max(1);
+    let parse = |lines: &[String]| -> Vec<Result<SignedRecord, Rejection>> {
+        lines
+            .iter()
+            .map(|l| SignedRecord::from_json_line(l))
+            .collect()
+    };
+    if threads == 1 {
+        return crates.iter().map(|c| parse(c)).collect();
+    }
+    let flat: Vec<String> = crates.iter().flatten().cloned().collect();
+    let chunk = flat.len().div_ceil(threads);
+    let mut results: Vec<Result<SignedRecord, Rejection>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = flat
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || parse(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .rev()
+    .collect();
+    crates
+        .iter()
+        .map(|c| (0..c.len()).filter_map(|_| results.pop()).collect())
+        .collect()
 }
 
 fn log_pin(read: &PerCrateRead<'_>) -> Result<LogPin, TlogError> {

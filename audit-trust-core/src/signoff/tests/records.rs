@@ -300,3 +300,37 @@ fn a_record_binds_one_exact_crate_file() {
         Err(Rejection::OtherPackage { .. })
     ));
 }
+
+#[test]
+fn records_parsed_on_several_threads_come_back_in_order_per_crate() {
+    // Enough records for more than one thread, uneven crates, a bad line in the middle.
+    let k = key(7);
+    let mut crates: Vec<Vec<String>> = Vec::new();
+    for (c, count) in [(0u32, 1usize), (1, 130), (2, 0), (3, 57)] {
+        let lines = (0..count)
+            .map(|i| {
+                if c == 1 && i == 64 {
+                    "{\"format\":1}".to_owned()
+                } else {
+                    reviewed(&k, &format!("crate{c}"), &format!("1.0.{i}")).to_json_line()
+                }
+            })
+            .collect();
+        crates.push(lines);
+    }
+    let parsed = super::super::log_reader::parse_records(crates.clone());
+    assert_eq!(parsed.len(), crates.len());
+    for (c, (results, lines)) in parsed.iter().zip(&crates).enumerate() {
+        assert_eq!(results.len(), lines.len(), "crate {c}");
+        for (i, result) in results.iter().enumerate() {
+            match result {
+                Ok(record) => {
+                    let subject = record.record().statement.subject().expect("subject");
+                    assert_eq!(subject.name(), format!("crate{c}"));
+                    assert_eq!(subject.version().to_string(), format!("1.0.{i}"));
+                }
+                Err(_) => assert_eq!((c, i), (1, 64), "only the bad line is refused"),
+            }
+        }
+    }
+}
