@@ -27,34 +27,11 @@ use super::{AppState, BodySize, read_body};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-/// One crate's answer, rendered once: its ETag and the JSON object `{"etag":…,"records":[…]}`,
-/// with where each record's JSON is in it, so an answer scoped to some versions can pick them.
+/// One crate's answer, rendered once: its ETag and the JSON object `{"etag":…,"records":[…]}`.
 #[derive(Debug)]
 struct Rendered {
     etag: String,
     json: String,
-    spans: Vec<(String, std::ops::Range<usize>)>,
-}
-
-impl Rendered {
-    /// `{"records":[…]}` with only the records whose ids are in `ids`.
-    fn only(&self, ids: &BTreeSet<String>) -> String {
-        let mut out = String::from("{\"records\":[");
-        let mut first = true;
-        for (id, span) in &self.spans {
-            if ids.contains(id)
-                && let Some(body) = self.json.get(span.clone())
-            {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                out.push_str(body);
-            }
-        }
-        out.push_str("]}");
-        out
-    }
 }
 
 /// One answer being built, shared by the requests waiting for it.
@@ -182,17 +159,14 @@ async fn rendered(
         let etag = etag_of(&ids);
         // Stored bodies are the canonical JSON the registry verified on the way in.
         let mut json = format!("{{\"etag\":\"{etag}\",\"records\":[");
-        let mut spans = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
-            let start = json.len();
             json.push_str(&row.body);
-            spans.push((row.id.clone(), start..json.len()));
         }
         json.push_str("]}");
-        fresh.push((name, Arc::new(Rendered { etag, json, spans })));
+        fresh.push((name, Arc::new(Rendered { etag, json })));
     }
     let mut cache = state.crate_cache.lock().unwrap_or_else(|p| p.into_inner());
     for (name, r) in fresh {
@@ -400,18 +374,47 @@ async fn build_answer(
     let names: Vec<String> = known.keys().cloned().collect();
     let (log_generation, log, committed) =
         super::log::proofs_for(state, &names, &scoped, request.log_size).await?;
-    let answers = rendered(state, generation.max(log_generation), &names).await?;
+    // Scoped crates read only the records their versions list; the others are whole.
+    let whole: Vec<String> = names
+        .iter()
+        .filter(|n| !committed.contains_key(*n))
+        .cloned()
+        .collect();
+    let answers = rendered(state, generation.max(log_generation), &whole).await?;
+    let listed: Vec<String> = committed.values().flatten().cloned().collect();
+    let mut scoped_rows: BTreeMap<String, Vec<crate::db::CrateRow>> = BTreeMap::new();
+    for row in state.db.records_by_id(&listed).await? {
+        scoped_rows
+            .entry(row.crate_name.clone())
+            .or_default()
+            .push(row);
+    }
     let mut out = String::with_capacity(answers.values().map(|a| a.json.len() + 40).sum());
     let _ = write!(out, "{{\"log\":{log},\"crates\":{{");
-    for (i, (name, answer)) in answers.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         let _ = write!(out, "\"{name}\":");
         if let Some(ids) = committed.get(name) {
-            out.push_str(&answer.only(ids));
+            out.push_str("{\"records\":[");
+            let rows = scoped_rows.get(name).map_or(&[][..], Vec::as_slice);
+            let mut first = true;
+            // Only rows filed under this crate with a listed id (a record's filing crate is
+            // where the log lists it).
+            for row in rows.iter().filter(|r| ids.contains(&r.id)) {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(&row.body);
+            }
+            out.push_str("]}");
             continue;
         }
+        let Some(answer) = answers.get(name) else {
+            return Err(ApiError::internal("crate query", &"no answer rendered"));
+        };
         let unchanged = known
             .get(name)
             .and_then(Option::as_deref)

@@ -67,6 +67,34 @@ impl Db {
         Ok(out)
     }
 
+    /// The records with these ids (hex), in the order of [`Db::crate_records`]: a scoped
+    /// answer reads the few records its versions list, not every record of the crate.
+    pub async fn records_by_id(&self, ids: &[String]) -> Result<Vec<CrateRow>, DbError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT crate_name, id, public_key, body FROM records WHERE id IN ({}) \
+                 ORDER BY crate_name, public_key, head_sequence, id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.push(CrateRow {
+                    crate_name: row.try_get(0)?,
+                    id: row.try_get(1)?,
+                    public_key: row.try_get(2)?,
+                    body: row.try_get(3)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.crate_name, &a.public_key).cmp(&(&b.crate_name, &b.public_key)));
+        Ok(out)
+    }
+
     /// Every key's current head, by key.
     pub async fn heads(&self) -> Result<BTreeMap<String, StoredHead>, DbError> {
         let rows = sqlx::query("SELECT public_key, sequence, head_id, body FROM heads")
