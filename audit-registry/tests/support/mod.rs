@@ -73,12 +73,16 @@ async fn registry(url: &str, limits: Limits, dir: Option<tempfile::TempDir>) -> 
 pub async fn fresh_schema(base: &str) -> String {
     use sqlx::Executor as _;
     sqlx::any::install_default_drivers();
+    // The clock alone is not unique: two tests of one process asked within the clock's
+    // granularity got the same name (CI saw `schema … already exists`), so a counter too.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let schema = format!(
-        "t_{}_{}",
+        "t_{}_{}{:04}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
+            .map_or(0, |d| d.as_nanos()),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000
     );
     let pool = sqlx::AnyPool::connect(base)
         .await
