@@ -199,19 +199,27 @@ impl Db {
         self.take_sequencer(tx).await?;
         state.dirty = true;
         catch_up(tx, state, None).await?;
-        for (crate_name, id) in records {
-            let index = state.entries.len() as u64;
-            let entry = state.push(crate_name, *id);
-            sqlx::query(
-                "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(to_i64(index))
-            .bind(id.to_string())
-            .bind(crate_name)
-            .bind(to_i64(entry.ordinal))
-            .execute(&mut **tx)
-            .await?;
+        // One statement per INSERT_CHUNK entries, not per entry (see `Db::publish`).
+        for chunk in records.chunks(super::INSERT_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (crate_name, id) in chunk {
+                let index = state.entries.len() as u64;
+                let entry = state.push(crate_name, *id);
+                rows.push((index, id.to_string(), crate_name, entry.ordinal));
+            }
+            let sql = format!(
+                "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) VALUES {}",
+                super::placeholders(rows.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for (index, id, crate_name, ordinal) in rows {
+                query = query
+                    .bind(to_i64(index))
+                    .bind(id)
+                    .bind(crate_name)
+                    .bind(to_i64(ordinal));
+            }
+            query.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -388,35 +396,53 @@ impl Db {
     }
 }
 
+/// Entries read per query when catching up.
+const CATCH_UP_CHUNK: u64 = 50_000;
+
 /// Reads entries the state does not have yet (up to `until`, exclusive, if given).
+///
+/// In chunks of [`CATCH_UP_CHUNK`]: a process starting on a log of millions of entries would
+/// otherwise hold every row of the table in memory at once (gigabytes at 10 million), on top of
+/// the state it builds from them.
 async fn catch_up(
     conn: &mut sqlx::AnyConnection,
     state: &mut LogState,
     until: Option<u64>,
 ) -> Result<(), DbError> {
-    let from = state.entries.len() as u64;
-    let rows = sqlx::query(
-        "SELECT idx, record_id, crate_name, ordinal FROM log_entries \
-         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-    )
-    .bind(to_i64(from))
-    .bind(to_i64(until.unwrap_or(u64::MAX)))
-    .fetch_all(conn)
-    .await?;
-    for r in rows {
-        let idx = to_u64(r.try_get::<i64, _>(0)?);
-        let id = RecordId::parse(&r.try_get::<String, _>(1)?)
-            .map_err(|_| bad_state("a record id is not hex"))?;
-        let crate_name: String = r.try_get(2)?;
-        let ordinal = to_u64(r.try_get::<i64, _>(3)?);
-        if idx != state.entries.len() as u64 {
-            return Err(bad_state("entry indexes have a gap"));
+    let until = until.unwrap_or(u64::MAX);
+    loop {
+        let from = state.entries.len() as u64;
+        let to = until.min(from.saturating_add(CATCH_UP_CHUNK));
+        if from >= to {
+            return Ok(());
         }
-        if state.push(&crate_name, id).ordinal != ordinal {
-            return Err(bad_state("a crate's entry ordinals are out of order"));
+        let rows = sqlx::query(
+            "SELECT idx, record_id, crate_name, ordinal FROM log_entries \
+             WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(to_i64(from))
+        .bind(to_i64(to))
+        .fetch_all(&mut *conn)
+        .await?;
+        let complete = rows.len() as u64 == to - from;
+        for r in rows {
+            let idx = to_u64(r.try_get::<i64, _>(0)?);
+            let id = RecordId::parse(&r.try_get::<String, _>(1)?)
+                .map_err(|_| bad_state("a record id is not hex"))?;
+            let crate_name: String = r.try_get(2)?;
+            let ordinal = to_u64(r.try_get::<i64, _>(3)?);
+            if idx != state.entries.len() as u64 {
+                return Err(bad_state("entry indexes have a gap"));
+            }
+            if state.push(&crate_name, id).ordinal != ordinal {
+                return Err(bad_state("a crate's entry ordinals are out of order"));
+            }
+        }
+        // A short chunk is the end of the table (or of `until`).
+        if !complete {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// Why a proof request cannot be answered (400).
