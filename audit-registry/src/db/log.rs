@@ -156,9 +156,13 @@ impl Db {
         // Before reading what is missing: two instances starting together must not both
         // append it.
         self.take_sequencer(&mut tx).await?;
+        // NOT EXISTS, not NOT IN: PostgreSQL runs `NOT IN (subquery)` as a hashed subplan only
+        // while the subquery fits in work_mem, else it rescans the subquery per row. At a few
+        // million entries every start then hung in this query; an anti-join does not.
         let rows = sqlx::query(
-            "SELECT id, crate_name FROM records WHERE id NOT IN (SELECT record_id FROM log_entries) \
-             ORDER BY head_sequence, public_key, id",
+            "SELECT r.id, r.crate_name FROM records r WHERE NOT EXISTS \
+             (SELECT 1 FROM log_entries e WHERE e.record_id = r.id) \
+             ORDER BY r.head_sequence, r.public_key, r.id",
         )
         .fetch_all(&mut *tx)
         .await?;

@@ -309,3 +309,46 @@ impl TestLog {
 mod monitoring;
 mod notes;
 mod witnesses;
+
+#[test]
+fn a_replaced_leaf_gives_the_tree_built_with_it() {
+    for n in 1..70u64 {
+        for i in 0..n {
+            let mut tree = numbered_tree(n);
+            let leaf = leaf_hash(b"replaced");
+            tree.set_leaf(i as usize, leaf);
+            let fresh = MemoryTree::from_leaves((0..n).map(|j| {
+                if j == i {
+                    leaf
+                } else {
+                    leaf_hash(&j.to_be_bytes())
+                }
+            }));
+            assert_eq!(tree.root(), fresh.root(), "size {n}, leaf {i}");
+            for old in 1..=n {
+                assert_eq!(tree.root_at(old).ok(), fresh.root_at(old).ok());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_crate_index_updated_in_place_equals_one_built_afresh() {
+    let names = ["serde", "syn", "tokio", "anyhow", "zip"];
+    let mut index = CrateIndex::new();
+    let mut adds = Vec::new();
+    for step in 0..200usize {
+        let name = names[(step * 7 + step / 3) % names.len()];
+        index.add(name);
+        adds.push(name);
+        // Read between adds, so most adds move a count of a tree already built.
+        if step % 3 == 0 {
+            let mut fresh = CrateIndex::new();
+            for a in &adds {
+                fresh.add(a);
+            }
+            assert_eq!(index.root(), fresh.root(), "after {} adds", adds.len());
+            assert_eq!(index.proof(name), fresh.proof(name));
+        }
+    }
+}

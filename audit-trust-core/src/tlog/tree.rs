@@ -51,6 +51,26 @@ impl MemoryTree {
         }
     }
 
+    /// Replaces leaf `index` (if there is one) and the stored hashes above it, in O(log n):
+    /// for the crate index, whose leaves are counts that change, not for the append-only log.
+    pub fn set_leaf(&mut self, index: usize, leaf: Hash) {
+        let Some(slot) = self.levels.first_mut().and_then(|l| l.get_mut(index)) else {
+            return;
+        };
+        *slot = leaf;
+        let mut i = index;
+        for level in 1..self.levels.len() {
+            i /= 2;
+            // A stored node always has both children stored below it.
+            if i >= self.levels[level].len() {
+                break;
+            }
+            let below = &self.levels[level - 1];
+            let hash = node_hash(&below[2 * i], &below[2 * i + 1]);
+            self.levels[level][i] = hash;
+        }
+    }
+
     /// The root of the first `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, TlogError> {
         self.check_size(size)?;
