@@ -172,10 +172,13 @@ impl Db {
         // append it.
         self.take_sequencer(&mut tx).await?;
         self.backfill_filings(&mut tx).await?;
+        // NOT EXISTS, not NOT IN: PostgreSQL runs `NOT IN (subquery)` as a hashed subplan only
+        // while the subquery fits in work_mem, else it rescans the subquery per row. At a few
+        // million entries every start then hung in this query; an anti-join does not.
         let rows = sqlx::query(
-            "SELECT id, crate_name, body FROM records \
-             WHERE id NOT IN (SELECT record_id FROM log_entries) \
-             ORDER BY head_sequence, public_key, id",
+            "SELECT r.id, r.crate_name, r.body FROM records r WHERE NOT EXISTS \
+             (SELECT 1 FROM log_entries e WHERE e.record_id = r.id) \
+             ORDER BY r.head_sequence, r.public_key, r.id",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -298,25 +301,40 @@ impl Db {
         self.take_sequencer(tx).await?;
         state.dirty = true;
         catch_up(tx, state, None).await?;
-        for (filing, id) in records {
-            let index = state.entries.len() as u64;
-            let entry = state.push(filing, *id);
-            sqlx::query(
-                "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(to_i64(index))
-            .bind(id.to_string())
-            .bind(&filing.crate_name)
-            .bind(to_i64(entry.ordinal))
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query("INSERT INTO log_filings (idx, version, delta_from) VALUES ($1, $2, $3)")
-                .bind(to_i64(index))
-                .bind(&filing.version)
-                .bind(filing.delta_from.as_deref())
-                .execute(&mut **tx)
-                .await?;
+        // One statement per INSERT_CHUNK entries (and their filings), not per entry (see
+        // `Db::publish`).
+        for chunk in records.chunks(super::INSERT_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (filing, id) in chunk {
+                let index = state.entries.len() as u64;
+                let entry = state.push(filing, *id);
+                rows.push((index, id.to_string(), filing, entry.ordinal));
+            }
+            let sql = format!(
+                "INSERT INTO log_entries (idx, record_id, crate_name, ordinal) VALUES {}",
+                super::placeholders(rows.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for (index, id, filing, ordinal) in &rows {
+                query = query
+                    .bind(to_i64(*index))
+                    .bind(id.as_str())
+                    .bind(filing.crate_name.as_str())
+                    .bind(to_i64(*ordinal));
+            }
+            query.execute(&mut **tx).await?;
+            let sql = format!(
+                "INSERT INTO log_filings (idx, version, delta_from) VALUES {}",
+                super::placeholders(rows.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (index, _, filing, _) in &rows {
+                query = query
+                    .bind(to_i64(*index))
+                    .bind(filing.version.as_str())
+                    .bind(filing.delta_from.as_deref());
+            }
+            query.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -493,42 +511,60 @@ impl Db {
     }
 }
 
+/// Entries read per query when catching up.
+const CATCH_UP_CHUNK: u64 = 50_000;
+
 /// Reads entries the state does not have yet (up to `until`, exclusive, if given).
+///
+/// In chunks of [`CATCH_UP_CHUNK`]: a process starting on a log of millions of entries would
+/// otherwise hold every row of the table in memory at once (gigabytes at 10 million), on top of
+/// the state it builds from them.
 async fn catch_up(
     conn: &mut sqlx::AnyConnection,
     state: &mut LogState,
     until: Option<u64>,
 ) -> Result<(), DbError> {
-    let from = state.entries.len() as u64;
-    let rows = sqlx::query(
-        "SELECT e.idx, e.record_id, e.crate_name, e.ordinal, f.version, f.delta_from \
-         FROM log_entries e JOIN log_filings f ON f.idx = e.idx \
-         WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
-    )
-    .bind(to_i64(from))
-    .bind(to_i64(until.unwrap_or(u64::MAX)))
-    .fetch_all(conn)
-    .await?;
-    for r in rows {
-        let idx = to_u64(r.try_get::<i64, _>(0)?);
-        let id = RecordId::parse(&r.try_get::<String, _>(1)?)
-            .map_err(|_| bad_state("a record id is not hex"))?;
-        let filing = Filing {
-            crate_name: r.try_get(2)?,
-            version: r.try_get(4)?,
-            delta_from: r.try_get(5)?,
-        };
-        let ordinal = to_u64(r.try_get::<i64, _>(3)?);
-        if idx != state.entries.len() as u64 {
-            return Err(bad_state(
-                "entry indexes have a gap (or an entry is not filed)",
-            ));
+    let until = until.unwrap_or(u64::MAX);
+    loop {
+        let from = state.entries.len() as u64;
+        let to = until.min(from.saturating_add(CATCH_UP_CHUNK));
+        if from >= to {
+            return Ok(());
         }
-        if state.push(&filing, id).ordinal != ordinal {
-            return Err(bad_state("a crate's entry ordinals are out of order"));
+        let rows = sqlx::query(
+            "SELECT e.idx, e.record_id, e.crate_name, e.ordinal, f.version, f.delta_from \
+             FROM log_entries e JOIN log_filings f ON f.idx = e.idx \
+             WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
+        )
+        .bind(to_i64(from))
+        .bind(to_i64(to))
+        .fetch_all(&mut *conn)
+        .await?;
+        let complete = rows.len() as u64 == to - from;
+        for r in rows {
+            let idx = to_u64(r.try_get::<i64, _>(0)?);
+            let id = RecordId::parse(&r.try_get::<String, _>(1)?)
+                .map_err(|_| bad_state("a record id is not hex"))?;
+            let filing = Filing {
+                crate_name: r.try_get(2)?,
+                version: r.try_get(4)?,
+                delta_from: r.try_get(5)?,
+            };
+            let ordinal = to_u64(r.try_get::<i64, _>(3)?);
+            if idx != state.entries.len() as u64 {
+                return Err(bad_state(
+                    "entry indexes have a gap (or an entry is not filed)",
+                ));
+            }
+            if state.push(&filing, id).ordinal != ordinal {
+                return Err(bad_state("a crate's entry ordinals are out of order"));
+            }
+        }
+        // A short chunk is the end of the table (or of `until`).
+        if !complete {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// Where a stored record (`body`, verified when it was published) is filed: a revocation

@@ -3,7 +3,7 @@
 //! deleted; a key's head moves forward only by an optimistic update on its sequence number, so
 //! two publishes racing for the same key cannot both win, on either engine.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use std::sync::Arc;
 
@@ -83,12 +83,22 @@ pub struct Db {
     /// Publishes of this process go one at a time: SQLite allows one writer anyway (and a
     /// deferred transaction could not be upgraded once another committed), and PostgreSQL
     /// instances still race safely through the head's optimistic update.
-    publish_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// It holds each key's record ids as of the head they were read at ([`KeyIds`]).
+    publish_lock: std::sync::Arc<tokio::sync::Mutex<KeyIds>>,
     /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
     postgres: bool,
     /// The transparency log every stored record is appended to.
     log: log::TransparencyLog,
 }
+
+/// Per key: the stored head's id and every record id of the key under that head. A publish
+/// must hash all of its key's ids (the head commits to the whole set); reading them from the
+/// database each time made every publish O(the key's records) — at a few hundred thousand
+/// records per auditor that read, not the append, set the rate. Only a publish of the key moves
+/// its head, in the transaction that adds its records, so the set is current exactly while the
+/// stored head id is the one it was taken at (another process's publish changes the id, and the
+/// set is read again). About 40 bytes per record in memory.
+type KeyIds = HashMap<String, (String, BTreeSet<RecordId>)>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -332,7 +342,7 @@ impl Db {
             ))
         })?;
         let key_text = key.to_string();
-        let _one_at_a_time = self.publish_lock.lock().await;
+        let mut key_ids = self.publish_lock.lock().await;
         let mut tx = self.begin_write().await?;
         let current = sqlx::query("SELECT sequence, head_id FROM heads WHERE public_key = $1")
             .bind(&key_text)
@@ -342,17 +352,24 @@ impl Db {
             Some(r) => Some((to_u64(r.try_get::<i64, _>(0)?), r.try_get::<String, _>(1)?)),
             None => None,
         };
-        let mut ids = BTreeSet::new();
-        for row in sqlx::query("SELECT id FROM records WHERE public_key = $1")
-            .bind(&key_text)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let text: String = row.try_get(0)?;
-            if let Ok(id) = RecordId::parse(&text) {
-                ids.insert(id);
+        // Taken out: a failed publish leaves no set behind, and the next one reads it again.
+        let mut ids = match key_ids.remove(&key_text) {
+            Some((at, ids)) if current.as_ref().is_some_and(|(_, id)| *id == at) => ids,
+            _ => {
+                let mut ids = BTreeSet::new();
+                for row in sqlx::query("SELECT id FROM records WHERE public_key = $1")
+                    .bind(&key_text)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let text: String = row.try_get(0)?;
+                    if let Ok(id) = RecordId::parse(&text) {
+                        ids.insert(id);
+                    }
+                }
+                ids
             }
-        }
+        };
         let before = ids.len();
         ids.extend(records.iter().map(|r| r.id));
         let added = ids.len() - before;
@@ -375,34 +392,42 @@ impl Db {
             .map(|r| r.try_get::<String, _>(0))
             .transpose()?;
         let now = self.clock.now();
-        // Read once, when the first record turns out to be new.
-        let mut subscribers = None;
+        // INSERT_CHUNK records per statement, not one: a statement per record (and one per
+        // event, and one per log entry) made a 1,000-record publish some 3,000 database round
+        // trips, which capped appends near 2,000 records/s. The ids a statement really inserted
+        // come back; they keep the batch's order when logged.
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in records.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO records (id, public_key, crate_name, head_sequence, body) VALUES {} \
+                 ON CONFLICT (id) DO NOTHING RETURNING id",
+                placeholders(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for r in chunk {
+                query = query
+                    .bind(r.id.to_string())
+                    .bind(&key_text)
+                    .bind(&r.crate_name)
+                    .bind(stored_sequence)
+                    .bind(&r.body);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                inserted.insert(row.try_get::<String, _>(0)?);
+            }
+        }
         let mut logged = Vec::new();
+        let mut events = Vec::new();
         for r in records {
-            let inserted = sqlx::query(
-                "INSERT INTO records (id, public_key, crate_name, head_sequence, body) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(r.id.to_string())
-            .bind(&key_text)
-            .bind(&r.crate_name)
-            .bind(stored_sequence)
-            .bind(&r.body)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
+            // Removed once logged: a record repeated within the batch is stored once.
+            if inserted.remove(&r.id.to_string()) {
                 logged.push((r.filing(), r.id));
+                events.extend(record_event(r, &key_text, auditor.as_deref()));
             }
-            if inserted == 1
-                && let Some(event) = record_event(r, &key_text, auditor.as_deref())
-            {
-                let subscribers = match &mut subscribers {
-                    Some(list) => list,
-                    None => subscribers.insert(Db::subscribers_in(&mut tx).await?),
-                };
-                Db::enqueue_in(&mut tx, &event, now, subscribers).await?;
-            }
+        }
+        if !events.is_empty() {
+            let subscribers = Db::subscribers_in(&mut tx).await?;
+            Db::enqueue_many_in(&mut tx, &events, now, &subscribers).await?;
         }
         let moved = match &current {
             Some((current_seq, _)) => sqlx::query(
@@ -450,6 +475,7 @@ impl Db {
         }
         tx.commit().await?;
         log_state.dirty = false;
+        key_ids.insert(key_text, (head_id.to_owned(), ids));
         Ok(PublishOutcome { added })
     }
 
@@ -504,6 +530,23 @@ fn record_event(record: &NewRecord, key: &str, auditor: Option<&str>) -> Option<
 #[derive(Debug, Clone, Copy)]
 pub struct PublishOutcome {
     pub added: usize,
+}
+
+/// Rows per multi-row INSERT: at most 6 columns, so at most 3,000 bound values per statement,
+/// well under both engines' limits (SQLite 32,766, PostgreSQL 65,535).
+pub(super) const INSERT_CHUNK: usize = 500;
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` values.
+pub(super) fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let values: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// For bounds in queries only (`head_sequence > $after`): a bound above every storable number
