@@ -30,6 +30,7 @@ Usage: bench/tlog_scale.py [--records N] [--crates N] [--auditors N] [--batch N]
 """
 
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -101,32 +102,43 @@ class Registry:
 
 
 def lock_names(lock):
-    """The lockfile's registry package names, as `registry_load query` asks for them."""
-    names, name, registry = set(), None, False
+    """The lockfile's registry packages, name -> sorted versions, as `check` and
+    `registry_load query` ask for them (answers scoped to those versions)."""
+    names, name, version, registry = {}, None, None, False
+
+    def done():
+        if name and version and registry:
+            names.setdefault(name, set()).add(version)
+
     for line in open(lock, encoding="utf-8"):
         line = line.strip()
         if line == "[[package]]":
-            if name and registry:
-                names.add(name)
-            name, registry = None, False
+            done()
+            name, version, registry = None, None, False
         elif line.startswith("name = "):
             name = line.split('"')[1].lower()
+        elif line.startswith("version = "):
+            version = line.split('"')[1]
         elif line.startswith("source = ") and ("registry+" in line or "sparse+" in line):
             registry = True
-    if name and registry:
-        names.add(name)
-    return sorted(names)
+    done()
+    return {n: sorted(v) for n, v in sorted(names.items())}
 
 
 def answer_bytes(url, names):
-    body = json.dumps({"crates": {n: None for n in names}}).encode()
+    """The batch answer `check` gets: scoped to the lockfile's versions, gzipped (ureq asks
+    for gzip). Returns the bytes as sent, the records in it and the seconds to the answer."""
+    body = json.dumps({"crates": {n: None for n in names}, "versions": names}).encode()
     req = urllib.request.Request(url + "/v1/crates", data=body,
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json",
+                                          "accept-encoding": "gzip"})
     t0 = time.monotonic()
     with urllib.request.urlopen(req, timeout=600) as r:
         data = r.read()
+        encoding = r.headers.get("content-encoding", "")
     seconds = time.monotonic() - t0
-    answer = json.loads(data)
+    plain = gzip.decompress(data) if encoding == "gzip" else data
+    answer = json.loads(plain)
     records = sum(len(c.get("records", [])) for c in answer["crates"].values())
     return len(data), records, seconds
 

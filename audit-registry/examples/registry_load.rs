@@ -10,7 +10,8 @@
 //!     sign-offs of made-up crates (5,000 names), BATCH per request, two auditors at a time,
 //!     signing as they go (for the export measurement of `docs/performance.md`).
 //! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
-//!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE, back to back.
+//!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE (scoped to its
+//!     versions, as `check` asks), back to back.
 //! registry_load query-varied URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     the same, each request also naming one crate no other request names, so no two request
 //!     bodies are alike and the server's cache of whole answers never hits.
@@ -378,14 +379,18 @@ fn load(
     seconds: usize,
     max_requests: usize,
 ) -> Result<Value, String> {
-    let names: Vec<String> = packages(lock)?
-        .into_iter()
-        .map(|(n, _, _)| n)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // Each crate with its versions in the lockfile: the query `check` sends (scoped answers).
+    let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, version, _) in packages(lock)? {
+        versions
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .insert(version);
+    }
+    let names: Vec<String> = versions.keys().cloned().collect();
     let query: BTreeMap<&str, Value> = names.iter().map(|n| (n.as_str(), Value::Null)).collect();
-    let query_body = json!({ "crates": query }).to_string();
+    // `crates` sorts before `versions`, which the varied query below relies on.
+    let query_body = json!({ "crates": query, "versions": versions }).to_string();
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let per_client = max_requests.div_ceil(clients.max(1));
     let started = Instant::now();
