@@ -117,7 +117,7 @@ def lock_names(lock):
             name, version, registry = None, None, False
         elif line.startswith("name = "):
             name = line.split('"')[1].lower()
-        elif line.startswith("version = "):
+        elif line.startswith('version = "'):
             version = line.split('"')[1]
         elif line.startswith("source = ") and ("registry+" in line or "sparse+" in line):
             registry = True

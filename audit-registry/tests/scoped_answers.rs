@@ -242,6 +242,14 @@ async fn refiled_on_start(url: &str) {
         .execute(&pool)
         .await
         .expect("delete");
+    // ... and a checkpoint with the index line of before version trees.
+    sqlx::query(
+        "UPDATE log_checkpoints SET note = \
+         REPLACE(note, 'audit-trust-crate-index-v2 ', 'audit-trust-crate-index ')",
+    )
+    .execute(&pool)
+    .await
+    .expect("old note");
     pool.close().await;
 
     let reg = Registry::from_state(AppState::new(
@@ -254,6 +262,14 @@ async fn refiled_on_start(url: &str) {
         filed_before,
         "{url}: filed from the stored JSON as when published"
     );
+    // Signed again at the same size, before any append, with this version's index line.
+    let note = checkpoint_text(&reg).await;
+    let resigned = audit_trust_core::tlog::verify_checkpoint(&pin(&reg).await, &note)
+        .expect("the re-signed checkpoint verifies")
+        .checkpoint;
+    assert_eq!(resigned.size, 3, "{url}: the same tree");
+    assert!(resigned.crate_index().is_ok(), "{url}: {note}");
+
     let later = signoff(&alice, "tokio", "1.0.0");
     let h2 = head(&alice, Some(&h1), &[&full, &step, &withdrawn, &later]);
     assert_eq!(reg.publish(&[&later], &h2).await.0, StatusCode::OK);
@@ -300,4 +316,20 @@ async fn filings(url: &str) -> Vec<(i64, String, Option<String>)> {
             )
         })
         .collect()
+}
+
+/// `GET /v1/log/checkpoint` as text.
+async fn checkpoint_text(reg: &Registry) -> String {
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::get("/v1/log/checkpoint")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = audit_registry::router(reg.state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    String::from_utf8(bytes.to_vec()).expect("text")
 }

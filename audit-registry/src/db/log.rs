@@ -202,8 +202,10 @@ impl Db {
             .await?
             .is_some();
         if missing.is_empty() && has_checkpoint {
-            // The filings backfilled above, if any.
+            self.resign_older_checkpoint(&mut tx, &mut state).await?;
+            // The filings backfilled above, if any, and the checkpoint signed again.
             tx.commit().await?;
+            state.dirty = false;
             return Ok(());
         }
         self.append_in(&mut tx, &mut state, &missing).await?;
@@ -351,13 +353,57 @@ impl Db {
         Ok(())
     }
 
-    /// Signs and stores the checkpoint over everything appended so far in `tx`.
-    pub(super) async fn checkpoint_in(
+    /// A latest checkpoint signed by a registry of before version trees carries no crate index
+    /// line clients of this version accept. Until the next append it would be all there is,
+    /// so it is signed again at the same size: the same tree and root, with the index line of
+    /// this version. A client that cached the old note sees the same root at the same size
+    /// (no fork); witnesses are asked to cosign the new note.
+    async fn resign_older_checkpoint(
         &self,
         tx: &mut Transaction<'static, Any>,
         state: &mut LogState,
-        generation: i64,
     ) -> Result<(), DbError> {
+        let row = sqlx::query(
+            "SELECT size, generation, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        let size = to_u64(row.try_get::<i64, _>(0)?);
+        let generation: i64 = row.try_get(1)?;
+        let note: String = row.try_get(2)?;
+        let stored = SignedNote::parse(&note)
+            .and_then(|n| Checkpoint::parse_body(&n.body))
+            .map_err(|_| bad_state("the latest checkpoint is unreadable"))?;
+        if stored.crate_index().is_ok() {
+            return Ok(());
+        }
+        state.dirty = true;
+        catch_up(tx, state, Some(size)).await?;
+        if state.tree.size() != size || state.tree.root() != stored.root {
+            return Err(bad_state(
+                "the latest checkpoint's root is not the stored entries' root",
+            ));
+        }
+        let note = self.signed_note(state);
+        sqlx::query("UPDATE log_checkpoints SET note = $1 WHERE size = $2")
+            .bind(&note)
+            .bind(to_i64(size))
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM log_cosignatures WHERE size = $1")
+            .bind(to_i64(size))
+            .execute(&mut **tx)
+            .await?;
+        state.checkpoint = Some(StoredCheckpoint {
+            size,
+            generation,
+            note,
+        });
+        Ok(())
+    }
+
+    /// The signed note of the checkpoint over `state`'s tree and crate index.
+    fn signed_note(&self, state: &mut LogState) -> String {
         let checkpoint = Checkpoint {
             origin: self.log.origin().to_owned(),
             size: state.tree.size(),
@@ -367,22 +413,33 @@ impl Db {
         .with_crate_index(state.index.len(), &state.index.root());
         let body = checkpoint.body();
         let signature = self.log.key.sign(&self.log.secret, &body);
-        let note = SignedNote {
+        SignedNote {
             body,
             signatures: vec![signature],
         }
-        .to_text();
+        .to_text()
+    }
+
+    /// Signs and stores the checkpoint over everything appended so far in `tx`.
+    pub(super) async fn checkpoint_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        state: &mut LogState,
+        generation: i64,
+    ) -> Result<(), DbError> {
+        let size = state.tree.size();
+        let note = self.signed_note(state);
         sqlx::query(
             "INSERT INTO log_checkpoints (size, generation, note) VALUES ($1, $2, $3) \
              ON CONFLICT (size) DO NOTHING",
         )
-        .bind(to_i64(checkpoint.size))
+        .bind(to_i64(size))
         .bind(generation)
         .bind(&note)
         .execute(&mut **tx)
         .await?;
         state.checkpoint = Some(StoredCheckpoint {
-            size: checkpoint.size,
+            size,
             generation,
             note,
         });
