@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 mod doc_commands_tests;
+mod logs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,6 +29,8 @@ use audit_trust_core::provenance::UrlRewrites;
 use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::time::{Clock, FixedClock, SystemClock, Timestamp};
 use audit_trust_core::words::plural;
+
+use crate::logs::{LogFormat, init_logs};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -241,12 +244,6 @@ impl WebhookArgs {
             ..DeliveryConfig::default()
         })
     }
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -583,21 +580,4 @@ fn clock_from(now: Option<String>) -> Result<Arc<dyn Clock>, String> {
         }
         None => Arc::new(SystemClock),
     })
-}
-
-/// Logs go to stderr; `RUST_LOG` filters them (default `info`). JSON puts one object per line
-/// with the fields of each event, for log collectors.
-fn init_logs(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    // Colours only for a person at a terminal; journald and log files get plain text.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colour)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
 }

@@ -18,6 +18,7 @@ mod admin;
 mod export;
 pub mod jobs;
 pub mod log;
+mod log_upgrade;
 mod outbox;
 pub mod projects;
 mod reads;
