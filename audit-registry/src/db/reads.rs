@@ -43,44 +43,35 @@ impl Db {
     /// Every record filed under any of `names` (lowercase), in a stable order: by crate, key,
     /// the head that first covered it, id.
     pub async fn crate_records(&self, names: &[String]) -> Result<Vec<CrateRow>, DbError> {
-        let mut out = Vec::new();
-        for chunk in names.chunks(CHUNK) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT crate_name, id, public_key, body FROM records \
-                 WHERE crate_name IN ({}) ORDER BY crate_name, public_key, head_sequence, id",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for name in chunk {
-                query = query.bind(name);
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                out.push(CrateRow {
-                    crate_name: row.try_get(0)?,
-                    id: row.try_get(1)?,
-                    public_key: row.try_get(2)?,
-                    body: row.try_get(3)?,
-                });
-            }
-        }
+        self.records_where("crate_name", names).await
+    }
+
+    /// The records with these ids (hex), in the same order within each chunk of ids: a scoped
+    /// answer reads the few records its versions list, not every record of the crate.
+    pub async fn records_by_id(&self, ids: &[String]) -> Result<Vec<CrateRow>, DbError> {
+        let mut out = self.records_where("id", ids).await?;
+        // Chunks of ids are not chunks of crates: put each crate's rows together again.
+        out.sort_by(|a, b| (&a.crate_name, &a.public_key).cmp(&(&b.crate_name, &b.public_key)));
         Ok(out)
     }
 
-    /// The records with these ids (hex), in the order of [`Db::crate_records`]: a scoped
-    /// answer reads the few records its versions list, not every record of the crate.
-    pub async fn records_by_id(&self, ids: &[String]) -> Result<Vec<CrateRow>, DbError> {
+    /// Records whose `column` (a fixed column name, never input) is one of `values`.
+    async fn records_where(
+        &self,
+        column: &str,
+        values: &[String],
+    ) -> Result<Vec<CrateRow>, DbError> {
         let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in values.chunks(CHUNK) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT crate_name, id, public_key, body FROM records WHERE id IN ({}) \
-                 ORDER BY crate_name, public_key, head_sequence, id",
+                "SELECT crate_name, id, public_key, body FROM records \
+                 WHERE {column} IN ({}) ORDER BY crate_name, public_key, head_sequence, id",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
+            for value in chunk {
+                query = query.bind(value);
             }
             for row in query.fetch_all(&self.pool).await? {
                 out.push(CrateRow {
@@ -91,7 +82,6 @@ impl Db {
                 });
             }
         }
-        out.sort_by(|a, b| (&a.crate_name, &a.public_key).cmp(&(&b.crate_name, &b.public_key)));
         Ok(out)
     }
 

@@ -290,13 +290,11 @@ pub fn verify_index_proof(
                     return Err(fail("the entry after it does not sort after it".into()));
                 }
             }
-            let adjacent = match (before, after) {
-                (Some(b), Some(a)) => b.position.checked_add(1) == Some(a.position),
-                (None, Some(a)) => a.position == 0,
-                (Some(b), None) => b.position.checked_add(1) == Some(size),
-                (None, None) => size == 0,
-            };
-            if !adjacent {
+            if !adjacent(
+                before.as_ref().map(|b| b.position),
+                after.as_ref().map(|a| a.position),
+                size,
+            ) {
                 return Err(fail(
                     "the neighbours shown are not adjacent in the index".into(),
                 ));
@@ -307,6 +305,17 @@ pub fn verify_index_proof(
                 versions_root: empty_root(),
             })
         }
+    }
+}
+
+/// Whether leaves at `before` and `after` (either missing at an end of the tree) are next to
+/// each other in a sorted tree of `size` leaves, so nothing can sort between them.
+pub(super) fn adjacent(before: Option<u64>, after: Option<u64>, size: u64) -> bool {
+    match (before, after) {
+        (Some(b), Some(a)) => b.checked_add(1) == Some(a),
+        (None, Some(a)) => a == 0,
+        (Some(b), None) => b.checked_add(1) == Some(size),
+        (None, None) => size == 0,
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::crate_index::hashes_b64;
+use super::crate_index::{adjacent, hashes_b64};
 use super::error::TlogError;
 use super::merkle::{Hash, empty_root, leaf_hash, verify_inclusion};
 use super::tree::MemoryTree;
@@ -281,13 +281,11 @@ pub fn verify_version_proof(
                     return Err(fail("the version after it does not sort after it".into()));
                 }
             }
-            let adjacent = match (before, after) {
-                (Some(b), Some(a)) => b.position.checked_add(1) == Some(a.position),
-                (None, Some(a)) => a.position == 0,
-                (Some(b), None) => b.position.checked_add(1) == Some(size),
-                (None, None) => size == 0,
-            };
-            if !adjacent {
+            if !adjacent(
+                before.as_ref().map(|b| b.position),
+                after.as_ref().map(|a| a.position),
+                size,
+            ) {
                 return Err(fail(
                     "the neighbours shown are not adjacent in the crate's versions".into(),
                 ));
