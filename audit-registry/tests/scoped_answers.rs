@@ -12,10 +12,10 @@ use std::sync::Arc;
 use audit_registry::db::Db;
 use audit_registry::{AppState, Limits};
 use audit_trust_core::signoff::{
-    Criterion, DeltaBase, PublicKey, Record, RecordId, SignedRecord, SigningKey, Statement, Subject,
+    Criterion, DeltaBase, Record, RecordId, SignedRecord, SigningKey, Statement, Subject,
 };
 use audit_trust_core::time::{Clock, FixedClock};
-use audit_trust_core::tlog::{LogAnswer, LogPin, NoteKey, Replay, ServedEntry};
+use audit_trust_core::tlog::{LogAnswer, Replay, ServedEntry};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::*;
@@ -40,20 +40,6 @@ fn delta(key: &SigningKey, name: &str, from: &str, to: &str) -> SignedRecord {
         },
     };
     SignedRecord::sign(record, key).expect("valid")
-}
-
-async fn pin(reg: &Registry) -> LogPin {
-    let (status, body) = reg.send("GET", "/v1/log/key", "").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let origin = body["origin"].as_str().expect("origin").to_owned();
-    let key = PublicKey::parse(body["key"].as_str().expect("key")).expect("key");
-    LogPin {
-        origin: origin.clone(),
-        key: NoteKey::new(&origin, key).expect("name"),
-        witnesses: Vec::new(),
-        min_cosignatures: 0,
-        cosigned_after: 0,
-    }
 }
 
 fn ids(answer: &Value) -> BTreeSet<RecordId> {

@@ -10,26 +10,12 @@ use std::sync::Arc;
 
 use audit_registry::db::Db;
 use audit_registry::{AppState, Limits};
-use audit_trust_core::signoff::{PublicKey, RecordId, SignedRecord};
+use audit_trust_core::signoff::{RecordId, SignedRecord};
 use audit_trust_core::time::{Clock, FixedClock};
-use audit_trust_core::tlog::{Checkpoint, LogAnswer, LogPin, NoteKey};
+use audit_trust_core::tlog::{Checkpoint, LogAnswer};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::*;
-
-async fn pin(reg: &Registry) -> LogPin {
-    let (status, body) = reg.send("GET", "/v1/log/key", "").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let origin = body["origin"].as_str().expect("origin").to_owned();
-    let key = PublicKey::parse(body["key"].as_str().expect("key")).expect("key");
-    LogPin {
-        origin: origin.clone(),
-        key: NoteKey::new(&origin, key).expect("name"),
-        witnesses: Vec::new(),
-        min_cosignatures: 0,
-        cosigned_after: 0,
-    }
-}
 
 /// Crate → ids of the records served for it, from one crate's answer object.
 fn served_ids(answer: &Value) -> BTreeSet<RecordId> {

@@ -313,3 +313,19 @@ pub fn policy(key: &SigningKey) -> String {
         key.public_key()
     )
 }
+
+/// The registry's log pin, as `GET /v1/log/key` shows it, with no witnesses.
+pub async fn pin(reg: &Registry) -> audit_trust_core::tlog::LogPin {
+    let (status, body) = reg.send("GET", "/v1/log/key", "").await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    let origin = body["origin"].as_str().expect("origin").to_owned();
+    let key = audit_trust_core::signoff::PublicKey::parse(body["key"].as_str().expect("key"))
+        .expect("key");
+    audit_trust_core::tlog::LogPin {
+        origin: origin.clone(),
+        key: audit_trust_core::tlog::NoteKey::new(&origin, key).expect("name"),
+        witnesses: Vec::new(),
+        min_cosignatures: 0,
+        cosigned_after: 0,
+    }
+}
