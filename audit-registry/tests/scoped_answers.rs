@@ -17,7 +17,7 @@ use audit_trust_core::signoff::{
 use audit_trust_core::time::{Clock, FixedClock};
 use audit_trust_core::tlog::{LogAnswer, Replay, ServedEntry};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 
 fn delta(key: &SigningKey, name: &str, from: &str, to: &str) -> SignedRecord {
@@ -40,19 +40,6 @@ fn delta(key: &SigningKey, name: &str, from: &str, to: &str) -> SignedRecord {
         },
     };
     SignedRecord::sign(record, key).expect("valid")
-}
-
-fn ids(answer: &Value) -> BTreeSet<RecordId> {
-    answer["records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            SignedRecord::from_json_line(&r.to_string())
-                .expect("served records verify")
-                .id()
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -85,14 +72,14 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
         });
         let (status, body) = reg.send("POST", "/v1/crates", query.to_string()).await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
-        let serde_ids = ids(&body["crates"]["serde"]);
+        let serde_ids = served_ids(&body["crates"]["serde"]);
         let expected: BTreeSet<RecordId> = [full.id(), step.id(), bobs.id(), withdrawn.id()].into();
         assert_eq!(
             serde_ids, expected,
             "{backend}: 1.0.1, its base 1.0.0, not 1.0.2"
         );
         assert!(
-            ids(&body["crates"]["tokio"]).is_empty(),
+            served_ids(&body["crates"]["tokio"]).is_empty(),
             "{backend}: 2.0.0 has none"
         );
 
@@ -262,7 +249,7 @@ async fn refiled_on_start(url: &str) {
     let query = json!({ "crates": { "serde": null }, "versions": { "serde": ["1.0.1"] } });
     let (status, body) = reg.send("POST", "/v1/crates", query.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let served = ids(&body["crates"]["serde"]);
+    let served = served_ids(&body["crates"]["serde"]);
     let expected: BTreeSet<RecordId> = [full.id(), step.id(), withdrawn.id()].into();
     assert_eq!(
         served, expected,

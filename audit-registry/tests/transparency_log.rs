@@ -17,20 +17,6 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::*;
 
-/// Crate → ids of the records served for it, from one crate's answer object.
-fn served_ids(answer: &Value) -> BTreeSet<RecordId> {
-    answer["records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            SignedRecord::from_json_line(&r.to_string())
-                .expect("each served record verifies")
-                .id()
-        })
-        .collect()
-}
-
 async fn publish_ok(
     reg: &Registry,
     records: &[&SignedRecord],

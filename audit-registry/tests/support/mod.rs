@@ -329,3 +329,17 @@ pub async fn pin(reg: &Registry) -> audit_trust_core::tlog::LogPin {
         cosigned_after: 0,
     }
 }
+
+/// The ids of the records served in one crate's answer object (each must verify).
+pub fn served_ids(answer: &Value) -> std::collections::BTreeSet<RecordId> {
+    answer["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            SignedRecord::from_json_line(&r.to_string())
+                .expect("each served record verifies")
+                .id()
+        })
+        .collect()
+}
