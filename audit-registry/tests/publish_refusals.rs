@@ -26,6 +26,7 @@ fn new_record(r: &SignedRecord, crate_name: &str) -> NewRecord {
             .subject()
             .map(|s| s.version().to_string())
             .unwrap_or_default(),
+        key: audit_trust_core::tlog::key_bucket(r.key()),
         delta_from: None,
     }
 }

@@ -1,7 +1,8 @@
 //! `POST /v1/crates` scoped to versions (what `check` asks), on SQLite and PostgreSQL: a crate's
 //! answer serves only the records filed under the versions asked and those their delta
 //! sign-offs start from, a revocation is filed where its record is, the version proofs verify
-//! against the signed checkpoint, a monitor replaying the log agrees with the index the
+//! against the signed checkpoint, a client naming its auditors' keys gets only their records,
+//! a monitor replaying the log agrees with the index the
 //! registry signed, and malformed version lists get 400.
 
 mod support;
@@ -15,7 +16,7 @@ use audit_trust_core::signoff::{
     Criterion, DeltaBase, Record, RecordId, SignedRecord, SigningKey, Statement, Subject,
 };
 use audit_trust_core::time::{Clock, FixedClock};
-use audit_trust_core::tlog::{LogAnswer, Replay, ServedEntry};
+use audit_trust_core::tlog::{LogAnswer, Replay, ServedEntry, VersionQuery, key_bucket};
 use axum::http::StatusCode;
 use serde_json::json;
 use support::*;
@@ -105,17 +106,21 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
             .verify(&pin(&reg).await, None, &BTreeMap::new())
             .expect("checkpoint verifies")
             .checkpoint;
-        let asked = |v: &str| BTreeSet::from([v.to_owned()]);
+        let (v101, v200) = (versions(&["1.0.1"]), versions(&["2.0.0"]));
+        let every_key = |versions| VersionQuery {
+            versions,
+            keys: None,
+        };
         let committed = answer
-            .verify_crate(&checkpoint, "serde", &serde_ids, Some(&asked("1.0.1")))
+            .verify_crate(&checkpoint, "serde", &serde_ids, Some(every_key(&v101)))
             .expect("serde verifies");
-        assert_eq!(committed, expected, "{backend}");
+        assert_eq!(ids(&committed), expected, "{backend}");
         let committed = answer
             .verify_crate(
                 &checkpoint,
                 "tokio",
                 &BTreeSet::new(),
-                Some(&asked("2.0.0")),
+                Some(every_key(&v200)),
             )
             .expect("tokio 2.0.0 proven empty");
         assert!(committed.is_empty());
@@ -123,9 +128,53 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
         let mut short = serde_ids.clone();
         short.remove(&bobs.id());
         let err = answer
-            .verify_crate(&checkpoint, "serde", &short, Some(&asked("1.0.1")))
+            .verify_crate(&checkpoint, "serde", &short, Some(every_key(&v101)))
             .expect_err("withheld");
         assert_eq!(err.code(), "withheld-record", "{backend}");
+
+        // Asked for bob's key only: bob's record, and proofs that alice's are elsewhere.
+        let bob_only = BTreeSet::from([key_bucket(&bob.public_key())]);
+        let query = json!({
+            "crates": { "serde": null },
+            "versions": { "serde": ["1.0.1"] },
+            "keys": bob_only,
+        });
+        let (status, body) = reg.send("POST", "/v1/crates", query.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let bob_ids = served_ids(&body["crates"]["serde"]);
+        assert_eq!(bob_ids, BTreeSet::from([bobs.id()]), "{backend}");
+        let answer = LogAnswer::from_json(&body["log"]).expect("well formed");
+        let committed = answer
+            .verify_crate(
+                &checkpoint,
+                "serde",
+                &bob_ids,
+                Some(VersionQuery {
+                    versions: &v101,
+                    keys: Some(&bob_only),
+                }),
+            )
+            .expect("bob's part verifies");
+        assert_eq!(ids(&committed), bob_ids, "{backend}");
+        // The same answer does not do for a client that reads alice too.
+        let both = BTreeSet::from([
+            key_bucket(&bob.public_key()),
+            key_bucket(&alice.public_key()),
+        ]);
+        assert!(
+            answer
+                .verify_crate(
+                    &checkpoint,
+                    "serde",
+                    &bob_ids,
+                    Some(VersionQuery {
+                        versions: &v101,
+                        keys: Some(&both),
+                    }),
+                )
+                .is_err(),
+            "{backend}"
+        );
 
         // A monitor replaying the log files every entry where the registry did.
         let (status, entries) = reg.send("GET", "/v1/log/entries?start=0", "").await;
@@ -157,6 +206,11 @@ async fn a_scoped_answer_serves_the_asked_versions_and_their_delta_bases_with_pr
             ),
             (
                 json!({ "crates": { "serde": null }, "versions": { "serde": "1.0.0" } }),
+                "bad-json",
+            ),
+            (
+                json!({ "crates": { "serde": null }, "versions": { "serde": ["1.0.0"] },
+                        "keys": ["not a bucket"] }),
                 "bad-json",
             ),
         ] {
@@ -218,7 +272,7 @@ async fn refiled_on_start(url: &str) {
     // ... and a checkpoint with the index line of before version trees.
     sqlx::query(
         "UPDATE log_checkpoints SET note = \
-         REPLACE(note, 'audit-trust-crate-index-v2 ', 'audit-trust-crate-index ')",
+         REPLACE(note, 'audit-trust-crate-index-v3 ', 'audit-trust-crate-index-v2 ')",
     )
     .execute(&pool)
     .await
@@ -260,15 +314,27 @@ async fn refiled_on_start(url: &str) {
         .verify(&pin(&reg).await, None, &BTreeMap::new())
         .expect("verifies")
         .checkpoint;
+    let v101 = versions(&["1.0.1"]);
     let committed = answer
         .verify_crate(
             &checkpoint,
             "serde",
             &served,
-            Some(&BTreeSet::from(["1.0.1".to_owned()])),
+            Some(VersionQuery {
+                versions: &v101,
+                keys: None,
+            }),
         )
         .expect("the refiled log proves the scoped answer");
-    assert_eq!(committed, expected);
+    assert_eq!(ids(&committed), expected);
+}
+
+fn versions(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|v| (*v).to_owned()).collect()
+}
+
+fn ids<V>(committed: &BTreeMap<RecordId, V>) -> BTreeSet<RecordId> {
+    committed.keys().copied().collect()
 }
 
 /// Every filing row: (entry, version, delta base).

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use audit_trust_core::names::validate_crate_name;
+use audit_trust_core::tlog::{KEY_BUCKET_CHARS, is_key_bucket};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -226,7 +227,7 @@ pub(super) async fn one(
     let generation = state.generation.current(&state.db).await?;
     let names = std::slice::from_ref(&name);
     let (log_generation, log, _) =
-        super::log::proofs_for(&state, names, &BTreeMap::new(), client_size).await?;
+        super::log::proofs_for(&state, names, &BTreeMap::new(), None, client_size).await?;
     let answers = rendered(&state, generation.max(log_generation), names).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
@@ -256,7 +257,14 @@ struct Query {
     /// is scoped to them and the versions their delta sign-offs start from.
     #[serde(default)]
     versions: BTreeMap<String, Vec<String>>,
+    /// The key buckets (`audit_trust_core::tlog::key_bucket`) whose entries the client reads:
+    /// scoped crates then list only theirs. Absent: every key's.
+    #[serde(default)]
+    keys: Option<Vec<String>>,
 }
+
+/// Most key buckets a query may name.
+const MAX_KEYS: usize = 256;
 
 /// Most versions one crate of a query may name.
 const MAX_VERSIONS_PER_CRATE: usize = 64;
@@ -274,6 +282,31 @@ fn canonical_version(name: &str, version: &str) -> Result<String, ApiError> {
                 ),
             )
         })
+}
+
+/// The key buckets a query names, checked (400 when one is not a bucket, or too many).
+fn checked_keys(keys: Vec<String>) -> Result<BTreeSet<String>, ApiError> {
+    if keys.len() > MAX_KEYS {
+        return Err(ApiError::bad_request(
+            "bad-json",
+            format!("at most {MAX_KEYS} keys per query"),
+        ));
+    }
+    keys.into_iter()
+        .map(|k| {
+            if is_key_bucket(&k) {
+                Ok(k)
+            } else {
+                Err(ApiError::bad_request(
+                    "bad-json",
+                    format!(
+                        "`{}` in `keys` is not a key bucket ({KEY_BUCKET_CHARS} base64 characters)",
+                        k.escape_default()
+                    ),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// `POST /v1/crates`: many crates in one round trip. A crate whose ETag the client sent
@@ -371,9 +404,10 @@ async fn build_answer(
             .collect::<Result<_, _>>()?;
         scoped.insert(name, set);
     }
+    let keys = request.keys.map(checked_keys).transpose()?;
     let names: Vec<String> = known.keys().cloned().collect();
     let (log_generation, log, committed) =
-        super::log::proofs_for(state, &names, &scoped, request.log_size).await?;
+        super::log::proofs_for(state, &names, &scoped, keys.as_ref(), request.log_size).await?;
     // Scoped crates read only the records their versions list; the others are whole.
     let whole: Vec<String> = names
         .iter()

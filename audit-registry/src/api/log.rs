@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use audit_trust_core::tlog::{Hash, IndexProof, VersionProof};
+use audit_trust_core::tlog::{Hash, IndexProof, VersionQuery};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -129,11 +129,13 @@ pub(super) type Committed = BTreeMap<String, BTreeSet<String>>;
 ///
 /// A crate in `scoped` is answered for those versions (and those their delta sign-offs start
 /// from) instead: the index proof and each version's proof, which lists its entries. The ids
-/// listed are returned, for the answer to serve exactly those records.
+/// listed are returned, for the answer to serve exactly those records. With `keys`, a scoped
+/// answer holds only the entries of those key buckets (and proves the others' absence).
 pub(super) async fn proofs_for(
     state: &AppState,
     names: &[String],
     scoped: &BTreeMap<String, BTreeSet<String>>,
+    keys: Option<&BTreeSet<String>>,
     client_size: Option<u64>,
 ) -> Result<(i64, Value, Committed), ApiError> {
     let mut log = state.db.log_state().await?;
@@ -146,19 +148,19 @@ pub(super) async fn proofs_for(
     for name in names {
         let index: IndexProof = log.index.proof(name);
         if let Some(asked) = scoped.get(name) {
-            let mut versions = serde_json::Map::new();
-            let mut ids = BTreeSet::new();
-            for version in log.index.closure(name, asked) {
-                let proof = log.index.version_proof(name, &version);
-                if let VersionProof::Present { records, .. } = &proof {
-                    ids.extend(records.iter().map(|(_, id)| id.clone()));
-                }
-                versions.insert(version, json!(proof));
-            }
-            crates.insert(
-                name.clone(),
-                json!({ "index": index, "versions": versions }),
-            );
+            let query = VersionQuery {
+                versions: asked,
+                keys,
+            };
+            let answer = log.index.versions_answer(name, query);
+            let ids: BTreeSet<String> = answer
+                .leaves
+                .iter()
+                .filter_map(|l| l.records.as_ref())
+                .flatten()
+                .map(|(_, id)| id.clone())
+                .collect();
+            crates.insert(name.clone(), json!({ "index": index, "versions": answer }));
             committed.insert(name.clone(), ids);
             continue;
         }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use audit_trust_core::signoff::{RecordId, SignedHead, SignedRecord, Statement};
-use audit_trust_core::tlog::{Filing, filing_of};
+use audit_trust_core::tlog::{Filing, filing_of, key_bucket};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -113,6 +113,7 @@ async fn file_records(
         let filing = match &r.record().statement {
             Statement::Revocation { revokes, .. } => match filed.get(revokes) {
                 Some(filing) => Filing {
+                    key: key_bucket(r.key()),
                     delta_from: None,
                     ..filing.clone()
                 },
@@ -137,7 +138,10 @@ async fn file_records(
                             ),
                         ));
                     }
-                    filing
+                    Filing {
+                        key: key_bucket(r.key()),
+                        ..filing
+                    }
                 }
             },
             _ => match filed.get(&r.id()) {

@@ -11,9 +11,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use audit_trust_core::signoff::{RecordId, SigningKey};
+use audit_trust_core::signoff::{PublicKey, RecordId, SigningKey};
 use audit_trust_core::tlog::{
     Checkpoint, CrateIndex, Filing, LogEntry, MemoryTree, NoteKey, SignedNote, TlogError,
+    key_bucket,
 };
 use sqlx::{Any, Row as _, Transaction};
 
@@ -85,13 +86,7 @@ pub struct LogState {
 impl LogState {
     fn push(&mut self, filing: &Filing, record_id: RecordId) -> LogEntry {
         let crate_name = filing.crate_name.as_str();
-        let ordinal = self.index.add(
-            crate_name,
-            &filing.version,
-            self.entries.len() as u64,
-            record_id,
-            filing.delta_from.as_deref(),
-        );
+        let ordinal = self.index.add(filing, self.entries.len() as u64, record_id);
         let entry = LogEntry {
             crate_name: crate_name.to_owned(),
             ordinal,
@@ -414,9 +409,12 @@ pub(super) async fn catch_up(
         if from >= to {
             return Ok(());
         }
+        // The key bucket comes from the record's signer (`records.public_key`, checked to be
+        // the record's key when it was published): records are never deleted.
         let rows = sqlx::query(
-            "SELECT e.idx, e.record_id, e.crate_name, e.ordinal, f.version, f.delta_from \
-             FROM log_entries e JOIN log_filings f ON f.idx = e.idx \
+            "SELECT e.idx, e.record_id, e.crate_name, e.ordinal, f.version, f.delta_from, \
+             r.public_key FROM log_entries e JOIN log_filings f ON f.idx = e.idx \
+             JOIN records r ON r.id = e.record_id \
              WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx",
         )
         .bind(to_i64(from))
@@ -428,9 +426,12 @@ pub(super) async fn catch_up(
             let idx = to_u64(r.try_get::<i64, _>(0)?);
             let id = RecordId::parse(&r.try_get::<String, _>(1)?)
                 .map_err(|_| bad_state("a record id is not hex"))?;
+            let key = PublicKey::parse(&r.try_get::<String, _>(6)?)
+                .map_err(|_| bad_state("a record's key is not a public key"))?;
             let filing = Filing {
                 crate_name: r.try_get(2)?,
                 version: r.try_get(4)?,
+                key: key_bucket(&key),
                 delta_from: r.try_get(5)?,
             };
             let ordinal = to_u64(r.try_get::<i64, _>(3)?);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use audit_trust_core::signoff::{RecordId, SignedRecord, Statement};
-use audit_trust_core::tlog::{Checkpoint, Filing, SignedNote, filing_of};
+use audit_trust_core::tlog::{Checkpoint, Filing, SignedNote, filing_of, key_bucket};
 use sqlx::{Any, Row as _, Transaction};
 
 use super::log::{LogState, StoredCheckpoint, bad_state, catch_up};
@@ -141,8 +141,9 @@ impl Db {
         Ok(())
     }
 
-    /// A latest checkpoint signed by a registry of before version trees carries no crate index
-    /// line clients of this version accept. Until the next append it would be all there is,
+    /// A latest checkpoint signed by a registry of before this version's version trees (keyed
+    /// by version and key since `audit-trust-crate-index-v3`) carries no crate index line
+    /// clients of this version accept. Until the next append it would be all there is,
     /// so it is signed again at the same size: the same tree and root, with the index line of
     /// this version. A client that cached the old note sees the same root at the same size
     /// (no fork); witnesses are asked to cosign the new note.
@@ -214,6 +215,8 @@ async fn stored_filing(
                 Ok(Filing {
                     crate_name: r.try_get(0)?,
                     version: r.try_get(1)?,
+                    // Replaced by the revocation's own key's bucket below.
+                    key: String::new(),
                     delta_from: None,
                 })
             })
@@ -226,6 +229,7 @@ async fn stored_filing(
     Ok(filing_of(&record, |_| revoked).unwrap_or(Filing {
         crate_name: String::new(),
         version: String::new(),
+        key: key_bucket(record.key()),
         delta_from: None,
     }))
 }

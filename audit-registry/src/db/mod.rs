@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use audit_trust_core::signoff::{PublicKey, RecordId, SignedRecord};
 use audit_trust_core::time::{Clock, SystemClock};
-use audit_trust_core::tlog::Filing;
+use audit_trust_core::tlog::{Filing, key_bucket};
 use ring::rand::SecureRandom as _;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
@@ -136,6 +136,8 @@ pub struct NewRecord {
     pub crate_name: String,
     pub body: String,
     pub version: String,
+    /// The bucket of the key that signed it (see `audit_trust_core::tlog::key_bucket`).
+    pub key: String,
     pub delta_from: Option<String>,
 }
 
@@ -146,6 +148,7 @@ impl NewRecord {
             crate_name: filing.crate_name,
             body: record.to_json_line(),
             version: filing.version,
+            key: filing.key,
             delta_from: filing.delta_from,
         }
     }
@@ -154,6 +157,7 @@ impl NewRecord {
         Filing {
             crate_name: self.crate_name.clone(),
             version: self.version.clone(),
+            key: self.key.clone(),
             delta_from: self.delta_from.clone(),
         }
     }
@@ -307,14 +311,20 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
-            Some(r) => Some((
-                Filing {
-                    crate_name: r.try_get::<String, _>(0)?,
-                    version: r.try_get::<String, _>(1)?,
-                    delta_from: None,
-                },
-                r.try_get::<String, _>(2)?,
-            )),
+            Some(r) => {
+                let signer = r.try_get::<String, _>(2)?;
+                let key = PublicKey::parse(&signer)
+                    .map_err(|_| DbError::Invalid("a stored record's key is unreadable".into()))?;
+                Some((
+                    Filing {
+                        crate_name: r.try_get::<String, _>(0)?,
+                        version: r.try_get::<String, _>(1)?,
+                        key: key_bucket(&key),
+                        delta_from: None,
+                    },
+                    signer,
+                ))
+            }
             None => None,
         })
     }

@@ -155,6 +155,7 @@ pub(super) async fn sign_source_matches(
             crate_name: name.to_ascii_lowercase(),
             body: signed.to_json_line(),
             version: parsed.to_string(),
+            key: audit_trust_core::tlog::key_bucket(signed.key()),
             delta_from: None,
         };
         match publish(worker, std::slice::from_ref(&new), &[signed.id()]).await {

@@ -20,7 +20,7 @@ use super::store::Location;
 use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
-use crate::tlog::{LogAnswer, LogPin, NoteKey, TlogError};
+use crate::tlog::{ListedEntry, LogAnswer, LogPin, NoteKey, TlogError, VersionQuery, key_bucket};
 use serde_json::Value;
 
 /// What a per-crate read needs besides the registry and the auditors.
@@ -55,11 +55,17 @@ pub fn read_per_crate(
     let log_pin = log_pin(read).map_err(|e| fail(None, e))?;
     let seen = cache.load(url, read.pin)?;
     let names: Vec<String> = read.packages.keys().cloned().collect();
-    let answer = match client.crates(read.packages, seen.as_ref().map(|c| c.size))? {
+    // Only the pinned keys' records count, so only their buckets are asked for: a registry of
+    // many auditors then sends this project's auditors' records, not everyone's.
+    let keys: BTreeSet<String> = auditors
+        .iter()
+        .flat_map(|a| a.keys.iter().map(|k| key_bucket(&k.key)))
+        .collect();
+    let answer = match client.crates(read.packages, &keys, seen.as_ref().map(|c| c.size))? {
         Some(answer) => answer,
         // It has no tree of the size this client verified: its checkpoint, asked for without
         // a size, then shows whether it shrank (`log-rollback`) or cannot prove the old one.
-        None => client.crates(read.packages, None)?.ok_or_else(|| {
+        None => client.crates(read.packages, &keys, None)?.ok_or_else(|| {
             fail(
                 None,
                 TlogError::BadConsistencyProof("the registry refused every size".into()),
@@ -128,22 +134,19 @@ pub fn read_per_crate(
                 }),
             }
         }
-        let proven: BTreeSet<RecordId> = log
-            .verify_crate(&verified.checkpoint, name, &ids, read.packages.get(name))
+        let query = read.packages.get(name).map(|versions| VersionQuery {
+            versions,
+            keys: Some(&keys),
+        });
+        let proven: BTreeMap<RecordId, Option<ListedEntry>> = log
+            .verify_crate(&verified.checkpoint, name, &ids, query)
             .map_err(|e| fail(Some(name), e))?;
-        // The versions the answer proved complete (`verify_crate` checked they are there).
-        let answered: BTreeSet<&String> = log
-            .crates
-            .get(name)
-            .and_then(|p| p.versions.as_ref())
-            .map(|v| v.keys().collect())
-            .unwrap_or_default();
         for (record, location) in parsed {
-            // Served but not in this checkpoint (newer than it, or never logged): it counts
-            // only once a checkpoint proves it.
-            if !proven.contains(&record.id()) {
+            // Served but not in this checkpoint (newer than it, or never logged), or not under
+            // what was asked: it counts only once a checkpoint proves it complete.
+            let Some(listed) = proven.get(&record.id()) else {
                 continue;
-            }
+            };
             if let Some(subject) = record.record().statement.subject()
                 && !subject.name().eq_ignore_ascii_case(name)
             {
@@ -157,19 +160,25 @@ pub fn read_per_crate(
                     )),
                 ));
             }
-            // A sign-off or flag listed under a version it is not about was misfiled: the
-            // log signed a version tree no replay of it gives.
-            if let Some(subject) = record.record().statement.subject()
-                && !answered.contains(&subject.version().to_string())
-            {
-                return Err(fail(
-                    Some(name),
-                    TlogError::EntryMismatch(format!(
-                        "record {} is about version {} but is filed under another",
-                        record.id(),
-                        subject.version()
-                    )),
-                ));
+            // A record listed under a version it is not about, or a key bucket not its
+            // signer's, was misfiled: the log signed a version tree no replay of it gives.
+            if let Some(listed) = listed {
+                let version_differs = record
+                    .record()
+                    .statement
+                    .subject()
+                    .is_some_and(|s| s.version().to_string() != listed.version);
+                if version_differs || key_bucket(record.key()) != listed.key {
+                    return Err(fail(
+                        Some(name),
+                        TlogError::EntryMismatch(format!(
+                            "record {} is filed under {} by {}, which it is not",
+                            record.id(),
+                            listed.version.escape_default(),
+                            listed.key.escape_default()
+                        )),
+                    ));
+                }
             }
             proven_records.push((record, location));
         }

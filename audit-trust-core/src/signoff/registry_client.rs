@@ -91,18 +91,19 @@ impl<'a> RegistryClient<'a> {
     }
 
     /// `POST /v1/crates` for `packages`' versions of each crate (no ETags: the gate verifies
-    /// every record each time; the answer carries only those versions' records), with
-    /// the size of the checkpoint the client verified last, for a consistency proof from it.
+    /// every record each time; the answer carries only those versions' records, and only those
+    /// of the key buckets in `keys`: the keys the caller pins), with the size of the checkpoint the client verified last, for a consistency proof from it.
     /// `None` when the registry refused `log_size` as larger than its log (`400
     /// bad-log-size`): it no longer has a tree it signed, which the caller checks as a rollback.
     pub fn crates(
         &self,
         packages: &BTreeMap<String, BTreeSet<String>>,
+        keys: &BTreeSet<String>,
         log_size: Option<u64>,
     ) -> Result<Option<Value>, Error> {
         let crates: serde_json::Map<String, Value> =
             packages.keys().map(|n| (n.clone(), Value::Null)).collect();
-        let mut body = json!({ "crates": crates, "versions": packages });
+        let mut body = json!({ "crates": crates, "versions": packages, "keys": keys });
         if let Some(size) = log_size {
             body["log_size"] = Value::from(size);
         }

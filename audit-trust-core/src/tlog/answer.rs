@@ -17,7 +17,8 @@ use super::verify::{
     LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint,
     verify_crate_answer, verify_versions_answer,
 };
-use super::versions::VersionProof;
+use super::versions::{VersionQuery, VersionsAnswer};
+use super::versions_verify::ListedEntry;
 use crate::signoff::RecordId;
 
 /// One crate's proofs.
@@ -25,8 +26,9 @@ use crate::signoff::RecordId;
 pub struct CrateProofs {
     pub index: IndexProof,
     pub entries: Vec<ProvenEntry>,
-    /// In an answer scoped to versions: each version's proof, instead of every entry.
-    pub versions: Option<BTreeMap<String, VersionProof>>,
+    /// In an answer scoped to versions: the version tree's leaves for them and their proof,
+    /// instead of every entry.
+    pub versions: Option<VersionsAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +82,7 @@ impl LogAnswer {
             let versions = match &proofs["versions"] {
                 Value::Null => None,
                 v => Some(
-                    serde_json::from_value::<BTreeMap<String, VersionProof>>(v.clone())
+                    serde_json::from_value::<VersionsAnswer>(v.clone())
                         .map_err(|e| malformed(format!("the version proofs of `{name}`: {e}")))?,
                 ),
             };
@@ -156,41 +158,39 @@ impl LogAnswer {
         Ok(verified)
     }
 
-    /// Checks one crate of the answer against `checkpoint` (already verified) and returns the
-    /// ids of every record the log commits to for what was asked, each of which is among `ids`
-    /// (the records served for it). A whole-crate answer proves the index entry and every
-    /// entry's inclusion and ordinal; an answer scoped to versions proves each version's leaf,
-    /// and must answer every version in `asked`.
+    /// Checks one crate of the answer against `checkpoint` (already verified) and returns every
+    /// record the log commits to for what was asked, each of which is among `ids` (the records
+    /// served for it), with where it is filed when the answer is scoped. A whole-crate answer
+    /// proves the index entry and every entry's inclusion and ordinal; an answer scoped to
+    /// versions (and maybe keys: `query`) proves the version tree's leaves for them, and must
+    /// answer every version asked.
     pub fn verify_crate(
         &self,
         checkpoint: &Checkpoint,
         name: &str,
         ids: &BTreeSet<RecordId>,
-        asked: Option<&BTreeSet<String>>,
-    ) -> Result<BTreeSet<RecordId>, TlogError> {
+        query: Option<VersionQuery<'_>>,
+    ) -> Result<BTreeMap<RecordId, Option<ListedEntry>>, TlogError> {
         let Some(proofs) = self.crates.get(name) else {
             return Err(malformed(format!(
                 "no proofs for `{}`",
                 name.escape_default()
             )));
         };
-        let committed: Vec<RecordId> = match (&proofs.versions, asked) {
-            (Some(versions), Some(asked)) => {
-                if let Some(missing) = asked.iter().find(|v| !versions.contains_key(*v)) {
-                    return Err(malformed(format!(
-                        "no proof for `{}@{}`",
-                        name.escape_default(),
-                        missing.escape_default()
-                    )));
-                }
-                verify_versions_answer(checkpoint, name, &proofs.index, versions)?
+        let committed: BTreeMap<RecordId, Option<ListedEntry>> = match (&proofs.versions, query) {
+            (Some(versions), Some(query)) => {
+                verify_versions_answer(checkpoint, name, &proofs.index, versions, query)?
                     .into_iter()
-                    .map(|(_, id)| id)
+                    .map(|e| (e.id, Some(e)))
                     .collect()
             }
             (None, None) => {
                 verify_crate_answer(checkpoint, name, &proofs.index, &proofs.entries)?;
-                proofs.entries.iter().map(|e| e.entry.record_id).collect()
+                proofs
+                    .entries
+                    .iter()
+                    .map(|e| (e.entry.record_id, None))
+                    .collect()
             }
             (Some(_), None) => {
                 return Err(malformed(format!(
@@ -205,8 +205,7 @@ impl LogAnswer {
                 )));
             }
         };
-        let committed: BTreeSet<RecordId> = committed.into_iter().collect();
-        let missing = committed.iter().filter(|id| !ids.contains(id)).count();
+        let missing = committed.keys().filter(|id| !ids.contains(id)).count();
         if missing > 0 {
             let expected = committed.len() as u64;
             return Err(TlogError::WithheldRecord {

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use super::error::TlogError;
 use super::merkle::{Hash, empty_root, leaf_hash, verify_inclusion};
 use super::tree::MemoryTree;
-use super::versions::{CrateVersions, VersionProof};
+use super::versions::{CrateVersions, Filing, VersionQuery, VersionsAnswer};
 use crate::signoff::RecordId;
 
 const ENTRY_TAG: &str = "audit-trust log entry v1";
-const INDEX_TAG: &str = "audit-trust crate index v2";
+const INDEX_TAG: &str = "audit-trust crate index v3";
 
 /// One leaf of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,16 +117,10 @@ impl CrateIndex {
         CrateIndex::default()
     }
 
-    /// Counts one more entry for `name`, filed under `version` (leaf `leaf` of the log, record
-    /// `id`, a delta from `delta_from`), and returns its ordinal.
-    pub fn add(
-        &mut self,
-        name: &str,
-        version: &str,
-        leaf: u64,
-        id: RecordId,
-        delta_from: Option<&str>,
-    ) -> u64 {
+    /// Counts one more entry, filed as `filing` (leaf `leaf` of the log, record `id`), and
+    /// returns its ordinal among its crate's entries.
+    pub fn add(&mut self, filing: &Filing, leaf: u64, id: RecordId) -> u64 {
+        let name = filing.crate_name.as_str();
         if !self.crates.contains_key(name) {
             // A new name moves every later leaf: the tree is built again.
             self.built = None;
@@ -136,7 +130,7 @@ impl CrateIndex {
         }
         let at = self.crates.entry(name.to_owned()).or_default();
         at.count += 1;
-        at.versions.add(version, leaf, id, delta_from);
+        at.versions.add(filing, leaf, id);
         at.count - 1
     }
 
@@ -218,24 +212,17 @@ impl CrateIndex {
         }
     }
 
-    /// The proof of what `name`'s version tree holds for `version`. Call only for a crate the
-    /// index holds (a crate's absence is proven by [`Self::proof`]).
-    pub fn version_proof(&mut self, name: &str, version: &str) -> VersionProof {
+    /// What `name`'s version tree holds for `query`: the leaves, with the entries of those
+    /// asked, and their proof. Empty for a crate the index does not hold (its absence is
+    /// proven by [`Self::proof`]).
+    pub fn versions_answer(&mut self, name: &str, query: VersionQuery<'_>) -> VersionsAnswer {
         match self.crates.get_mut(name) {
-            Some(at) => at.versions.proof(name, version),
-            None => VersionProof::Absent {
-                before: None,
-                after: None,
+            Some(at) => at.versions.answer(name, query),
+            None => VersionsAnswer {
+                versions: query.versions.iter().cloned().collect(),
+                leaves: Vec::new(),
+                proof: Vec::new(),
             },
-        }
-    }
-
-    /// The versions of `name` an answer scoped to `asked` covers: those and every version
-    /// their delta sign-offs start from, transitively (bounded).
-    pub fn closure(&self, name: &str, asked: &BTreeSet<String>) -> BTreeSet<String> {
-        match self.crates.get(name) {
-            Some(at) => at.versions.closure(asked),
-            None => asked.clone(),
         }
     }
 }

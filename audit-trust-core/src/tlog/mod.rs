@@ -8,12 +8,14 @@ mod crate_index;
 mod error;
 mod merkle;
 mod monitor;
+mod multiproof;
 mod note;
 mod tile_proofs;
 mod tiles;
 mod tree;
 mod verify;
 mod versions;
+mod versions_verify;
 mod witness;
 
 pub use answer::{CrateProofs, LogAnswer};
@@ -26,6 +28,7 @@ pub use merkle::{
     verify_inclusion,
 };
 pub use monitor::{Replay, ServedEntry};
+pub use multiproof::{MAX_MULTI_PROOF_HASHES, verify_multi_inclusion};
 pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,
@@ -44,8 +47,10 @@ pub use verify::{
     verify_checkpoint, verify_crate_answer, verify_leaf_tiles, verify_versions_answer,
 };
 pub use versions::{
-    Filing, IndexedVersion, MAX_CLOSURE_VERSIONS, VersionProof, filing_of, verify_version_proof,
+    Filing, KEY_BUCKET_CHARS, MAX_CLOSURE_VERSIONS, VersionLeaf, VersionQuery, VersionsAnswer,
+    filing_of, is_key_bucket, key_bucket,
 };
+pub use versions_verify::{ListedEntry, verify_versions};
 pub use witness::{
     AddCheckpoint, MAX_WITNESS_PROOF_LINES, WitnessRefusal, WitnessState, add_checkpoint,
     add_checkpoint_body, parse_add_checkpoint_body, with_cosignatures,

@@ -74,13 +74,7 @@ impl Replay {
                 crate_name.escape_default()
             ));
         }
-        let ordinal = self.index.add(
-            &crate_name,
-            &filing.version,
-            at,
-            served.record_id,
-            filing.delta_from.as_deref(),
-        );
+        let ordinal = self.index.add(&filing, at, served.record_id);
         if ordinal != served.ordinal {
             return mismatch(format!(
                 "ordinal {} where `{}` has {ordinal} entries before it",

@@ -21,7 +21,7 @@ const SIGNATURE_PREFIX: &str = "\u{2014} ";
 const ED25519_TYPE: u8 = 0x01;
 const COSIGNATURE_TYPE: u8 = 0x04;
 /// The checkpoint extension line that commits to the crate index (see `docs/transparency-log.md`).
-pub const CRATE_INDEX_EXTENSION: &str = "audit-trust-crate-index-v2";
+pub const CRATE_INDEX_EXTENSION: &str = "audit-trust-crate-index-v3";
 
 /// What a checkpoint says: which log, how many entries, their root, and extension lines.
 #[derive(Debug, Clone, PartialEq, Eq)]

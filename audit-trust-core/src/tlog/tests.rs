@@ -228,6 +228,11 @@ fn hostile_proof_shapes_are_refused_not_panicked_on() {
     );
 }
 
+/// Key buckets of two auditors and of one that signed nothing.
+pub(super) const KEY_A: &str = "AAAAAAAAAAA";
+pub(super) const KEY_B: &str = "BBBBBBBBBBB";
+pub(super) const KEY_C: &str = "CCCCCCCCCCC";
+
 pub(super) struct TestLog {
     pub secret: SigningKey,
     pub key: NoteKey,
@@ -254,9 +259,27 @@ impl TestLog {
     }
 
     pub fn append_version(&mut self, crate_name: &str, version: &str, n: u8, delta: Option<&str>) {
+        self.append_keyed(crate_name, version, KEY_A, n, delta);
+    }
+
+    /// Appends record `n` about `crate_name@version`, signed by a key of bucket `key`.
+    pub fn append_keyed(
+        &mut self,
+        crate_name: &str,
+        version: &str,
+        key: &str,
+        n: u8,
+        delta: Option<&str>,
+    ) {
         let record_id = RecordId::parse(&crate::signoff::hex(&[n; 32])).expect("id");
         let leaf = self.tree.size();
-        let ordinal = self.index.add(crate_name, version, leaf, record_id, delta);
+        let filing = Filing {
+            crate_name: crate_name.to_owned(),
+            version: version.to_owned(),
+            key: key.to_owned(),
+            delta_from: delta.map(str::to_owned),
+        };
+        let ordinal = self.index.add(&filing, leaf, record_id);
         let entry = LogEntry {
             crate_name: crate_name.to_owned(),
             ordinal,
@@ -313,6 +336,7 @@ impl TestLog {
 }
 
 mod monitoring;
+mod multiproof;
 mod notes;
 mod tile_proofs;
 mod versions;

@@ -4,6 +4,7 @@
 
 use super::error::TlogError;
 use super::merkle::{Hash, empty_root, node_hash, split_point};
+use super::multiproof::prove_multi;
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTree {
@@ -124,6 +125,27 @@ impl MemoryTree {
         if old > 0 && old < new {
             self.subproof(old, 0, new, true, &mut proof);
         }
+        Ok(proof)
+    }
+
+    /// The multi-leaf proof of `positions` (strictly increasing, at least one) in the tree of
+    /// the first `size` leaves (see [`super::multiproof`]).
+    pub fn multi_proof(&self, positions: &[u64], size: u64) -> Result<Vec<Hash>, TlogError> {
+        self.check_size(size)?;
+        let in_order = positions.windows(2).all(|w| w[0] < w[1]);
+        if positions.is_empty() || !in_order || positions.last().is_some_and(|p| *p >= size) {
+            return Err(TlogError::BadRequest(format!(
+                "no multi-leaf proof of {positions:?} in a tree of {size} leaves"
+            )));
+        }
+        let mut proof = Vec::new();
+        prove_multi(
+            positions,
+            0,
+            size,
+            &mut |start, n| self.range(start, n),
+            &mut proof,
+        );
         Ok(proof)
     }
 

@@ -3,14 +3,14 @@
 //! crate index shows how many entries each asked crate has; and the answer proves every one of
 //! them in the log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::crate_index::{IndexProof, LogEntry, verify_index_proof};
 use super::error::TlogError;
 use super::merkle::{Hash, root_of, verify_consistency, verify_inclusion};
 use super::note::{Checkpoint, NoteKey, SignedNote};
-use super::versions::{VersionProof, verify_version_proof};
-use crate::signoff::RecordId;
+use super::versions::{VersionQuery, VersionsAnswer};
+use super::versions_verify::{ListedEntry, verify_versions};
 
 /// What a client pins about a log.
 #[derive(Debug, Clone)]
@@ -131,39 +131,35 @@ pub fn verify_crate_answer(
     Ok(())
 }
 
-/// Checks an answer scoped to some versions of `name`: the crate's index proof, then each
-/// version's proof against the crate's version tree. Returns every entry (leaf index, record
-/// id) the log files under those versions, which the answer must serve.
+/// Checks an answer scoped to some versions of `name` (and maybe some keys): the crate's
+/// index proof, then the version tree's leaves and their multi-leaf proof. Returns every entry
+/// the log files under what was asked, which the answer must serve.
 pub fn verify_versions_answer(
     checkpoint: &Checkpoint,
     name: &str,
     index_proof: &IndexProof,
-    versions: &BTreeMap<String, VersionProof>,
-) -> Result<Vec<(u64, RecordId)>, TlogError> {
+    answer: &VersionsAnswer,
+    query: VersionQuery<'_>,
+) -> Result<Vec<ListedEntry>, TlogError> {
     let (index_size, index_root) = checkpoint.crate_index()?;
     let commitment = verify_index_proof(name, index_proof, index_size, &index_root)?;
-    let mut out = Vec::new();
-    for (version, proof) in versions {
-        let listed = verify_version_proof(
-            name,
-            version,
-            proof,
-            commitment.versions,
-            &commitment.versions_root,
-        )?;
-        for (leaf, _) in &listed {
-            if *leaf >= checkpoint.size {
-                return Err(TlogError::EntryMismatch(format!(
-                    "`{}@{}` lists entry {leaf}, beyond the log's {} entries",
-                    name.escape_default(),
-                    version.escape_default(),
-                    checkpoint.size
-                )));
-            }
-        }
-        out.extend(listed);
+    let listed = verify_versions(
+        name,
+        answer,
+        query,
+        commitment.versions,
+        &commitment.versions_root,
+    )?;
+    if let Some(beyond) = listed.iter().find(|e| e.leaf >= checkpoint.size) {
+        return Err(TlogError::EntryMismatch(format!(
+            "`{}@{}` lists entry {}, beyond the log's {} entries",
+            name.escape_default(),
+            beyond.version.escape_default(),
+            beyond.leaf,
+            checkpoint.size
+        )));
     }
-    Ok(out)
+    Ok(listed)
 }
 
 /// Hashes per C2SP tile (`tlog-tiles` uses tiles of height 8).

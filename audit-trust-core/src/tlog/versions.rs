@@ -1,38 +1,65 @@
 //! The second level of the crate index: per crate, a Merkle tree over the versions its entries
-//! are about, so an answer can be scoped to the versions a lockfile holds and still prove that
-//! nothing was left out.
+//! are about and the keys that signed them, so an answer can be scoped to the versions a
+//! lockfile holds and the auditors a project pins, and still prove that nothing was left out.
 //!
-//! Each entry is *filed* under one version: a sign-off or a flag under the version it is about,
-//! a revocation under the version of the record it withdraws. A crate's version tree has one
-//! leaf per version, in byte order, committing to how many entries are filed there and to the
-//! list of them (leaf index and record id). The crate's leaf in the crate index commits to the
-//! size and root of its version tree, and the checkpoint signs the crate index: a client that
-//! asks for `serde 1.0.210` gets that version's leaf and two inclusion proofs instead of every
-//! entry of `serde`, and a registry that leaves a flag out of the list signs a leaf that any
-//! monitor replaying the log refutes (the argument of `docs/transparency-log.md`).
+//! Each entry is *filed* under one version and one key bucket: a sign-off or a flag under the
+//! version it is about, a revocation under the version of the record it withdraws; each under
+//! the bucket of the key that signed it (the first [`KEY_BUCKET_CHARS`] base64 characters of
+//! the key). A crate's version tree has one leaf per (version, bucket) that holds entries, in
+//! byte order, committing to how many entries are filed there and to the list of them (leaf
+//! index and record id). The crate's leaf in the crate index commits to the size and root of
+//! its version tree, and the checkpoint signs the crate index: a client that asks for
+//! `serde 1.0.210` as signed by its two pinned auditors gets those leaves (or the neighbours
+//! that prove them empty) under one multi-leaf proof, and only those auditors' records. A
+//! registry that leaves a flag out of a list signs a leaf that any monitor replaying the log
+//! refutes (the argument of `docs/transparency-log.md`).
+//!
+//! A bucket is a partition, not an identity: two keys that share a prefix share a bucket, and
+//! a client asking for one of them gets the other's records too (and ignores them). Nothing can
+//! be withheld that way, since a bucket's list is complete or the leaf is refuted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::crate_index::{adjacent, hashes_b64};
-use super::error::TlogError;
-use super::merkle::{Hash, empty_root, leaf_hash, verify_inclusion};
+use super::merkle::{Hash, empty_root, leaf_hash};
 use super::tree::MemoryTree;
-use crate::signoff::{RecordId, SignedRecord, Statement};
+use crate::signoff::{PublicKey, RecordId, SignedRecord, Statement};
 
-const VERSION_TAG: &str = "audit-trust crate version v1";
+const VERSION_TAG: &str = "audit-trust crate version v2";
+
+/// How many base64 characters of a key name its bucket (66 bits).
+pub const KEY_BUCKET_CHARS: usize = 11;
 
 /// Most versions a scoped answer adds for one crate by following delta sign-offs: a chain of
 /// deltas longer than this is cut (the client then sees fewer sign-offs, never more).
 pub const MAX_CLOSURE_VERSIONS: usize = 256;
+
+/// The bucket `key`'s entries are filed under.
+pub fn key_bucket(key: &PublicKey) -> String {
+    let mut text = BASE64.encode(key.as_bytes());
+    text.truncate(KEY_BUCKET_CHARS);
+    text
+}
+
+/// Whether `text` has the shape of a key bucket (what a client may ask for).
+pub fn is_key_bucket(text: &str) -> bool {
+    text.len() == KEY_BUCKET_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
 
 /// Where an entry is filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filing {
     pub crate_name: String,
     pub version: String,
+    /// The bucket of the key that signed the entry's record.
+    pub key: String,
     /// The version a delta sign-off starts from: an answer scoped to `version` also answers
     /// for it, so the client can follow the chain down to a full sign-off.
     pub delta_from: Option<String>,
@@ -44,10 +71,13 @@ pub fn filing_of(
     record: &SignedRecord,
     revoked: impl FnOnce(&RecordId) -> Option<Filing>,
 ) -> Option<Filing> {
+    let key = key_bucket(record.key());
     match &record.record().statement {
         Statement::Revocation { revokes, .. } => revoked(revokes).map(|f| Filing {
+            crate_name: f.crate_name,
+            version: f.version,
+            key,
             delta_from: None,
-            ..f
         }),
         Statement::SignOff {
             subject,
@@ -56,25 +86,27 @@ pub fn filing_of(
         } => Some(Filing {
             crate_name: subject.name().to_ascii_lowercase(),
             version: subject.version().to_string(),
+            key,
             delta_from: delta_from.as_ref().map(|d| d.version.to_string()),
         }),
         Statement::Flag { subject, .. } => Some(Filing {
             crate_name: subject.name().to_ascii_lowercase(),
             version: subject.version().to_string(),
+            key,
             delta_from: None,
         }),
     }
 }
 
-/// The entries filed under one version.
+/// The entries filed under one (version, bucket).
 #[derive(Debug, Clone, Default)]
-struct VersionEntries {
+struct LeafEntries {
     entries: Vec<(u64, RecordId)>,
     /// Versions delta sign-offs filed here start from (not committed: a hint for answers).
     deltas: BTreeSet<String>,
 }
 
-fn digest(entries: &[(u64, RecordId)]) -> Hash {
+pub(super) fn digest(entries: &[(u64, RecordId)]) -> Hash {
     let mut hasher = Sha256::new();
     for (leaf, id) in entries {
         hasher.update(format!("{leaf} {id}\n").as_bytes());
@@ -82,215 +114,218 @@ fn digest(entries: &[(u64, RecordId)]) -> Hash {
     hasher.finalize().into()
 }
 
-fn version_leaf(name: &str, version: &str, count: u64, digest: &Hash) -> Hash {
+pub(super) fn version_leaf(
+    name: &str,
+    version: &str,
+    key: &str,
+    count: u64,
+    digest: &Hash,
+) -> Hash {
     leaf_hash(
         format!(
-            "{VERSION_TAG}\n{name}\n{version}\n{count}\n{}\n",
+            "{VERSION_TAG}\n{name}\n{version}\n{key}\n{count}\n{}\n",
             crate::signoff::hex(digest)
         )
         .as_bytes(),
     )
 }
 
-/// One crate's versions and the tree over them.
-#[derive(Debug, Clone, Default)]
-pub(super) struct CrateVersions {
-    versions: BTreeMap<String, VersionEntries>,
-    /// Built on first use after a change: the sorted versions and the tree over them.
-    built: Option<(Vec<String>, MemoryTree)>,
-}
-
-/// A version's place in a crate's version tree and its proof.
+/// One leaf of a crate's version tree as an answer shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexedVersion {
-    pub version: String,
+pub struct VersionLeaf {
     pub position: u64,
+    pub version: String,
+    pub key: String,
     pub count: u64,
     #[serde(with = "hash_b64")]
     pub digest: Hash,
-    #[serde(with = "hashes_b64")]
+    /// `[leaf index, record id]` of each entry filed there, in log order: present for the
+    /// leaves the client asked for, absent for neighbours shown only to prove a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<(u64, String)>>,
+}
+
+impl VersionLeaf {
+    pub(super) fn hash(&self, name: &str) -> Hash {
+        version_leaf(name, &self.version, &self.key, self.count, &self.digest)
+    }
+}
+
+/// A crate's part of an answer scoped to versions (and maybe keys): the versions answered, the
+/// leaves that answer them, and one multi-leaf proof of those leaves in the version tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionsAnswer {
+    /// The versions asked, and those delta sign-offs among them start from.
+    pub versions: Vec<String>,
+    /// Leaves in position order.
+    pub leaves: Vec<VersionLeaf>,
+    #[serde(with = "multi_hashes_b64")]
     pub proof: Vec<Hash>,
 }
 
-/// The answer for one version of a crate: its leaf and the entries it lists, or the leaves on
-/// either side of where it would be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum VersionProof {
-    Present {
-        entry: IndexedVersion,
-        /// `[leaf index, record id]` of each entry filed there, in log order.
-        records: Vec<(u64, String)>,
-    },
-    Absent {
-        before: Option<IndexedVersion>,
-        after: Option<IndexedVersion>,
-    },
+/// What a scoped answer is about: versions of one crate, and the key buckets the client reads
+/// (`None`: every key).
+#[derive(Debug, Clone, Copy)]
+pub struct VersionQuery<'a> {
+    pub versions: &'a BTreeSet<String>,
+    pub keys: Option<&'a BTreeSet<String>>,
+}
+
+impl VersionQuery<'_> {
+    /// Whether a leaf at (`version`, `key`) is one the answer must list, given the versions
+    /// it answers.
+    pub(super) fn wants(&self, answered: &BTreeSet<String>, version: &str, key: &str) -> bool {
+        answered.contains(version) && self.keys.is_none_or(|k| k.contains(key))
+    }
+}
+
+/// One crate's (version, bucket) leaves and the tree over them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CrateVersions {
+    leaves: BTreeMap<(String, String), LeafEntries>,
+    /// Built on first use after a change: the sorted leaf keys and the tree over them.
+    built: Option<(Vec<(String, String)>, MemoryTree)>,
 }
 
 impl CrateVersions {
-    pub(super) fn add(&mut self, version: &str, leaf: u64, id: RecordId, delta_from: Option<&str>) {
+    pub(super) fn add(&mut self, filing: &Filing, leaf: u64, id: RecordId) {
         self.built = None;
-        let at = self.versions.entry(version.to_owned()).or_default();
+        let at = self
+            .leaves
+            .entry((filing.version.clone(), filing.key.clone()))
+            .or_default();
         at.entries.push((leaf, id));
-        if let Some(from) = delta_from {
-            at.deltas.insert(from.to_owned());
+        if let Some(from) = &filing.delta_from {
+            at.deltas.insert(from.clone());
         }
     }
 
     pub(super) fn len(&self) -> u64 {
-        self.versions.len() as u64
+        self.leaves.len() as u64
     }
 
-    fn built(&mut self, name: &str) -> &(Vec<String>, MemoryTree) {
-        let versions = &self.versions;
+    fn built(&mut self, name: &str) -> &(Vec<(String, String)>, MemoryTree) {
+        let leaves = &self.leaves;
         self.built.get_or_insert_with(|| {
-            let keys: Vec<String> = versions.keys().cloned().collect();
-            let tree =
-                MemoryTree::from_leaves(versions.iter().map(|(v, e)| {
-                    version_leaf(name, v, e.entries.len() as u64, &digest(&e.entries))
-                }));
+            let keys: Vec<(String, String)> = leaves.keys().cloned().collect();
+            let tree = MemoryTree::from_leaves(leaves.iter().map(|((v, k), e)| {
+                version_leaf(name, v, k, e.entries.len() as u64, &digest(&e.entries))
+            }));
             (keys, tree)
         })
     }
 
     pub(super) fn root(&mut self, name: &str) -> Hash {
-        if self.versions.is_empty() {
+        if self.leaves.is_empty() {
             return empty_root();
         }
         self.built(name).1.root()
     }
 
-    fn indexed(&mut self, name: &str, position: usize) -> Option<IndexedVersion> {
-        let (keys, tree) = self.built(name);
-        let size = keys.len() as u64;
-        let version = keys.get(position)?.clone();
-        let proof = tree.inclusion_proof(position as u64, size).ok()?;
-        let entries = &self.versions.get(&version)?.entries;
-        Some(IndexedVersion {
-            position: position as u64,
-            count: entries.len() as u64,
-            digest: digest(entries),
-            version,
-            proof,
-        })
-    }
-
-    pub(super) fn proof(&mut self, name: &str, version: &str) -> VersionProof {
-        let found = self
-            .built(name)
-            .0
-            .binary_search_by(|v| v.as_str().cmp(version));
-        match found {
-            Ok(position) => {
-                let records = self.versions.get(version).map_or_else(Vec::new, |e| {
-                    e.entries
-                        .iter()
-                        .map(|(leaf, id)| (*leaf, id.to_string()))
-                        .collect()
-                });
-                match self.indexed(name, position) {
-                    Some(entry) => VersionProof::Present { entry, records },
-                    None => VersionProof::Absent {
-                        before: None,
-                        after: None,
-                    },
-                }
-            }
-            Err(position) => VersionProof::Absent {
-                before: position.checked_sub(1).and_then(|p| self.indexed(name, p)),
-                after: self.indexed(name, position),
-            },
-        }
-    }
-
-    /// `asked` and every version reachable from them through delta sign-offs, at most
-    /// [`MAX_CLOSURE_VERSIONS`] more than asked.
-    pub(super) fn closure(&self, asked: &BTreeSet<String>) -> BTreeSet<String> {
+    /// `asked` and every version reachable from them through delta sign-offs by the keys
+    /// `keys` reads, at most [`MAX_CLOSURE_VERSIONS`] more than asked.
+    pub(super) fn closure(
+        &self,
+        asked: &BTreeSet<String>,
+        keys: Option<&BTreeSet<String>>,
+    ) -> BTreeSet<String> {
         // Every asked version is answered; only the delta bases count against the bound.
         let mut out: BTreeSet<String> = asked.clone();
-        let mut todo: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let mut todo: Vec<String> = asked.iter().cloned().collect();
         while let Some(version) = todo.pop() {
-            let Some(at) = self.versions.get(version) else {
-                continue;
-            };
-            for base in &at.deltas {
-                if out.len() >= asked.len() + MAX_CLOSURE_VERSIONS {
-                    return out;
+            let from = (version.clone(), String::new());
+            let run = self
+                .leaves
+                .range(from..)
+                .take_while(|((v, _), _)| *v == version);
+            for ((_, key), at) in run {
+                if keys.is_some_and(|k| !k.contains(key)) {
+                    continue;
                 }
-                if out.insert(base.clone()) {
-                    todo.push(base);
+                for base in &at.deltas {
+                    if out.len() >= asked.len() + MAX_CLOSURE_VERSIONS {
+                        return out;
+                    }
+                    if out.insert(base.clone()) {
+                        todo.push(base.clone());
+                    }
                 }
             }
         }
         out
     }
-}
 
-/// The entries (leaf index, record id) a crate's version tree (of `size` versions with root
-/// `root`) commits to for `version`: none when the proof shows it absent.
-pub fn verify_version_proof(
-    name: &str,
-    version: &str,
-    proof: &VersionProof,
-    size: u64,
-    root: &Hash,
-) -> Result<Vec<(u64, RecordId)>, TlogError> {
-    let fail = |why: String| TlogError::BadIndexProof {
-        name: format!("{name}@{version}"),
-        why,
-    };
-    let check = |v: &IndexedVersion| {
-        let leaf = version_leaf(name, &v.version, v.count, &v.digest);
-        verify_inclusion(v.position, size, &leaf, &v.proof, root).map_err(|e| fail(e.to_string()))
-    };
-    match proof {
-        VersionProof::Present { entry, records } => {
-            if entry.version != version {
-                return Err(fail(format!(
-                    "it proves version `{}` instead",
-                    entry.version.escape_default()
-                )));
+    /// The answer for `query`: every leaf it wants, the neighbours that bound each gap, and
+    /// the multi-leaf proof of them. Empty (no leaves, no proof) when the crate has no
+    /// entries: its index entry then proves an empty version tree.
+    pub(super) fn answer(&mut self, name: &str, query: VersionQuery<'_>) -> VersionsAnswer {
+        let answered = self.closure(query.versions, query.keys);
+        let mut positions: BTreeSet<usize> = BTreeSet::new();
+        self.built(name);
+        let Some((keys, tree)) = self.built.as_ref() else {
+            return VersionsAnswer {
+                versions: answered.into_iter().collect(),
+                leaves: Vec::new(),
+                proof: Vec::new(),
+            };
+        };
+        let size = keys.len();
+        // The leaves in [lower, upper) of the sort order, and the one on either side.
+        let mut bound = |lower: usize, upper: usize| {
+            positions.extend(lower.saturating_sub(1)..(upper + 1).min(size));
+        };
+        for version in &answered {
+            let start = keys.partition_point(|(v, _)| v < version);
+            match query.keys {
+                None => {
+                    let end = keys.partition_point(|(v, _)| v <= version);
+                    bound(start, end);
+                }
+                Some(wanted) => {
+                    for key in wanted {
+                        let at = keys.partition_point(|(v, k)| {
+                            (v.as_str(), k.as_str()) < (version.as_str(), key.as_str())
+                        });
+                        let found = keys.get(at).is_some_and(|(v, k)| v == version && k == key);
+                        bound(at, at + usize::from(found));
+                    }
+                }
             }
-            check(entry)?;
-            let mut listed = Vec::with_capacity(records.len());
-            for (leaf, id) in records {
-                let id = RecordId::parse(id)
-                    .map_err(|_| fail("a listed record id is not 64 hex digits".into()))?;
-                listed.push((*leaf, id));
-            }
-            if listed.len() as u64 != entry.count || digest(&listed) != entry.digest {
-                return Err(TlogError::WithheldRecord {
-                    name: format!("{name}@{version}"),
-                    expected: entry.count,
-                    got: listed.len() as u64,
-                });
-            }
-            Ok(listed)
         }
-        VersionProof::Absent { before, after } => {
-            if let Some(b) = before {
-                check(b)?;
-                if b.version.as_str() >= version {
-                    return Err(fail("the version before it does not sort before it".into()));
-                }
-            }
-            if let Some(a) = after {
-                check(a)?;
-                if a.version.as_str() <= version {
-                    return Err(fail("the version after it does not sort after it".into()));
-                }
-            }
-            if !adjacent(
-                before.as_ref().map(|b| b.position),
-                after.as_ref().map(|a| a.position),
-                size,
-            ) {
-                return Err(fail(
-                    "the neighbours shown are not adjacent in the crate's versions".into(),
-                ));
-            }
-            Ok(Vec::new())
+        let positions: Vec<u64> = positions.into_iter().map(|p| p as u64).collect();
+        let proof = if positions.is_empty() {
+            Vec::new()
+        } else {
+            tree.multi_proof(&positions, size as u64)
+                .unwrap_or_default()
+        };
+        let mut leaves = Vec::with_capacity(positions.len());
+        for position in positions {
+            let Some((version, key)) = keys.get(position as usize) else {
+                continue;
+            };
+            let Some(at) = self.leaves.get(&(version.clone(), key.clone())) else {
+                continue;
+            };
+            let records = query.wants(&answered, version, key).then(|| {
+                at.entries
+                    .iter()
+                    .map(|(leaf, id)| (*leaf, id.to_string()))
+                    .collect()
+            });
+            leaves.push(VersionLeaf {
+                position,
+                version: version.clone(),
+                key: key.clone(),
+                count: at.entries.len() as u64,
+                digest: digest(&at.entries),
+                records,
+            });
+        }
+        VersionsAnswer {
+            versions: answered.into_iter().collect(),
+            leaves,
+            proof,
         }
     }
 }
@@ -315,4 +350,45 @@ pub(crate) mod hash_b64 {
             .and_then(|b| Hash::try_from(b.as_slice()).ok())
             .ok_or_else(|| serde::de::Error::custom("a hash is not 32 bytes of base64"))
     }
+}
+
+/// A multi-leaf proof's hashes as base64 in JSON, bounded by
+/// [`super::multiproof::MAX_MULTI_PROOF_HASHES`].
+pub(crate) mod multi_hashes_b64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::super::multiproof::MAX_MULTI_PROOF_HASHES;
+    use super::Hash;
+
+    pub fn serialize<S: Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(hashes.iter().map(super::encode_hash))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        if texts.len() > MAX_MULTI_PROOF_HASHES {
+            return Err(serde::de::Error::custom(
+                "a proof of more hashes than any tree needs",
+            ));
+        }
+        texts
+            .iter()
+            .map(|t| {
+                super::decode_hash(t).ok_or_else(|| {
+                    serde::de::Error::custom("a proof hash is not 32 bytes of base64")
+                })
+            })
+            .collect()
+    }
+}
+
+fn encode_hash(hash: &Hash) -> String {
+    BASE64.encode(hash)
+}
+
+fn decode_hash(text: &str) -> Option<Hash> {
+    BASE64
+        .decode(text)
+        .ok()
+        .and_then(|b| Hash::try_from(b.as_slice()).ok())
 }

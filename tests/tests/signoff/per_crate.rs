@@ -320,18 +320,27 @@ fn hostile_cases(w: &World, team: &Team, before: &Value, after: &Value, pin: &(S
         .iter()
         .map(|r| r["id"].as_str().expect("id").to_owned())
         .collect();
-    doctored["log"]["crates"]["leafy"]["versions"]["1.0.1"]["records"]
+    for leaf in doctored["log"]["crates"]["leafy"]["versions"]["leaves"]
         .as_array_mut()
-        .expect("1.0.1's entries")
-        .retain(|e| kept.iter().any(|id| e[1] == id.as_str()));
+        .expect("leafy's version leaves")
+        .iter_mut()
+        .filter(|l| l["version"] == "1.0.1")
+    {
+        leaf["records"]
+            .as_array_mut()
+            .expect("1.0.1's entries")
+            .retain(|e| kept.iter().any(|id| e[1] == id.as_str()));
+    }
     hostile.put("/v1/crates", doctored.to_string());
     fresh_cache(w);
     assert_refused(w, &audit, &url, "withheld-record", Some("leafy"));
 
-    // ... or 1.0.1 shown absent, with the neighbours of an older answer's tree.
+    // ... or 1.0.1's leaves left out, as if it had none.
     let mut absent = without_flag_record(after);
-    absent["log"]["crates"]["leafy"]["versions"]["1.0.1"] =
-        json!({ "kind": "absent", "before": null, "after": null });
+    absent["log"]["crates"]["leafy"]["versions"]["leaves"]
+        .as_array_mut()
+        .expect("leafy's version leaves")
+        .retain(|l| l["version"] != "1.0.1");
     hostile.put("/v1/crates", absent.to_string());
     fresh_cache(w);
     assert_refused(w, &audit, &url, "bad-index-proof", Some("leafy"));
@@ -349,10 +358,10 @@ fn hostile_cases(w: &World, team: &Team, before: &Value, after: &Value, pin: &(S
 
     // The version asked for not answered at all.
     let mut unanswered = after.clone();
-    unanswered["log"]["crates"]["leafy"]["versions"]
-        .as_object_mut()
-        .expect("versions")
-        .remove("1.0.1");
+    unanswered["log"]["crates"]["leafy"]["versions"]["versions"]
+        .as_array_mut()
+        .expect("the versions answered")
+        .retain(|v| v != "1.0.1");
     hostile.put("/v1/crates", unanswered.to_string());
     fresh_cache(w);
     assert_refused(w, &audit, &url, "malformed-proof", Some("leafy"));
