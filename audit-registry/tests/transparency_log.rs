@@ -94,6 +94,7 @@ async fn answers_carry_proofs_that_verify_and_catch_a_withheld_record() {
             checkpoint: first_note(&reg, &first).await,
             crates: BTreeMap::new(),
             consistency: None,
+            index_proven: None,
         };
         assert_eq!(
             rolled_back
@@ -165,6 +166,7 @@ async fn checkpoint_and_consistency_endpoints_answer_and_refuse_malformed_reques
                 checkpoint: notes[4].clone(),
                 crates: BTreeMap::new(),
                 consistency: Some((from, proof_of(&body))),
+                index_proven: None,
             };
             let seen = from.checked_sub(1).map(|i| &checkpoints[i as usize]);
             answer

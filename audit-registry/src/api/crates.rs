@@ -227,7 +227,7 @@ pub(super) async fn one(
     let generation = state.generation.current(&state.db).await?;
     let names = std::slice::from_ref(&name);
     let (log_generation, log, _) =
-        super::log::proofs_for(&state, names, &BTreeMap::new(), None, client_size).await?;
+        super::log::proofs_for(&state, names, &BTreeMap::new(), None, client_size, false).await?;
     let answers = rendered(&state, generation.max(log_generation), names).await?;
     let Some(answer) = answers.get(&name) else {
         return Err(ApiError::internal("crate read", &"no answer rendered"));
@@ -406,8 +406,15 @@ async fn build_answer(
     }
     let keys = request.keys.map(checked_keys).transpose()?;
     let names: Vec<String> = known.keys().cloned().collect();
-    let (log_generation, log, committed) =
-        super::log::proofs_for(state, &names, &scoped, keys.as_ref(), request.log_size).await?;
+    let (log_generation, log, committed) = super::log::proofs_for(
+        state,
+        &names,
+        &scoped,
+        keys.as_ref(),
+        request.log_size,
+        true,
+    )
+    .await?;
     // Scoped crates read only the records their versions list; the others are whole.
     let whole: Vec<String> = names
         .iter()

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use audit_trust_core::tlog::{Hash, IndexProof, VersionQuery};
+use audit_trust_core::tlog::{Hash, IndexProof, IndexedCrate, VersionQuery};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -137,6 +137,7 @@ pub(super) async fn proofs_for(
     scoped: &BTreeMap<String, BTreeSet<String>>,
     keys: Option<&BTreeSet<String>>,
     client_size: Option<u64>,
+    shared_index: bool,
 ) -> Result<(i64, Value, Committed), ApiError> {
     let mut log = state.db.log_state().await?;
     let Some(checkpoint) = log.checkpoint.clone() else {
@@ -145,8 +146,10 @@ pub(super) async fn proofs_for(
     let size = checkpoint.size;
     let mut crates = serde_json::Map::new();
     let mut committed = Committed::new();
+    let mut indexes: Vec<(String, IndexProof)> = Vec::with_capacity(names.len());
     for name in names {
         let index: IndexProof = log.index.proof(name);
+        indexes.push((name.clone(), index.clone()));
         if let Some(asked) = scoped.get(name) {
             let query = VersionQuery {
                 versions: asked,
@@ -183,6 +186,16 @@ pub(super) async fn proofs_for(
         }
         crates.insert(name.clone(), json!({ "index": index, "entries": entries }));
     }
+    let index_proof = if shared_index {
+        Some(share_index_proof(&mut log, &mut indexes)?)
+    } else {
+        None
+    };
+    for (name, index) in indexes {
+        if let Some(c) = crates.get_mut(&name) {
+            c["index"] = json!(index);
+        }
+    }
     let consistency = client_size
         .map(|from| consistency_from(&log, from, size).map(|proof| (from, proof)))
         .transpose()?;
@@ -190,8 +203,40 @@ pub(super) async fn proofs_for(
     drop(log);
     let note = with_cosignature_lines(&checkpoint.note, &state.db.cosignatures(size).await?);
     let mut out = json!({ "checkpoint": note, "crates": crates });
+    if let Some(proof) = index_proof {
+        out["index_proof"] = json!(b64(&proof));
+    }
     if let Some((from, proof)) = consistency {
         out["consistency"] = json!({ "from": from, "proof": proof });
     }
     Ok((checkpoint.generation, out, committed))
+}
+
+/// Replaces the index proofs of `indexes` by one multi-leaf proof of every leaf they show, and
+/// returns it: a lockfile's crates share the upper levels of the index, which separate proofs
+/// repeat once per crate.
+fn share_index_proof(
+    log: &mut LogState,
+    indexes: &mut [(String, IndexProof)],
+) -> Result<Vec<Hash>, ApiError> {
+    let mut positions = BTreeSet::new();
+    for (_, index) in indexes.iter_mut() {
+        let shown: Vec<&mut IndexedCrate> = match index {
+            IndexProof::Present { entry } => vec![entry],
+            IndexProof::Absent { before, after } => {
+                before.iter_mut().chain(after.iter_mut()).collect()
+            }
+        };
+        for leaf in shown {
+            leaf.proof.clear();
+            positions.insert(leaf.position);
+        }
+    }
+    if positions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let positions: Vec<u64> = positions.into_iter().collect();
+    log.index
+        .multi_proof(&positions)
+        .map_err(|e| ApiError::internal("index proof", &e))
 }

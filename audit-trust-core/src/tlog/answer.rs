@@ -10,12 +10,15 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use super::crate_index::{IndexProof, LogEntry};
+use super::crate_index::{IndexedCrate, index_commitment, verify_index_proof};
 use super::error::TlogError;
 use super::merkle::{Hash, MAX_PROOF_HASHES};
+use super::multiproof::{MAX_MULTI_PROOF_HASHES, verify_multi_inclusion};
 use super::note::Checkpoint;
+use super::note::SignedNote;
 use super::verify::{
-    LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint,
-    verify_crate_answer, verify_versions_answer,
+    LogPin, ProvenEntry, VerifiedCheckpoint, check_progress, verify_checkpoint, verify_entries,
+    verify_listed_versions,
 };
 use super::versions::{VersionQuery, VersionsAnswer};
 use super::versions_verify::ListedEntry;
@@ -37,6 +40,10 @@ pub struct LogAnswer {
     pub crates: BTreeMap<String, CrateProofs>,
     /// The consistency proof from the size the client sent.
     pub consistency: Option<(u64, Vec<Hash>)>,
+    /// When the answer proves every index leaf it shows with one multi-leaf proof
+    /// (`"index_proof"`, what `POST /v1/crates` sends): the index size and root it was
+    /// checked against when read, which the verified checkpoint must commit to.
+    pub index_proven: Option<(u64, Hash)>,
 }
 
 fn malformed(why: impl Into<String>) -> TlogError {
@@ -122,10 +129,15 @@ impl LogAnswer {
             Value::Null => None,
             c => Some((number(c, "from")?, hashes(&c["proof"])?)),
         };
+        let index_proven = match &log["index_proof"] {
+            Value::Null => None,
+            proof => Some(prove_index_leaves(&checkpoint, &crates, proof)?),
+        };
         Ok(LogAnswer {
             checkpoint,
             crates,
             consistency,
+            index_proven,
         })
     }
 
@@ -177,15 +189,28 @@ impl LogAnswer {
                 name.escape_default()
             )));
         };
+        let (index_size, index_root) = checkpoint.crate_index()?;
+        let commitment = match self.index_proven {
+            Some(proven) if proven == (index_size, index_root) => {
+                index_commitment(name, &proofs.index, index_size, &index_root, true)?
+            }
+            Some(_) => {
+                return Err(TlogError::BadIndexProof {
+                    name: name.to_owned(),
+                    why: "the index leaves were proven against another checkpoint".into(),
+                });
+            }
+            None => verify_index_proof(name, &proofs.index, index_size, &index_root)?,
+        };
         let committed: BTreeMap<RecordId, Option<ListedEntry>> = match (&proofs.versions, query) {
             (Some(versions), Some(query)) => {
-                verify_versions_answer(checkpoint, name, &proofs.index, versions, query)?
+                verify_listed_versions(checkpoint, name, &commitment, versions, query)?
                     .into_iter()
                     .map(|e| (e.id, Some(e)))
                     .collect()
             }
             (None, None) => {
-                verify_crate_answer(checkpoint, name, &proofs.index, &proofs.entries)?;
+                verify_entries(checkpoint, name, &commitment, &proofs.entries)?;
                 proofs
                     .entries
                     .iter()
@@ -216,4 +241,66 @@ impl LogAnswer {
         }
         Ok(committed)
     }
+}
+
+/// Checks the one multi-leaf proof of every index leaf `crates` show (each shown without its
+/// own proof) against the index the checkpoint (`text`, its signature checked later) commits
+/// to, and returns that index's size and root.
+fn prove_index_leaves(
+    text: &str,
+    crates: &BTreeMap<String, CrateProofs>,
+    proof: &Value,
+) -> Result<(u64, Hash), TlogError> {
+    let bad = |why: &str| TlogError::BadIndexProof {
+        name: "(the answer's crates)".into(),
+        why: why.to_owned(),
+    };
+    let list = proof
+        .as_array()
+        .ok_or_else(|| malformed("the index proof is not a list"))?;
+    if list.len() > MAX_MULTI_PROOF_HASHES {
+        return Err(malformed(
+            "an index proof of more hashes than any tree needs",
+        ));
+    }
+    let hashes: Vec<Hash> = list
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|t| BASE64.decode(t).ok())
+                .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                .ok_or_else(|| malformed("a proof hash is not 32 bytes of base64"))
+        })
+        .collect::<Result<_, _>>()?;
+    let note = SignedNote::parse(text)?;
+    let (size, root) = Checkpoint::parse_body(&note.body)?.crate_index()?;
+    let mut shown: BTreeMap<u64, &IndexedCrate> = BTreeMap::new();
+    for proofs in crates.values() {
+        let leaves: Vec<&IndexedCrate> = match &proofs.index {
+            IndexProof::Present { entry } => vec![entry],
+            IndexProof::Absent { before, after } => before.iter().chain(after.iter()).collect(),
+        };
+        for leaf in leaves {
+            if !leaf.proof.is_empty() {
+                return Err(bad("a leaf carries its own proof beside the shared one"));
+            }
+            if shown
+                .insert(leaf.position, leaf)
+                .is_some_and(|other| other != leaf)
+            {
+                return Err(bad("two different leaves are shown at one position"));
+            }
+        }
+    }
+    if shown.is_empty() {
+        // Only an empty index shows no leaf: every crate is absent with no neighbours.
+        return if hashes.is_empty() && size == 0 {
+            Ok((size, root))
+        } else {
+            Err(bad("no leaf is shown for a non-empty index"))
+        };
+    }
+    let leaves: Vec<(u64, Hash)> = shown.iter().map(|(p, l)| (*p, l.leaf_hash())).collect();
+    verify_multi_inclusion(size, &leaves, &hashes, &root).map_err(|e| bad(&e.to_string()))?;
+    Ok((size, root))
 }

@@ -71,6 +71,12 @@ pub struct IndexedCrate {
     pub proof: Vec<Hash>,
 }
 
+impl IndexedCrate {
+    pub(super) fn leaf_hash(&self) -> Hash {
+        index_leaf(&self.name, self.count, self.versions, &self.versions_root)
+    }
+}
+
 /// What the index commits to for one crate: its number of entries and its version tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrateCommitment {
@@ -194,6 +200,13 @@ impl CrateIndex {
         })
     }
 
+    /// One multi-leaf proof of the index leaves at `positions` (strictly increasing): what an
+    /// answer for many crates carries instead of one inclusion proof each.
+    pub fn multi_proof(&mut self, positions: &[u64]) -> Result<Vec<Hash>, TlogError> {
+        let (names, tree) = self.built();
+        tree.multi_proof(positions, names.len() as u64)
+    }
+
     /// The proof of `name`'s count and versions (none when absent).
     pub fn proof(&mut self, name: &str) -> IndexProof {
         let found = self.built().0.binary_search_by(|n| n.as_str().cmp(name));
@@ -235,19 +248,32 @@ pub fn verify_index_proof(
     size: u64,
     root: &Hash,
 ) -> Result<CrateCommitment, TlogError> {
+    index_commitment(name, proof, size, root, false)
+}
+
+/// As [`verify_index_proof`]; with `included`, the leaves shown were already proven in the
+/// index (by one multi-leaf proof for a whole answer) and only their order is checked.
+pub(super) fn index_commitment(
+    name: &str,
+    proof: &IndexProof,
+    size: u64,
+    root: &Hash,
+    included: bool,
+) -> Result<CrateCommitment, TlogError> {
     let fail = |why: String| TlogError::BadIndexProof {
         name: name.to_owned(),
         why,
     };
     let check = |c: &IndexedCrate| {
-        verify_inclusion(
-            c.position,
-            size,
-            &index_leaf(&c.name, c.count, c.versions, &c.versions_root),
-            &c.proof,
-            root,
-        )
-        .map_err(|e| fail(e.to_string()))
+        if included {
+            return if c.position < size {
+                Ok(())
+            } else {
+                Err(fail("a leaf lies beyond the index".into()))
+            };
+        }
+        verify_inclusion(c.position, size, &c.leaf_hash(), &c.proof, root)
+            .map_err(|e| fail(e.to_string()))
     };
     match proof {
         IndexProof::Present { entry } => {

@@ -338,6 +338,7 @@ impl TestLog {
 mod monitoring;
 mod multiproof;
 mod notes;
+mod shared_index;
 mod tile_proofs;
 mod versions;
 mod witnesses;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::crate_index::{IndexProof, LogEntry, verify_index_proof};
+use super::crate_index::{CrateCommitment, IndexProof, LogEntry, verify_index_proof};
 use super::error::TlogError;
 use super::merkle::{Hash, root_of, verify_consistency, verify_inclusion};
 use super::note::{Checkpoint, NoteKey, SignedNote};
@@ -95,7 +95,18 @@ pub fn verify_crate_answer(
     entries: &[ProvenEntry],
 ) -> Result<(), TlogError> {
     let (index_size, index_root) = checkpoint.crate_index()?;
-    let expected = verify_index_proof(name, index_proof, index_size, &index_root)?.count;
+    let commitment = verify_index_proof(name, index_proof, index_size, &index_root)?;
+    verify_entries(checkpoint, name, &commitment, entries)
+}
+
+/// Checks that `entries` are exactly the `commitment.count` entries of `name` in the log.
+pub(super) fn verify_entries(
+    checkpoint: &Checkpoint,
+    name: &str,
+    commitment: &CrateCommitment,
+    entries: &[ProvenEntry],
+) -> Result<(), TlogError> {
+    let expected = commitment.count;
     let mut ordinals = BTreeSet::new();
     for e in entries {
         if e.entry.crate_name != name {
@@ -143,6 +154,17 @@ pub fn verify_versions_answer(
 ) -> Result<Vec<ListedEntry>, TlogError> {
     let (index_size, index_root) = checkpoint.crate_index()?;
     let commitment = verify_index_proof(name, index_proof, index_size, &index_root)?;
+    verify_listed_versions(checkpoint, name, &commitment, answer, query)
+}
+
+/// As [`verify_versions_answer`], for a crate whose index `commitment` is already checked.
+pub(super) fn verify_listed_versions(
+    checkpoint: &Checkpoint,
+    name: &str,
+    commitment: &CrateCommitment,
+    answer: &VersionsAnswer,
+    query: VersionQuery<'_>,
+) -> Result<Vec<ListedEntry>, TlogError> {
     let listed = verify_versions(
         name,
         answer,
