@@ -49,7 +49,7 @@ fn answer(log: &mut TestLog, names: &[&str]) -> Value {
                     .inclusion_proof(i as u64, log.tree.size())
                     .expect("proof")
                     .iter()
-                    .map(|h| base64_of(h))
+                    .map(base64_of)
                     .collect();
                 json!({ "leaf_index": i, "ordinal": e.ordinal,
                         "record_id": e.record_id.to_string(), "proof": proof })
