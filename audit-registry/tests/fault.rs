@@ -183,6 +183,7 @@ fn check_log(url: &str, acked: &[Vec<SignedRecord>], before_kill: &str) {
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
     };
     let seen = verify_checkpoint(&pin, before_kill)
         .expect("the checkpoint before the kill verifies")

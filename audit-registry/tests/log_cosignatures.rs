@@ -29,6 +29,7 @@ async fn cosignatures_are_served_with_the_checkpoint_and_entries_with_their_reco
             witnesses: vec![witness.clone()],
             min_cosignatures: 1,
             cosigned_after: 0,
+            cosigned_before: u64::MAX,
         };
 
         let (_, answer) = reg.send("GET", "/v1/crates/serde", "").await;

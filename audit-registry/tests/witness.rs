@@ -25,6 +25,7 @@ fn pin(addr: &str, witness: &NoteKey, min: usize) -> LogPin {
         witnesses: vec![witness.clone()],
         min_cosignatures: min,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn run(
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
     };
     // Held until `run` returns: released by the kernel when the process dies, however it dies.
     let _lock = lock_state(&args.state)?;

@@ -327,6 +327,7 @@ pub async fn pin(reg: &Registry) -> audit_trust_core::tlog::LogPin {
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
     }
 }
 

@@ -194,6 +194,9 @@ pub fn read_per_crate(
     Ok(out)
 }
 
+/// How far ahead of this machine's clock a cosignature may be dated and still count.
+const COSIGNATURE_CLOCK_SKEW_SECS: u64 = 600;
+
 /// Below this many records, threads cost more than they save.
 const PARALLEL_RECORDS: usize = 64;
 
@@ -248,5 +251,8 @@ fn log_pin(read: &PerCrateRead<'_>) -> Result<LogPin, TlogError> {
         witnesses,
         min_cosignatures: read.witnesses_required,
         cosigned_after: now.saturating_sub(read.cosignature_max_age_secs),
+        // Clocks differ a little; a cosignature from well in the future is a witness's bad
+        // clock (or a forged date), and would count for longer than the maximum age.
+        cosigned_before: now.saturating_add(COSIGNATURE_CLOCK_SKEW_SECS),
     })
 }

@@ -315,6 +315,7 @@ impl TestLog {
             witnesses: Vec::new(),
             min_cosignatures: 0,
             cosigned_after: 0,
+            cosigned_before: u64::MAX,
         }
     }
 

@@ -23,6 +23,9 @@ pub struct LogPin {
     /// Cosignatures older than this (seconds since the Unix epoch) do not count: a witness
     /// cosigns the newest checkpoint it saw, so an old cosigned checkpoint is a rollback.
     pub cosigned_after: u64,
+    /// Cosignatures dated after this do not count either: a witness whose clock runs ahead
+    /// would otherwise make its cosignatures count for longer than the maximum age.
+    pub cosigned_before: u64,
 }
 
 /// A checkpoint note that passed [`verify_checkpoint`].
@@ -48,7 +51,7 @@ pub fn verify_checkpoint(pin: &LogPin, text: &str) -> Result<VerifiedCheckpoint,
         .iter()
         .filter(|w| {
             w.cosignature_time(&note)
-                .is_some_and(|t| t >= pin.cosigned_after)
+                .is_some_and(|t| t >= pin.cosigned_after && t <= pin.cosigned_before)
         })
         .count();
     if cosigned < pin.min_cosignatures {

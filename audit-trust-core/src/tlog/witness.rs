@@ -66,6 +66,7 @@ pub fn add_checkpoint(
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
         ..log.clone()
     };
     let AddCheckpoint {

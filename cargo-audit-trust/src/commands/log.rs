@@ -173,6 +173,7 @@ fn check(
         witnesses: Vec::new(),
         min_cosignatures: 0,
         cosigned_after: 0,
+        cosigned_before: u64::MAX,
     };
     let checkpoint = verify_checkpoint(&pin, note)?.checkpoint;
     if source.tiles {

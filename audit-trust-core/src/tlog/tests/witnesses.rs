@@ -152,6 +152,14 @@ fn a_fresh_client_pinning_two_witnesses_rejects_a_rolled_back_checkpoint() {
     // The client accepts cosignatures from the last while (its clock minus the window).
     pin.cosigned_after = 1_500;
     assert!(verify_checkpoint(&pin, &new_cosigned.to_text()).is_ok());
+    // Cosignatures dated after the client's clock (plus its allowance) do not count: one
+    // witness's clock running ahead leaves one cosignature, not two.
+    pin.cosigned_before = 2_000;
+    assert_eq!(
+        verify_checkpoint(&pin, &new_cosigned.to_text()).map_err(|e| e.code()),
+        Err("missing-cosignatures")
+    );
+    pin.cosigned_before = u64::MAX;
     // The old checkpoint was cosigned, but long ago: the witnesses have cosigned newer ones
     // since, so serving it to a fresh client is a rollback, and it is refused.
     assert_eq!(
