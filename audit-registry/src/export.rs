@@ -15,7 +15,7 @@ use audit_trust_core::signoff::static_writer::{ExportWriter, RecordsFile};
 use audit_trust_core::signoff::{PublicKey, RecordId, SignedHead};
 use audit_trust_core::time::Clock;
 use audit_trust_core::tlog::{
-    Checkpoint, LogEntry, MemoryTree, NoteKey, SignedNote, TILE_HEIGHT, TILE_WIDTH, TlogError,
+    Checkpoint, Hash, LogEntry, NoteKey, SignedNote, TILE_HEIGHT, TILE_WIDTH, TlogError,
     entries_path, entry_bundle, records_path, tile_bytes, tile_path, tile_width, tiles_to_write,
 };
 
@@ -250,13 +250,35 @@ async fn export_crates(
 /// Only what the log added since the checkpoint already in `dir` is built: full tiles never
 /// change, so the ones below that size are on disk already.
 async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, ExportError> {
+    // Nothing new since the checkpoint on disk (the database's latest, with every edge tile
+    // there): no tile to write, so the tree is not needed, which a fresh process would build
+    // from every entry of the log. Only the cosignatures may have changed.
+    if let Some((size, note)) = db.latest_checkpoint().await?
+        && let Some(root) = SignedNote::parse(&note)
+            .ok()
+            .and_then(|n| Checkpoint::parse_body(&n.body).ok())
+            .filter(|c| c.size == size)
+            .map(|c| c.root)
+        && exported_size(writer.dir(), db.log_key(), |at| {
+            (at == size).then_some(root)
+        }) == size
+        && size > 0
+    {
+        let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
+        let (writer, _) = on_disk(writer, move |w| {
+            w.write_log_checkpoint(size, size, &checkpoint)
+        })
+        .await?;
+        return Ok(writer);
+    }
     let (size, note, from, tiles) = {
         let log = db.log_state().await?;
         let Some(c) = log.checkpoint.as_ref() else {
             return Ok(writer);
         };
         let size = c.size;
-        let from = exported_size(writer.dir(), db.log_key(), &log.tree).min(size);
+        let from =
+            exported_size(writer.dir(), db.log_key(), |at| log.tree.root_at(at).ok()).min(size);
         (size, c.note.clone(), from, tiles_to_write(from, size))
     };
     // Hash tiles come from the tree in memory: it holds every complete subtree's hash. The
@@ -343,7 +365,7 @@ async fn write_log_files(
 /// of every level, bundle and records of that size are on disk (an export made before upper
 /// levels were written has none above level 0). Otherwise 0: everything is written (files that
 /// already hold the right bytes are left alone).
-fn exported_size(dir: &Path, key: &NoteKey, tree: &MemoryTree) -> u64 {
+fn exported_size(dir: &Path, key: &NoteKey, root_at: impl Fn(u64) -> Option<Hash>) -> u64 {
     let Some(text) = exported_log_checkpoint(dir) else {
         return 0;
     };
@@ -356,7 +378,7 @@ fn exported_size(dir: &Path, key: &NoteKey, tree: &MemoryTree) -> u64 {
     let size = checkpoint.size;
     if checkpoint.origin != key.name
         || key.verify(&note).is_err()
-        || tree.root_at(size).ok() != Some(checkpoint.root)
+        || root_at(size) != Some(checkpoint.root)
     {
         return 0;
     }

@@ -334,6 +334,38 @@ async fn the_log_export_writes_every_level_then_only_what_is_new() {
         let checkpoint = read(dir.path(), "tlog/checkpoint");
         assert_eq!(checkpoint.lines().nth(1), Some("320"), "{backend}");
 
+        // Nothing new in the log: nothing under `tlog/` is written (the tree is not even
+        // needed), until a cosignature arrives for the same checkpoint.
+        let unchanged = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export with nothing new");
+        assert_eq!(
+            (
+                unchanged.log_size,
+                unchanged.log_from,
+                unchanged.log_files_written
+            ),
+            (320, 320, 0),
+            "{backend}"
+        );
+        // Its signature is not checked here (the registry checks it when it collects one).
+        let line = "\u{2014} witness.example BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==\n";
+        reg.state
+            .db
+            .store_cosignature(320, "witness.example", line)
+            .await
+            .expect("store");
+        let cosigned = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export with a cosignature");
+        assert_eq!(cosigned.log_files_written, 1, "{backend}");
+        assert_eq!(
+            read(dir.path(), "tlog/checkpoint"),
+            format!("{checkpoint}{line}"),
+            "{backend}"
+        );
+        let checkpoint = read(dir.path(), "tlog/checkpoint");
+
         // A checkpoint on disk that the log key did not sign: everything is written again.
         let damaged = checkpoint.replacen("\n320\n", "\n319\n", 1);
         std::fs::write(dir.path().join("tlog/checkpoint"), damaged).expect("write");
