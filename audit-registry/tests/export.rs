@@ -75,7 +75,85 @@ async fn the_export_holds_every_key_s_log_in_head_order_and_matches_its_head() {
         let again = export(&reg.state.db, dir.path(), &clock)
             .await
             .expect("export again");
-        assert_eq!(again.files_written, 1, "{backend}: only the index");
+        assert_eq!(again.files_written, 0, "{backend}: nothing changed");
+    }
+}
+
+/// A later export writes only what the new head changed: the key's records file keeps its
+/// lines and gets the new ones after them, the new record's crate file, the head and the index
+/// (and the log's new tiles); the other key's files and the other crates are left alone. A
+/// records file shorter than its head says is written whole again.
+#[tokio::test]
+async fn a_later_export_writes_only_what_the_new_head_changed() {
+    for (backend, reg) in backends(Limits::default()).await {
+        let (alice, bob) = (key(), key());
+        reg.register("alice", &alice).await;
+        reg.register("bob", &bob).await;
+        let a1 = signoff(&alice, "serde", "1.0.0");
+        let b1 = signoff(&bob, "tokio", "1.0.0");
+        let h1 = head(&alice, None, &[&a1]);
+        let hb = head(&bob, None, &[&b1]);
+        assert_eq!(reg.publish(&[&a1], &h1).await.0, StatusCode::OK);
+        assert_eq!(reg.publish(&[&b1], &hb).await.0, StatusCode::OK);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = FixedClock(now());
+        export(&reg.state.db, dir.path(), &clock)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let alice_records = dir.path().join(records_path(&alice.public_key()));
+        let bob_records = dir.path().join(records_path(&bob.public_key()));
+        let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let (bob_before, tokio_before) = (
+            modified(&bob_records),
+            modified(&dir.path().join("v1/crates/to/tokio.jsonl")),
+        );
+
+        let a2 = signoff(&alice, "rand", "1.0.0");
+        let h2 = head(&alice, Some(&h1), &[&a1, &a2]);
+        assert_eq!(reg.publish(&[&a2], &h2).await.0, StatusCode::OK);
+        let later = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(
+            later.files_written - later.log_files_written,
+            4,
+            "{backend}: alice's records and head, rand's file, the index: {later:?}"
+        );
+        assert_eq!(later.crates, 1, "{backend}: only rand's file: {later:?}");
+        let lines = std::fs::read_to_string(&alice_records).expect("records");
+        assert_eq!(
+            lines,
+            format!("{}\n{}\n", a1.to_json_line(), a2.to_json_line()),
+            "{backend}"
+        );
+        assert_eq!(modified(&bob_records), bob_before, "{backend}: bob's file");
+        assert_eq!(
+            modified(&dir.path().join("v1/crates/to/tokio.jsonl")),
+            tokio_before,
+            "{backend}: tokio's file"
+        );
+
+        // A file cut short (its head says 2 lines, it has 1): written whole with the next head.
+        std::fs::write(&alice_records, format!("{}\n", a1.to_json_line())).expect("cut");
+        let a3 = signoff(&alice, "rand", "1.0.1");
+        let h3 = head(&alice, Some(&h2), &[&a1, &a2, &a3]);
+        assert_eq!(reg.publish(&[&a3], &h3).await.0, StatusCode::OK);
+        export(&reg.state.db, dir.path(), &clock)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let lines = std::fs::read_to_string(&alice_records).expect("records");
+        assert_eq!(
+            lines,
+            format!(
+                "{}\n{}\n{}\n",
+                a1.to_json_line(),
+                a2.to_json_line(),
+                a3.to_json_line()
+            ),
+            "{backend}"
+        );
+        let rand = read(dir.path(), "v1/crates/ra/rand.jsonl");
+        assert_eq!(rand.lines().count(), 2, "{backend}: {rand}");
     }
 }
 
@@ -255,6 +333,38 @@ async fn the_log_export_writes_every_level_then_only_what_is_new() {
         assert!(!dir.path().join("tlog/tile/0/000").exists(), "{backend}");
         let checkpoint = read(dir.path(), "tlog/checkpoint");
         assert_eq!(checkpoint.lines().nth(1), Some("320"), "{backend}");
+
+        // Nothing new in the log: nothing under `tlog/` is written (the tree is not even
+        // needed), until a cosignature arrives for the same checkpoint.
+        let unchanged = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export with nothing new");
+        assert_eq!(
+            (
+                unchanged.log_size,
+                unchanged.log_from,
+                unchanged.log_files_written
+            ),
+            (320, 320, 0),
+            "{backend}"
+        );
+        // Its signature is not checked here (the registry checks it when it collects one).
+        let line = "\u{2014} witness.example BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==\n";
+        reg.state
+            .db
+            .store_cosignature(320, "witness.example", line)
+            .await
+            .expect("store");
+        let cosigned = export(&reg.state.db, dir.path(), &clock)
+            .await
+            .expect("export with a cosignature");
+        assert_eq!(cosigned.log_files_written, 1, "{backend}");
+        assert_eq!(
+            read(dir.path(), "tlog/checkpoint"),
+            format!("{checkpoint}{line}"),
+            "{backend}"
+        );
+        let checkpoint = read(dir.path(), "tlog/checkpoint");
 
         // A checkpoint on disk that the log key did not sign: everything is written again.
         let damaged = checkpoint.replacen("\n320\n", "\n319\n", 1);

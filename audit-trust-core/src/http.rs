@@ -53,6 +53,17 @@ pub enum Conditional {
     },
 }
 
+/// The answer to a GET of the bytes of a file from an offset on ([`HttpClient::get_from`]).
+#[derive(Debug)]
+pub enum Ranged {
+    /// 206: the bytes from the offset asked to the end.
+    Partial(Vec<u8>),
+    /// 200: the server does not serve ranges and sent the whole file.
+    Whole(Vec<u8>),
+    /// 416: the file is not that long (any more).
+    NotSatisfiable,
+}
+
 /// A blocking client shared by worker threads.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -298,6 +309,34 @@ impl HttpClient {
             .read_to_end(&mut bytes)
             .map_err(|e| HttpError::Transport(e.to_string()))?;
         Ok((status, bytes))
+    }
+
+    /// GET the bytes of `url` from `offset` to its end (`Range: bytes=<offset>-`), at most
+    /// `max_body` of them. A 206 whose `Content-Range` does not start at `offset` is an error.
+    pub fn get_from(&self, url: &str, offset: u64, max_body: u64) -> Result<Ranged, HttpError> {
+        let request = http_types::Request::get(url)
+            .header("range", format!("bytes={offset}-"))
+            .body(())
+            .map_err(|e| HttpError::Transport(format!("invalid URL `{url}`: {e}")))?;
+        let response = self.send(request, max_body)?;
+        match response.status().as_u16() {
+            206 => {
+                let starts_there = response
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with(&format!("bytes {offset}-")));
+                if !starts_there {
+                    return Err(HttpError::Transport(format!(
+                        "asked for the bytes from {offset}, got another range"
+                    )));
+                }
+                Ok(Ranged::Partial(response.into_body()))
+            }
+            200 => Ok(Ranged::Whole(response.into_body())),
+            416 => Ok(Ranged::NotSatisfiable),
+            status => Err(HttpError::Status { status }),
+        }
     }
 
     /// GET `url`, expecting 200 with a body of at most `max_body` bytes.

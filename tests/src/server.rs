@@ -27,6 +27,8 @@ pub struct RequestRecord {
     /// The path without the query string, e.g. `/index/le/af/leafy`.
     pub path: String,
     pub status: u16,
+    /// The bytes of body sent (what a range request saves shows here).
+    pub body_bytes: usize,
 }
 
 #[derive(Default)]
@@ -256,14 +258,28 @@ fn answer(
         .unwrap_or_default()
         .to_owned();
     let file = lock(&state.files).get(&path).cloned();
+    let mut range = None;
     let (status, etag, body) = match (method, file) {
         ("GET" | "HEAD", Some(bytes)) => {
             // An ETag lets cargo revalidate its sparse index cache (304) as with crates.io.
             let etag = format!("\"{}\"", &hex(&Sha256::digest(&bytes))[..16]);
             let fresh =
                 header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+            // `Range: bytes=N-` (the only form clients here send), as web servers and CDNs
+            // answer it: 206 with the bytes from N, 416 past the end.
+            let from = header("range")
+                .and_then(|v| v.strip_prefix("bytes="))
+                .and_then(|v| v.strip_suffix('-'))
+                .and_then(|v| v.parse::<usize>().ok());
             if fresh {
                 (304, Some(etag), Vec::new())
+            } else if let Some(from) = from {
+                if from < bytes.len() {
+                    range = Some(format!("bytes {from}-{}/{}", bytes.len() - 1, bytes.len()));
+                    (206, Some(etag), bytes[from..].to_vec())
+                } else {
+                    (416, None, Vec::new())
+                }
             } else {
                 (200, Some(etag), bytes)
             }
@@ -278,11 +294,15 @@ fn answer(
         method: method.to_owned(),
         path: path.clone(),
         status,
+        body_bytes: if method == "HEAD" { 0 } else { body.len() },
     });
 
     let mut extra = vec![("Content-Type", content_type(&path).to_owned())];
     if let Some(etag) = etag {
         extra.push(("ETag", etag));
+    }
+    if let Some(range) = range {
+        extra.push(("Content-Range", range));
     }
     respond(stream, status, &extra, &body, method != "HEAD", keep_alive)
 }
@@ -317,7 +337,9 @@ fn respond(
 ) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
+        206 => "Partial Content",
         304 => "Not Modified",
+        416 => "Range Not Satisfiable",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",

@@ -16,6 +16,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 
 mod admin;
 mod export;
+pub use export::ExportRow;
 pub mod jobs;
 pub mod log;
 mod log_upgrade;

@@ -120,143 +120,57 @@ pub fn crate_path(name: &str) -> Result<String, Error> {
     Ok(format!("v1/crates/{prefix}/{lower}.jsonl"))
 }
 
-/// Writes (or brings up to date) the export in `dir`. Files whose bytes would not change are
-/// left alone, so a web server's `ETag`/`Last-Modified` stay the same for them.
+/// Writes (or brings up to date) the export in `dir` from keys held in memory (the registry
+/// streams instead, through [`super::static_writer::ExportWriter`]). Files whose bytes would not
+/// change are left alone, so a web server's `ETag`/`Last-Modified` stay the same for them.
 pub fn write_export(
     dir: &Path,
     keys: &BTreeMap<PublicKey, KeyExport>,
     generated: Timestamp,
 ) -> Result<ExportSummary, Error> {
-    write_export_with_log(dir, keys, generated, None)
-}
-
-/// The transparency log's static files (C2SP tiles under `tlog/`): `files` (tiles, entry
-/// bundles, records) and, written after them, the checkpoint of `size` entries.
-#[derive(Debug, Clone, Default)]
-pub struct LogExport {
-    pub files: Vec<(String, Vec<u8>)>,
-    pub checkpoint: String,
-    pub size: u64,
-    /// The size `files` start from: only the tiles of `size` that one did not have.
-    pub from: u64,
-}
-
-/// The path of the log's checkpoint in an export.
-pub const LOG_CHECKPOINT_PATH: &str = "tlog/checkpoint";
-
-/// [`write_export`], with the log's tiles written under the same lock. The log only grows, so
-/// tiles of one path always hold the same bytes; only the checkpoint could go back, and an
-/// exporter that is behind (a smaller checkpoint than the one on disk) leaves it.
-pub fn write_export_with_log(
-    dir: &Path,
-    keys: &BTreeMap<PublicKey, KeyExport>,
-    generated: Timestamp,
-    log: Option<&LogExport>,
-) -> Result<ExportSummary, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    // The lock file is opened with `create`: through a planted symlink that would make a file
-    // wherever it points.
-    let lock_file = dir.join(".lock");
-    if std::fs::symlink_metadata(&lock_file).is_ok_and(|m| !m.is_file()) {
-        return Err(export_error(
-            dir,
-            &format!(
-                "`{}` is a symlink or not a file; remove it",
-                lock_file.display()
-            ),
-        ));
-    }
-    // Two exporters of one folder (two instances sharing a database and a disk) take turns.
-    let _lock = crate::lock::FolderLock::exclusive(dir)?;
-    // An exporter that read the database before another one published and exported must not
-    // put an older head back: such keys keep what is on disk.
+    let mut writer = super::static_writer::ExportWriter::open(dir)?;
+    // An exporter that read its keys before another one published and exported must not put
+    // an older head back: such keys keep what is on disk.
     let all = keys.len();
     let keys: BTreeMap<&PublicKey, &KeyExport> = keys
         .iter()
-        .filter(|(key, export)| on_disk_sequence(dir, key).is_none_or(|seq| seq <= export.sequence))
+        .filter(|(key, export)| {
+            writer
+                .key_on_disk(key)
+                .is_none_or(|(seq, _)| seq <= export.sequence)
+        })
         .collect();
     // Crate files gather every key's records; this exporter is behind for some key, so the
     // ones on disk (written by the exporter ahead of it) are left as they are.
     let behind = keys.len() < all;
-    let mut summary = ExportSummary {
-        keys: keys.len(),
-        ..ExportSummary::default()
-    };
     let mut crates: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     // Records first: a head must never be visible before the records it covers.
     for (key, export) in &keys {
-        let mut text = String::new();
+        let Some(mut file) = writer.records_file(key, 0)? else {
+            return Err(export_error(dir, "cannot start a records file"));
+        };
         for record in &export.records {
-            if record.line.contains('\n') {
-                return Err(export_error(dir, "a stored record spans several lines"));
-            }
-            text.push_str(&record.line);
-            text.push('\n');
+            file.push(&record.line)?;
             crates
                 .entry(record.crate_name.to_ascii_lowercase())
                 .or_default()
                 .push(&record.line);
         }
-        summary.records += export.records.len();
-        summary.files_written += write_if_changed(dir, &records_path(key), text.as_bytes())?;
+        file.finish(&mut writer)?;
+        writer.count(1, export.records.len());
     }
     for (name, lines) in crates.iter().filter(|_| !behind) {
-        // A name that is not a crate name never becomes a path (the registry validates them
-        // on publish; this guards the export on its own).
-        let Ok(path) = crate_path(name) else { continue };
-        let mut text = lines.join("\n");
-        text.push('\n');
-        summary.crates += 1;
-        summary.files_written += write_if_changed(dir, &path, text.as_bytes())?;
+        writer.write_crate(name, lines)?;
     }
     for (key, export) in &keys {
-        let text = format!("{}\n", export.head_json.trim_end());
-        summary.files_written += write_if_changed(dir, &head_path(key), text.as_bytes())?;
+        writer.write_head(key, &export.head_json)?;
     }
-    // The index lists every key on disk, also those kept from a newer export.
-    let mut listed = BTreeMap::new();
-    for key in keys_on_disk(dir)? {
-        let Some((sequence, count)) = on_disk_head(dir, &key) else {
-            continue;
-        };
-        listed.insert(
-            key.to_string(),
-            IndexedKey {
-                sequence,
-                count,
-                head: format!("{}/head.json", key_dir(&key)),
-                records: format!("{}/records.jsonl", key_dir(&key)),
-            },
-        );
-    }
-    let index = ExportIndex {
-        format: EXPORT_FORMAT,
-        generated: generated.to_string(),
-        keys: listed,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&index)
-        .map_err(|e| export_error(dir, &format!("cannot encode the index: {e}")))?;
-    bytes.push(b'\n');
-    // The index changes with `generated` on every run; it is the one file always rewritten.
-    write_public(&prepare(dir, INDEX_PATH)?, &bytes)?;
-    summary.files_written += 1;
-    if let Some(log) = log {
-        summary.log_size = log.size;
-        summary.log_from = log.from;
-        for (path, bytes) in &log.files {
-            summary.log_files_written += write_if_changed(dir, path, bytes)?;
-        }
-        let on_disk = read_regular(dir, LOG_CHECKPOINT_PATH, 64 * 1024)
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| t.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
-        if on_disk.is_none_or(|size| size <= log.size) {
-            summary.log_files_written +=
-                write_if_changed(dir, LOG_CHECKPOINT_PATH, log.checkpoint.as_bytes())?;
-        }
-        summary.files_written += summary.log_files_written;
-    }
-    Ok(summary)
+    writer.write_index(generated)?;
+    Ok(writer.summary())
 }
+
+/// The path of the log's checkpoint in an export.
+pub const LOG_CHECKPOINT_PATH: &str = "tlog/checkpoint";
 
 /// The log checkpoint an earlier export left in `dir` (not yet verified: the caller checks it
 /// against the log's key and tree before trusting the tiles below its size).
@@ -295,18 +209,14 @@ pub fn covered_lines(text: &str, count: u64) -> Vec<String> {
 }
 
 /// `(sequence, count)` of the head of `key` in the export at `dir`, if one verifies there.
-fn on_disk_head(dir: &Path, key: &PublicKey) -> Option<(u64, u64)> {
+pub(super) fn on_disk_head(dir: &Path, key: &PublicKey) -> Option<(u64, u64)> {
     let bytes = read_regular(dir, &head_path(key), MAX_HEAD_BYTES)?;
     let head = super::SignedHead::from_json(std::str::from_utf8(&bytes).ok()?.trim()).ok()?;
     (head.head().key == *key).then(|| (head.head().sequence, head.head().count))
 }
 
-fn on_disk_sequence(dir: &Path, key: &PublicKey) -> Option<u64> {
-    on_disk_head(dir, key).map(|(sequence, _)| sequence)
-}
-
 /// The keys that have a folder under `v1/keys/` (named by their hex; anything else is ignored).
-fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
+pub(super) fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
     let keys_dir = dir.join("v1/keys");
     if !real_folders(dir, "v1/keys/head.json") {
         return Ok(Vec::new());
@@ -326,20 +236,10 @@ fn keys_on_disk(dir: &Path) -> Result<Vec<PublicKey>, Error> {
     Ok(out)
 }
 
-fn export_error(dir: &Path, message: &str) -> Error {
+pub(super) fn export_error(dir: &Path, message: &str) -> Error {
     Error::Store {
         path: dir.to_owned(),
         message: message.to_owned(),
-    }
-}
-
-/// 1 when the file was written, 0 when it already held `bytes`.
-fn write_if_changed(dir: &Path, rel: &str, bytes: &[u8]) -> Result<usize, Error> {
-    let path = prepare(dir, rel)?;
-    let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    match read_regular(dir, rel, limit) {
-        Some(old) if old == bytes => Ok(0),
-        _ => write_public(&path, bytes).map(|()| 1),
     }
 }
 
@@ -347,7 +247,7 @@ fn write_if_changed(dir: &Path, rel: &str, bytes: &[u8]) -> Result<usize, Error>
 /// followed: `rel`'s folders are made one by one and each must be a real folder, never a
 /// symlink, or the export stops rather than write elsewhere. The file itself may be anything:
 /// the rename in [`write_public`] replaces it (a symlink included) without following it.
-fn prepare(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
+pub(super) fn prepare(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
     let mut path = dir.to_path_buf();
     let mut parts = rel.split('/').peekable();
     while let Some(part) = parts.next() {
@@ -379,6 +279,11 @@ fn prepare(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// Whether `rel` is a regular file reached without a symlink.
+pub(super) fn is_regular(dir: &Path, rel: &str) -> bool {
+    exported_file_exists(dir, rel)
+}
+
 /// Whether every folder of `rel` under `dir` is a real folder (none a symlink).
 fn real_folders(dir: &Path, rel: &str) -> bool {
     let mut path = dir.to_path_buf();
@@ -391,7 +296,7 @@ fn real_folders(dir: &Path, rel: &str) -> bool {
 
 /// The bytes of `rel` under `dir` when it is a regular file reached without a symlink and holds
 /// at most `limit` bytes: a planted FIFO, device or link is not read (it could block or flood).
-fn read_regular(dir: &Path, rel: &str, limit: u64) -> Option<Vec<u8>> {
+pub(super) fn read_regular(dir: &Path, rel: &str, limit: u64) -> Option<Vec<u8>> {
     use std::io::Read as _;
     if !real_folders(dir, rel) {
         return None;
@@ -412,7 +317,7 @@ fn read_regular(dir: &Path, rel: &str, limit: u64) -> Option<Vec<u8>> {
 
 /// Writes through a temporary file and a rename, readable by everyone: the files are meant to
 /// be served, often by a web server running as another user.
-fn write_public(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn write_public(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;

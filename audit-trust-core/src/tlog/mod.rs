@@ -35,7 +35,7 @@ pub use note::{
 };
 pub use tile_proofs::{
     MemoryTiles, TILE_HEIGHT, TileProver, TileReader, consistency_from_tiles, inclusion_from_tiles,
-    tile_width, tiles_between, tiles_to_write, verify_upper_tiles,
+    tile_bytes, tile_width, tiles_between, tiles_to_write, verify_upper_tiles,
 };
 pub use tiles::{
     entries_path, entry_bundle, hash_tile, parse_entry_bundle, parse_hash_tile, records_path,

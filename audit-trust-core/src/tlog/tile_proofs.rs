@@ -122,20 +122,41 @@ fn tiles_between_h(
             tree.size()
         )));
     }
+    tiles_to_write_h(height, old_size, new_size)
+        .into_iter()
+        .map(|(level, index, width)| tile_bytes_h(height, tree, level, index, width))
+        .collect()
+}
+
+/// The path and bytes of one hash tile from [`tiles_to_write`] (`tree` holds at least the
+/// leaves it covers): an exporter builds a large log's tiles a few at a time with it, rather
+/// than all of them at once with [`tiles_between`].
+pub fn tile_bytes(
+    tree: &MemoryTree,
+    level: u32,
+    index: u64,
+    width: u64,
+) -> Result<(String, Vec<u8>), TlogError> {
+    tile_bytes_h(TILE_HEIGHT, tree, level, index, width)
+}
+
+fn tile_bytes_h(
+    height: u32,
+    tree: &MemoryTree,
+    level: u32,
+    index: u64,
+    width: u64,
+) -> Result<(String, Vec<u8>), TlogError> {
     let full = 1u64 << height;
-    let mut out = Vec::new();
-    for (level, index, width) in tiles_to_write_h(height, old_size, new_size) {
-        let at = (height * level) as usize;
-        let mut bytes = Vec::with_capacity(width as usize * 32);
-        for i in 0..width {
-            let hash = tree.stored(at, index * full + i).ok_or_else(|| {
-                TlogError::BadRequest(format!("the tree has no hash {i} of tile {level}/{index}"))
-            })?;
-            bytes.extend_from_slice(&hash);
-        }
-        out.push((path_of(level, index, width, full), bytes));
+    let at = (height * level) as usize;
+    let mut bytes = Vec::with_capacity(width as usize * 32);
+    for i in 0..width {
+        let hash = tree.stored(at, index * full + i).ok_or_else(|| {
+            TlogError::BadRequest(format!("the tree has no hash {i} of tile {level}/{index}"))
+        })?;
+        bytes.extend_from_slice(&hash);
     }
-    Ok(out)
+    Ok((path_of(level, index, width, full), bytes))
 }
 
 /// Builds the hashes a proof needs for the tree of `size` leaves from its tiles, reading each

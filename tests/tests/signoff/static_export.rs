@@ -165,8 +165,30 @@ fn a_static_export_is_read_verified_without_the_registry() {
     drop(server);
     let second = export(&w, &db, "export-2");
     serve(&statics, &second);
+    statics.reset_requests();
     let q = consumer_query(&w, &consumer);
     assert_eq!(kinds(&q), ["sign-off", "flag"], "{q}");
+    // The consumer had the key's records: it fetched only the bytes after them (a range).
+    let records: Vec<(u16, usize)> = statics
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/records.jsonl"))
+        .map(|r| (r.status, r.body_bytes))
+        .collect();
+    let whole = statics
+        .get(
+            &statics
+                .requests()
+                .into_iter()
+                .find(|r| r.path.ends_with("/records.jsonl"))
+                .map(|r| r.path)
+                .unwrap_or_default(),
+        )
+        .map_or(0, |b| b.len());
+    assert!(
+        matches!(records[..], [(206, sent)] if sent < whole),
+        "{records:?} of {whole} bytes"
+    );
     let (code, status, report) = consumer_check(&w, &consumer);
     assert_eq!((code, status.as_str()), (Some(1), "flagged"), "{report}");
 
