@@ -279,7 +279,8 @@ def report(r, o):
              ("batch answer (POST /v1/crates, crates-io lockfile)",
               f"{a['bytes'] / 1e6:.2f} MB, {a['records']:,} records, {a['crates']} crates", "<= 1 MB"),
              (f"batch answer at {q['clients']} clients", f"p50 {q['p50_ms']:.0f} ms, p99 {q['p99_ms']:.0f} ms "
-              f"({q['requests']} requests)", "p99 <= 50 ms"),
+              f"({q['requests']} requests, {q.get('answers_built_by_server', '?')} built by the server, "
+              f"{q.get('answer_bytes_on_the_wire', 0) / 1e6:.2f} MB each on the wire)", "p99 <= 50 ms"),
              ("client check (gate_read per-crate), warm", f"{r['warm']['seconds'] * 1000:.0f} ms", "<= 50 ms"),
              ("fresh runner (gate_read per-crate, empty cache)",
               f"{f['bytes'] / 1e6:.2f} MB, {f['seconds']:.2f} s", "<= 2 MB"),

@@ -11,7 +11,11 @@
 //!     signing as they go (for the export measurement of `docs/performance.md`).
 //! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE (scoped to its
-//!     versions, as `check` asks), back to back.
+//!     versions, as `check` asks), back to back. Answers are asked gzipped and kept so: the
+//!     latency is the server's, not this process decoding megabytes on the same cores. Each
+//!     client decodes and checks its first answer in full, and any later one whose bytes differ
+//!     from it; the report says how many answers the server built during the run (its
+//!     `/metrics`), which for one query on an unchanging log is one, the rest cache hits.
 //! registry_load query-varied URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
 //!     the same, each request also naming one crate no other request names, so no two request
 //!     bodies are alike and the server's cache of whole answers never hits.
@@ -33,6 +37,9 @@ use audit_trust_core::signoff::{
 };
 use audit_trust_core::time::{Clock as _, SystemClock};
 use serde_json::{Value, json};
+
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -393,76 +400,57 @@ fn load(
     let query_body = json!({ "crates": query, "versions": versions }).to_string();
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let per_client = max_requests.div_ceil(clients.max(1));
+    let (builds_before, _) = server_counters(url)?;
     let started = Instant::now();
-    let outcomes: Vec<Result<(Vec<Duration>, usize), String>> = std::thread::scope(|scope| {
+    let outcomes: Vec<Result<Client, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients.max(1))
             .map(|client| {
                 let (names, query_body) = (&names, &query_body);
                 scope.spawn(move || {
-                    let http = agent();
-                    let mut latencies = Vec::new();
-                    let mut records = 0;
+                    // Gzip asked and kept: the latency is the server's answer on the wire; the
+                    // load generator decodes only what it checks (see `raw_http`).
+                    let mut http = raw_http::Connection::new(url)?;
+                    let mut out = Client::default();
+                    let mut first: Option<Vec<u8>> = None;
                     let mut i = client * 97;
-                    while latencies.len() < per_client && Instant::now() < deadline {
+                    while out.latencies.len() < per_client && Instant::now() < deadline {
                         let sent = Instant::now();
                         let varied;
                         let answer = match mode {
-                            Mode::Query => http
-                                .post(&format!("{url}/v1/crates"))
-                                .header("content-type", "application/json")
-                                .send(query_body.as_str()),
+                            Mode::Query => http.post("/v1/crates", query_body.as_bytes(), true),
                             Mode::QueryVaried => {
                                 // `{"crates":{…}}` with one more, unique, name at the front.
                                 varied = format!(
                                     "{{\"crates\":{{\"zz-bench-{client}-{i}\":null,{}",
                                     &query_body["{\"crates\":{".len()..]
                                 );
-                                http.post(&format!("{url}/v1/crates"))
-                                    .header("content-type", "application/json")
-                                    .send(varied.as_str())
+                                http.post("/v1/crates", varied.as_bytes(), true)
                             }
-                            Mode::Reads => http
-                                .get(&format!("{url}/v1/crates/{}", names[i % names.len()]))
-                                .call(),
-                        }
-                        .map_err(|e| e.to_string())?;
-                        if answer.status().as_u16() != 200 {
-                            return Err(format!("answered {}", answer.status()));
-                        }
-                        let body = answer
-                            .into_body()
-                            .with_config()
-                            .limit(64 * 1024 * 1024)
-                            .read_to_vec()
-                            .map_err(|e| e.to_string())?;
-                        latencies.push(sent.elapsed());
-                        // The first answer of each client is checked in full.
-                        if latencies.len() == 1 {
-                            let value: Value =
-                                serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-                            records = match mode {
-                                Mode::Query | Mode::QueryVaried => {
-                                    let crates = value["crates"].as_object().ok_or("no crates")?;
-                                    let asked =
-                                        names.len() + usize::from(mode == Mode::QueryVaried);
-                                    if crates.len() != asked {
-                                        return Err(format!(
-                                            "{} crates answered, {} asked",
-                                            crates.len(),
-                                            asked
-                                        ));
-                                    }
-                                    crates
-                                        .values()
-                                        .map(|c| c["records"].as_array().map_or(0, Vec::len))
-                                        .sum()
-                                }
-                                Mode::Reads => value["records"].as_array().map_or(0, Vec::len),
-                            };
+                            Mode::Reads => {
+                                http.get(&format!("/v1/crates/{}", names[i % names.len()]), true)
+                            }
+                        }?;
+                        out.latencies.push(sent.elapsed());
+                        if answer.status != 200 {
+                            return Err(format!("answered {}", answer.status));
                         }
                         i += 1;
+                        out.bytes = answer.body.len();
+                        out.gzip = answer.gzip;
+                        // The first answer of each client is checked in full; a later one of
+                        // the same query too if its bytes differ (a publish moved the log).
+                        let same = mode == Mode::Query && first.as_ref() == Some(&answer.body);
+                        if first.is_some() && (same || mode != Mode::Query) {
+                            continue;
+                        }
+                        let records = check_answer(mode, names.len(), &answer)?;
+                        if first.is_none() {
+                            out.records = records;
+                        }
+                        out.checked += 1;
+                        first = Some(answer.body);
                     }
-                    Ok((latencies, records))
+                    Ok(out)
                 })
             })
             .collect();
@@ -472,12 +460,16 @@ fn load(
             .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let (builds_after, queries) = server_counters(url)?;
     let mut all = Vec::new();
-    let mut records_first = 0;
+    let (mut records_first, mut bytes, mut gzip, mut checked) = (0, 0, true, 0);
     for o in outcomes {
-        let (latencies, records) = o?;
-        all.extend(latencies);
-        records_first = records_first.max(records);
+        let c = o?;
+        all.extend(c.latencies);
+        records_first = records_first.max(c.records);
+        bytes = bytes.max(c.bytes);
+        gzip &= c.gzip;
+        checked += c.checked;
     }
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -498,6 +490,13 @@ fn load(
         "clients": clients,
         "crates": names.len(),
         "records_in_first_answer": records_first,
+        "answer_bytes_on_the_wire": bytes,
+        "answers_gzipped": gzip,
+        "answers_checked_in_full": checked,
+        // From the server's /metrics: batch answers it built (not served from its cache)
+        // during the run, and batch queries it has answered in all.
+        "answers_built_by_server": builds_after.saturating_sub(builds_before),
+        "server_batch_queries_total": queries,
         "requests": all.len(),
         "seconds": elapsed,
         "requests_per_second": all.len() as f64 / elapsed,
@@ -506,4 +505,51 @@ fn load(
         "p99_ms": pick(0.99),
         "max_ms": all.last().map_or(0.0, |d| ms(*d)),
     }))
+}
+
+/// What one load client saw.
+#[derive(Default)]
+struct Client {
+    latencies: Vec<Duration>,
+    /// Records in its first answer, checked in full.
+    records: usize,
+    /// The size of its last answer as sent, and whether it came gzipped.
+    bytes: usize,
+    gzip: bool,
+    /// Answers decoded and checked.
+    checked: usize,
+}
+
+/// Decodes and checks one answer in full: every asked crate answered. Returns its records.
+fn check_answer(mode: Mode, asked: usize, answer: &raw_http::Answer) -> Result<usize, String> {
+    let value: Value = serde_json::from_slice(&answer.decoded()?).map_err(|e| e.to_string())?;
+    Ok(match mode {
+        Mode::Query | Mode::QueryVaried => {
+            let crates = value["crates"].as_object().ok_or("no crates")?;
+            let asked = asked + usize::from(mode == Mode::QueryVaried);
+            if crates.len() != asked {
+                return Err(format!("{} crates answered, {asked} asked", crates.len()));
+            }
+            crates
+                .values()
+                .map(|c| c["records"].as_array().map_or(0, Vec::len))
+                .sum()
+        }
+        Mode::Reads => value["records"].as_array().map_or(0, Vec::len),
+    })
+}
+
+/// The server's counters of batch answers built (cache misses) and batch queries answered.
+fn server_counters(url: &str) -> Result<(u64, u64), String> {
+    let answer = raw_http::Connection::new(url)?.get("/metrics", false)?;
+    let text = String::from_utf8_lossy(&answer.body);
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((
+        counter("audit_registry_crate_query_builds_total "),
+        counter("audit_registry_crate_queries_total "),
+    ))
 }

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub syncs: AtomicU64,
     pub crate_reads: AtomicU64,
     pub crate_queries: AtomicU64,
+    /// Batch answers built rather than served from the cache of whole answers.
+    pub crate_query_builds: AtomicU64,
     /// Connection and body limits (`serve`'s `--max-connections`, `--max-buffered-body-bytes`…).
     pub connections_shed: AtomicU64,
     pub connections_refused: AtomicU64,
@@ -80,6 +82,11 @@ impl Metrics {
                 "audit_registry_crate_queries_total",
                 "crate batch queries answered",
                 &self.crate_queries,
+            ),
+            (
+                "audit_registry_crate_query_builds_total",
+                "crate batch answers built (the others came from the answer cache)",
+                &self.crate_query_builds,
             ),
             (
                 "audit_registry_connections_shed_total",

@@ -336,7 +336,11 @@ pub(super) async fn query(
         cache.join_flight(key, generation)
     };
     let built = flight
-        .get_or_try_init(|| build_answer(&state, generation, &body))
+        .get_or_try_init(|| async {
+            let answer = build_answer(&state, generation, &body).await?;
+            Metrics::add(&state.metrics.crate_query_builds, 1);
+            Ok::<_, ApiError>(answer)
+        })
         .await
         .cloned();
     let out = {

@@ -12,6 +12,7 @@
 //! the version tree's leaves for them instead of every entry.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +104,21 @@ pub enum IndexProof {
 struct IndexedEntries {
     count: u64,
     versions: CrateVersions,
+    /// Its index leaf, until it gets another entry: a rebuild after new names then hashes
+    /// only the crates that changed, not every crate's leaf again.
+    leaf: Option<Hash>,
+}
+
+impl IndexedEntries {
+    fn leaf(&mut self, name: &str) -> Hash {
+        if let Some(leaf) = self.leaf {
+            return leaf;
+        }
+        let root = self.versions.root(name);
+        let leaf = index_leaf(name, self.count, self.versions.len(), &root);
+        self.leaf = Some(leaf);
+        leaf
+    }
 }
 
 /// Every crate with its number of entries and its versions, and the tree over them.
@@ -112,10 +128,14 @@ pub struct CrateIndex {
     /// Built on first use after a change: the sorted names and the tree over them. Version
     /// trees keep their own cache, so a rebuild rehashes only the crates that changed.
     built: Option<(Vec<String>, MemoryTree)>,
-    /// Crates with new entries since `built` was made: when none of them is a new name, their
-    /// leaves are replaced in place (O(log n) each) instead of rebuilding the tree, which a log
-    /// of 150,000 crates appending a few thousand records a second cannot afford.
+    /// Crates with new entries since `built` was made: their leaves are replaced in place
+    /// (O(log n) each) instead of rebuilding the tree, which a log of 150,000 crates appending
+    /// a few thousand records a second cannot afford.
     changed: BTreeSet<String>,
+    /// Names new since `built` was made. Each moves every later leaf, so the tree is cut
+    /// before the first of them and the leaves from there on are pushed again: O(crates after
+    /// it), not a rebuild of every leaf and name.
+    added: BTreeSet<String>,
 }
 
 impl CrateIndex {
@@ -127,14 +147,15 @@ impl CrateIndex {
     /// returns its ordinal among its crate's entries.
     pub fn add(&mut self, filing: &Filing, leaf: u64, id: RecordId) -> u64 {
         let name = filing.crate_name.as_str();
-        if !self.crates.contains_key(name) {
-            // A new name moves every later leaf: the tree is built again.
-            self.built = None;
-            self.changed.clear();
-        } else if self.built.is_some() {
-            self.changed.insert(name.to_owned());
+        if self.built.is_some() {
+            if self.crates.contains_key(name) {
+                self.changed.insert(name.to_owned());
+            } else {
+                self.added.insert(name.to_owned());
+            }
         }
         let at = self.crates.entry(name.to_owned()).or_default();
+        at.leaf = None;
         at.count += 1;
         at.versions.add(filing, leaf, id);
         at.count - 1
@@ -155,27 +176,50 @@ impl CrateIndex {
     fn built(&mut self) -> &(Vec<String>, MemoryTree) {
         let crates = &mut self.crates;
         if let Some((names, tree)) = &mut self.built {
+            let added = std::mem::take(&mut self.added);
+            // Leaves before the first new name keep their positions (and so do the stored
+            // subtrees over them); every leaf from it on is pushed again.
+            let first = added
+                .first()
+                .map_or(names.len(), |a| names.partition_point(|n| n < a));
+            if !added.is_empty() {
+                let later = names.split_off(first);
+                names.reserve(later.len() + added.len());
+                let mut later = later.into_iter().peekable();
+                for a in added {
+                    while let Some(n) = later.next_if(|n| *n < a) {
+                        names.push(n);
+                    }
+                    names.push(a);
+                }
+                names.extend(later);
+                tree.truncate(first as u64);
+            }
             for name in std::mem::take(&mut self.changed) {
                 let (Ok(position), Some(c)) = (
-                    names.binary_search_by(|n| n.as_str().cmp(&name)),
+                    names[..first].binary_search_by(|n| n.as_str().cmp(&name)),
                     crates.get_mut(&name),
                 ) else {
+                    // At or after `first`: pushed below.
                     continue;
                 };
-                let root = c.versions.root(&name);
-                tree.set_leaf(
-                    position as u64,
-                    index_leaf(&name, c.count, c.versions.len(), &root),
-                );
+                tree.set_leaf(position as u64, c.leaf(&name));
+            }
+            // The crates from the first new name on, in the same (byte) order as `names`:
+            // walked in the map, not looked up one by one.
+            if let Some(from) = names.get(first) {
+                for (name, c) in
+                    crates.range_mut::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded))
+                {
+                    tree.push(c.leaf(name));
+                }
             }
         }
         self.changed.clear();
+        self.added.clear();
         self.built.get_or_insert_with(|| {
             let names: Vec<String> = crates.keys().cloned().collect();
-            let tree = MemoryTree::from_leaves(crates.iter_mut().map(|(n, c)| {
-                let root = c.versions.root(n);
-                index_leaf(n, c.count, c.versions.len(), &root)
-            }));
+            let tree = MemoryTree::from_leaves(crates.iter_mut().map(|(n, c)| c.leaf(n)));
             (names, tree)
         })
     }

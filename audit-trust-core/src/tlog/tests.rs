@@ -336,6 +336,7 @@ impl TestLog {
     }
 }
 
+mod index_growth;
 mod monitoring;
 mod multiproof;
 mod notes;

@@ -86,6 +86,19 @@ impl MemoryTree {
         }
     }
 
+    /// Keeps the first `size` leaves and the stored subtrees over them only: O(levels). Only
+    /// for trees that are not logs (the crate index, where a new name moves every later leaf,
+    /// which are then pushed again); a log never drops leaves. A larger size changes nothing.
+    pub fn truncate(&mut self, size: u64) {
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            let keep = usize::try_from(size >> height).unwrap_or(usize::MAX);
+            level.truncate(keep);
+        }
+        while self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// The root of the first `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, TlogError> {
         self.check_size(size)?;
