@@ -212,7 +212,8 @@ def main():
         pin = reg.get_json("/v1/log/key")
         size, recs, secs = answer_bytes(reg.url, names, trusted)
         res["answer"] = {"crates": len(names), "bytes": size, "records": recs, "first_seconds": secs}
-        res["query"] = run([load, "query", reg.url, lock, str(o.clients), str(o.seconds), "100000"])
+        res["query"] = run([load, "query", reg.url, lock, str(o.clients), str(o.seconds), "100000",
+                            ",".join(trusted)])
         relay = Relay(reg.url)
         fresh, warm, sizes = [], [], []
         for _ in range(o.runs):

@@ -9,9 +9,10 @@
 //!     builds a large log quickly: AUDITORS new keys each sign and publish RECORDS / AUDITORS
 //!     sign-offs of made-up crates (5,000 names), BATCH per request, two auditors at a time,
 //!     signing as they go (for the export measurement of `docs/performance.md`).
-//! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS
+//! registry_load query URL LOCKFILE CLIENTS SECONDS MAX_REQUESTS [KEYS]
 //!     CLIENTS threads each asking `POST /v1/crates` for every crate of LOCKFILE (scoped to its
-//!     versions, as `check` asks), back to back. Answers are asked gzipped and kept so: the
+//!     versions, as `check` asks, and with KEYS, comma-separated public keys, to those keys'
+//!     buckets, as `check` asks for the keys it pins), back to back. Answers are asked gzipped and kept so: the
 //!     latency is the server's, not this process decoding megabytes on the same cores. Each
 //!     client decodes and checks its first answer in full, and any later one whose bytes differ
 //!     from it; the report says how many answers the server built during the run (its
@@ -32,10 +33,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use audit_trust_core::lockfile::Lockfile;
+use audit_trust_core::signoff::PublicKey;
 use audit_trust_core::signoff::{
     Criterion, Head, Record, SignedHead, SignedRecord, SigningKey, Statement, Subject,
 };
 use audit_trust_core::time::{Clock as _, SystemClock};
+use audit_trust_core::tlog::key_bucket;
 use serde_json::{Value, json};
 
 #[path = "support/raw_http.rs"]
@@ -55,29 +58,26 @@ fn main() -> ExitCode {
         ["fill", url, token, records, auditors, batch] => {
             fill(url, token, number(records), number(auditors), number(batch))
         }
-        ["query", url, lock, clients, seconds, max] => load(
+        ["query", url, lock, clients, seconds, max, rest @ ..] if rest.len() <= 1 => load(
             Mode::Query,
             url,
             Path::new(lock),
-            number(clients),
-            number(seconds),
-            number(max),
+            (number(clients), number(seconds), number(max)),
+            rest.first().copied(),
         ),
         ["query-varied", url, lock, clients, seconds, max] => load(
             Mode::QueryVaried,
             url,
             Path::new(lock),
-            number(clients),
-            number(seconds),
-            number(max),
+            (number(clients), number(seconds), number(max)),
+            None,
         ),
         ["reads", url, lock, clients, seconds, max] => load(
             Mode::Reads,
             url,
             Path::new(lock),
-            number(clients),
-            number(seconds),
-            number(max),
+            (number(clients), number(seconds), number(max)),
+            None,
         ),
         _ => Err("usage: see the top of audit-registry/examples/registry_load.rs".into()),
     };
@@ -382,9 +382,8 @@ fn load(
     mode: Mode,
     url: &str,
     lock: &Path,
-    clients: usize,
-    seconds: usize,
-    max_requests: usize,
+    (clients, seconds, max_requests): (usize, usize, usize),
+    keys: Option<&str>,
 ) -> Result<Value, String> {
     // Each crate with its versions in the lockfile: the query `check` sends (scoped answers).
     let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -396,8 +395,17 @@ fn load(
     }
     let names: Vec<String> = versions.keys().cloned().collect();
     let query: BTreeMap<&str, Value> = names.iter().map(|n| (n.as_str(), Value::Null)).collect();
-    // `crates` sorts before `versions`, which the varied query below relies on.
-    let query_body = json!({ "crates": query, "versions": versions }).to_string();
+    // `crates` sorts before `keys` and `versions`, which the varied query below relies on.
+    let mut query_body = json!({ "crates": query, "versions": versions });
+    if let Some(keys) = keys {
+        let mut buckets = BTreeSet::new();
+        for key in keys.split(',') {
+            let key = PublicKey::parse(key).map_err(|e| format!("{key}: {e}"))?;
+            buckets.insert(key_bucket(&key));
+        }
+        query_body["keys"] = json!(buckets);
+    }
+    let query_body = query_body.to_string();
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let per_client = max_requests.div_ceil(clients.max(1));
     let (builds_before, _) = server_counters(url)?;
