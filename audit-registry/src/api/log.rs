@@ -221,12 +221,7 @@ fn share_index_proof(
 ) -> Result<Vec<Hash>, ApiError> {
     let mut positions = BTreeSet::new();
     for (_, index) in indexes.iter_mut() {
-        let shown: Vec<&mut IndexedCrate> = match index {
-            IndexProof::Present { entry } => vec![entry],
-            IndexProof::Absent { before, after } => {
-                before.iter_mut().chain(after.iter_mut()).collect()
-            }
-        };
+        let shown: Vec<&mut IndexedCrate> = index.leaves_mut();
         for leaf in shown {
             leaf.proof.clear();
             positions.insert(leaf.position);

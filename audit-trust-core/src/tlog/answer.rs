@@ -276,11 +276,7 @@ fn prove_index_leaves(
     let (size, root) = Checkpoint::parse_body(&note.body)?.crate_index()?;
     let mut shown: BTreeMap<u64, &IndexedCrate> = BTreeMap::new();
     for proofs in crates.values() {
-        let leaves: Vec<&IndexedCrate> = match &proofs.index {
-            IndexProof::Present { entry } => vec![entry],
-            IndexProof::Absent { before, after } => before.iter().chain(after.iter()).collect(),
-        };
-        for leaf in leaves {
+        for leaf in proofs.index.leaves() {
             if !leaf.proof.is_empty() {
                 return Err(bad("a leaf carries its own proof beside the shared one"));
             }

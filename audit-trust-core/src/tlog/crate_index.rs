@@ -99,6 +99,26 @@ pub enum IndexProof {
     },
 }
 
+impl IndexProof {
+    /// The index leaves this proof shows: the crate's, or its neighbours'.
+    pub fn leaves_mut(&mut self) -> Vec<&mut IndexedCrate> {
+        match self {
+            IndexProof::Present { entry } => vec![entry],
+            IndexProof::Absent { before, after } => {
+                before.iter_mut().chain(after.iter_mut()).collect()
+            }
+        }
+    }
+
+    /// The index leaves this proof shows: the crate's, or its neighbours'.
+    pub fn leaves(&self) -> Vec<&IndexedCrate> {
+        match self {
+            IndexProof::Present { entry } => vec![entry],
+            IndexProof::Absent { before, after } => before.iter().chain(after.iter()).collect(),
+        }
+    }
+}
+
 /// One crate in the index.
 #[derive(Debug, Clone, Default)]
 struct IndexedEntries {

@@ -28,12 +28,7 @@ fn answer(log: &mut TestLog, names: &[&str]) -> Value {
     let mut crates = serde_json::Map::new();
     for name in names {
         let mut index = log.index.proof(name);
-        let shown: Vec<&mut IndexedCrate> = match &mut index {
-            IndexProof::Present { entry } => vec![entry],
-            IndexProof::Absent { before, after } => {
-                before.iter_mut().chain(after.iter_mut()).collect()
-            }
-        };
+        let shown: Vec<&mut IndexedCrate> = index.leaves_mut();
         for leaf in shown {
             leaf.proof.clear();
             positions.insert(leaf.position);
