@@ -20,6 +20,7 @@ use audit_trust_core::tlog::{
 };
 
 use crate::db::{Db, DbError, ExportRow};
+use crate::export_crates::{export_index, index_on_disk, snapshot};
 use crate::witness::collect::with_cosignature_lines;
 
 /// Records read from the database at a time for a key's file: memory stays bounded by these
@@ -263,6 +264,10 @@ async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, E
             (at == size).then_some(root)
         }) == size
         && size > 0
+        && index_on_disk(
+            writer.dir(),
+            exported_log_checkpoint(writer.dir()).as_deref(),
+        ) == size
     {
         let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
         let (writer, _) = on_disk(writer, move |w| {
@@ -271,15 +276,21 @@ async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, E
         .await?;
         return Ok(writer);
     }
-    let (size, note, from, tiles) = {
-        let log = db.log_state().await?;
+    let index_from = index_on_disk(
+        writer.dir(),
+        exported_log_checkpoint(writer.dir()).as_deref(),
+    );
+    let (size, note, from, tiles, index) = {
+        let mut log = db.log_state().await?;
         let Some(c) = log.checkpoint.as_ref() else {
             return Ok(writer);
         };
-        let size = c.size;
+        let (size, note) = (c.size, c.note.clone());
         let from =
             exported_size(writer.dir(), db.log_key(), |at| log.tree.root_at(at).ok()).min(size);
-        (size, c.note.clone(), from, tiles_to_write(from, size))
+        // The crate index as it is at this checkpoint: taken now, before appends move it.
+        let index = snapshot(&mut log, size, index_from.min(from));
+        (size, note, from, tiles_to_write(from, size), index)
     };
     // Hash tiles come from the tree in memory: it holds every complete subtree's hash. The
     // lock on it is taken per batch, so appends go on while the export writes.
@@ -337,6 +348,17 @@ async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, E
         writer = write_log_files(writer, files).await?;
         at += want;
     }
+    // The crate index and version trees before the checkpoint that signs them. Without them
+    // (the log moved on before the export looked), no checkpoint is written this time: a
+    // `--url` client must find the index of every checkpoint it reads.
+    let Some(index) = index else {
+        tracing::warn!(
+            size,
+            "the log moved past the checkpoint; exported next time"
+        );
+        return Ok(writer);
+    };
+    writer = export_index(db, writer, index).await?;
     let checkpoint = with_cosignature_lines(&note, &db.cosignatures(size).await?);
     let (writer, _) = on_disk(writer, move |w| {
         w.write_log_checkpoint(size, from, &checkpoint)
@@ -345,7 +367,7 @@ async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, E
     Ok(writer)
 }
 
-async fn write_log_files(
+pub(crate) async fn write_log_files(
     writer: ExportWriter,
     files: Vec<(String, Vec<u8>)>,
 ) -> Result<ExportWriter, ExportError> {

@@ -9,6 +9,7 @@ pub mod api;
 pub mod db;
 pub mod error;
 pub mod export;
+mod export_crates;
 pub mod html;
 pub mod limits;
 pub mod metrics;

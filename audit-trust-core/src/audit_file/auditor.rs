@@ -195,9 +195,10 @@ pub struct RegistryLogPin {
 
 impl RawLocation {
     fn log_pin(&self) -> Result<Option<RegistryLogPin>, String> {
-        match (&self.registry, &self.log_origin, &self.log_key) {
+        let remote = self.registry.is_some() || self.url.is_some();
+        match (remote, &self.log_origin, &self.log_key) {
             (_, None, None) => Ok(None),
-            (Some(_), Some(origin), Some(key)) => {
+            (true, Some(origin), Some(key)) => {
                 if !crate::tlog::valid_key_name(origin) {
                     return Err(format!(
                         "`log-origin = \"{}\"` is not a log name (no spaces, no `+`)",
@@ -209,13 +210,14 @@ impl RawLocation {
                     key: *key,
                 }))
             }
-            (Some(_), _, _) => Err(
+            (true, _, _) => Err(
                 "a registry's log pin needs both `log-origin` and `log-key` (as `GET /v1/log/key` shows them)"
                     .into(),
             ),
-            (None, _, _) => {
-                Err("`log-origin` and `log-key` pin a registry's log: only with `registry = \"URL\"`".into())
-            }
+            (false, _, _) => Err(
+                "`log-origin` and `log-key` pin a registry's log: only with `registry = \"URL\"` or its static export's `url = \"URL\"`"
+                    .into(),
+            ),
         }
     }
 }

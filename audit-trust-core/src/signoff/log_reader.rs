@@ -147,38 +147,8 @@ pub fn read_per_crate(
             let Some(listed) = proven.get(&record.id()) else {
                 continue;
             };
-            if let Some(subject) = record.record().statement.subject()
-                && !subject.name().eq_ignore_ascii_case(name)
-            {
-                return Err(fail(
-                    Some(name),
-                    TlogError::EntryMismatch(format!(
-                        "record {} is about `{}` but is logged as `{}`'s",
-                        record.id(),
-                        subject.name().escape_default(),
-                        name.escape_default()
-                    )),
-                ));
-            }
-            // A record listed under a version it is not about, or a key bucket not its
-            // signer's, was misfiled: the log signed a version tree no replay of it gives.
-            if let Some(listed) = listed {
-                let version_differs = record
-                    .record()
-                    .statement
-                    .subject()
-                    .is_some_and(|s| s.version().to_string() != listed.version);
-                if version_differs || key_bucket(record.key()) != listed.key {
-                    return Err(fail(
-                        Some(name),
-                        TlogError::EntryMismatch(format!(
-                            "record {} is filed under {} by {}, which it is not",
-                            record.id(),
-                            listed.version.escape_default(),
-                            listed.key.escape_default()
-                        )),
-                    ));
-                }
+            if let Some(e) = misfiled(name, &record, listed.as_ref()) {
+                return Err(fail(Some(name), e));
             }
             proven_records.push((record, location));
         }
@@ -192,6 +162,41 @@ pub fn read_per_crate(
     }
     apply_revocations(&mut out);
     Ok(out)
+}
+
+/// Why `record`, served for `name` and listed by the log as `listed`, is not what the log
+/// says it is: about another crate, or filed under a version it is not about or a key bucket
+/// not its signer's (the log signed a version tree no replay of it gives).
+pub(super) fn misfiled(
+    name: &str,
+    record: &SignedRecord,
+    listed: Option<&ListedEntry>,
+) -> Option<TlogError> {
+    if let Some(subject) = record.record().statement.subject()
+        && !subject.name().eq_ignore_ascii_case(name)
+    {
+        return Some(TlogError::EntryMismatch(format!(
+            "record {} is about `{}` but is logged as `{}`'s",
+            record.id(),
+            subject.name().escape_default(),
+            name.escape_default()
+        )));
+    }
+    let listed = listed?;
+    let version_differs = record
+        .record()
+        .statement
+        .subject()
+        .is_some_and(|s| s.version().to_string() != listed.version);
+    if version_differs || key_bucket(record.key()) != listed.key {
+        return Some(TlogError::EntryMismatch(format!(
+            "record {} is filed under {} by {}, which it is not",
+            record.id(),
+            listed.version.escape_default(),
+            listed.key.escape_default()
+        )));
+    }
+    None
 }
 
 /// How far ahead of this machine's clock a cosignature may be dated and still count.
@@ -238,7 +243,7 @@ pub(super) fn parse_records(crates: Vec<Vec<String>>) -> Vec<Vec<Result<SignedRe
         .collect()
 }
 
-fn log_pin(read: &PerCrateRead<'_>) -> Result<LogPin, TlogError> {
+pub(super) fn log_pin(read: &PerCrateRead<'_>) -> Result<LogPin, TlogError> {
     let witnesses = read
         .witnesses
         .iter()

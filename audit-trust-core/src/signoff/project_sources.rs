@@ -16,6 +16,7 @@ use super::registry_client::RegistryClient;
 use super::registry_sync::{LogSource, mirror_age, mirror_path, static_mirror_path, sync_mirror};
 use super::source::{AcceptedRecord, RejectedItem, RevokedRecord, UnverifiedLog, verify_source};
 use super::static_client::StaticClient;
+use super::static_log_reader::read_static_per_crate;
 use super::store::{LocalStore, PossibleFlag};
 use crate::Error;
 use crate::audit_file::{AuditFile, Auditor, RecordLocation, RegistryLogPin};
@@ -123,7 +124,11 @@ pub fn verify_project_sources(
         }
     }
     for (source, auditors) in sources {
-        if let (Source::Registry(url), Some(remote)) = (&source, remote)
+        let remote_url = match &source {
+            Source::Registry(url) | Source::Static(url) => Some(url),
+            Source::Folder(_) => None,
+        };
+        if let (Some(url), Some(remote)) = (remote_url, remote)
             && let Some(asked) = remote.per_crate
             && let Some(pin) = log_pin_of(url, &auditors)?
         {
@@ -158,9 +163,15 @@ pub fn verify_project_sources(
                 packages: &packages,
                 now,
             };
-            let client = RegistryClient::new(url, remote.http);
             let checkpoints = CheckpointCache::new(remote.cache_dir);
-            let verified = read_per_crate(&client, &read, &checkpoints, &auditors)?;
+            let verified = if matches!(source, Source::Static(_)) {
+                // The export's files, each checked against the hash it is named by.
+                let client = StaticClient::new(url, remote.http, None);
+                read_static_per_crate(&client, &read, &checkpoints, &auditors)?
+            } else {
+                let client = RegistryClient::new(url, remote.http);
+                read_per_crate(&client, &read, &checkpoints, &auditors)?
+            };
             out.accepted.extend(verified.accepted);
             out.rejected.extend(verified.rejected);
             out.revoked.extend(verified.revoked);

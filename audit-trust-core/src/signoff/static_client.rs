@@ -81,6 +81,11 @@ impl<'a> StaticClient<'a> {
             .map_err(|e| self.error(format!("{path}: {e}")))
     }
 
+    /// A file of the export (`path` relative to its root), at most `max` bytes.
+    pub fn get_file(&self, path: &str, max: u64) -> Result<Vec<u8>, Error> {
+        self.get(path, max)
+    }
+
     /// The index's bytes: the saved copy when the server says it is unchanged.
     fn index_bytes(&self) -> Result<Vec<u8>, Error> {
         let saved_path = self.state_dir.as_ref().map(|d| d.join(SAVED_INDEX));

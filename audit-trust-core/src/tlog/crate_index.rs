@@ -48,7 +48,7 @@ impl LogEntry {
     }
 }
 
-fn index_leaf(name: &str, count: u64, versions: u64, versions_root: &Hash) -> Hash {
+pub(super) fn index_leaf(name: &str, count: u64, versions: u64, versions_root: &Hash) -> Hash {
     leaf_hash(
         format!(
             "{INDEX_TAG}\n{name}\n{count}\n{versions}\n{}\n",
@@ -287,6 +287,31 @@ impl CrateIndex {
                 after: self.indexed(position),
             },
         }
+    }
+
+    /// Every leaf of the index, in order: what the static export writes.
+    pub fn leaves(&mut self) -> Vec<super::static_crates::IndexLeaf> {
+        self.crates
+            .iter_mut()
+            .map(|(name, at)| {
+                let commitment = CrateCommitment {
+                    count: at.count,
+                    versions: at.versions.len(),
+                    versions_root: at.versions.root(name),
+                };
+                super::static_crates::IndexLeaf::new(name, &commitment)
+            })
+            .collect()
+    }
+
+    /// `name`'s version-tree leaves as they were when the log had `size` entries (entries
+    /// filed since are left out), each `(version, bucket, entries)`: an export reads them
+    /// after the log has moved on and writes the files of the checkpoint it exports.
+    pub fn version_leaves_at(&self, name: &str, size: u64) -> Vec<super::versions::FiledLeaf> {
+        self.crates
+            .get(name)
+            .map(|at| at.versions.leaves_at(size))
+            .unwrap_or_default()
     }
 
     /// What `name`'s version tree holds for `query`: the leaves, with the entries of those

@@ -10,6 +10,7 @@ mod merkle;
 mod monitor;
 mod multiproof;
 mod note;
+mod static_crates;
 mod tile_proofs;
 mod tiles;
 mod tree;
@@ -33,6 +34,11 @@ pub use note::{
     CRATE_INDEX_EXTENSION, Checkpoint, MAX_NOTE_BYTES, NoteKey, NoteSignature, SignedNote,
     valid_key_name,
 };
+pub use static_crates::{
+    INDEX_CHUNK_LEAVES, IndexLeaf, MAX_STATIC_FILE_BYTES, StaticIndex, StaticVersionLeaf,
+    commitment_in_runs, crate_path, index_files, index_path, leaf_file, leaf_path, parse_leaf_file,
+    path_safe_name, run_path, verify_crate_leaves, verify_run,
+};
 pub use tile_proofs::{
     MemoryTiles, TILE_HEIGHT, TileProver, TileReader, consistency_from_tiles, inclusion_from_tiles,
     tile_bytes, tile_width, tiles_between, tiles_to_write, verify_upper_tiles,
@@ -47,8 +53,8 @@ pub use verify::{
     verify_checkpoint, verify_crate_answer, verify_leaf_tiles, verify_versions_answer,
 };
 pub use versions::{
-    Filing, KEY_BUCKET_CHARS, MAX_CLOSURE_VERSIONS, VersionLeaf, VersionQuery, VersionsAnswer,
-    filing_of, is_key_bucket, key_bucket,
+    FiledLeaf, Filing, KEY_BUCKET_CHARS, MAX_CLOSURE_VERSIONS, VersionLeaf, VersionQuery,
+    VersionsAnswer, digest as version_leaf_digest, filing_of, is_key_bucket, key_bucket,
 };
 pub use versions_verify::{ListedEntry, verify_versions};
 pub use witness::{

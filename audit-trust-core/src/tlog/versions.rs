@@ -98,6 +98,9 @@ pub fn filing_of(
     }
 }
 
+/// One (version, bucket) leaf with its entries (leaf index, record id), as an export reads it.
+pub type FiledLeaf = (String, String, Vec<(u64, RecordId)>);
+
 /// The entries filed under one (version, bucket).
 #[derive(Debug, Clone, Default)]
 struct LeafEntries {
@@ -106,7 +109,7 @@ struct LeafEntries {
     deltas: BTreeSet<String>,
 }
 
-pub(super) fn digest(entries: &[(u64, RecordId)]) -> Hash {
+pub fn digest(entries: &[(u64, RecordId)]) -> Hash {
     let mut hasher = Sha256::new();
     for (leaf, id) in entries {
         hasher.update(format!("{leaf} {id}\n").as_bytes());
@@ -202,6 +205,18 @@ impl CrateVersions {
 
     pub(super) fn len(&self) -> u64 {
         self.leaves.len() as u64
+    }
+
+    /// The leaves with only the entries below leaf index `size` (leaves left empty dropped).
+    pub(super) fn leaves_at(&self, size: u64) -> Vec<FiledLeaf> {
+        self.leaves
+            .iter()
+            .filter_map(|((version, key), at)| {
+                // Entries are in log order: those below `size` come first.
+                let kept = at.entries.partition_point(|(leaf, _)| *leaf < size);
+                (kept > 0).then(|| (version.clone(), key.clone(), at.entries[..kept].to_vec()))
+            })
+            .collect()
     }
 
     fn built(&mut self, name: &str) -> &(Vec<(String, String)>, MemoryTree) {

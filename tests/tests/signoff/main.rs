@@ -12,6 +12,7 @@ mod revoke;
 mod sign_query;
 mod source_matches;
 mod static_export;
+mod static_per_crate;
 mod withheld_flag;
 mod witnesses;
 mod world;
