@@ -16,6 +16,11 @@ check and a fresh runner, against a log of RECORDS signed records on PostgreSQL.
 4. Client check. `gate_read per-crate` (the core read `check` does, every proof and signature
    verified) with an empty cache (a fresh runner: bytes through a counting relay, and time) and
    again with the cache of the previous run (warm).
+   With --static, the registry's static export is then written (`audit-registry export`, first
+   run and a run with nothing new, timed), served from loopback by a plain HTTP/1.1 file
+   server without compression, and read by `gate_read static` (the log pinned on the export's
+   URL: the per-crate files, every hash verified) with an empty cache and warm: bytes, files
+   fetched, seconds.
 5. Baseline, in the same run: a fresh SQLite registry with about 10,000 records
    (`registry_load seed`, 12 auditors x 850 packages), read by `gate_read whole` (today's
    whole-log sync) with an empty cache.
@@ -26,13 +31,17 @@ so the measurements can be repeated after a change without loading again.
 Usage: bench/tlog_scale.py [--records N] [--crates N] [--auditors N] [--batch N] [--seed N]
        [--postgres URL] [--work DIR] [--skip-sign] [--publish-seconds S] [--skip-load]
        [--keep-db] [--runs N] [--trusted N] [--clients N] [--seconds S] [--no-build] [--shared DIR]
-       [--markdown]
+       [--static] [--markdown]
 """
 
 import argparse
+import functools
 import gzip
+import http.server
+import threading
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -171,6 +180,8 @@ def main():
     p.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    p.add_argument("--static", action="store_true",
+                   help="also export the log and read it per crate from a static server")
     p.add_argument("--markdown", action="store_true")
     o = p.parse_args()
     lock = os.path.join(o.shared, "workloads", "crates-io", "Cargo.lock")
@@ -228,10 +239,57 @@ def main():
         res["warm"] = {"seconds": statistics.median(warm)}
     finally:
         reg.stop()
+    if o.static:
+        res["static"] = static_read(registry, reader, o, pin, trusted, lock)
     res["baseline"] = baseline(registry, load, reader, lock, o.runs)
     if not o.keep_db and not o.skip_load:
         subprocess.run(["dropdb", *conn, "--if-exists", dbname], check=True)
     report(res, o)
+
+
+class Files(http.server.SimpleHTTPRequestHandler):
+    """A file server keeping connections open (as a CDN does), counting the files served."""
+
+    protocol_version = "HTTP/1.1"
+    served = 0
+
+    def log_message(self, *args):
+        Files.served += 1
+
+
+def static_read(registry, reader, o, pin, trusted, lock):
+    """Exports the log and reads the lockfile per crate from the export over HTTP."""
+    out = os.path.join(o.work_dir, "export")
+    shutil.rmtree(out, ignore_errors=True)
+    first = time.monotonic()
+    subprocess.run([registry, "export", out, "--db", o.postgres], check=True,
+                   capture_output=True)
+    first = time.monotonic() - first
+    again = time.monotonic()
+    subprocess.run([registry, "export", out, "--db", o.postgres], check=True,
+                   capture_output=True)
+    again = time.monotonic() - again
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Files, directory=out))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    relay = Relay(f"http://127.0.0.1:{server.server_address[1]}")
+    fresh, warm, sizes, files = [], [], [], []
+    try:
+        for _ in range(o.runs):
+            cache = tempfile.mkdtemp(dir=o.work_dir)
+            Files.served = 0
+            args = [reader, relay.url, pin["origin"], pin["key"], ",".join(trusted), lock,
+                    "static", cache]
+            fresh.append(run(args)["seconds"])
+            sizes.append(relay.take())
+            files.append(Files.served)
+            warm.append(run(args)["seconds"])
+            relay.take()
+    finally:
+        server.shutdown()
+    return {"export_seconds": first, "export_again_seconds": again,
+            "bytes": statistics.median(sizes), "files": statistics.median(files),
+            "seconds": statistics.median(fresh), "warm_seconds": statistics.median(warm)}
 
 
 def baseline(registry, load, reader, lock, runs):
@@ -289,6 +347,15 @@ def report(r, o):
               f"{b['bytes'] / 1e6:.2f} MB, {b['seconds']:.2f} s", ""),
              ("fresh runner / baseline", f"{f['bytes'] / b['bytes']:.2f}x bytes, "
               f"{f['seconds'] / b['seconds']:.2f}x time", "time <= 1.0x")]
+    if "static" in r:
+        s = r["static"]
+        rows += [("static export of the log (`audit-registry export`), first run / nothing new",
+                  f"{s['export_seconds']:.1f} s / {s['export_again_seconds']:.1f} s", "the full log exports"),
+                 ("fresh runner on the static export (gate_read static, empty cache, no gzip)",
+                  f"{s['bytes'] / 1e6:.2f} MB, {s['files']:.0f} files, {s['seconds']:.2f} s", "reads only what it needs"),
+                 ("the same, warm", f"{s['warm_seconds'] * 1000:.0f} ms", ""),
+                 ("static fresh runner / baseline", f"{s['bytes'] / b['bytes']:.2f}x bytes, "
+                  f"{s['seconds'] / b['seconds']:.2f}x time", "")]
     if o.markdown:
         print("| measure | result | target |")
         print("| --- | --- | --- |")

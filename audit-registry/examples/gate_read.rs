@@ -6,7 +6,8 @@
 //!     KEYS: the auditors' public keys, comma-separated (each an auditor covering `*`).
 //!     MODE: `whole` (the registry unpinned: every key's whole log synced into a mirror and
 //!     verified) or `per-crate` (its log pinned: one `POST /v1/crates` for LOCKFILE's registry
-//!     packages, every proof verified).
+//!     packages, every proof verified) or `static` (URL is the registry's static export, its
+//!     log pinned: the export's per-crate files for LOCKFILE's packages, every hash verified).
 //!
 //! Output: one JSON object on stdout.
 
@@ -59,16 +60,19 @@ fn run(
     mode: &str,
     cache: &Path,
 ) -> Result<serde_json::Value, String> {
-    let pin = match mode {
-        "whole" => String::new(),
-        "per-crate" => format!(", log-origin = \"{origin}\", log-key = \"{log_key}\""),
+    let (location, pin) = match mode {
+        "whole" => ("registry", String::new()),
+        "per-crate" | "static" => (
+            if mode == "static" { "url" } else { "registry" },
+            format!(", log-origin = \"{origin}\", log-key = \"{log_key}\""),
+        ),
         _ => return Err(format!("unknown mode `{mode}`")),
     };
     let mut text = String::new();
     for (i, key) in keys.split(',').enumerate() {
         text.push_str(&format!(
             "[[auditor]]\nname = \"a{i}\"\ncovers = [\"*\"]\n\
-             records = {{ registry = \"{url}\"{pin} }}\nkeys = [{{ key = \"{key}\" }}]\n\n"
+             records = {{ {location} = \"{url}\"{pin} }}\nkeys = [{{ key = \"{key}\" }}]\n\n"
         ));
     }
     let audit_file =

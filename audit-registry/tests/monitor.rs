@@ -259,7 +259,9 @@ fn the_monitor_reads_the_static_exports_tiles_and_catches_a_bad_tile() {
     assert!(exported.status.success(), "{exported:?}");
     let said = String::from_utf8_lossy(&exported.stdout);
     assert!(
-        said.contains("log: 340 entries, tiles written from entry 300 (4 files written)"),
+        // 4 tiles, bundles and records files, and 43 of the crate index's per-crate files
+        // (the manifest, runs, and the new entries' crate and leaf files).
+        said.contains("log: 340 entries, tiles written from entry 300 (47 files written)"),
         "{said}"
     );
     assert!(export_dir.join("tlog/tile/0/001.p/84").is_file());

@@ -244,6 +244,8 @@ fn read_leaves(
             name.escape_default()
         ))));
     }
+    // Every asked version is read; only the delta bases count against the bound.
+    let limit = asked.len() + MAX_CLOSURE_VERSIONS;
     let mut versions = asked.clone();
     let mut todo = asked;
     let mut served = Vec::new();
@@ -283,7 +285,7 @@ fn read_leaves(
                 } = &r.record().statement
             {
                 let base = base.version.to_string();
-                if versions.len() < read_limit(&versions) && versions.insert(base.clone()) {
+                if versions.len() < limit && versions.insert(base.clone()) {
                     todo.insert(base);
                 }
             }
@@ -291,11 +293,6 @@ fn read_leaves(
         }
     }
     Ok((versions, served))
-}
-
-/// How many versions a crate's read may reach through delta sign-offs.
-fn read_limit(versions: &BTreeSet<String>) -> usize {
-    versions.len().max(1) + MAX_CLOSURE_VERSIONS
 }
 
 fn fetch_error(e: Error) -> TlogError {

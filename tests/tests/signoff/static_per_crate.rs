@@ -49,7 +49,20 @@ fn a_static_export_is_read_per_crate_through_the_log() {
     let db = w.home.path().join("registry.db");
     let server = start_registry(&db, &[]);
     registry_admin(&db, &["auditor", "add", "team", "--key", &public]);
-    for (name, version) in [("leafy", "1.0.1"), ("other", "0.1.0")] {
+    // leafy 1.0.1 is audited as a delta from 1.0.0: the gate must also read 1.0.0's leaf,
+    // which the lockfile does not hold, to count it.
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--criteria",
+        "reviewed",
+        "--delta-from",
+        "1.0.0",
+        "--key",
+        key,
+    ]);
+    for (name, version) in [("leafy", "1.0.0"), ("other", "0.1.0")] {
         w.ok(&[
             "sign",
             name,
@@ -178,7 +191,7 @@ fn a_static_export_is_read_per_crate_through_the_log() {
     let mut doctored = 0;
     for run in served_paths(&statics, &second, "tlog/index/chunk/") {
         let original = statics.get(&run).expect("served");
-        let text = String::from_utf8_lossy(&original).replace("[\"leafy\",2,", "[\"leafy\",1,");
+        let text = String::from_utf8_lossy(&original).replace("[\"leafy\",3,", "[\"leafy\",2,");
         if text.as_bytes() != original.as_slice() {
             statics.put(&run, text);
             fresh_cache(&w);
