@@ -44,6 +44,13 @@ pub fn read_static_per_crate(
         error,
     };
     let pin = log_pin(read).map_err(|e| fail(None, e))?;
+    // Names become paths of the export: only crate names (the lockfile's) ever do.
+    if let Some(name) = read.packages.keys().find(|n| !path_safe_name(n)) {
+        return Err(fail(
+            Some(name),
+            TlogError::MalformedProof("not a crate name, so not a path of the export".into()),
+        ));
+    }
     let seen = cache.load(url, read.pin)?;
     let text = String::from_utf8(fetch(client, "tlog/checkpoint", MAX_NOTE_BYTES as u64)?)
         .map_err(|_| fail(None, TlogError::MalformedNote("not UTF-8".into())))?;
@@ -238,12 +245,6 @@ fn read_leaves(
     asked: BTreeSet<String>,
     keys: &BTreeSet<String>,
 ) -> Result<(BTreeSet<String>, Served), ReadError> {
-    if !path_safe_name(name) {
-        return Err(ReadError::Log(TlogError::MalformedProof(format!(
-            "`{}` is not a crate name",
-            name.escape_default()
-        ))));
-    }
     // Every asked version is read; only the delta bases count against the bound.
     let limit = asked.len() + MAX_CLOSURE_VERSIONS;
     let mut versions = asked.clone();
