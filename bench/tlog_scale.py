@@ -211,6 +211,9 @@ def main():
                               + ([str(o.publish_seconds)] if o.publish_seconds else []))
         finally:
             reg.stop()
+        # A freshly loaded database has no planner statistics until autovacuum gets to it: its
+        # per-crate queries would scan every record (measured: 355 ms instead of 3 ms each).
+        subprocess.run(["psql", o.postgres, "-qc", "ANALYZE"], check=True)
     keys = json.load(open(os.path.join(work, "meta.json")))["keys"]
     # A project pins a few of a shared registry's auditors; the client asks for theirs only.
     trusted = keys[:o.trusted] if o.trusted else keys

@@ -371,13 +371,7 @@ pub(crate) async fn write_log_files(
     writer: ExportWriter,
     files: Vec<(String, Vec<u8>)>,
 ) -> Result<ExportWriter, ExportError> {
-    let (writer, ()) = on_disk(writer, move |w| {
-        for (path, bytes) in &files {
-            w.write_log_file(path, bytes)?;
-        }
-        Ok(())
-    })
-    .await?;
+    let (writer, _) = on_disk(writer, move |w| w.write_log_files(&files)).await?;
     Ok(writer)
 }
 

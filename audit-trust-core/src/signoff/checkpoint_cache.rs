@@ -17,13 +17,21 @@ const FORMAT: &str = "log-checkpoints-v1";
 #[derive(Debug, Clone)]
 pub struct CheckpointCache {
     dir: PathBuf,
+    /// The cache folder itself.
+    root: PathBuf,
 }
 
 impl CheckpointCache {
     pub fn new(cache_dir: &Path) -> CheckpointCache {
         CheckpointCache {
             dir: cache_dir.join(FORMAT),
+            root: cache_dir.to_owned(),
         }
+    }
+
+    /// The record ids whose signatures were verified on this machine before.
+    pub fn verified_ids(&self) -> super::verified_ids::VerifiedIds {
+        super::verified_ids::VerifiedIds::load(&self.root)
     }
 
     /// One file per registry and pinned log; the URL is hashed into the name, never used as a

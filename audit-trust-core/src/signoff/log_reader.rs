@@ -17,6 +17,7 @@ use super::registry_client::RegistryClient;
 use super::rejection::Rejection;
 use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
 use super::store::Location;
+use super::verified_ids::VerifiedIds;
 use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
@@ -106,7 +107,13 @@ pub fn read_per_crate(
         };
         served_lines.push(served.iter().map(Value::to_string).collect());
     }
-    let mut parsed_all = parse_records(served_lines).into_iter();
+    let mut known = cache.verified_ids();
+    let parsed = parse_records(served_lines, &known);
+    for record in parsed.iter().flatten().flatten() {
+        known.remember(&record.id());
+    }
+    known.save();
+    let mut parsed_all = parsed.into_iter();
     for name in &names {
         let location = |i: usize| Location {
             path: PathBuf::from(format!("{url}/v1/crates/{name}")),
@@ -207,7 +214,11 @@ const PARALLEL_RECORDS: usize = 64;
 
 /// Parses and verifies every served record, crate by crate, on every core: checking the
 /// ed25519 signatures is most of the time a whole lockfile's check takes.
-pub(super) fn parse_records(crates: Vec<Vec<String>>) -> Vec<Vec<Result<SignedRecord, Rejection>>> {
+pub(super) fn parse_records(
+    crates: Vec<Vec<String>>,
+    known: &VerifiedIds,
+) -> Vec<Vec<Result<SignedRecord, Rejection>>> {
+    let known = |id: &RecordId| known.contains(id);
     let total: usize = crates.iter().map(Vec::len).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
@@ -216,7 +227,7 @@ pub(super) fn parse_records(crates: Vec<Vec<String>>) -> Vec<Vec<Result<SignedRe
     let parse = |lines: &[String]| -> Vec<Result<SignedRecord, Rejection>> {
         lines
             .iter()
-            .map(|l| SignedRecord::from_json_line(l))
+            .map(|l| SignedRecord::from_json_line_known(l, &known))
             .collect()
     };
     if threads == 1 {
@@ -227,7 +238,10 @@ pub(super) fn parse_records(crates: Vec<Vec<String>>) -> Vec<Vec<Result<SignedRe
     let mut results: Vec<Result<SignedRecord, Rejection>> = std::thread::scope(|scope| {
         let handles: Vec<_> = flat
             .chunks(chunk)
-            .map(|part| scope.spawn(move || parse(part)))
+            .map(|part| {
+                let parse = &parse;
+                scope.spawn(move || parse(part))
+            })
             .collect();
         handles
             .into_iter()

@@ -29,6 +29,7 @@ pub mod static_export;
 mod static_log_reader;
 pub mod static_writer;
 mod store;
+mod verified_ids;
 pub mod verify;
 mod wire;
 

@@ -14,6 +14,7 @@ use super::log_reader::{PerCrateRead, log_pin, misfiled, parse_records};
 use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
 use super::static_client::StaticClient;
 use super::store::Location;
+use super::verified_ids::VerifiedIds;
 use super::{RecordId, SignedRecord, Statement};
 use crate::Error;
 use crate::audit_file::Auditor;
@@ -87,6 +88,7 @@ pub fn read_static_per_crate(
         .collect();
     let mut out = VerifiedSource::default();
     let mut proven_records = Vec::new();
+    let known = cache.verified_ids();
     // Each crate's version leaves, checked against the root its index leaf commits to.
     let with_versions: Vec<(&String, &CrateCommitment)> =
         commitments.iter().filter(|(_, c)| c.versions > 0).collect();
@@ -105,8 +107,8 @@ pub fn read_static_per_crate(
             .get(name.as_str())
             .cloned()
             .unwrap_or_default();
-        let (versions, served) =
-            read_leaves(client, name, &mut leaves, asked, &keys).map_err(|e| match e {
+        let (versions, served) = read_leaves(client, name, &mut leaves, asked, &keys, &known)
+            .map_err(|e| match e {
                 ReadError::Log(e) => fail(Some(name), e),
                 ReadError::Fetch(e) => e,
             })?;
@@ -158,6 +160,11 @@ pub fn read_static_per_crate(
             proven_records.push((record, location));
         }
     }
+    let mut known = known;
+    for (record, _) in &proven_records {
+        known.remember(&record.id());
+    }
+    known.save();
     for (record, location) in proven_records {
         let Some(auditor) = auditors.iter().find(|a| a.key(record.key()).is_some()) else {
             continue;
@@ -244,6 +251,7 @@ fn read_leaves(
     leaves: &mut [VersionLeaf],
     asked: BTreeSet<String>,
     keys: &BTreeSet<String>,
+    known: &VerifiedIds,
 ) -> Result<(BTreeSet<String>, Served), ReadError> {
     // Every asked version is read; only the delta bases count against the bound.
     let limit = asked.len() + MAX_CLOSURE_VERSIONS;
@@ -273,7 +281,7 @@ fn read_leaves(
                 lines.push(line);
             }
         }
-        let parsed = parse_records(vec![lines])
+        let parsed = parse_records(vec![lines], known)
             .into_iter()
             .next()
             .unwrap_or_default();

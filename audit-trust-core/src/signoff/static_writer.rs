@@ -197,6 +197,37 @@ impl ExportWriter {
         Ok(written)
     }
 
+    /// A batch of the log's files (`rel` under the export, `tlog/…`, with their bytes); those
+    /// already on disk with these bytes are left alone. Each is written to a temporary file,
+    /// then the file system is flushed once, the files renamed into place, and flushed again:
+    /// one flush per batch instead of an fsync per file, since a log of millions of entries
+    /// has millions of per-crate files. After a crash a name holds its whole file or nothing.
+    pub fn write_log_files(&mut self, files: &[(String, Vec<u8>)]) -> Result<usize, Error> {
+        let mut staged = Vec::new();
+        for (rel, bytes) in files {
+            let path = prepare(&self.dir, rel)?;
+            let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+            if read_regular(&self.dir, rel, limit).is_some_and(|old| old == *bytes) {
+                continue;
+            }
+            staged.push((stage_public(&path, bytes)?, path));
+        }
+        if staged.is_empty() {
+            return Ok(0);
+        }
+        flush_file_system(&self.dir, staged.iter().map(|(tmp, _)| tmp.as_ref()))?;
+        let written = staged.len();
+        let mut renamed = Vec::with_capacity(written);
+        for (tmp, path) in staged {
+            tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+            renamed.push(path);
+        }
+        flush_file_system(&self.dir, renamed.iter().map(PathBuf::as_path))?;
+        self.summary.files_written += written;
+        self.summary.log_files_written += written;
+        Ok(written)
+    }
+
     /// The log's checkpoint of `size` entries, after every tile of that size. An exporter that
     /// is behind (a larger checkpoint is on disk) leaves the one on disk.
     pub fn write_log_checkpoint(
@@ -316,6 +347,42 @@ fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usiz
         }
     }
     Ok(filled)
+}
+
+/// `bytes` in a temporary file next to `path`, readable by everyone, not yet flushed.
+fn stage_public(path: &Path, bytes: &[u8]) -> Result<tempfile::TempPath, Error> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    Ok(tmp.into_temp_path())
+}
+
+/// Makes everything written under `dir` durable: one `syncfs` on Unix, an fsync of each of
+/// `paths` elsewhere.
+fn flush_file_system<'a>(dir: &Path, paths: impl Iterator<Item = &'a Path>) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let _ = paths;
+        let handle = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+        rustix::fs::syncfs(&handle).map_err(|e| Error::io(dir, e.into()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        for path in paths {
+            std::fs::File::open(path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// True when the file was written, false when it already held `bytes`.

@@ -386,4 +386,98 @@ mod tests {
             }
         }
     }
+
+    fn index_of(names: &[&str]) -> CrateIndex {
+        let mut index = CrateIndex::new();
+        for (i, name) in names.iter().enumerate() {
+            let id = RecordId::parse(&format!("{i:064x}")).expect("id");
+            index.add(&filing(name, "1.0.0"), i as u64, id);
+        }
+        index
+    }
+
+    #[test]
+    fn a_name_is_present_or_proven_absent_across_run_boundaries() {
+        // 20 names: runs of 16 and 4, "b00".."b38" in steps of two.
+        let names: Vec<String> = (0..20).map(|i| format!("b{:02}", 2 * i)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut index = index_of(&refs);
+        let root = index.root();
+        let (manifest, runs) = index_files(&index.leaves()).expect("files");
+        let roots = manifest.verify(20, &root, "m").expect("verifies");
+        let leaves = |r: usize| runs[r].1.as_slice();
+        let at = |name: &str| {
+            let run = manifest.run_of(name);
+            commitment_in_runs(
+                name,
+                leaves(run),
+                runs.get(run + 1).map(|r| r.1.as_slice()),
+                "r",
+            )
+            .expect("proven")
+            .count
+        };
+        assert_eq!(at("b00"), 1);
+        assert_eq!(at("b30"), 1, "the last leaf of the first run");
+        assert_eq!(at("b32"), 1, "the first leaf of the second run");
+        for absent in ["a", "b01", "b31", "b29", "b32x", "z"] {
+            assert_eq!(at(absent), 0, "{absent}");
+        }
+        // "b31" sorts after the first run's last leaf ("b30"): a second run that does not start
+        // after it proves nothing.
+        let name = "b31";
+        assert_eq!(manifest.run_of(name), 0);
+        let mut lying = leaves(1).to_vec();
+        lying[0].0 = "b29".into();
+        assert!(matches!(
+            commitment_in_runs(name, leaves(0), Some(&lying), "r"),
+            Err(TlogError::BadIndexProof { .. })
+        ));
+        // A run whose first name is not the one the manifest gives, or that is not sorted, or
+        // that has a leaf left out, is refused.
+        let mut renamed = manifest.clone();
+        renamed.runs[1].0 = "b31".into();
+        assert!(verify_run(&renamed, &roots, 1, leaves(1), "r").is_err());
+        let mut short = leaves(1).to_vec();
+        short.pop();
+        assert!(verify_run(&manifest, &roots, 1, &short, "r").is_err());
+        let mut swapped = leaves(0).to_vec();
+        swapped.swap(3, 4);
+        assert!(verify_run(&manifest, &roots, 0, &swapped, "r").is_err());
+    }
+
+    #[test]
+    fn a_crate_file_must_hold_every_version_leaf() {
+        let mut index = index_of(&["serde"]);
+        index.add(
+            &filing("serde", "1.0.1"),
+            1,
+            RecordId::parse(&format!("{:064x}", 9)).expect("id"),
+        );
+        let leaf = index.leaves().remove(0);
+        let commitment = leaf.commitment("x").expect("commitment");
+        let listed: Vec<StaticVersionLeaf> = index
+            .version_leaves_at("serde", 2)
+            .into_iter()
+            .map(|(v, k, e)| {
+                StaticVersionLeaf(
+                    v,
+                    k,
+                    e.len() as u64,
+                    hex(&super::super::versions::digest(&e)),
+                )
+            })
+            .collect();
+        let shown = verify_crate_leaves("serde", &listed, &commitment, "c").expect("verifies");
+        assert_eq!(shown.len(), 2);
+        assert!(verify_crate_leaves("serde", &listed[..1], &commitment, "c").is_err());
+        let mut changed = listed.clone();
+        changed[1].2 = 2;
+        assert!(matches!(
+            verify_crate_leaves("serde", &changed, &commitment, "c"),
+            Err(TlogError::TileMismatch { .. })
+        ));
+        // The leaves as they were before the second entry: another root.
+        assert_eq!(index.version_leaves_at("serde", 1).len(), 1);
+    }
 }

@@ -318,7 +318,10 @@ fn records_parsed_on_several_threads_come_back_in_order_per_crate() {
             .collect();
         crates.push(lines);
     }
-    let parsed = super::super::log_reader::parse_records(crates.clone());
+    let parsed = super::super::log_reader::parse_records(
+        crates.clone(),
+        &super::super::verified_ids::VerifiedIds::none(),
+    );
     assert_eq!(parsed.len(), crates.len());
     for (c, (results, lines)) in parsed.iter().zip(&crates).enumerate() {
         assert_eq!(results.len(), lines.len(), "crate {c}");
@@ -333,4 +336,35 @@ fn records_parsed_on_several_threads_come_back_in_order_per_crate() {
             }
         }
     }
+}
+
+/// A record whose id this machine verified before is not verified again; any other (a changed
+/// statement has another id) still is.
+#[test]
+fn a_known_id_skips_only_its_own_signature_check() {
+    let k = key(3);
+    let record = reviewed(&k, "serde", "1.0.0");
+    let other = reviewed(&k, "serde", "1.0.1");
+    let line = record.to_json_line();
+    // The same bytes with another record's signature: not what the key signed for them.
+    let other_signature =
+        serde_json::from_str::<Value>(&other.to_json_line()).expect("json")["signature"].clone();
+    let mut wrong: Value = serde_json::from_str(&line).expect("json");
+    wrong["signature"] = other_signature;
+    let wrong = wrong.to_string();
+    assert!(matches!(
+        SignedRecord::from_json_line(&wrong),
+        Err(Rejection::BadSignature { .. })
+    ));
+    let known = |id: &RecordId| *id == record.id();
+    // Its bytes were seen signed by that key: the record is the one verified before.
+    assert_eq!(
+        SignedRecord::from_json_line_known(&wrong, &known).map(|r| r.id()),
+        Ok(record.id())
+    );
+    // A changed statement under the known id: another hash, so the signature is checked.
+    let tampered = line.replace("1.0.0", "1.0.9");
+    assert!(SignedRecord::from_json_line_known(&tampered, &known).is_err());
+    let never = |_: &RecordId| false;
+    assert!(SignedRecord::from_json_line_known(&line, &never).is_ok());
 }
