@@ -29,6 +29,11 @@ impl CheckpointCache {
         }
     }
 
+    /// The cache folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The record ids whose signatures were verified on this machine before.
     pub fn verified_ids(&self) -> super::verified_ids::VerifiedIds {
         super::verified_ids::VerifiedIds::load(&self.root)

@@ -26,6 +26,7 @@ mod signed;
 mod source;
 mod static_client;
 pub mod static_export;
+mod static_file_cache;
 mod static_log_reader;
 pub mod static_writer;
 mod store;

@@ -13,6 +13,7 @@ use super::checkpoint_cache::CheckpointCache;
 use super::log_reader::{PerCrateRead, log_pin, misfiled, parse_records};
 use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
 use super::static_client::StaticClient;
+use super::static_file_cache::FileCache;
 use super::store::Location;
 use super::verified_ids::VerifiedIds;
 use super::{RecordId, SignedRecord, Statement};
@@ -38,7 +39,54 @@ pub fn read_static_per_crate(
     cache: &CheckpointCache,
     auditors: &[&Auditor],
 ) -> Result<VerifiedSource, Error> {
-    let url = client.url();
+    let files = FileCache::new(Some(cache.root()), client.url());
+    let result = read_from(
+        &Src {
+            client,
+            files: &files,
+        },
+        read,
+        cache,
+        auditors,
+    );
+    match result {
+        Ok(out) => {
+            files.prune();
+            Ok(out)
+        }
+        // A kept copy may be what failed: read again, fetching everything.
+        Err(_) if files.hits() > 0 => {
+            files.clear();
+            let files = FileCache::new(Some(cache.root()), client.url());
+            let out = read_from(
+                &Src {
+                    client,
+                    files: &files,
+                },
+                read,
+                cache,
+                auditors,
+            )?;
+            files.prune();
+            Ok(out)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Where the files come from: the export, or the copies kept from the last read.
+struct Src<'a, 'h> {
+    client: &'a StaticClient<'h>,
+    files: &'a FileCache,
+}
+
+fn read_from(
+    client: &Src<'_, '_>,
+    read: &PerCrateRead<'_>,
+    cache: &CheckpointCache,
+    auditors: &[&Auditor],
+) -> Result<VerifiedSource, Error> {
+    let url = client.client.url();
     let fail = |name: Option<&str>, error: TlogError| Error::TransparencyLog {
         url: url.to_owned(),
         crate_name: name.map(str::to_owned),
@@ -177,7 +225,7 @@ pub fn read_static_per_crate(
 
 /// What the index commits to for each asked crate, from the runs they fall in.
 fn commitments(
-    client: &StaticClient<'_>,
+    client: &Src<'_, '_>,
     manifest: &StaticIndex,
     roots: &[crate::tlog::Hash],
     packages: &BTreeMap<String, BTreeSet<String>>,
@@ -246,7 +294,7 @@ type Served = Vec<(Result<SignedRecord, super::rejection::Rejection>, Location)>
 /// among their records start from (at most [`MAX_CLOSURE_VERSIONS`] more), filling each
 /// leaf's entry list; returns the versions answered and the records served.
 fn read_leaves(
-    client: &StaticClient<'_>,
+    client: &Src<'_, '_>,
     name: &str,
     leaves: &mut [VersionLeaf],
     asked: BTreeSet<String>,
@@ -275,7 +323,7 @@ fn read_leaves(
             leaves[i].records = Some(entries);
             for (n, line) in records.into_iter().enumerate() {
                 places.push(Location {
-                    path: PathBuf::from(format!("{}/{path}", client.url())),
+                    path: PathBuf::from(format!("{}/{path}", client.client.url())),
                     line: Some(n + 2),
                 });
                 lines.push(line);
@@ -311,12 +359,22 @@ fn fetch_error(e: Error) -> TlogError {
     }
 }
 
-fn fetch(client: &StaticClient<'_>, path: &str, max: u64) -> Result<Vec<u8>, Error> {
-    client.get_file(path, max)
+/// `path` of the export; every file but the checkpoint is named by its hash, so a copy kept
+/// from the last read is as good.
+fn fetch(client: &Src<'_, '_>, path: &str, max: u64) -> Result<Vec<u8>, Error> {
+    let immutable = path != "tlog/checkpoint";
+    if immutable && let Some(bytes) = client.files.get(path, max) {
+        return Ok(bytes);
+    }
+    let bytes = client.client.get_file(path, max)?;
+    if immutable {
+        client.files.put(path, &bytes);
+    }
+    Ok(bytes)
 }
 
 /// Fetches `paths` on a few threads, in order; the first failure stops the read.
-fn fetch_all(client: &StaticClient<'_>, paths: &[String]) -> Result<Vec<Vec<u8>>, Error> {
+fn fetch_all(client: &Src<'_, '_>, paths: &[String]) -> Result<Vec<Vec<u8>>, Error> {
     if paths.len() <= 1 {
         return paths
             .iter()
@@ -353,14 +411,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &str) -> Resul
 }
 
 /// The log's hash tiles, read from the export.
-struct HttpTiles<'c, 'h> {
-    client: &'c StaticClient<'h>,
+struct HttpTiles<'c, 'a, 'h> {
+    client: &'c Src<'a, 'h>,
 }
 
-impl TileReader for HttpTiles<'_, '_> {
+impl TileReader for HttpTiles<'_, '_, '_> {
     fn read_tile(&mut self, path: &str) -> Result<Vec<u8>, String> {
-        self.client
-            .get_file(&format!("tlog/{path}"), TILE_WIDTH * 32)
-            .map_err(|e| e.to_string())
+        fetch(self.client, &format!("tlog/{path}"), TILE_WIDTH * 32).map_err(|e| e.to_string())
     }
 }

@@ -111,6 +111,32 @@ fn a_static_export_is_read_per_crate_through_the_log() {
         );
     }
 
+    // Warm, with nothing new: every file but the checkpoint is named by its hash, so the
+    // copies kept from the last read serve.
+    statics.reset_requests();
+    let (code, status, stderr) = check(&w, &audit);
+    assert_eq!((code, status.as_str()), (Some(0), "audited"), "{stderr}");
+    let paths: Vec<String> = statics.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/export/tlog/checkpoint"]);
+    // A kept copy damaged on disk: the read is made again from the export, not refused.
+    let kept = w.cache_dir().join("static-files-v1");
+    let mut damaged = 0;
+    let mut todo = vec![kept];
+    while let Some(at) = todo.pop() {
+        for entry in std::fs::read_dir(&at).expect("list") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.to_string_lossy().contains("/tlog/crates/leafy/") {
+                std::fs::write(&path, b"[]\n").expect("damage");
+                damaged += 1;
+            }
+        }
+    }
+    assert!(damaged >= 2, "leafy's crate file and leaf files were kept");
+    let (code, status, stderr) = check(&w, &audit);
+    assert_eq!((code, status.as_str()), (Some(0), "audited"), "{stderr}");
+
     // A flag published later reaches the gate through the next export; the client that saw
     // the first checkpoint checks the second extends it, from the log's tiles.
     let server = restart_registry(&db, &registry_url);
