@@ -160,15 +160,25 @@ pub fn read_per_crate(
             proven_records.push((record, location));
         }
     }
-    for (record, location) in proven_records {
-        // The registry serves every key's records; only pinned keys' count here.
+    admit_proven(&mut out, proven_records, auditors, read.now);
+    Ok(out)
+}
+
+/// Admits the records the log proved, of the pinned keys only (a registry serves every key's
+/// records), then applies their revocations.
+pub(super) fn admit_proven(
+    out: &mut VerifiedSource,
+    proven: Vec<(SignedRecord, Location)>,
+    auditors: &[&Auditor],
+    now: Timestamp,
+) {
+    for (record, location) in proven {
         let Some(auditor) = auditors.iter().find(|a| a.key(record.key()).is_some()) else {
             continue;
         };
-        admit(&mut out, auditor, record, location, read.now);
+        admit(out, auditor, record, location, now);
     }
-    apply_revocations(&mut out);
-    Ok(out)
+    apply_revocations(out);
 }
 
 /// Why `record`, served for `name` and listed by the log as `listed`, is not what the log

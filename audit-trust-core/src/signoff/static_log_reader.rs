@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::checkpoint_cache::CheckpointCache;
-use super::log_reader::{PerCrateRead, log_pin, misfiled, parse_records};
-use super::source::{RejectedItem, VerifiedSource, admit, apply_revocations};
+use super::log_reader::{PerCrateRead, admit_proven, log_pin, misfiled, parse_records};
+use super::source::{RejectedItem, VerifiedSource};
 use super::static_client::StaticClient;
 use super::static_file_cache::FileCache;
 use super::store::Location;
@@ -39,38 +39,25 @@ pub fn read_static_per_crate(
     cache: &CheckpointCache,
     auditors: &[&Auditor],
 ) -> Result<VerifiedSource, Error> {
-    let files = FileCache::new(Some(cache.root()), client.url());
-    let result = read_from(
-        &Src {
+    // Twice at most: a kept copy may be what failed, so the second read fetches everything.
+    let mut attempt = 0;
+    loop {
+        let files = FileCache::new(Some(cache.root()), client.url());
+        let src = Src {
             client,
             files: &files,
-        },
-        read,
-        cache,
-        auditors,
-    );
-    match result {
-        Ok(out) => {
-            files.prune();
-            Ok(out)
+        };
+        match read_from(&src, read, cache, auditors) {
+            Ok(out) => {
+                files.prune();
+                return Ok(out);
+            }
+            Err(_) if attempt == 0 && files.hits() > 0 => {
+                files.clear();
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
-        // A kept copy may be what failed: read again, fetching everything.
-        Err(_) if files.hits() > 0 => {
-            files.clear();
-            let files = FileCache::new(Some(cache.root()), client.url());
-            let out = read_from(
-                &Src {
-                    client,
-                    files: &files,
-                },
-                read,
-                cache,
-                auditors,
-            )?;
-            files.prune();
-            Ok(out)
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -213,13 +200,7 @@ fn read_from(
         known.remember(&record.id());
     }
     known.save();
-    for (record, location) in proven_records {
-        let Some(auditor) = auditors.iter().find(|a| a.key(record.key()).is_some()) else {
-            continue;
-        };
-        admit(&mut out, auditor, record, location, read.now);
-    }
-    apply_revocations(&mut out);
+    admit_proven(&mut out, proven_records, auditors, read.now);
     Ok(out)
 }
 
