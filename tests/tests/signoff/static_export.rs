@@ -41,6 +41,32 @@ pub(crate) fn serve(server: &StaticServer, dir: &Path) {
     walk(server, dir, dir);
 }
 
+/// The team flags leafy 1.0.1 through the registry on `db` (restarted at `url`), and the
+/// registry is exported again into `export-2`, which `statics` then serves.
+pub(crate) fn flag_and_re_export(
+    w: &World,
+    db: &Path,
+    url: &str,
+    key: &str,
+    statics: &StaticServer,
+) -> PathBuf {
+    let server = restart_registry(db, url);
+    w.ok(&[
+        "sign",
+        "leafy",
+        "1.0.1",
+        "--flag",
+        "compromised release",
+        "--key",
+        key,
+    ]);
+    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    drop(server);
+    let second = export(w, db, "export-2");
+    serve(statics, &second);
+    second
+}
+
 /// A consumer's `Cargo.audit` that reads auditor `team` from the static export at `url` only.
 fn consumer_audit_file(w: &World, public: &str, url: &str) -> PathBuf {
     crate::registry::consumer_audit_file(w, public, &format!("url = \"{url}\""))
@@ -151,20 +177,7 @@ fn a_static_export_is_read_verified_without_the_registry() {
     assert_eq!(seen, [("/export/v1/index.json".to_owned(), 304)]);
 
     // A flag published later reaches consumers through the next export.
-    let server = restart_registry(&db, &registry_url);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    w.ok(&["publish", "--registry", &server.url, "--key", key]);
-    drop(server);
-    let second = export(&w, &db, "export-2");
-    serve(&statics, &second);
+    let second = flag_and_re_export(&w, &db, &registry_url, key, &statics);
     statics.reset_requests();
     let q = consumer_query(&w, &consumer);
     assert_eq!(kinds(&q), ["sign-off", "flag"], "{q}");

@@ -10,8 +10,8 @@ use std::path::Path;
 use audit_trust_e2e::StaticServer;
 
 use crate::per_crate::{assert_refused, check, fresh_cache, log_pin};
-use crate::registry::{consumer_audit_file, registry_admin, restart_registry, start_registry};
-use crate::static_export::{export, serve};
+use crate::registry::{consumer_audit_file, registry_admin, start_registry};
+use crate::static_export::{export, flag_and_re_export, serve};
 use crate::world::{path_arg, world};
 
 /// The paths under `/export/` of the served files whose path contains `part`.
@@ -139,20 +139,7 @@ fn a_static_export_is_read_per_crate_through_the_log() {
 
     // A flag published later reaches the gate through the next export; the client that saw
     // the first checkpoint checks the second extends it, from the log's tiles.
-    let server = restart_registry(&db, &registry_url);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    w.ok(&["publish", "--registry", &server.url, "--key", key]);
-    drop(server);
-    let second = export(&w, &db, "export-2");
-    serve(&statics, &second);
+    let second = flag_and_re_export(&w, &db, &registry_url, key, &statics);
     statics.reset_requests();
     let (code, status, stderr) = check(&w, &audit);
     assert_eq!((code, status.as_str()), (Some(1), "flagged"), "{stderr}");
