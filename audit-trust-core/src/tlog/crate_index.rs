@@ -168,13 +168,21 @@ impl CrateIndex {
     pub fn add(&mut self, filing: &Filing, leaf: u64, id: RecordId) -> u64 {
         let name = filing.crate_name.as_str();
         if self.built.is_some() {
-            if self.crates.contains_key(name) {
-                self.changed.insert(name.to_owned());
-            } else {
+            if !self.crates.contains_key(name) {
                 self.added.insert(name.to_owned());
+            } else if !self.changed.contains(name) {
+                self.changed.insert(name.to_owned());
             }
         }
-        let at = self.crates.entry(name.to_owned()).or_default();
+        // Looked up before inserting: `entry` would allocate the name for every entry, and
+        // nearly every entry is of a crate the index already holds.
+        if !self.crates.contains_key(name) {
+            self.crates
+                .insert(name.to_owned(), IndexedEntries::default());
+        }
+        let Some(at) = self.crates.get_mut(name) else {
+            return 0; // inserted just above
+        };
         at.leaf = None;
         at.count += 1;
         at.versions.add(filing, leaf, id);

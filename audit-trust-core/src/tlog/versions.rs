@@ -107,12 +107,34 @@ struct LeafEntries {
     entries: Vec<(u64, RecordId)>,
     /// Versions delta sign-offs filed here start from (not committed: a hint for answers).
     deltas: BTreeSet<String>,
+    /// Its leaf hash, until it gets another entry: a changed crate then rehashes only the
+    /// leaves that changed, not every digest of every leaf again.
+    hash: Option<Hash>,
+}
+
+impl LeafEntries {
+    fn hash(&mut self, name: &str, version: &str, key: &str) -> Hash {
+        *self.hash.get_or_insert_with(|| {
+            version_leaf(
+                name,
+                version,
+                key,
+                self.entries.len() as u64,
+                &digest(&self.entries),
+            )
+        })
+    }
 }
 
 pub fn digest(entries: &[(u64, RecordId)]) -> Hash {
+    use std::fmt::Write as _;
     let mut hasher = Sha256::new();
+    // One buffer for every line: a `format!` per entry was an allocation per entry.
+    let mut line = String::with_capacity(96);
     for (leaf, id) in entries {
-        hasher.update(format!("{leaf} {id}\n").as_bytes());
+        line.clear();
+        let _ = writeln!(line, "{leaf} {id}");
+        hasher.update(line.as_bytes());
     }
     hasher.finalize().into()
 }
@@ -186,17 +208,47 @@ impl VersionQuery<'_> {
 #[derive(Debug, Clone, Default)]
 pub(super) struct CrateVersions {
     leaves: BTreeMap<(String, String), LeafEntries>,
-    /// Built on first use after a change: the sorted leaf keys and the tree over them.
-    built: Option<(Vec<(String, String)>, MemoryTree)>,
+    /// Made on first use and then brought up to date on use after a change, not rebuilt: a log
+    /// appending thousands of records a second changes thousands of crates per checkpoint, and
+    /// rebuilding each one's tree made every append cost O(the crate's entries).
+    built: Option<BuiltVersions>,
+}
+
+/// The sorted leaf keys and the tree over them, with what changed since the tree was last
+/// brought up to date.
+#[derive(Debug, Clone, Default)]
+struct BuiltVersions {
+    keys: Vec<(String, String)>,
+    tree: MemoryTree,
+    /// Leaves from this position on moved (a new key sorted before them) or are new: the tree
+    /// is cut there and they are pushed again.
+    cut: usize,
+    /// Positions before `cut` whose leaf got another entry: replaced in place, O(log n) each.
+    changed: Vec<usize>,
 }
 
 impl CrateVersions {
     pub(super) fn add(&mut self, filing: &Filing, leaf: u64, id: RecordId) {
-        self.built = None;
+        let (version, key) = (filing.version.as_str(), filing.key.as_str());
+        if let Some(b) = &mut self.built {
+            match b
+                .keys
+                .binary_search_by(|(v, k)| (v.as_str(), k.as_str()).cmp(&(version, key)))
+            {
+                Ok(position) if position < b.cut => b.changed.push(position),
+                Ok(_) => {}
+                Err(position) => {
+                    b.keys
+                        .insert(position, (version.to_owned(), key.to_owned()));
+                    b.cut = b.cut.min(position);
+                }
+            }
+        }
         let at = self
             .leaves
-            .entry((filing.version.clone(), filing.key.clone()))
+            .entry((version.to_owned(), key.to_owned()))
             .or_default();
+        at.hash = None;
         at.entries.push((leaf, id));
         if let Some(from) = &filing.delta_from {
             at.deltas.insert(from.clone());
@@ -219,22 +271,43 @@ impl CrateVersions {
             .collect()
     }
 
-    fn built(&mut self, name: &str) -> &(Vec<(String, String)>, MemoryTree) {
-        let leaves = &self.leaves;
-        self.built.get_or_insert_with(|| {
-            let keys: Vec<(String, String)> = leaves.keys().cloned().collect();
-            let tree = MemoryTree::from_leaves(leaves.iter().map(|((v, k), e)| {
-                version_leaf(name, v, k, e.entries.len() as u64, &digest(&e.entries))
-            }));
-            (keys, tree)
-        })
+    fn built(&mut self, name: &str) -> &BuiltVersions {
+        let leaves = &mut self.leaves;
+        let b = self.built.get_or_insert_with(|| BuiltVersions {
+            keys: leaves.keys().cloned().collect(),
+            ..BuiltVersions::default()
+        });
+        let BuiltVersions {
+            keys,
+            tree,
+            cut,
+            changed,
+        } = &mut *b;
+        tree.truncate(*cut as u64);
+        for position in std::mem::take(changed) {
+            // Those at or after the cut are pushed again below.
+            let Some(k) = keys.get(position).filter(|_| position < *cut) else {
+                continue;
+            };
+            if let Some(at) = leaves.get_mut(k) {
+                tree.set_leaf(position as u64, at.hash(name, &k.0, &k.1));
+            }
+        }
+        // The leaves from the cut on, in the map's order, which is the order of `keys`.
+        if let Some(from) = keys.get(*cut) {
+            for ((v, k), at) in leaves.range_mut::<(String, String), _>(from.clone()..) {
+                tree.push(at.hash(name, v, k));
+            }
+        }
+        *cut = keys.len();
+        b
     }
 
     pub(super) fn root(&mut self, name: &str) -> Hash {
         if self.leaves.is_empty() {
             return empty_root();
         }
-        self.built(name).1.root()
+        self.built(name).tree.root()
     }
 
     /// `asked` and every version reachable from them through delta sign-offs by the keys
@@ -277,7 +350,7 @@ impl CrateVersions {
         let answered = self.closure(query.versions, query.keys);
         let mut positions: BTreeSet<usize> = BTreeSet::new();
         self.built(name);
-        let Some((keys, tree)) = self.built.as_ref() else {
+        let Some(BuiltVersions { keys, tree, .. }) = self.built.as_ref() else {
             return VersionsAnswer {
                 versions: answered.into_iter().collect(),
                 leaves: Vec::new(),

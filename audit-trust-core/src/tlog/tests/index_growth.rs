@@ -4,6 +4,8 @@
 //! the root and proofs one build over the same entries gives.
 
 use super::super::*;
+use std::collections::BTreeSet;
+
 use crate::signoff::RecordId;
 
 fn id(n: u64) -> RecordId {
@@ -81,4 +83,53 @@ fn a_tree_cut_and_pushed_again_equals_the_tree_built_anew() {
             );
         }
     }
+}
+
+/// A few crates with many (version, key) leaves each, new leaves landing before, between and
+/// after the ones the tree already holds, entries added to leaves already hashed, and the
+/// index read (root, proofs, scoped answers) after every publish: each crate's version tree,
+/// brought up to date in place, must equal one built from the same entries at once.
+#[test]
+fn version_trees_grown_in_place_equal_ones_built_at_once() {
+    let filing_at = |i: u64| Filing {
+        crate_name: format!("v{}", i % 3),
+        version: format!("1.{}.0", (i.wrapping_mul(7_919) >> 3) % 23),
+        key: format!("key{:02}", (i.wrapping_mul(104_729) >> 5) % 11),
+        delta_from: None,
+    };
+    let mut live = CrateIndex::new();
+    let mut leaf = 0u64;
+    for batch in [1u64, 2, 5, 9, 30, 1, 64, 3, 200, 7, 400] {
+        for _ in 0..batch {
+            live.add(&filing_at(leaf), leaf, id(leaf));
+            leaf += 1;
+        }
+        let mut built = CrateIndex::new();
+        for l in 0..leaf {
+            built.add(&filing_at(l), l, id(l));
+        }
+        assert_eq!(live.root(), built.root(), "after {leaf} entries");
+        let versions: BTreeSet<String> = ["1.0.0", "1.7.0", "1.22.0", "1.30.0"]
+            .map(str::to_owned)
+            .into();
+        let keys: BTreeSet<String> = ["key00", "key05", "key10"].map(str::to_owned).into();
+        for name in ["v0", "v1", "v2"] {
+            assert_eq!(live.proof(name), built.proof(name), "{name} after {leaf}");
+            for keys in [None, Some(&keys)] {
+                let query = VersionQuery {
+                    versions: &versions,
+                    keys,
+                };
+                assert_eq!(
+                    live.versions_answer(name, query),
+                    built.versions_answer(name, query),
+                    "{name} after {leaf} entries"
+                );
+            }
+        }
+    }
+    // The spread really made wide version trees, not a leaf or two per crate.
+    let leaves = live.leaves();
+    assert_eq!(leaves.len(), 3);
+    assert!(leaves.iter().all(|l| l.2 > 100), "{leaves:?}");
 }
