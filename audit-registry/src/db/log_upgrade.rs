@@ -16,7 +16,7 @@ impl Db {
     /// Appends records stored before the log existed (a registry upgraded in place), oldest
     /// head first, so the log covers every stored record.
     pub(super) async fn backfill_log(&self) -> Result<(), DbError> {
-        let _one_at_a_time = self.publish_lock.lock().await;
+        let _slot = self.publish_slot().await?;
         let mut tx = self.begin_write().await?;
         // Before reading what is missing: two instances starting together must not both
         // append it.

@@ -3,8 +3,7 @@
 //! deleted; a key's head moves forward only by an optimistic update on its sequence number, so
 //! two publishes racing for the same key cannot both win, on either engine.
 
-use std::collections::{BTreeSet, HashMap};
-
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use audit_trust_core::signoff::{PublicKey, RecordId, SignedRecord};
@@ -22,6 +21,7 @@ pub mod log;
 mod log_upgrade;
 mod outbox;
 pub mod projects;
+mod publish;
 mod reads;
 mod subscribers;
 pub mod views;
@@ -32,6 +32,7 @@ pub use jobs::{ClaimedJob, JobRow, Verification};
 pub use outbox::{
     AttemptOutcome, AttemptRow, ClaimedDelivery, DeliveryState, Event, EventKind, EventRow,
 };
+use publish::{KeyIds, POSTGRES_PUBLISH_SLOTS};
 pub use reads::CrateRow;
 pub use subscribers::{Subscriber, SubscriberTarget};
 pub use watch::{PollValidators, WatchEntry};
@@ -82,25 +83,22 @@ pub struct Db {
     pool: AnyPool,
     /// When events happen (set from the server's clock, see [`Db::with_clock`]).
     clock: Arc<dyn Clock>,
-    /// Publishes of this process go one at a time: SQLite allows one writer anyway (and a
-    /// deferred transaction could not be upgraded once another committed), and PostgreSQL
-    /// instances still race safely through the head's optimistic update.
-    /// It holds each key's record ids as of the head they were read at ([`KeyIds`]).
-    publish_lock: std::sync::Arc<tokio::sync::Mutex<KeyIds>>,
+    /// Per key, the lock its publishes take, holding the key's record ids as of the head they
+    /// were read at ([`KeyIds`]). Publishes of one key go one at a time (each must follow the
+    /// head the last one stored); publishes of different keys store their records side by side
+    /// and queue only for the log's sequencer, so one publish's database round trips no longer
+    /// hold up every other key's (PostgreSQL instances still race safely through the head's
+    /// optimistic update).
+    key_locks: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<KeyIds>>>>>>,
+    /// How many publish transactions run at once: one on SQLite (it allows one writer anyway,
+    /// and a deferred transaction could not be upgraded once another committed); a few on
+    /// PostgreSQL, leaving most of the pool's connections to readers.
+    publish_slots: Arc<tokio::sync::Semaphore>,
     /// PostgreSQL (else SQLite): the job queue claims rows differently on each.
     postgres: bool,
     /// The transparency log every stored record is appended to.
     log: log::TransparencyLog,
 }
-
-/// Per key: the stored head's id and every record id of the key under that head. A publish
-/// must hash all of its key's ids (the head commits to the whole set); reading them from the
-/// database each time made every publish O(the key's records) — at a few hundred thousand
-/// records per auditor that read, not the append, set the rate. Only a publish of the key moves
-/// its head, in the transaction that adds its records, so the set is current exactly while the
-/// stored head id is the one it was taken at (another process's publish changes the id, and the
-/// set is read again). About 40 bytes per record in memory.
-type KeyIds = HashMap<String, (String, BTreeSet<RecordId>)>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,7 +212,12 @@ impl Db {
         let db = Db {
             pool,
             clock: Arc::new(SystemClock),
-            publish_lock: std::sync::Arc::default(),
+            key_locks: Arc::default(),
+            publish_slots: Arc::new(tokio::sync::Semaphore::new(if sqlite {
+                1
+            } else {
+                POSTGRES_PUBLISH_SLOTS
+            })),
             postgres: !sqlite,
             log,
         };
@@ -330,167 +333,6 @@ impl Db {
         })
     }
 
-    /// Stores `records` and moves the key's head to `head`, in one transaction, provided the
-    /// head covers exactly the stored and the new records (`check` is given the union) and
-    /// follows the stored head. Returns how many records were new. Each new record's event
-    /// (sign-off, flag, revocation) is queued for subscribers in the same transaction.
-    pub async fn publish<F>(
-        &self,
-        key: &PublicKey,
-        head: (u64, &str, &str),
-        records: &[NewRecord],
-        check: F,
-    ) -> Result<PublishOutcome, DbError>
-    where
-        F: FnOnce(&BTreeSet<RecordId>) -> Result<(), String>,
-    {
-        let (sequence, head_id, head_body) = head;
-        // BIGINT is signed: a larger number must be refused, never clamped — clamped, it would
-        // let a lower head, or several heads with one number, follow it.
-        let stored_sequence = i64::try_from(sequence).map_err(|_| {
-            DbError::Invalid(format!(
-                "head #{sequence} is above the highest sequence a registry stores ({})",
-                i64::MAX
-            ))
-        })?;
-        let key_text = key.to_string();
-        let mut key_ids = self.publish_lock.lock().await;
-        let mut tx = self.begin_write().await?;
-        let current = sqlx::query("SELECT sequence, head_id FROM heads WHERE public_key = $1")
-            .bind(&key_text)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let current = match current {
-            Some(r) => Some((to_u64(r.try_get::<i64, _>(0)?), r.try_get::<String, _>(1)?)),
-            None => None,
-        };
-        // Taken out: a failed publish leaves no set behind, and the next one reads it again.
-        let mut ids = match key_ids.remove(&key_text) {
-            Some((at, ids)) if current.as_ref().is_some_and(|(_, id)| *id == at) => ids,
-            _ => {
-                let mut ids = BTreeSet::new();
-                for row in sqlx::query("SELECT id FROM records WHERE public_key = $1")
-                    .bind(&key_text)
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    let text: String = row.try_get(0)?;
-                    if let Ok(id) = RecordId::parse(&text) {
-                        ids.insert(id);
-                    }
-                }
-                ids
-            }
-        };
-        let before = ids.len();
-        ids.extend(records.iter().map(|r| r.id));
-        let added = ids.len() - before;
-        check(&ids).map_err(DbError::Conflict)?;
-        if let Some((current_seq, current_id)) = &current {
-            if sequence == *current_seq && head_id == current_id {
-                // The same head again: a retried publish. Nothing to do.
-                return Ok(PublishOutcome { added: 0 });
-            }
-            if sequence <= *current_seq {
-                return Err(DbError::Conflict(format!(
-                    "head #{sequence} does not follow the stored head #{current_seq}"
-                )));
-            }
-        }
-        let auditor = sqlx::query("SELECT name FROM auditors WHERE public_key = $1")
-            .bind(&key_text)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?;
-        let now = self.clock.now();
-        // INSERT_CHUNK records per statement, not one: a statement per record (and one per
-        // event, and one per log entry) made a 1,000-record publish some 3,000 database round
-        // trips, which capped appends near 2,000 records/s. The ids a statement really inserted
-        // come back; they keep the batch's order when logged.
-        let mut inserted = std::collections::HashSet::new();
-        for chunk in records.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "INSERT INTO records (id, public_key, crate_name, head_sequence, body) VALUES {} \
-                 ON CONFLICT (id) DO NOTHING RETURNING id",
-                placeholders(chunk.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for r in chunk {
-                query = query
-                    .bind(r.id.to_string())
-                    .bind(&key_text)
-                    .bind(&r.crate_name)
-                    .bind(stored_sequence)
-                    .bind(&r.body);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                inserted.insert(row.try_get::<String, _>(0)?);
-            }
-        }
-        let mut logged = Vec::new();
-        let mut events = Vec::new();
-        for r in records {
-            // Removed once logged: a record repeated within the batch is stored once.
-            if inserted.remove(&r.id.to_string()) {
-                logged.push((r.filing(), r.id));
-                events.extend(record_event(r, &key_text, auditor.as_deref()));
-            }
-        }
-        if !events.is_empty() {
-            let subscribers = Db::subscribers_in(&mut tx).await?;
-            Db::enqueue_many_in(&mut tx, &events, now, &subscribers).await?;
-        }
-        let moved = match &current {
-            Some((current_seq, _)) => sqlx::query(
-                "UPDATE heads SET sequence = $1, head_id = $2, body = $3 \
-                 WHERE public_key = $4 AND sequence = $5",
-            )
-            .bind(stored_sequence)
-            .bind(head_id)
-            .bind(head_body)
-            .bind(&key_text)
-            .bind(to_i64(*current_seq))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-            None => sqlx::query(
-                "INSERT INTO heads (public_key, sequence, head_id, body) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&key_text)
-            .bind(stored_sequence)
-            .bind(head_id)
-            .bind(head_body)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-        };
-        if moved != 1 {
-            return Err(DbError::Conflict(
-                "another publish for this key won the race; fetch and publish again".into(),
-            ));
-        }
-        // The sequencer's lock is taken before the generation row's, in every transaction.
-        let mut log_state = self.log.lock().await;
-        if !logged.is_empty() {
-            self.append_in(&mut tx, &mut log_state, &logged).await?;
-        }
-        sqlx::query(reads::BUMP).execute(&mut *tx).await?;
-        if !logged.is_empty() {
-            let generation = sqlx::query("SELECT value FROM generation WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get::<i64, _>(0)?;
-            self.checkpoint_in(&mut tx, &mut log_state, generation)
-                .await?;
-        }
-        tx.commit().await?;
-        log_state.dirty = false;
-        key_ids.insert(key_text, (head_id.to_owned(), ids));
-        Ok(PublishOutcome { added })
-    }
-
     /// A key's head and its records first covered by a head after `after` (oldest first).
     pub async fn log_after(
         &self,
@@ -550,15 +392,19 @@ pub(super) const INSERT_CHUNK: usize = 500;
 
 /// `($1, $2), ($3, $4)` for `rows` rows of `columns` values.
 pub(super) fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let values: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", values.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write as _;
+    // Written into one string: a publish builds these for every 500 rows of four tables, and a
+    // string per value and per row was a visible share of its time.
+    let mut sql = String::with_capacity(rows * columns * 7);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 1..=columns {
+            let sep = if c == 1 { "" } else { ", " };
+            let _ = write!(sql, "{sep}${}", r * columns + c);
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// For bounds in queries only (`head_sequence > $after`): a bound above every storable number
