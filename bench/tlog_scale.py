@@ -73,6 +73,12 @@ def run(cmd, timeout=None):
     return json.loads(out.stdout)
 
 
+def keep(res, work):
+    """Writes what is measured so far, so a long run that fails late keeps its early steps."""
+    with open(os.path.join(work, "partial.json"), "w", encoding="utf-8") as f:
+        json.dump(res, f, indent=1)
+
+
 def pg_args(url):
     u = urllib.parse.urlparse(url)
     return ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"], \
@@ -214,6 +220,7 @@ def main():
         # A freshly loaded database has no planner statistics until autovacuum gets to it: its
         # per-crate queries would scan every record (measured: 355 ms instead of 3 ms each).
         subprocess.run(["psql", o.postgres, "-qc", "ANALYZE"], check=True)
+        keep(res, work)
     keys = json.load(open(os.path.join(work, "meta.json")))["keys"]
     # A project pins a few of a shared registry's auditors; the client asks for theirs only.
     trusted = keys[:o.trusted] if o.trusted else keys
@@ -242,8 +249,10 @@ def main():
         res["warm"] = {"seconds": statistics.median(warm)}
     finally:
         reg.stop()
+    keep(res, work)
     if o.static:
         res["static"] = static_read(registry, reader, o, pin, trusted, lock)
+        keep(res, work)
     res["baseline"] = baseline(registry, load, reader, lock, o.runs)
     if not o.keep_db and not o.skip_load:
         subprocess.run(["dropdb", *conn, "--if-exists", dbname], check=True)
