@@ -32,7 +32,7 @@ pub use jobs::{ClaimedJob, JobRow, Verification};
 pub use outbox::{
     AttemptOutcome, AttemptRow, ClaimedDelivery, DeliveryState, Event, EventKind, EventRow,
 };
-use publish::{KeyIds, POSTGRES_PUBLISH_SLOTS};
+use publish::{KeyLock, POSTGRES_PUBLISH_SLOTS};
 pub use reads::CrateRow;
 pub use subscribers::{Subscriber, SubscriberTarget};
 pub use watch::{PollValidators, WatchEntry};
@@ -84,12 +84,12 @@ pub struct Db {
     /// When events happen (set from the server's clock, see [`Db::with_clock`]).
     clock: Arc<dyn Clock>,
     /// Per key, the lock its publishes take, holding the key's record ids as of the head they
-    /// were read at ([`KeyIds`]). Publishes of one key go one at a time (each must follow the
+    /// were read at ([`KeyLock`]). Publishes of one key go one at a time (each must follow the
     /// head the last one stored); publishes of different keys store their records side by side
     /// and queue only for the log's sequencer, so one publish's database round trips no longer
     /// hold up every other key's (PostgreSQL instances still race safely through the head's
     /// optimistic update).
-    key_locks: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<KeyIds>>>>>>,
+    key_locks: Arc<std::sync::Mutex<HashMap<String, KeyLock>>>,
     /// How many publish transactions run at once: one on SQLite (it allows one writer anyway,
     /// and a deferred transaction could not be upgraded once another committed); a few on
     /// PostgreSQL, leaving most of the pool's connections to readers.

@@ -20,7 +20,10 @@ use super::{
 /// its head, in the transaction that adds its records, so the set is current exactly while the
 /// stored head id is the one it was taken at (another process's publish changes the id, and the
 /// set is read again). About 40 bytes per record in memory.
-pub(super) type KeyIds = (String, BTreeSet<RecordId>);
+type KeyIds = (String, BTreeSet<RecordId>);
+
+/// One key's publish lock, holding its record ids once a publish has read them.
+pub(super) type KeyLock = Arc<tokio::sync::Mutex<Option<KeyIds>>>;
 
 /// Publish transactions at once on PostgreSQL. Four keep both cores busy on the measured
 /// machine (records of one publish stored while another appends to the log) and leave twelve of
@@ -29,7 +32,7 @@ pub(super) const POSTGRES_PUBLISH_SLOTS: usize = 4;
 
 impl Db {
     /// The lock publishes of `key` take (made on first use; one per key ever published).
-    fn key_lock(&self, key: &str) -> Result<Arc<tokio::sync::Mutex<Option<KeyIds>>>, DbError> {
+    fn key_lock(&self, key: &str) -> Result<KeyLock, DbError> {
         let mut locks = self
             .key_locks
             .lock()
