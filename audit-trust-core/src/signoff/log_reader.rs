@@ -22,7 +22,6 @@ use crate::Error;
 use crate::audit_file::{Auditor, RegistryLogPin, WitnessPin};
 use crate::time::Timestamp;
 use crate::tlog::{ListedEntry, LogAnswer, LogPin, NoteKey, TlogError, VersionQuery, key_bucket};
-use serde_json::Value;
 
 /// What a per-crate read needs besides the registry and the auditors.
 #[derive(Debug, Clone, Copy)]
@@ -73,13 +72,13 @@ pub fn read_per_crate(
             )
         })?,
     };
-    if answer["log"].is_null() {
+    if answer.log.is_null() {
         return Err(fail(
             None,
             TlogError::MalformedProof("the answer carries no log proofs".into()),
         ));
     }
-    let log = LogAnswer::from_json(&answer["log"]).map_err(|e| fail(None, e))?;
+    let log = LogAnswer::from_json(&answer.log).map_err(|e| fail(None, e))?;
     // The checkpoint and its consistency with the one seen before; crates come next.
     let verified = log
         .verify(&log_pin, seen.as_ref(), &BTreeMap::new())
@@ -99,13 +98,13 @@ pub fn read_per_crate(
     let mut proven_records = Vec::new();
     let mut served_lines: Vec<Vec<String>> = Vec::with_capacity(names.len());
     for name in &names {
-        let Some(served) = answer["crates"][name.as_str()]["records"].as_array() else {
+        let Some(served) = answer.crates.get(name).and_then(|c| c.records.as_ref()) else {
             return Err(fail(
                 Some(name),
                 TlogError::MalformedProof("the answer has no record list for it".into()),
             ));
         };
-        served_lines.push(served.iter().map(Value::to_string).collect());
+        served_lines.push(served.iter().map(|r| r.get().to_owned()).collect());
     }
     let mut known = cache.verified_ids();
     let parsed = parse_records(served_lines, &known);

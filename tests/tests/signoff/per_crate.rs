@@ -312,6 +312,24 @@ fn hostile_cases(w: &World, team: &Team, before: &Value, after: &Value, pin: &(S
     fresh_cache(w);
     assert_refused(w, &audit, &url, "withheld-record", Some("leafy"));
 
+    // A crate without its record list is refused, not read as having none; records that are
+    // not a list make the whole answer unreadable.
+    let mut listless = after.clone();
+    listless["crates"]["leafy"]
+        .as_object_mut()
+        .expect("leafy's part of the answer")
+        .remove("records");
+    hostile.put("/v1/crates", listless.to_string());
+    fresh_cache(w);
+    assert_refused(w, &audit, &url, "malformed-proof", Some("leafy"));
+    let mut garbled = after.clone();
+    garbled["crates"]["leafy"]["records"] = json!("one record");
+    hostile.put("/v1/crates", garbled.to_string());
+    fresh_cache(w);
+    let (exit, status, stderr) = check(w, &audit);
+    assert_eq!((exit, status.as_str()), (Some(2), ""), "{stderr}");
+    assert!(stderr.contains("not a crate answer"), "{stderr}");
+
     // The flag left out of 1.0.1's list too: the signed version tree still lists it.
     let mut doctored = without_flag_record(after);
     let kept: Vec<String> = doctored["crates"]["leafy"]["records"]
