@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::crate_index::{IndexProof, LogEntry};
@@ -84,12 +85,14 @@ impl LogAnswer {
             .as_object()
             .ok_or_else(|| malformed("the answer has no crate proofs"))?;
         for (name, proofs) in map {
-            let index: IndexProof = serde_json::from_value(proofs["index"].clone())
+            // Read from the value in place: `from_value` takes it by value, and cloning each
+            // crate's proofs to read them was a visible share of a warm check.
+            let index = IndexProof::deserialize(&proofs["index"])
                 .map_err(|e| malformed(format!("the index proof of `{name}`: {e}")))?;
             let versions = match &proofs["versions"] {
                 Value::Null => None,
                 v => Some(
-                    serde_json::from_value::<VersionsAnswer>(v.clone())
+                    VersionsAnswer::deserialize(v)
                         .map_err(|e| malformed(format!("the version proofs of `{name}`: {e}")))?,
                 ),
             };
