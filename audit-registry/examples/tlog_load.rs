@@ -487,11 +487,16 @@ fn publish(url: &str, token: &str, dir: &Path, limit: Option<Duration>) -> Resul
         "seconds": elapsed,
         "records_per_second": records as f64 / elapsed,
         "checkpoint_gaps": gaps(&changes),
+        // Every acknowledged publish committed a new checkpoint first, so the longest time
+        // between two acknowledgements bounds how long the log went without one. The poller's
+        // figure above also counts its own wait: its GET queues for the log behind appends.
+        "acknowledgement_gaps": gaps(&acks.iter().map(|&(t, n)| (t, n as u64)).collect::<Vec<_>>()),
         "tenths": tenths(&acks, records),
     }))
 }
 
-/// Seconds between successive checkpoint size changes seen by the poller: median, p99, max.
+/// Seconds between successive events (checkpoint size changes seen by the poller, or
+/// acknowledged publishes): median, p99, max.
 fn gaps(changes: &[(f64, u64)]) -> Value {
     let mut gaps: Vec<f64> = changes.windows(2).map(|w| w[1].0 - w[0].0).collect();
     gaps.sort_by(f64::total_cmp);
