@@ -143,17 +143,7 @@ fn publish(w: &World, team: &Team, url: &str) {
 
 /// The team flags leafy 1.0.1 and publishes the flag to `url`.
 fn flag_leafy(w: &World, team: &Team, url: &str) {
-    let key = path_arg(&team.key);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    publish(w, team, url);
+    w.flag_leafy(path_arg(&team.key), url);
 }
 
 fn http() -> HttpClient {

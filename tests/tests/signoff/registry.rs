@@ -154,16 +154,7 @@ fn publish_to_a_registry_and_read_it_back_verified() {
     let backup = w.home.path().join("registry-backup.db");
     copy_database(&db, &backup);
     let server = restart_registry(&db, &url);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    w.flag_leafy(key, &server.url);
     let q = consumer_query(&w, &consumer);
     let kinds: Vec<&str> = q["records"]
         .as_array()

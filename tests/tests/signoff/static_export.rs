@@ -51,16 +51,7 @@ pub(crate) fn flag_and_re_export(
     statics: &StaticServer,
 ) -> PathBuf {
     let server = restart_registry(db, url);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    w.flag_leafy(key, &server.url);
     drop(server);
     let second = export(w, db, "export-2");
     serve(statics, &second);

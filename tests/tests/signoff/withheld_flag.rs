@@ -55,17 +55,7 @@ fn set_up(w: &World) -> (PathBuf, RegistryProcess, PathBuf, String) {
 }
 
 fn flag_leafy(w: &World, server: &RegistryProcess, team_key: &Path) {
-    let key = path_arg(team_key);
-    w.ok(&[
-        "sign",
-        "leafy",
-        "1.0.1",
-        "--flag",
-        "compromised release",
-        "--key",
-        key,
-    ]);
-    w.ok(&["publish", "--registry", &server.url, "--key", key]);
+    w.flag_leafy(path_arg(team_key), &server.url);
 }
 
 /// The consumer's `Cargo.audit`: `team` from `source`, `local` from a folder next to it. The

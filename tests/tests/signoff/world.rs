@@ -50,6 +50,21 @@ pub fn world() -> World {
 }
 
 impl World {
+    /// Signs a flag on leafy 1.0.1 ("compromised release") with `key` and publishes it to the
+    /// registry at `registry`: the flag the hostile-registry tests try to hide.
+    pub fn flag_leafy(&self, key: &str, registry: &str) {
+        self.ok(&[
+            "sign",
+            "leafy",
+            "1.0.1",
+            "--flag",
+            "compromised release",
+            "--key",
+            key,
+        ]);
+        self.ok(&["publish", "--registry", registry, "--key", key]);
+    }
+
     /// A world of the given registry and workspace, without leafy.
     pub fn of(reg: LocalRegistry, ws: Workspace) -> World {
         World {
