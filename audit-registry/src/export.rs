@@ -19,6 +19,7 @@ use audit_trust_core::tlog::{
     entries_path, entry_bundle, records_path, tile_bytes, tile_path, tile_width, tiles_to_write,
 };
 
+use crate::db::log::StoredCheckpoint;
 use crate::db::{Db, DbError, ExportRow};
 use crate::export_crates::{export_index, index_on_disk, snapshot};
 use crate::witness::collect::with_cosignature_lines;
@@ -254,7 +255,7 @@ async fn export_log(db: &Db, mut writer: ExportWriter) -> Result<ExportWriter, E
     // Nothing new since the checkpoint on disk (the database's latest, with every edge tile
     // there): no tile to write, so the tree is not needed, which a fresh process would build
     // from every entry of the log. Only the cosignatures may have changed.
-    if let Some((size, note)) = db.latest_checkpoint().await?
+    if let Some(StoredCheckpoint { size, note, .. }) = db.latest_checkpoint().await?
         && let Some(root) = SignedNote::parse(&note)
             .ok()
             .and_then(|n| Checkpoint::parse_body(&n.body).ok())

@@ -393,6 +393,8 @@ async fn run(command: Command) -> Result<(), String> {
             // The first line of stdout, for scripts and tests that asked for port 0.
             println!("listening on http://{bound}");
             tracing::info!(%bound, "serving");
+            let warm = state.db.clone();
+            tokio::spawn(async move { warm.catch_up_at_start().await });
             let metrics = Arc::clone(&state.metrics);
             serve(
                 listener,

@@ -197,6 +197,20 @@ async fn checkpoint_and_consistency_endpoints_answer_and_refuse_malformed_reques
         // Still up and answering.
         let (status, _) = reg.send("GET", "/v1/log/checkpoint", "").await;
         assert_eq!(status, StatusCode::OK);
+        // The checkpoint is read from the database, not from the in-memory log that appends
+        // (and a starting process's catch-up) hold for as long as they run: with the log held
+        // here, a read that waited for it would never finish (the bound only turns that hang
+        // into a failure).
+        let held = reg.state.db.log_state().await.expect("log");
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            reg.get_text("/v1/log/checkpoint"),
+        )
+        .await;
+        drop(held);
+        let (status, note) = read.expect("the checkpoint read waited for the log");
+        assert_eq!(status, StatusCode::OK, "{backend}");
+        assert_eq!(note, notes[4], "{backend}");
     }
 }
 

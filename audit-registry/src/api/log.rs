@@ -34,12 +34,11 @@ fn no_log() -> ApiError {
 }
 
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let (size, note) = {
-        let log = state.db.log_state().await?;
-        let checkpoint = log.checkpoint.as_ref().ok_or_else(no_log)?;
-        (checkpoint.size, checkpoint.note.clone())
-    };
-    let note = with_cosignature_lines(&note, &state.db.cosignatures(size).await?);
+    let checkpoint = state.db.latest_checkpoint().await?.ok_or_else(no_log)?;
+    let note = with_cosignature_lines(
+        &checkpoint.note,
+        &state.db.cosignatures(checkpoint.size).await?,
+    );
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 

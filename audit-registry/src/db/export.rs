@@ -30,16 +30,6 @@ impl Db {
         Ok(to_u64(row.try_get::<i64, _>(0)?))
     }
 
-    /// The size and signed note of the latest checkpoint, read without bringing the log's
-    /// tree up to it (which [`Db::log_state`] does, from every entry in a fresh process).
-    pub async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, DbError> {
-        let row = sqlx::query("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((to_u64(r.try_get::<i64, _>(0)?), r.try_get(1)?)))
-            .transpose()
-    }
-
     /// Up to `limit` records of `key` first covered by a head after `from` and up to `upto`,
     /// after the record `cursor` (`(head sequence, id)` of the last one read; `None` to start),
     /// in head order then id: the order of the key's `records.jsonl`, so that file only ever

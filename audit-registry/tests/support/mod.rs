@@ -162,6 +162,23 @@ impl Registry {
         )
     }
 
+    /// A GET whose answer is text (the checkpoint note): the status and the body as sent.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = router(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Like [`Self::send`] with extra request headers; also returns the response headers.
     pub async fn send_with(
         &self,

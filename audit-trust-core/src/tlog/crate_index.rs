@@ -176,17 +176,16 @@ impl CrateIndex {
         }
         // Looked up before inserting: `entry` would allocate the name for every entry, and
         // nearly every entry is of a crate the index already holds.
-        if !self.crates.contains_key(name) {
-            self.crates
-                .insert(name.to_owned(), IndexedEntries::default());
-        }
-        let Some(at) = self.crates.get_mut(name) else {
-            return 0; // inserted just above
+        let add = |at: &mut IndexedEntries| {
+            at.leaf = None;
+            at.count += 1;
+            at.versions.add(filing, leaf, id);
+            at.count - 1
         };
-        at.leaf = None;
-        at.count += 1;
-        at.versions.add(filing, leaf, id);
-        at.count - 1
+        match self.crates.get_mut(name) {
+            Some(at) => add(at),
+            None => add(self.crates.entry(name.to_owned()).or_default()),
+        }
     }
 
     pub fn count(&self, name: &str) -> u64 {
