@@ -99,9 +99,14 @@ class Registry:
             self.stop()
             sys.exit(f"audit-registry did not start: {line!r}")
         self.url = line[len("listening on "):]
-        # The log is caught up from the database on first use: a checkpoint read is that use.
-        self.checkpoint()
+        # The registry catches its log up from the database at start; a checkpoint read does
+        # not wait for that, an answer with a proof does.
+        self.caught_up()
         self.started = time.monotonic() - t0
+
+    def caught_up(self):
+        with urllib.request.urlopen(self.url + "/v1/log/consistency?from=1", timeout=3600) as r:
+            r.read()
 
     def checkpoint(self):
         with urllib.request.urlopen(self.url + "/v1/log/checkpoint", timeout=3600) as r:
@@ -336,17 +341,19 @@ def report(r, o):
     b, f = r["baseline"], r["fresh"]
     q, a = r["query"], r["answer"]
     rows = [("log size (records in the measured log)", f"{r['log_size']:,}", ""),
-            ("restart: spawn to first answer (catch-up of the whole log)", f"{r['restart_seconds']:.1f} s", "")]
+            ("restart: spawn to a proof answer (the whole log replayed from the database, "
+             "its crate index built)", f"{r['restart_seconds']:.1f} s", "")]
     if "load" in r:
         ld = r["load"]
         g = ld["checkpoint_gaps"]
         rows += [("appends, sustained", f"{ld['records_per_second']:,.0f} records/s "
                   f"({ld['records']:,} in {ld['seconds']:.0f} s, {ld['publishes']:,} publishes)", ">= 5,000/s"),
-                 ("checkpoint spacing (100 ms polls, each poll queued behind appends)",
+                 ("checkpoint spacing (100 ms polls of GET /v1/log/checkpoint)",
                   f"median {g['median_s']:.2f} s, p99 {g['p99_s']:.2f} s, max {g['max_s']:.2f} s", ""),
                  *([("checkpoint spacing (between acknowledged publishes, each committed with "
-                     "a new checkpoint)", "median {median_s:.2f} s, p99 {p99_s:.2f} s, max {max_s:.2f} s"
-                     .format(**ld["acknowledgement_gaps"]), "<= 1 s")]
+                     "a new checkpoint)", "median {median_s:.2f} s, p99 {p99_s:.2f} s, max {max_s:.2f} s, "
+                     "{over} over 1 s".format(over=ld["acknowledgement_gaps"].get("over_1s", "?"),
+                                              **ld["acknowledgement_gaps"]), "<= 1 s")]
                    if "acknowledgement_gaps" in ld else []),
                  ("ms per publish, first to last tenth of the load",
                   " / ".join(f"{t['ms_per_publish']:.0f}" for t in ld["tenths"]), "")]

@@ -498,6 +498,19 @@ fn publish(url: &str, token: &str, dir: &Path, limit: Option<Duration>) -> Resul
 /// Seconds between successive events (checkpoint size changes seen by the poller, or
 /// acknowledged publishes): median, p99, max.
 fn gaps(changes: &[(f64, u64)]) -> Value {
+    // The five longest, with when they ended and the log size then, to line them up with
+    // the database's own log (its checkpoints, say).
+    let mut longest: Vec<(f64, f64, u64)> = changes
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0, w[1].0, w[1].1))
+        .collect();
+    longest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let over_one_second = longest.iter().filter(|g| g.0 > 1.0).count();
+    longest.truncate(5);
+    let longest: Vec<Value> = longest
+        .iter()
+        .map(|(gap, at, size)| json!({ "gap_s": gap, "ended_at_s": at, "size": size }))
+        .collect();
     let mut gaps: Vec<f64> = changes.windows(2).map(|w| w[1].0 - w[0].0).collect();
     gaps.sort_by(f64::total_cmp);
     let pick = |p: f64| {
@@ -507,7 +520,14 @@ fn gaps(changes: &[(f64, u64)]) -> Value {
             gaps[((p * gaps.len() as f64).ceil() as usize).clamp(1, gaps.len()) - 1]
         }
     };
-    json!({ "changes": changes.len(), "median_s": pick(0.5), "p99_s": pick(0.99), "max_s": pick(1.0) })
+    json!({
+        "changes": changes.len(),
+        "median_s": pick(0.5),
+        "p99_s": pick(0.99),
+        "max_s": pick(1.0),
+        "over_1s": over_one_second,
+        "longest": longest,
+    })
 }
 
 /// The load in ten slices of records: each slice's rate and mean milliseconds per publish (the
