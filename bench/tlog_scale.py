@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -101,12 +102,22 @@ class Registry:
         self.url = line[len("listening on "):]
         # The registry catches its log up from the database at start; a checkpoint read does
         # not wait for that, an answer with a proof does.
-        self.caught_up()
+        try:
+            self.caught_up()
+        except BaseException:
+            self.stop()
+            raise
         self.started = time.monotonic() - t0
 
     def caught_up(self):
-        with urllib.request.urlopen(self.url + "/v1/log/consistency?from=1", timeout=3600) as r:
-            r.read()
+        try:
+            size = int(self.checkpoint().splitlines()[1])
+        except urllib.error.HTTPError:
+            return  # an empty log: no checkpoint yet, nothing to catch up
+        if size:
+            with urllib.request.urlopen(self.url + "/v1/log/consistency?from=1",
+                                        timeout=3600) as r:
+                r.read()
 
     def checkpoint(self):
         with urllib.request.urlopen(self.url + "/v1/log/checkpoint", timeout=3600) as r:
