@@ -119,6 +119,17 @@ async fn run(db_url: &str) {
     eprintln!("{db_url}: {total} publishes acknowledged before SIGKILL");
 
     let (mut child, url) = serve(db_url, url.trim_start_matches("http://"));
+    // The restarted process loads the log by itself and then says it is ready (the bound only
+    // keeps a process that never does from hanging the test).
+    let addr = url.trim_start_matches("http://");
+    let ready = (0..600).any(|_| {
+        let (status, _, _) = support::processes::http(addr, "GET", "/ready", "");
+        status == 200 || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        }
+    });
+    assert!(ready, "{db_url}: the restarted registry never became ready");
     let http = HttpClient::new(Duration::from_secs(10));
     let client = RegistryClient::new(&url, &http);
     for (k, acked) in keys.iter().zip(&acked) {

@@ -326,6 +326,16 @@ async fn the_log_survives_a_restart_and_only_grows() {
         Limits::default(),
         clock,
     ));
+    // A process on a stored log is not ready until it has loaded the log (`serve` starts
+    // that at once; here the first answer with proofs does it), though it is alive.
+    let (status, body) = reg.send("GET", "/ready", "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "loading");
+    assert_eq!(reg.send("GET", "/health", "").await.0, StatusCode::OK);
+    assert_eq!(reg.send("GET", "/v1/crates/serde", "").await.0, StatusCode::OK);
+    let (status, body) = reg.send("GET", "/ready", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ok");
     assert_eq!(pin(&reg).await.key, pin_before.key, "the log key is kept");
     let before = audit_trust_core::tlog::verify_checkpoint(&pin_before, &note_before)
         .expect("verifies")

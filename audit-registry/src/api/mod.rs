@@ -146,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auditors/{name}", get(views::auditor_json))
         .route("/v1/trends", get(views::trends_json))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/v1/auditors", get(auditors))
         .route("/v1/publish", post(publish::publish))
@@ -274,6 +275,20 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
+}
+
+/// Ready for traffic: the database answers and this process has loaded the transparency log,
+/// so answers with proofs do not wait for it to replay the log (minutes at millions of
+/// entries). For a load balancer's readiness check; `/health` says only that it is alive.
+async fn ready(State(state): State<AppState>) -> Response {
+    if !state.db.log_loaded() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "loading" })),
+        )
+            .into_response();
+    }
+    health(State(state)).await
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use audit_trust_core::signoff::{PublicKey, RecordId, SigningKey};
 use audit_trust_core::tlog::{
@@ -112,6 +113,8 @@ pub struct TransparencyLog {
     pub key: NoteKey,
     secret: Arc<SigningKey>,
     state: Arc<tokio::sync::Mutex<LogState>>,
+    /// Set once `state` has been caught up to the latest checkpoint (see [`Db::log_loaded`]).
+    loaded: Arc<AtomicBool>,
 }
 
 impl TransparencyLog {
@@ -124,6 +127,7 @@ impl TransparencyLog {
         let mut state = self.state.lock().await;
         if state.dirty {
             *state = LogState::default();
+            self.loaded.store(false, Ordering::Release);
         }
         state
     }
@@ -159,6 +163,7 @@ impl Db {
             key,
             secret: Arc::new(secret),
             state: Arc::default(),
+            loaded: Arc::default(),
         })
     }
 
@@ -275,6 +280,7 @@ impl Db {
     pub async fn log_state(&self) -> Result<tokio::sync::MutexGuard<'_, LogState>, DbError> {
         let mut state = self.log.lock().await;
         let Some(latest) = self.latest_checkpoint().await? else {
+            self.log.loaded.store(true, Ordering::Release);
             return Ok(state);
         };
         if state
@@ -282,30 +288,47 @@ impl Db {
             .as_ref()
             .is_some_and(|c| c.size >= latest.size)
         {
+            self.log.loaded.store(true, Ordering::Release);
             return Ok(state);
         }
+        let first_load = state.entries.is_empty();
         catch_up_committed(&self.pool, &mut state, latest.size, CATCH_UP_CHUNK).await?;
         state.checkpoint = Some(latest);
+        if first_load {
+            // The crate index and every crate's version tree are built on first use: on the
+            // load that replays the log, so the first answer with proofs does not pay for it.
+            state.index.root();
+        }
+        self.log.loaded.store(true, Ordering::Release);
         Ok(state)
+    }
+
+    /// Whether this process has loaded the log (and answers with proofs without replaying it
+    /// first): what `GET /ready` reports.
+    pub fn log_loaded(&self) -> bool {
+        self.log.loaded.load(Ordering::Acquire)
     }
 
     /// Brings this process's log up to the latest checkpoint at start, so the first answer
     /// with proofs does not pay for replaying the whole log (minutes at millions of entries).
     /// Checkpoint reads never wait for it; answers with proofs wait for the log's lock.
+    /// Tried again every few seconds until it succeeds: `GET /ready` says "loading" until
+    /// then, so a load balancer would never send the request that loads it.
     pub async fn catch_up_at_start(&self) {
         let started = std::time::Instant::now();
-        match self.log_state().await {
-            Ok(mut log) => {
-                // The crate index and every crate's version tree are built on first use too:
-                // build them now rather than in the first answer.
-                log.index.root();
-                tracing::info!(
-                    entries = log.entries.len(),
-                    seconds = started.elapsed().as_secs_f64(),
-                    "log caught up"
-                )
+        loop {
+            match self.log_state().await {
+                Ok(log) => {
+                    tracing::info!(
+                        entries = log.entries.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "log caught up"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "catching the log up at start"),
             }
-            Err(e) => tracing::warn!(error = %e, "catching the log up at start"),
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     }
 
