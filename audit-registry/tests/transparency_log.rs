@@ -332,7 +332,10 @@ async fn the_log_survives_a_restart_and_only_grows() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "loading");
     assert_eq!(reg.send("GET", "/health", "").await.0, StatusCode::OK);
-    assert_eq!(reg.send("GET", "/v1/crates/serde", "").await.0, StatusCode::OK);
+    assert_eq!(
+        reg.send("GET", "/v1/crates/serde", "").await.0,
+        StatusCode::OK
+    );
     let (status, body) = reg.send("GET", "/ready", "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ok");
