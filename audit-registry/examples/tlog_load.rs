@@ -41,6 +41,10 @@ use audit_trust_core::time::{Clock as _, SystemClock, Timestamp};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+#[path = "support/load_report.rs"]
+mod load_report;
+use load_report::{gaps, tenths};
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args
@@ -493,65 +497,6 @@ fn publish(url: &str, token: &str, dir: &Path, limit: Option<Duration>) -> Resul
         "acknowledgement_gaps": gaps(&acks.iter().map(|&(t, n)| (t, n as u64)).collect::<Vec<_>>()),
         "tenths": tenths(&acks, records),
     }))
-}
-
-/// Seconds between successive events (checkpoint size changes seen by the poller, or
-/// acknowledged publishes): median, p99, max.
-fn gaps(changes: &[(f64, u64)]) -> Value {
-    // The five longest, with when they ended and the log size then, to line them up with
-    // the database's own log (its checkpoints, say).
-    let mut longest: Vec<(f64, f64, u64)> = changes
-        .windows(2)
-        .map(|w| (w[1].0 - w[0].0, w[1].0, w[1].1))
-        .collect();
-    longest.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let over_one_second = longest.iter().filter(|g| g.0 > 1.0).count();
-    longest.truncate(5);
-    let longest: Vec<Value> = longest
-        .iter()
-        .map(|(gap, at, size)| json!({ "gap_s": gap, "ended_at_s": at, "size": size }))
-        .collect();
-    let mut gaps: Vec<f64> = changes.windows(2).map(|w| w[1].0 - w[0].0).collect();
-    gaps.sort_by(f64::total_cmp);
-    let pick = |p: f64| {
-        if gaps.is_empty() {
-            0.0
-        } else {
-            gaps[((p * gaps.len() as f64).ceil() as usize).clamp(1, gaps.len()) - 1]
-        }
-    };
-    json!({
-        "changes": changes.len(),
-        "median_s": pick(0.5),
-        "p99_s": pick(0.99),
-        "max_s": pick(1.0),
-        "over_1s": over_one_second,
-        "longest": longest,
-    })
-}
-
-/// The load in ten slices of records: each slice's rate and mean milliseconds per publish (the
-/// server appends one publish at a time, so that is its time per publish at that log size).
-fn tenths(acks: &[(f64, usize)], records: usize) -> Value {
-    let mut out = Vec::new();
-    let (mut from_t, mut from_i) = (0.0, 0);
-    for tenth in 1..=10 {
-        let bound = records * tenth / 10;
-        let Some(i) = acks[from_i..].iter().position(|a| a.1 >= bound) else {
-            break;
-        };
-        let i = from_i + i;
-        let (t, total) = acks[i];
-        let publishes = i + 1 - from_i;
-        let span = t - from_t;
-        out.push(json!({
-            "records_up_to": total,
-            "records_per_second": (total - acks.get(from_i.wrapping_sub(1)).map_or(0, |a| a.1)) as f64 / span.max(1e-9),
-            "ms_per_publish": span * 1000.0 / publishes as f64,
-        }));
-        (from_t, from_i) = (t, i + 1);
-    }
-    Value::Array(out)
 }
 
 #[cfg(test)]

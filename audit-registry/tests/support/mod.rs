@@ -135,6 +135,33 @@ impl Registry {
             .expect("add auditor");
     }
 
+    /// Sends a request through the router; returns the status, headers and body bytes.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = router(self.state.clone())
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, headers, bytes)
+    }
+
     /// Sends a request; returns the status and the JSON body (`Null` when not JSON).
     pub async fn send(
         &self,
@@ -142,40 +169,13 @@ impl Registry {
         path: &str,
         body: impl Into<Body>,
     ) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(body.into())
-            .expect("request");
-        let response = router(self.state.clone())
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let (status, _, value) = self.send_with(method, path, &[], body).await;
+        (status, value)
     }
 
     /// A GET whose answer is text (the checkpoint note): the status and the body as sent.
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
-        let request = Request::builder()
-            .uri(path)
-            .body(Body::empty())
-            .expect("request");
-        let response = router(self.state.clone())
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let (status, _, bytes) = self.exchange("GET", path, &[], Body::empty()).await;
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -187,22 +187,7 @@ impl Registry {
         headers: &[(&str, &str)],
         body: impl Into<Body>,
     ) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = router(self.state.clone())
-            .oneshot(request.body(body.into()).expect("request"))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
+        let (status, headers, bytes) = self.exchange(method, path, headers, body.into()).await;
         (
             status,
             headers,
